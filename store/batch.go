@@ -1,0 +1,435 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	bolt "go.etcd.io/bbolt"
+)
+
+// BatchOptions configures a Batch.
+type BatchOptions struct {
+	// Expected is how many bytes the batch expects to write, for the early
+	// quota check in NewBatch; 0 means unknown.
+	Expected int64
+}
+
+// Commit is what Batch.Commit makes visible, in one transaction.
+type Commit struct {
+	// Blocks are small extra blocks written with the pin, such as a
+	// package's root block.
+	Blocks []Block
+	// Pin pins the DAG the batch wrote. Its root must be present after
+	// Blocks are written.
+	Pin Pin
+	// Package is an optional package record to write.
+	Package *PackageRecord
+}
+
+// A Batch writes blocks in large transactions. Blocks it writes are staged:
+// present (Has and Get see them) but removed by Abort, by Close, or by the
+// next Open after a crash, unless Commit pins them first.
+//
+// A Batch is safe for concurrent use. Its lifecycle is
+//
+//	NewBatch ──► Put/Flush ... ──► Commit ──► (Abort is a no-op)
+//	                          └──► Abort
+type Batch struct {
+	db *DB
+
+	mu      sync.Mutex
+	done    bool
+	pending []Block
+	pendLen int64 // bytes in pending
+	written int64
+	// staged holds the keys on which this batch holds a staged reference.
+	staged map[string]struct{}
+	// touched holds every key this batch wrote or deduplicated; each is
+	// counted in db.inflight while the batch is open.
+	touched map[string]struct{}
+}
+
+// NewBatch starts a batch. If opts.Expected bytes would not fit under the
+// quota even after evicting every cache pin, it returns ErrQuota and changes
+// nothing; otherwise it evicts least recently used cache pins as needed.
+func (db *DB) NewBatch(opts BatchOptions) (*Batch, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed
+	}
+	if opts.Expected > 0 {
+		if err := db.makeRoom(opts.Expected); err != nil {
+			return nil, fmt.Errorf("store: new batch: %w", err)
+		}
+	}
+	b := &Batch{
+		db:      db,
+		staged:  make(map[string]struct{}),
+		touched: make(map[string]struct{}),
+	}
+	db.mu.Lock()
+	db.batches[b] = struct{}{}
+	db.mu.Unlock()
+	return b, nil
+}
+
+// Put adds a block to the batch. It does not re-hash data: the caller
+// computed c from it. Put keeps a reference to data until the batch flushes,
+// so the caller must not modify data afterwards. Blocks already present are
+// skipped. Put flushes every ~16 MiB; it returns ErrQuota when that write
+// would exceed the quota, after which the caller should Abort.
+func (b *Batch) Put(c cid.Cid, data []byte) error {
+	if !c.Defined() {
+		return errors.New("store: put: undefined CID")
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return ErrBatchDone
+	}
+	b.pending = append(b.pending, Block{CID: c, Data: data})
+	b.pendLen += int64(len(data))
+	if b.pendLen >= flushBytes {
+		return b.flushLocked()
+	}
+	if q := b.db.quota.Load(); q > 0 && b.pendLen > q {
+		return b.flushLocked()
+	}
+	return nil
+}
+
+// PutVerified is Put after checking that data hashes to c (ErrCorrupt if
+// not).
+func (b *Batch) PutVerified(c cid.Cid, data []byte) error {
+	if err := verifyBlock(c, data); err != nil {
+		return err
+	}
+	return b.Put(c, data)
+}
+
+// Flush writes the buffered blocks in one transaction.
+func (b *Batch) Flush() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return ErrBatchDone
+	}
+	return b.flushLocked()
+}
+
+// Written returns the bytes of new blocks written so far.
+func (b *Batch) Written() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.written
+}
+
+// needSpace is returned from a flush transaction that would exceed the quota.
+type needSpace struct{ need, used, quota int64 }
+
+func (e *needSpace) Error() string { return "need space" }
+
+// flushLocked writes b.pending. If it does not fit under the quota it evicts
+// cache and retries, then gives up with a *QuotaError. Must hold b.mu.
+func (b *Batch) flushLocked() error {
+	if len(b.pending) == 0 {
+		return nil
+	}
+	slices.SortFunc(b.pending, func(x, y Block) int { return strings.Compare(x.CID.KeyString(), y.CID.KeyString()) })
+	var err error
+	for try := 0; try < 3; try++ {
+		var res *flushResult
+		err = b.db.update(func(tx *bolt.Tx) error {
+			var err error
+			res, err = b.writePending(tx)
+			return err
+		})
+		if err != nil && res != nil {
+			b.undo(res) // the transaction failed to commit
+		}
+		var ns *needSpace
+		if !errors.As(err, &ns) {
+			break
+		}
+		err = &QuotaError{Need: ns.need, Free: max(0, ns.quota-ns.used), Quota: ns.quota}
+		if try == 2 {
+			break
+		}
+		freed, eerr := b.db.evict(context.Background(), ns.used+ns.need-ns.quota, false)
+		if eerr != nil {
+			return fmt.Errorf("store: put: %w", eerr)
+		}
+		if freed < ns.used+ns.need-ns.quota {
+			err = &QuotaError{Need: ns.need, Free: max(0, ns.quota-ns.used+freed), Quota: ns.quota}
+			break
+		}
+	}
+	if err != nil {
+		var qe *QuotaError
+		if errors.As(err, &qe) {
+			return err
+		}
+		return fmt.Errorf("store: put: %w", err)
+	}
+	clear(b.pending)
+	b.pending = b.pending[:0]
+	b.pendLen = 0
+	return nil
+}
+
+// flushResult is what a flush changed in memory, to undo it if the
+// transaction fails to commit.
+type flushResult struct {
+	staged, touched []string
+	written         int64
+}
+
+// writePending writes b.pending in tx: new blocks are stored and staged;
+// blocks staged by other batches get one more reference; blocks already
+// committed are only remembered as touched. It applies the in-memory side
+// before returning, so GC sees the protection before tx commits, and returns
+// what it applied. Must hold b.mu.
+func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
+	blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+	u, err := readUsage(tx)
+	if err != nil {
+		return nil, err
+	}
+	// First pass: how much is new? Nothing is changed before the quota check.
+	var newBytes, newBlocks int64
+	var prev []byte
+	for _, p := range b.pending {
+		k := p.CID.Bytes()
+		if bytes.Equal(k, prev) {
+			continue
+		}
+		prev = k
+		if _, ok := b.touched[string(k)]; ok {
+			continue
+		}
+		if blocks.Get(k) == nil {
+			newBytes += int64(len(p.Data))
+			newBlocks++
+		}
+	}
+	if q := b.db.quota.Load(); q > 0 && u.Bytes+newBytes > q && newBytes > 0 {
+		return nil, &needSpace{need: newBytes, used: u.Bytes, quota: q}
+	}
+
+	var stagedNow, touchedNow []string
+	prev = nil
+	for _, p := range b.pending {
+		k := p.CID.Bytes()
+		if bytes.Equal(k, prev) {
+			continue
+		}
+		prev = k
+		ks := string(k)
+		if _, ok := b.touched[ks]; ok {
+			continue
+		}
+		touchedNow = append(touchedNow, ks)
+		if blocks.Get(k) != nil {
+			if v := staged.Get(k); v != nil {
+				if err := staged.Put(k, encodeCount(decodeCount(v)+1)); err != nil {
+					return nil, err
+				}
+				stagedNow = append(stagedNow, ks)
+			}
+			continue
+		}
+		if err := blocks.Put(k, p.Data); err != nil {
+			return nil, err
+		}
+		if err := staged.Put(k, encodeCount(1)); err != nil {
+			return nil, err
+		}
+		stagedNow = append(stagedNow, ks)
+	}
+	u.Blocks += newBlocks
+	u.Bytes += newBytes
+	if err := writeUsage(tx, u); err != nil {
+		return nil, err
+	}
+	// Protect the touched blocks from GC before this transaction commits.
+	b.db.mu.Lock()
+	for _, k := range touchedNow {
+		b.db.inflight[k]++
+	}
+	b.db.mu.Unlock()
+	for _, k := range touchedNow {
+		b.touched[k] = struct{}{}
+	}
+	for _, k := range stagedNow {
+		b.staged[k] = struct{}{}
+	}
+	b.written += newBytes
+	return &flushResult{staged: stagedNow, touched: touchedNow, written: newBytes}, nil
+}
+
+// undo reverts the in-memory side of a flush whose transaction failed.
+// Must hold b.mu.
+func (b *Batch) undo(r *flushResult) {
+	b.db.mu.Lock()
+	for _, k := range r.touched {
+		if b.db.inflight[k]--; b.db.inflight[k] <= 0 {
+			delete(b.db.inflight, k)
+		}
+		delete(b.touched, k)
+	}
+	b.db.mu.Unlock()
+	for _, k := range r.staged {
+		delete(b.staged, k)
+	}
+	b.written -= r.written
+}
+
+// Commit flushes the batch, then in one transaction writes c.Blocks, the
+// pin, and the package record, and clears the staged marks of the batch and
+// of the pinned DAG. After Commit the batch is done.
+func (b *Batch) Commit(c Commit) error {
+	if !c.Pin.Reason.valid() {
+		return fmt.Errorf("store: commit %s: %w: reason %q", c.Pin.Root, ErrBadName, c.Pin.Reason)
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return ErrBatchDone
+	}
+	if err := b.flushLocked(); err != nil {
+		return err
+	}
+	db := b.db
+	err := db.update(func(tx *bolt.Tx) error {
+		if err := db.flushTouches(tx); err != nil {
+			return err
+		}
+		blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+		u, err := readUsage(tx)
+		if err != nil {
+			return err
+		}
+		var extra int64
+		for _, blk := range c.Blocks {
+			k := blk.CID.Bytes()
+			if blocks.Get(k) != nil {
+				continue
+			}
+			if err := blocks.Put(k, blk.Data); err != nil {
+				return err
+			}
+			u.Blocks++
+			u.Bytes += int64(len(blk.Data))
+			extra += int64(len(blk.Data))
+		}
+		if q := db.quota.Load(); q > 0 && extra > 0 && u.Bytes > q {
+			return &QuotaError{Need: extra, Free: max(0, q-(u.Bytes-extra)), Quota: q}
+		}
+		if err := writeUsage(tx, u); err != nil {
+			return err
+		}
+		for k := range b.staged {
+			if err := staged.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		if err := db.addPinTx(tx, c.Pin); err != nil {
+			return err
+		}
+		if c.Package != nil {
+			if err := tx.Bucket(bucketPackages).Put(c.Package.CID.Bytes(), encodePackage(*c.Package)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var qe *QuotaError
+		if errors.As(err, &qe) {
+			return err
+		}
+		return fmt.Errorf("store: commit %s: %w", c.Pin.Root, err)
+	}
+	for _, blk := range c.Blocks {
+		b.written += int64(len(blk.Data)) // approximate: counts present blocks too
+	}
+	b.finishLocked()
+	return nil
+}
+
+// Abort removes the blocks this batch staged that no other open batch
+// holds and no commit claimed. It is idempotent and a no-op after Commit.
+func (b *Batch) Abort() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return nil
+	}
+	db := b.db
+	var removed int
+	var freed int64
+	err := db.update(func(tx *bolt.Tx) error {
+		removed, freed = 0, 0
+		blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+		u, err := readUsage(tx)
+		if err != nil {
+			return err
+		}
+		for k := range b.staged {
+			kb := []byte(k)
+			v := staged.Get(kb)
+			if v == nil {
+				continue // a commit claimed it
+			}
+			if n := decodeCount(v); n > 1 {
+				if err := staged.Put(kb, encodeCount(n-1)); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := staged.Delete(kb); err != nil {
+				return err
+			}
+			if data := blocks.Get(kb); data != nil {
+				u.Blocks--
+				u.Bytes -= int64(len(data))
+				removed++
+				freed += int64(len(data))
+				if err := blocks.Delete(kb); err != nil {
+					return err
+				}
+			}
+		}
+		return writeUsage(tx, u)
+	})
+	if err != nil {
+		return fmt.Errorf("store: abort: %w", err)
+	}
+	db.log.Debug("batch aborted", "removedBlocks", removed, "freed", freed)
+	b.finishLocked()
+	return nil
+}
+
+// finishLocked marks the batch done and releases its GC protection. Must
+// hold b.mu.
+func (b *Batch) finishLocked() {
+	b.done = true
+	clear(b.pending)
+	b.pending = nil
+	db := b.db
+	db.mu.Lock()
+	for k := range b.touched {
+		if db.inflight[k]--; db.inflight[k] <= 0 {
+			delete(db.inflight, k)
+		}
+	}
+	delete(db.batches, b)
+	db.mu.Unlock()
+	b.staged = nil
+	b.touched = nil
+}

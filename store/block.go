@@ -1,0 +1,130 @@
+package store
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+	bolt "go.etcd.io/bbolt"
+)
+
+// Block is a block to write: its CID and its bytes.
+type Block struct {
+	CID  cid.Cid
+	Data []byte
+}
+
+// Has reports whether the block is stored (committed or staged).
+func (db *DB) Has(c cid.Cid) (bool, error) {
+	var ok bool
+	err := db.view(func(tx *bolt.Tx) error {
+		ok = tx.Bucket(bucketBlocks).Get(c.Bytes()) != nil
+		return nil
+	})
+	if err != nil {
+		return false, fmt.Errorf("store: has %s: %w", c, err)
+	}
+	return ok, nil
+}
+
+// Get returns a verified copy of the block's bytes. It returns ErrNotFound
+// for a missing block and ErrCorrupt for one that no longer hashes to c.
+func (db *DB) Get(c cid.Cid) ([]byte, error) {
+	var out []byte
+	err := db.View(c, func(data []byte) error {
+		out = bytes.Clone(data)
+		return nil
+	})
+	return out, err
+}
+
+// View calls fn with the block's verified bytes without copying them. data
+// points into the database file: it is valid only during fn and must not be
+// modified. fn runs inside a read transaction; keep it short, as a long read
+// transaction delays the reuse of freed space.
+func (db *DB) View(c cid.Cid, fn func(data []byte) error) error {
+	return db.viewBlock(c, true, fn)
+}
+
+// ViewUnverified is View without the hash check, for callers that verify
+// themselves (for example in a parallel pipeline).
+func (db *DB) ViewUnverified(c cid.Cid, fn func(data []byte) error) error {
+	return db.viewBlock(c, false, fn)
+}
+
+func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) error {
+	var notFound, corrupt bool
+	var ferr error
+	err := db.view(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bucketBlocks).Get(c.Bytes())
+		if data == nil {
+			notFound = true
+			return nil
+		}
+		if verify {
+			if err := verifyBlock(c, data); err != nil {
+				corrupt = true
+				return err
+			}
+		}
+		ferr = fn(data)
+		return nil
+	})
+	switch {
+	case err != nil && !corrupt:
+		return fmt.Errorf("store: get %s: %w", c, err)
+	case err != nil:
+		return err
+	case notFound:
+		return fmt.Errorf("store: get %s: %w", c, ErrNotFound)
+	}
+	return ferr
+}
+
+// BlockSize returns the size of the block's data.
+func (db *DB) BlockSize(c cid.Cid) (int, error) {
+	n := -1
+	err := db.view(func(tx *bolt.Tx) error {
+		if data := tx.Bucket(bucketBlocks).Get(c.Bytes()); data != nil {
+			n = len(data)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: block size %s: %w", c, err)
+	}
+	if n < 0 {
+		return 0, fmt.Errorf("store: block size %s: %w", c, ErrNotFound)
+	}
+	return n, nil
+}
+
+// verifyBlock checks that data hashes to c, with a fast path for sha2-256.
+func verifyBlock(c cid.Cid, data []byte) error {
+	h := c.Hash()
+	dec, err := mh.Decode(h)
+	if err != nil {
+		return fmt.Errorf("store: block %s: %w: bad multihash: %v", c, ErrCorrupt, err)
+	}
+	if dec.Code == mh.SHA2_256 && dec.Length == sha256.Size {
+		sum := sha256.Sum256(data)
+		if !bytes.Equal(sum[:], dec.Digest) {
+			return fmt.Errorf("store: block %s: %w: hash mismatch", c, ErrCorrupt)
+		}
+		return nil
+	}
+	sum, err := mh.Sum(data, dec.Code, dec.Length)
+	if err != nil {
+		return fmt.Errorf("store: block %s: %w: %v", c, ErrCorrupt, err)
+	}
+	if !bytes.Equal(sum, h) {
+		return fmt.Errorf("store: block %s: %w: hash mismatch", c, ErrCorrupt)
+	}
+	return nil
+}
+
+// VerifyBlock reports whether data hashes to c; it returns an error wrapping
+// ErrCorrupt if not. Callers of ViewUnverified can use it.
+func VerifyBlock(c cid.Cid, data []byte) error { return verifyBlock(c, data) }

@@ -1,0 +1,49 @@
+// Package store keeps a node's content-addressed blocks and its indexes in
+// one bbolt file (<home>/store.db): pins, package records, bookmarks and
+// usage counters. It never imports libp2p, boxo or other Myconet packages;
+// it learns a block's links through Config.Links.
+//
+// # Layout
+//
+// The file has these buckets, all keyed by cid.Bytes() unless noted:
+//
+//   - blocks: block data.
+//   - staged: blocks written by a batch that has not committed yet, with the
+//     number of open batches holding each.
+//   - pins: for each pinned root, its pins (one per reason).
+//   - packages: package records.
+//   - bookmarks: keyed by name.
+//   - meta: the schema version and the usage counters (blocks, bytes), which
+//     change in the same transaction as the blocks.
+//
+// Records are versioned (a leading version byte); Open refuses a file with a
+// newer schema version (ErrVersion).
+//
+// # Writing and crash consistency
+//
+// Content is added through a Batch. Put buffers blocks and writes them in one
+// transaction per ~16 MiB, marking each new block as staged in the same
+// transaction. Commit writes the pin (and package record) and clears the
+// staged marks of the batch and of the pinned DAG, in one transaction. Abort
+// deletes the blocks only it staged. Open deletes every block still staged:
+// they belong to a process that crashed. So after a crash at any point a
+// package is either complete and pinned, or absent, and no space leaks.
+//
+// # Garbage collection and the quota
+//
+// GC marks from every pin root through Config.Links (raw blocks are not read)
+// and deletes unmarked blocks that no open batch holds, a few thousand per
+// transaction. The disk quota bounds the bytes of block data. When a write
+// would exceed it, cache-only pins are evicted, least recently accessed
+// first (see Touch); local and replica pins never are. If that is not
+// enough the write fails with a *QuotaError (ErrQuota) before anything
+// becomes visible.
+//
+// # Caveats
+//
+// Block bytes passed to View, ViewUnverified and LinksFunc point into the
+// memory-mapped file: they are valid only during the callback and must not
+// be modified. Get returns a copy. Put keeps a reference to its data until
+// the batch flushes. Readers verify hashes (ErrCorrupt) except
+// ViewUnverified. Only one process can open the file (ErrLocked).
+package store
