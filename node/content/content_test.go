@@ -1,0 +1,264 @@
+package content
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+)
+
+// memBlocks is an in-memory Blocks and Sink that verifies like the store does.
+type memBlocks struct {
+	mu sync.Mutex
+	m  map[cid.Cid][]byte
+}
+
+func newMem() *memBlocks { return &memBlocks{m: make(map[cid.Cid][]byte)} }
+
+var errNotFound = errors.New("not found")
+
+func (b *memBlocks) Put(c cid.Cid, data []byte) error {
+	if err := VerifyBlock(c, data); err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m[c] = append([]byte(nil), data...)
+	return nil
+}
+
+func (b *memBlocks) Get(c cid.Cid) ([]byte, error) {
+	b.mu.Lock()
+	d, ok := b.m[c]
+	b.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", errNotFound, c)
+	}
+	return append([]byte(nil), d...), nil
+}
+
+func (b *memBlocks) View(c cid.Cid, fn func([]byte) error) error {
+	d, err := b.Get(c)
+	if err != nil {
+		return err
+	}
+	return fn(d)
+}
+
+func randBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(r.Uint32())
+	}
+	return out
+}
+
+func importPath(t *testing.T, bs *memBlocks, path string, hidden bool) Result {
+	t.Helper()
+	plan, err := PlanPath(path, hidden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), bs, plan, ImportOptions{Hidden: hidden})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestImportFileRoundTrip(t *testing.T) {
+	sizes := []int{0, 1, 1000, ChunkSize - 1, ChunkSize, ChunkSize + 1, 3*ChunkSize + 7}
+	for _, n := range sizes {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			data := randBytes(uint64(n), n)
+			p := filepath.Join(t.TempDir(), "f")
+			if err := os.WriteFile(p, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bs := newMem()
+			res := importPath(t, bs, p, false)
+			if res.Bytes != int64(n) || res.Files != 1 {
+				t.Fatalf("result %+v", res)
+			}
+			if n <= ChunkSize && res.Root.Type() != cid.Raw {
+				t.Fatalf("single-chunk file should be a raw leaf, got %s", res.Root)
+			}
+			r := NewReader(bs)
+			nd, st, err := r.Resolve(context.Background(), res.Root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Type != TypeFile || st.Size != int64(n) {
+				t.Fatalf("stat %+v", st)
+			}
+			var buf bytes.Buffer
+			if err := r.WriteFile(context.Background(), nd, &buf, nil); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), data) {
+				t.Fatal("WriteFile returned different bytes")
+			}
+			f, err := r.Open(context.Background(), nd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if n > 10 {
+				if _, err := f.Seek(int64(n/2), io.SeekStart); err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(f)
+				if !bytes.Equal(got, data[n/2:]) {
+					t.Fatal("seek+read returned different bytes")
+				}
+			}
+			// Importing again gives the same CID.
+			if again := importPath(t, newMem(), p, false); !again.Root.Equals(res.Root) {
+				t.Fatalf("not deterministic: %s vs %s", again.Root, res.Root)
+			}
+		})
+	}
+}
+
+func writeTree(t *testing.T, root string, files map[string][]byte) {
+	t.Helper()
+	for name, data := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestImportDirRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "site")
+	files := map[string][]byte{
+		"index.html":    []byte(`<a href="sub/page.html">page</a>`),
+		"css/style.css": []byte("body{}"),
+		"sub/page.html": []byte("<p>hi</p>"),
+		"big.bin":       randBytes(7, 2*ChunkSize+3),
+		"empty":         {},
+		".hidden":       []byte("secret"),
+		"café/ü.txt":    []byte("unicode"),
+	}
+	writeTree(t, src, files)
+	bs := newMem()
+	res := importPath(t, bs, src, false)
+	if res.Files != int64(len(files)-1) {
+		t.Fatalf("files = %d, want %d (dotfile skipped)", res.Files, len(files)-1)
+	}
+	r := NewReader(bs)
+	ctx := context.Background()
+	nd, st, err := r.Resolve(ctx, res.Root, []string{"sub", "page.html"})
+	if err != nil || st.Type != TypeFile {
+		t.Fatalf("resolve: %v %+v", err, st)
+	}
+	var buf bytes.Buffer
+	if err := r.WriteFile(ctx, nd, &buf, nil); err != nil || buf.String() != "<p>hi</p>" {
+		t.Fatalf("page = %q, %v", buf.String(), err)
+	}
+	if _, _, err := r.Resolve(ctx, res.Root, []string{"nope"}); !errors.Is(err, ErrNoSuchPath) {
+		t.Fatalf("missing path: %v", err)
+	}
+	if _, _, err := r.Resolve(ctx, res.Root, []string{"index.html", "x"}); !errors.Is(err, ErrNotDir) {
+		t.Fatalf("path through file: %v", err)
+	}
+	rootNd, _, _ := r.Resolve(ctx, res.Root, nil)
+	ents, err := r.List(ctx, rootNd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name)
+	}
+	if fmt.Sprint(names) != "[big.bin café css empty index.html sub]" {
+		t.Fatalf("entries %v", names)
+	}
+	dest := filepath.Join(t.TempDir(), "out")
+	if err := r.WriteTree(ctx, rootNd, dest, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(dest, filepath.FromSlash(name)))
+		if name == ".hidden" {
+			if err == nil {
+				t.Fatal("hidden file was imported")
+			}
+			continue
+		}
+		if err != nil || !bytes.Equal(got, want) {
+			t.Fatalf("%s differs: %v", name, err)
+		}
+	}
+	if err := r.WriteTree(ctx, rootNd, dest, nil); err == nil {
+		t.Fatal("WriteTree over an existing path succeeded")
+	}
+	withHidden := importPath(t, newMem(), src, true)
+	if withHidden.Root.Equals(res.Root) {
+		t.Fatal("--hidden did not change the directory")
+	}
+}
+
+func TestCARRoundTrip(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "d")
+	writeTree(t, src, map[string][]byte{"a": randBytes(1, 3*ChunkSize), "b/c": []byte("c")})
+	bs := newMem()
+	res := importPath(t, bs, src, false)
+	var car bytes.Buffer
+	if err := WriteCAR(context.Background(), bs, []cid.Cid{res.Root}, Links, &car); err != nil {
+		t.Fatal(err)
+	}
+	bs2 := newMem()
+	roots, err := ReadCAR(context.Background(), bytes.NewReader(car.Bytes()), bs2.Put)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(roots) != 1 || !roots[0].Equals(res.Root) || len(bs2.m) != len(bs.m) {
+		t.Fatalf("roots %v, blocks %d vs %d", roots, len(bs2.m), len(bs.m))
+	}
+	// A flipped byte in a block is refused.
+	bad := bytes.Clone(car.Bytes())
+	bad[len(bad)-10] ^= 1
+	if _, err := ReadCAR(context.Background(), bytes.NewReader(bad), newMem().Put); !errors.Is(err, ErrBadCAR) {
+		t.Fatalf("corrupt CAR: %v", err)
+	}
+}
+
+func FuzzReadCAR(f *testing.F) {
+	bs := newMem()
+	dir := f.TempDir()
+	p := filepath.Join(dir, "x")
+	os.WriteFile(p, randBytes(3, 5000), 0o644)
+	plan, _ := PlanPath(p, false)
+	res, _ := Import(context.Background(), bs, plan, ImportOptions{})
+	var car bytes.Buffer
+	WriteCAR(context.Background(), bs, []cid.Cid{res.Root}, Links, &car)
+	f.Add(car.Bytes())
+	f.Add([]byte{})
+	f.Add([]byte{0x0a, 0xa1, 0x67})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sink := newMem()
+		_, err := ReadCAR(context.Background(), bytes.NewReader(data), func(c cid.Cid, d []byte) error {
+			if err := VerifyBlock(c, d); err != nil {
+				t.Fatalf("ReadCAR passed an unverified block: %v", err)
+			}
+			return sink.Put(c, d)
+		})
+		if err != nil && !errors.Is(err, ErrBadCAR) {
+			t.Fatalf("error not ErrBadCAR: %v", err)
+		}
+	})
+}

@@ -1,0 +1,152 @@
+// Package content turns files and directories into UnixFS DAGs and back, on top
+// of any block source and sink. It uses boxo's importer, directory builder and
+// DAG reader, so that Myconet's CIDs equal what `ipfs add --cid-version=1
+// --raw-leaves --chunker=size-1048576` gives for the same bytes.
+//
+// It owns no storage: Blocks reads verified blocks, Sink writes them.
+package content
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// Blocks is where content reads blocks from. Implementations verify that the
+// bytes match the CID (the store does) or say so.
+type Blocks interface {
+	// Get returns a verified copy of the block, or an error that wraps the
+	// source's not-found or corruption error.
+	Get(c cid.Cid) ([]byte, error)
+	// View calls fn with the verified block; data is valid only inside fn.
+	View(c cid.Cid, fn func(data []byte) error) error
+}
+
+// Sink receives the blocks of an import. Put may keep data until the sink's
+// next flush; callers must not modify data after Put.
+type Sink interface {
+	Put(c cid.Cid, data []byte) error
+}
+
+// dagService adapts Blocks (and optionally a Sink) to boxo's ipld.DAGService.
+// Nodes added during an import are remembered when they are not raw leaves,
+// so that boxo's directory code can read back what it wrote before the sink
+// has flushed it.
+type dagService struct {
+	bs     Blocks
+	add    func(ipld.Node) error // nil: read-only
+	mu     sync.Mutex
+	recent map[cid.Cid]ipld.Node // guarded by mu
+}
+
+var _ ipld.DAGService = (*dagService)(nil)
+
+func newDAGService(bs Blocks, add func(ipld.Node) error) *dagService {
+	return &dagService{bs: bs, add: add, recent: make(map[cid.Cid]ipld.Node)}
+}
+
+// Get implements ipld.NodeGetter.
+func (d *dagService) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	nd, ok := d.recent[c]
+	d.mu.Unlock()
+	if ok {
+		return nd, nil
+	}
+	if d.bs == nil {
+		return nil, ipld.ErrNotFound{Cid: c}
+	}
+	data, err := d.bs.Get(c)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeNode(c, data)
+}
+
+// GetMany implements ipld.NodeGetter.
+func (d *dagService) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
+	out := make(chan *ipld.NodeOption, len(cs))
+	for _, c := range cs {
+		nd, err := d.Get(ctx, c)
+		out <- &ipld.NodeOption{Node: nd, Err: err}
+	}
+	close(out)
+	return out
+}
+
+// Add implements ipld.NodeAdder.
+func (d *dagService) Add(ctx context.Context, nd ipld.Node) error {
+	if d.add == nil {
+		return fmt.Errorf("content: read-only DAG service")
+	}
+	if nd.Cid().Type() != cid.Raw {
+		d.mu.Lock()
+		d.recent[nd.Cid()] = nd
+		d.mu.Unlock()
+	}
+	return d.add(nd)
+}
+
+// AddMany implements ipld.NodeAdder.
+func (d *dagService) AddMany(ctx context.Context, nds []ipld.Node) error {
+	for _, nd := range nds {
+		if err := d.Add(ctx, nd); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Remove implements ipld.DAGService; imports never remove.
+func (d *dagService) Remove(context.Context, cid.Cid) error { return nil }
+
+// RemoveMany implements ipld.DAGService; imports never remove.
+func (d *dagService) RemoveMany(context.Context, []cid.Cid) error { return nil }
+
+// DecodeNode decodes a verified block into a boxo node (raw or dag-pb).
+func DecodeNode(c cid.Cid, data []byte) (ipld.Node, error) {
+	blk, err := blocks.NewBlockWithCid(data, c)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Type() {
+	case cid.Raw:
+		return merkledag.DecodeRawBlock(blk)
+	case cid.DagProtobuf:
+		nd, err := merkledag.DecodeProtobufBlock(blk)
+		if err != nil {
+			return nil, fmt.Errorf("content: block %s: %w", c, err)
+		}
+		return nd, nil
+	default:
+		return nil, fmt.Errorf("content: block %s: codec 0x%x is not UnixFS", c, c.Type())
+	}
+}
+
+// Links returns the CIDs a raw or dag-pb block links to (none for raw).
+func Links(c cid.Cid, data []byte) ([]cid.Cid, error) {
+	switch c.Type() {
+	case cid.Raw:
+		return nil, nil
+	case cid.DagProtobuf:
+		nd, err := merkledag.DecodeProtobuf(data)
+		if err != nil {
+			return nil, fmt.Errorf("content: block %s: %w", c, err)
+		}
+		ls := nd.Links()
+		out := make([]cid.Cid, len(ls))
+		for i, l := range ls {
+			out[i] = l.Cid
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("content: block %s: codec 0x%x is not UnixFS", c, c.Type())
+}

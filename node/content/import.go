@@ -1,0 +1,478 @@
+package content
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// ChunkSize is the fixed UnixFS chunk size.
+const ChunkSize = 1 << 20
+
+// ErrUnreadable reports an input path that does not exist or cannot be read.
+var ErrUnreadable = errors.New("cannot read input")
+
+// Progress reports an import or export.
+type Progress struct {
+	Bytes  int64 // file bytes processed
+	Total  int64 // file bytes in all (0 = unknown)
+	Files  int64 // files completed
+	Blocks int64 // blocks written
+}
+
+// Plan is what an import will read, found by walking the input first.
+type Plan struct {
+	Path  string // absolute
+	IsDir bool
+	Files int64
+	Bytes int64 // sum of file sizes
+	Dirs  int64
+}
+
+// ImportOptions tune Import.
+type ImportOptions struct {
+	// Hidden includes names starting with "." inside directories (ipfs add -H).
+	Hidden bool
+	// Progress, if set, is called after each chunk and file.
+	Progress func(Progress)
+}
+
+// Result is what Import produced.
+type Result struct {
+	Root   cid.Cid
+	Bytes  int64 // file bytes
+	Files  int64
+	Blocks int64
+}
+
+// PlanPath walks path and checks that everything in it can be read, without
+// reading file contents. Errors name the offending path and wrap ErrUnreadable.
+func PlanPath(path string, hidden bool) (Plan, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, err)
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+	}
+	p := Plan{Path: abs, IsDir: st.IsDir()}
+	if !st.IsDir() {
+		if !st.Mode().IsRegular() {
+			return Plan{}, fmt.Errorf("%w: %s: not a regular file or directory", ErrUnreadable, path)
+		}
+		f, err := os.Open(abs)
+		if err != nil {
+			return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+		}
+		f.Close()
+		p.Files, p.Bytes = 1, st.Size()
+		return p, nil
+	}
+	err = filepath.WalkDir(abs, func(q string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
+		}
+		if q != abs && !hidden && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			p.Dirs++
+		case d.Type()&fs.ModeSymlink != 0:
+			p.Files++
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
+			}
+			f, err := os.Open(q)
+			if err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
+			}
+			f.Close()
+			p.Files++
+			p.Bytes += info.Size()
+		default:
+			return fmt.Errorf("%w: %s: not a regular file, directory or symlink", ErrUnreadable, q)
+		}
+		return nil
+	})
+	return p, err
+}
+
+func unwrapPathErr(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Import adds the file or directory plan describes, writing every block to
+// sink. On error, blocks already given to sink are the caller's to discard.
+func Import(ctx context.Context, sink Sink, plan Plan, opts ImportOptions) (Result, error) {
+	im := &importer{ctx: ctx, opts: opts, total: plan.Bytes}
+	im.w = newWriter(sink)
+	im.ds = newDAGService(nil, im.w.add)
+	var root ipld.Node
+	var err error
+	if plan.IsDir {
+		root, err = im.dir(plan.Path)
+	} else {
+		root, err = im.file(plan.Path)
+	}
+	if werr := im.w.close(); err == nil {
+		err = werr
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	im.report()
+	return Result{Root: root.Cid(), Bytes: im.bytes.Load(), Files: im.files, Blocks: im.w.blocks.Load()}, nil
+}
+
+type importer struct {
+	ctx   context.Context
+	opts  ImportOptions
+	ds    *dagService
+	w     *writer
+	total int64
+	bytes atomic.Int64
+	files int64
+}
+
+func (im *importer) report() {
+	if im.opts.Progress != nil {
+		im.opts.Progress(Progress{Bytes: im.bytes.Load(), Total: im.total, Files: im.files, Blocks: im.w.blocks.Load()})
+	}
+}
+
+// cidBuilder is CIDv1/sha2-256 as `ipfs add --cid-version=1` uses.
+var cidBuilder = cid.V1Builder{Codec: cid.DagProtobuf, MhType: mh.SHA2_256}
+
+func (im *importer) file(path string) (ipld.Node, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+	}
+	defer f.Close()
+	spl := newPrefetchSplitter(im.ctx, f, func(n int) {
+		im.bytes.Add(int64(n))
+		im.report()
+	})
+	defer spl.stop()
+	params := helpers.DagBuilderParams{
+		Dagserv:    im.ds,
+		RawLeaves:  true,
+		Maxlinks:   helpers.DefaultLinksPerBlock,
+		CidBuilder: &leafBuilder{Builder: cidBuilder, spl: spl},
+	}
+	db, err := params.New(spl)
+	if err != nil {
+		return nil, err
+	}
+	nd, err := balanced.Layout(db)
+	if err != nil {
+		if errors.Is(err, ErrUnreadable) || im.ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("import %s: %w", path, err)
+	}
+	im.files++
+	im.report()
+	return nd, nil
+}
+
+func (im *importer) dir(path string) (ipld.Node, error) {
+	if err := im.ctx.Err(); err != nil {
+		return nil, err
+	}
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+	}
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	d, err := uio.NewDirectory(im.ds, uio.WithCidBuilder(cidBuilder))
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !im.opts.Hidden && strings.HasPrefix(name, ".") {
+			continue
+		}
+		p := filepath.Join(path, name)
+		var child ipld.Node
+		switch {
+		case e.IsDir():
+			child, err = im.dir(p)
+		case e.Type()&fs.ModeSymlink != 0:
+			child, err = im.symlink(p)
+		default:
+			child, err = im.file(p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := d.AddChild(im.ctx, name, child); err != nil {
+			return nil, fmt.Errorf("import %s: %w", p, err)
+		}
+	}
+	nd, err := d.GetNode()
+	if err != nil {
+		return nil, fmt.Errorf("import %s: %w", path, err)
+	}
+	if err := im.ds.Add(im.ctx, nd); err != nil {
+		return nil, err
+	}
+	return nd, nil
+}
+
+func (im *importer) symlink(path string) (ipld.Node, error) {
+	target, err := os.Readlink(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+	}
+	data, err := ft.SymlinkData(target)
+	if err != nil {
+		return nil, err
+	}
+	nd := merkledag.NodeWithData(data)
+	if err := nd.SetCidBuilder(cidBuilder); err != nil {
+		return nil, err
+	}
+	if err := im.ds.Add(im.ctx, nd); err != nil {
+		return nil, err
+	}
+	im.files++
+	return nd, nil
+}
+
+// writer moves blocks from the importer to the sink on its own goroutine, so
+// that hashing and storing overlap.
+type writer struct {
+	sink   Sink
+	ch     chan ipld.Node
+	done   chan struct{}
+	errMu  sync.Mutex
+	err    error
+	blocks atomic.Int64
+}
+
+func newWriter(sink Sink) *writer {
+	w := &writer{sink: sink, ch: make(chan ipld.Node, 32), done: make(chan struct{})}
+	go w.run()
+	return w
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	for nd := range w.ch {
+		if w.failed() != nil {
+			continue // drain
+		}
+		if err := w.sink.Put(nd.Cid(), nd.RawData()); err != nil {
+			w.errMu.Lock()
+			w.err = err
+			w.errMu.Unlock()
+			continue
+		}
+		w.blocks.Add(1)
+	}
+}
+
+func (w *writer) failed() error {
+	w.errMu.Lock()
+	defer w.errMu.Unlock()
+	return w.err
+}
+
+func (w *writer) add(nd ipld.Node) error {
+	if err := w.failed(); err != nil {
+		return err
+	}
+	w.ch <- nd
+	return nil
+}
+
+// close waits for every queued block to reach the sink.
+func (w *writer) close() error {
+	close(w.ch)
+	<-w.done
+	return w.failed()
+}
+
+// prefetchSplitter is a chunker.Splitter that reads fixed-size chunks ahead on
+// one goroutine and hashes them on all cores, so that the importer's own
+// goroutine only builds nodes. Chunks come out exactly as boxo's size
+// splitter makes them.
+type prefetchSplitter struct {
+	r      io.Reader
+	out    chan *chunk
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	onRead func(int)
+	err    error
+
+	mu     sync.Mutex
+	hashes map[*byte]mh.Multihash // chunk data pointer → its sha2-256 multihash
+}
+
+type chunk struct {
+	data []byte
+	err  error
+	sum  mh.Multihash
+	done chan struct{}
+}
+
+func newPrefetchSplitter(ctx context.Context, r io.Reader, onRead func(int)) *prefetchSplitter {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &prefetchSplitter{r: r, out: make(chan *chunk, 8), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
+	work := make(chan *chunk, 8)
+	workers := runtime.GOMAXPROCS(0)
+	s.wg.Add(1 + workers)
+	for range workers {
+		go func() {
+			defer s.wg.Done()
+			for c := range work {
+				sum := sha256.Sum256(c.data)
+				c.sum, _ = mh.Encode(sum[:], mh.SHA2_256)
+				close(c.done)
+			}
+		}()
+	}
+	go func() {
+		defer s.wg.Done()
+		defer close(work)
+		defer close(s.out)
+		for {
+			buf := make([]byte, ChunkSize)
+			n, err := io.ReadFull(r, buf)
+			c := &chunk{done: make(chan struct{})}
+			switch {
+			case err == nil:
+				c.data = buf
+			case errors.Is(err, io.ErrUnexpectedEOF):
+				c.data = buf[:n:n]
+			case errors.Is(err, io.EOF):
+				return
+			default:
+				c.err = fmt.Errorf("%w: %v", ErrUnreadable, err)
+				close(c.done)
+			}
+			if c.err == nil {
+				select {
+				case work <- c:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case s.out <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil || len(c.data) < ChunkSize {
+				return
+			}
+		}
+	}()
+	return s
+}
+
+// Reader implements chunker.Splitter.
+func (s *prefetchSplitter) Reader() io.Reader { return s.r }
+
+// NextBytes implements chunker.Splitter.
+func (s *prefetchSplitter) NextBytes() ([]byte, error) {
+	if s.err != nil {
+		return nil, s.err
+	}
+	c, ok := <-s.out
+	if !ok {
+		s.err = io.EOF
+		return nil, io.EOF
+	}
+	<-c.done
+	if c.err != nil {
+		s.err = c.err
+		return nil, c.err
+	}
+	if len(c.data) > 0 {
+		s.mu.Lock()
+		s.hashes[unsafe.SliceData(c.data)] = c.sum
+		s.mu.Unlock()
+	}
+	if s.onRead != nil {
+		s.onRead(len(c.data))
+	}
+	return c.data, nil
+}
+
+// take returns the precomputed multihash of data if data is a chunk this
+// splitter handed out.
+func (s *prefetchSplitter) take(data []byte) (mh.Multihash, bool) {
+	if len(data) == 0 {
+		return nil, false
+	}
+	p := unsafe.SliceData(data)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sum, ok := s.hashes[p]
+	if ok {
+		delete(s.hashes, p)
+	}
+	return sum, ok
+}
+
+func (s *prefetchSplitter) stop() {
+	s.cancel()
+	for range s.out { //nolint:revive // drain so the reader can exit
+	}
+	s.wg.Wait()
+}
+
+// leafBuilder is a cid.Builder that, for raw leaves, uses the digest the
+// splitter already computed for exactly those bytes; everything else it
+// hashes as usual. The resulting CIDs are identical, only computed earlier.
+type leafBuilder struct {
+	cid.Builder
+	spl *prefetchSplitter
+}
+
+func (b *leafBuilder) Sum(data []byte) (cid.Cid, error) {
+	if b.Builder.GetCodec() == cid.Raw {
+		if sum, ok := b.spl.take(data); ok {
+			return cid.NewCidV1(cid.Raw, sum), nil
+		}
+	}
+	return b.Builder.Sum(data)
+}
+
+func (b *leafBuilder) WithCodec(c uint64) cid.Builder {
+	return &leafBuilder{Builder: b.Builder.WithCodec(c), spl: b.spl}
+}

@@ -1,0 +1,462 @@
+package content
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ft "github.com/ipfs/boxo/ipld/unixfs"
+	uio "github.com/ipfs/boxo/ipld/unixfs/io"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+)
+
+// Node types.
+const (
+	TypeFile    = "file"
+	TypeDir     = "dir"
+	TypeSymlink = "symlink"
+)
+
+var (
+	// ErrNoSuchPath reports a path that does not exist inside a DAG.
+	ErrNoSuchPath = errors.New("no such path in package")
+	// ErrNotDir reports a path that walks through a file.
+	ErrNotDir = errors.New("not a directory")
+	// ErrNotFile reports an attempt to read a directory as a file.
+	ErrNotFile = errors.New("not a file")
+)
+
+// Reader reads UnixFS DAGs from Blocks.
+type Reader struct {
+	bs Blocks
+	ds *dagService
+}
+
+// NewReader returns a Reader over bs.
+func NewReader(bs Blocks) *Reader {
+	return &Reader{bs: bs, ds: newDAGService(bs, nil)}
+}
+
+// Stat describes one UnixFS node.
+type Stat struct {
+	CID    cid.Cid
+	Type   string
+	Size   int64 // file size; for a directory the cumulative DAG size
+	Target string
+}
+
+// Resolve walks segments from root and returns the node they name.
+func (r *Reader) Resolve(ctx context.Context, root cid.Cid, segments []string) (ipld.Node, Stat, error) {
+	nd, err := r.ds.Get(ctx, root)
+	if err != nil {
+		return nil, Stat{}, err
+	}
+	for i, seg := range segments {
+		st, err := stat(nd)
+		if err != nil {
+			return nil, Stat{}, err
+		}
+		if st.Type != TypeDir {
+			return nil, Stat{}, fmt.Errorf("%w: %s", ErrNotDir, strings.Join(segments[:i], "/"))
+		}
+		dir, err := uio.NewDirectoryFromNode(r.ds, nd)
+		if err != nil {
+			return nil, Stat{}, err
+		}
+		nd, err = dir.Find(ctx, seg)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, Stat{}, fmt.Errorf("%w: %s", ErrNoSuchPath, strings.Join(segments[:i+1], "/"))
+		}
+		if err != nil {
+			return nil, Stat{}, err
+		}
+	}
+	st, err := stat(nd)
+	return nd, st, err
+}
+
+func stat(nd ipld.Node) (Stat, error) {
+	switch n := nd.(type) {
+	case *merkledag.RawNode:
+		return Stat{CID: nd.Cid(), Type: TypeFile, Size: int64(len(n.RawData()))}, nil
+	case *merkledag.ProtoNode:
+		fsn, err := ft.FSNodeFromBytes(n.Data())
+		if err != nil {
+			return Stat{}, fmt.Errorf("content: block %s is not UnixFS: %w", nd.Cid(), err)
+		}
+		switch fsn.Type() {
+		case ft.TFile, ft.TRaw:
+			return Stat{CID: nd.Cid(), Type: TypeFile, Size: int64(fsn.FileSize())}, nil
+		case ft.TDirectory, ft.THAMTShard:
+			sz, _ := nd.Size()
+			return Stat{CID: nd.Cid(), Type: TypeDir, Size: int64(sz)}, nil
+		case ft.TSymlink:
+			return Stat{CID: nd.Cid(), Type: TypeSymlink, Target: string(fsn.Data())}, nil
+		default:
+			return Stat{}, fmt.Errorf("content: block %s: unsupported UnixFS type %v", nd.Cid(), fsn.Type())
+		}
+	}
+	return Stat{}, fmt.Errorf("content: block %s: not UnixFS", nd.Cid())
+}
+
+// DirEntry is one entry of a directory.
+type DirEntry struct {
+	Name string
+	Stat Stat
+}
+
+// List returns a directory's entries sorted by name.
+func (r *Reader) List(ctx context.Context, nd ipld.Node) ([]DirEntry, error) {
+	dir, err := uio.NewDirectoryFromNode(r.ds, nd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", ErrNotDir, nd.Cid())
+	}
+	var out []DirEntry
+	err = dir.ForEachLink(ctx, func(l *ipld.Link) error {
+		child, err := r.ds.Get(ctx, l.Cid)
+		if err != nil {
+			return err
+		}
+		st, err := stat(child)
+		if err != nil {
+			return err
+		}
+		out = append(out, DirEntry{Name: l.Name, Stat: st})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortEntries(out)
+	return out, nil
+}
+
+func sortEntries(es []DirEntry) {
+	// HAMT directories enumerate in hash order; present them by name.
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].Name < es[j-1].Name; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+// File is an open UnixFS file: seekable, for range requests.
+type File interface {
+	io.ReadSeekCloser
+	Size() uint64
+}
+
+// Open opens a file node for random access.
+func (r *Reader) Open(ctx context.Context, nd ipld.Node) (File, error) {
+	st, err := stat(nd)
+	if err != nil {
+		return nil, err
+	}
+	if st.Type != TypeFile {
+		return nil, fmt.Errorf("%w: %s is a %s", ErrNotFile, nd.Cid(), st.Type)
+	}
+	return uio.NewDagReader(ctx, nd, r.ds)
+}
+
+// WriteFile streams a file node's bytes to w. Leaves are read and verified on
+// all cores ahead of the writer, in order; nothing unverified reaches w.
+func (r *Reader) WriteFile(ctx context.Context, nd ipld.Node, w io.Writer, progress func(int64)) error {
+	st, err := stat(nd)
+	if err != nil {
+		return err
+	}
+	if st.Type != TypeFile {
+		return fmt.Errorf("%w: %s is a %s", ErrNotFile, nd.Cid(), st.Type)
+	}
+	leaves, err := r.leaves(ctx, nd)
+	if err != nil {
+		return err
+	}
+	return r.streamLeaves(ctx, leaves, w, progress)
+}
+
+// leaf is either a raw block to read or inline data from a dag-pb node.
+type leaf struct {
+	c    cid.Cid
+	data []byte
+}
+
+// leaves lists a file's data pieces in order, reading only internal nodes.
+func (r *Reader) leaves(ctx context.Context, nd ipld.Node) ([]leaf, error) {
+	var out []leaf
+	var walk func(ipld.Node) error
+	walk = func(nd ipld.Node) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pn, ok := nd.(*merkledag.ProtoNode)
+		if !ok { // a raw node given directly
+			out = append(out, leaf{data: nd.RawData()})
+			return nil
+		}
+		fsn, err := ft.FSNodeFromBytes(pn.Data())
+		if err != nil {
+			return fmt.Errorf("content: block %s is not UnixFS: %w", nd.Cid(), err)
+		}
+		if d := fsn.Data(); len(d) > 0 {
+			out = append(out, leaf{data: d})
+		}
+		for _, l := range pn.Links() {
+			if l.Cid.Type() == cid.Raw {
+				out = append(out, leaf{c: l.Cid})
+				continue
+			}
+			child, err := r.ds.Get(ctx, l.Cid)
+			if err != nil {
+				return err
+			}
+			if err := walk(child); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return out, walk(nd)
+}
+
+// streamLeaves reads leaves with a window of parallel verified reads.
+func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, progress func(int64)) error {
+	type slot struct {
+		data []byte
+		err  error
+		done chan struct{}
+	}
+	workers := runtime.GOMAXPROCS(0)
+	window := 2 * workers
+	slots := make([]*slot, len(leaves))
+	for i := range slots {
+		slots[i] = &slot{done: make(chan struct{})}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				s, lf := slots[i], leaves[i]
+				if lf.c.Defined() {
+					s.data, s.err = r.bs.Get(lf.c)
+				} else {
+					s.data = lf.data
+				}
+				close(s.done)
+			}
+		}()
+	}
+	go func() {
+		defer close(next)
+		for i := range leaves {
+			if i >= window {
+				select { // keep at most `window` leaves in memory
+				case <-slots[i-window].done:
+				case <-ctx.Done():
+					return
+				}
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	defer func() { cancel(); wg.Wait() }()
+	for i, s := range slots {
+		select {
+		case <-s.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if s.err != nil {
+			return s.err
+		}
+		if _, err := w.Write(s.data); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(int64(len(s.data)))
+		}
+		slots[i] = nil // release the buffer
+	}
+	return nil
+}
+
+// WriteTree writes the node at nd to dest, which must not exist: a file
+// becomes a file, a directory a directory tree. Symlinks are recreated only if
+// they are relative and stay inside dest; others are skipped.
+func (r *Reader) WriteTree(ctx context.Context, nd ipld.Node, dest string, progress func(Progress)) error {
+	if _, err := os.Lstat(dest); err == nil {
+		return fmt.Errorf("%s already exists", dest)
+	}
+	var p Progress
+	report := func() {
+		if progress != nil {
+			progress(p)
+		}
+	}
+	var write func(nd ipld.Node, dst, rel string) error
+	write = func(nd ipld.Node, dst, rel string) error {
+		st, err := stat(nd)
+		if err != nil {
+			return err
+		}
+		switch st.Type {
+		case TypeFile:
+			f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			err = r.WriteFile(ctx, nd, f, func(n int64) { p.Bytes += n; report() })
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+			p.Files++
+			report()
+			return nil
+		case TypeSymlink:
+			if path.IsAbs(st.Target) || !filepath.IsLocal(path.Join(path.Dir(rel), st.Target)) {
+				return nil
+			}
+			return os.Symlink(st.Target, dst)
+		case TypeDir:
+			if err := os.Mkdir(dst, 0o755); err != nil {
+				return err
+			}
+			ents, err := r.List(ctx, nd)
+			if err != nil {
+				return err
+			}
+			for _, e := range ents {
+				if !safeName(e.Name) {
+					return fmt.Errorf("content: directory %s has an unsafe entry name %q", nd.Cid(), e.Name)
+				}
+				child, err := r.ds.Get(ctx, e.Stat.CID)
+				if err != nil {
+					return err
+				}
+				if err := write(child, filepath.Join(dst, e.Name), path.Join(rel, e.Name)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("content: unsupported node type %s", st.Type)
+	}
+	return write(nd, dest, ".")
+}
+
+// safeName reports whether a directory entry name is a single local path element.
+func safeName(name string) bool {
+	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, "/\\\x00")
+}
+
+// WriteTar writes a directory node as a tar stream of its contents (paths
+// relative to it).
+func (r *Reader) WriteTar(ctx context.Context, nd ipld.Node, w io.Writer) error {
+	tw := tar.NewWriter(w)
+	mod := time.Unix(0, 0)
+	var walk func(nd ipld.Node, rel string) error
+	walk = func(nd ipld.Node, rel string) error {
+		st, err := stat(nd)
+		if err != nil {
+			return err
+		}
+		switch st.Type {
+		case TypeDir:
+			if rel != "" {
+				if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: rel + "/", Mode: 0o755, ModTime: mod}); err != nil {
+					return err
+				}
+			}
+			ents, err := r.List(ctx, nd)
+			if err != nil {
+				return err
+			}
+			for _, e := range ents {
+				if !safeName(e.Name) {
+					return fmt.Errorf("content: directory %s has an unsafe entry name %q", nd.Cid(), e.Name)
+				}
+				child, err := r.ds.Get(ctx, e.Stat.CID)
+				if err != nil {
+					return err
+				}
+				if err := walk(child, path.Join(rel, e.Name)); err != nil {
+					return err
+				}
+			}
+		case TypeFile:
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: rel, Size: st.Size, Mode: 0o644, ModTime: mod}); err != nil {
+				return err
+			}
+			if err := r.WriteFile(ctx, nd, tw, nil); err != nil {
+				return err
+			}
+		case TypeSymlink:
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: rel, Linkname: st.Target, Mode: 0o777, ModTime: mod}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk(nd, ""); err != nil {
+		return err
+	}
+	return tw.Close()
+}
+
+// Walk visits root and every block it reaches, depth first, each once, calling
+// fn with the verified bytes (valid only during fn). Links come from links.
+func Walk(ctx context.Context, bs Blocks, root cid.Cid, links func(cid.Cid, []byte) ([]cid.Cid, error), fn func(c cid.Cid, data []byte) error) error {
+	seen := make(map[cid.Cid]struct{})
+	var visit func(c cid.Cid) error
+	visit = func(c cid.Cid) error {
+		if _, ok := seen[c]; ok {
+			return nil
+		}
+		seen[c] = struct{}{}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var kids []cid.Cid
+		err := bs.View(c, func(data []byte) error {
+			if err := fn(c, data); err != nil {
+				return err
+			}
+			var err error
+			kids, err = links(c, data)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range kids {
+			if err := visit(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return visit(root)
+}
