@@ -1,0 +1,329 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/myconet/myconet/node"
+)
+
+func TestParseInterleaved(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		pos     []string
+		title   string
+		tags    []string
+		quiet   bool
+		wantErr bool
+	}{
+		{name: "flags first", args: []string{"--title", "T", "./dir"}, pos: []string{"./dir"}, title: "T"},
+		{name: "flags after positional", args: []string{"./dir", "--title", "T"}, pos: []string{"./dir"}, title: "T"},
+		{name: "flags between", args: []string{"a", "--title=T", "b", "-q"}, pos: []string{"a", "b"}, title: "T", quiet: true},
+		{name: "repeated tag", args: []string{"x", "--tag", "a", "--tag", "b", "--tag=c"}, pos: []string{"x"}, tags: []string{"a", "b", "c"}},
+		{name: "double dash", args: []string{"--title", "T", "--", "--not-a-flag", "-q"}, pos: []string{"--not-a-flag", "-q"}, title: "T"},
+		{name: "double dash after positional", args: []string{"a", "--", "-q"}, pos: []string{"a", "-q"}},
+		{name: "double dash as value", args: []string{"--title", "--", "a", "-q"}, pos: []string{"a"}, title: "--", quiet: true},
+		{name: "stdin dash", args: []string{"-", "-q"}, pos: []string{"-"}, quiet: true},
+		{name: "unknown flag after positional", args: []string{"a", "--nope"}, wantErr: true},
+		{name: "missing value", args: []string{"a", "--title"}, wantErr: true},
+		{name: "none", args: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := newFlagSet("test")
+			title := fs.String("title", "", "")
+			var tags stringList
+			fs.Var(&tags, "tag", "")
+			quiet := fs.Bool("q", false, "")
+			pos, err := parseInterleaved(fs, tt.args)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("parseInterleaved(%q) succeeded, want error", tt.args)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(pos, tt.pos) && len(pos)+len(tt.pos) > 0 {
+				t.Errorf("positional = %q, want %q", pos, tt.pos)
+			}
+			if *title != tt.title {
+				t.Errorf("title = %q, want %q", *title, tt.title)
+			}
+			if !reflect.DeepEqual([]string(tags), tt.tags) && len(tags)+len(tt.tags) > 0 {
+				t.Errorf("tags = %q, want %q", tags, tt.tags)
+			}
+			if *quiet != tt.quiet {
+				t.Errorf("q = %v, want %v", *quiet, tt.quiet)
+			}
+		})
+	}
+}
+
+// fakeAPI records calls; methods it does not override panic through the nil
+// embedded interface, which the tests never reach.
+type fakeAPI struct {
+	node.API
+	add    node.AddRequest
+	addErr error
+}
+
+func (f *fakeAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+	f.add = req
+	if f.addErr != nil {
+		return node.AddResult{}, f.addErr
+	}
+	return node.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Size: 2_500_000, Files: 3}, nil
+}
+
+func (f *fakeAPI) Status(ctx context.Context) (node.Status, error) {
+	return node.Status{}, fmt.Errorf("%w: start one with `myconet daemon`", node.ErrNoDaemon)
+}
+
+func testCLI(t *testing.T, api node.API) (*cli, *bytes.Buffer, *bytes.Buffer) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	c := &cli{
+		stdout: &stdout, stderr: &stderr, stdin: strings.NewReader(""),
+		connect: func(ctx context.Context, home string) (node.API, func(), error) {
+			return api, func() {}, nil
+		},
+	}
+	return c, &stdout, &stderr
+}
+
+func TestAddArguments(t *testing.T) {
+	dir := t.TempDir()
+	api := &fakeAPI{}
+	c, stdout, stderr := testCLI(t, api)
+	status := c.run([]string{"--home", dir, "add", dir, "--title", "My site", "--tag", "a", "--tag", "b",
+		"--author", "Ann", "--kind", "site", "--entry", "index.html", "--hidden", "--license", "CC0-1.0"})
+	if status != exitOK {
+		t.Fatalf("status %d, stderr %q", status, stderr)
+	}
+	want := node.AddRequest{Path: dir, Title: "My site", Tags: []string{"a", "b"}, Authors: []string{"Ann"},
+		Kind: "site", Entry: "index.html", Hidden: true, License: "CC0-1.0"}
+	if !reflect.DeepEqual(api.add, want) {
+		t.Errorf("request = %+v, want %+v", api.add, want)
+	}
+	if got, want := stdout.String(), "added myco://bafyfake (3 files, 2.5 MB)\n"; got != want {
+		t.Errorf("stdout = %q, want %q", got, want)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr = %q, want nothing (not a terminal)", stderr)
+	}
+}
+
+func TestAddRelativePathMadeAbsolute(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	api := &fakeAPI{}
+	c, stdout, _ := testCLI(t, api)
+	if status := c.run([]string{"--home", dir, "add", ".", "-q", "--title", "x"}); status != exitOK {
+		t.Fatalf("status %d", status)
+	}
+	if !filepath.IsAbs(api.add.Path) {
+		t.Errorf("path %q is not absolute", api.add.Path)
+	}
+	if stdout.String() != "myco://bafyfake\n" {
+		t.Errorf("-q printed %q", stdout)
+	}
+}
+
+func TestErrorsAreOneLine(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name   string
+		args   []string
+		api    *fakeAPI
+		status int
+		stderr string
+	}{
+		{"no such path", []string{"add", "/nope/x", "--title", "T"}, &fakeAPI{}, exitError,
+			"myconet: add: /nope/x: no such file or directory\n"},
+		{"node error", []string{"add", dir}, &fakeAPI{addErr: fmt.Errorf("%w: metadata: title: required", node.ErrInvalid)}, exitError,
+			"myconet: add: invalid input: metadata: title: required\n"},
+		{"multi-line error", []string{"add", dir}, &fakeAPI{addErr: errors.New("first\nsecond")}, exitError,
+			"myconet: add: first; second\n"},
+		{"unknown flag", []string{"add", dir, "--nope"}, &fakeAPI{}, exitUsage,
+			"myconet: add: flag provided but not defined: -nope (see 'myconet help add')\n"},
+		{"missing arg", []string{"add"}, &fakeAPI{}, exitUsage,
+			"myconet: add: missing PATH (see 'myconet help add')\n"},
+		{"extra arg", []string{"add", "a", "b"}, &fakeAPI{}, exitUsage,
+			"myconet: add: unexpected argument \"b\" (see 'myconet help add')\n"},
+		{"unknown command", []string{"frobnicate"}, &fakeAPI{}, exitUsage,
+			"myconet: unknown command \"frobnicate\" (see 'myconet help')\n"},
+		{"missing subcommand", []string{"pin"}, &fakeAPI{}, exitUsage,
+			"myconet: pin: missing subcommand: one of ls, rm (see 'myconet help pin')\n"},
+		{"unknown subcommand", []string{"quota", "raise"}, &fakeAPI{}, exitUsage,
+			"myconet: quota: unknown subcommand \"raise\": want one of set, show (see 'myconet help quota')\n"},
+		{"bad global flag", []string{"--nope", "id"}, &fakeAPI{}, exitUsage,
+			"myconet: flag provided but not defined: -nope (see 'myconet help')\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, stderr := testCLI(t, tt.api)
+			status := c.run(append([]string{"--home", dir}, tt.args...))
+			if status != tt.status {
+				t.Errorf("status = %d, want %d", status, tt.status)
+			}
+			if stderr.String() != tt.stderr {
+				t.Errorf("stderr = %q, want %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestHelp(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"add", "-h"}, {"help", "add"}, {"add", "x", "--help"}} {
+		c, stdout, stderr := testCLI(t, &fakeAPI{})
+		if status := c.run(append([]string{"--home", dir}, args...)); status != exitOK {
+			t.Fatalf("%q: status %d, stderr %q", args, status, stderr)
+		}
+		out := stdout.String()
+		for _, want := range []string{"Usage: myconet add PATH --title T [flags]", "--title TITLE", "--tag TAG", "--hidden", "-q "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%q: usage lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	// Every command and subcommand has usage text; help lists them all.
+	c, stdout, _ := testCLI(t, &fakeAPI{})
+	if status := c.run([]string{"help"}); status != exitOK {
+		t.Fatal("help failed")
+	}
+	for _, cmd := range commands() {
+		if !strings.Contains(stdout.String(), "  "+cmd.name) {
+			t.Errorf("help does not list %s", cmd.name)
+		}
+		names := [][]string{{cmd.name}}
+		for _, s := range cmd.subs {
+			names = append(names, []string{cmd.name, s.name})
+		}
+		for _, n := range names {
+			c, out, errOut := testCLI(t, &fakeAPI{})
+			if status := c.run(append([]string{"--home", dir, "help"}, n...)); status != exitOK || !strings.HasPrefix(out.String(), "Usage: myconet "+strings.Join(n, " ")) {
+				t.Errorf("help %q: status %d, out %q, err %q", n, status, out, errOut)
+			}
+		}
+	}
+}
+
+func TestStatusWithoutDaemon(t *testing.T) {
+	c, _, stderr := testCLI(t, &fakeAPI{})
+	c.home = t.TempDir()
+	err := func() error {
+		api, _, _ := c.connect(context.Background(), c.home)
+		_, err := api.Status(context.Background())
+		return err
+	}()
+	c.report("status", err)
+	if got, want := stderr.String(), "myconet: no daemon is running: start one with `myconet daemon`\n"; got != want {
+		t.Errorf("stderr = %q, want %q", got, want)
+	}
+}
+
+func TestRenderProgress(t *testing.T) {
+	tests := []struct {
+		p       node.Progress
+		elapsed time.Duration
+		want    string
+	}{
+		{node.Progress{Bytes: 0, Total: 100_000_000}, 0,
+			"add [>                       ]   0%  0 B / 100.0 MB  - MB/s"},
+		{node.Progress{Bytes: 50_000_000, Total: 100_000_000, Files: 1}, 2 * time.Second,
+			"add [============>           ]  50%  50.0 MB / 100.0 MB  25.0 MB/s  1 file"},
+		{node.Progress{Bytes: 100_000_000, Total: 100_000_000, Files: 3}, 4 * time.Second,
+			"add [========================] 100%  100.0 MB / 100.0 MB  25.0 MB/s  3 files"},
+		{node.Progress{Bytes: 200, Total: 100}, time.Second, // over-reporting never overflows the bar
+			"add [========================] 100%  200 B / 100 B  200 B/s"},
+		{node.Progress{Bytes: 1_500_000, Files: 7}, time.Second,
+			"add  1.5 MB  1.5 MB/s  7 files"},
+	}
+	for _, tt := range tests {
+		if got := renderProgress("add", tt.p, tt.elapsed); got != tt.want {
+			t.Errorf("renderProgress(%+v, %v) =\n%q, want\n%q", tt.p, tt.elapsed, got, tt.want)
+		}
+	}
+}
+
+func TestProgressBarThrottlesAndErases(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(0, 0)
+	b := &progressBar{w: &buf, label: "get", now: func() time.Time { return now }, start: now}
+	b.update(node.Progress{Bytes: 1, Total: 10})
+	now = now.Add(10 * time.Millisecond)
+	b.update(node.Progress{Bytes: 2, Total: 10}) // too soon: skipped
+	now = now.Add(progressInterval)
+	b.update(node.Progress{Bytes: 3, Total: 10})
+	b.done()
+	if n := strings.Count(buf.String(), "\r"); n != 3 {
+		t.Errorf("%d redraws+erase, want 3: %q", n, buf.String())
+	}
+	if !strings.HasSuffix(buf.String(), "\r\x1b[K") {
+		t.Errorf("bar not erased: %q", buf.String())
+	}
+	var nilBar *progressBar
+	nilBar.update(node.Progress{})
+	nilBar.done()
+	if nilBar.callback() != nil {
+		t.Error("nil bar has a callback")
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	if got, want := usageLine(1_200_000_000, 10_000_000_000), "1.2 GB of 10.0 GB (12%)"; got != want {
+		t.Errorf("usageLine = %q, want %q", got, want)
+	}
+	if got, want := usageLine(512, 0), "512 B (unlimited)"; got != want {
+		t.Errorf("usageLine = %q, want %q", got, want)
+	}
+	var buf bytes.Buffer
+	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000})
+	if !strings.HasPrefix(buf.String(), "disk         1.2 GB of 10.0 GB (12%)\n") {
+		t.Errorf("quota table:\n%s", buf.String())
+	}
+
+	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Path: "sub/page.html"}); got != "page.html" {
+		t.Errorf("defaultOutputName = %q", got)
+	}
+	if got := defaultOutputName(node.PackageInfo{Package: "bafyP"}); got != "bafyP" {
+		t.Errorf("defaultOutputName = %q", got)
+	}
+
+	rows := infoRows(node.PackageInfo{MRI: "myco://p", Package: "p", Content: "c",
+		Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}, Size: 2048, Files: 2}, Publisher: "12D3", SignatureValid: false})
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.k] = r.v
+	}
+	for k, want := range map[string]string{"title": "T", "tags": "a, b", "signature": "INVALID", "license": "-",
+		"size": "2.0 kB (2048 bytes)", "files": "2", "publisher": "12D3", "package": "p", "content": "c"} {
+		if got[k] != want {
+			t.Errorf("info %s = %q, want %q", k, got[k], want)
+		}
+	}
+
+	buf.Reset()
+	printEntries(&buf, []node.Entry{{Name: "index.html", CID: "bafyA", Size: 1200, Type: "file"}, {Name: "sub", CID: "bafyB", Size: 30, Type: "dir"}})
+	if want := "file  1.2 kB  bafyA  index.html\ndir   30 B    bafyB  sub/\n"; buf.String() != want {
+		t.Errorf("ls:\n%q, want\n%q", buf.String(), want)
+	}
+
+	if got := oneLine("  a\nb\r\n  c  "); got != "a; b; c" {
+		t.Errorf("oneLine = %q", got)
+	}
+	if httpURL("127.0.0.1:1") != "http://127.0.0.1:1" || httpURL("") != "(disabled)" {
+		t.Error("httpURL")
+	}
+}

@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/myconet/myconet/node"
+)
+
+func getCmd() *command {
+	return &command{
+		name:    "get",
+		args:    "MRI",
+		summary: "save the file or directory tree an MRI names",
+		detail:  "The output is named after the MRI's last path segment, or the package CID, unless -o says otherwise; it must not exist yet.",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			out := fs.String("o", "", "output `PATH`")
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args, "MRI"); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				// Info validates the ref before anything is written and gives
+				// the default output name.
+				info, err := api.Info(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				dest := *out
+				if dest == "" {
+					dest = defaultOutputName(info)
+				}
+				if dest, err = filepath.Abs(dest); err != nil {
+					return err
+				}
+				if _, err := os.Lstat(dest); err == nil {
+					return fmt.Errorf("%s: already exists", dest)
+				}
+				bar := c.newProgress("get")
+				err = api.Get(ctx, args[0], dest, bar.callback())
+				bar.done()
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(c.stdout, "saved %s to %s\n", info.MRI, dest)
+				return err
+			}
+		},
+	}
+}
+
+// defaultOutputName is the last path segment of the MRI, else the package CID.
+func defaultOutputName(info node.PackageInfo) string {
+	if p := strings.Trim(info.Path, "/"); p != "" {
+		if base := path.Base(p); base != "." && base != ".." && base != "/" {
+			return base
+		}
+	}
+	return info.Package
+}
+
+func catCmd() *command {
+	return &command{
+		name:    "cat",
+		args:    "MRI",
+		summary: "write the bytes of the file an MRI names to stdout",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args, "MRI"); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				w := bufio.NewWriterSize(c.stdout, 256<<10)
+				if err := api.Cat(ctx, args[0], w); err != nil {
+					w.Flush()
+					return err
+				}
+				return w.Flush()
+			}
+		},
+	}
+}
+
+func lsCmd() *command {
+	return &command{
+		name:    "ls",
+		args:    "MRI",
+		summary: "list the directory an MRI names: type, size, CID, name",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args, "MRI"); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				entries, err := api.Ls(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					if entries == nil {
+						entries = []node.Entry{}
+					}
+					return printJSON(c.stdout, entries)
+				}
+				return printEntries(c.stdout, entries)
+			}
+		},
+	}
+}
+
+func printEntries(w io.Writer, entries []node.Entry) error {
+	tw := newTable(w)
+	for _, e := range entries {
+		name := e.Name
+		if e.Type == "dir" {
+			name += "/"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Type, node.FormatSize(e.Size), e.CID, name)
+	}
+	return tw.Flush()
+}
+
+func infoCmd() *command {
+	return &command{
+		name:    "info",
+		args:    "MRI",
+		summary: "describe a package: CIDs, metadata, publisher, signature check",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args, "MRI"); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				info, err := api.Info(ctx, args[0])
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, info)
+				}
+				return printKV(c.stdout, infoRows(info))
+			}
+		},
+	}
+}
+
+// infoRows is the human report of `info`: every metadata field, set or not.
+func infoRows(info node.PackageInfo) []kv {
+	m := info.Meta
+	sig := "valid"
+	if !info.SignatureValid {
+		sig = "INVALID"
+	}
+	size := "-"
+	if m.Size > 0 {
+		size = fmt.Sprintf("%s (%d bytes)", node.FormatSize(int64(m.Size)), m.Size)
+	}
+	files := "-"
+	if m.Files > 0 {
+		files = fmt.Sprint(m.Files)
+	}
+	created := m.Created
+	if t, err := time.Parse(time.RFC3339, created); err == nil {
+		created = t.Local().Format("2006-01-02 15:04:05 MST")
+	}
+	rows := []kv{
+		{"mri", info.MRI},
+		{"package", info.Package},
+		{"content", info.Content},
+		{"title", m.Title},
+		{"description", orDash(m.Description)},
+		{"tags", orDash(strings.Join(m.Tags, ", "))},
+		{"kind", orDash(m.Kind)},
+		{"language", orDash(m.Language)},
+		{"license", orDash(m.License)},
+		{"authors", orDash(strings.Join(m.Authors, ", "))},
+		{"entry", orDash(m.Entry)},
+		{"created", orDash(created)},
+		{"size", size},
+		{"files", files},
+		{"previous", orDash(m.Previous)},
+		{"publisher", info.Publisher},
+		{"signature", sig},
+	}
+	if info.Path != "" {
+		rows = append(rows,
+			kv{"path", info.Path},
+			kv{"path cid", info.PathCID},
+			kv{"path type", info.PathType},
+			kv{"path size", node.FormatSize(info.PathSize)},
+		)
+	}
+	rows = append(rows, kv{"pinned", orDash(strings.Join(info.Pins, ", "))})
+	return rows
+}

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/client"
+)
+
+func daemonCmd() *command {
+	return &command{
+		name:    "daemon",
+		summary: "run the node: HTTP API, gateway and (later) the network, until SIGINT or SIGTERM",
+		detail: `Flags override the config file for this run only; they are not written to it.
+With no configuration at all, the daemon creates the home and runs with defaults.`,
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			var listen stringList
+			fs.Var(&listen, "listen", "libp2p listen `MULTIADDR` (repeatable; replaces network.listen)")
+			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+node.DefaultAPIAddr+")")
+			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+node.DefaultGatewayAddr+")")
+			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface")
+			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args); err != nil {
+					return err
+				}
+				var level slog.Level
+				if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+					return usagef("--log-level: want debug, info, warn or error, got %q", *logLevel)
+				}
+				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
+				return c.runDaemon(ctx, log, daemonOptions{
+					listen: listen, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN,
+				})
+			}
+		},
+	}
+}
+
+type daemonOptions struct {
+	listen       []string
+	api, gateway string
+	noTUN        bool
+}
+
+func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
+	home, err := node.Init(c.home)
+	if err != nil {
+		return err
+	}
+	cfg := node.Config{Home: home, Logger: log}
+	// Only hand the node a FileConfig when flags change it, so that a plain
+	// `myconet daemon` reads the file itself and nothing a flag said for one
+	// run ends up persisted by `config set`.
+	if len(o.listen) > 0 || o.noTUN {
+		fc, err := node.LoadConfig(filepath.Join(home, node.ConfigFile))
+		if err != nil {
+			return err
+		}
+		if len(o.listen) > 0 {
+			fc.Network.Listen = o.listen
+		}
+		if o.noTUN {
+			fc.Overlay.TUN = false
+		}
+		cfg.File = &fc
+	}
+
+	n, err := node.New(cfg)
+	if errors.Is(err, node.ErrLocked) {
+		// Say whether it is a daemon that holds the store.
+		if cl, cerr := client.FromHome(ctx, home); cerr == nil {
+			if st, serr := cl.Status(ctx); serr == nil {
+				return fmt.Errorf("a daemon is already running for %s (API %s, peer %s)", home, st.API, st.ID.PeerID)
+			}
+			return fmt.Errorf("a daemon is already running for %s", home)
+		}
+		return lockedErr(home, err)
+	}
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+
+	tunNote := "TUN disabled: overlay not built yet"
+	if o.noTUN {
+		tunNote = "TUN disabled: --no-tun"
+	}
+	id := n.Identity()
+	err = n.Run(ctx, node.RunOptions{
+		APIAddr:     o.api,
+		GatewayAddr: o.gateway,
+		Ready: func(api, gw string) {
+			fmt.Fprintf(c.stdout, "API listening on %s\n", httpURL(api))
+			fmt.Fprintf(c.stdout, "Gateway on %s\n", httpURL(gw))
+			fmt.Fprintf(c.stdout, "Peer ID %s\n", id.PeerID)
+			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, tunNote)
+		},
+	})
+	if cerr := n.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = nil // stopped by a signal: a clean exit
+	}
+	if err == nil {
+		log.Info("daemon stopped")
+	}
+	return err
+}
+
+// httpURL turns "127.0.0.1:5190" into "http://127.0.0.1:5190"; "" and "none"
+// say the server is off.
+func httpURL(addr string) string {
+	switch {
+	case addr == "" || addr == "none":
+		return "(disabled)"
+	case strings.Contains(addr, "://"):
+		return addr
+	}
+	return "http://" + addr
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/myconet/myconet/node"
+)
+
+func idCmd() *command {
+	return &command{
+		name:    "id",
+		summary: "show the node's peer ID, overlay address and public key",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				id, err := api.ID(ctx)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, id)
+				}
+				return printKV(c.stdout, idRows(id))
+			}
+		},
+	}
+}
+
+func idRows(id node.IDInfo) []kv {
+	rows := []kv{
+		{"peer ID", id.PeerID},
+		{"address", id.Address},
+		{"public key", id.PublicKey},
+	}
+	if id.Listen != nil {
+		rows = append(rows, kv{"listen", orDash(strings.Join(id.Listen, " "))})
+	}
+	return rows
+}
+
+func statusCmd() *command {
+	return &command{
+		name:    "status",
+		summary: "report the running daemon: addresses, uptime, peers, store usage",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args); err != nil {
+					return err
+				}
+				api, closeAPI, err := connectDaemon(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				st, err := api.Status(ctx)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, st)
+				}
+				return printKV(c.stdout, statusRows(st))
+			}
+		},
+	}
+}
+
+func statusRows(st node.Status) []kv {
+	rows := []kv{
+		{"version", st.Version},
+		{"uptime", fmt.Sprintf("%s (since %s)", st.Uptime, st.Started.Local().Format("2006-01-02 15:04:05"))},
+		{"API", httpURL(st.API)},
+		{"gateway", httpURL(st.Gateway)},
+	}
+	rows = append(rows, idRows(st.ID)...)
+	rows = append(rows,
+		kv{"overlay", orDash(st.Overlay)},
+		kv{"peers", fmt.Sprint(st.Peers)},
+		kv{"packages", fmt.Sprint(st.Packages)},
+		kv{"disk", usageLine(st.Store.DiskUsed, st.Store.Disk)},
+	)
+	return rows
+}

@@ -1,0 +1,154 @@
+// Command myconet is the Myconet command line: it runs the daemon and talks to
+// a node, through the HTTP API of a running daemon or, when none runs, by
+// opening the node's store in-process.
+//
+// main stays thin: it parses the global flags, finds the subcommand, runs it
+// and turns its error into one line on stderr and an exit status (0 ok,
+// 1 error, 2 usage).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/myconet/myconet/node"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// cli is the environment every command runs in.
+type cli struct {
+	home   string // node home directory (absolute)
+	json   bool   // global --json
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	// stderrTTY says whether stderr is a terminal (progress bars go there).
+	stderrTTY bool
+	// connect opens the API; a field so that tests may replace it.
+	connect func(ctx context.Context, home string) (node.API, func(), error)
+}
+
+// run is main without the process: it returns the exit status.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, connect: connect}
+	if f, ok := stderr.(*os.File); ok {
+		c.stderrTTY = isTerminal(f)
+	}
+	return c.run(args)
+}
+
+// run parses the global flags, runs the command and reports its outcome.
+func (c *cli) run(args []string) (status int) {
+	stdout, stderr := c.stdout, c.stderr
+	defer func() {
+		// A bug must not print a stack trace at a user; say what happened in one line.
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "myconet: internal error: %s\n", oneLine(fmt.Sprint(r)))
+			status = exitError
+		}
+	}()
+
+	gfs := globalFlags(c)
+	if err := gfs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printMainUsage(stdout, gfs)
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "myconet: %s (see 'myconet help')\n", oneLine(err.Error()))
+		return exitUsage
+	}
+	rest := gfs.Args()
+	if len(rest) == 0 {
+		printMainUsage(stderr, gfs)
+		return exitUsage
+	}
+
+	home, err := resolveHome(c.home)
+	if err != nil {
+		fmt.Fprintf(stderr, "myconet: %s\n", oneLine(err.Error()))
+		return exitError
+	}
+	c.home = home
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	name, err := c.dispatch(ctx, rest)
+	return c.report(name, err)
+}
+
+// globalFlags are the flags before the command name.
+func globalFlags(c *cli) *flag.FlagSet {
+	gfs := newFlagSet("myconet")
+	gfs.StringVar(&c.home, "home", "", "node home `DIR` (default $MYCONET_HOME, else ~/.myconet)")
+	gfs.BoolVar(&c.json, "json", false, "print machine-readable JSON where a command supports it")
+	return gfs
+}
+
+// report prints err as one line and returns the exit status for it.
+func (c *cli) report(name string, err error) int {
+	if err == nil {
+		return exitOK
+	}
+	status := exitError
+	var ue *usageError
+	if errors.As(err, &ue) {
+		status = exitUsage
+	}
+	prefix := "myconet: "
+	// "no daemon is running: start one with `myconet daemon`" reads best alone.
+	if name != "" && !errors.Is(err, node.ErrNoDaemon) {
+		prefix += name + ": "
+	}
+	msg := oneLine(err.Error())
+	if status == exitUsage && name != "" {
+		msg += fmt.Sprintf(" (see 'myconet help %s')", name)
+	}
+	fmt.Fprintln(c.stderr, prefix+msg)
+	return status
+}
+
+// resolveHome picks the home directory: --home, $MYCONET_HOME, ~/.myconet.
+func resolveHome(flagHome string) (string, error) {
+	home := flagHome
+	if home == "" {
+		home = os.Getenv("MYCONET_HOME")
+	}
+	if home == "" {
+		dir, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("no home directory: set --home or $MYCONET_HOME: %w", err)
+		}
+		home = filepath.Join(dir, ".myconet")
+	}
+	abs, err := filepath.Abs(home)
+	if err != nil {
+		return "", fmt.Errorf("home: %w", err)
+	}
+	return abs, nil
+}
+
+// oneLine folds a multi-line message into one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	s = strings.ReplaceAll(s, "\r", "")
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", "; ")), " ")
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/myconet/myconet/node"
+)
+
+func pinCmd() *command {
+	return &command{
+		name:    "pin",
+		summary: "list and remove pins (what the store keeps)",
+		subs: []*command{
+			{
+				name:    "ls",
+				summary: "list pinned packages: reason, size, added, MRI, title",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args); err != nil {
+							return err
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						pins, err := api.Pins(ctx)
+						if err != nil {
+							return err
+						}
+						if *asJSON {
+							if pins == nil {
+								pins = []node.PinInfo{}
+							}
+							return printJSON(c.stdout, pins)
+						}
+						return printPins(c.stdout, pins)
+					}
+				},
+			},
+			{
+				name:    "rm",
+				args:    "MRI",
+				summary: "unpin a package (its blocks go at the next gc)",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					reason := fs.String("reason", "", "remove only the pin with this `REASON` (local, replica, cache); default all")
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args, "MRI"); err != nil {
+							return err
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						if err := api.Unpin(ctx, args[0], *reason); err != nil {
+							return err
+						}
+						_, err = fmt.Fprintf(c.stdout, "unpinned %s\n", args[0])
+						return err
+					}
+				},
+			},
+		},
+	}
+}
+
+func printPins(w io.Writer, pins []node.PinInfo) error {
+	if len(pins) == 0 {
+		_, err := fmt.Fprintln(w, "no pins")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "REASON\tSIZE\tADDED\tMRI\tTITLE\n")
+	for _, p := range pins {
+		added := "-"
+		if !p.Created.IsZero() {
+			added = p.Created.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Reason, node.FormatSize(p.Size), added, p.MRI, p.Title)
+	}
+	return tw.Flush()
+}
+
+func gcCmd() *command {
+	return &command{
+		name:    "gc",
+		summary: "remove blocks no pin reaches, and report the space freed",
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				res, err := api.GC(ctx)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, res)
+				}
+				_, err = fmt.Fprintf(c.stdout, "removed %d %s, freed %s\n",
+					res.Removed, plural(int64(res.Removed), "block", "blocks"), node.FormatSize(res.Freed))
+				return err
+			}
+		},
+	}
+}

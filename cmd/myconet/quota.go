@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/myconet/myconet/node"
+)
+
+func quotaCmd() *command {
+	return &command{
+		name:    "quota",
+		summary: "set and show the node's resource limits",
+		subs: []*command{
+			{
+				name:    "set",
+				args:    "RESOURCE VALUE",
+				summary: "set a limit: disk, upload, download, memory, connections, replicas or cpu",
+				detail: `VALUE is a size for disk, memory and replicas (500MB, 20GB, 1.5GiB), a rate for
+upload and download (10MB/s), a count for connections and cpu; "unlimited" lifts a limit.
+The limit is written to the config file and applies to a running daemon at once.`,
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args, "RESOURCE", "VALUE"); err != nil {
+							return err
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						q, err := api.SetQuota(ctx, args[0], args[1])
+						if err != nil {
+							return err
+						}
+						if *asJSON {
+							return printJSON(c.stdout, q)
+						}
+						return printQuota(c.stdout, q)
+					}
+				},
+			},
+			{
+				name:    "show",
+				summary: "show limits with current usage",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args); err != nil {
+							return err
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						q, err := api.Quota(ctx)
+						if err != nil {
+							return err
+						}
+						if *asJSON {
+							return printJSON(c.stdout, q)
+						}
+						return printQuota(c.stdout, q)
+					}
+				},
+			},
+		},
+	}
+}
+
+// usageLine renders "1.2 GB of 10.0 GB (12%)", or "1.2 GB (unlimited)".
+func usageLine(used, limit int64) string {
+	if limit <= 0 {
+		return node.FormatSize(used) + " (unlimited)"
+	}
+	pct := float64(used) * 100 / float64(limit)
+	return fmt.Sprintf("%s of %s (%.0f%%)", node.FormatSize(used), node.FormatSize(limit), pct)
+}
+
+// quotaRows is the human table of `quota show`.
+func quotaRows(q node.QuotaInfo) []kv {
+	rate := func(n int64) string {
+		if n == 0 {
+			return "unlimited"
+		}
+		return node.FormatSize(n) + "/s"
+	}
+	count := func(n int64, zero string) string {
+		if n == 0 {
+			return zero
+		}
+		return fmt.Sprint(n)
+	}
+	rows := []kv{
+		{"disk", usageLine(q.DiskUsed, q.Disk)},
+		{"replicas", node.FormatLimit(q.Replicas)},
+		{"upload", rate(q.Upload)},
+		{"download", rate(q.Download)},
+		{"memory", node.FormatLimit(q.Memory)},
+		{"connections", count(q.Conns, "automatic")},
+		{"cpu", count(q.CPU, "all cores")},
+		{"packages", fmt.Sprint(q.Packages)},
+		{"pins", fmt.Sprint(q.PinsCount)},
+		{"blocks", fmt.Sprint(q.Blocks)},
+	}
+	reasons := make([]string, 0, len(q.ByReason))
+	for r := range q.ByReason {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		rows = append(rows, kv{"  " + r, node.FormatSize(q.ByReason[r])})
+	}
+	return rows
+}
+
+func printQuota(w io.Writer, q node.QuotaInfo) error {
+	tw := newTable(w)
+	for _, r := range quotaRows(q) {
+		fmt.Fprintf(tw, "%s\t%s\n", r.k, r.v)
+	}
+	return tw.Flush()
+}
