@@ -1,0 +1,428 @@
+package node
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/mri"
+)
+
+// gatewaySuffix is the host suffix of per-package origins:
+// <package-cid>.myco.localhost[:port].
+const gatewaySuffix = ".myco.localhost"
+
+// gatewaySource is what the gateway needs of a node; *Node implements it.
+type gatewaySource interface {
+	Stat(ctx context.Context, ref string) (PathStat, error)
+	OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error)
+	Ls(ctx context.Context, ref string) ([]Entry, error)
+	Pins(ctx context.Context) ([]PinInfo, error)
+}
+
+// GatewayHandler returns the read-only HTTP gateway that serves the node's
+// packages to browsers. It needs no token; it answers only requests whose
+// Host is localhost, a name under .localhost, or a loopback IP, and only GET
+// and HEAD.
+//
+// Routes:
+//
+//   - http://<package-cid>.myco.localhost:PORT/<path>: the package's own
+//     origin (browsers resolve *.localhost to loopback), so one package's
+//     scripts cannot read another's. This is the form GatewayURL returns.
+//   - http://localhost:PORT/myco/<package-cid>/<path> redirects (301) to
+//     that origin, like the IPFS subdomain gateway.
+//   - http://127.0.0.1:PORT/myco/<package-cid>/<path> (a loopback IP, for
+//     clients that cannot resolve *.localhost) is served directly. All
+//     packages share that origin, so its responses carry a CSP sandbox that
+//     gives each page an opaque origin instead.
+//   - /: a page listing the node's pinned packages.
+//
+// A file is served with its type (by extension, else sniffed), Range and
+// If-None-Match support, ETag "<file cid>" and immutable caching. A directory
+// URL without a trailing slash redirects to one; a directory serves its
+// index.html, or else, at the package root, redirects to the metadata's entry
+// page, or else lists its entries. Errors are a small HTML page: 400 for a
+// malformed CID or path (including ".." segments), 404 for an unknown
+// package or path, 451 for content withheld by moderation, 500 otherwise.
+func (n *Node) GatewayHandler() http.Handler {
+	return &gateway{src: n, log: n.log.With("component", "gateway")}
+}
+
+// GatewayURL returns the URL of path inside package pkg on its per-package
+// origin of the running gateway (or of the configured gateway address when
+// Run is not serving), e.g. http://<cid>.myco.localhost:8190/<path>.
+func (n *Node) GatewayURL(pkg cid.Cid, p string) string {
+	return packageURL(pkg, n.gatewayPort(), p)
+}
+
+// packageURL builds http://<cid>.myco.localhost[:port]/<escaped path>.
+func packageURL(pkg cid.Cid, port, p string) string {
+	host := subdomainLabel(pkg) + gatewaySuffix
+	if port != "" {
+		host = net.JoinHostPort(host, port)
+	}
+	return "http://" + host + "/" + escapePath(strings.TrimPrefix(p, "/"))
+}
+
+// subdomainLabel is the CIDv1 base32 form of c, which fits a DNS label and
+// survives lowercasing.
+func subdomainLabel(c cid.Cid) string {
+	if c.Version() == 0 {
+		c = cid.NewCidV1(c.Type(), c.Hash())
+	}
+	return c.String()
+}
+
+// escapePath percent-escapes each segment of a slash-separated path.
+func escapePath(p string) string {
+	if p == "" {
+		return ""
+	}
+	segs := strings.Split(p, "/")
+	for i, s := range segs {
+		segs[i] = url.PathEscape(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+type gateway struct {
+	src gatewaySource
+	log *slog.Logger
+}
+
+// gwError is an error page's status and message.
+type gwError struct {
+	status int
+	msg    string
+}
+
+func (e *gwError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &gwError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		g.errorPage(w, r, &gwError{http.StatusMethodNotAllowed, "the gateway is read-only"})
+		return
+	}
+	if !loopbackHost(r.Host, true) {
+		g.errorPage(w, r, &gwError{http.StatusForbidden, fmt.Sprintf("host %q is not a loopback address", r.Host)})
+		return
+	}
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	host := hostname(r.Host)
+	if label, ok := strings.CutSuffix(host, gatewaySuffix); ok {
+		c, err := cid.Decode(label)
+		if err != nil || strings.Contains(label, ".") {
+			g.errorPage(w, r, badRequest("%q is not a package CID", label))
+			return
+		}
+		g.servePackage(w, r, c, "/", strings.TrimPrefix(r.URL.EscapedPath(), "/"), true)
+		return
+	}
+
+	p := r.URL.EscapedPath()
+	switch {
+	case p == "/":
+		g.home(w, r)
+	case strings.HasPrefix(p, "/myco/"):
+		rest := p[len("/myco/"):]
+		escCID, sub, slash := strings.Cut(rest, "/")
+		s, err := url.PathUnescape(escCID)
+		if err != nil {
+			g.errorPage(w, r, badRequest("malformed CID %q", escCID))
+			return
+		}
+		c, err := cid.Decode(s)
+		if err != nil || c.Type() == cid.Libp2pKey {
+			g.errorPage(w, r, badRequest("%q is not a package CID", s))
+			return
+		}
+		if host == "localhost" {
+			u := packageURL(c, portOf(r.Host), "") + sub
+			if r.URL.RawQuery != "" {
+				u += "?" + r.URL.RawQuery
+			}
+			http.Redirect(w, r, u, http.StatusMovedPermanently)
+			return
+		}
+		w.Header().Set("Content-Security-Policy", "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads")
+		g.servePackage(w, r, c, "/myco/"+escCID+"/", sub, slash)
+	default:
+		g.errorPage(w, r, &gwError{http.StatusNotFound, "not found; packages are under /myco/<cid>/"})
+	}
+}
+
+// portOf returns the port of a Host header, or "".
+func portOf(host string) string {
+	_, port, err := net.SplitHostPort(host)
+	if err != nil {
+		return ""
+	}
+	return port
+}
+
+// servePackage serves escSub, the escaped path after base inside package
+// root. slash reports whether base's trailing slash was in the request (only
+// "/myco/<cid>" lacks it).
+func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.Cid, base, escSub string, slash bool) {
+	ctx := r.Context()
+	var segs []string
+	for _, es := range strings.Split(escSub, "/") {
+		s, err := url.PathUnescape(es)
+		switch {
+		case err != nil:
+			g.errorPage(w, r, badRequest("malformed path segment %q", es))
+			return
+		case s == "." || s == "..":
+			g.errorPage(w, r, badRequest("path segment %q is not allowed", s))
+			return
+		case strings.ContainsAny(s, "/\x00"):
+			g.errorPage(w, r, badRequest("path segment %q contains a slash or NUL", s))
+			return
+		case s != "":
+			segs = append(segs, s)
+		}
+	}
+	plain := strings.Join(segs, "/")
+	trailing := escSub == "" || strings.HasSuffix(escSub, "/")
+	m, err := mri.New(root, plain)
+	if err != nil {
+		g.errorPage(w, r, coded(CodeInvalid, err))
+		return
+	}
+	ref := m.String()
+	st, err := g.src.Stat(ctx, ref)
+	if err != nil {
+		g.errorPage(w, r, err)
+		return
+	}
+
+	if st.Type != "dir" {
+		if trailing && plain != "" {
+			redirect(w, r, base+strings.TrimRight(escSub, "/"))
+			return
+		}
+		g.serveFile(w, r, ref)
+		return
+	}
+	if !slash || !trailing {
+		redirect(w, r, base+escSub+"/")
+		return
+	}
+	idx, err := m.WithPath(path.Join(plain, "index.html"))
+	if err == nil {
+		ist, err := g.src.Stat(ctx, idx.String())
+		switch {
+		case err == nil && ist.Type == "file":
+			g.serveFile(w, r, idx.String())
+			return
+		case err != nil && !errors.Is(err, ErrNotFound):
+			g.errorPage(w, r, err)
+			return
+		}
+	}
+	if plain == "" && st.Entry != "" {
+		if e, err := m.WithPath(st.Entry); err == nil && e.Path != "" {
+			redirect(w, r, base+escapePath(e.Path))
+			return
+		}
+	}
+	entries, err := g.src.Ls(ctx, ref)
+	if err != nil {
+		g.errorPage(w, r, err)
+		return
+	}
+	g.listing(w, r, st, plain, base, entries)
+}
+
+// redirect answers 301 to target (an escaped path), keeping the query.
+func redirect(w http.ResponseWriter, r *http.Request, target string) {
+	if r.URL.RawQuery != "" {
+		target += "?" + r.URL.RawQuery
+	}
+	http.Redirect(w, r, target, http.StatusMovedPermanently)
+}
+
+// serveFile serves the file ref names with its content type, immutable
+// caching, Range and conditional requests.
+func (g *gateway) serveFile(w http.ResponseWriter, r *http.Request, ref string) {
+	f, st, err := g.src.OpenFile(r.Context(), ref)
+	if err != nil {
+		g.errorPage(w, r, err)
+		return
+	}
+	defer f.Close()
+	ctype := mime.TypeByExtension(path.Ext(st.Name))
+	if ctype == "" {
+		var buf [512]byte
+		n, _ := io.ReadFull(f, buf[:])
+		ctype = http.DetectContentType(buf[:n])
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			g.errorPage(w, r, err)
+			return
+		}
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", ctype)
+	hd.Set("Etag", `"`+st.CID.String()+`"`)
+	hd.Set("Cache-Control", "public, max-age=29030400, immutable")
+	http.ServeContent(w, r, st.Name, time.Time{}, f)
+}
+
+var listingTmpl = template.Must(template.New("listing").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{.Title}}</title>
+<style>body{font-family:sans-serif;margin:2em}td{padding:.2em 1em .2em 0}.s{text-align:right;color:#666}</style>
+</head><body>
+<h1>{{.Title}}</h1>
+<p>{{if .Path}}/{{.Path}}{{else}}/{{end}} · <code>{{.CID}}</code></p>
+<table>
+{{if .Path}}<tr><td><a href="../">../</a></td><td></td></tr>{{end}}
+{{range .Entries}}<tr><td><a href="{{.Href}}">{{.Name}}{{if .Dir}}/{{end}}</a></td><td class="s">{{.Size}}</td></tr>
+{{end}}</table>
+</body></html>
+`))
+
+type listingEntry struct {
+	Name, Href, Size string
+	Dir              bool
+}
+
+func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st PathStat, plain, base string, entries []Entry) {
+	data := struct {
+		Title, Path, CID string
+		Entries          []listingEntry
+	}{Title: cmp.Or(st.Title, st.Package.String()), Path: plain, CID: st.CID.String()}
+	for _, e := range entries {
+		le := listingEntry{Name: e.Name, Href: url.PathEscape(e.Name), Dir: e.Type == "dir"}
+		if le.Dir {
+			le.Href += "/"
+		} else {
+			le.Size = FormatSize(e.Size)
+		}
+		data.Entries = append(data.Entries, le)
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "public, max-age=29030400, immutable")
+	if st.CID.Defined() {
+		hd.Set("Etag", `"DirIndex-`+st.CID.String()+`"`)
+	}
+	if match := r.Header.Get("If-None-Match"); match != "" && match == hd.Get("Etag") {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if err := listingTmpl.Execute(w, data); err != nil {
+		g.log.Debug("listing", "err", err)
+	}
+}
+
+var homeTmpl = template.Must(template.New("home").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Myconet gateway</title>
+<style>body{font-family:sans-serif;margin:2em}td{padding:.2em 1em .2em 0}.s{text-align:right;color:#666}code{font-size:.85em}</style>
+</head><body>
+<h1>Myconet gateway</h1>
+{{if .Packages}}<table>
+{{range .Packages}}<tr><td><a href="{{.URL}}">{{.Title}}</a></td><td class="s">{{.Size}}</td><td>{{.Reasons}}</td><td><code>{{.Root}}</code></td></tr>
+{{end}}</table>{{else}}<p>No pinned packages. Add one with <code>myconet add</code>.</p>{{end}}
+</body></html>
+`))
+
+// home lists the pinned packages, linking to their own origins.
+func (g *gateway) home(w http.ResponseWriter, r *http.Request) {
+	pins, err := g.src.Pins(r.Context())
+	if err != nil {
+		g.errorPage(w, r, err)
+		return
+	}
+	type pkg struct {
+		Title, Size, Reasons, Root string
+		URL                        template.URL
+		reasons                    []string
+	}
+	byRoot := map[string]*pkg{}
+	var list []*pkg
+	for _, p := range pins {
+		c, err := cid.Decode(p.Root)
+		if err != nil {
+			continue
+		}
+		if e := byRoot[p.Root]; e != nil {
+			e.reasons = append(e.reasons, p.Reason)
+			continue
+		}
+		e := &pkg{
+			Title:   cmp.Or(p.Title, p.Root),
+			Size:    FormatSize(p.Size),
+			Root:    p.Root,
+			URL:     template.URL(packageURL(c, portOf(r.Host), "")),
+			reasons: []string{p.Reason},
+		}
+		byRoot[p.Root] = e
+		list = append(list, e)
+	}
+	slices.SortFunc(list, func(a, b *pkg) int {
+		return cmp.Or(cmp.Compare(strings.ToLower(a.Title), strings.ToLower(b.Title)), cmp.Compare(a.Root, b.Root))
+	})
+	for _, e := range list {
+		slices.Sort(e.reasons)
+		e.Reasons = strings.Join(e.reasons, ", ")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := homeTmpl.Execute(w, struct{ Packages []*pkg }{list}); err != nil {
+		g.log.Debug("home", "err", err)
+	}
+}
+
+var errorTmpl = template.Must(template.New("error").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{.Status}} {{.Text}}</title>
+<style>body{font-family:sans-serif;margin:2em}</style></head>
+<body><h1>{{.Status}} {{.Text}}</h1><p>{{.Msg}}</p></body></html>
+`))
+
+// errorPage answers err as a small HTML page: a *gwError with its status,
+// anything else with the status of its Code.
+func (g *gateway) errorPage(w http.ResponseWriter, r *http.Request, err error) {
+	status := CodeOf(err).HTTPStatus()
+	var ge *gwError
+	if errors.As(err, &ge) {
+		status = ge.status
+	}
+	if status >= 500 {
+		g.log.Warn("gateway error", "path", r.URL.Path, "err", err)
+	}
+	hd := w.Header()
+	for _, k := range []string{"Etag", "Cache-Control", "Content-Length", "Last-Modified"} {
+		hd.Del(k)
+	}
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = errorTmpl.Execute(w, struct {
+		Status int
+		Text   string
+		Msg    string
+	}{status, http.StatusText(status), oneLine(err.Error())})
+}

@@ -1,0 +1,776 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HTTP API wire details shared with node/client.
+const (
+	// APIPrefix is the path prefix of every API endpoint but /metrics.
+	APIPrefix = "/api/v1"
+
+	// HeaderType tells a get response's kind: "file" (raw bytes) or "dir" (a tar stream).
+	HeaderType = "X-Myco-Type"
+	// HeaderSize carries the total size of a get response's files when known.
+	HeaderSize = "X-Myco-Size"
+	// TrailerError and TrailerCode report an error that happened after a
+	// streamed response (cat, get, export) had started; they are HTTP trailers,
+	// declared in the response's Trailer header.
+	TrailerError = "X-Myco-Error"
+	TrailerCode  = "X-Myco-Error-Code"
+
+	// ContentTypeNDJSON is the type of the add progress stream.
+	ContentTypeNDJSON = "application/x-ndjson"
+	// ContentTypeCAR is the type of export and import bodies.
+	ContentTypeCAR = "application/vnd.ipld.car"
+
+	maxJSONBody = 1 << 20
+)
+
+// ErrorBody is the JSON body of an API error, and of the error line that ends
+// a failed add stream.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Code  Code   `json:"code"`
+}
+
+// AddLine is one line of the NDJSON stream that POST /api/v1/add returns:
+// exactly one of Progress, Result or Error is set. The last line holds Result
+// or Error.
+type AddLine struct {
+	Progress *Progress  `json:"progress,omitempty"`
+	Result   *AddResult `json:"result,omitempty"`
+	Error    string     `json:"error,omitempty"`
+	Code     Code       `json:"code,omitempty"`
+}
+
+// Request bodies and small responses of the API.
+type (
+	// BookmarkRequest is the body of POST /api/v1/bookmarks.
+	BookmarkRequest struct {
+		Name string `json:"name"`
+		Ref  string `json:"ref"`
+	}
+	// QuotaRequest is the body of POST /api/v1/quota.
+	QuotaRequest struct {
+		Resource string `json:"resource"`
+		Value    string `json:"value"`
+	}
+	// ConfigValue is the body of POST /api/v1/config and the answer of
+	// GET /api/v1/config/{key}.
+	ConfigValue struct {
+		Key   string `json:"key"`
+		Value string `json:"value"`
+	}
+	// ConfigText is the answer of GET /api/v1/config.
+	ConfigText struct {
+		Text string `json:"text"`
+	}
+	// URLResponse is the answer of GET /api/v1/open.
+	URLResponse struct {
+		URL string `json:"url"`
+	}
+)
+
+// addProgressInterval throttles add progress lines to about ten a second.
+const addProgressInterval = 100 * time.Millisecond
+
+// The optional interfaces the API handler uses when its API offers them
+// (*Node does): random access for cat (Range requests) and file or tar
+// streams for get.
+type (
+	fileOpener interface {
+		OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error)
+	}
+	treeSource interface {
+		fileOpener
+		Stat(ctx context.Context, ref string) (PathStat, error)
+		WriteTar(ctx context.Context, ref string, w io.Writer) error
+	}
+)
+
+// NewAPIHandler returns the HTTP API (JSON under /api/v1/, and /metrics) over
+// api. docs/openapi.yaml describes every endpoint.
+//
+// Every request must carry "Authorization: Bearer <token>"; an empty token
+// refuses every request. That includes /metrics: configure the scraper with
+// the token file (Prometheus: authorization.credentials_file). To defeat DNS
+// rebinding and cross-site requests, a request is refused (403) unless its
+// Host is localhost or a loopback IP, and, when it carries an Origin, that
+// origin is the same loopback host and port as Host. So the API cannot be used
+// from another machine even when it listens on a public address, and pages a
+// gateway serves (another origin) cannot call it.
+//
+// Errors are {"error": "<one line>", "code": "<Code>"} with the status of
+// Code.HTTPStatus. Streams that fail after they began (cat, get, export)
+// report the error in the trailers X-Myco-Error and X-Myco-Error-Code; the add
+// stream reports it in its last line.
+func NewAPIHandler(api API, token string, log *slog.Logger) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	h := &apiHandler{
+		api:   api,
+		token: []byte(token),
+		log:   log.With("component", "api"),
+		mux:   http.NewServeMux(),
+		reqs:  make(map[reqKey]uint64),
+	}
+	for _, rt := range h.routes() {
+		h.mux.HandleFunc(rt.pattern, rt.fn)
+	}
+	return h
+}
+
+// APIRoutes lists the patterns of every route NewAPIHandler serves, as
+// "METHOD /path" (for documentation checks).
+func APIRoutes() []string {
+	var h apiHandler
+	rs := h.routes()
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.pattern
+	}
+	return out
+}
+
+type apiRoute struct {
+	pattern string
+	fn      http.HandlerFunc
+}
+
+type reqKey struct {
+	path string
+	code int
+}
+
+type apiHandler struct {
+	api   API
+	token []byte
+	log   *slog.Logger
+	mux   *http.ServeMux
+
+	mu   sync.Mutex
+	reqs map[reqKey]uint64 // requests served, by route pattern and status
+}
+
+func (h *apiHandler) routes() []apiRoute {
+	p := APIPrefix
+	return []apiRoute{
+		{"GET " + p + "/id", h.id},
+		{"GET " + p + "/status", h.status},
+		{"POST " + p + "/add", h.add},
+		{"GET " + p + "/info", h.info},
+		{"GET " + p + "/ls", h.ls},
+		{"GET " + p + "/cat", h.cat},
+		{"GET " + p + "/get", h.get},
+		{"GET " + p + "/pins", h.pins},
+		{"POST " + p + "/pins/rm", h.unpin},
+		{"POST " + p + "/gc", h.gc},
+		{"GET " + p + "/export", h.export},
+		{"POST " + p + "/import", h.importCAR},
+		{"GET " + p + "/bookmarks", h.bookmarks},
+		{"POST " + p + "/bookmarks", h.bookmarkAdd},
+		{"DELETE " + p + "/bookmarks/{name}", h.bookmarkRm},
+		{"GET " + p + "/open", h.open},
+		{"GET " + p + "/quota", h.quota},
+		{"POST " + p + "/quota", h.setQuota},
+		{"GET " + p + "/config", h.configShow},
+		{"GET " + p + "/config/{key}", h.configGet},
+		{"POST " + p + "/config", h.configSet},
+		{"GET /metrics", h.metrics},
+	}
+}
+
+func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := h.mux.Handler(r)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		path := pattern
+		if path == "" {
+			path = "unmatched"
+		}
+		h.mu.Lock()
+		h.reqs[reqKey{path, sw.statusCode()}]++
+		h.mu.Unlock()
+	}()
+	w = sw
+
+	if !loopbackHost(r.Host, false) {
+		writeError(w, fmt.Errorf("%w: api: host %q is not a loopback address", errForbidden, r.Host))
+		return
+	}
+	if o := r.Header.Get("Origin"); o != "" && !sameLoopbackOrigin(o, r.Host) {
+		writeError(w, fmt.Errorf("%w: api: cross-origin request from %q refused", errForbidden, o))
+		return
+	}
+	if !h.authorized(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="myconet"`)
+		writeError(w, errUnauthorized)
+		return
+	}
+	if pattern == "" {
+		// Let the mux decide between 404 and 405 (with Allow), then answer in JSON.
+		var rec headerRecorder
+		h.mux.ServeHTTP(&rec, r)
+		if allow := rec.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		code := CodeNotFound
+		msg := fmt.Sprintf("api: no endpoint %s", r.URL.Path)
+		if rec.status == http.StatusMethodNotAllowed {
+			code, msg = CodeInvalid, fmt.Sprintf("api: method %s not allowed on %s", r.Method, r.URL.Path)
+		}
+		writeErrorStatus(w, rec.status, code, msg)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// errForbidden and errUnauthorized are API-only refusals; they travel with
+// the invalid code but answer with their own statuses.
+var (
+	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+)
+
+// statusError is an error with a Code, answered with a status other than the
+// code's.
+type statusError struct {
+	code   Code
+	msg    string
+	status int
+}
+
+func (e *statusError) Error() string   { return e.msg }
+func (e *statusError) ErrorCode() Code { return e.code }
+
+func (h *apiHandler) authorized(r *http.Request) bool {
+	if len(h.token) == 0 {
+		return false
+	}
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), h.token) == 1
+}
+
+// loopbackHost reports whether host (a Host header, with or without port) is
+// localhost, a loopback IP, or, when sub is set, a name under .localhost.
+func loopbackHost(host string, sub bool) bool {
+	name := hostname(host)
+	if name == "" {
+		return false
+	}
+	if name == "localhost" || (sub && strings.HasSuffix(name, ".localhost")) {
+		return true
+	}
+	ip, err := netip.ParseAddr(name)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// hostname strips the port and IPv6 brackets from host and lowercases it.
+func hostname(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	} else {
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	}
+	return strings.ToLower(strings.TrimSuffix(host, "."))
+}
+
+// sameLoopbackOrigin reports whether origin is http(s)://host where host is
+// the request's (loopback) Host.
+func sameLoopbackOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
+		return false
+	}
+	return strings.EqualFold(u.Host, host) && loopbackHost(u.Host, false)
+}
+
+// writeError answers err as JSON with its code's status.
+func writeError(w http.ResponseWriter, err error) {
+	status := CodeOf(err).HTTPStatus()
+	var se *statusError
+	if errors.As(err, &se) {
+		status = se.status
+	}
+	writeErrorStatus(w, status, CodeOf(err), err.Error())
+}
+
+func writeErrorStatus(w http.ResponseWriter, status int, code Code, msg string) {
+	hd := w.Header()
+	for _, k := range []string{"Trailer", HeaderType, HeaderSize, "Etag", "Content-Disposition", "Last-Modified", "Content-Encoding", "Content-Length"} {
+		hd.Del(k)
+	}
+	hd.Set("Content-Type", "application/json")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(ErrorBody{Error: oneLine(msg), Code: code})
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readJSON decodes a size-limited JSON body into v.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return fmt.Errorf("%w: request body larger than %d bytes", ErrInvalid, mbe.Limit)
+		}
+		return fmt.Errorf("%w: request body: %v", ErrInvalid, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: request body: more than one JSON value", ErrInvalid)
+	}
+	return nil
+}
+
+// refParam returns the required query parameter "ref".
+func refParam(r *http.Request) (string, error) {
+	ref := r.URL.Query().Get("ref")
+	if ref == "" {
+		return "", fmt.Errorf("%w: missing query parameter ref", ErrInvalid)
+	}
+	return ref, nil
+}
+
+// reply answers v or err.
+func reply[T any](w http.ResponseWriter, v T, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, v)
+}
+
+func (h *apiHandler) id(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.ID(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) status(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Status(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
+	var req AddRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	started := false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", ContentTypeNDJSON)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	}
+	var last time.Time
+	progress := func(p Progress) {
+		now := time.Now()
+		if now.Sub(last) < addProgressInterval {
+			return
+		}
+		last = now
+		if !started {
+			start()
+		}
+		if enc.Encode(AddLine{Progress: &p}) == nil {
+			_ = rc.Flush()
+		}
+	}
+	res, err := h.api.Add(r.Context(), req, progress)
+	if err != nil && !started {
+		// Nothing sent yet: a plain error response with its proper status.
+		writeError(w, err)
+		return
+	}
+	if !started {
+		start()
+	}
+	if err != nil {
+		h.log.Debug("add failed", "err", err)
+		_ = enc.Encode(AddLine{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		return
+	}
+	_ = enc.Encode(AddLine{Result: &res})
+}
+
+func (h *apiHandler) info(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Info(r.Context(), ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) ls(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Ls(r.Context(), ref)
+	if v == nil {
+		v = []Entry{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) cat(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if fo, ok := h.api.(fileOpener); ok {
+		f, st, err := fo.OpenFile(r.Context(), ref)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer f.Close()
+		serveFile(w, r, f, st)
+		return
+	}
+	h.stream(w, "application/octet-stream", func(w io.Writer) error {
+		return h.api.Cat(r.Context(), ref, w)
+	})
+}
+
+// serveFile serves an opened file with Range and conditional request support.
+func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, st PathStat) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if st.CID.Defined() {
+		w.Header().Set("Etag", `"`+st.CID.String()+`"`)
+	}
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// stream answers with the bytes fn writes. An error before the first byte is
+// an ordinary error response; a later one goes into the trailers.
+func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(io.Writer) error) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", TrailerError+", "+TrailerCode)
+	cw := &countWriter{w: w}
+	err := fn(cw)
+	if err == nil {
+		return
+	}
+	if cw.n == 0 {
+		writeError(w, err)
+		return
+	}
+	h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	w.Header().Set(TrailerError, oneLine(err.Error()))
+	w.Header().Set(TrailerCode, string(CodeOf(err)))
+}
+
+func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ts, ok := h.api.(treeSource)
+	if !ok {
+		writeErrorStatus(w, http.StatusNotImplemented, CodeInternal, "api: get is not supported by this node")
+		return
+	}
+	st, err := ts.Stat(r.Context(), ref)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set(HeaderSize, strconv.FormatInt(st.Size, 10))
+	if st.Type != "dir" {
+		f, st, err := ts.OpenFile(r.Context(), ref)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		defer f.Close()
+		w.Header().Set(HeaderType, "file")
+		serveFile(w, r, f, st)
+		return
+	}
+	w.Header().Set(HeaderType, "dir")
+	h.stream(w, "application/x-tar", func(w io.Writer) error {
+		return ts.WriteTar(r.Context(), ref, w)
+	})
+}
+
+func (h *apiHandler) pins(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Pins(r.Context())
+	if v == nil {
+		v = []PinInfo{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) unpin(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.api.Unpin(r.Context(), ref, r.URL.Query().Get("reason")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *apiHandler) gc(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.GC(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) export(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.stream(w, ContentTypeCAR, func(w io.Writer) error {
+		return h.api.Export(r.Context(), ref, w)
+	})
+}
+
+func (h *apiHandler) importCAR(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Import(r.Context(), r.Body)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarks(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Bookmarks(r.Context())
+	if v == nil {
+		v = []Bookmark{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
+	var req BookmarkRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarkRm(w http.ResponseWriter, r *http.Request) {
+	if err := h.api.BookmarkRm(r.Context(), r.PathValue("name")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	u, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, URLResponse{URL: u}, err)
+}
+
+func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Quota(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) setQuota(w http.ResponseWriter, r *http.Request) {
+	var req QuotaRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.SetQuota(r.Context(), req.Resource, req.Value)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) configShow(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.ConfigShow(r.Context())
+	reply(w, ConfigText{Text: v}, err)
+}
+
+func (h *apiHandler) configGet(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	v, err := h.api.ConfigGet(r.Context(), key)
+	reply(w, ConfigValue{Key: key, Value: v}, err)
+}
+
+func (h *apiHandler) configSet(w http.ResponseWriter, r *http.Request) {
+	var req ConfigValue
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.api.ConfigSet(r.Context(), req.Key, req.Value); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, req)
+}
+
+// metrics answers in the Prometheus text exposition format (version 0.0.4).
+func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
+	var b bytes.Buffer
+	gauge := func(name, help string, v int64) {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
+	}
+	if q, err := h.api.Quota(r.Context()); err == nil {
+		gauge("myconet_store_bytes", "Bytes of blocks in the store.", q.DiskUsed)
+		gauge("myconet_store_blocks", "Blocks in the store.", q.Blocks)
+		gauge("myconet_store_quota_bytes", "Disk quota of the store (0 = unlimited).", q.Disk)
+		gauge("myconet_packages", "Packages in the store.", q.Packages)
+		gauge("myconet_pins", "Pinned roots.", q.PinsCount)
+	} else {
+		h.log.Debug("metrics: quota", "err", err)
+	}
+
+	h.mu.Lock()
+	keys := make([]reqKey, 0, len(h.reqs))
+	for k := range h.reqs {
+		keys = append(keys, k)
+	}
+	counts := make([]uint64, len(keys))
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].path != keys[j].path {
+			return keys[i].path < keys[j].path
+		}
+		return keys[i].code < keys[j].code
+	})
+	for i, k := range keys {
+		counts[i] = h.reqs[k]
+	}
+	h.mu.Unlock()
+	b.WriteString("# HELP myconet_api_requests_total API requests answered, by route and status.\n")
+	b.WriteString("# TYPE myconet_api_requests_total counter\n")
+	for i, k := range keys {
+		fmt.Fprintf(&b, "myconet_api_requests_total{path=\"%s\",code=\"%d\"} %d\n", promEscape(k.path), k.code, counts[i])
+	}
+	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b.Bytes())
+}
+
+// promEscape escapes a Prometheus label value.
+func promEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+}
+
+// statusWriter records the status of a response. Unwrap lets
+// http.ResponseController reach the connection (Flush).
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *statusWriter) statusCode() int {
+	if s.status == 0 {
+		return http.StatusOK
+	}
+	return s.status
+}
+
+// headerRecorder captures the status and headers the mux would send.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header {
+	if h.header == nil {
+		h.header = make(http.Header)
+	}
+	return h.header
+}
+
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *headerRecorder) Write(p []byte) (int, error) {
+	if h.status == 0 {
+		h.status = http.StatusOK
+	}
+	return len(p), nil
+}
+
+// countWriter counts the bytes written through it.
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,238 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// RunOptions configures Run.
+type RunOptions struct {
+	// APIAddr and GatewayAddr are host:port addresses to listen on; "" takes
+	// the config file's, "none" disables that server. Port 0 picks a free port.
+	APIAddr, GatewayAddr string
+	// Ready, if non-nil, is called once with the addresses actually bound
+	// ("" for a disabled server) when both listen and <home>/api is written.
+	Ready func(api, gateway string)
+}
+
+// shutdownGrace is how long Run lets in-flight requests finish.
+const shutdownGrace = 5 * time.Second
+
+// Run serves the HTTP API and the gateway until ctx ends: the daemon. It
+// creates <home>/api.token (a random 32-byte hex token, mode 0600) if it is
+// missing, listens, writes the API's bound address to <home>/api for clients
+// (see node/client.FromHome), and marks the node online for Status. When ctx
+// ends it shuts both servers down (in-flight requests get 5 s, then their
+// contexts are cancelled), removes <home>/api and returns nil, or the first
+// error a server failed with. Run may be called again after it returns, but
+// not concurrently.
+func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
+	n.mu.Lock()
+	if n.online {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: run: the node is already serving", ErrInvalid)
+	}
+	apiAddr, gwAddr := opts.APIAddr, opts.GatewayAddr
+	if apiAddr == "" {
+		apiAddr = n.cfg.API.Address
+	}
+	if gwAddr == "" {
+		gwAddr = n.cfg.Gateway.Address
+	}
+	n.online = true // reserve; reset on every return path below
+	n.started = n.now()
+	n.mu.Unlock()
+	defer func() {
+		n.mu.Lock()
+		n.online, n.apiAddr, n.gwAddr = false, "", ""
+		n.mu.Unlock()
+	}()
+
+	token, err := n.loadOrCreateToken()
+	if err != nil {
+		return err
+	}
+
+	// Everything after the listeners exist must close them on failure.
+	var closers []func()
+	defer func() {
+		if reterr != nil {
+			for _, c := range closers {
+				c()
+			}
+		}
+	}()
+	var servers []*http.Server
+	var listeners []net.Listener
+	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	listen := func(what, addr string, h http.Handler) (string, error) {
+		if addr == "" || addr == "none" {
+			return "", nil
+		}
+		if !loopbackHost(addr, false) {
+			n.log.Warn(what+" listens on a non-loopback address; it only answers requests whose Host is loopback", "addr", addr)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return "", fmt.Errorf("%s: listen: %w", what, err)
+		}
+		closers = append(closers, func() { ln.Close() })
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			BaseContext:       func(net.Listener) context.Context { return baseCtx },
+			ErrorLog:          nil,
+		}
+		servers = append(servers, srv)
+		listeners = append(listeners, ln)
+		return ln.Addr().String(), nil
+	}
+	apiBound, err := listen("api", apiAddr, NewAPIHandler(n, token, n.log))
+	if err != nil {
+		return err
+	}
+	gwBound, err := listen("gateway", gwAddr, n.GatewayHandler())
+	if err != nil {
+		return err
+	}
+
+	apiFile := filepath.Join(n.home, APIFile)
+	if apiBound != "" {
+		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), 0o600); err != nil {
+			return fmt.Errorf("api: %w", err)
+		}
+	}
+	defer func() {
+		if apiBound != "" {
+			if err := os.Remove(apiFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+				n.log.Warn("cannot remove the api file", "path", apiFile, "err", err)
+			}
+		}
+	}()
+
+	n.mu.Lock()
+	n.started = n.now()
+	n.apiAddr, n.gwAddr = apiBound, gwBound
+	n.mu.Unlock()
+
+	errc := make(chan error, len(servers))
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Serve(listeners[i]); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	closers = nil // the servers own the listeners now
+	n.log.Info("serving", "api", apiBound, "gateway", gwBound)
+	if opts.Ready != nil {
+		opts.Ready(apiBound, gwBound)
+	}
+
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+		n.log.Error("server failed", "err", first)
+	}
+
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var swg sync.WaitGroup
+	for _, srv := range servers {
+		swg.Add(1)
+		go func() {
+			defer swg.Done()
+			if err := srv.Shutdown(sctx); err != nil {
+				cancelBase() // stop in-flight handlers, then drop their connections
+				srv.Close()
+			}
+		}()
+	}
+	swg.Wait()
+	wg.Wait()
+	n.log.Info("stopped serving")
+	return first
+}
+
+// loadOrCreateToken returns the API token from <home>/api.token, creating
+// the file (mode 0600) with a random token if it is missing.
+func (n *Node) loadOrCreateToken() (string, error) {
+	path := filepath.Join(n.home, TokenFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if tok := strings.TrimSpace(string(data)); tok != "" {
+			return tok, nil
+		}
+		return "", fmt.Errorf("%w: api: %s is empty; delete it to get a new token", ErrInvalid, path)
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("api: token: %w", err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("api: token: %w", err)
+	}
+	tok := hex.EncodeToString(b[:])
+	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("api: token: %w", err)
+	}
+	return tok, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file and a rename,
+// so readers never see a partial file.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(perm); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// gatewayPort returns the port of the running gateway, or of the configured
+// address, or of DefaultGatewayAddr when neither has one.
+func (n *Node) gatewayPort() string {
+	n.mu.Lock()
+	addr := n.gwAddr
+	if addr == "" {
+		addr = n.cfg.Gateway.Address
+	}
+	n.mu.Unlock()
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "0" || port == "" {
+		_, port, _ = net.SplitHostPort(DefaultGatewayAddr)
+	}
+	return port
+}
