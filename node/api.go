@@ -1,0 +1,211 @@
+package node
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// API is everything the CLI can ask of a node. Two implementations exist and must
+// behave identically: *Node (the store opened in-process, used when no daemon runs)
+// and *client.Client (the HTTP API of a running daemon). A compile-time assertion in
+// each package keeps them in step.
+//
+// A ref is an MRI (myco://CID[/path], a bare CID[/path]) or, where noted, a bookmark
+// name. Errors carry a Code (see errors.go) that survives the HTTP round trip.
+type API interface {
+	// ID returns the node's identity.
+	ID(ctx context.Context) (IDInfo, error)
+	// Status reports a running daemon; the offline node returns ErrNoDaemon.
+	Status(ctx context.Context) (Status, error)
+
+	// Add imports the file or directory at req.Path (an absolute path on the
+	// node's machine), signs a package over it and pins it local. progress, if
+	// non-nil, is called from the calling goroutine's context as work advances.
+	Add(ctx context.Context, req AddRequest, progress func(Progress)) (AddResult, error)
+	// Info describes the package a ref names.
+	Info(ctx context.Context, ref string) (PackageInfo, error)
+	// Ls lists the directory a ref names (a file lists as itself).
+	Ls(ctx context.Context, ref string) ([]Entry, error)
+	// Cat writes the bytes of the file a ref names to w.
+	Cat(ctx context.Context, ref string, w io.Writer) error
+	// Get writes the file or directory tree a ref names to dest (a local path
+	// that must not exist yet, as `ipfs get -o`).
+	Get(ctx context.Context, ref string, dest string, progress func(Progress)) error
+
+	// Pins lists pinned roots.
+	Pins(ctx context.Context) ([]PinInfo, error)
+	// Unpin removes every pin of the package a ref names (reason "" = all reasons).
+	Unpin(ctx context.Context, ref string, reason string) error
+	// GC removes blocks no pin reaches.
+	GC(ctx context.Context) (GCResult, error)
+
+	// Export writes the package a ref names (root block and all its content) as a
+	// CARv1 stream rooted at the package CID.
+	Export(ctx context.Context, ref string, w io.Writer) error
+	// Import reads a CAR (v1 or v2), verifies every block and pins its roots local.
+	Import(ctx context.Context, r io.Reader) (ImportResult, error)
+
+	// Bookmarks lists bookmarks, sorted by name.
+	Bookmarks(ctx context.Context) ([]Bookmark, error)
+	// BookmarkAdd stores name → ref (ref must be a valid MRI).
+	BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, error)
+	// BookmarkRm deletes a bookmark.
+	BookmarkRm(ctx context.Context, name string) error
+	// OpenURL resolves a bookmark name or MRI to its gateway URL.
+	OpenURL(ctx context.Context, nameOrRef string) (string, error)
+
+	// Quota reports limits with current usage.
+	Quota(ctx context.Context) (QuotaInfo, error)
+	// SetQuota sets one limit ("disk", …) from a human value ("500MB", "20GB",
+	// "unlimited") and persists it in the config file.
+	SetQuota(ctx context.Context, resource, value string) (QuotaInfo, error)
+
+	// ConfigShow returns the config file's text.
+	ConfigShow(ctx context.Context) (string, error)
+	// ConfigGet returns one key's value ("api.address", "quota.disk", …) as text.
+	ConfigGet(ctx context.Context, key string) (string, error)
+	// ConfigSet sets one key, validates the whole config and writes the file.
+	ConfigSet(ctx context.Context, key, value string) error
+}
+
+// IDInfo is the node's identity.
+type IDInfo struct {
+	PeerID    string   `json:"peer_id"`
+	Address   string   `json:"address"`    // overlay address, RFC 5952
+	PublicKey string   `json:"public_key"` // base64 (std) of the libp2p-marshalled public key
+	Listen    []string `json:"listen,omitempty"`
+}
+
+// AddRequest is what `myconet add` sends.
+type AddRequest struct {
+	Path        string   `json:"path"`
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Kind        string   `json:"kind,omitempty"`
+	Language    string   `json:"language,omitempty"`
+	License     string   `json:"license,omitempty"`
+	Authors     []string `json:"authors,omitempty"`
+	Entry       string   `json:"entry,omitempty"`
+	Previous    string   `json:"previous,omitempty"` // MRI or CID of the package this updates
+	Hidden      bool     `json:"hidden,omitempty"`   // include dotfiles of a directory
+}
+
+// Progress reports long work. Total is 0 when unknown.
+type Progress struct {
+	Bytes  int64 `json:"bytes"`
+	Total  int64 `json:"total"`
+	Blocks int64 `json:"blocks"`
+	Files  int64 `json:"files"`
+}
+
+// AddResult is the outcome of Add.
+type AddResult struct {
+	MRI     string `json:"mri"`
+	Package string `json:"package"` // package CID
+	Content string `json:"content"` // content root CID
+	Size    int64  `json:"size"`
+	Files   int64  `json:"files"`
+}
+
+// Meta is package metadata as the API shows it.
+type Meta struct {
+	Title       string   `json:"title"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Language    string   `json:"language,omitempty"`
+	License     string   `json:"license,omitempty"`
+	Authors     []string `json:"authors,omitempty"`
+	Kind        string   `json:"kind,omitempty"`
+	Entry       string   `json:"entry,omitempty"`
+	Created     string   `json:"created,omitempty"` // RFC 3339
+	Size        uint64   `json:"size,omitempty"`
+	Files       uint64   `json:"files,omitempty"`
+	Previous    string   `json:"previous,omitempty"`
+}
+
+// PackageInfo describes a package and, when the ref names a path, that path.
+type PackageInfo struct {
+	MRI            string   `json:"mri"`
+	Package        string   `json:"package"`
+	Content        string   `json:"content"`
+	Meta           Meta     `json:"meta"`
+	Publisher      string   `json:"publisher"`     // peer ID
+	PublisherKey   string   `json:"publisher_key"` // base64 raw Ed25519
+	SignatureValid bool     `json:"signature_valid"`
+	Path           string   `json:"path,omitempty"`
+	PathCID        string   `json:"path_cid,omitempty"`
+	PathType       string   `json:"path_type,omitempty"` // file | dir
+	PathSize       int64    `json:"path_size,omitempty"`
+	Pins           []string `json:"pins,omitempty"` // reasons
+}
+
+// Entry is one directory entry.
+type Entry struct {
+	Name string `json:"name"`
+	CID  string `json:"cid"`
+	Size int64  `json:"size"`
+	Type string `json:"type"` // file | dir
+}
+
+// PinInfo is one pin.
+type PinInfo struct {
+	MRI     string    `json:"mri"`
+	Root    string    `json:"root"`
+	Reason  string    `json:"reason"`
+	Title   string    `json:"title,omitempty"`
+	Size    int64     `json:"size"`
+	Created time.Time `json:"created"`
+}
+
+// GCResult is the outcome of GC.
+type GCResult struct {
+	Removed int   `json:"removed"`
+	Freed   int64 `json:"freed"`
+}
+
+// ImportResult is the outcome of Import.
+type ImportResult struct {
+	Roots  []string `json:"roots"` // MRIs of imported packages (or bare CIDs for non-package roots)
+	Blocks int64    `json:"blocks"`
+	Bytes  int64    `json:"bytes"`
+}
+
+// Bookmark is a named MRI.
+type Bookmark struct {
+	Name    string    `json:"name"`
+	MRI     string    `json:"mri"`
+	URL     string    `json:"url"` // gateway URL
+	Created time.Time `json:"created"`
+}
+
+// QuotaInfo reports limits (0 = unlimited) and usage.
+type QuotaInfo struct {
+	Disk      int64            `json:"disk"`
+	DiskUsed  int64            `json:"disk_used"`
+	Blocks    int64            `json:"blocks"`
+	ByReason  map[string]int64 `json:"by_reason,omitempty"`
+	Upload    int64            `json:"upload,omitempty"`   // bytes/s
+	Download  int64            `json:"download,omitempty"` // bytes/s
+	Memory    int64            `json:"memory,omitempty"`
+	Conns     int64            `json:"connections,omitempty"`
+	Replicas  int64            `json:"replicas,omitempty"`
+	CPU       int64            `json:"cpu,omitempty"`
+	Packages  int64            `json:"packages"`
+	PinsCount int64            `json:"pins"`
+}
+
+// Status describes a running daemon.
+type Status struct {
+	ID       IDInfo    `json:"id"`
+	Version  string    `json:"version"`
+	Started  time.Time `json:"started"`
+	Uptime   string    `json:"uptime"`
+	API      string    `json:"api"`
+	Gateway  string    `json:"gateway"`
+	Peers    int       `json:"peers"`
+	Store    QuotaInfo `json:"store"`
+	Overlay  string    `json:"overlay"` // "tun myco0", "disabled (--no-tun)", …
+	Packages int64     `json:"packages"`
+}

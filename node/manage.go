@@ -1,0 +1,334 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/store"
+)
+
+// Pins implements API.
+func (n *Node) Pins(ctx context.Context) ([]PinInfo, error) {
+	pins, err := n.db.Pins()
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]PinInfo, 0, len(pins))
+	for _, p := range pins {
+		m, _ := mri.New(p.Root, "")
+		info := PinInfo{MRI: m.String(), Root: p.Root.String(), Reason: string(p.Reason), Size: p.Size, Created: p.Created}
+		if rec, err := n.db.Package(p.Root); err == nil {
+			info.Title = rec.Title
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// Unpin implements API.
+func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
+	m, err := parseRef(ref)
+	if err != nil {
+		return err
+	}
+	pins, err := n.db.PinsOf(m.Root)
+	if err != nil {
+		return storeErr(err)
+	}
+	removed := 0
+	for _, p := range pins {
+		if reason != "" && string(p.Reason) != reason {
+			continue
+		}
+		if err := n.db.RemovePin(m.Root, p.Reason); err != nil {
+			return storeErr(err)
+		}
+		removed++
+	}
+	if removed == 0 {
+		if reason != "" {
+			return fmt.Errorf("%w: %s is not pinned with reason %q", ErrNotFound, m.Root, reason)
+		}
+		return fmt.Errorf("%w: %s is not pinned", ErrNotFound, m.Root)
+	}
+	return nil
+}
+
+// GC implements API. Package records whose root block is gone go too.
+func (n *Node) GC(ctx context.Context) (GCResult, error) {
+	res, err := n.db.GC(ctx)
+	if err != nil {
+		return GCResult{}, storeErr(err)
+	}
+	recs, err := n.db.Packages()
+	if err != nil {
+		return GCResult{}, storeErr(err)
+	}
+	for _, r := range recs {
+		if ok, err := n.db.Has(r.CID); err == nil && !ok {
+			if err := n.db.DeletePackage(r.CID); err != nil {
+				return GCResult{}, storeErr(err)
+			}
+		}
+	}
+	return GCResult{Removed: res.Removed, Freed: res.Freed}, nil
+}
+
+// Export implements API: a CARv1 rooted at the package (or at the UnixFS node
+// the ref's path names).
+func (n *Node) Export(ctx context.Context, ref string, w io.Writer) error {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	root := r.m.Root
+	if r.m.Path != "" {
+		root = r.stat.CID
+	}
+	return readErr(content.WriteCAR(ctx, n.db, []cid.Cid{root}, blockLinks, w), r.m)
+}
+
+// Import implements API: every block is verified; every root must be complete;
+// package roots must carry a valid signature. Nothing becomes visible unless
+// all of that holds.
+func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
+	batch, err := n.db.NewBatch(store.BatchOptions{})
+	if err != nil {
+		return ImportResult{}, storeErr(err)
+	}
+	defer batch.Abort()
+	var res ImportResult
+	roots, err := content.ReadCAR(ctx, r, func(c cid.Cid, data []byte) error {
+		res.Blocks++
+		res.Bytes += int64(len(data))
+		return batch.Put(c, data)
+	})
+	if errors.Is(err, content.ErrBadCAR) {
+		return ImportResult{}, fmt.Errorf("%w: import: %v", ErrInvalid, err)
+	}
+	if err != nil {
+		return ImportResult{}, storeErr(err)
+	}
+	if err := batch.Flush(); err != nil {
+		return ImportResult{}, storeErr(err)
+	}
+	now := n.now()
+	type rootInfo struct {
+		c   cid.Cid
+		rec *store.PackageRecord
+	}
+	var infos []rootInfo
+	for _, root := range roots {
+		size := int64(0)
+		err := content.Walk(ctx, n.db, root, blockLinks, func(c cid.Cid, data []byte) error {
+			size += int64(len(data))
+			return nil
+		})
+		if err != nil {
+			return ImportResult{}, fmt.Errorf("%w: import: root %s is incomplete in the CAR: %v", ErrInvalid, root, err)
+		}
+		ri := rootInfo{c: root}
+		if root.Type() == cid.DagCBOR {
+			data, err := n.db.Get(root)
+			if err != nil {
+				return ImportResult{}, storeErr(err)
+			}
+			p, err := metadata.Decode(data)
+			if err != nil {
+				return ImportResult{}, fmt.Errorf("%w: import: root %s is not a valid package: %v", ErrInvalid, root, err)
+			}
+			if err := p.Verify(); err != nil {
+				return ImportResult{}, fmt.Errorf("%w: import: package %s: %v", ErrInvalid, root, err)
+			}
+			ri.rec = &store.PackageRecord{
+				CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind,
+				Size: int64(p.Meta.Size), Files: int64(p.Meta.Files), Publisher: p.Publisher, Added: now,
+			}
+		}
+		infos = append(infos, ri)
+		m, _ := mri.New(root, "")
+		res.Roots = append(res.Roots, m.String())
+		_ = size
+	}
+	for i, ri := range infos {
+		pin := store.Pin{Root: ri.c, Reason: store.ReasonLocal, Created: now, Accessed: now}
+		if ri.rec != nil {
+			pin.Size = ri.rec.Size
+		}
+		if i == 0 {
+			if err := batch.Commit(store.Commit{Pin: pin, Package: ri.rec}); err != nil {
+				return ImportResult{}, storeErr(err)
+			}
+			continue
+		}
+		if ri.rec != nil {
+			if err := n.db.PutPackage(*ri.rec); err != nil {
+				return ImportResult{}, storeErr(err)
+			}
+		}
+		if err := n.db.AddPin(pin); err != nil {
+			return ImportResult{}, storeErr(err)
+		}
+	}
+	return res, nil
+}
+
+// Bookmarks implements API.
+func (n *Node) Bookmarks(ctx context.Context) ([]Bookmark, error) {
+	bms, err := n.db.Bookmarks()
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]Bookmark, len(bms))
+	for i, b := range bms {
+		out[i] = n.apiBookmark(b)
+	}
+	return out, nil
+}
+
+func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
+	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created}
+	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
+		out.URL = n.GatewayURL(m.Root, m.Path)
+	}
+	return out
+}
+
+// BookmarkAdd implements API.
+func (n *Node) BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, error) {
+	m, err := mri.Parse(ref)
+	if err != nil {
+		return Bookmark{}, coded(CodeInvalid, err)
+	}
+	b := store.Bookmark{Name: name, Target: m.String(), Created: n.now()}
+	if err := n.db.PutBookmark(b); err != nil {
+		return Bookmark{}, storeErr(err)
+	}
+	return n.apiBookmark(b), nil
+}
+
+// BookmarkRm implements API.
+func (n *Node) BookmarkRm(ctx context.Context, name string) error {
+	if _, err := n.db.Bookmark(name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: no bookmark named %q", ErrNotFound, name)
+		}
+		return storeErr(err)
+	}
+	return storeErr(n.db.DeleteBookmark(name))
+}
+
+// OpenURL implements API.
+func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
+	target := nameOrRef
+	if b, err := n.db.Bookmark(nameOrRef); err == nil {
+		target = b.Target
+	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
+		return "", storeErr(err)
+	}
+	m, err := mri.Parse(target)
+	if err != nil {
+		return "", fmt.Errorf("%w: %q is neither a bookmark nor a valid MRI: %v", ErrInvalid, nameOrRef, err)
+	}
+	if m.Mutable() {
+		return "", fmt.Errorf("%w: %s: mutable MRIs resolve through the network, which this node does not run yet", ErrInvalid, m)
+	}
+	return n.GatewayURL(m.Root, m.Path), nil
+}
+
+// Quota implements API.
+func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
+	u, err := n.db.Usage()
+	if err != nil {
+		return QuotaInfo{}, storeErr(err)
+	}
+	n.mu.Lock()
+	q := n.cfg.Quota
+	n.mu.Unlock()
+	info := QuotaInfo{Disk: u.Quota, DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
+	for r, b := range u.ByReason {
+		info.ByReason[string(r)] = b
+	}
+	info.Upload, _ = ParseRate(q.Upload)
+	info.Download, _ = ParseRate(q.Download)
+	info.Memory, _ = ParseSize(q.Memory)
+	info.Replicas, _ = ParseSize(q.Replicas)
+	info.Conns, info.CPU = int64(q.Connections), int64(q.CPU)
+	if pins, err := n.db.Pins(); err == nil {
+		info.PinsCount = int64(len(pins))
+	}
+	if recs, err := n.db.Packages(); err == nil {
+		info.Packages = int64(len(recs))
+	}
+	return info, nil
+}
+
+// quotaKeys maps `quota set` resources to config keys.
+var quotaKeys = map[string]string{
+	"disk": "quota.disk", "upload": "quota.upload", "download": "quota.download",
+	"memory": "quota.memory", "connections": "quota.connections", "replicas": "quota.replicas", "cpu": "quota.cpu",
+}
+
+// SetQuota implements API.
+func (n *Node) SetQuota(ctx context.Context, resource, value string) (QuotaInfo, error) {
+	key, ok := quotaKeys[resource]
+	if !ok {
+		return QuotaInfo{}, fmt.Errorf("%w: unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", ErrInvalid, resource)
+	}
+	if err := n.ConfigSet(ctx, key, value); err != nil {
+		return QuotaInfo{}, err
+	}
+	return n.Quota(ctx)
+}
+
+// ConfigShow implements API.
+func (n *Node) ConfigShow(ctx context.Context) (string, error) {
+	data, err := os.ReadFile(filepath.Join(n.home, ConfigFile))
+	if err != nil {
+		return "", fmt.Errorf("config: %w", err)
+	}
+	return string(data), nil
+}
+
+// ConfigGet implements API.
+func (n *Node) ConfigGet(ctx context.Context, key string) (string, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.cfg.GetKey(key)
+}
+
+// ConfigSet implements API: validate, write the file, then apply what can
+// change on a running node.
+func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	next := n.cfg
+	next.Network.Listen = append([]string(nil), n.cfg.Network.Listen...)
+	next.Network.Bootstrap = append([]string(nil), n.cfg.Network.Bootstrap...)
+	if err := next.SetKey(key, value); err != nil {
+		return coded(CodeInvalid, err)
+	}
+	if err := next.Validate(); err != nil {
+		return coded(CodeInvalid, err)
+	}
+	if key == "quota.disk" {
+		q, _ := ParseSize(next.Quota.Disk)
+		if err := n.db.SetDiskQuota(q); err != nil {
+			return storeErr(err)
+		}
+	}
+	if err := WriteConfig(filepath.Join(n.home, ConfigFile), next); err != nil {
+		return err
+	}
+	n.cfg = next
+	return nil
+}

@@ -1,0 +1,221 @@
+// Package node composes a Myconet node: identity, store, content import and
+// retrieval, the HTTP API and the gateway (and, as they arrive, the libp2p host,
+// DHT, search, moderation and overlay). It is the only package that imports all
+// the others; nothing but cmd imports node.
+//
+// # Lifecycle
+//
+//	New ──► (Run ──►) Close
+//
+// New opens the home (creating identity and config on first use) and the store;
+// the node can then serve API calls in-process (the CLI does this when no daemon
+// runs). Run starts the daemon's servers and blocks until its context ends. Close
+// is idempotent and releases everything New took.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/myconet/myconet/store"
+)
+
+// Version is the software version reported by status.
+const Version = "0.1.0-dev"
+
+// File names inside the home directory.
+const (
+	IdentityFile = "identity.key"
+	ConfigFile   = "config.toml"
+	StoreFile    = "store.db"
+	APIFile      = "api"       // address of the running daemon's API
+	TokenFile    = "api.token" // bearer token of the API
+)
+
+// Config is what New needs. The zero value of every field but Home is a
+// sensible default.
+type Config struct {
+	// Home is the node's directory; created if missing.
+	Home string
+	// File is the config file's content; nil means load <Home>/config.toml.
+	File *FileConfig
+	// Logger receives the node's logs; nil discards them.
+	Logger *slog.Logger
+	// StoreNoSync skips fsync in the store (tests and benchmarks only).
+	StoreNoSync bool
+	// Now is a clock for tests; nil means time.Now.
+	Now func() time.Time
+}
+
+// Node is a Myconet node. Its methods are safe for concurrent use.
+type Node struct {
+	home   string
+	log    *slog.Logger
+	now    func() time.Time
+	id     *Identity
+	db     *store.DB
+	online bool // Run is serving (a daemon)
+
+	mu      sync.Mutex
+	cfg     FileConfig // guarded by mu
+	started time.Time
+	apiAddr string // where the API listens while Run serves
+	gwAddr  string // where the gateway listens while Run serves
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ API = (*Node)(nil)
+
+// Init creates the home, identity and a commented config file if they are
+// missing, and returns the home's absolute path. It never overwrites anything.
+func Init(home string) (string, error) {
+	home, err := filepath.Abs(home)
+	if err != nil {
+		return "", fmt.Errorf("home: %w", err)
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return "", fmt.Errorf("home: %w", err)
+	}
+	if _, err := loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
+		return "", err
+	}
+	cfgPath := filepath.Join(home, ConfigFile)
+	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
+		if err := WriteConfig(cfgPath, DefaultConfig()); err != nil {
+			return "", err
+		}
+	}
+	return home, nil
+}
+
+// New opens a node in cfg.Home. The caller must Close it.
+func New(cfg Config) (n *Node, reterr error) {
+	if cfg.Home == "" {
+		return nil, fmt.Errorf("%w: node: no home directory given", ErrInvalid)
+	}
+	home, err := Init(cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now}
+	if n.now == nil {
+		n.now = time.Now
+	}
+	if cfg.File != nil {
+		n.cfg = *cfg.File
+		if err := n.cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("%w: config: %v", ErrInvalid, err)
+		}
+	} else if n.cfg, err = LoadConfig(filepath.Join(home, ConfigFile)); err != nil {
+		return nil, coded(CodeInvalid, err)
+	}
+	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
+		return nil, err
+	}
+	quota, err := ParseSize(n.cfg.Quota.Disk)
+	if err != nil {
+		return nil, fmt.Errorf("config: quota.disk: %w", err)
+	}
+	n.db, err = store.Open(store.Config{
+		Path:      filepath.Join(home, StoreFile),
+		DiskQuota: quota,
+		Links:     blockLinks,
+		Logger:    log.With("component", "store"),
+		NoSync:    cfg.StoreNoSync,
+		Now:       cfg.Now,
+	})
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return n, nil
+}
+
+// Home returns the node's home directory.
+func (n *Node) Home() string { return n.home }
+
+// Identity returns the node's identity.
+func (n *Node) Identity() *Identity { return n.id }
+
+// Store returns the node's store (for tests and tools).
+func (n *Node) Store() *store.DB { return n.db }
+
+// Close releases the store. It is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		if n.db != nil {
+			n.closeErr = n.db.Close()
+		}
+	})
+	return n.closeErr
+}
+
+// ID implements API.
+func (n *Node) ID(ctx context.Context) (IDInfo, error) {
+	info := n.id.Info()
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.online {
+		info.Listen = []string{} // filled by the network layer once it exists
+	}
+	return info, nil
+}
+
+// Status implements API.
+func (n *Node) Status(ctx context.Context) (Status, error) {
+	n.mu.Lock()
+	online, started, api, gw := n.online, n.started, n.apiAddr, n.gwAddr
+	n.mu.Unlock()
+	if !online {
+		return Status{}, fmt.Errorf("%w: start one with `myconet daemon`", ErrNoDaemon)
+	}
+	q, err := n.Quota(ctx)
+	if err != nil {
+		return Status{}, err
+	}
+	id, _ := n.ID(ctx)
+	return Status{
+		ID:       id,
+		Version:  Version,
+		Started:  started,
+		Uptime:   n.now().Sub(started).Round(time.Second).String(),
+		API:      api,
+		Gateway:  gw,
+		Store:    q,
+		Overlay:  "disabled (not built yet)",
+		Packages: q.Packages,
+	}, nil
+}
+
+// storeErr gives store errors their API codes.
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return coded(CodeNotFound, err)
+	case errors.Is(err, store.ErrQuota):
+		return coded(CodeQuota, err)
+	case errors.Is(err, store.ErrCorrupt):
+		return coded(CodeCorrupt, err)
+	case errors.Is(err, store.ErrLocked):
+		return coded(CodeLocked, err)
+	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
+		return coded(CodeInvalid, err)
+	}
+	return err
+}
+
+var _ = io.Discard

@@ -1,0 +1,377 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/store"
+)
+
+// PathStat describes what an MRI names.
+type PathStat struct {
+	Package cid.Cid // the package root block (equals Content for bare UnixFS roots)
+	Content cid.Cid // the package's content root
+	CID     cid.Cid // the UnixFS node the path names
+	Type    string  // "file", "dir" or "symlink"
+	Size    int64   // file size; for a directory its cumulative DAG size
+	Name    string  // last path segment ("" at the root)
+	Entry   string  // the package's metadata entry page, if any
+	Title   string  // the package title
+}
+
+// ReadSeekCloser is what OpenFile returns.
+type ReadSeekCloser interface {
+	io.ReadSeeker
+	io.Closer
+}
+
+// resolved is a ref turned into local objects.
+type resolved struct {
+	m    mri.MRI
+	pkg  *metadata.Package // nil for a bare UnixFS root
+	stat PathStat
+	nd   ipld.Node
+}
+
+// blockLinks is the store's LinksFunc: UnixFS links, and a package root's
+// content link.
+func blockLinks(c cid.Cid, data []byte) ([]cid.Cid, error) {
+	if c.Type() == cid.DagCBOR {
+		p, err := metadata.Decode(data)
+		if err != nil {
+			return nil, nil // not a package: nothing we know how to follow
+		}
+		return []cid.Cid{p.Content}, nil
+	}
+	return content.Links(c, data)
+}
+
+// parseRef parses an MRI with a coded error.
+func parseRef(ref string) (mri.MRI, error) {
+	m, err := mri.Parse(ref)
+	if err != nil {
+		return mri.MRI{}, coded(CodeInvalid, err)
+	}
+	if m.Mutable() {
+		return mri.MRI{}, fmt.Errorf("%w: %s: mutable MRIs resolve through the network, which this node does not run yet", ErrInvalid, ref)
+	}
+	return m, nil
+}
+
+// loadPackage reads and decodes the package root; a bare UnixFS root yields nil.
+func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
+	if root.Type() != cid.DagCBOR {
+		if ok, err := n.db.Has(root); err != nil {
+			return nil, storeErr(err)
+		} else if !ok {
+			return nil, fmt.Errorf("%w: %s is not in the local store", ErrNotFound, root)
+		}
+		return nil, nil
+	}
+	data, err := n.db.Get(root)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: package %s is not in the local store", ErrNotFound, root)
+	}
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p, err := metadata.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a valid package: %v", ErrCorrupt, root, err)
+	}
+	return p, nil
+}
+
+// resolve turns a ref into the package and the UnixFS node its path names.
+func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
+	m, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	pkg, err := n.loadPackage(m.Root)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{m: m, pkg: pkg}
+	r.stat.Package, r.stat.Content = m.Root, m.Root
+	if pkg != nil {
+		r.stat.Content = pkg.Content
+		r.stat.Entry = pkg.Meta.Entry
+		r.stat.Title = pkg.Meta.Title
+	}
+	segs := m.Segments()
+	nd, st, err := n.reader().Resolve(ctx, r.stat.Content, segs)
+	if err != nil {
+		return nil, readErr(err, m)
+	}
+	r.nd = nd
+	r.stat.CID, r.stat.Type, r.stat.Size = st.CID, st.Type, st.Size
+	if len(segs) > 0 {
+		r.stat.Name = segs[len(segs)-1]
+	}
+	_ = n.db.Touch(m.Root)
+	return r, nil
+}
+
+func (n *Node) reader() *content.Reader { return content.NewReader(n.db) }
+
+// readErr gives content and store errors their codes, naming the MRI.
+func readErr(err error, m mri.MRI) error {
+	switch {
+	case errors.Is(err, content.ErrNoSuchPath), errors.Is(err, content.ErrNotDir):
+		return fmt.Errorf("%w: %s: %v", ErrNotFound, m, err)
+	case errors.Is(err, content.ErrNotFile):
+		return fmt.Errorf("%w: %s: %v", ErrInvalid, m, err)
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: %s: content incomplete in the local store: %v", ErrNotFound, m, err)
+	}
+	return storeErr(err)
+}
+
+// Stat describes what ref names.
+func (n *Node) Stat(ctx context.Context, ref string) (PathStat, error) {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return PathStat{}, err
+	}
+	return r.stat, nil
+}
+
+// OpenFile opens the file ref names for random access.
+func (n *Node) OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error) {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return nil, PathStat{}, err
+	}
+	f, err := n.reader().Open(ctx, r.nd)
+	if err != nil {
+		return nil, PathStat{}, readErr(err, r.m)
+	}
+	return f, r.stat, nil
+}
+
+// WriteTar writes the directory ref names as a tar stream.
+func (n *Node) WriteTar(ctx context.Context, ref string, w io.Writer) error {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return readErr(n.reader().WriteTar(ctx, r.nd, w), r.m)
+}
+
+// Add implements API.
+func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress)) (AddResult, error) {
+	meta := metadata.Meta{
+		Title: req.Title, Description: req.Description, Tags: req.Tags, Kind: req.Kind,
+		Language: req.Language, License: req.License, Authors: req.Authors, Entry: req.Entry,
+		Created: n.now().UTC().Truncate(time.Second),
+	}
+	if req.Previous != "" {
+		pm, err := parseRef(req.Previous)
+		if err != nil {
+			return AddResult{}, fmt.Errorf("%w: previous: %v", ErrInvalid, err)
+		}
+		meta.Previous = pm.Root
+	}
+	if err := meta.Validate(); err != nil {
+		return AddResult{}, coded(CodeInvalid, err)
+	}
+	if req.Path == "" {
+		return AddResult{}, fmt.Errorf("%w: add: no path given", ErrInvalid)
+	}
+	plan, err := content.PlanPath(req.Path, req.Hidden)
+	if err != nil {
+		return AddResult{}, coded(CodeInvalid, err)
+	}
+	if plan.IsDir && meta.Entry == "" && (meta.Kind == "" || meta.Kind == metadata.KindSite) {
+		if st, err := os.Stat(path.Join(plan.Path, "index.html")); err == nil && st.Mode().IsRegular() {
+			meta.Entry = "index.html"
+			if meta.Kind == "" {
+				meta.Kind = metadata.KindSite
+			}
+		}
+	}
+	batch, err := n.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
+	if err != nil {
+		return AddResult{}, storeErr(err)
+	}
+	defer batch.Abort() // a no-op once committed
+
+	var onProgress func(content.Progress)
+	if progress != nil {
+		onProgress = func(p content.Progress) {
+			progress(Progress{Bytes: p.Bytes, Total: p.Total, Blocks: p.Blocks, Files: p.Files})
+		}
+	}
+	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
+	if err != nil {
+		if errors.Is(err, content.ErrUnreadable) {
+			return AddResult{}, coded(CodeInvalid, err)
+		}
+		return AddResult{}, storeErr(err)
+	}
+	if err := batch.Flush(); err != nil {
+		return AddResult{}, storeErr(err)
+	}
+	if meta.Entry != "" {
+		segs, err := entrySegments(meta.Entry)
+		if err == nil {
+			_, _, err = content.NewReader(n.db).Resolve(ctx, res.Root, segs)
+		}
+		if err != nil {
+			return AddResult{}, fmt.Errorf("%w: metadata: entry: %q is not in the package", ErrInvalid, meta.Entry)
+		}
+	}
+	meta.Size, meta.Files = uint64(res.Bytes), uint64(res.Files)
+	pkg, err := metadata.New(res.Root, meta, n.id.Ed25519())
+	if err != nil {
+		return AddResult{}, coded(CodeInvalid, err)
+	}
+	enc, err := pkg.Encode()
+	if err != nil {
+		return AddResult{}, err
+	}
+	pc, err := pkg.CID()
+	if err != nil {
+		return AddResult{}, err
+	}
+	now := n.now()
+	err = batch.Commit(store.Commit{
+		Blocks: []store.Block{{CID: pc, Data: enc}},
+		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Created: now, Accessed: now, Size: res.Bytes},
+		Package: &store.PackageRecord{
+			CID: pc, Content: res.Root, Title: meta.Title, Kind: meta.Kind, Size: res.Bytes,
+			Files: res.Files, Publisher: pkg.Publisher, Added: now,
+		},
+	})
+	if err != nil {
+		return AddResult{}, storeErr(err)
+	}
+	m, _ := mri.New(pc, "")
+	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
+	return AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}, nil
+}
+
+// entrySegments splits a metadata entry (already validated: relative, no "..").
+func entrySegments(entry string) ([]string, error) {
+	clean := path.Clean(entry)
+	if clean == "." || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
+		return nil, fmt.Errorf("bad entry %q", entry)
+	}
+	return strings.Split(clean, "/"), nil
+}
+
+// Info implements API.
+func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return PackageInfo{}, err
+	}
+	root, _ := mri.New(r.m.Root, "")
+	info := PackageInfo{
+		MRI:     root.String(),
+		Package: r.stat.Package.String(),
+		Content: r.stat.Content.String(),
+	}
+	if r.pkg != nil {
+		info.Meta = apiMeta(r.pkg.Meta)
+		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher)
+		info.PublisherKey = base64.StdEncoding.EncodeToString(r.pkg.Publisher)
+		info.SignatureValid = r.pkg.Verify() == nil
+	}
+	if r.m.Path != "" {
+		info.Path = r.m.Path
+		info.PathCID = r.stat.CID.String()
+		info.PathType = r.stat.Type
+		info.PathSize = r.stat.Size
+	}
+	pins, err := n.db.PinsOf(r.m.Root)
+	if err != nil {
+		return PackageInfo{}, storeErr(err)
+	}
+	for _, p := range pins {
+		info.Pins = append(info.Pins, string(p.Reason))
+	}
+	return info, nil
+}
+
+func apiMeta(m metadata.Meta) Meta {
+	out := Meta{
+		Title: m.Title, Description: m.Description, Tags: m.Tags, Language: m.Language,
+		License: m.License, Authors: m.Authors, Kind: m.Kind, Entry: m.Entry, Size: m.Size, Files: m.Files,
+	}
+	if !m.Created.IsZero() {
+		out.Created = m.Created.UTC().Format(time.RFC3339)
+	}
+	if m.Previous.Defined() {
+		out.Previous = m.Previous.String()
+	}
+	return out
+}
+
+// Ls implements API.
+func (n *Node) Ls(ctx context.Context, ref string) ([]Entry, error) {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if r.stat.Type != content.TypeDir {
+		return []Entry{{Name: r.stat.Name, CID: r.stat.CID.String(), Size: r.stat.Size, Type: r.stat.Type}}, nil
+	}
+	ents, err := n.reader().List(ctx, r.nd)
+	if err != nil {
+		return nil, readErr(err, r.m)
+	}
+	out := make([]Entry, len(ents))
+	for i, e := range ents {
+		out[i] = Entry{Name: e.Name, CID: e.Stat.CID.String(), Size: e.Stat.Size, Type: e.Stat.Type}
+	}
+	return out, nil
+}
+
+// Cat implements API.
+func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if r.stat.Type != content.TypeFile {
+		return fmt.Errorf("%w: %s is a %s, not a file (use ls or get)", ErrInvalid, r.m, r.stat.Type)
+	}
+	return readErr(n.reader().WriteFile(ctx, r.nd, w, nil), r.m)
+}
+
+// Get implements API.
+func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress)) error {
+	r, err := n.resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(dest); err == nil {
+		return fmt.Errorf("%w: %s already exists", ErrInvalid, dest)
+	}
+	var onProgress func(content.Progress)
+	if progress != nil {
+		total := r.stat.Size
+		onProgress = func(p content.Progress) {
+			progress(Progress{Bytes: p.Bytes, Total: total, Files: p.Files})
+		}
+	}
+	if err := n.reader().WriteTree(ctx, r.nd, dest, onProgress); err != nil {
+		return readErr(err, r.m)
+	}
+	return nil
+}
