@@ -153,3 +153,5 @@ func dagComplete(db *store.DB, d dag) error {
 	}
 	return nil
 }
+
+func castKey(k string) (cid.Cid, error) { return cid.Cast([]byte(k)) }
