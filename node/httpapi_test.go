@@ -1,0 +1,667 @@
+package node_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/client"
+)
+
+const testToken = "test-token-0123456789"
+
+// fakeAPI is a node.API with canned answers. Refs select errors: "missing"
+// (not found), "bad" (invalid), "withheld", "corrupt".
+type fakeAPI struct {
+	addProgress int         // progress calls Add makes before answering
+	addFailLate bool        // Add fails after its progress calls
+	export      []byte      // what Export writes
+	exportErr   error       // returned by Export after writing export
+	bookmarks   []node.Bookmark
+	lastReq     node.AddRequest
+	config      map[string]string
+}
+
+var _ node.API = (*fakeAPI)(nil)
+
+func refErr(ref string) error {
+	switch ref {
+	case "missing":
+		return fmt.Errorf("%w: %s: no such package", node.ErrNotFound, ref)
+	case "bad":
+		return fmt.Errorf("%w: %s: malformed MRI", node.ErrInvalid, ref)
+	case "withheld":
+		return fmt.Errorf("%w: voted remove 80%%", node.ErrWithheld)
+	case "corrupt":
+		return fmt.Errorf("%w: block bafy... does not match its hash", node.ErrCorrupt)
+	case "plain":
+		return errors.New("some internal failure\nwith a second line")
+	}
+	return nil
+}
+
+func (f *fakeAPI) ID(ctx context.Context) (node.IDInfo, error) {
+	return node.IDInfo{PeerID: "12D3KooWfake", Address: "fd6d:7963::1", PublicKey: "AAAA"}, nil
+}
+func (f *fakeAPI) Status(ctx context.Context) (node.Status, error) {
+	return node.Status{}, fmt.Errorf("%w: offline", node.ErrNoDaemon)
+}
+func (f *fakeAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+	f.lastReq = req
+	if err := refErr(req.Path); err != nil && !f.addFailLate {
+		return node.AddResult{}, err
+	}
+	for i := range f.addProgress {
+		if progress != nil {
+			progress(node.Progress{Bytes: int64(i), Total: int64(f.addProgress)})
+		}
+	}
+	if f.addFailLate {
+		return node.AddResult{}, fmt.Errorf("%w: add: 10 GB needed", node.ErrQuota)
+	}
+	return node.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Content: "bafycontent", Size: 42, Files: 1}, nil
+}
+func (f *fakeAPI) Info(ctx context.Context, ref string) (node.PackageInfo, error) {
+	if err := refErr(ref); err != nil {
+		return node.PackageInfo{}, err
+	}
+	return node.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}}, SignatureValid: true}, nil
+}
+func (f *fakeAPI) Ls(ctx context.Context, ref string) ([]node.Entry, error) {
+	if err := refErr(ref); err != nil {
+		return nil, err
+	}
+	return []node.Entry{{Name: "a.txt", CID: "bafya", Size: 3, Type: "file"}}, nil
+}
+func (f *fakeAPI) Cat(ctx context.Context, ref string, w io.Writer) error {
+	if err := refErr(ref); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "hello "+ref)
+	return err
+}
+func (f *fakeAPI) Get(ctx context.Context, ref, dest string, p func(node.Progress)) error {
+	return errors.New("fake: not used")
+}
+func (f *fakeAPI) Pins(ctx context.Context) ([]node.PinInfo, error) { return nil, nil }
+func (f *fakeAPI) Unpin(ctx context.Context, ref, reason string) error {
+	if err := refErr(ref); err != nil {
+		return err
+	}
+	if reason != "local" {
+		return fmt.Errorf("%w: reason %q", node.ErrInvalid, reason)
+	}
+	return nil
+}
+func (f *fakeAPI) GC(ctx context.Context) (node.GCResult, error) {
+	return node.GCResult{Removed: 3, Freed: 300}, nil
+}
+func (f *fakeAPI) Export(ctx context.Context, ref string, w io.Writer) error {
+	if err := refErr(ref); err != nil {
+		return err
+	}
+	if _, err := w.Write(f.export); err != nil {
+		return err
+	}
+	return f.exportErr
+}
+func (f *fakeAPI) Import(ctx context.Context, r io.Reader) (node.ImportResult, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return node.ImportResult{}, err
+	}
+	if len(b) == 0 {
+		return node.ImportResult{}, fmt.Errorf("%w: empty CAR", node.ErrInvalid)
+	}
+	return node.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: int64(len(b))}, nil
+}
+func (f *fakeAPI) Bookmarks(ctx context.Context) ([]node.Bookmark, error) { return f.bookmarks, nil }
+func (f *fakeAPI) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookmark, error) {
+	if err := refErr(ref); err != nil {
+		return node.Bookmark{}, err
+	}
+	b := node.Bookmark{Name: name, MRI: "myco://" + ref, URL: "http://x/", Created: time.Unix(1700000000, 0).UTC()}
+	f.bookmarks = append(f.bookmarks, b)
+	return b, nil
+}
+func (f *fakeAPI) BookmarkRm(ctx context.Context, name string) error {
+	for i, b := range f.bookmarks {
+		if b.Name == name {
+			f.bookmarks = slices.Delete(f.bookmarks, i, i+1)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: bookmark %q", node.ErrNotFound, name)
+}
+func (f *fakeAPI) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
+	if err := refErr(nameOrRef); err != nil {
+		return "", err
+	}
+	return "http://" + nameOrRef + ".myco.localhost:8190/", nil
+}
+func (f *fakeAPI) Quota(ctx context.Context) (node.QuotaInfo, error) {
+	return node.QuotaInfo{Disk: 1000, DiskUsed: 123, Blocks: 7, Packages: 2, PinsCount: 2, ByReason: map[string]int64{"local": 123}}, nil
+}
+func (f *fakeAPI) SetQuota(ctx context.Context, r, v string) (node.QuotaInfo, error) {
+	if r != "disk" {
+		return node.QuotaInfo{}, fmt.Errorf("%w: unknown resource %q", node.ErrInvalid, r)
+	}
+	return node.QuotaInfo{Disk: 5000}, nil
+}
+func (f *fakeAPI) ConfigShow(ctx context.Context) (string, error) { return "version = 1\n", nil }
+func (f *fakeAPI) ConfigGet(ctx context.Context, key string) (string, error) {
+	v, ok := f.config[key]
+	if !ok {
+		return "", fmt.Errorf("%w: unknown config key %q", node.ErrInvalid, key)
+	}
+	return v, nil
+}
+func (f *fakeAPI) ConfigSet(ctx context.Context, key, value string) error {
+	if _, ok := f.config[key]; !ok {
+		return fmt.Errorf("%w: unknown config key %q", node.ErrInvalid, key)
+	}
+	f.config[key] = value
+	return nil
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+// serveFake serves a fake API on loopback and returns it with a client.
+func serveFake(t *testing.T, f *fakeAPI) (*httptest.Server, *client.Client) {
+	t.Helper()
+	srv := httptest.NewServer(node.NewAPIHandler(f, testToken, testLogger(t)))
+	t.Cleanup(srv.Close)
+	c := client.New(srv.URL, testToken)
+	t.Cleanup(func() { c.Close() })
+	return srv, c
+}
+
+func TestAPIAuthAndHost(t *testing.T) {
+	srv, _ := serveFake(t, &fakeAPI{})
+	port := srv.Listener.Addr().(interface{ String() string }).String()
+	port = port[strings.LastIndex(port, ":")+1:]
+	bearer := "Bearer " + testToken
+	tests := []struct {
+		name   string
+		host   string
+		auth   string
+		origin string
+		want   int
+	}{
+		{"ok", "", bearer, "", 200},
+		{"lowercase scheme", "", "bearer " + testToken, "", 200},
+		{"no token", "", "", "", 401},
+		{"wrong token", "", "Bearer nope", "", 401},
+		{"token prefix", "", "Bearer " + testToken[:5], "", 401},
+		{"basic", "", "Basic " + testToken, "", 401},
+		{"localhost", "localhost:" + port, bearer, "", 200},
+		{"ipv6 loopback", "[::1]:" + port, bearer, "", 200},
+		{"127.1.2.3", "127.1.2.3", bearer, "", 200},
+		{"rebinding", "evil.example:" + port, bearer, "", 403},
+		{"subdomain of localhost", "bafyx.myco.localhost:" + port, bearer, "", 403},
+		{"lan ip", "192.168.1.2:" + port, bearer, "", 403},
+		{"same origin", "", bearer, srv.URL, 200},
+		{"foreign origin", "", bearer, "https://evil.example", 403},
+		{"gateway origin", "", bearer, "http://bafyx.myco.localhost:" + port, 403},
+		{"other loopback port", "", bearer, "http://127.0.0.1:1", 403},
+		{"null origin", "", bearer, "null", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", srv.URL+"/api/v1/id", nil)
+			if tt.host != "" {
+				req.Host = tt.host
+			}
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if tt.want != 200 {
+				var eb node.ErrorBody
+				if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == "" || eb.Code == "" {
+					t.Fatalf("error body %+v, %v", eb, err)
+				}
+			}
+		})
+	}
+
+	// An empty token refuses everything.
+	h := node.NewAPIHandler(&fakeAPI{}, "", nil)
+	req := httptest.NewRequest("GET", "http://127.0.0.1/api/v1/id", nil)
+	req.Header.Set("Authorization", "Bearer ")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != 401 {
+		t.Fatalf("empty token: status %d", rec.Code)
+	}
+}
+
+func TestAPIRouting(t *testing.T) {
+	srv, _ := serveFake(t, &fakeAPI{})
+	tests := []struct {
+		method, path string
+		want         int
+		code         node.Code
+	}{
+		{"POST", "/api/v1/id", 405, node.CodeInvalid},
+		{"GET", "/api/v1/gc", 405, node.CodeInvalid},
+		{"GET", "/api/v1/add", 405, node.CodeInvalid},
+		{"GET", "/api/v1/pins/rm?ref=x", 405, node.CodeInvalid},
+		{"GET", "/api/v1/nope", 404, node.CodeNotFound},
+		{"GET", "/", 404, node.CodeNotFound},
+		{"GET", "/api/v1/info", 400, node.CodeInvalid}, // no ref
+		{"GET", "/api/v1/info?ref=missing", 404, node.CodeNotFound},
+		{"GET", "/api/v1/info?ref=withheld", 451, node.CodeWithheld},
+		{"GET", "/api/v1/info?ref=corrupt", 500, node.CodeCorrupt},
+		{"GET", "/api/v1/info?ref=plain", 500, node.CodeInternal},
+		{"GET", "/api/v1/status", 503, node.CodeNoDaemon},
+		{"GET", "/api/v1/get?ref=x", 501, node.CodeInternal}, // the fake has no Stat/WriteTar
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("content type %q", ct)
+			}
+			var eb node.ErrorBody
+			if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil {
+				t.Fatal(err)
+			}
+			if eb.Code != tt.code || eb.Error == "" || strings.Contains(eb.Error, "\n") {
+				t.Fatalf("body %+v, want code %s on one line", eb, tt.code)
+			}
+		})
+	}
+}
+
+func TestClientErrorsRoundTrip(t *testing.T) {
+	f := &fakeAPI{config: map[string]string{"quota.disk": "10GB"}}
+	_, c := serveFake(t, f)
+	ctx := t.Context()
+	sentinels := map[string]error{"missing": node.ErrNotFound, "bad": node.ErrInvalid, "withheld": node.ErrWithheld, "corrupt": node.ErrCorrupt}
+	for ref, want := range sentinels {
+		direct := refErr(ref)
+		calls := map[string]error{}
+		_, calls["info"] = c.Info(ctx, ref)
+		_, calls["ls"] = c.Ls(ctx, ref)
+		calls["cat"] = c.Cat(ctx, ref, io.Discard)
+		calls["export"] = c.Export(ctx, ref, io.Discard)
+		calls["unpin"] = c.Unpin(ctx, ref, "local")
+		_, calls["bookmark add"] = c.BookmarkAdd(ctx, "b", ref)
+		_, calls["open"] = c.OpenURL(ctx, ref)
+		_, calls["add"] = c.Add(ctx, node.AddRequest{Path: ref, Title: "x"}, nil)
+		for name, err := range calls {
+			if !errors.Is(err, want) {
+				t.Errorf("%s(%s): %v, want %v", name, ref, err, want)
+				continue
+			}
+			if err.Error() != direct.Error() {
+				t.Errorf("%s(%s): message %q, want %q", name, ref, err, direct)
+			}
+			if node.CodeOf(err) != node.CodeOf(direct) {
+				t.Errorf("%s(%s): code %s", name, ref, node.CodeOf(err))
+			}
+		}
+	}
+	if _, err := c.Status(ctx); !errors.Is(err, node.ErrNoDaemon) {
+		t.Errorf("status: %v", err)
+	}
+	if err := c.BookmarkRm(ctx, "nope"); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("bookmark rm: %v", err)
+	}
+	if _, err := c.ConfigGet(ctx, "nope.key"); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("config get: %v", err)
+	}
+	if _, err := c.SetQuota(ctx, "cpux", "1"); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("set quota: %v", err)
+	}
+	if _, err := c.Import(ctx, bytes.NewReader(nil)); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("import: %v", err)
+	}
+}
+
+func TestClientValues(t *testing.T) {
+	f := &fakeAPI{config: map[string]string{"quota.disk": "10GB"}, export: []byte("CAR bytes")}
+	_, c := serveFake(t, f)
+	ctx := t.Context()
+	check := func(name string, got, want any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			return
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %#v, want %#v", name, got, want)
+		}
+	}
+	id, err := c.ID(ctx)
+	wid, _ := f.ID(ctx)
+	check("id", id, wid, err)
+	info, err := c.Info(ctx, "bafyx")
+	winfo, _ := f.Info(ctx, "bafyx")
+	check("info", info, winfo, err)
+	ls, err := c.Ls(ctx, "bafyx")
+	wls, _ := f.Ls(ctx, "bafyx")
+	check("ls", ls, wls, err)
+	var buf bytes.Buffer
+	err = c.Cat(ctx, "bafy x/a b.txt", &buf)
+	check("cat", buf.String(), "hello bafy x/a b.txt", err)
+	buf.Reset()
+	err = c.Export(ctx, "bafyx", &buf)
+	check("export", buf.String(), "CAR bytes", err)
+	imp, err := c.Import(ctx, strings.NewReader("some CAR"))
+	check("import", imp, node.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: 8}, err)
+	gc, err := c.GC(ctx)
+	check("gc", gc, node.GCResult{Removed: 3, Freed: 300}, err)
+	pins, err := c.Pins(ctx)
+	check("pins", pins, []node.PinInfo{}, err)
+	check("unpin", nil, nil, c.Unpin(ctx, "bafyx", "local"))
+	bm, err := c.BookmarkAdd(ctx, "my site", "bafyx")
+	check("bookmark add", bm, f.bookmarks[0], err)
+	bms, err := c.Bookmarks(ctx)
+	check("bookmarks", bms, f.bookmarks, err)
+	check("bookmark rm", nil, nil, c.BookmarkRm(ctx, "my site"))
+	check("bookmarks after rm", len(f.bookmarks), 0, nil)
+	u, err := c.OpenURL(ctx, "bafyx")
+	check("open", u, "http://bafyx.myco.localhost:8190/", err)
+	q, err := c.Quota(ctx)
+	wq, _ := f.Quota(ctx)
+	check("quota", q, wq, err)
+	q, err = c.SetQuota(ctx, "disk", "5KB")
+	check("set quota", q, node.QuotaInfo{Disk: 5000}, err)
+	text, err := c.ConfigShow(ctx)
+	check("config show", text, "version = 1\n", err)
+	check("config set", nil, nil, c.ConfigSet(ctx, "quota.disk", "1GB"))
+	v, err := c.ConfigGet(ctx, "quota.disk")
+	check("config get", v, "1GB", err)
+
+	req := node.AddRequest{Path: "/tmp/x", Title: "T", Tags: []string{"a"}, Hidden: true, Entry: "index.html"}
+	res, err := c.Add(ctx, req, nil)
+	wres, _ := (&fakeAPI{}).Add(ctx, req, nil)
+	check("add", res, wres, err)
+	check("add request", f.lastReq, req, nil)
+}
+
+func TestAPIAddProgress(t *testing.T) {
+	f := &fakeAPI{addProgress: 200000}
+	_, c := serveFake(t, f)
+	var got []node.Progress
+	start := time.Now()
+	res, err := c.Add(t.Context(), node.AddRequest{Path: "/x", Title: "x"}, func(p node.Progress) { got = append(got, p) })
+	elapsed := time.Since(start)
+	if err != nil || res.Package != "bafyfake" {
+		t.Fatalf("add: %+v, %v", res, err)
+	}
+	if len(got) == 0 || got[0].Total != 200000 {
+		t.Fatalf("progress: %v", got)
+	}
+	// Throttled to about ten a second.
+	if max := int(elapsed/(100*time.Millisecond)) + 2; len(got) > max {
+		t.Fatalf("%d progress lines in %v, want at most %d", len(got), elapsed, max)
+	}
+
+	// An error after progress started arrives in the stream, with its code.
+	f.addFailLate, f.addProgress = true, 10
+	got = nil
+	_, err = c.Add(t.Context(), node.AddRequest{Path: "/x", Title: "x"}, func(p node.Progress) { got = append(got, p) })
+	if !errors.Is(err, node.ErrQuota) || err.Error() != "quota exceeded: add: 10 GB needed" {
+		t.Fatalf("late add error: %v", err)
+	}
+	if len(got) == 0 {
+		t.Fatal("no progress before the error")
+	}
+}
+
+func TestAPIStreamErrorTrailer(t *testing.T) {
+	f := &fakeAPI{export: bytes.Repeat([]byte("x"), 100000), exportErr: fmt.Errorf("%w: block gone bad", node.ErrCorrupt)}
+	_, c := serveFake(t, f)
+	var buf bytes.Buffer
+	err := c.Export(t.Context(), "bafyx", &buf)
+	if !errors.Is(err, node.ErrCorrupt) || !strings.Contains(err.Error(), "block gone bad") {
+		t.Fatalf("export: %v", err)
+	}
+	if buf.Len() != 100000 {
+		t.Fatalf("got %d bytes before the error", buf.Len())
+	}
+}
+
+func TestAPIBodyLimit(t *testing.T) {
+	srv, _ := serveFake(t, &fakeAPI{})
+	body := `{"name":"` + strings.Repeat("a", 2<<20) + `","ref":"x"}`
+	req, _ := http.NewRequest("POST", srv.URL+"/api/v1/bookmarks", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var eb node.ErrorBody
+	json.NewDecoder(resp.Body).Decode(&eb)
+	if resp.StatusCode != 400 || eb.Code != node.CodeInvalid || !strings.Contains(eb.Error, "larger than") {
+		t.Fatalf("status %d, %+v", resp.StatusCode, eb)
+	}
+}
+
+func TestAPIMetrics(t *testing.T) {
+	srv, c := serveFake(t, &fakeAPI{})
+	ctx := t.Context()
+	c.ID(ctx)
+	c.ID(ctx)
+	c.Info(ctx, "missing")
+	m, err := c.Metrics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# TYPE myconet_store_bytes gauge\nmyconet_store_bytes 123\n",
+		"myconet_store_blocks 7\n",
+		"myconet_packages 2\n",
+		"# TYPE myconet_api_requests_total counter\n",
+		`myconet_api_requests_total{path="GET /api/v1/id",code="200"} 2` + "\n",
+		`myconet_api_requests_total{path="GET /api/v1/info",code="404"} 1` + "\n",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q:\n%s", want, m)
+		}
+	}
+	// The token is required here too.
+	resp, err := srv.Client().Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("metrics without token: %d", resp.StatusCode)
+	}
+}
+
+// TestOpenAPIDocumentsRoutes checks that docs/openapi.yaml has every route
+// the handler serves, with the right method, and no route it does not serve.
+func TestOpenAPIDocumentsRoutes(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Paths are "  /path:" lines, methods "    get:" lines under them.
+	documented := map[string]bool{}
+	pathRe := regexp.MustCompile(`^  (/\S*):\s*$`)
+	methodRe := regexp.MustCompile(`^    (get|post|put|delete|patch|head):\s*$`)
+	inPaths, cur := false, ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "paths:") {
+			inPaths = true
+			continue
+		}
+		if inPaths && line != "" && !strings.HasPrefix(line, " ") {
+			inPaths = false
+		}
+		if !inPaths {
+			continue
+		}
+		if m := pathRe.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+		} else if m := methodRe.FindStringSubmatch(line); m != nil && cur != "" {
+			documented[strings.ToUpper(m[1])+" "+cur] = true
+		}
+	}
+	served := map[string]bool{}
+	for _, r := range node.APIRoutes() {
+		served[r] = true
+		if !documented[r] {
+			t.Errorf("route %q is not in docs/openapi.yaml", r)
+		}
+	}
+	for r := range documented {
+		if !served[r] {
+			t.Errorf("docs/openapi.yaml documents %q, which the handler does not serve", r)
+		}
+	}
+}
+
+// TestClientGetRefusesUnsafeTar feeds the client tar streams that try to
+// escape the destination.
+func TestClientGetRefusesUnsafeTar(t *testing.T) {
+	type entry struct {
+		name     string
+		typ      byte
+		linkname string
+	}
+	tests := []struct {
+		name    string
+		entries []entry
+		ok      bool
+	}{
+		{"good", []entry{{"a", tar.TypeDir, ""}, {"a/b.txt", tar.TypeReg, ""}, {"c.txt", tar.TypeReg, ""}, {"d/e/f.txt", tar.TypeReg, ""}}, true},
+		{"dotdot", []entry{{"../evil.txt", tar.TypeReg, ""}}, false},
+		{"inner dotdot", []entry{{"a/../../evil.txt", tar.TypeReg, ""}}, false},
+		{"absolute", []entry{{"/tmp/evil.txt", tar.TypeReg, ""}}, false},
+		{"symlink", []entry{{"link", tar.TypeSymlink, "/etc"}, {"link/passwd", tar.TypeReg, ""}}, false},
+		{"hardlink", []entry{{"h", tar.TypeLink, "/etc/passwd"}}, false},
+		{"device", []entry{{"dev", tar.TypeChar, ""}}, false},
+		{"duplicate file", []entry{{"a.txt", tar.TypeReg, ""}, {"a.txt", tar.TypeReg, ""}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tb bytes.Buffer
+			tw := tar.NewWriter(&tb)
+			for _, e := range tt.entries {
+				hdr := &tar.Header{Name: e.name, Typeflag: e.typ, Linkname: e.linkname, Mode: 0o777}
+				if e.typ == tar.TypeReg {
+					hdr.Size = 3
+				}
+				if err := tw.WriteHeader(hdr); err != nil {
+					t.Fatal(err)
+				}
+				if e.typ == tar.TypeReg {
+					tw.Write([]byte("abc"))
+				}
+			}
+			tw.Close()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set(node.HeaderType, "dir")
+				w.Write(tb.Bytes())
+			}))
+			defer srv.Close()
+			c := client.New(srv.URL, "x")
+			defer c.Close()
+			base := t.TempDir()
+			dest := filepath.Join(base, "out")
+			err := c.Get(t.Context(), "bafyx", dest, nil)
+			if tt.ok {
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := os.ReadFile(filepath.Join(dest, "d", "e", "f.txt"))
+				if err != nil || string(b) != "abc" {
+					t.Fatalf("%q, %v", b, err)
+				}
+				st, _ := os.Stat(filepath.Join(dest, "c.txt"))
+				if st.Mode().Perm()&0o111 != 0 {
+					t.Fatalf("file mode %v", st.Mode())
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("unsafe tar accepted")
+			}
+			if _, err := os.Lstat(dest); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("dest left behind after failure: %v", err)
+			}
+			if names, _ := os.ReadDir(base); len(names) != 0 {
+				t.Fatalf("files outside dest: %v", names)
+			}
+		})
+	}
+}
+
+func TestFromHomeNoDaemon(t *testing.T) {
+	home := t.TempDir()
+	ctx := t.Context()
+	if _, err := client.FromHome(ctx, home); !errors.Is(err, node.ErrNoDaemon) {
+		t.Fatalf("no api file: %v", err)
+	}
+	// A stale file: nothing listens there any more.
+	srv := httptest.NewServer(http.NotFoundHandler())
+	addr := srv.Listener.Addr().String()
+	srv.Close()
+	os.WriteFile(filepath.Join(home, node.APIFile), []byte(addr+"\n"), 0o600)
+	os.WriteFile(filepath.Join(home, node.TokenFile), []byte("tok\n"), 0o600)
+	start := time.Now()
+	if _, err := client.FromHome(ctx, home); !errors.Is(err, node.ErrNoDaemon) {
+		t.Fatalf("stale api file: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Fatalf("FromHome took %v", d)
+	}
+	// A daemon that answers but refuses the token is not "no daemon".
+	srv2 := httptest.NewServer(node.NewAPIHandler(&fakeAPI{}, "other", nil))
+	defer srv2.Close()
+	os.WriteFile(filepath.Join(home, node.APIFile), []byte(srv2.Listener.Addr().String()), 0o600)
+	if _, err := client.FromHome(ctx, home); err == nil || errors.Is(err, node.ErrNoDaemon) {
+		t.Fatalf("wrong token: %v", err)
+	}
+}
