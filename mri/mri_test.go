@@ -358,3 +358,25 @@ func BenchmarkParse(b *testing.B) {
 		}
 	}
 }
+
+func FuzzWithPath(f *testing.F) {
+	for _, s := range []string{"", "a/b", "/a/../b/", "..", "a/./b//c", "100%.txt", "é/\x00", "a/%2F"} {
+		f.Add(s)
+	}
+	root := mustCID(f, cidV1)
+	f.Fuzz(func(t *testing.T, p string) {
+		m, err := New(root, p)
+		if err != nil {
+			return
+		}
+		for _, seg := range m.Segments() {
+			if seg == "" || seg == "." || seg == ".." || strings.Contains(seg, "/") {
+				t.Fatalf("New(%q): path %q has segment %q", p, m.Path, seg)
+			}
+		}
+		back, err := Parse(m.String())
+		if err != nil || back != m {
+			t.Fatalf("New(%q) = %q; Parse gives %+v, %v", p, m.String(), back, err)
+		}
+	})
+}
