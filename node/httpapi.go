@@ -464,14 +464,13 @@ func (h *apiHandler) cat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if fo, ok := h.api.(fileOpener); ok {
-		f, st, err := fo.OpenFile(r.Context(), ref)
-		if err != nil {
-			writeError(w, err)
+		// On failure, fall through: Cat gives the node's own error for the
+		// ref (a directory, a missing path, …).
+		if f, st, err := fo.OpenFile(r.Context(), ref); err == nil {
+			defer f.Close()
+			serveFile(w, r, f, st)
 			return
 		}
-		defer f.Close()
-		serveFile(w, r, f, st)
-		return
 	}
 	h.stream(w, "application/octet-stream", func(w io.Writer) error {
 		return h.api.Cat(r.Context(), ref, w)

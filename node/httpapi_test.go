@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,10 +30,10 @@ const testToken = "test-token-0123456789"
 // fakeAPI is a node.API with canned answers. Refs select errors: "missing"
 // (not found), "bad" (invalid), "withheld", "corrupt".
 type fakeAPI struct {
-	addProgress int         // progress calls Add makes before answering
-	addFailLate bool        // Add fails after its progress calls
-	export      []byte      // what Export writes
-	exportErr   error       // returned by Export after writing export
+	addProgress int    // progress calls Add makes before answering
+	addFailLate bool   // Add fails after its progress calls
+	export      []byte // what Export writes
+	exportErr   error  // returned by Export after writing export
 	bookmarks   []node.Bookmark
 	lastReq     node.AddRequest
 	config      map[string]string
@@ -663,5 +664,302 @@ func TestFromHomeNoDaemon(t *testing.T) {
 	os.WriteFile(filepath.Join(home, node.APIFile), []byte(srv2.Listener.Addr().String()), 0o600)
 	if _, err := client.FromHome(ctx, home); err == nil || errors.Is(err, node.ErrNoDaemon) {
 		t.Fatalf("wrong token: %v", err)
+	}
+}
+
+// newTestNode opens a node in a temporary home.
+func newTestNode(t *testing.T) *node.Node {
+	t.Helper()
+	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n
+}
+
+// siteFiles is a small Mycosite: relative links, a subdirectory without an
+// index, a binary file without extension, a name that needs escaping.
+var siteFiles = map[string]string{
+	"index.html":     `<!DOCTYPE html><html><head><link rel="stylesheet" href="css/style.css"></head><body><a href="sub/page.html">page</a></body></html>`,
+	"css/style.css":  "body { color: #333 }\n",
+	"sub/page.html":  `<html><body><a href="../index.html">home</a></body></html>`,
+	"docs/a b.txt":   "spaces in the name\n",
+	"docs/notes.md":  "# notes\n",
+	"data":           "\x89PNG\r\n\x1a\n" + strings.Repeat("\x00binary", 40000),
+	"docs/<x>&y.txt": "escape me\n",
+	"js/app.js":      "console.log('hi')\n",
+	"big/range.txt":  strings.Repeat("0123456789", 300000), // 3 MB: several chunks
+}
+
+// writeTree writes files (slash paths → content) under a new directory.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// readTree reads every regular file under dir, failing on anything else.
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		switch {
+		case d.IsDir():
+		case d.Type().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			out[filepath.ToSlash(rel)] = string(b)
+		default:
+			t.Errorf("%s: unexpected type %v", rel, d.Type())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestAPIOverRealNode checks that the client over the HTTP API answers what
+// the node answers directly.
+func TestAPIOverRealNode(t *testing.T) {
+	n := newTestNode(t)
+	token := "real-token"
+	srv := httptest.NewServer(node.NewAPIHandler(n, token, testLogger(t)))
+	defer srv.Close()
+	c := client.New(srv.URL, token)
+	defer c.Close()
+	ctx := t.Context()
+
+	site := writeTree(t, siteFiles)
+	var progress []node.Progress
+	res, err := c.Add(ctx, node.AddRequest{Path: site, Title: "Test site", Tags: []string{"test"}}, func(p node.Progress) {
+		progress = append(progress, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("added %+v with %d progress lines", res, len(progress))
+
+	same := func(name string, viaAPI, direct any, errAPI, errDirect error) {
+		t.Helper()
+		if (errAPI == nil) != (errDirect == nil) || (errAPI != nil && (errAPI.Error() != errDirect.Error() || node.CodeOf(errAPI) != node.CodeOf(errDirect))) {
+			t.Errorf("%s: error via API %v, direct %v", name, errAPI, errDirect)
+			return
+		}
+		if !reflect.DeepEqual(viaAPI, direct) {
+			t.Errorf("%s: via API %#v\ndirect %#v", name, viaAPI, direct)
+		}
+	}
+	pkg := res.MRI
+	for _, ref := range []string{pkg, pkg + "/sub/page.html", pkg + "/docs", pkg + "/nope", "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", "myco://x"} {
+		a, e1 := c.Info(ctx, ref)
+		b, e2 := n.Info(ctx, ref)
+		same("info "+ref, a, b, e1, e2)
+		l1, e1 := c.Ls(ctx, ref)
+		l2, e2 := n.Ls(ctx, ref)
+		if e1 == nil && e2 == nil && len(l1) == 0 && len(l2) == 0 {
+			l1, l2 = nil, nil
+		}
+		same("ls "+ref, l1, l2, e1, e2)
+	}
+	for _, p := range []string{"index.html", "big/range.txt", "docs/a b.txt", "docs/<x>&y.txt", "docs", "missing"} {
+		var b1, b2 bytes.Buffer
+		e1 := c.Cat(ctx, pkg+"/"+p, &b1)
+		e2 := n.Cat(ctx, pkg+"/"+p, &b2)
+		same("cat "+p, b1.String(), b2.String(), e1, e2)
+		if e2 == nil && b1.String() != siteFiles[p] {
+			t.Errorf("cat %s: wrong bytes", p)
+		}
+	}
+
+	// get: a file and a tree, through the client and directly.
+	for _, p := range []string{"", "/sub/page.html", "/docs"} {
+		base := t.TempDir()
+		d1, d2 := filepath.Join(base, "api"), filepath.Join(base, "direct")
+		var last node.Progress
+		e1 := c.Get(ctx, pkg+p, d1, func(pr node.Progress) { last = pr })
+		e2 := n.Get(ctx, pkg+p, d2, nil)
+		if e1 != nil || e2 != nil {
+			t.Fatalf("get %q: %v / %v", p, e1, e2)
+		}
+		if p == "/sub/page.html" {
+			b1, _ := os.ReadFile(d1)
+			b2, _ := os.ReadFile(d2)
+			same("get file", string(b1), string(b2), nil, nil)
+		} else {
+			same("get tree "+p, readTree(t, d1), readTree(t, d2), nil, nil)
+		}
+		if last.Bytes == 0 || last.Files == 0 {
+			t.Errorf("get %q: final progress %+v", p, last)
+		}
+		if err := c.Get(ctx, pkg+p, d1, nil); !errors.Is(err, node.ErrInvalid) {
+			t.Errorf("get %q onto an existing dest: %v", p, err)
+		}
+	}
+	if got := readTree(t, func() string {
+		d := filepath.Join(t.TempDir(), "site")
+		if err := c.Get(ctx, pkg, d, nil); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}()); !reflect.DeepEqual(got, siteFiles) {
+		t.Errorf("get of the whole site differs from what was added")
+	}
+	if err := c.Get(ctx, pkg+"/nope", filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("get of a missing path: %v", err)
+	}
+
+	// export / import.
+	var car1, car2 bytes.Buffer
+	e1 := c.Export(ctx, pkg, &car1)
+	e2 := n.Export(ctx, pkg, &car2)
+	same("export", car1.Bytes(), car2.Bytes(), e1, e2)
+	n2 := newTestNode(t)
+	srv2 := httptest.NewServer(node.NewAPIHandler(n2, token, testLogger(t)))
+	defer srv2.Close()
+	c2 := client.New(srv2.URL, token)
+	defer c2.Close()
+	i1, e1 := c2.Import(ctx, bytes.NewReader(car1.Bytes()))
+	i2, e2 := n.Import(ctx, bytes.NewReader(car1.Bytes())) // already there: same roots
+	if e1 != nil || e2 != nil || !reflect.DeepEqual(i1.Roots, i2.Roots) || i1.Blocks == 0 {
+		t.Errorf("import: via API %+v %v, direct %+v %v", i1, e1, i2, e2)
+	}
+	inf1, e1 := c2.Info(ctx, pkg)
+	inf2, e2 := n.Info(ctx, pkg)
+	inf1.Pins, inf2.Pins = nil, nil
+	same("info after import", inf1, inf2, e1, e2)
+	if _, err := c2.Import(ctx, strings.NewReader("not a CAR")); err == nil || errors.Is(err, node.ErrNotFound) {
+		t.Errorf("import of garbage: %v", err)
+	}
+
+	// pins, bookmarks, open, quota, config.
+	p1, e1 := c.Pins(ctx)
+	p2, e2 := n.Pins(ctx)
+	same("pins", p1, p2, e1, e2)
+	bm, err := c.BookmarkAdd(ctx, "site", pkg+"/sub/page.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bms1, e1 := c.Bookmarks(ctx)
+	bms2, e2 := n.Bookmarks(ctx)
+	same("bookmarks", bms1, bms2, e1, e2)
+	if len(bms2) != 1 || bms2[0].Name != bm.Name || !bms2[0].Created.Equal(bm.Created) {
+		t.Errorf("bookmark add answered %+v; stored %+v", bm, bms2)
+	}
+	u1, e1 := c.OpenURL(ctx, "site")
+	u2, e2 := n.OpenURL(ctx, "site")
+	same("open", u1, u2, e1, e2)
+	_, e1 = c.OpenURL(ctx, "no such bookmark")
+	_, e2 = n.OpenURL(ctx, "no such bookmark")
+	same("open unknown", nil, nil, e1, e2)
+	if err := c.BookmarkRm(ctx, "site"); err != nil {
+		t.Fatal(err)
+	}
+	e1 = c.BookmarkRm(ctx, "site")
+	e2 = n.BookmarkRm(ctx, "site")
+	same("bookmark rm twice", nil, nil, e1, e2)
+
+	q1, e1 := c.Quota(ctx)
+	q2, e2 := n.Quota(ctx)
+	same("quota", q1, q2, e1, e2)
+	q1, e1 = c.SetQuota(ctx, "disk", "1GB")
+	q2, e2 = n.Quota(ctx)
+	same("set quota", q1, q2, e1, e2)
+	if q1.Disk != 1_000_000_000 {
+		t.Errorf("disk quota %d after set", q1.Disk)
+	}
+	_, e1 = c.SetQuota(ctx, "disk", "lots")
+	_, e2 = n.SetQuota(ctx, "disk", "lots")
+	same("bad quota", nil, nil, e1, e2)
+	s1, e1 := c.ConfigShow(ctx)
+	s2, e2 := n.ConfigShow(ctx)
+	same("config show", s1, s2, e1, e2)
+	if err := c.ConfigSet(ctx, "replication.replicas", "5"); err != nil {
+		t.Fatal(err)
+	}
+	v1, e1 := c.ConfigGet(ctx, "replication.replicas")
+	v2, e2 := n.ConfigGet(ctx, "replication.replicas")
+	same("config get", v1, v2, e1, e2)
+	if v1 != "5" {
+		t.Errorf("config get after set: %q", v1)
+	}
+	_, e1 = c.ConfigGet(ctx, "no.such")
+	_, e2 = n.ConfigGet(ctx, "no.such")
+	same("config get unknown", nil, nil, e1, e2)
+
+	// Range through /cat (the node offers OpenFile).
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/cat?ref="+url.QueryEscape(pkg+"/big/range.txt"), nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Range", "bytes=1048570-1048589")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 206 || string(body) != siteFiles["big/range.txt"][1048570:1048590] {
+		t.Errorf("range: %d %q", resp.StatusCode, body)
+	}
+
+	// Unpin and GC through the API.
+	if err := c.Unpin(ctx, pkg, ""); err != nil {
+		t.Fatal(err)
+	}
+	gc, err := c.GC(ctx)
+	if err != nil || gc.Removed == 0 {
+		t.Errorf("gc: %+v, %v", gc, err)
+	}
+	if _, err := c.Info(ctx, pkg); !errors.Is(err, node.ErrNotFound) {
+		t.Errorf("info after unpin and gc: %v", err)
+	}
+}
+
+func TestInProcessClient(t *testing.T) {
+	n := newTestNode(t)
+	c := client.NewInProcess(n, testLogger(t))
+	ctx := t.Context()
+	id1, err := c.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _ := n.ID(ctx)
+	if !reflect.DeepEqual(id1, id2) {
+		t.Fatalf("id %+v vs %+v", id1, id2)
+	}
+	dir := writeTree(t, map[string]string{"f.txt": "hello"})
+	res, err := c.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "f.txt"), Title: "f"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := c.Cat(ctx, res.MRI, &b); err != nil || b.String() != "hello" {
+		t.Fatalf("cat: %q %v", b.String(), err)
+	}
+	if _, err := c.Status(ctx); !errors.Is(err, node.ErrNoDaemon) {
+		t.Fatalf("status: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if _, err := c.ID(ctx); err == nil {
+		t.Fatal("closed in-process client still answers")
 	}
 }
