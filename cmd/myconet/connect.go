@@ -31,7 +31,7 @@ func connect(ctx context.Context, home string) (node.API, func(), error) {
 // answers for it.
 func lockedErr(home string, err error) error {
 	if errors.Is(err, node.ErrLocked) {
-		return fmt.Errorf("%w: %s: no daemon API answers for it (a daemon starting or stopping, or another command still running?)", node.ErrLocked, home)
+		return fmt.Errorf("%w: %s is held by another myconet process and no daemon API answers for it; another command may still be running, or a daemon starting or stopping: try again", node.ErrLocked, home)
 	}
 	return err
 }

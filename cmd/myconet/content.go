@@ -54,7 +54,7 @@ func getCmd() *command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(c.stdout, "saved %s to %s\n", info.MRI, dest)
+				_, err = fmt.Fprintf(c.stdout, "saved %s to %s\n", args[0], dest)
 				return err
 			}
 		},

@@ -77,7 +77,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 		// Say whether it is a daemon that holds the store.
 		if cl, cerr := client.FromHome(ctx, home); cerr == nil {
 			if st, serr := cl.Status(ctx); serr == nil {
-				return fmt.Errorf("a daemon is already running for %s (API %s, peer %s)", home, st.API, st.ID.PeerID)
+				return fmt.Errorf("a daemon is already running for %s (API %s, peer %s)", home, httpURL(st.API), st.ID.PeerID)
 			}
 			return fmt.Errorf("a daemon is already running for %s", home)
 		}

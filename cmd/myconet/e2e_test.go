@@ -692,24 +692,26 @@ func httpGet(t *testing.T, url string) string {
 	return string(b)
 }
 
-func TestCrashDuringAdd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes and adds 200 MiB")
-	}
-	u := newUser(t)
-	u.ok("init")
-	const size = 200 * fixture.MiB
-	big := filepath.Join(u.dir, "big.bin")
-	f, err := os.Create(big)
+// bigFile writes size deterministic bytes (seed) to dir/name.
+func bigFile(t *testing.T, path string, seed uint64, size int64) {
+	t.Helper()
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(f, fixture.Reader(7, size)); err != nil {
+	if _, err := io.Copy(f, fixture.Reader(seed, size)); err != nil {
 		t.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// interruptedAdd starts `myconet add name`, sends sig once the store has
+// grown by 40 MiB (the add has made progress), and waits for the process. It
+// reports whether the signal was sent before the add finished.
+func (u *user) interruptedAdd(name string, sig syscall.Signal) (sent bool, stderr string, err error) {
+	u.t.Helper()
 	storeDB := filepath.Join(u.home, "store.db")
 	sizeOf := func() int64 {
 		fi, err := os.Stat(storeDB)
@@ -722,38 +724,45 @@ func TestCrashDuringAdd(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := u.command(ctx, "add", "big.bin", "--title", "Big")
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
+	cmd := u.command(ctx, "add", name, "--title", "Big")
+	var errBuf syncBuffer
+	cmd.Stderr = &errBuf
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		u.t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	killed := false
 	deadline := time.Now().Add(90 * time.Second)
-poll:
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-done:
-			t.Logf("add finished before it could be killed (%v); the test proves less", err)
-			break poll
+			u.t.Logf("add finished before the %v (%v); the test proves less", sig, err)
+			return false, errBuf.String(), err
 		default:
 		}
 		if sizeOf() > start+40*fixture.MiB {
-			cmd.Process.Signal(syscall.SIGKILL)
-			<-done
-			killed = true
-			break
+			cmd.Process.Signal(sig)
+			err := <-done
+			u.t.Logf("sent %v; store.db %d → %d bytes", sig, start, sizeOf())
+			return true, errBuf.String(), err
 		}
 		time.Sleep(5 * time.Millisecond) // polling interval
 	}
-	t.Logf("killed=%v, store.db %d → %d bytes", killed, start, sizeOf())
+	u.t.Fatal("add made no progress within 90s")
+	return false, "", nil
+}
 
+// checkAllOrNothing checks that the store holds either no package or the
+// complete one, byte-identical to the input, and still takes new adds.
+func (u *user) checkAllOrNothing(seed uint64, size int64) {
+	t := u.t
+	t.Helper()
 	pins := u.pins()
 	switch {
 	case len(pins) == 0:
+		t.Log("afterwards: no package (the add was cut short)")
 	case len(pins) == 1 && pins[0].Title == "Big":
+		t.Log("afterwards: a package; checking it is complete")
 		u.ok("get", pins[0].MRI, "-o", "got.bin")
 		sum := func(r io.Reader) [32]byte {
 			h := sha256.New()
@@ -767,13 +776,49 @@ poll:
 			t.Fatal(err)
 		}
 		defer g.Close()
-		if sum(g) != sum(fixture.Reader(7, size)) {
-			t.Error("the package listed after the crash is not byte-identical")
+		if sum(g) != sum(fixture.Reader(seed, size)) {
+			fi, _ := g.Stat()
+			t.Errorf("the package listed afterwards is not the input: %d bytes of %d", fi.Size(), size)
 		}
 	default:
-		t.Fatalf("after a crash, pins = %+v", pins)
+		t.Fatalf("afterwards, pins = %+v", pins)
 	}
 	writeFile(t, filepath.Join(u.dir, "after.bin"), 8, 2*fixture.MiB)
-	u.ok("add", "after.bin", "--title", "After the crash")
+	u.ok("add", "after.bin", "--title", "After")
 	u.ok("gc")
+}
+
+func TestCrashDuringAdd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and adds 200 MiB")
+	}
+	u := newUser(t)
+	u.ok("init")
+	const size = 200 * fixture.MiB
+	bigFile(t, filepath.Join(u.dir, "big.bin"), 7, size)
+	u.interruptedAdd("big.bin", syscall.SIGKILL)
+	u.checkAllOrNothing(7, size)
+}
+
+// TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 1 and
+// leaves nothing behind.
+func TestInterruptDuringAdd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes and adds 200 MiB")
+	}
+	u := newUser(t)
+	u.ok("init")
+	const size = 200 * fixture.MiB
+	bigFile(t, filepath.Join(u.dir, "big.bin"), 9, size)
+	sent, stderr, err := u.interruptedAdd("big.bin", syscall.SIGINT)
+	if sent {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr != "myconet: add: interrupted\n" {
+			t.Errorf("interrupted add: %v, stderr %q; want exit 1 and \"myconet: add: interrupted\"", err, stderr)
+		}
+		if p := u.pins(); len(p) != 0 {
+			t.Errorf("an interrupted add left pins: %+v", p)
+		}
+	}
+	u.checkAllOrNothing(9, size)
 }

@@ -92,6 +92,9 @@ func (c *cli) run(args []string) (status int) {
 	defer stop()
 
 	name, err := c.dispatch(ctx, rest)
+	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		err = errors.New("interrupted")
+	}
 	return c.report(name, err)
 }
 
