@@ -548,17 +548,30 @@ func (u *user) startDaemon(args ...string) *daemon {
 		close(d.done)
 	}()
 	u.t.Cleanup(func() {
-		select {
-		case <-d.done:
-		default:
-			d.cmd.Process.Kill()
-			<-d.done
-		}
+		d.stop()
 		if u.t.Failed() {
 			u.t.Logf("daemon stdout:\n%s\ndaemon stderr:\n%s", d.stdout.String(), d.stderr.String())
 		}
 	})
+	apiFile := filepath.Join(u.home, "api")
+	waitFor(u.t, "the daemon's api file", 20*time.Second, func() bool {
+		if d.exited() {
+			u.t.Fatalf("daemon exited early: %v\n%s\n%s", d.err, d.stdout.String(), d.stderr.String())
+		}
+		_, err := os.Stat(apiFile)
+		return err == nil
+	})
 	return d
+}
+
+// stop kills the daemon if it still runs and waits for it.
+func (d *daemon) stop() {
+	select {
+	case <-d.done:
+	default:
+		d.cmd.Process.Kill()
+		<-d.done
+	}
 }
 
 func (d *daemon) exited() bool {
@@ -574,13 +587,6 @@ func TestDaemon(t *testing.T) {
 	u := newUser(t)
 	d := u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun", "--log-level", "debug")
 	apiFile := filepath.Join(u.home, "api")
-	waitFor(t, "the daemon's api file", 20*time.Second, func() bool {
-		if d.exited() {
-			t.Fatalf("daemon exited early: %v\n%s\n%s", d.err, d.stdout.String(), d.stderr.String())
-		}
-		_, err := os.Stat(apiFile)
-		return err == nil
-	})
 	waitFor(t, "the ready lines", 10*time.Second, func() bool { return strings.Contains(d.stdout.String(), "Overlay address") })
 	ready := d.stdout.String()
 	for _, want := range []string{"API listening on http://127.0.0.1:", "Gateway on http://127.0.0.1:", "Peer ID ", "Overlay address fd6d:7963:", "TUN disabled"} {
@@ -801,24 +807,40 @@ func TestCrashDuringAdd(t *testing.T) {
 }
 
 // TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 1 and
-// leaves nothing behind.
+// leaves nothing behind, whether the CLI works on the store or a daemon does
+// the work for it.
 func TestInterruptDuringAdd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("writes and adds 200 MiB")
 	}
-	u := newUser(t)
-	u.ok("init")
 	const size = 200 * fixture.MiB
-	bigFile(t, filepath.Join(u.dir, "big.bin"), 9, size)
-	sent, stderr, err := u.interruptedAdd("big.bin", syscall.SIGINT)
-	if sent {
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr != "myconet: add: interrupted\n" {
-			t.Errorf("interrupted add: %v, stderr %q; want exit 1 and \"myconet: add: interrupted\"", err, stderr)
-		}
-		if p := u.pins(); len(p) != 0 {
-			t.Errorf("an interrupted add left pins: %+v", p)
-		}
+	big := filepath.Join(t.TempDir(), "big.bin")
+	bigFile(t, big, 9, size)
+	for _, withDaemon := range []bool{false, true} {
+		t.Run(map[bool]string{false: "offline", true: "daemon"}[withDaemon], func(t *testing.T) {
+			u := newUser(t)
+			u.ok("init")
+			var d *daemon
+			if withDaemon {
+				d = u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")
+			}
+			sent, stderr, err := u.interruptedAdd(big, syscall.SIGINT)
+			if d != nil {
+				// Let the daemon finish whatever the cancelled request left
+				// running, then look at the store offline.
+				d.cmd.Process.Signal(syscall.SIGTERM)
+				<-d.done
+			}
+			if sent {
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr != "myconet: add: interrupted\n" {
+					t.Errorf("interrupted add: %v, stderr %q; want exit 1 and \"myconet: add: interrupted\"", err, stderr)
+				}
+				if p := u.pins(); len(p) != 0 {
+					t.Errorf("an interrupted add left pins: %+v", p)
+				}
+			}
+			u.checkAllOrNothing(9, size)
+		})
 	}
-	u.checkAllOrNothing(9, size)
 }
