@@ -29,6 +29,10 @@ import (
 // ChunkSize is the fixed UnixFS chunk size.
 const ChunkSize = 1 << 20
 
+// hamtThreshold is the estimated directory size (sum of name and CID bytes) at
+// which Kubo 0.39 turns a directory into a HAMT shard.
+const hamtThreshold = 256 << 10
+
 // ErrUnreadable reports an input path that does not exist or cannot be read.
 var ErrUnreadable = errors.New("cannot read input")
 
@@ -220,6 +224,10 @@ func (im *importer) dir(path string) (ipld.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Kubo 0.39 (boxo 0.35) shards a directory once its estimated size
+	// reaches 256 KiB; boxo 0.41 only above it. Match Kubo's CIDs
+	// (vector HAMTEdge4096) without touching boxo's global.
+	d.SetHAMTShardingSize(hamtThreshold - 1)
 	for _, e := range ents {
 		name := e.Name()
 		if !im.opts.Hidden && strings.HasPrefix(name, ".") {

@@ -280,7 +280,7 @@ func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, p
 		}
 	}()
 	defer func() { cancel(); wg.Wait() }()
-	for i, s := range slots {
+	for _, s := range slots {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
@@ -295,7 +295,7 @@ func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, p
 		if progress != nil {
 			progress(int64(len(s.data)))
 		}
-		slots[i] = nil // release the buffer
+		s.data = nil // release the buffer; the feeder still reads s.done
 	}
 	return nil
 }
