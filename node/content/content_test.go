@@ -262,3 +262,26 @@ func FuzzReadCAR(f *testing.F) {
 		}
 	})
 }
+
+func TestImportCancelledYieldsNoRoot(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(p, randBytes(9, 20*ChunkSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := PlanPath(p, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 { // the race between cancel and the reader differs per run
+		ctx, cancel := context.WithCancel(context.Background())
+		res, err := Import(ctx, newMem(), plan, ImportOptions{Progress: func(pr Progress) {
+			if pr.Bytes >= 2*ChunkSize {
+				cancel()
+			}
+		}})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled import: root %v, err %v", res.Root, err)
+		}
+	}
+}

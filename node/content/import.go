@@ -152,6 +152,9 @@ func Import(ctx context.Context, sink Sink, plan Plan, opts ImportOptions) (Resu
 	if werr := im.w.close(); err == nil {
 		err = werr
 	}
+	if err == nil {
+		err = ctx.Err() // a cancelled import never yields a root
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -339,6 +342,7 @@ func (w *writer) close() error {
 // goroutine only builds nodes. Chunks come out exactly as boxo's size
 // splitter makes them.
 type prefetchSplitter struct {
+	ctx    context.Context
 	r      io.Reader
 	out    chan *chunk
 	cancel context.CancelFunc
@@ -359,7 +363,7 @@ type chunk struct {
 
 func newPrefetchSplitter(ctx context.Context, r io.Reader, onRead func(int)) *prefetchSplitter {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &prefetchSplitter{r: r, out: make(chan *chunk, 8), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
+	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 8), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
 	work := make(chan *chunk, 8)
 	workers := runtime.GOMAXPROCS(0)
 	s.wg.Add(1 + workers)
@@ -422,6 +426,12 @@ func (s *prefetchSplitter) NextBytes() ([]byte, error) {
 	}
 	c, ok := <-s.out
 	if !ok {
+		// The reader stops early only when cancelled: never mistake that
+		// for the end of the file, or a cut-short DAG would be committed.
+		if err := s.ctx.Err(); err != nil {
+			s.err = err
+			return nil, err
+		}
 		s.err = io.EOF
 		return nil, io.EOF
 	}
