@@ -327,3 +327,26 @@ func TestFormatting(t *testing.T) {
 		t.Error("httpURL")
 	}
 }
+
+func (f *fakeAPI) ID(ctx context.Context) (node.IDInfo, error) {
+	return node.IDInfo{PeerID: "12D3Koo", Address: "fd6d:7963::1", PublicKey: "CAES"}, nil
+}
+
+func TestGlobalJSON(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"--json", "id"}, {"id", "--json"}} {
+		c, stdout, stderr := testCLI(t, &fakeAPI{})
+		if status := c.run(append([]string{"--home", dir}, args...)); status != exitOK {
+			t.Fatalf("%q: status %d: %s", args, status, stderr)
+		}
+		want := "{\n  \"peer_id\": \"12D3Koo\",\n  \"address\": \"fd6d:7963::1\",\n  \"public_key\": \"CAES\"\n}\n"
+		if stdout.String() != want {
+			t.Errorf("%q printed %q", args, stdout)
+		}
+	}
+	c, stdout, _ := testCLI(t, &fakeAPI{})
+	c.run([]string{"--home", dir, "id"})
+	if want := "peer ID:     12D3Koo\naddress:     fd6d:7963::1\npublic key:  CAES\n"; stdout.String() != want {
+		t.Errorf("id printed %q, want %q", stdout, want)
+	}
+}

@@ -474,7 +474,15 @@ func TestOffline(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	u := newUser(t)
+	t.Run("offline", func(t *testing.T) { testQuota(t, newUser(t)) })
+	t.Run("daemon", func(t *testing.T) {
+		u := newUser(t)
+		u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")
+		testQuota(t, u)
+	})
+}
+
+func testQuota(t *testing.T, u *user) {
 	writeFile(t, filepath.Join(u.dir, "big.bin"), 2, 2*fixture.MiB)
 	writeFile(t, filepath.Join(u.dir, "small.bin"), 3, 100*fixture.KiB)
 	u.ok("quota", "set", "disk", "1MB")
@@ -484,6 +492,7 @@ func TestQuota(t *testing.T) {
 	}
 	before := u.pinsText()
 	msg := u.fail(1, "add", "big.bin", "--title", "Too big")
+	t.Logf("over quota: %s", msg)
 	if !strings.Contains(strings.ToLower(msg), "quota") {
 		t.Errorf("quota error does not say so: %s", msg)
 	}
