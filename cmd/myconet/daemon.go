@@ -17,7 +17,7 @@ func daemonCmd() *command {
 	return &command{
 		name:    "daemon",
 		summary: "run the node: HTTP API, gateway and (later) the network, until SIGINT or SIGTERM",
-		detail: `Flags override the config file for this run only; they are not written to it.
+		detail: `Flags override the config file (` + "`myconet config show`" + `) for this run.
 With no configuration at all, the daemon creates the home and runs with defaults.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			var listen stringList
@@ -56,8 +56,8 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	cfg := node.Config{Home: home, Logger: log}
 	// Only hand the node a FileConfig when flags change it, so that a plain
-	// `myconet daemon` reads the file itself and nothing a flag said for one
-	// run ends up persisted by `config set`.
+	// `myconet daemon` reads the file itself. (A later `config set` through
+	// this daemon writes the node's whole config, overrides included.)
 	if len(o.listen) > 0 || o.noTUN {
 		fc, err := node.LoadConfig(filepath.Join(home, node.ConfigFile))
 		if err != nil {
