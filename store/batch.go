@@ -195,7 +195,7 @@ type flushResult struct {
 // before returning, so GC sees the protection before tx commits, and returns
 // what it applied. Must hold b.mu.
 func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
-	blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+	blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 	u, err := readUsage(tx)
 	if err != nil {
 		return nil, err
@@ -212,7 +212,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		if _, ok := b.touched[string(k)]; ok {
 			continue
 		}
-		if blocks.Get(k) == nil {
+		if !blocks.has(k) {
 			newBytes += int64(len(p.Data))
 			newBlocks++
 		}
@@ -234,7 +234,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 			continue
 		}
 		touchedNow = append(touchedNow, ks)
-		if blocks.Get(k) != nil {
+		if blocks.has(k) {
 			if v := staged.Get(k); v != nil {
 				if err := staged.Put(k, encodeCount(decodeCount(v)+1)); err != nil {
 					return nil, err
@@ -243,7 +243,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 			}
 			continue
 		}
-		if err := blocks.Put(k, p.Data); err != nil {
+		if err := blocks.put(k, p.Data); err != nil {
 			return nil, err
 		}
 		if err := staged.Put(k, encodeCount(1)); err != nil {
@@ -309,7 +309,7 @@ func (b *Batch) Commit(c Commit) error {
 		if err := db.flushTouches(tx); err != nil {
 			return err
 		}
-		blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+		blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 		u, err := readUsage(tx)
 		if err != nil {
 			return err
@@ -317,10 +317,10 @@ func (b *Batch) Commit(c Commit) error {
 		var extra int64
 		for _, blk := range c.Blocks {
 			k := blk.CID.Bytes()
-			if blocks.Get(k) != nil {
+			if blocks.has(k) {
 				continue
 			}
-			if err := blocks.Put(k, blk.Data); err != nil {
+			if err := blocks.put(k, blk.Data); err != nil {
 				return err
 			}
 			u.Blocks++
@@ -375,7 +375,7 @@ func (b *Batch) Abort() error {
 	var freed int64
 	err := db.update(func(tx *bolt.Tx) error {
 		removed, freed = 0, 0
-		blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+		blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 		u, err := readUsage(tx)
 		if err != nil {
 			return err
@@ -395,14 +395,15 @@ func (b *Batch) Abort() error {
 			if err := staged.Delete(kb); err != nil {
 				return err
 			}
-			if data := blocks.Get(kb); data != nil {
+			n, ok, err := blocks.del(kb)
+			if err != nil {
+				return err
+			}
+			if ok {
 				u.Blocks--
-				u.Bytes -= int64(len(data))
+				u.Bytes -= int64(n)
 				removed++
-				freed += int64(len(data))
-				if err := blocks.Delete(kb); err != nil {
-					return err
-				}
+				freed += int64(n)
 			}
 		}
 		return writeUsage(tx, u)

@@ -20,7 +20,7 @@ type Block struct {
 func (db *DB) Has(c cid.Cid) (bool, error) {
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		ok = tx.Bucket(bucketBlocks).Get(c.Bytes()) != nil
+		ok = blocksIn(tx).has(c.Bytes())
 		return nil
 	})
 	if err != nil {
@@ -58,7 +58,11 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 	var notFound, corrupt bool
 	var ferr error
 	err := db.view(func(tx *bolt.Tx) error {
-		data := tx.Bucket(bucketBlocks).Get(c.Bytes())
+		data, err := blocksIn(tx).get(c.Bytes())
+		if err != nil {
+			corrupt = true
+			return fmt.Errorf("store: get %s: %w", c, err)
+		}
 		if data == nil {
 			notFound = true
 			return nil
@@ -87,8 +91,8 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 func (db *DB) BlockSize(c cid.Cid) (int, error) {
 	n := -1
 	err := db.view(func(tx *bolt.Tx) error {
-		if data := tx.Bucket(bucketBlocks).Get(c.Bytes()); data != nil {
-			n = len(data)
+		if size, ok := blocksIn(tx).size(c.Bytes()); ok {
+			n = size
 		}
 		return nil
 	})

@@ -45,6 +45,7 @@ const (
 var (
 	bucketMeta      = []byte("meta")
 	bucketBlocks    = []byte("blocks")
+	bucketData      = []byte("data")
 	bucketStaged    = []byte("staged")
 	bucketPins      = []byte("pins")
 	bucketPackages  = []byte("packages")
@@ -54,7 +55,7 @@ var (
 	keyUsage   = []byte("usage")
 )
 
-var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketStaged, bucketPins, bucketPackages, bucketBookmarks}
+var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.
@@ -201,7 +202,7 @@ func (db *DB) recover(tx *bolt.Tx) error {
 			ErrVersion, db.path, n, schemaVersion)
 	}
 
-	blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+	blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 	var removed int
 	var freed int64
 	var keys [][]byte
@@ -212,12 +213,13 @@ func (db *DB) recover(tx *bolt.Tx) error {
 		return err
 	}
 	for _, k := range keys {
-		if v := blocks.Get(k); v != nil {
+		n, ok, err := blocks.del(k)
+		if err != nil {
+			return err
+		}
+		if ok {
 			removed++
-			freed += int64(len(v))
-			if err := blocks.Delete(k); err != nil {
-				return err
-			}
+			freed += int64(n)
 		}
 		if err := staged.Delete(k); err != nil {
 			return err
@@ -228,11 +230,10 @@ func (db *DB) recover(tx *bolt.Tx) error {
 	}
 
 	var real usageRecord
-	c := blocks.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	blocks.forEach(func(_ []byte, n int) {
 		real.Blocks++
-		real.Bytes += int64(len(v))
-	}
+		real.Bytes += int64(n)
+	})
 	if p := meta.Get(keyUsage); p != nil {
 		old, err := decodeUsage(p)
 		if err != nil {
@@ -331,9 +332,10 @@ func (db *DB) Usage() (Usage, error) {
 		}); err != nil {
 			return err
 		}
-		blocks := tx.Bucket(bucketBlocks)
+		blocks := blocksIn(tx)
 		return tx.Bucket(bucketStaged).ForEach(func(k, _ []byte) error {
-			u.Staged += int64(len(blocks.Get(k)))
+			n, _ := blocks.size(k)
+			u.Staged += int64(n)
 			return nil
 		})
 	})
@@ -392,12 +394,24 @@ func (db *DB) Check() error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		blocks := tx.Bucket(bucketBlocks)
+		blocks := blocksIn(tx)
 		var real usageRecord
-		c := blocks.Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
+		seqs := make(map[string]bool)
+		blocks.forEach(func(k []byte, n int) {
 			real.Blocks++
-			real.Bytes += int64(len(v))
+			real.Bytes += int64(n)
+			seq, _, ok := decodeIndex(blocks.idx.Get(k))
+			if !ok {
+				errs = append(errs, fmt.Errorf("bad index entry for block %s", keyString(k)))
+				return
+			}
+			seqs[string(seq)] = true
+			if data := blocks.data.Get(seq); data == nil || len(data) != n {
+				errs = append(errs, fmt.Errorf("data of block %s missing or of wrong size", keyString(k)))
+			}
+		})
+		if n := blocks.data.Stats().KeyN; n != len(seqs) {
+			errs = append(errs, fmt.Errorf("%d data entries for %d indexed blocks", n, len(seqs)))
 		}
 		if u != real {
 			errs = append(errs, fmt.Errorf("usage counters say %d blocks / %d bytes, blocks hold %d / %d",
@@ -412,7 +426,7 @@ func (db *DB) Check() error {
 		}
 		staged := tx.Bucket(bucketStaged)
 		_ = staged.ForEach(func(k, v []byte) error {
-			if blocks.Get(k) == nil {
+			if !blocks.has(k) {
 				errs = append(errs, fmt.Errorf("staged mark for missing block %s", keyString(k)))
 			}
 			if n := decodeCount(v); n > want[string(k)] {
@@ -430,7 +444,7 @@ func (db *DB) Check() error {
 			if _, err := decodePins(root, v); err != nil {
 				errs = append(errs, fmt.Errorf("pins of %s: %w", root, err))
 			}
-			if blocks.Get(k) == nil {
+			if !blocks.has(k) {
 				errs = append(errs, fmt.Errorf("pin root %s is missing", root))
 			}
 			return nil

@@ -7,7 +7,10 @@
 //
 // The file has these buckets, all keyed by cid.Bytes() unless noted:
 //
-//   - blocks: block data.
+//   - blocks: an index from CID to the block's sequence number and size.
+//   - data: block bytes keyed by sequence number, so that a batch appends
+//     to the end of the tree instead of rewriting the large neighbours of
+//     random keys.
 //   - staged: blocks written by a batch that has not committed yet, with the
 //     number of open batches holding each.
 //   - pins: for each pinned root, its pins (one per reason).

@@ -31,7 +31,7 @@ type marks map[string]int32
 
 // mark gives rank r to every block reachable from root whose rank is lower.
 // Raw blocks are not read.
-func (db *DB) mark(ctx context.Context, blocks *bolt.Bucket, root cid.Cid, r int32, m marks) error {
+func (db *DB) mark(ctx context.Context, blocks blockTable, root cid.Cid, r int32, m marks) error {
 	stack := []cid.Cid{root}
 	for n := 0; len(stack) > 0; n++ {
 		if n%1024 == 1023 {
@@ -79,7 +79,7 @@ type candidate struct {
 // last access instead of protected.
 func (db *DB) makePlan(ctx context.Context, tx *bolt.Tx, evict bool) (*plan, error) {
 	p := &plan{m: make(marks), epoch: db.pinEpoch.Load()}
-	blocks := tx.Bucket(bucketBlocks)
+	blocks := blocksIn(tx)
 	var all []Pin
 	if err := forEachPins(tx, func(pins []Pin) error {
 		all = append(all, pins...)
@@ -121,18 +121,17 @@ func (db *DB) makePlan(ctx context.Context, tx *bolt.Tx, evict bool) (*plan, err
 	db.mu.Unlock()
 	staged := tx.Bucket(bucketStaged)
 	p.freedUpTo = make([]int64, len(p.victims)+1)
-	c := blocks.Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
+	blocks.forEach(func(k []byte, n int) {
 		r := p.m[string(k)]
 		if r == rankPinned {
-			continue
+			return
 		}
 		if _, ok := inflight[string(k)]; ok || staged.Get(k) != nil {
-			continue
+			return
 		}
-		p.freedUpTo[r] += int64(len(v))
+		p.freedUpTo[r] += int64(n)
 		p.candidates = append(p.candidates, candidate{key: string(k), rank: r})
-	}
+	})
 	for k := 1; k < len(p.freedUpTo); k++ {
 		p.freedUpTo[k] += p.freedUpTo[k-1]
 	}
@@ -263,7 +262,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 		var freed int64
 		err := db.update(func(tx *bolt.Tx) error {
 			removed, freed = 0, 0
-			blocks, staged := tx.Bucket(bucketBlocks), tx.Bucket(bucketStaged)
+			blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 			remark := p.epoch != db.pinEpoch.Load()
 			if first && len(p.victims) > 0 {
 				if err := db.flushTouches(tx); err != nil {
@@ -293,17 +292,17 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 				if p.m[c.key] > k || db.inflight[c.key] > 0 || staged.Get(kb) != nil {
 					continue
 				}
-				data := blocks.Get(kb)
-				if data == nil {
+				size, ok, err := blocks.del(kb)
+				if err != nil {
+					return err
+				}
+				if !ok {
 					continue
 				}
 				u.Blocks--
-				u.Bytes -= int64(len(data))
-				freed += int64(len(data))
+				u.Bytes -= int64(size)
+				freed += int64(size)
 				removed++
-				if err := blocks.Delete(kb); err != nil {
-					return err
-				}
 			}
 			return writeUsage(tx, u)
 		})

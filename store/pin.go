@@ -59,7 +59,7 @@ func (db *DB) AddPin(p Pin) error {
 // addPinTx writes p in tx and unstages its DAG.
 func (db *DB) addPinTx(tx *bolt.Tx, p Pin) error {
 	key := p.Root.Bytes()
-	if tx.Bucket(bucketBlocks).Get(key) == nil {
+	if !blocksIn(tx).has(key) {
 		return ErrNotFound
 	}
 	now := db.now()
@@ -90,7 +90,7 @@ func (db *DB) unstageDAG(tx *bolt.Tx, root cid.Cid) error {
 	if k, _ := staged.Cursor().First(); k == nil {
 		return nil
 	}
-	blocks := tx.Bucket(bucketBlocks)
+	blocks := blocksIn(tx)
 	seen := make(map[string]struct{})
 	stack := []cid.Cid{root}
 	for len(stack) > 0 {
@@ -118,11 +118,14 @@ func (db *DB) unstageDAG(tx *bolt.Tx, root cid.Cid) error {
 
 // childLinks returns the links of the stored block c (key kb), or nil if it
 // is raw, missing, or Config.Links is nil.
-func (db *DB) childLinks(blocks *bolt.Bucket, c cid.Cid, kb []byte) ([]cid.Cid, error) {
+func (db *DB) childLinks(blocks blockTable, c cid.Cid, kb []byte) ([]cid.Cid, error) {
 	if db.links == nil || c.Type() == cid.Raw {
 		return nil, nil
 	}
-	data := blocks.Get(kb)
+	data, err := blocks.get(kb)
+	if err != nil {
+		return nil, err
+	}
 	if data == nil {
 		return nil, nil
 	}

@@ -276,10 +276,12 @@ func TestCorrupt(t *testing.T) {
 	}
 	key := d.leaves[0].CID.Bytes()
 	err = bdb.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte("blocks"))
-		v := bytes.Clone(b.Get(key))
+		// blocks maps the CID to an 8-byte data sequence number (then the size).
+		seq := tx.Bucket([]byte("blocks")).Get(key)[:8]
+		data := tx.Bucket([]byte("data"))
+		v := bytes.Clone(data.Get(seq))
 		v[100] ^= 1
-		return b.Put(key, v)
+		return data.Put(seq, v)
 	})
 	bdb.Close()
 	if err != nil {

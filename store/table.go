@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// blockTable stores block data under sequential keys, with an index from
+// CID to (sequence, size).
+//
+// Why not key the data by CID: bbolt keeps at least two entries per leaf,
+// so inserting a random key next to a 1 MiB value rewrites that neighbour
+// too. Sequential data keys make a batch append to the right edge of the
+// tree, so each transaction writes little more than its new blocks. The
+// index has small values and absorbs the random inserts.
+type blockTable struct {
+	idx  *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size
+	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes
+}
+
+func blocksIn(tx *bolt.Tx) blockTable {
+	return blockTable{idx: tx.Bucket(bucketBlocks), data: tx.Bucket(bucketData)}
+}
+
+// decodeIndex parses an index value.
+func decodeIndex(v []byte) (seq []byte, size int, ok bool) {
+	if len(v) < 9 {
+		return nil, 0, false
+	}
+	n, k := binary.Uvarint(v[8:])
+	if k <= 0 || k != len(v)-8 || n > 1<<40 {
+		return nil, 0, false
+	}
+	return v[:8], int(n), true
+}
+
+// has reports whether block k is indexed.
+func (t blockTable) has(k []byte) bool { return t.idx.Get(k) != nil }
+
+// size returns the indexed size of block k.
+func (t blockTable) size(k []byte) (int, bool) {
+	_, n, ok := decodeIndex(t.idx.Get(k))
+	return n, ok
+}
+
+// get returns block k's bytes, valid only in the transaction, or nil. A
+// broken index entry or missing data yields nil and an ErrCorrupt error.
+func (t blockTable) get(k []byte) ([]byte, error) {
+	v := t.idx.Get(k)
+	if v == nil {
+		return nil, nil
+	}
+	seq, n, ok := decodeIndex(v)
+	if !ok {
+		return nil, fmt.Errorf("%w: block %s: bad index entry", ErrCorrupt, keyString(k))
+	}
+	data := t.data.Get(seq)
+	if data == nil || len(data) != n {
+		return nil, fmt.Errorf("%w: block %s: data missing or truncated", ErrCorrupt, keyString(k))
+	}
+	return data, nil
+}
+
+// put stores block k; the caller checked that it is absent. data must stay
+// unmodified until the transaction commits.
+func (t blockTable) put(k, data []byte) error {
+	seq, err := t.data.NextSequence()
+	if err != nil {
+		return err
+	}
+	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+binary.MaxVarintLen64), seq)
+	if err := t.data.Put(v[:8], data); err != nil {
+		return err
+	}
+	return t.idx.Put(k, binary.AppendUvarint(v, uint64(len(data))))
+}
+
+// del deletes block k and returns its indexed size, or ok false if absent.
+func (t blockTable) del(k []byte) (size int, ok bool, err error) {
+	v := t.idx.Get(k)
+	if v == nil {
+		return 0, false, nil
+	}
+	seq, n, good := decodeIndex(v)
+	if good {
+		if err := t.data.Delete(seq); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := t.idx.Delete(k); err != nil {
+		return 0, false, err
+	}
+	return n, true, nil
+}
+
+// forEach calls fn with each block key (valid only during the call) and
+// indexed size, in key order.
+func (t blockTable) forEach(fn func(k []byte, size int)) {
+	c := t.idx.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		_, n, _ := decodeIndex(v)
+		fn(k, n)
+	}
+}
