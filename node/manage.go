@@ -306,27 +306,34 @@ func (n *Node) ConfigGet(ctx context.Context, key string) (string, error) {
 	return n.cfg.GetKey(key)
 }
 
-// ConfigSet implements API: validate, write the file, then apply what can
+// ConfigSet implements API: change the key in the file as it is on disk
+// (never writing this run's overrides), validate, write, then apply what can
 // change on a running node.
 func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	next := n.cfg
-	next.Network.Listen = append([]string(nil), n.cfg.Network.Listen...)
-	next.Network.Bootstrap = append([]string(nil), n.cfg.Network.Bootstrap...)
-	if err := next.SetKey(key, value); err != nil {
+	path := filepath.Join(n.home, ConfigFile)
+	file, err := LoadConfig(path)
+	if err != nil {
 		return coded(CodeInvalid, err)
 	}
-	if err := next.Validate(); err != nil {
+	if err := file.SetKey(key, value); err != nil {
 		return coded(CodeInvalid, err)
 	}
-	if key == "quota.disk" {
+	if err := file.Validate(); err != nil {
+		return coded(CodeInvalid, err)
+	}
+	next, err := n.effective(file)
+	if err != nil {
+		return err
+	}
+	if next.Quota.Disk != n.cfg.Quota.Disk {
 		q, _ := ParseSize(next.Quota.Disk)
 		if err := n.db.SetDiskQuota(q); err != nil {
 			return storeErr(err)
 		}
 	}
-	if err := WriteConfig(filepath.Join(n.home, ConfigFile), next); err != nil {
+	if err := WriteConfig(path, file); err != nil {
 		return err
 	}
 	n.cfg = next

@@ -44,8 +44,10 @@ const (
 type Config struct {
 	// Home is the node's directory; created if missing.
 	Home string
-	// File is the config file's content; nil means load <Home>/config.toml.
-	File *FileConfig
+	// Override adjusts the config loaded from <Home>/config.toml for this run
+	// only (daemon flags such as --listen and --no-tun). It is applied again
+	// after every ConfigSet and never written to the file.
+	Override func(*FileConfig)
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// StoreNoSync skips fsync in the store (tests and benchmarks only).
@@ -63,8 +65,9 @@ type Node struct {
 	db     *store.DB
 	online bool // Run is serving (a daemon)
 
-	mu      sync.Mutex
-	cfg     FileConfig // guarded by mu
+	mu       sync.Mutex
+	cfg      FileConfig // effective config: the file plus override; guarded by mu
+	override func(*FileConfig)
 	started time.Time
 	apiAddr string // where the API listens while Run serves
 	gwAddr  string // where the gateway listens while Run serves
@@ -114,13 +117,13 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	if cfg.File != nil {
-		n.cfg = *cfg.File
-		if err := n.cfg.Validate(); err != nil {
-			return nil, fmt.Errorf("%w: config: %v", ErrInvalid, err)
-		}
-	} else if n.cfg, err = LoadConfig(filepath.Join(home, ConfigFile)); err != nil {
+	n.override = cfg.Override
+	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	if err != nil {
 		return nil, coded(CodeInvalid, err)
+	}
+	if n.cfg, err = n.effective(file); err != nil {
+		return nil, err
 	}
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return nil, err
@@ -141,6 +144,17 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, storeErr(err)
 	}
 	return n, nil
+}
+
+// effective applies the run's override to a file config and validates it.
+func (n *Node) effective(file FileConfig) (FileConfig, error) {
+	if n.override != nil {
+		n.override(&file)
+	}
+	if err := file.Validate(); err != nil {
+		return file, fmt.Errorf("%w: config: %v", ErrInvalid, err)
+	}
+	return file, nil
 }
 
 // Home returns the node's home directory.

@@ -358,3 +358,29 @@ func TestIdentityFile(t *testing.T) {
 		t.Fatalf("id %+v", id)
 	}
 }
+
+func TestOverrideNeverWritten(t *testing.T) {
+	home := t.TempDir()
+	n, err := New(Config{Home: home, StoreNoSync: true, Override: func(fc *FileConfig) {
+		fc.Overlay.TUN = false
+		fc.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx := context.Background()
+	if err := n.ConfigSet(ctx, "quota.disk", "5GB"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := n.ConfigGet(ctx, "overlay.tun"); v != "false" {
+		t.Fatalf("effective overlay.tun = %s, want the override", v)
+	}
+	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !file.Overlay.TUN || len(file.Network.Listen) != 4 || file.Quota.Disk != "5GB" {
+		t.Fatalf("file config took the override or lost the change: %+v %+v %s", file.Overlay, file.Network.Listen, file.Quota.Disk)
+	}
+}

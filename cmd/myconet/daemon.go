@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -54,23 +53,16 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	if err != nil {
 		return err
 	}
-	cfg := node.Config{Home: home, Logger: log}
-	// Only hand the node a FileConfig when flags change it, so that a plain
-	// `myconet daemon` reads the file itself. (A later `config set` through
-	// this daemon writes the node's whole config, overrides included.)
-	if len(o.listen) > 0 || o.noTUN {
-		fc, err := node.LoadConfig(filepath.Join(home, node.ConfigFile))
-		if err != nil {
-			return err
-		}
+	// Flags override the config file for this run only; `config set` through
+	// this daemon never writes them to the file.
+	cfg := node.Config{Home: home, Logger: log, Override: func(fc *node.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
 		}
 		if o.noTUN {
 			fc.Overlay.TUN = false
 		}
-		cfg.File = &fc
-	}
+	}}
 
 	n, err := node.New(cfg)
 	if errors.Is(err, node.ErrLocked) {
