@@ -68,9 +68,9 @@ type Node struct {
 	mu       sync.Mutex
 	cfg      FileConfig // effective config: the file plus override; guarded by mu
 	override func(*FileConfig)
-	started time.Time
-	apiAddr string // where the API listens while Run serves
-	gwAddr  string // where the gateway listens while Run serves
+	started  time.Time
+	apiAddr  string // where the API listens while Run serves
+	gwAddr   string // where the gateway listens while Run serves
 
 	closeOnce sync.Once
 	closeErr  error
