@@ -1,0 +1,639 @@
+package retrieval
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/node/content"
+)
+
+// FetchOptions tune one Fetch.
+type FetchOptions struct {
+	// Providers are the candidates, in order of preference. Up to Parallel
+	// of them are used at once; a dropped one is replaced by the next.
+	Providers []peer.ID
+	// Have reports blocks already held locally; they are not fetched. Nil:
+	// nothing is held.
+	Have func(c cid.Cid) (bool, error)
+	// Local reads a held block so that the walk continues below it (raw
+	// blocks are never read). Required when Have is set.
+	Local func(c cid.Cid) ([]byte, error)
+	// Progress, if set, is called after each block written to the sink,
+	// from one goroutine at a time.
+	Progress func(Progress)
+	// Parallel is how many providers are used at once. Default 4.
+	Parallel int
+	// Shallow fetches the root block only, not the DAG below it (for
+	// resolving a path one step at a time).
+	Shallow bool
+}
+
+// Progress is a snapshot of a running fetch.
+type Progress struct {
+	Bytes, Blocks int64 // written to the sink so far
+	Providers     int   // providers that delivered at least one block
+}
+
+// Stats describe a finished (or failed) fetch.
+type Stats struct {
+	Bytes, Blocks int64 // written to the sink
+	Held          int64 // blocks found locally (Have), not fetched
+	Duplicates    int64 // blocks received more than once (discarded)
+	Requests      int64 // requests sent
+	// Served counts the blocks each provider delivered.
+	Served map[peer.ID]int64
+	// Dropped says why providers were dropped.
+	Dropped []error
+}
+
+const (
+	defaultParallel = 4
+	minBudget       = 4 << 20
+	maxBudget       = 64 << 20
+)
+
+// Fetch retrieves the DAG below root (or, with Shallow, the root block) from
+// opts.Providers and writes every block that is not already held to sink,
+// verified. On error, the blocks already written stay in the sink (a later
+// Fetch with Have resumes from them). Errors wrap ErrNoProviders, ErrNotFound,
+// ErrBadDAG, the sink's error, or ctx's.
+func (s *Service) Fetch(ctx context.Context, root cid.Cid, sink Sink, opts FetchOptions) (Stats, error) {
+	if !s.begin() {
+		return Stats{}, ErrClosed
+	}
+	defer s.wg.Done()
+	if !root.Defined() {
+		return Stats{}, errors.New("retrieval: fetch: undefined root CID")
+	}
+	if opts.Have != nil && opts.Local == nil {
+		return Stats{}, errors.New("retrieval: fetch: FetchOptions.Have needs Local")
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = defaultParallel
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := context.AfterFunc(s.ctx, func() { cancel(ErrClosed) })
+	defer stop()
+
+	f := &fetch{
+		s:       s,
+		ctx:     ctx,
+		cancel:  cancel,
+		root:    root,
+		sink:    sink,
+		opts:    opts,
+		items:   make(map[cid.Cid]*item),
+		changed: make(chan struct{}),
+		stats:   Stats{Served: make(map[peer.ID]int64)},
+	}
+	f.candidates = slices.Clone(opts.Providers)
+	err := f.run()
+	f.mu.Lock()
+	st := f.stats
+	st.Served = maps(f.stats.Served)
+	st.Dropped = slices.Clone(f.stats.Dropped)
+	f.mu.Unlock()
+	if err != nil {
+		return st, fmt.Errorf("retrieval: fetch %s: %w", root, err)
+	}
+	return st, nil
+}
+
+func maps(m map[peer.ID]int64) map[peer.ID]int64 {
+	out := make(map[peer.ID]int64, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// item is a CID the fetch knows it needs (or has).
+type item struct {
+	done    bool      // in the sink or held locally
+	owner   *exchange // the request it is assigned to; nil: in the frontier
+	lacking []peer.ID // providers that reported it missing
+}
+
+func (it *item) lackedBy(p peer.ID) bool { return slices.Contains(it.lacking, p) }
+
+// fetch is the state of one Fetch.
+type fetch struct {
+	s      *Service
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	root   cid.Cid
+	sink   Sink
+	opts   FetchOptions
+
+	mu         sync.Mutex
+	items      map[cid.Cid]*item // guarded by mu
+	frontier   []cid.Cid         // needed, unassigned; may hold stale (done or owned) entries
+	inflight   int               // requests under way
+	workers    int               // sessions still running
+	candidates []peer.ID         // providers not yet tried
+	changed    chan struct{}     // closed and replaced on every change
+	stats      Stats
+	fatal      error // ends the fetch
+
+	sinkMu sync.Mutex // serializes Put and Progress
+}
+
+// signalLocked wakes every waiting session. Must hold mu.
+func (f *fetch) signalLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// failLocked ends the fetch with err (the first one wins). Must hold mu.
+func (f *fetch) failLocked(err error) {
+	if f.fatal == nil {
+		f.fatal = err
+	}
+	f.signalLocked()
+}
+
+func (f *fetch) run() error {
+	// Seed: the root, or what is missing below a held root.
+	held, missing, err := f.expand([]cid.Cid{f.root}, !f.opts.Shallow)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	for _, c := range held {
+		f.items[c] = &item{done: true}
+	}
+	f.stats.Held = int64(len(held))
+	for _, c := range missing {
+		f.items[c] = &item{}
+		f.frontier = append(f.frontier, c)
+	}
+	f.mu.Unlock()
+	if len(missing) == 0 {
+		return nil
+	}
+	if len(f.opts.Providers) == 0 {
+		return ErrNoProviders
+	}
+	n := min(f.opts.Parallel, len(f.candidates))
+	var wg sync.WaitGroup
+	f.mu.Lock()
+	f.workers = n
+	f.mu.Unlock()
+	for range n {
+		wg.Go(f.worker)
+	}
+	wg.Wait()
+
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fatal != nil {
+		return f.fatal
+	}
+	if err := context.Cause(f.ctx); err != nil {
+		return err
+	}
+	// Whatever is left: lacking everywhere, or no provider left standing.
+	var lacked []cid.Cid
+	left := 0
+	for _, c := range f.frontier {
+		it := f.items[c]
+		if it.done || it.owner != nil {
+			continue
+		}
+		left++
+		if len(it.lacking) > 0 && len(lacked) < 3 {
+			lacked = append(lacked, c)
+		}
+	}
+	if left == 0 {
+		return nil
+	}
+	var dropped error
+	if len(f.stats.Dropped) > 0 {
+		dropped = joined(f.stats.Dropped)
+	}
+	if len(lacked) > 0 {
+		err := fmt.Errorf("%w: block %s (blocks still missing: %d)", ErrNotFound, lacked[0], left)
+		if dropped != nil {
+			err = fmt.Errorf("%w; dropped: %w", err, dropped)
+		}
+		return err
+	}
+	if dropped != nil {
+		return fmt.Errorf("%w (blocks still missing: %d): %w", ErrNoProviders, left, dropped)
+	}
+	return fmt.Errorf("%w (blocks still missing: %d)", ErrNoProviders, left)
+}
+
+// joined is errors.Join on one line.
+type joined []error
+
+func (j joined) Error() string {
+	var b strings.Builder
+	for i, err := range j {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(err.Error())
+	}
+	return b.String()
+}
+
+func (j joined) Unwrap() []error { return j }
+
+// expand classifies cs (and, through held blocks, their descendants) into
+// held and missing, reading held non-raw blocks through Local when walk is
+// set. It takes no lock; items already known are skipped by the caller.
+func (f *fetch) expand(cs []cid.Cid, walk bool) (held, missing []cid.Cid, err error) {
+	if f.opts.Have == nil {
+		return nil, cs, nil
+	}
+	seen := make(map[cid.Cid]struct{})
+	var visit func(c cid.Cid) error
+	visit = func(c cid.Cid) error {
+		if _, ok := seen[c]; ok {
+			return nil
+		}
+		seen[c] = struct{}{}
+		ok, err := f.opts.Have(c)
+		if err != nil {
+			return fmt.Errorf("local block %s: %w", c, err)
+		}
+		if !ok {
+			missing = append(missing, c)
+			return nil
+		}
+		held = append(held, c)
+		if !walk || c.Type() == cid.Raw {
+			return nil
+		}
+		data, err := f.opts.Local(c)
+		if err != nil {
+			return fmt.Errorf("local block %s: %w", c, err)
+		}
+		kids, err := f.s.cfg.Links(c, data)
+		if err != nil {
+			return fmt.Errorf("%w: local block %s: %v", ErrBadDAG, c, err)
+		}
+		for _, k := range kids {
+			if err := visit(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, c := range cs {
+		if err := visit(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	return held, missing, nil
+}
+
+// worker runs provider sessions, one after another, until the fetch ends or
+// no candidate is left.
+func (f *fetch) worker() {
+	defer func() {
+		f.mu.Lock()
+		f.workers--
+		f.signalLocked()
+		f.mu.Unlock()
+	}()
+	for {
+		f.mu.Lock()
+		if len(f.candidates) == 0 || f.fatal != nil || f.ctx.Err() != nil {
+			f.mu.Unlock()
+			return
+		}
+		p := f.candidates[0]
+		f.candidates = f.candidates[1:]
+		f.mu.Unlock()
+
+		finished, err := f.session(p)
+		if err != nil && f.ctx.Err() == nil {
+			f.s.log.Debug("dropping provider", "peer", p, "root", f.root, "err", err)
+			f.mu.Lock()
+			f.stats.Dropped = append(f.stats.Dropped, &ProviderError{Peer: p, Err: err})
+			f.mu.Unlock()
+		}
+		if finished {
+			return
+		}
+	}
+}
+
+// take waits for work for provider p and assigns it to a new exchange.
+// It returns nil with finished set when the fetch is complete or over, and
+// nil with finished unset when p can do nothing more (it lacks what is left
+// and nothing is in flight that could add more).
+func (f *fetch) take(p peer.ID, budget int64) (ex *exchange, finished bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for {
+		if f.fatal != nil || f.ctx.Err() != nil {
+			return nil, true
+		}
+		// Compact the frontier and pick p's share.
+		avail := 0
+		live := f.frontier[:0]
+		for _, c := range f.frontier {
+			it := f.items[c]
+			if it.done || it.owner != nil {
+				continue
+			}
+			live = append(live, c)
+			if !it.lackedBy(p) {
+				avail++
+			}
+		}
+		clear(f.frontier[len(live):])
+		f.frontier = live
+		if len(live) == 0 && f.inflight == 0 {
+			return nil, true
+		}
+		if avail > 0 {
+			share := min(maxWants, max(1, (avail+f.workers-1)/f.workers))
+			ex := &exchange{f: f, p: p, allowed: make(map[cid.Cid]bool), budget: budget}
+			rest := f.frontier[:0]
+			for _, c := range f.frontier {
+				it := f.items[c]
+				if len(ex.wants) < share && !it.lackedBy(p) {
+					it.owner = ex
+					ex.wants = append(ex.wants, c)
+					ex.allowed[c] = true
+					continue
+				}
+				rest = append(rest, c)
+			}
+			clear(f.frontier[len(rest):])
+			f.frontier = rest
+			ex.owned = slices.Clone(ex.wants)
+			f.inflight++
+			f.stats.Requests++
+			return ex, false
+		}
+		if f.inflight == 0 {
+			return nil, false // p lacks everything left
+		}
+		ch := f.changed
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-f.ctx.Done():
+		}
+		f.mu.Lock()
+	}
+}
+
+// finish returns what ex owed and did not deliver to the frontier.
+func (f *fetch) finish(ex *exchange) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range ex.owned {
+		it := f.items[c]
+		if it.owner != ex {
+			continue
+		}
+		it.owner = nil
+		if !it.done {
+			if ex.missing[c] {
+				it.lacking = append(it.lacking, ex.p)
+			}
+			f.frontier = append(f.frontier, c)
+		}
+	}
+	f.inflight--
+	f.signalLocked()
+}
+
+// session serves exchanges with provider p over one stream until p has
+// nothing more to do. finished reports that the whole fetch is over.
+func (f *fetch) session(p peer.ID) (finished bool, err error) {
+	var (
+		str    network.Stream
+		br     *bufio.Reader
+		bw     *bufio.Writer
+		wd     *watchdog
+		budget int64 = minBudget
+	)
+	defer func() {
+		if str == nil {
+			return
+		}
+		wd.stop()
+		if err != nil {
+			str.Reset()
+		} else {
+			str.Close()
+		}
+	}()
+	for {
+		ex, fin := f.take(p, budget)
+		if ex == nil {
+			return fin, nil
+		}
+		if str == nil {
+			str, err = f.open(p)
+			if err != nil {
+				f.finish(ex)
+				return false, err
+			}
+			reset := func() { str.Reset() }
+			wd = newWatchdog(f.s.cfg.IdleTimeout, reset)
+			stop := context.AfterFunc(f.ctx, reset)
+			defer stop()
+			br = bufio.NewReaderSize(str, 256<<10)
+			bw = bufio.NewWriterSize(str, 8<<10)
+		}
+		rt := time.AfterFunc(f.s.cfg.RequestTimeout, func() { str.Reset() })
+		err = ex.run(br, bw, wd)
+		rt.Stop()
+		f.finish(ex)
+		if err != nil {
+			return false, err
+		}
+		budget = min(2*budget, maxBudget)
+	}
+}
+
+func (f *fetch) open(p peer.ID) (network.Stream, error) {
+	ctx, cancel := context.WithTimeout(f.ctx, f.s.cfg.DialTimeout)
+	defer cancel()
+	str, err := f.s.cfg.Host.NewStream(ctx, p, ProtocolID)
+	if err != nil {
+		return nil, fmt.Errorf("open stream: %w", err)
+	}
+	return str, nil
+}
+
+// exchange is one request and its response.
+type exchange struct {
+	f       *fetch
+	p       peer.ID
+	budget  int64
+	wants   []cid.Cid
+	owned   []cid.Cid        // wants and links learned here that it must deliver; guarded by f.mu after take
+	allowed map[cid.Cid]bool // wants and links of blocks verified here; false once received
+	missing map[cid.Cid]bool // reported missing by p
+}
+
+// run sends the request and checks every frame of the response.
+func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error {
+	f := ex.f
+	req := request{MaxBytes: uint64(ex.budget), Root: f.root, Wants: ex.wants}
+	if f.opts.Shallow {
+		req.Flags |= flagShallow
+	}
+	msg, err := req.encode()
+	if err != nil {
+		return err
+	}
+	wd.kick()
+	if _, err := bw.Write(msg); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	wd.kick()
+	st, err := br.ReadByte()
+	if err != nil {
+		return fmt.Errorf("status: %w", noEOF(err))
+	}
+	if Status(st) != StatusOK {
+		return &StatusError{Status: Status(st)}
+	}
+	first := ex.wants[0]
+	for {
+		fr, err := readFrame(br, maxFrameData)
+		wd.kick()
+		if err != nil {
+			return err
+		}
+		switch fr.Type {
+		case frameEnd:
+			// Each response settles at least its first want.
+			if ex.allowed[first] && !ex.missing[first] {
+				return protoErr("response ended without settling %s", first)
+			}
+			return nil
+		case frameMissing:
+			if !ex.allowed[fr.CID] || ex.missing[fr.CID] {
+				return protoErr("missing frame for %s, which was not requested", fr.CID)
+			}
+			if ex.missing == nil {
+				ex.missing = make(map[cid.Cid]bool)
+			}
+			ex.missing[fr.CID] = true
+		case frameBlock:
+			if err := ex.block(fr.CID, fr.Data); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// block verifies one received block and delivers it.
+func (ex *exchange) block(c cid.Cid, data []byte) error {
+	f := ex.f
+	if !ex.allowed[c] || ex.missing[c] {
+		return protoErr("block %s was not requested", c)
+	}
+	if err := content.VerifyBlock(c, data); err != nil {
+		return protoErr("block: %v", err)
+	}
+	ex.allowed[c] = false // received
+	var kids []cid.Cid
+	if !f.opts.Shallow && c.Type() != cid.Raw {
+		var err error
+		kids, err = f.s.cfg.Links(c, data)
+		if err != nil {
+			// The bytes match the CID: the DAG itself is broken.
+			f.mu.Lock()
+			f.failLocked(fmt.Errorf("%w: block %s: %v", ErrBadDAG, c, err))
+			f.mu.Unlock()
+			return fmt.Errorf("%w: block %s", ErrBadDAG, c)
+		}
+		for _, k := range kids {
+			if _, ok := ex.allowed[k]; !ok {
+				ex.allowed[k] = true
+			}
+		}
+	}
+
+	// Which links are new to the fetch?
+	f.mu.Lock()
+	var unknown []cid.Cid
+	for _, k := range kids {
+		if f.items[k] == nil {
+			unknown = append(unknown, k)
+		}
+	}
+	f.mu.Unlock()
+	held, missing, err := f.expand(unknown, true)
+	if err != nil {
+		f.mu.Lock()
+		f.failLocked(err)
+		f.mu.Unlock()
+		return err
+	}
+
+	f.mu.Lock()
+	it := f.items[c]
+	if it == nil { // cannot happen: every allowed CID is known
+		it = &item{}
+		f.items[c] = it
+	}
+	put := !it.done
+	it.done = true
+	if !put {
+		f.stats.Duplicates++
+	}
+	for _, k := range held {
+		if f.items[k] == nil {
+			f.items[k] = &item{done: true}
+			f.stats.Held++
+		}
+	}
+	for _, k := range missing {
+		if f.items[k] == nil {
+			f.items[k] = &item{owner: ex}
+			ex.owned = append(ex.owned, k)
+		}
+	}
+	f.mu.Unlock()
+	if !put {
+		return nil
+	}
+
+	f.sinkMu.Lock()
+	defer f.sinkMu.Unlock()
+	if err := f.sink.Put(c, data); err != nil {
+		f.mu.Lock()
+		f.failLocked(fmt.Errorf("write block %s: %w", c, err))
+		f.mu.Unlock()
+		f.cancel(err)
+		return err
+	}
+	f.mu.Lock()
+	f.stats.Bytes += int64(len(data))
+	f.stats.Blocks++
+	f.stats.Served[ex.p]++
+	pr := Progress{Bytes: f.stats.Bytes, Blocks: f.stats.Blocks, Providers: len(f.stats.Served)}
+	f.mu.Unlock()
+	if f.opts.Progress != nil {
+		f.opts.Progress(pr)
+	}
+	return nil
+}

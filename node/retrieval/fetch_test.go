@@ -1,0 +1,356 @@
+package retrieval
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/node/content"
+)
+
+func TestFetchFile(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, data := importFile(t, prov, 1, 5<<20+12345)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+
+	sink := newMem()
+	var last Progress
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID()},
+		Progress:  func(p Progress) { last = p },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := dagBlocks(t, prov, root)
+	if sink.Len() != len(want) || st.Blocks != int64(len(want)) {
+		t.Fatalf("sink has %d blocks, stats %d, DAG %d", sink.Len(), st.Blocks, len(want))
+	}
+	if last.Blocks != st.Blocks || last.Bytes != st.Bytes || last.Providers != 1 {
+		t.Fatalf("last progress %+v, stats %+v", last, st)
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+}
+
+func TestFetchDirectory(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, dir := importDir(t, prov, 600)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+
+	sink := newMem()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := dagBlocks(t, prov, root); sink.Len() != len(want) {
+		t.Fatalf("sink has %d blocks, DAG %d", sink.Len(), len(want))
+	}
+	t.Logf("stats: %d blocks, %d bytes, %d requests", st.Blocks, st.Bytes, st.Requests)
+	r := content.NewReader(sink)
+	nd, _, err := r.Resolve(context.Background(), root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := r.WriteTree(context.Background(), nd, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, dir, out)
+}
+
+func TestFetchShallow(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, _ := importFile(t, prov, 2, 3<<20)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+	sink := newMem()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}, Shallow: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != 1 || sink.Len() != 1 {
+		t.Fatalf("shallow fetch wrote %d blocks", sink.Len())
+	}
+	if _, err := sink.Get(root); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFetchParallel(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 4)
+	prov := newMem()
+	root, data := importFile(t, prov, 3, 40<<20)
+	var ids []peer.ID
+	for _, h := range hs[:3] {
+		newService(t, h, prov.clone(), nil)
+		ids = append(ids, h.ID())
+	}
+	req := newService(t, hs[3], nil, nil)
+	sink := newMem()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: ids, Parallel: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("served: %v, requests %d, duplicates %d", st.Served, st.Requests, st.Duplicates)
+	if len(st.Served) < 2 {
+		t.Fatalf("only %d provider(s) served blocks: %v", len(st.Served), st.Served)
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+}
+
+// TestFetchSplitLacking: no provider holds the whole DAG; together they do.
+func TestFetchSplitLacking(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	full := newMem()
+	root, data := importFile(t, full, 4, 12<<20)
+	a, b := full.clone(), full.clone()
+	i := 0
+	for c := range full.m {
+		if c.Equals(root) {
+			continue
+		}
+		if i%2 == 0 {
+			delete(a.m, c)
+		} else {
+			delete(b.m, c)
+		}
+		i++
+	}
+	newService(t, hs[0], a, nil)
+	newService(t, hs[1], b, nil)
+	req := newService(t, hs[2], nil, nil)
+	sink := newMem()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID(), hs[1].ID()}, Parallel: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("served %v", st.Served)
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+}
+
+func TestFetchResume(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, data := importFile(t, prov, 5, 24<<20)
+	total := len(dagBlocks(t, prov, root))
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+
+	sink := newMem()
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := req.Fetch(ctx, root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID()},
+		Progress: func(p Progress) {
+			if p.Blocks >= int64(total/2) {
+				cancel()
+			}
+		},
+	})
+	cancel()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("first fetch: %v, want context.Canceled", err)
+	}
+	have := sink.Len()
+	if have < total/2 || have >= total {
+		t.Fatalf("first fetch left %d of %d blocks", have, total)
+	}
+
+	served := prov.Views()
+	has, local := sink.opts()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}, Have: has, Local: local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != int64(total-have) || st.Held != int64(have) || st.Duplicates != 0 {
+		t.Fatalf("resume fetched %d blocks (held %d, dup %d); want %d fetched, %d held", st.Blocks, st.Held, st.Duplicates, total-have, have)
+	}
+	if n := prov.Views() - served; n != int64(total-have) {
+		t.Fatalf("provider sent %d blocks on resume, want %d", n, total-have)
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+
+	// A third fetch has nothing to do and needs no provider.
+	st, err = req.Fetch(context.Background(), root, sink, FetchOptions{Have: has, Local: local})
+	if err != nil || st.Blocks != 0 || st.Held != int64(total) {
+		t.Fatalf("complete fetch: %+v, %v", st, err)
+	}
+}
+
+// TestFetchResumeDirectory resumes a directory whose held part includes
+// inner nodes, so the walk must continue through local blocks.
+func TestFetchResumeDirectory(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, dir := importDir(t, prov, 300)
+	total := len(dagBlocks(t, prov, root))
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+
+	sink := newMem()
+	ctx, cancel := context.WithCancel(context.Background())
+	req.Fetch(ctx, root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID()},
+		Progress: func(p Progress) {
+			if p.Blocks >= int64(total/3) {
+				cancel()
+			}
+		},
+	})
+	cancel()
+	have := sink.Len()
+	has, local := sink.opts()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}, Have: has, Local: local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Blocks != int64(total-have) || st.Duplicates != 0 {
+		t.Fatalf("resume fetched %d blocks (dup %d), want %d", st.Blocks, st.Duplicates, total-have)
+	}
+	r := content.NewReader(sink)
+	nd, _, err := r.Resolve(context.Background(), root, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if err := r.WriteTree(context.Background(), nd, out, nil); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, dir, out)
+}
+
+func TestFetchNoProviders(t *testing.T) {
+	leakCheck(t)
+	mn, hs := meshNet(t, 4)
+	full := newMem()
+	root, _ := importFile(t, full, 6, 2<<20)
+	newService(t, hs[0], newMem(), nil) // holds nothing
+	newService(t, hs[1], nil, nil)      // serves nothing
+	newService(t, hs[2], full, func(c *Config) { c.Allow = func(cid.Cid) bool { return false } })
+	req := newService(t, hs[3], nil, func(c *Config) { c.DialTimeout = time.Second })
+	stranger, err := mn.GenPeer() // not linked: cannot be dialled
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		providers []peer.ID
+		want      []error
+	}{
+		{"none", nil, []error{ErrNoProviders}},
+		{"lacking", []peer.ID{hs[0].ID()}, []error{ErrNotFound}},
+		{"refusing", []peer.ID{hs[1].ID()}, []error{ErrNoProviders, ErrRefused}},
+		{"withholding", []peer.ID{hs[2].ID()}, []error{ErrNoProviders, ErrWithheld}},
+		{"unreachable", []peer.ID{stranger.ID()}, []error{ErrNoProviders}},
+		{"all", []peer.ID{stranger.ID(), hs[0].ID(), hs[1].ID(), hs[2].ID()}, []error{ErrNotFound, ErrWithheld, ErrRefused}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: tc.providers})
+			t.Logf("%v after %v", err, time.Since(start))
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+			for _, w := range tc.want {
+				if !errors.Is(err, w) {
+					t.Errorf("error %v does not wrap %v", err, w)
+				}
+			}
+			if err != nil && !bytes.Contains([]byte(err.Error()), []byte(root.String())) {
+				t.Errorf("error does not name the root: %v", err)
+			}
+		})
+	}
+}
+
+func TestCloseAbortsFetch(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, _ := importFile(t, prov, 7, 8<<20)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	var once bool
+	go func() {
+		_, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{
+			Providers: []peer.ID{hs[0].ID()},
+			Progress: func(Progress) {
+				if !once {
+					once = true
+					close(started)
+					time.Sleep(50 * time.Millisecond) // hold the fetch mid-way
+				}
+			},
+		})
+		done <- err
+	}()
+	<-started
+	req.Close()
+	req.Close()
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("fetch after Close: %v", err)
+	}
+	if _, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("fetch on closed service: %v", err)
+	}
+}
+
+func TestBusy(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	prov := newMem()
+	root, _ := importFile(t, prov, 8, 1<<20)
+	// A provider with one slot, held by a raw session that never sends.
+	newService(t, hs[0], prov, func(c *Config) { c.MaxConcurrentServes = 1 })
+	str, err := hs[2].NewStream(context.Background(), hs[0].ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer str.Reset()
+	str.Write([]byte{}) // mocknet: opening the stream starts the handler
+	req := newService(t, hs[1], nil, nil)
+	waitFor(t, func() bool {
+		_, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: []peer.ID{hs[0].ID()}})
+		return errors.Is(err, ErrBusy)
+	})
+}
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10 s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,334 @@
+package retrieval
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// Blocks is what a provider serves from.
+type Blocks interface {
+	// View calls fn with the verified block; data is valid only inside fn
+	// and must not be modified. It returns an error when the block is
+	// absent or unreadable (the provider then reports it missing). It must
+	// be safe for concurrent use.
+	View(c cid.Cid, fn func(data []byte) error) error
+}
+
+// Sink is where a requester writes verified blocks (store.Batch implements
+// it). Fetch calls Put from one goroutine at a time, with a fresh data slice
+// that it never touches again.
+type Sink interface {
+	Put(c cid.Cid, data []byte) error
+}
+
+// LinksFunc returns the CIDs a verified block links to. It must be safe for
+// concurrent use and must not keep data.
+type LinksFunc func(c cid.Cid, data []byte) ([]cid.Cid, error)
+
+// Config configures a Service. Zero values mean the documented defaults.
+type Config struct {
+	// Host carries the streams. Required.
+	Host host.Host
+	// Blocks is what this node serves; nil serves nothing (every request
+	// gets StatusNotFound).
+	Blocks Blocks
+	// Links decodes a block's links, for serving and for verifying.
+	// Required.
+	Links LinksFunc
+	// Allow decides whether this node serves the DAG named root; nil
+	// allows everything. It is called once per request.
+	Allow func(root cid.Cid) bool
+	// Logger receives debug and warning logs; nil discards.
+	Logger *slog.Logger
+
+	// MaxConcurrentServes bounds the sessions served at once; a request
+	// beyond it gets StatusBusy. Default 32.
+	MaxConcurrentServes int
+	// MaxResponseBytes caps the block bytes of one response this node
+	// sends, whatever the request asks. Default 64 MiB.
+	MaxResponseBytes int64
+	// MaxResponseBlocks caps the blocks of one response. Default 65536.
+	MaxResponseBlocks int64
+	// IdleTimeout resets a stream on which nothing moved for this long, on
+	// either side. Default 30 s.
+	IdleTimeout time.Duration
+	// RequestTimeout resets a stream on which one request (until its end
+	// frame) takes longer. Default 5 min.
+	RequestTimeout time.Duration
+	// DialTimeout bounds opening a stream to a provider. Default 15 s.
+	DialTimeout time.Duration
+}
+
+const (
+	defaultMaxServes      = 32
+	defaultMaxRespBytes   = 64 << 20
+	defaultMaxRespBlocks  = 1 << 16
+	defaultIdleTimeout    = 30 * time.Second
+	defaultRequestTimeout = 5 * time.Minute
+	defaultDialTimeout    = 15 * time.Second
+)
+
+// Service serves and fetches DAGs over ProtocolID.
+//
+// Lifecycle: New registers the stream handler; Close removes it, resets the
+// streams of in-flight serves and fetches and waits for them. After Close,
+// Fetch returns ErrClosed.
+type Service struct {
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context // cancelled by Close
+	cancel context.CancelFunc
+	sem    chan struct{} // serve slots
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup // serves and fetches; Add only under mu while !closed
+}
+
+// New validates cfg, applies defaults and registers the stream handler.
+func New(cfg Config) (*Service, error) {
+	if cfg.Host == nil {
+		return nil, errors.New("retrieval: Config.Host is required")
+	}
+	if cfg.Links == nil {
+		return nil, errors.New("retrieval: Config.Links is required")
+	}
+	if cfg.MaxConcurrentServes <= 0 {
+		cfg.MaxConcurrentServes = defaultMaxServes
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = defaultMaxRespBytes
+	}
+	if cfg.MaxResponseBlocks <= 0 {
+		cfg.MaxResponseBlocks = defaultMaxRespBlocks
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = defaultIdleTimeout
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultRequestTimeout
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = defaultDialTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Service{
+		cfg: cfg,
+		log: log.With("component", "retrieval"),
+		sem: make(chan struct{}, cfg.MaxConcurrentServes),
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	cfg.Host.SetStreamHandler(ProtocolID, s.handle)
+	return s, nil
+}
+
+// Close stops serving, aborts in-flight serves and fetches and waits for
+// them. It is idempotent.
+func (s *Service) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cfg.Host.RemoveStreamHandler(ProtocolID)
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// begin registers a serve or fetch; it fails after Close.
+func (s *Service) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// watchdog resets a stream when it is not kicked for a while.
+type watchdog struct {
+	t *time.Timer
+	d time.Duration
+}
+
+func newWatchdog(d time.Duration, fire func()) *watchdog {
+	return &watchdog{t: time.AfterFunc(d, fire), d: d}
+}
+
+func (w *watchdog) kick() { w.t.Reset(w.d) }
+func (w *watchdog) stop() { w.t.Stop() }
+
+// handle serves one inbound session.
+func (s *Service) handle(str network.Stream) {
+	if !s.begin() {
+		str.Reset()
+		return
+	}
+	defer s.wg.Done()
+	log := s.log.With("peer", str.Conn().RemotePeer())
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		log.Debug("busy: refusing a session")
+		s.refuse(str, StatusBusy)
+		return
+	}
+	reset := func() { str.Reset() }
+	stop := context.AfterFunc(s.ctx, reset)
+	defer stop()
+	wd := newWatchdog(s.cfg.IdleTimeout, reset)
+	defer wd.stop()
+
+	br := bufio.NewReaderSize(str, 8<<10)
+	bw := bufio.NewWriterSize(str, 256<<10)
+	sv := &server{s: s, w: bw, wd: wd}
+	for {
+		req, err := readRequest(br)
+		if err == io.EOF {
+			str.Close()
+			return
+		}
+		if err != nil {
+			log.Debug("bad request", "err", err)
+			s.refuse(str, StatusBadRequest)
+			return
+		}
+		wd.kick()
+		status := StatusOK
+		switch {
+		case s.cfg.Blocks == nil:
+			status = StatusNotFound
+		case s.cfg.Allow != nil && !s.cfg.Allow(req.Root):
+			status = StatusWithheld
+		}
+		if status != StatusOK {
+			log.Debug("refusing", "root", req.Root, "status", status)
+			s.refuse(str, status)
+			return
+		}
+		rt := time.AfterFunc(s.cfg.RequestTimeout, reset)
+		err = sv.serve(req)
+		rt.Stop()
+		if err != nil {
+			log.Debug("serve failed", "root", req.Root, "err", err)
+			str.Reset()
+			return
+		}
+	}
+}
+
+// refuse sends a non-ok status and closes the stream.
+func (s *Service) refuse(str network.Stream, st Status) {
+	str.SetWriteDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	if _, err := str.Write([]byte{byte(st)}); err != nil {
+		str.Reset()
+		return
+	}
+	str.Close()
+}
+
+// server answers the requests of one session.
+type server struct {
+	s   *Service
+	w   *bufio.Writer
+	wd  *watchdog
+	buf []byte // block copy, reused
+}
+
+// serve answers one request: status, frames, end frame.
+func (sv *server) serve(req request) error {
+	maxBytes, maxBlocks := sv.s.cfg.MaxResponseBytes, sv.s.cfg.MaxResponseBlocks
+	if req.MaxBytes > 0 && req.MaxBytes < uint64(maxBytes) {
+		maxBytes = int64(req.MaxBytes)
+	}
+	if req.MaxBlocks > 0 && req.MaxBlocks < uint64(maxBlocks) {
+		maxBlocks = int64(req.MaxBlocks)
+	}
+	shallow := req.Flags&flagShallow != 0
+	if err := sv.w.WriteByte(byte(StatusOK)); err != nil {
+		return err
+	}
+	seen := make(map[cid.Cid]struct{})
+	stack := make([]cid.Cid, 0, len(req.Wants))
+	for i := len(req.Wants) - 1; i >= 0; i-- {
+		stack = append(stack, req.Wants[i])
+	}
+	var blocks, bytes int64
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c]; ok {
+			continue
+		}
+		seen[c] = struct{}{}
+		if blocks > 0 && (blocks >= maxBlocks || bytes >= maxBytes) {
+			break
+		}
+		kids, err := sv.load(c, !shallow)
+		sv.wd.kick()
+		if err != nil {
+			if err := writeMissing(sv.w, c); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := writeBlock(sv.w, c, sv.buf); err != nil {
+			return err
+		}
+		blocks++
+		bytes += int64(len(sv.buf))
+		for i := len(kids) - 1; i >= 0; i-- {
+			if _, ok := seen[kids[i]]; !ok {
+				stack = append(stack, kids[i])
+			}
+		}
+	}
+	if err := sv.w.WriteByte(frameEnd); err != nil {
+		return err
+	}
+	sv.wd.kick()
+	return sv.w.Flush()
+}
+
+// load copies block c into sv.buf (so that no store transaction stays open
+// while the network is slow) and returns its links when descend is set.
+func (sv *server) load(c cid.Cid, descend bool) ([]cid.Cid, error) {
+	err := sv.s.cfg.Blocks.View(c, func(data []byte) error {
+		if len(data) > maxFrameData {
+			return fmt.Errorf("block %s: %d bytes exceeds the limit", c, len(data))
+		}
+		sv.buf = append(sv.buf[:0], data...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !descend || c.Type() == cid.Raw {
+		return nil, nil
+	}
+	kids, err := sv.s.cfg.Links(c, sv.buf)
+	if err != nil {
+		// The block is served; the requester's own check will fail.
+		sv.s.log.Warn("cannot decode links of a served block", "cid", c, "err", err)
+		return nil, nil
+	}
+	return kids, nil
+}
