@@ -55,7 +55,7 @@ func (n *dhtNode) stored(t *testing.T, key string) []byte {
 // the newest one it is given.
 type acceptAll struct{}
 
-func (acceptAll) Validate(string, []byte) error          { return nil }
+func (acceptAll) Validate(string, []byte) error        { return nil }
 func (acceptAll) Select(string, [][]byte) (int, error) { return 0, nil }
 
 // newTestNetwork starts n DHT servers on a mocknet with the protocol prefix
