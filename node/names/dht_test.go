@@ -258,6 +258,28 @@ func TestDHTNames(t *testing.T) {
 			t.Errorf("node %d stores something else: %x", i, v)
 		}
 	}
+
+	// The owner republishes seq 2 with a fresh validity: the later created
+	// time wins the tie everywhere.
+	later := rec2.Created.Add(time.Minute)
+	rec2b, err := Publish(opCtx(t), pub.dht, pub.priv, "site", p2, 2, 0, later)
+	if err != nil {
+		t.Fatalf("republish: %v", err)
+	}
+	for i, nd := range nodes[:liar] {
+		got, err := Resolve(opCtx(t), nd.dht, pub.id, "site", later)
+		if err != nil {
+			t.Fatalf("after republish: node %d: %v", i, err)
+		}
+		if !got.Created.Equal(rec2b.Created) || !got.Expires.Equal(rec2b.Expires) {
+			t.Fatalf("after republish: node %d got created %s, want %s", i, got.Created, rec2b.Created)
+		}
+	}
+	// Once that validity has passed, resolving fails even though nodes still
+	// serve the record (kad-dht only checks its own MaxRecordAge on read).
+	if _, err := Resolve(opCtx(t), nodes[5].dht, pub.id, "site", rec2b.Expires); !errors.Is(err, ErrExpired) {
+		t.Errorf("resolve after expiry: %v, want ErrExpired", err)
+	}
 }
 
 func TestDHTAddr(t *testing.T) {

@@ -37,9 +37,10 @@
 // The signature covers "myconet-name/v1\n" followed by the encoding up to and
 // excluding the signature field. The whole value is at most [MaxRecordSize]
 // bytes. [Decode] is strict: it refuses trailing bytes, unknown versions,
-// non-canonical keys and CIDs and any invalid field, so that for every value
-// it accepts, Encode gives back exactly the same bytes. It never panics
-// (fuzzed).
+// non-canonical keys and CIDs and any invalid field, and it verifies the
+// signature, so that every value it accepts is genuine and Encode gives back
+// exactly the same bytes. It never panics (fuzzed). Whether a record may be
+// accepted under a DHT key at a given time is [Check]'s business.
 //
 // Why not dag-cbor: a record is a handful of fixed fields, and a fixed layout
 // has exactly one encoding per record with nothing to canonicalise (map key
@@ -60,8 +61,13 @@
 // sequence number greater than any it used before for the channel when the
 // target changes. To keep a record alive the owner republishes it before it
 // expires (default TTL [DefaultTTL]) and before the DHT's record age limit
-// (kad-dht MaxRecordAge); a republish of the same target may reuse the
-// sequence number, since a later created time wins a tie.
+// (kad-dht MaxRecordAge, 48 h by default), every [RepublishInterval] say; a
+// republish of the same target may reuse the sequence number, since a later
+// created time wins a tie.
+//
+// kad-dht validates a value when a node stores it, not when it serves it, so
+// a node may hand out a record past its expiry until its MaxRecordAge sweep
+// drops it; [Resolve] therefore checks what it gets at its own time.
 //
 // Anyone may re-put a valid record they fetched (a follower keeping a channel
 // alive): records are self-certifying.
@@ -82,13 +88,16 @@
 //
 // # Wiring the DHT
 //
-// For a private DHT that knows only Myconet's namespaces:
+// For a private DHT that knows only Myconet's namespaces (kad-dht v0.42's
+// New takes no context):
 //
-//	dht.New(ctx, h,
+//	dht.New(h,
 //		dht.ProtocolPrefix("/myconet"),
 //		dht.Validator(names.Validators(nil)), // replaces the default pk and ipns validators
 //		...)
 //
 // dht.Validator replaces the whole validator map, so it must come before any
-// dht.NamespacedValidator option.
+// dht.NamespacedValidator option. Adding ours with dht.NamespacedValidator
+// instead keeps the default "pk" and "ipns" validators beside them; the two
+// wirings interoperate.
 package names

@@ -25,6 +25,11 @@ const (
 	// DefaultTTL is the validity Publish gives a record when asked for 0.
 	DefaultTTL = 48 * time.Hour
 
+	// RepublishInterval is how often an owner should republish its records:
+	// well inside DefaultTTL and kad-dht's default MaxRecordAge (48 h both),
+	// so that a missed round or two does not let a channel lapse.
+	RepublishInterval = 4 * time.Hour
+
 	// MaxTTL is the longest validity a record may claim.
 	MaxTTL = 30 * 24 * time.Hour
 
