@@ -350,7 +350,7 @@ func (e errSource) OpenFile(context.Context, string) (ReadSeekCloser, PathStat, 
 	return nil, PathStat{}, e.err
 }
 func (e errSource) Ls(context.Context, string) ([]Entry, error) { return nil, e.err }
-func (e errSource) Pins(context.Context) ([]PinInfo, error)    { return nil, e.err }
+func (e errSource) Pins(context.Context) ([]PinInfo, error)     { return nil, e.err }
 
 func TestGatewayErrorStatuses(t *testing.T) {
 	const pkg = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"

@@ -674,7 +674,12 @@ func newTestNode(t *testing.T) *node.Node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.Close() })
+	t.Cleanup(func() {
+		if err := n.Store().Check(); err != nil {
+			t.Errorf("store check: %v", err)
+		}
+		n.Close()
+	})
 	return n
 }
 
