@@ -32,6 +32,9 @@ var (
 	ErrWithheld = errors.New("provider withholds the content")
 	// ErrBusy reports a provider serving as many requests as it allows.
 	ErrBusy = errors.New("provider busy")
+	// ErrTimeout reports a provider that went silent for
+	// Config.IdleTimeout or took longer than Config.RequestTimeout.
+	ErrTimeout = errors.New("provider timed out")
 	// ErrRefused reports a provider that serves nothing or rejected the
 	// request as malformed.
 	ErrRefused = errors.New("provider refused the request")

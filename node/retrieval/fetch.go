@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -426,6 +427,8 @@ func (f *fetch) session(p peer.ID) (finished bool, err error) {
 		bw     *bufio.Writer
 		wd     *watchdog
 		budget int64 = minBudget
+		// timedOut is why a timer reset the stream, if one did.
+		timedOut atomic.Pointer[error]
 	)
 	defer func() {
 		if str == nil {
@@ -449,18 +452,27 @@ func (f *fetch) session(p peer.ID) (finished bool, err error) {
 				f.finish(ex)
 				return false, err
 			}
+			wd = newWatchdog(f.s.cfg.IdleTimeout, func() {
+				timedOut.CompareAndSwap(nil, errPtr(fmt.Errorf("%w: silent for %v", ErrTimeout, f.s.cfg.IdleTimeout)))
+				str.Reset()
+			})
 			reset := func() { str.Reset() }
-			wd = newWatchdog(f.s.cfg.IdleTimeout, reset)
 			stop := context.AfterFunc(f.ctx, reset)
 			defer stop()
 			br = bufio.NewReaderSize(str, 256<<10)
 			bw = bufio.NewWriterSize(str, 8<<10)
 		}
-		rt := time.AfterFunc(f.s.cfg.RequestTimeout, func() { str.Reset() })
+		rt := time.AfterFunc(f.s.cfg.RequestTimeout, func() {
+			timedOut.CompareAndSwap(nil, errPtr(fmt.Errorf("%w: one request took over %v", ErrTimeout, f.s.cfg.RequestTimeout)))
+			str.Reset()
+		})
 		err = ex.run(br, bw, wd)
 		rt.Stop()
 		f.finish(ex)
 		if err != nil {
+			if cause := timedOut.Load(); cause != nil {
+				err = *cause
+			}
 			return false, err
 		}
 		budget = min(2*budget, maxBudget)
@@ -511,8 +523,12 @@ func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error 
 	if err != nil {
 		return fmt.Errorf("status: %w", noEOF(err))
 	}
-	if Status(st) != StatusOK {
+	switch Status(st) {
+	case StatusOK:
+	case StatusNotFound, StatusWithheld, StatusBusy, StatusBadRequest:
 		return &StatusError{Status: Status(st)}
+	default:
+		return protoErr("unknown status %d", st)
 	}
 	first := ex.wants[0]
 	for {
@@ -547,7 +563,10 @@ func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error 
 // block verifies one received block and delivers it.
 func (ex *exchange) block(c cid.Cid, data []byte) error {
 	f := ex.f
-	if !ex.allowed[c] || ex.missing[c] {
+	if ok, known := ex.allowed[c]; !ok || ex.missing[c] {
+		if known {
+			return protoErr("block %s sent twice", c)
+		}
 		return protoErr("block %s was not requested", c)
 	}
 	if err := content.VerifyBlock(c, data); err != nil {
@@ -637,3 +656,5 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 	}
 	return nil
 }
+
+func errPtr(err error) *error { return &err }
