@@ -229,6 +229,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// Let the mux decide between 404 and 405 (with Allow), then answer in JSON.
 		var rec headerRecorder
 		h.mux.ServeHTTP(&rec, r)
+		if rec.status/100 == 3 { // the mux cleans paths by redirecting
+			w.Header().Set("Location", rec.header.Get("Location"))
+			w.WriteHeader(rec.status)
+			return
+		}
 		if allow := rec.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}

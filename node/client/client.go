@@ -326,7 +326,7 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 		return fmt.Errorf("%w: get: no destination given", node.ErrInvalid)
 	}
 	if _, err := os.Lstat(dest); err == nil {
-		return fmt.Errorf("%w: get: %s already exists", node.ErrInvalid, dest)
+		return fmt.Errorf("%w: %s already exists", node.ErrInvalid, dest)
 	}
 	resp, err := c.request(ctx, http.MethodGet, "/get", refQuery(ref), nil, "")
 	if err != nil {
