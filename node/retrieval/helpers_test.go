@@ -25,10 +25,9 @@ import (
 // memBlocks is an in-memory block store that verifies like the store does.
 // It serves as provider Blocks, requester Sink, and content.Blocks.
 type memBlocks struct {
-	mu    sync.Mutex
-	m     map[cid.Cid][]byte
-	bad   int   // Puts that failed verification
-	views int64 // successful Views (blocks served)
+	mu  sync.Mutex
+	m   map[cid.Cid][]byte
+	bad int // Puts that failed verification
 }
 
 func newMem() *memBlocks { return &memBlocks{m: make(map[cid.Cid][]byte)} }
@@ -61,9 +60,6 @@ func (b *memBlocks) Get(c cid.Cid) ([]byte, error) {
 func (b *memBlocks) View(c cid.Cid, fn func([]byte) error) error {
 	b.mu.Lock()
 	d, ok := b.m[c]
-	if ok {
-		b.views++
-	}
 	b.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("%w: %s", errNotFound, c)
@@ -82,12 +78,6 @@ func (b *memBlocks) Len() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.m)
-}
-
-func (b *memBlocks) Views() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.views
 }
 
 func (b *memBlocks) clone() *memBlocks {

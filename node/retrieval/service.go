@@ -219,6 +219,15 @@ func (s *Service) handle(str network.Stream) {
 		case s.cfg.Allow != nil && !s.cfg.Allow(req.Root):
 			status = StatusWithheld
 		}
+		if status == StatusOK {
+			for _, w := range req.Wants {
+				if !sv.reach.has(req.Root, w, s.loadLinks) {
+					log.Debug("want outside its root", "root", req.Root, "want", w)
+					status = StatusBadRequest
+					break
+				}
+			}
+		}
 		if status != StatusOK {
 			log.Debug("refusing", "root", req.Root, "status", status)
 			s.refuse(str, status)
@@ -247,10 +256,69 @@ func (s *Service) refuse(str network.Stream, st Status) {
 
 // server answers the requests of one session.
 type server struct {
-	s   *Service
-	w   *bufio.Writer
-	wd  *watchdog
-	buf []byte // block copy, reused
+	s     *Service
+	w     *bufio.Writer
+	wd    *watchdog
+	buf   []byte // block copy, reused
+	reach reach
+}
+
+// maxReach bounds the CIDs a session explores to check that wants lie below
+// their root.
+const maxReach = 1 << 20
+
+// reach answers "is c in the DAG below root?" for the wants of a session,
+// so that a request cannot name an allowed root and want blocks of a DAG the
+// policy withholds. It explores the DAG breadth first, reading only inner
+// (non-raw) blocks, and keeps what it learned for the session's next
+// requests. Requests for the root alone cost nothing.
+type reach struct {
+	root  cid.Cid
+	known map[cid.Cid]struct{} // reachable CIDs seen so far
+	queue []cid.Cid            // known inner blocks not yet expanded
+}
+
+func (r *reach) has(root, c cid.Cid, links func(cid.Cid) ([]cid.Cid, error)) bool {
+	if c.Equals(root) {
+		return true
+	}
+	if !r.root.Equals(root) || r.known == nil {
+		*r = reach{root: root, known: map[cid.Cid]struct{}{root: {}}, queue: []cid.Cid{root}}
+	}
+	for {
+		if _, ok := r.known[c]; ok {
+			return true
+		}
+		if len(r.queue) == 0 || len(r.known) > maxReach {
+			return false
+		}
+		next := r.queue[0]
+		r.queue = r.queue[1:]
+		kids, err := links(next)
+		if err != nil {
+			continue // a block the provider lacks hides nothing it could send
+		}
+		for _, k := range kids {
+			if _, ok := r.known[k]; ok {
+				continue
+			}
+			r.known[k] = struct{}{}
+			if k.Type() != cid.Raw {
+				r.queue = append(r.queue, k)
+			}
+		}
+	}
+}
+
+// loadLinks reads the links of a block this node holds.
+func (s *Service) loadLinks(c cid.Cid) ([]cid.Cid, error) {
+	var kids []cid.Cid
+	err := s.cfg.Blocks.View(c, func(data []byte) error {
+		var err error
+		kids, err = s.cfg.Links(c, data)
+		return err
+	})
+	return kids, err
 }
 
 // serve answers one request: status, frames, end frame.
