@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/ipfs/go-cid"
 
@@ -337,5 +339,26 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		return err
 	}
 	n.cfg = next
+	if key == "quota.memory" && n.memQuota {
+		n.applyMemoryQuotaLocked()
+	}
 	return nil
+}
+
+// ApplyMemoryQuota makes quota.memory the Go runtime's soft memory limit, now
+// and whenever it changes. Only a daemon calls it: the limit is process-wide.
+func (n *Node) ApplyMemoryQuota() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.memQuota = true
+	n.applyMemoryQuotaLocked()
+}
+
+// applyMemoryQuotaLocked sets the limit. Must hold n.mu.
+func (n *Node) applyMemoryQuotaLocked() {
+	limit, _ := ParseSize(n.cfg.Quota.Memory)
+	if limit <= 0 {
+		limit = math.MaxInt64
+	}
+	debug.SetMemoryLimit(limit)
 }

@@ -68,6 +68,7 @@ type Node struct {
 	mu       sync.Mutex
 	cfg      FileConfig // effective config: the file plus override; guarded by mu
 	override func(*FileConfig)
+	memQuota bool // quota.memory drives the runtime's memory limit (daemon)
 	started  time.Time
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves

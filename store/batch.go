@@ -64,6 +64,10 @@ func (db *DB) NewBatch(opts BatchOptions) (*Batch, error) {
 	}
 	if opts.Expected > 0 {
 		if err := db.makeRoom(opts.Expected); err != nil {
+			var qe *QuotaError
+			if errors.As(err, &qe) {
+				return nil, err // says all there is to say
+			}
 			return nil, fmt.Errorf("store: new batch: %w", err)
 		}
 	}

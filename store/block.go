@@ -74,6 +74,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 			}
 		}
 		ferr = fn(data)
+		releasePages(data)
 		return nil
 	})
 	switch {

@@ -406,11 +406,11 @@ func (db *DB) Check() error {
 				return
 			}
 			seqs[string(seq)] = true
-			if data := blocks.data.Get(seq); data == nil || len(data) != n {
+			if data, err := blocks.get(k); data == nil || err != nil || len(data) != n {
 				errs = append(errs, fmt.Errorf("data of block %s missing or of wrong size", keyString(k)))
 			}
 		})
-		if n := blocks.data.Stats().KeyN; n != len(seqs) {
+		if n := blocks.dataEntries(); n != len(seqs) {
 			errs = append(errs, fmt.Errorf("%d data entries for %d indexed blocks", n, len(seqs)))
 		}
 		if u != real {

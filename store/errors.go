@@ -77,18 +77,19 @@ func (e *lockedError) Unwrap() error { return ErrLocked }
 
 // humanBytes formats n with a binary unit: "512 B", "1.5 MiB".
 func humanBytes(n int64) string {
+	// Decimal units, as quotas are written ("500MB", "20GB") and shown.
 	if n < 0 {
 		return "-" + humanBytes(-n)
 	}
-	if n < 1024 {
+	if n < 1000 {
 		return strconv.FormatInt(n, 10) + " B"
 	}
-	const units = "KMGTPE"
+	const units = "kMGTPE"
 	f := float64(n)
 	i := -1
-	for f >= 1024 && i < len(units)-1 {
-		f /= 1024
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
 		i++
 	}
-	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[i:i+1] + "iB"
+	return strconv.FormatFloat(f, 'f', 1, 64) + " " + units[i:i+1] + "B"
 }

@@ -28,7 +28,7 @@ func TestQuota(t *testing.T) {
 	t.Run("NewBatch refuses what cannot fit", func(t *testing.T) {
 		_, err := db.NewBatch(store.BatchOptions{Expected: 60_000})
 		var qe *store.QuotaError
-		if !errors.Is(err, store.ErrQuota) || !errors.As(err, &qe) || !strings.Contains(err.Error(), "need 58.6 KiB") {
+		if !errors.Is(err, store.ErrQuota) || !errors.As(err, &qe) || !strings.Contains(err.Error(), "need 60.0 kB") {
 			t.Fatalf("NewBatch = %v", err)
 		}
 		if u, _ := db.Usage(); u.Bytes != before.Bytes {

@@ -15,10 +15,27 @@ import (
 // too. Sequential data keys make a batch append to the right edge of the
 // tree, so each transaction writes little more than its new blocks. The
 // index has small values and absorbs the random inserts.
+//
+// A block of nestThreshold bytes or more lives in a nested bucket of its own
+// (data[seq] is a bucket holding valueKey → bytes). Its pages are then written
+// once and never copied again: a plain value shares its leaf with neighbours,
+// and bbolt rewrites (and reads back through the mmap) every value of a leaf
+// it touches, which for 1 MiB leaves cost both write bandwidth and resident
+// memory. Small blocks stay plain values. Readers accept both forms.
 type blockTable struct {
 	idx  *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size
-	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes
+	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
 }
+
+// nestThreshold is the block size from which a block gets its own bucket.
+const nestThreshold = 16 << 10
+
+// releaseThreshold is the block size from which readers drop the block's
+// mmap pages from the resident set after use (see releasePages).
+const releaseThreshold = 256 << 10
+
+// valueKey is the one key inside a block's nested bucket.
+var valueKey = []byte{0}
 
 func blocksIn(tx *bolt.Tx) blockTable {
 	return blockTable{idx: tx.Bucket(bucketBlocks), data: tx.Bucket(bucketData)}
@@ -57,6 +74,11 @@ func (t blockTable) get(k []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: block %s: bad index entry", ErrCorrupt, keyString(k))
 	}
 	data := t.data.Get(seq)
+	if data == nil {
+		if b := t.data.Bucket(seq); b != nil {
+			data = b.Get(valueKey)
+		}
+	}
 	if data == nil || len(data) != n {
 		return nil, fmt.Errorf("%w: block %s: data missing or truncated", ErrCorrupt, keyString(k))
 	}
@@ -71,7 +93,16 @@ func (t blockTable) put(k, data []byte) error {
 		return err
 	}
 	v := binary.BigEndian.AppendUint64(make([]byte, 0, 8+binary.MaxVarintLen64), seq)
-	if err := t.data.Put(v[:8], data); err != nil {
+	if len(data) >= nestThreshold {
+		b, err := t.data.CreateBucket(v[:8])
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 1
+		if err := b.Put(valueKey, data); err != nil {
+			return err
+		}
+	} else if err := t.data.Put(v[:8], data); err != nil {
 		return err
 	}
 	return t.idx.Put(k, binary.AppendUvarint(v, uint64(len(data))))
@@ -85,7 +116,11 @@ func (t blockTable) del(k []byte) (size int, ok bool, err error) {
 	}
 	seq, n, good := decodeIndex(v)
 	if good {
-		if err := t.data.Delete(seq); err != nil {
+		if t.data.Bucket(seq) != nil {
+			if err := t.data.DeleteBucket(seq); err != nil {
+				return 0, false, err
+			}
+		} else if err := t.data.Delete(seq); err != nil {
 			return 0, false, err
 		}
 	}
@@ -103,4 +138,15 @@ func (t blockTable) forEach(fn func(k []byte, size int)) {
 		_, n, _ := decodeIndex(v)
 		fn(k, n)
 	}
+}
+
+// dataEntries counts the top-level entries of the data bucket (plain values
+// and nested block buckets alike).
+func (t blockTable) dataEntries() int {
+	n := 0
+	c := t.data.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n++
+	}
+	return n
 }

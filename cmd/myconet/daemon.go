@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -79,6 +80,9 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 		return err
 	}
 	defer n.Close()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		n.ApplyMemoryQuota() // quota.memory, now and on every change
+	}
 
 	tunNote := "TUN disabled: overlay not built yet"
 	if o.noTUN {

@@ -285,3 +285,31 @@ func TestImportCancelledYieldsNoRoot(t *testing.T) {
 		}
 	}
 }
+
+func TestReadChunkSizeHints(t *testing.T) {
+	data := randBytes(11, 3*ChunkSize+5)
+	for _, hint := range []int64{-1, 0, 10, int64(len(data)), int64(len(data)) - 7, int64(len(data)) + 100} {
+		r := bytes.NewReader(data)
+		var got []byte
+		for left := hint; ; {
+			buf, n, err := readChunk(r, left)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatal(err)
+			}
+			if err == nil && n != ChunkSize {
+				t.Fatalf("hint %d: full read of %d bytes is not a whole chunk", hint, n)
+			}
+			got = append(got, buf[:n]...)
+			left -= int64(n)
+			if err != nil {
+				break
+			}
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("hint %d: chunks do not reassemble the input", hint)
+		}
+	}
+}

@@ -187,7 +187,11 @@ func (im *importer) file(path string) (ipld.Node, error) {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
 	}
 	defer f.Close()
-	spl := newPrefetchSplitter(im.ctx, f, func(n int) {
+	sizeHint := int64(-1)
+	if st, err := f.Stat(); err == nil {
+		sizeHint = st.Size()
+	}
+	spl := newPrefetchSplitter(im.ctx, f, sizeHint, func(n int) {
 		im.bytes.Add(int64(n))
 		im.report()
 	})
@@ -295,7 +299,7 @@ type writer struct {
 }
 
 func newWriter(sink Sink) *writer {
-	w := &writer{sink: sink, ch: make(chan ipld.Node, 32), done: make(chan struct{})}
+	w := &writer{sink: sink, ch: make(chan ipld.Node, 8), done: make(chan struct{})}
 	go w.run()
 	return w
 }
@@ -361,11 +365,35 @@ type chunk struct {
 	done chan struct{}
 }
 
-func newPrefetchSplitter(ctx context.Context, r io.Reader, onRead func(int)) *prefetchSplitter {
+// readChunk reads the next chunk: ChunkSize bytes, or fewer only at the end
+// of r. remaining is how many bytes r is expected to still hold (negative if
+// unknown); it sizes the buffer so that a small file costs a small allocation,
+// and a file that turns out longer still yields full chunks. Errors are
+// io.ReadFull's.
+func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
+	want := int64(ChunkSize)
+	if remaining >= 0 && remaining+1 < want {
+		want = remaining + 1 // one more byte tells "ends here" from "grew"
+	}
+	buf := make([]byte, want)
+	n, err := io.ReadFull(r, buf)
+	if err != nil || want == ChunkSize {
+		return buf, n, err
+	}
+	full := make([]byte, ChunkSize) // longer than expected: make a full chunk
+	copy(full, buf)
+	m, err := io.ReadFull(r, full[n:])
+	if errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF // n > 0 bytes were read: a short final chunk
+	}
+	return full, n + m, err
+}
+
+func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRead func(int)) *prefetchSplitter {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 8), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
-	work := make(chan *chunk, 8)
+	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 4), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
 	workers := runtime.GOMAXPROCS(0)
+	work := make(chan *chunk, workers)
 	s.wg.Add(1 + workers)
 	for range workers {
 		go func() {
@@ -381,9 +409,10 @@ func newPrefetchSplitter(ctx context.Context, r io.Reader, onRead func(int)) *pr
 		defer s.wg.Done()
 		defer close(work)
 		defer close(s.out)
+		var offset int64
 		for {
-			buf := make([]byte, ChunkSize)
-			n, err := io.ReadFull(r, buf)
+			buf, n, err := readChunk(r, sizeHint-offset)
+			offset += int64(n)
 			c := &chunk{done: make(chan struct{})}
 			switch {
 			case err == nil:
