@@ -83,7 +83,18 @@
 // first block is always sent, so each response settles at least its first
 // want). A block it lacks gets a missing frame and its subtree is skipped.
 //
+// # Policy
+//
+// A provider asks [Config.Allow] about each request's root, and refuses
+// (bad request) a want that does not lie below that root, so a request
+// cannot name an allowed root to obtain blocks of a withheld DAG. It learns
+// reachability by reading the DAG's inner blocks breadth first, once per
+// session; requests for the root alone cost nothing.
+//
 // # Limits and deadlines
+//
+// A provider serves at most [Config.MaxConcurrentServes] sessions, and
+// [Config.MaxServesPerPeer] per peer; beyond that it answers busy.
 //
 // Each side resets the stream when the peer is silent for
 // [Config.IdleTimeout] or a single request takes longer than

@@ -160,6 +160,7 @@ func (f *fetch) signalLocked() {
 func (f *fetch) failLocked(err error) {
 	if f.fatal == nil {
 		f.fatal = err
+		f.cancel(err) // resets every session's stream
 	}
 	f.signalLocked()
 }
@@ -642,7 +643,6 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 		f.mu.Lock()
 		f.failLocked(fmt.Errorf("write block %s: %w", c, err))
 		f.mu.Unlock()
-		f.cancel(err)
 		return err
 	}
 	f.mu.Lock()

@@ -323,22 +323,38 @@ func TestCloseAbortsFetch(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	leakCheck(t)
-	_, hs := meshNet(t, 3)
+	_, hs := meshNet(t, 4)
 	prov := newMem()
 	root, _ := importFile(t, prov, 8, 1<<20)
-	// A provider with one slot, held by a raw session that never sends.
-	newService(t, hs[0], prov, func(c *Config) { c.MaxConcurrentServes = 1 })
-	str, err := hs[2].NewStream(context.Background(), hs[0].ID(), ProtocolID)
+	// hs[0] has two slots, at most one per peer.
+	newService(t, hs[0], prov, func(c *Config) { c.MaxConcurrentServes = 2; c.MaxServesPerPeer = 1 })
+	req := newService(t, hs[1], nil, nil)
+	other := newService(t, hs[2], nil, nil)
+	third := newService(t, hs[3], nil, nil)
+	fetch := func(s *Service) error {
+		_, err := s.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: []peer.ID{hs[0].ID()}})
+		return err
+	}
+	// hs[1] holds a session that never sends: its own fetches are refused,
+	// another peer's are not.
+	str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer str.Reset()
 	str.Write([]byte{}) // mocknet: opening the stream starts the handler
-	req := newService(t, hs[1], nil, nil)
-	waitFor(t, func() bool {
-		_, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: []peer.ID{hs[0].ID()}})
-		return errors.Is(err, ErrBusy)
-	})
+	waitFor(t, func() bool { return errors.Is(fetch(req), ErrBusy) })
+	if err := fetch(other); err != nil {
+		t.Fatalf("another peer: %v", err)
+	}
+	// With hs[2] holding the second slot too, everyone is refused.
+	str2, err := hs[2].NewStream(context.Background(), hs[0].ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer str2.Reset()
+	str2.Write([]byte{})
+	waitFor(t, func() bool { return errors.Is(fetch(third), ErrBusy) })
 }
 
 // waitFor polls cond until it holds or 10 s pass.
@@ -395,5 +411,68 @@ func TestWantOutsideRoot(t *testing.T) {
 	}
 	if st := ask(allowed, allowedLeaf); st != StatusOK {
 		t.Errorf("allowed leaf: %v", st)
+	}
+}
+
+// failSink fails after n blocks.
+type failSink struct {
+	*memBlocks
+	n int
+}
+
+var errDiskFull = errors.New("disk full")
+
+func (s *failSink) Put(c cid.Cid, data []byte) error {
+	if s.Len() >= s.n {
+		return errDiskFull
+	}
+	return s.memBlocks.Put(c, data)
+}
+
+func TestSinkError(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	prov := newMem()
+	root, _ := importFile(t, prov, 30, 10<<20)
+	newService(t, hs[0], prov, nil)
+	newService(t, hs[1], prov.clone(), nil)
+	req := newService(t, hs[2], nil, nil)
+	_, err := req.Fetch(context.Background(), root, &failSink{newMem(), 3}, FetchOptions{Providers: []peer.ID{hs[0].ID(), hs[1].ID()}})
+	if !errors.Is(err, errDiskFull) {
+		t.Fatalf("fetch: %v, want the sink's error", err)
+	}
+}
+
+// TestProviderLeavesMidFetch: the first provider shuts down half way; its
+// work moves to the second.
+func TestProviderLeavesMidFetch(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	prov := newMem()
+	root, data := importFile(t, prov, 31, 16<<20)
+	first := newService(t, hs[0], prov, nil)
+	newService(t, hs[1], prov.clone(), nil)
+	req := newService(t, hs[2], nil, nil)
+	sink := newMem()
+	closed := false
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID(), hs[1].ID()},
+		Parallel:  1,
+		Progress: func(p Progress) {
+			if p.Blocks == 3 && !closed {
+				closed = true
+				go first.Close() // Close waits for the serve, which waits for us
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("served %v, dropped %v", st.Served, st.Dropped)
+	if st.Served[hs[1].ID()] == 0 {
+		t.Fatal("the second provider served nothing")
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
 	}
 }

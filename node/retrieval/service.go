@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
 // Blocks is what a provider serves from.
@@ -54,6 +55,9 @@ type Config struct {
 	// MaxConcurrentServes bounds the sessions served at once; a request
 	// beyond it gets StatusBusy. Default 32.
 	MaxConcurrentServes int
+	// MaxServesPerPeer bounds the sessions one peer may hold at once, so
+	// that a single peer cannot take every slot. Default 8.
+	MaxServesPerPeer int
 	// MaxResponseBytes caps the block bytes of one response this node
 	// sends, whatever the request asks. Default 64 MiB.
 	MaxResponseBytes int64
@@ -71,6 +75,7 @@ type Config struct {
 
 const (
 	defaultMaxServes      = 32
+	defaultMaxPerPeer     = 8
 	defaultMaxRespBytes   = 64 << 20
 	defaultMaxRespBlocks  = 1 << 16
 	defaultIdleTimeout    = 30 * time.Second
@@ -90,9 +95,10 @@ type Service struct {
 	cancel context.CancelFunc
 	sem    chan struct{} // serve slots
 
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup // serves and fetches; Add only under mu while !closed
+	mu      sync.Mutex
+	closed  bool
+	wg      sync.WaitGroup  // serves and fetches; Add only under mu while !closed
+	serving map[peer.ID]int // sessions per peer; guarded by mu
 }
 
 // New validates cfg, applies defaults and registers the stream handler.
@@ -105,6 +111,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.MaxConcurrentServes <= 0 {
 		cfg.MaxConcurrentServes = defaultMaxServes
+	}
+	if cfg.MaxServesPerPeer <= 0 {
+		cfg.MaxServesPerPeer = defaultMaxPerPeer
 	}
 	if cfg.MaxResponseBytes <= 0 {
 		cfg.MaxResponseBytes = defaultMaxRespBytes
@@ -126,27 +135,28 @@ func New(cfg Config) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		cfg: cfg,
-		log: log.With("component", "retrieval"),
-		sem: make(chan struct{}, cfg.MaxConcurrentServes),
+		cfg:     cfg,
+		log:     log.With("component", "retrieval"),
+		sem:     make(chan struct{}, cfg.MaxConcurrentServes),
+		serving: make(map[peer.ID]int),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	cfg.Host.SetStreamHandler(ProtocolID, s.handle)
 	return s, nil
 }
 
-// Close stops serving, aborts in-flight serves and fetches and waits for
-// them. It is idempotent.
+// Close stops serving, aborts in-flight serves and fetches (they return
+// ErrClosed) and waits for them. It is idempotent, and every call waits. It
+// must not be called from a Fetch callback.
 func (s *Service) Close() error {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
+	first := !s.closed
 	s.closed = true
 	s.mu.Unlock()
-	s.cfg.Host.RemoveStreamHandler(ProtocolID)
-	s.cancel()
+	if first {
+		s.cfg.Host.RemoveStreamHandler(ProtocolID)
+		s.cancel()
+	}
 	s.wg.Wait()
 	return nil
 }
@@ -182,15 +192,14 @@ func (s *Service) handle(str network.Stream) {
 		return
 	}
 	defer s.wg.Done()
-	log := s.log.With("peer", str.Conn().RemotePeer())
-	select {
-	case s.sem <- struct{}{}:
-		defer func() { <-s.sem }()
-	default:
+	p := str.Conn().RemotePeer()
+	log := s.log.With("peer", p)
+	if !s.acquire(p) {
 		log.Debug("busy: refusing a session")
 		s.refuse(str, StatusBusy)
 		return
 	}
+	defer s.release(p)
 	reset := func() { str.Reset() }
 	stop := context.AfterFunc(s.ctx, reset)
 	defer stop()
@@ -241,6 +250,31 @@ func (s *Service) handle(str network.Stream) {
 			str.Reset()
 			return
 		}
+	}
+}
+
+// acquire takes a serve slot for p, if one is free.
+func (s *Service) acquire(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serving[p] >= s.cfg.MaxServesPerPeer {
+		return false
+	}
+	select {
+	case s.sem <- struct{}{}:
+	default:
+		return false
+	}
+	s.serving[p]++
+	return true
+}
+
+func (s *Service) release(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	<-s.sem
+	if s.serving[p]--; s.serving[p] <= 0 {
+		delete(s.serving, p)
 	}
 }
 
