@@ -205,6 +205,7 @@ type Status struct {
 	API      string    `json:"api"`
 	Gateway  string    `json:"gateway"`
 	Peers    int       `json:"peers"`
+	DHT      string    `json:"dht"` // server | client | offline
 	Store    QuotaInfo `json:"store"`
 	Overlay  string    `json:"overlay"` // "tun myco0", "disabled (--no-tun)", …
 	Packages int64     `json:"packages"`

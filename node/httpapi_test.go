@@ -682,7 +682,7 @@ func TestFromHomeNoDaemon(t *testing.T) {
 // newTestNode opens a node in a temporary home.
 func newTestNode(t *testing.T) *node.Node {
 	t.Helper()
-	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Logger: testLogger(t)})
+	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Logger: testLogger(t), Override: node.LoopbackOnly})
 	if err != nil {
 		t.Fatal(err)
 	}

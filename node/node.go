@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
+
 	"github.com/myconet/myconet/store"
 )
 
@@ -54,6 +56,11 @@ type Config struct {
 	StoreNoSync bool
 	// Now is a clock for tests; nil means time.Now.
 	Now func() time.Time
+	// TestHost, if set, is the libp2p host StartNetwork uses instead of
+	// building one (mocknet in multi-node tests). The node does not close it.
+	TestHost host.Host
+	// DHTServer forces DHT server mode (tests, where AutoNAT cannot tell).
+	DHTServer bool
 }
 
 // Node is a Myconet node. Its methods are safe for concurrent use.
@@ -65,10 +72,14 @@ type Node struct {
 	db     *store.DB
 	online bool // Run is serving (a daemon)
 
+	testHost  host.Host
+	dhtServer bool
+
 	mu       sync.Mutex
 	cfg      FileConfig // effective config: the file plus override; guarded by mu
 	override func(*FileConfig)
-	memQuota bool // quota.memory drives the runtime's memory limit (daemon)
+	memQuota bool      // quota.memory drives the runtime's memory limit (daemon)
+	net      *netState // the network while started; guarded by mu
 	started  time.Time
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
@@ -114,7 +125,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now}
+	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer}
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -170,6 +181,7 @@ func (n *Node) Store() *store.DB { return n.db }
 // Close releases the store. It is idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.stopNetwork()
 		if n.db != nil {
 			n.closeErr = n.db.Close()
 		}
@@ -180,10 +192,8 @@ func (n *Node) Close() error {
 // ID implements API.
 func (n *Node) ID(ctx context.Context) (IDInfo, error) {
 	info := n.id.Info()
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.online {
-		info.Listen = []string{} // filled by the network layer once it exists
+	if ns := n.network(); ns != nil {
+		info.Listen = ns.listenAddrs()
 	}
 	return info, nil
 }
@@ -201,7 +211,15 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	id, _ := n.ID(ctx)
+	peers := 0
+	dhtMode := "offline"
+	if ns := n.network(); ns != nil {
+		peers = len(ns.host.Network().Peers())
+		dhtMode = ns.dhtMode()
+	}
 	return Status{
+		Peers:    peers,
+		DHT:      dhtMode,
 		ID:       id,
 		Version:  Version,
 		Started:  started,

@@ -62,6 +62,10 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	if err != nil {
 		return err
 	}
+	if err := n.StartNetwork(ctx); err != nil {
+		return err
+	}
+	defer n.stopNetwork()
 
 	// Everything after the listeners exist must close them on failure.
 	var closers []func()

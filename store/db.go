@@ -50,12 +50,13 @@ var (
 	bucketPins      = []byte("pins")
 	bucketPackages  = []byte("packages")
 	bucketBookmarks = []byte("bookmarks")
+	bucketPeers     = []byte("peers")
 
 	keyVersion = []byte("version")
 	keyUsage   = []byte("usage")
 )
 
-var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks}
+var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.

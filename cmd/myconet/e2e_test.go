@@ -547,7 +547,10 @@ type daemon struct {
 func (u *user) startDaemon(args ...string) *daemon {
 	u.t.Helper()
 	d := &daemon{done: make(chan struct{})}
-	d.cmd = u.command(context.Background(), append([]string{"daemon"}, args...)...)
+	// Only loopback, on free ports: the test must not bind the default
+	// 0.0.0.0:4809 nor collide with other daemons.
+	args = append([]string{"daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--listen", "/ip4/127.0.0.1/udp/0/quic-v1"}, args...)
+	d.cmd = u.command(context.Background(), args...)
 	d.cmd.Stdout, d.cmd.Stderr = &d.stdout, &d.stderr
 	if err := d.cmd.Start(); err != nil {
 		u.t.Fatal(err)

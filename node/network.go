@@ -1,0 +1,420 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/retrieval"
+)
+
+// DHTPrefix is the protocol prefix of Myconet's own Kademlia DHT, so that it
+// never mixes with IPFS's Amino DHT.
+const DHTPrefix = "/myconet"
+
+// netState is what exists while the node is on the network.
+type netState struct {
+	host      host.Host
+	ownsHost  bool
+	dht       *dht.IpfsDHT
+	retrieval *retrieval.Service
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+}
+
+// LoopbackOnly is a Config.Override for tests: libp2p listens on loopback
+// ports chosen by the kernel, with no bootstrap peers.
+func LoopbackOnly(fc *FileConfig) {
+	fc.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	fc.Network.Bootstrap = nil
+	fc.Network.MDNS = false
+	fc.Overlay.TUN = false
+}
+
+// StartNetwork puts the node on the network: a libp2p host (or
+// Config.TestHost), the DHT, the retrieval protocol, and bootstrap. Run calls
+// it; tests may call it directly. It is an error to start twice.
+func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
+	n.mu.Lock()
+	if n.net != nil {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: network already started", ErrInvalid)
+	}
+	cfg := n.cfg
+	n.mu.Unlock()
+
+	ns := &netState{}
+	defer func() {
+		if reterr != nil {
+			ns.close()
+		}
+	}()
+	if n.testHost != nil {
+		ns.host = n.testHost
+	} else {
+		h, err := n.newHost(cfg)
+		if err != nil {
+			return err
+		}
+		ns.host, ns.ownsHost = h, true
+	}
+	bootstrap, err := n.bootstrapPeers(cfg)
+	if err != nil {
+		return err
+	}
+	mode := dht.ModeAuto
+	if n.dhtServer {
+		mode = dht.ModeServer
+	}
+	ns.dht, err = dht.New(ns.host,
+		dht.ProtocolPrefix(DHTPrefix),
+		dht.Validator(names.Validators(n.now)),
+		dht.Mode(mode),
+		dht.BootstrapPeers(bootstrap...),
+	)
+	if err != nil {
+		return fmt.Errorf("network: dht: %w", err)
+	}
+	ns.retrieval, err = retrieval.New(retrieval.Config{
+		Host:   ns.host,
+		Blocks: n.db,
+		Links:  blockLinks,
+		Logger: n.log.With("component", "retrieval"),
+	})
+	if err != nil {
+		return fmt.Errorf("network: retrieval: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ns.cancel = cancel
+	n.mu.Lock()
+	n.net = ns
+	n.mu.Unlock()
+
+	// Connect to bootstrap and remembered peers in the background; the DHT's
+	// own bootstrap then fills the routing table.
+	ns.wg.Add(1)
+	go func() {
+		defer ns.wg.Done()
+		n.connectAll(runCtx, ns, bootstrap)
+		if err := ns.dht.Bootstrap(runCtx); err != nil && runCtx.Err() == nil {
+			n.log.Warn("dht bootstrap", "err", err)
+		}
+	}()
+	ns.wg.Add(1)
+	go func() {
+		defer ns.wg.Done()
+		n.rememberPeers(runCtx, ns)
+	}()
+	ns.wg.Add(1)
+	go func() {
+		defer ns.wg.Done()
+		n.reprovide(runCtx, ns)
+	}()
+	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
+	return nil
+}
+
+// stopNetwork takes the node off the network and waits for its goroutines.
+func (n *Node) stopNetwork() {
+	n.mu.Lock()
+	ns := n.net
+	n.net = nil
+	n.mu.Unlock()
+	if ns != nil {
+		ns.close()
+	}
+}
+
+func (ns *netState) close() {
+	if ns.cancel != nil {
+		ns.cancel()
+	}
+	ns.wg.Wait()
+	if ns.retrieval != nil {
+		ns.retrieval.Close()
+	}
+	if ns.dht != nil {
+		ns.dht.Close()
+	}
+	if ns.host != nil && ns.ownsHost {
+		ns.host.Close()
+	}
+}
+
+// network returns the running network, or nil when offline.
+func (n *Node) network() *netState {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.net
+}
+
+// newHost builds the libp2p host from the config: TCP and QUIC, Noise and
+// TLS, yamux (libp2p's defaults), AutoNAT service, hole punching, circuit
+// relay v2 as client and as a resource-limited service, and the resource and
+// connection managers from the node's quotas. mDNS and UPnP stay off: both
+// send multicast onto the local network.
+func (n *Node) newHost(cfg FileConfig) (host.Host, error) {
+	mem, _ := ParseSize(cfg.Quota.Memory)
+	limiter, err := resourceLimits(mem, cfg.Quota.Connections)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := rcmgr.NewResourceManager(limiter)
+	if err != nil {
+		return nil, fmt.Errorf("network: resource manager: %w", err)
+	}
+	low, high := 100, 400
+	if c := cfg.Quota.Connections; c > 0 {
+		high = c
+		low = max(1, c*3/4)
+	}
+	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("network: connection manager: %w", err)
+	}
+	opts := []libp2p.Option{
+		libp2p.Identity(n.id.Priv),
+		libp2p.ListenAddrStrings(cfg.Network.Listen...),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionManager(cm),
+		libp2p.EnableNATService(),
+		libp2p.EnableHolePunching(),
+		libp2p.EnableRelay(),
+		libp2p.EnableRelayService(relay.WithResources(relay.DefaultResources())),
+		libp2p.UserAgent("myconet/" + Version),
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("network: %w", err)
+	}
+	return h, nil
+}
+
+// resourceLimits scales libp2p's default limits to the memory quota and caps
+// connections at the connection quota (0 = automatic).
+func resourceLimits(mem int64, conns int) (rcmgr.Limiter, error) {
+	scaling := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&scaling)
+	var concrete rcmgr.ConcreteLimitConfig
+	if mem > 0 {
+		concrete = scaling.Scale(mem, 4096)
+	} else {
+		concrete = scaling.AutoScale()
+	}
+	if conns > 0 {
+		partial := rcmgr.PartialLimitConfig{System: rcmgr.ResourceLimits{
+			Conns:         rcmgr.LimitVal(conns),
+			ConnsInbound:  rcmgr.LimitVal(max(1, conns/2)),
+			ConnsOutbound: rcmgr.LimitVal(conns),
+		}}
+		concrete = partial.Build(concrete)
+	}
+	return rcmgr.NewFixedLimiter(concrete), nil
+}
+
+// bootstrapPeers parses the configured bootstrap multiaddrs and adds the
+// peers this node remembers from earlier runs.
+func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
+	var out []peer.AddrInfo
+	for _, s := range cfg.Network.Bootstrap {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("%w: config: network.bootstrap: %q: %v", ErrInvalid, s, err)
+		}
+		out = append(out, *ai)
+	}
+	known, err := n.knownPeers()
+	if err != nil {
+		n.log.Warn("cannot read remembered peers", "err", err)
+	}
+	out = append(out, known...)
+	return mergeAddrInfos(out, n.id.PeerID), nil
+}
+
+func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
+	byID := map[peer.ID]*peer.AddrInfo{}
+	var order []peer.ID
+	for _, ai := range in {
+		if ai.ID == self {
+			continue
+		}
+		if cur, ok := byID[ai.ID]; ok {
+			cur.Addrs = append(cur.Addrs, ai.Addrs...)
+			continue
+		}
+		cp := ai
+		byID[ai.ID] = &cp
+		order = append(order, ai.ID)
+	}
+	out := make([]peer.AddrInfo, len(order))
+	for i, id := range order {
+		out[i] = *byID[id]
+	}
+	return out
+}
+
+// connectAll dials peers in parallel with a deadline each.
+func (n *Node) connectAll(ctx context.Context, ns *netState, peers []peer.AddrInfo) {
+	var wg sync.WaitGroup
+	for _, ai := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			defer cancel()
+			if err := ns.host.Connect(cctx, ai); err != nil && ctx.Err() == nil {
+				n.log.Debug("bootstrap connect failed", "peer", ai.ID, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// PeerInfo is one connected peer.
+type PeerInfo struct {
+	ID        string   `json:"id"`
+	Addrs     []string `json:"addrs"`
+	Direction string   `json:"direction"` // inbound | outbound
+	Latency   string   `json:"latency,omitempty"`
+	Relayed   bool     `json:"relayed,omitempty"`
+}
+
+// Peers lists connected peers.
+func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
+	ns := n.network()
+	if ns == nil {
+		return nil, fmt.Errorf("%w: peers need the network: start `myconet daemon`", ErrNoDaemon)
+	}
+	byID := map[peer.ID]*PeerInfo{}
+	for _, c := range ns.host.Network().Conns() {
+		id := c.RemotePeer()
+		pi, ok := byID[id]
+		if !ok {
+			pi = &PeerInfo{ID: id.String(), Direction: dirString(c.Stat().Direction)}
+			if l := ns.host.Peerstore().LatencyEWMA(id); l > 0 {
+				pi.Latency = l.Round(time.Microsecond).String()
+			}
+			byID[id] = pi
+		}
+		addr := c.RemoteMultiaddr()
+		if _, err := addr.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+			pi.Relayed = true
+		}
+		pi.Addrs = append(pi.Addrs, addr.String())
+	}
+	out := make([]PeerInfo, 0, len(byID))
+	for _, pi := range byID {
+		out = append(out, *pi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+func dirString(d network.Direction) string {
+	if d == network.DirInbound {
+		return "inbound"
+	}
+	return "outbound"
+}
+
+// Connect dials a peer by multiaddr (with /p2p/ID) and remembers it.
+func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
+	ns := n.network()
+	if ns == nil {
+		return PeerInfo{}, fmt.Errorf("%w: connect needs the network: start `myconet daemon`", ErrNoDaemon)
+	}
+	ai, err := peer.AddrInfoFromString(addr)
+	if err != nil {
+		return PeerInfo{}, fmt.Errorf("%w: %q is not a peer multiaddr (want …/p2p/<peer-id>): %v", ErrInvalid, addr, err)
+	}
+	if ai.ID == n.id.PeerID {
+		return PeerInfo{}, fmt.Errorf("%w: that is this node's own address", ErrInvalid)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := ns.host.Connect(cctx, *ai); err != nil {
+		return PeerInfo{}, fmt.Errorf("connect %s: %w", ai.ID, err)
+	}
+	n.savePeer(ns, ai.ID)
+	peers, _ := n.Peers(ctx)
+	for _, p := range peers {
+		if p.ID == ai.ID.String() {
+			return p, nil
+		}
+	}
+	return PeerInfo{ID: ai.ID.String()}, nil
+}
+
+// listenAddrs returns the host's addresses with /p2p/ID, for `id`.
+func (ns *netState) listenAddrs() []string {
+	var out []string
+	for _, a := range ns.host.Addrs() {
+		out = append(out, a.String()+"/p2p/"+ns.host.ID().String())
+	}
+	return out
+}
+
+// provide announces this node as a provider of c, in the background of ctx.
+func (n *Node) provide(ctx context.Context, ns *netState, c cid.Cid) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := ns.dht.Provide(pctx, c, true); err != nil && !errors.Is(err, context.Canceled) {
+		n.log.Debug("provide", "cid", c, "err", err)
+	}
+}
+
+// reprovide announces every pinned root now and then every reprovideInterval,
+// so that provider records outlive their expiry while the node holds them.
+func (n *Node) reprovide(ctx context.Context, ns *netState) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// Wait until the routing table has someone to tell.
+		if ns.dht.RoutingTable().Size() > 0 {
+			pins, err := n.db.Pins()
+			if err == nil {
+				seen := map[cid.Cid]bool{}
+				for _, p := range pins {
+					if !seen[p.Root] {
+						seen[p.Root] = true
+						n.provide(ctx, ns, p.Root)
+					}
+				}
+			}
+			t.Reset(reprovideInterval)
+		} else {
+			t.Reset(2 * time.Second)
+		}
+	}
+}
+
+// reprovideInterval is how often held roots are announced again.
+const reprovideInterval = 12 * time.Hour
+
+// dhtMode reports whether the DHT serves others.
+func (ns *netState) dhtMode() string {
+	if ns.dht.Mode() == dht.ModeServer {
+		return "server"
+	}
+	return "client"
+}
