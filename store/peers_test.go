@@ -35,4 +35,3 @@ func TestPeersKeepsMostRecent(t *testing.T) {
 		t.Fatalf("after re-put: %d peers, first %s", len(got), got[0].ID)
 	}
 }
-
