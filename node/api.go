@@ -98,6 +98,8 @@ type Progress struct {
 	Total  int64 `json:"total"`
 	Blocks int64 `json:"blocks"`
 	Files  int64 `json:"files"`
+	// Providers is how many nodes a network fetch is using.
+	Providers int `json:"providers,omitempty"`
 }
 
 // AddResult is the outcome of Add.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -103,4 +104,14 @@ func PeerIDFromEd25519(pub []byte) string {
 		return ""
 	}
 	return id.String()
+}
+
+// LoadIdentity creates the home if needed and returns its identity (for
+// harnesses that must build a libp2p host from the node's key before New).
+func LoadIdentity(home string) (*Identity, error) {
+	home, err := Init(home)
+	if err != nil {
+		return nil, err
+	}
+	return loadOrCreateIdentity(filepath.Join(home, IdentityFile))
 }

@@ -33,8 +33,27 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	retrieval *retrieval.Service
+	ctx       context.Context // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
+
+	mu      sync.Mutex
+	stopped bool // guarded by mu; no goroutine starts once set
+}
+
+// goOwned runs f on a goroutine the network owns: close waits for it, and
+// nothing starts after close began.
+func (ns *netState) goOwned(f func(ctx context.Context)) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	if ns.stopped {
+		return
+	}
+	ns.wg.Add(1)
+	go func() {
+		defer ns.wg.Done()
+		f(ns.ctx)
+	}()
 }
 
 // LoopbackOnly is a Config.Override for tests: libp2p listens on loopback
@@ -100,31 +119,21 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		return fmt.Errorf("network: retrieval: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ns.cancel = cancel
+	ns.ctx, ns.cancel = runCtx, cancel
 	n.mu.Lock()
 	n.net = ns
 	n.mu.Unlock()
 
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		n.connectAll(runCtx, ns, bootstrap)
-		if err := ns.dht.Bootstrap(runCtx); err != nil && runCtx.Err() == nil {
+	ns.goOwned(func(ctx context.Context) {
+		n.connectAll(ctx, ns, bootstrap)
+		if err := ns.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("dht bootstrap", "err", err)
 		}
-	}()
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		n.rememberPeers(runCtx, ns)
-	}()
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		n.reprovide(runCtx, ns)
-	}()
+	})
+	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
+	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }
@@ -141,6 +150,9 @@ func (n *Node) stopNetwork() {
 }
 
 func (ns *netState) close() {
+	ns.mu.Lock()
+	ns.stopped = true
+	ns.mu.Unlock()
 	if ns.cancel != nil {
 		ns.cancel()
 	}

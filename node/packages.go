@@ -101,6 +101,13 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n.network() != nil {
+		if ok, err := n.db.Has(m.Root); err == nil && !ok {
+			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+				return nil, err
+			}
+		}
+	}
 	pkg, err := n.loadPackage(m.Root)
 	if err != nil {
 		return nil, err
@@ -259,6 +266,9 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	})
 	if err != nil {
 		return AddResult{}, storeErr(err)
+	}
+	if ns := n.network(); ns != nil {
+		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
 	}
 	m, _ := mri.New(pc, "")
 	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)

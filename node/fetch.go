@@ -1,0 +1,219 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/retrieval"
+	"github.com/myconet/myconet/store"
+)
+
+// Fetch tuning.
+const (
+	// providerWait bounds the search for providers of a root.
+	providerWait = 30 * time.Second
+	// providerLinger is how long, after the first provider turns up, the
+	// search goes on collecting more for a parallel fetch.
+	providerLinger = 500 * time.Millisecond
+	// maxProviders is how many providers one fetch considers.
+	maxProviders = 16
+)
+
+// have reports whether root's whole DAG is held: a pinned root always is
+// (pins are only ever made over complete DAGs).
+func (n *Node) have(root cid.Cid) (bool, error) {
+	pins, err := n.db.PinsOf(root)
+	if err != nil {
+		return false, storeErr(err)
+	}
+	return len(pins) > 0, nil
+}
+
+// ensureLocal makes sure root's whole DAG is in the local store and pinned
+// with reason, fetching what is missing from the network. A root already
+// pinned only gains the reason. Offline, a missing root is ErrNotFound.
+func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+	pins, err := n.db.PinsOf(root)
+	if err != nil {
+		return storeErr(err)
+	}
+	if len(pins) > 0 {
+		for _, p := range pins {
+			if p.Reason == reason {
+				return nil
+			}
+		}
+		now := n.now()
+		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Created: now, Accessed: now, Size: pins[0].Size}))
+	}
+	ns := n.network()
+	if ns == nil {
+		if ok, _ := n.db.Has(root); ok {
+			return nil // present but unpinned: use what there is
+		}
+		return fmt.Errorf("%w: %s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", ErrNotFound, root)
+	}
+	providers, err := n.findProviders(ctx, ns, root)
+	if err != nil {
+		return err
+	}
+	batch, err := n.db.NewBatch(store.BatchOptions{})
+	if err != nil {
+		return storeErr(err)
+	}
+	defer batch.Abort()
+	var onProgress func(retrieval.Progress)
+	if progress != nil {
+		onProgress = func(p retrieval.Progress) {
+			progress(Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
+		}
+	}
+	stats, err := ns.retrieval.Fetch(ctx, root, batch, retrieval.FetchOptions{
+		Providers: providers,
+		Have:      n.db.Has,
+		Local:     n.db.Get,
+		Progress:  onProgress,
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrQuota) {
+			return storeErr(err)
+		}
+		return fmt.Errorf("%w: fetch %s: %v", ErrNotFound, root, err)
+	}
+	if err := batch.Flush(); err != nil { // make the root readable for the record
+		return storeErr(err)
+	}
+	commit := store.Commit{Pin: store.Pin{Root: root, Reason: reason, Created: n.now(), Accessed: n.now(), Size: stats.Bytes}}
+	if root.Type() == cid.DagCBOR {
+		rec, err := n.packageRecord(root)
+		if err != nil {
+			return err
+		}
+		commit.Package = rec
+		commit.Pin.Size = rec.Size
+	}
+	if err := batch.Commit(commit); err != nil {
+		return storeErr(err)
+	}
+	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "providers", len(providers))
+	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+	return nil
+}
+
+// packageRecord decodes and verifies a package root held in the store (or a
+// batch that can be read through it).
+func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
+	data, err := n.db.Get(root)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	p, err := metadata.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s is not a valid package: %v", ErrInvalid, root, err)
+	}
+	if err := p.Verify(); err != nil {
+		return nil, fmt.Errorf("%w: package %s: %v", ErrInvalid, root, err)
+	}
+	return &store.PackageRecord{
+		CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind, Size: int64(p.Meta.Size),
+		Files: int64(p.Meta.Files), Publisher: p.Publisher, Added: n.now(),
+	}, nil
+}
+
+// findProviders asks the DHT who holds root: it waits up to providerWait for
+// the first, then providerLinger for more.
+func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([]peer.ID, error) {
+	ctx, cancel := context.WithTimeout(ctx, providerWait)
+	defer cancel()
+	ch := ns.dht.FindProvidersAsync(ctx, root, maxProviders)
+	var out []peer.ID
+	var linger <-chan time.Time
+	for {
+		select {
+		case ai, ok := <-ch:
+			if !ok {
+				return n.providersOrErr(out, root)
+			}
+			if ai.ID == n.id.PeerID {
+				continue
+			}
+			if len(ai.Addrs) > 0 {
+				ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+			}
+			out = append(out, ai.ID)
+			if linger == nil {
+				linger = time.After(providerLinger)
+			}
+		case <-linger:
+			return out, nil
+		case <-ctx.Done():
+			if ctxErr := ctx.Err(); len(out) == 0 && errors.Is(ctxErr, context.Canceled) {
+				return nil, ctxErr
+			}
+			return n.providersOrErr(out, root)
+		}
+	}
+}
+
+func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: no node in the network provides %s", ErrNotFound, root)
+	}
+	return out, nil
+}
+
+// ProviderInfo is one node that holds a package.
+type ProviderInfo struct {
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs,omitempty"`
+	Self  bool     `json:"self,omitempty"`
+}
+
+// Providers lists the nodes that announce the package a ref names.
+func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error) {
+	m, err := parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	ns := n.network()
+	if ns == nil {
+		return nil, fmt.Errorf("%w: providers need the network: start `myconet daemon`", ErrNoDaemon)
+	}
+	ctx, cancel := context.WithTimeout(ctx, providerWait)
+	defer cancel()
+	var out []ProviderInfo
+	for ai := range ns.dht.FindProvidersAsync(ctx, m.Root, 0) {
+		pi := ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
+		for _, a := range ai.Addrs {
+			pi.Addrs = append(pi.Addrs, a.String())
+		}
+		out = append(out, pi)
+	}
+	if len(out) == 0 {
+		if ok, _ := n.have(m.Root); ok {
+			out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
+		}
+	}
+	return out, nil
+}
+
+// SiteGet downloads the whole package a ref names and pins it local, so that
+// it can be read (and browsed through the gateway) with the network gone.
+func (n *Node) SiteGet(ctx context.Context, ref string, progress func(Progress)) (PackageInfo, error) {
+	m, err := parseRef(ref)
+	if err != nil {
+		return PackageInfo{}, err
+	}
+	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, progress); err != nil {
+		return PackageInfo{}, err
+	}
+	root, _ := mri.New(m.Root, "")
+	return n.Info(ctx, root.String())
+}

@@ -1,0 +1,130 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
+)
+
+func writeRand(t *testing.T, path string, seed uint64, n int) []byte {
+	t.Helper()
+	r := rand.New(rand.NewPCG(seed, 7))
+	data := make([]byte, n)
+	for i := range data {
+		data[i] = byte(r.Uint32())
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// getEventually retries Get until the provider records have spread.
+func getEventually(t *testing.T, n *node.Node, ref, dest string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		err := n.Get(ctx, ref, dest, nil)
+		cancel()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+			t.Fatalf("get %s: %v", ref, err)
+		}
+		time.Sleep(50 * time.Millisecond) // polling: provider records are announced asynchronously
+	}
+}
+
+func TestPublishOnAFetchOnC(t *testing.T) {
+	for _, loopback := range []bool{false, true} {
+		name := map[bool]string{false: "mocknet", true: "loopback"}[loopback]
+		t.Run(name, func(t *testing.T) {
+			nodetest.CheckGoroutines(t)
+			net := nodetest.New(t, 3, nodetest.Options{Loopback: loopback, Logs: os.Getenv("MESH_LOGS") != ""})
+			net.ConnectChain() // A and C meet only through B
+			a, c := net.Nodes[0], net.Nodes[2]
+			ctx := context.Background()
+
+			src := t.TempDir()
+			fileData := writeRand(t, filepath.Join(src, "data.bin"), 1, 5<<20+123)
+			site := filepath.Join(src, "site")
+			os.MkdirAll(filepath.Join(site, "sub"), 0o755)
+			os.WriteFile(filepath.Join(site, "index.html"), []byte(`<a href="sub/p.html">p</a>`), 0o644)
+			os.WriteFile(filepath.Join(site, "sub", "p.html"), []byte("page"), 0o644)
+
+			fres, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(src, "data.bin"), Title: "data"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sres, err := a.Add(ctx, node.AddRequest{Path: site, Title: "site"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			out := filepath.Join(t.TempDir(), "data.bin")
+			getEventually(t, c, fres.MRI, out)
+			if got, _ := os.ReadFile(out); !bytes.Equal(got, fileData) {
+				t.Fatal("C got different bytes")
+			}
+			info, err := c.Info(ctx, fres.MRI)
+			if err != nil || !info.SignatureValid || info.Meta.Title != "data" {
+				t.Fatalf("info on C: %+v %v", info, err)
+			}
+			if len(info.Pins) != 1 || info.Pins[0] != "cache" {
+				t.Fatalf("C pins %v, want [cache]", info.Pins)
+			}
+
+			// site get pins local and works for a path afterwards offline.
+			sinfo, err := c.SiteGet(ctx, sres.MRI, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sinfo.Meta.Title != "site" {
+				t.Fatalf("site info %+v", sinfo)
+			}
+			var page bytes.Buffer
+			if err := c.Cat(ctx, sres.MRI+"/sub/p.html", &page); err != nil || page.String() != "page" {
+				t.Fatalf("cat on C: %q %v", page.String(), err)
+			}
+			pins, _ := c.Pins(ctx)
+			reasons := map[string]string{}
+			for _, p := range pins {
+				reasons[p.Root] = p.Reason
+			}
+			if reasons[sres.Package] != "local" {
+				t.Fatalf("site pin reasons %v", reasons)
+			}
+			provs, err := c.Providers(ctx, fres.MRI)
+			if err != nil || len(provs) == 0 {
+				t.Fatalf("providers: %v %v", provs, err)
+			}
+		})
+	}
+}
+
+func TestFetchWithNoProviderFailsInBoundedTime(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	net.Connect(0, 1)
+	start := time.Now()
+	_, err := net.Nodes[1].Info(context.Background(), "myco://bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+	if !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 40*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}

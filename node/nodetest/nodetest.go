@@ -1,0 +1,192 @@
+// Package nodetest starts many full Myconet nodes in one process for tests:
+// each with its own home and bbolt store in t.TempDir(), its own identity and
+// a libp2p host, either on libp2p's mocknet (in-memory links, for scale) or on
+// real loopback sockets (for end-to-end paths). Nodes run the DHT in server
+// mode under the private /myconet prefix, with no bootstrap peers and no
+// multicast.
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/myconet/myconet/node"
+)
+
+// Options configure a Net.
+type Options struct {
+	// Loopback uses real libp2p hosts on 127.0.0.1 instead of mocknet.
+	Loopback bool
+	// Override adjusts each node's config (after the loopback defaults).
+	Override func(i int, fc *node.FileConfig)
+	// Logs sends node logs at Debug to t.Log (noisy); off by default.
+	Logs bool
+}
+
+// Net is a set of running nodes.
+type Net struct {
+	t     testing.TB
+	Nodes []*node.Node
+	Mock  mocknet.Mocknet // nil with Loopback
+}
+
+// New starts n nodes, not yet connected to each other. Everything is closed
+// when the test ends.
+func New(t testing.TB, n int, opts Options) *Net {
+	t.Helper()
+	net := &Net{t: t}
+	if !opts.Loopback {
+		net.Mock = mocknet.New()
+		t.Cleanup(func() { net.Mock.Close() })
+	}
+	for i := range n {
+		net.add(i, opts)
+	}
+	if net.Mock != nil {
+		// Links are the underlay: every node can reach every other, as on
+		// the internet. Who is connected to whom is up to the test.
+		if err := net.Mock.LinkAll(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return net
+}
+
+func (net *Net) add(i int, opts Options) {
+	t := net.t
+	home := t.TempDir()
+	cfg := node.Config{
+		Home:        home,
+		StoreNoSync: true,
+		DHTServer:   true,
+		Override: func(fc *node.FileConfig) {
+			node.LoopbackOnly(fc)
+			if opts.Override != nil {
+				opts.Override(i, fc)
+			}
+		},
+	}
+	if opts.Logs {
+		cfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", i)
+	}
+	if net.Mock != nil {
+		id, err := node.LoadIdentity(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, _ := ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", 10000+i))
+		h, err := net.Mock.AddPeer(id.Priv, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.TestHost = h
+	}
+	nd, err := node.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nd.Close() })
+	if err := nd.StartNetwork(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	net.Nodes = append(net.Nodes, nd)
+}
+
+// AddrInfo returns node i's peer address.
+func (net *Net) AddrInfo(i int) peer.AddrInfo {
+	info, err := net.Nodes[i].ID(context.Background())
+	if err != nil {
+		net.t.Fatal(err)
+	}
+	ai, err := peer.AddrInfoFromString(info.Listen[0])
+	if err != nil {
+		net.t.Fatal(err)
+	}
+	return *ai
+}
+
+// Connect connects node i to node j.
+func (net *Net) Connect(i, j int) {
+	net.t.Helper()
+	a := net.Nodes[i]
+	ai := net.AddrInfo(j)
+	addr := ai.Addrs[0].String() + "/p2p/" + ai.ID.String()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := a.Connect(ctx, addr); err != nil {
+		net.t.Fatalf("connect %d → %d: %v", i, j, err)
+	}
+}
+
+// ConnectChain connects 0–1–2–…–n-1.
+func (net *Net) ConnectChain() {
+	for i := 0; i+1 < len(net.Nodes); i++ {
+		net.Connect(i, i+1)
+	}
+}
+
+// ConnectRandom connects each node to k others chosen by a fixed pattern
+// (i+1, i+2, i+4, …), so that the graph is connected and has short paths.
+func (net *Net) ConnectRandom(k int) {
+	n := len(net.Nodes)
+	for i := range n {
+		step := 1
+		for c := 0; c < k && step < n; c++ {
+			net.Connect(i, (i+step)%n)
+			step *= 2
+		}
+	}
+}
+
+// Eventually polls cond every 20 ms until it holds or d passes.
+func (net *Net) Eventually(d time.Duration, what string, cond func() bool) {
+	net.t.Helper()
+	Eventually(net.t, d, what, cond)
+}
+
+// Eventually polls cond every 20 ms until it holds or d passes.
+func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition, not synchronizing
+	}
+}
+
+// CheckGoroutines fails t if more goroutines run at the end of the test
+// (after every Cleanup registered later has run) than when it was called.
+func CheckGoroutines(t testing.TB) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after:\n%s", before, runtime.NumGoroutine(), buf)
+				return
+			}
+			time.Sleep(20 * time.Millisecond) // polling a condition
+		}
+	})
+}
+
+type tWriter struct{ t testing.TB }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
