@@ -178,7 +178,7 @@ type ProviderInfo struct {
 
 // Providers lists the nodes that announce the package a ref names.
 func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error) {
-	m, err := parseRef(ref)
+	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +207,7 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 // SiteGet downloads the whole package a ref names and pins it local, so that
 // it can be read (and browsed through the gateway) with the network gone.
 func (n *Node) SiteGet(ctx context.Context, ref string, progress func(Progress)) (PackageInfo, error) {
-	m, err := parseRef(ref)
+	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return PackageInfo{}, err
 	}

@@ -237,12 +237,12 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
 		return "", storeErr(err)
 	}
-	m, err := mri.Parse(target)
-	if err != nil {
+	if _, err := mri.Parse(target); err != nil {
 		return "", fmt.Errorf("%w: %q is neither a bookmark nor a valid MRI: %v", ErrInvalid, nameOrRef, err)
 	}
-	if m.Mutable() {
-		return "", fmt.Errorf("%w: %s: mutable MRIs resolve through the network, which this node does not run yet", ErrInvalid, m)
+	m, err := n.resolveRef(ctx, target)
+	if err != nil {
+		return "", err
 	}
 	return n.GatewayURL(m.Root, m.Path), nil
 }

@@ -66,7 +66,7 @@ func parseRef(ref string) (mri.MRI, error) {
 		return mri.MRI{}, coded(CodeInvalid, err)
 	}
 	if m.Mutable() {
-		return mri.MRI{}, fmt.Errorf("%w: %s: mutable MRIs resolve through the network, which this node does not run yet", ErrInvalid, ref)
+		return mri.MRI{}, fmt.Errorf("%w: %s is a channel; give the package MRI here", ErrInvalid, ref)
 	}
 	return m, nil
 }
@@ -97,7 +97,7 @@ func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
 
 // resolve turns a ref into the package and the UnixFS node its path names.
 func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
-	m, err := parseRef(ref)
+	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}

@@ -51,12 +51,13 @@ var (
 	bucketPackages  = []byte("packages")
 	bucketBookmarks = []byte("bookmarks")
 	bucketPeers     = []byte("peers")
+	bucketChannels  = []byte("channels")
 
 	keyVersion = []byte("version")
 	keyUsage   = []byte("usage")
 )
 
-var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers}
+var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.

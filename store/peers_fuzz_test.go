@@ -12,3 +12,13 @@ func FuzzPeerRecordDecode(f *testing.F) {
 		}
 	})
 }
+
+func FuzzChannelRecordDecode(f *testing.F) {
+	f.Add([]byte(`{"name":"docs","target":"bafy","seq":3}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, v []byte) {
+		if r, ok := decodeChannel(v); ok && r.Name == "" {
+			t.Fatal("accepted a record without a name")
+		}
+	})
+}
