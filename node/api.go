@@ -67,6 +67,27 @@ type API interface {
 	ConfigGet(ctx context.Context, key string) (string, error)
 	// ConfigSet sets one key, validates the whole config and writes the file.
 	ConfigSet(ctx context.Context, key, value string) error
+
+	// The network. Offline (no daemon) these return ErrNoDaemon, except
+	// Channels, which reads the store.
+
+	// Peers lists the connected peers, sorted by ID.
+	Peers(ctx context.Context) ([]PeerInfo, error)
+	// Connect dials a peer by multiaddr (ending in /p2p/<peer-id>) and
+	// remembers it for later starts.
+	Connect(ctx context.Context, multiaddr string) (PeerInfo, error)
+	// Providers lists the nodes that announce the package a ref names.
+	Providers(ctx context.Context, ref string) ([]ProviderInfo, error)
+	// SiteGet downloads the whole package a ref names and pins it local, so
+	// it reads (and browses through the gateway) with the network gone.
+	// progress is called as in Add.
+	SiteGet(ctx context.Context, ref string, progress func(Progress)) (PackageInfo, error)
+	// Publish points this node's mutable channel at the package a ref names;
+	// the result's MRI (myco://<peer-id>/<channel>) then resolves to it
+	// anywhere in the network.
+	Publish(ctx context.Context, channel, ref string) (PublishResult, error)
+	// Channels lists this node's channels.
+	Channels(ctx context.Context) ([]PublishResult, error)
 }
 
 // IDInfo is the node's identity.
@@ -184,18 +205,20 @@ type Bookmark struct {
 
 // QuotaInfo reports limits (0 = unlimited) and usage.
 type QuotaInfo struct {
-	Disk      int64            `json:"disk"`
-	DiskUsed  int64            `json:"disk_used"`
-	Blocks    int64            `json:"blocks"`
-	ByReason  map[string]int64 `json:"by_reason,omitempty"`
-	Upload    int64            `json:"upload,omitempty"`   // bytes/s
-	Download  int64            `json:"download,omitempty"` // bytes/s
-	Memory    int64            `json:"memory,omitempty"`
-	Conns     int64            `json:"connections,omitempty"`
-	Replicas  int64            `json:"replicas,omitempty"`
-	CPU       int64            `json:"cpu,omitempty"`
-	Packages  int64            `json:"packages"`
-	PinsCount int64            `json:"pins"`
+	Disk       int64            `json:"disk"`
+	DiskUsed   int64            `json:"disk_used"`
+	Blocks     int64            `json:"blocks"`
+	ByReason   map[string]int64 `json:"by_reason,omitempty"`
+	Upload     int64            `json:"upload,omitempty"`     // bytes/s
+	Uploaded   int64            `json:"uploaded,omitempty"`   // bulk bytes sent this run
+	Downloaded int64            `json:"downloaded,omitempty"` // bulk bytes received this run
+	Download   int64            `json:"download,omitempty"`   // bytes/s
+	Memory     int64            `json:"memory,omitempty"`
+	Conns      int64            `json:"connections,omitempty"`
+	Replicas   int64            `json:"replicas,omitempty"`
+	CPU        int64            `json:"cpu,omitempty"`
+	Packages   int64            `json:"packages"`
+	PinsCount  int64            `json:"pins"`
 }
 
 // Status describes a running daemon.

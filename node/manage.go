@@ -265,6 +265,9 @@ func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
 	info.Memory, _ = ParseSize(q.Memory)
 	info.Replicas, _ = ParseSize(q.Replicas)
 	info.Conns, info.CPU = int64(q.Connections), int64(q.CPU)
+	if ns := n.network(); ns != nil {
+		info.Uploaded, info.Downloaded = ns.up.Total(), ns.down.Total()
+	}
 	if pins, err := n.db.Pins(); err == nil {
 		info.PinsCount = int64(len(pins))
 	}
@@ -341,6 +344,12 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 	n.cfg = next
 	if key == "quota.memory" && n.memQuota {
 		n.applyMemoryQuotaLocked()
+	}
+	if ns := n.net; ns != nil { // bandwidth quotas apply to the running network
+		up, _ := ParseRate(next.Quota.Upload)
+		down, _ := ParseRate(next.Quota.Download)
+		ns.up.SetRate(up)
+		ns.down.SetRate(down)
 	}
 	return nil
 }

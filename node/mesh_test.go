@@ -7,10 +7,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -126,5 +128,79 @@ func TestFetchWithNoProviderFailsInBoundedTime(t *testing.T) {
 	}
 	if d := time.Since(start); d > 40*time.Second {
 		t.Fatalf("took %v", d)
+	}
+}
+
+// recordingClock is a bandwidth clock that does not sleep but adds up how
+// long the limiter asked to wait.
+type recordingClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	slept time.Duration
+}
+
+func (c *recordingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *recordingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	c.slept += d
+	return nil
+}
+
+func (c *recordingClock) total() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slept
+}
+
+// TestBandwidthQuotasApplyToFetches proves that a fetch pays the receiver's
+// download quota and the provider's upload quota, by counting on fake time
+// how long the limiters made it wait (no timing is asserted).
+func TestBandwidthQuotasApplyToFetches(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	clocks := []*recordingClock{{now: time.Unix(1e9, 0)}, {now: time.Unix(1e9, 0)}}
+	net := nodetest.New(t, 2, nodetest.Options{
+		Clock: func(i int) bandwidth.Clock { return clocks[i] },
+	})
+	net.Connect(1, 0)
+	ctx := context.Background()
+	// Set on the running nodes: quotas apply live.
+	if _, err := net.Nodes[0].SetQuota(ctx, "upload", "1MB/s"); err != nil { // the provider
+		t.Fatal(err)
+	}
+	if _, err := net.Nodes[1].SetQuota(ctx, "download", "2MB/s"); err != nil { // the receiver
+		t.Fatal(err)
+	}
+	const size = 4_000_000
+	src := filepath.Join(t.TempDir(), "big")
+	writeRand(t, src, 4, size)
+	res, err := net.Nodes[0].Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	getEventually(t, net.Nodes[1], res.MRI, filepath.Join(t.TempDir(), "out"))
+	// 4 MB at 1 MB/s upload ≈ 4 s of waiting; at 2 MB/s download ≈ 2 s.
+	if up := clocks[0].total(); up < 3500*time.Millisecond {
+		t.Fatalf("provider waited %v for its 1MB/s upload quota, want about 4s", up)
+	}
+	if down := clocks[1].total(); down < 1500*time.Millisecond {
+		t.Fatalf("receiver waited %v for its 2MB/s download quota, want about 2s", down)
+	}
+	q, _ := net.Nodes[1].Quota(ctx)
+	if q.Downloaded < size || q.Download != 2e6 {
+		t.Fatalf("quota show: %+v", q)
+	}
+	// Lifting the limit applies to the running node.
+	if _, err := net.Nodes[0].SetQuota(ctx, "upload", "unlimited"); err != nil {
+		t.Fatal(err)
+	}
+	if q, _ := net.Nodes[0].Quota(ctx); q.Upload != 0 {
+		t.Fatalf("upload quota after lifting: %d", q.Upload)
 	}
 }

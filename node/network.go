@@ -19,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -33,7 +34,8 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	retrieval *retrieval.Service
-	ctx       context.Context // ends when the network stops
+	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
+	ctx       context.Context    // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
@@ -109,8 +111,13 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err != nil {
 		return fmt.Errorf("network: dht: %w", err)
 	}
+	upRate, _ := ParseRate(cfg.Quota.Upload)
+	downRate, _ := ParseRate(cfg.Quota.Download)
+	ns.up = bandwidth.New(upRate, n.bwClock)
+	ns.down = bandwidth.New(downRate, n.bwClock)
 	ns.retrieval, err = retrieval.New(retrieval.Config{
-		Host:   ns.host,
+		// Bulk data moves through retrieval: its streams pay the bandwidth quotas.
+		Host:   &bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down},
 		Blocks: n.db,
 		Links:  blockLinks,
 		Logger: n.log.With("component", "retrieval"),

@@ -26,6 +26,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/store"
 )
 
@@ -61,6 +62,9 @@ type Config struct {
 	TestHost host.Host
 	// DHTServer forces DHT server mode (tests, where AutoNAT cannot tell).
 	DHTServer bool
+	// BandwidthClock is the clock of the bandwidth limiters (tests use fake
+	// time); nil means the real clock.
+	BandwidthClock bandwidth.Clock
 }
 
 // Node is a Myconet node. Its methods are safe for concurrent use.
@@ -74,6 +78,7 @@ type Node struct {
 
 	testHost  host.Host
 	dhtServer bool
+	bwClock   bandwidth.Clock
 
 	mu       sync.Mutex
 	cfg      FileConfig // effective config: the file plus override; guarded by mu
@@ -125,7 +130,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer}
+	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock}
 	if n.now == nil {
 		n.now = time.Now
 	}

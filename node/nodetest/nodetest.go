@@ -20,6 +20,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/bandwidth"
 )
 
 // Options configure a Net.
@@ -30,6 +31,8 @@ type Options struct {
 	Override func(i int, fc *node.FileConfig)
 	// Logs sends node logs at Debug to t.Log (noisy); off by default.
 	Logs bool
+	// Clock, if set, gives node i's bandwidth limiters a clock.
+	Clock func(i int) bandwidth.Clock
 }
 
 // Net is a set of running nodes.
@@ -74,6 +77,9 @@ func (net *Net) add(i int, opts Options) {
 				opts.Override(i, fc)
 			}
 		},
+	}
+	if opts.Clock != nil {
+		cfg.BandwidthClock = opts.Clock(i)
 	}
 	if opts.Logs {
 		cfg.Logger = slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", i)
