@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/myconet/myconet/store"
 )
 
 // HTTP API wire details shared with node/client.
@@ -35,7 +37,7 @@ const (
 	TrailerError = "X-Myco-Error"
 	TrailerCode  = "X-Myco-Error-Code"
 
-	// ContentTypeNDJSON is the type of the add progress stream.
+	// ContentTypeNDJSON is the type of the progress streams (add, site get, fetch).
 	ContentTypeNDJSON = "application/x-ndjson"
 	// ContentTypeCAR is the type of export and import bodies.
 	ContentTypeCAR = "application/vnd.ipld.car"
@@ -50,14 +52,33 @@ type ErrorBody struct {
 	Code  Code   `json:"code"`
 }
 
-// AddLine is one line of the NDJSON stream that POST /api/v1/add returns:
-// exactly one of Progress, Result or Error is set. The last line holds Result
-// or Error.
-type AddLine struct {
-	Progress *Progress  `json:"progress,omitempty"`
-	Result   *AddResult `json:"result,omitempty"`
-	Error    string     `json:"error,omitempty"`
-	Code     Code       `json:"code,omitempty"`
+// ProgressLine is one line of the NDJSON streams that POST /api/v1/add,
+// /api/v1/site/get and /api/v1/fetch return: exactly one of Progress, Result
+// or Error is set. The last line holds Result or Error.
+type ProgressLine[T any] struct {
+	Progress *Progress `json:"progress,omitempty"`
+	Result   *T        `json:"result,omitempty"`
+	Error    string    `json:"error,omitempty"`
+	Code     Code      `json:"code,omitempty"`
+}
+
+// AddLine is a line of the add stream.
+type AddLine = ProgressLine[AddResult]
+
+// SiteGetLine is a line of the site get stream.
+type SiteGetLine = ProgressLine[PackageInfo]
+
+// FetchLine is a line of the fetch stream.
+type FetchLine = ProgressLine[FetchResult]
+
+// FetchResult is the outcome of POST /api/v1/fetch: what the node fetched
+// from the network to hold the package a ref names (all zero when it
+// already held it, or runs offline).
+type FetchResult struct {
+	Fetched   bool  `json:"fetched"`
+	Bytes     int64 `json:"bytes"`
+	Blocks    int64 `json:"blocks"`
+	Providers int   `json:"providers"`
 }
 
 // Request bodies and small responses of the API.
@@ -86,10 +107,27 @@ type (
 	URLResponse struct {
 		URL string `json:"url"`
 	}
+	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
+	RefRequest struct {
+		Ref string `json:"ref"`
+	}
+	// ConnectRequest is the body of POST /api/v1/peers/connect.
+	ConnectRequest struct {
+		Addr string `json:"addr"` // a multiaddr ending in /p2p/<peer-id>
+	}
+	// ProvidersResponse is the answer of GET /api/v1/providers.
+	ProvidersResponse struct {
+		Providers []ProviderInfo `json:"providers"`
+	}
+	// PublishRequest is the body of POST /api/v1/publish.
+	PublishRequest struct {
+		Channel string `json:"channel"`
+		Ref     string `json:"ref"`
+	}
 )
 
-// addProgressInterval throttles add progress lines to about ten a second.
-const addProgressInterval = 100 * time.Millisecond
+// progressLineInterval throttles progress lines to about ten a second.
+const progressLineInterval = 100 * time.Millisecond
 
 // The optional interfaces the API handler uses when its API offers them
 // (*Node does): random access for cat (Range requests) and file or tar
@@ -102,6 +140,12 @@ type (
 		fileOpener
 		Stat(ctx context.Context, ref string) (PathStat, error)
 		WriteTar(ctx context.Context, ref string, w io.Writer) error
+	}
+	// fetcher brings what a ref names into the local store from the
+	// network, reporting progress (get, cat and the rest fetch too, but
+	// silently, inside their first call).
+	fetcher interface {
+		fetchForAPI(ctx context.Context, ref string, progress func(Progress)) (FetchResult, error)
 	}
 )
 
@@ -194,6 +238,13 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/config", h.configShow},
 		{"GET " + p + "/config/{key}", h.configGet},
 		{"POST " + p + "/config", h.configSet},
+		{"GET " + p + "/peers", h.peers},
+		{"POST " + p + "/peers/connect", h.connect},
+		{"GET " + p + "/providers", h.providers},
+		{"POST " + p + "/site/get", h.siteGet},
+		{"POST " + p + "/fetch", h.fetch},
+		{"POST " + p + "/publish", h.publish},
+		{"GET " + p + "/channels", h.channels},
 		{"GET /metrics", h.metrics},
 	}
 }
@@ -398,6 +449,15 @@ func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	streamProgress(h, w, func(progress func(Progress)) (AddResult, error) {
+		return h.api.Add(r.Context(), req, progress)
+	})
+}
+
+// streamProgress answers with the NDJSON stream of run: progress lines, at
+// most about ten a second, then the result or the error. An error before the
+// first progress line is an ordinary error response with its status.
+func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progress func(Progress)) (T, error)) {
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	started := false
@@ -411,18 +471,18 @@ func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
 	var last time.Time
 	progress := func(p Progress) {
 		now := time.Now()
-		if now.Sub(last) < addProgressInterval {
+		if now.Sub(last) < progressLineInterval {
 			return
 		}
 		last = now
 		if !started {
 			start()
 		}
-		if enc.Encode(AddLine{Progress: &p}) == nil {
+		if enc.Encode(ProgressLine[T]{Progress: &p}) == nil {
 			_ = rc.Flush()
 		}
 	}
-	res, err := h.api.Add(r.Context(), req, progress)
+	res, err := run(progress)
 	if err != nil && !started {
 		// Nothing sent yet: a plain error response with its proper status.
 		writeError(w, err)
@@ -432,11 +492,11 @@ func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
 		start()
 	}
 	if err != nil {
-		h.log.Debug("add failed", "err", err)
-		_ = enc.Encode(AddLine{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		h.log.Debug("stream failed", "err", err)
+		_ = enc.Encode(ProgressLine[T]{Error: oneLine(err.Error()), Code: CodeOf(err)})
 		return
 	}
-	_ = enc.Encode(AddLine{Result: &res})
+	_ = enc.Encode(ProgressLine[T]{Result: &res})
 }
 
 func (h *apiHandler) info(w http.ResponseWriter, r *http.Request) {
@@ -662,6 +722,132 @@ func (h *apiHandler) configSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, req)
+}
+
+func (h *apiHandler) peers(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Peers(r.Context())
+	if v == nil {
+		v = []PeerInfo{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) connect(w http.ResponseWriter, r *http.Request) {
+	var req ConnectRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Addr == "" {
+		writeError(w, fmt.Errorf("%w: connect: no addr given", ErrInvalid))
+		return
+	}
+	v, err := h.api.Connect(r.Context(), req.Addr)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) providers(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Providers(r.Context(), ref)
+	if v == nil {
+		v = []ProviderInfo{}
+	}
+	reply(w, ProvidersResponse{Providers: v}, err)
+}
+
+// readRef decodes a RefRequest body with a non-empty ref.
+func readRef(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req RefRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return "", err
+	}
+	if req.Ref == "" {
+		return "", fmt.Errorf("%w: request body: missing ref", ErrInvalid)
+	}
+	return req.Ref, nil
+}
+
+func (h *apiHandler) siteGet(w http.ResponseWriter, r *http.Request) {
+	ref, err := readRef(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	streamProgress(h, w, func(progress func(Progress)) (PackageInfo, error) {
+		return h.api.SiteGet(r.Context(), ref, progress)
+	})
+}
+
+// fetch answers the fetch stream. An API that cannot fetch (one without a
+// network) answers a zero FetchResult: there is nothing to wait for.
+func (h *apiHandler) fetch(w http.ResponseWriter, r *http.Request) {
+	ref, err := readRef(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	streamProgress(h, w, func(progress func(Progress)) (FetchResult, error) {
+		if f, ok := h.api.(fetcher); ok {
+			return f.fetchForAPI(r.Context(), ref, progress)
+		}
+		return FetchResult{}, nil
+	})
+}
+
+func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
+	var req PublishRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Channel == "" || req.Ref == "" {
+		writeError(w, fmt.Errorf("%w: publish: want a channel and a ref", ErrInvalid))
+		return
+	}
+	v, err := h.api.Publish(r.Context(), req.Channel, req.Ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) channels(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Channels(r.Context())
+	if v == nil {
+		v = []PublishResult{}
+	}
+	reply(w, v, err)
+}
+
+// fetchForAPI implements fetcher for POST /api/v1/fetch: when the node runs
+// on the network and lacks the package ref names, it fetches the whole
+// package (pinned cache), as the first read of it would, but with progress.
+// Mutable MRIs resolve first.
+func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progress)) (FetchResult, error) {
+	m, err := n.resolveRef(ctx, ref)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	if n.network() == nil {
+		return FetchResult{}, nil
+	}
+	if ok, err := n.db.Has(m.Root); err != nil {
+		return FetchResult{}, storeErr(err)
+	} else if ok {
+		return FetchResult{}, nil // held: reads need no fetch (see resolve)
+	}
+	var last Progress
+	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {
+		last = p
+		if progress != nil {
+			progress(p)
+		}
+	})
+	if err != nil {
+		return FetchResult{}, err
+	}
+	return FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }
 
 // metrics answers in the Prometheus text exposition format (version 0.0.4).

@@ -181,6 +181,54 @@ func (f *fakeAPI) ConfigSet(ctx context.Context, key, value string) error {
 	return nil
 }
 
+var fakePeers = []node.PeerInfo{
+	{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Direction: "outbound", Latency: "1.2ms"},
+	{ID: "12D3KooWpeerB", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}, Direction: "inbound", Relayed: true},
+}
+
+func (f *fakeAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) { return fakePeers, nil }
+func (f *fakeAPI) Connect(ctx context.Context, addr string) (node.PeerInfo, error) {
+	if err := refErr(addr); err != nil {
+		return node.PeerInfo{}, err
+	}
+	return node.PeerInfo{ID: "12D3KooWdialed", Addrs: []string{addr}, Direction: "outbound"}, nil
+}
+func (f *fakeAPI) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
+	if err := refErr(ref); err != nil {
+		return nil, err
+	}
+	if ref == "nobody" {
+		return nil, nil
+	}
+	return []node.ProviderInfo{{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}}, {ID: "12D3KooWfake", Self: true}}, nil
+}
+func (f *fakeAPI) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
+	if err := refErr(ref); err != nil && !f.addFailLate {
+		return node.PackageInfo{}, err
+	}
+	for i := range f.addProgress {
+		if progress != nil {
+			progress(node.Progress{Bytes: int64(i), Blocks: int64(i / 10), Providers: 2})
+		}
+	}
+	if f.addFailLate {
+		return node.PackageInfo{}, fmt.Errorf("%w: fetch: no provider left", node.ErrNotFound)
+	}
+	return f.Info(ctx, ref)
+}
+func (f *fakeAPI) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
+	if err := refErr(ref); err != nil {
+		return node.PublishResult{}, err
+	}
+	if channel == "" || strings.Contains(channel, "/") {
+		return node.PublishResult{}, fmt.Errorf("%w: channel %q", node.ErrInvalid, channel)
+	}
+	return node.PublishResult{MRI: "myco://12D3KooWfake/" + channel, Target: "myco://" + ref, Seq: 3, Expires: time.Unix(1800000000, 0).UTC()}, nil
+}
+func (f *fakeAPI) Channels(ctx context.Context) ([]node.PublishResult, error) {
+	return nil, nil
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -295,6 +343,17 @@ func TestAPIRouting(t *testing.T) {
 		{"GET", "/api/v1/info?ref=plain", 500, node.CodeInternal},
 		{"GET", "/api/v1/status", 503, node.CodeNoDaemon},
 		{"GET", "/api/v1/get?ref=x", 501, node.CodeInternal}, // the fake has no Stat/WriteTar
+		{"POST", "/api/v1/peers", 405, node.CodeInvalid},
+		{"GET", "/api/v1/peers/connect", 405, node.CodeInvalid},
+		{"POST", "/api/v1/peers/connect", 400, node.CodeInvalid}, // no body
+		{"GET", "/api/v1/providers", 400, node.CodeInvalid},      // no ref
+		{"GET", "/api/v1/providers?ref=missing", 404, node.CodeNotFound},
+		{"GET", "/api/v1/site/get?ref=x", 405, node.CodeInvalid},
+		{"POST", "/api/v1/site/get", 400, node.CodeInvalid},
+		{"POST", "/api/v1/fetch", 400, node.CodeInvalid},
+		{"GET", "/api/v1/publish", 405, node.CodeInvalid},
+		{"POST", "/api/v1/publish", 400, node.CodeInvalid},
+		{"POST", "/api/v1/channels", 405, node.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -344,6 +403,10 @@ func TestClientErrorsRoundTrip(t *testing.T) {
 		_, calls["bookmark add"] = c.BookmarkAdd(ctx, "b", ref)
 		_, calls["open"] = c.OpenURL(ctx, ref)
 		_, calls["add"] = c.Add(ctx, node.AddRequest{Path: ref, Title: "x"}, nil)
+		_, calls["connect"] = c.Connect(ctx, ref)
+		_, calls["providers"] = c.Providers(ctx, ref)
+		_, calls["site get"] = c.SiteGet(ctx, ref, nil)
+		_, calls["publish"] = c.Publish(ctx, "docs", ref)
 		for name, err := range calls {
 			if !errors.Is(err, want) {
 				t.Errorf("%s(%s): %v, want %v", name, ref, err, want)
@@ -437,6 +500,46 @@ func TestClientValues(t *testing.T) {
 	wres, _ := (&fakeAPI{}).Add(ctx, req, nil)
 	check("add", res, wres, err)
 	check("add request", f.lastReq, req, nil)
+
+	peers, err := c.Peers(ctx)
+	check("peers", peers, fakePeers, err)
+	pi, err := c.Connect(ctx, "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWx")
+	wpi, _ := f.Connect(ctx, "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWx")
+	check("connect", pi, wpi, err)
+	provs, err := c.Providers(ctx, "bafyx")
+	wprovs, _ := f.Providers(ctx, "bafyx")
+	check("providers", provs, wprovs, err)
+	provs, err = c.Providers(ctx, "nobody")
+	check("providers none", provs, []node.ProviderInfo{}, err)
+	si, err := c.SiteGet(ctx, "bafyx", nil)
+	check("site get", si, winfo, err)
+	pub, err := c.Publish(ctx, "docs", "bafyx")
+	wpub, _ := f.Publish(ctx, "docs", "bafyx")
+	check("publish", pub, wpub, err)
+	_, err = c.Publish(ctx, "a/b", "bafyx")
+	check("publish bad channel", errors.Is(err, node.ErrInvalid), true, nil)
+	chans, err := c.Channels(ctx)
+	check("channels", chans, []node.PublishResult{}, err)
+	fr, err := c.Fetch(ctx, "bafyx", nil) // the fake cannot fetch: nothing to do
+	check("fetch", fr, node.FetchResult{}, err)
+}
+
+func TestAPISiteGetProgress(t *testing.T) {
+	f := &fakeAPI{addProgress: 50000}
+	_, c := serveFake(t, f)
+	var got []node.Progress
+	info, err := c.SiteGet(t.Context(), "bafyx", func(p node.Progress) { got = append(got, p) })
+	if err != nil || info.Package != "bafyx" {
+		t.Fatalf("site get: %+v, %v", info, err)
+	}
+	if len(got) == 0 || got[0].Providers != 2 {
+		t.Fatalf("progress: %v", got)
+	}
+	f.addFailLate, f.addProgress = true, 10
+	_, err = c.SiteGet(t.Context(), "bafyx", nil)
+	if !errors.Is(err, node.ErrNotFound) || err.Error() != "not found: fetch: no provider left" {
+		t.Fatalf("late site get error: %v", err)
+	}
 }
 
 func TestAPIAddProgress(t *testing.T) {

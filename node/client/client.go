@@ -239,13 +239,21 @@ func (c *Client) Status(ctx context.Context) (node.Status, error) {
 
 // Add implements node.API. req.Path is a path on the daemon's machine.
 func (c *Client) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
-	data, err := json.Marshal(req)
+	return postProgress[node.AddResult](ctx, c, "/add", req, progress)
+}
+
+// postProgress posts in as JSON to a progress stream endpoint (see
+// node.ProgressLine), calls progress for each progress line and returns the
+// result line's value or the error line's *node.Error.
+func postProgress[T any](ctx context.Context, c *Client, path string, in any, progress func(node.Progress)) (T, error) {
+	var zero T
+	data, err := json.Marshal(in)
 	if err != nil {
-		return node.AddResult{}, fmt.Errorf("api /add: %w", err)
+		return zero, fmt.Errorf("api %s: %w", path, err)
 	}
-	resp, err := c.request(ctx, http.MethodPost, "/add", nil, bytes.NewReader(data), "application/json")
+	resp, err := c.request(ctx, http.MethodPost, path, nil, bytes.NewReader(data), "application/json")
 	if err != nil {
-		return node.AddResult{}, err
+		return zero, err
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
@@ -254,9 +262,9 @@ func (c *Client) Add(ctx context.Context, req node.AddRequest, progress func(nod
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var line node.AddLine
+		var line node.ProgressLine[T]
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
-			return node.AddResult{}, fmt.Errorf("api /add: bad stream line: %w", err)
+			return zero, fmt.Errorf("api %s: bad stream line: %w", path, err)
 		}
 		switch {
 		case line.Result != nil:
@@ -266,18 +274,18 @@ func (c *Client) Add(ctx context.Context, req node.AddRequest, progress func(nod
 			if code == "" {
 				code = node.CodeInternal
 			}
-			return node.AddResult{}, &node.Error{Code: code, Msg: line.Error}
+			return zero, &node.Error{Code: code, Msg: line.Error}
 		case line.Progress != nil && progress != nil:
 			progress(*line.Progress)
 		}
 	}
 	if ctx.Err() != nil {
-		return node.AddResult{}, ctx.Err()
+		return zero, ctx.Err()
 	}
 	if err := sc.Err(); err != nil {
-		return node.AddResult{}, fmt.Errorf("api /add: %w", err)
+		return zero, fmt.Errorf("api %s: %w", path, err)
 	}
-	return node.AddResult{}, errors.New("api /add: the stream ended without a result")
+	return zero, fmt.Errorf("api %s: the stream ended without a result", path)
 }
 
 // Info implements node.API.
@@ -502,6 +510,49 @@ func (c *Client) ConfigGet(ctx context.Context, key string) (string, error) {
 // ConfigSet implements node.API.
 func (c *Client) ConfigSet(ctx context.Context, key, value string) error {
 	return c.doJSON(ctx, http.MethodPost, "/config", nil, node.ConfigValue{Key: key, Value: value}, nil)
+}
+
+// Peers implements node.API.
+func (c *Client) Peers(ctx context.Context) ([]node.PeerInfo, error) {
+	var v []node.PeerInfo
+	return v, c.doJSON(ctx, http.MethodGet, "/peers", nil, nil, &v)
+}
+
+// Connect implements node.API.
+func (c *Client) Connect(ctx context.Context, multiaddr string) (node.PeerInfo, error) {
+	var v node.PeerInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/peers/connect", nil, node.ConnectRequest{Addr: multiaddr}, &v)
+}
+
+// Providers implements node.API.
+func (c *Client) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
+	var v node.ProvidersResponse
+	return v.Providers, c.doJSON(ctx, http.MethodGet, "/providers", refQuery(ref), nil, &v)
+}
+
+// SiteGet implements node.API.
+func (c *Client) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
+	return postProgress[node.PackageInfo](ctx, c, "/site/get", node.RefRequest{Ref: ref}, progress)
+}
+
+// Fetch asks the daemon to bring the package ref names into its store from
+// the network (pinned cache), reporting progress; a package the daemon holds
+// already answers at once with a zero result. Get, Cat and the rest fetch
+// too, silently; Fetch first gives a long fetch a progress bar.
+func (c *Client) Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error) {
+	return postProgress[node.FetchResult](ctx, c, "/fetch", node.RefRequest{Ref: ref}, progress)
+}
+
+// Publish implements node.API.
+func (c *Client) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
+	var v node.PublishResult
+	return v, c.doJSON(ctx, http.MethodPost, "/publish", nil, node.PublishRequest{Channel: channel, Ref: ref}, &v)
+}
+
+// Channels implements node.API.
+func (c *Client) Channels(ctx context.Context) ([]node.PublishResult, error) {
+	var v []node.PublishResult
+	return v, c.doJSON(ctx, http.MethodGet, "/channels", nil, nil, &v)
 }
 
 // Metrics returns the /metrics text.
