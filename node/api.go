@@ -201,6 +201,7 @@ type Bookmark struct {
 	MRI     string    `json:"mri"`
 	URL     string    `json:"url"` // gateway URL
 	Created time.Time `json:"created"`
+	Follow  bool      `json:"follow,omitempty"` // new versions of a channel are fetched
 }
 
 // QuotaInfo reports limits (0 = unlimited) and usage.

@@ -48,11 +48,35 @@ func TestChannelResolvesToNewest(t *testing.T) {
 	}
 	net.Eventually(60*time.Second, "C to resolve the channel to v1", func() bool { return title(c) == "v1" })
 
+	// C follows the channel: each new version is fetched and pinned local.
+	if _, err := c.BookmarkAdd(ctx, "docs", mutable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetBookmarkFollow(ctx, "docs", true); err != nil {
+		t.Fatal(err)
+	}
+	pinnedLocal := func(n *node.Node, pkg string) bool {
+		pins, _ := n.Pins(ctx)
+		for _, p := range pins {
+			if p.Root == pkg && p.Reason == "local" {
+				return true
+			}
+		}
+		return false
+	}
+
 	res, err := a.Publish(ctx, "docs", p2.MRI)
 	if err != nil || res.Seq != 2 || res.MRI != mutable {
 		t.Fatalf("second publish: %+v %v", res, err)
 	}
 	net.Eventually(60*time.Second, "C to resolve the channel to v2", func() bool { return title(c) == "v2" })
+	net.Eventually(60*time.Second, "C to follow the channel to v2", func() bool {
+		c.RefreshFollowed(ctx)
+		return pinnedLocal(c, p2.Package)
+	})
+	if _, err := c.SetBookmarkFollow(ctx, "nosuch", true); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("follow unknown bookmark: %v", err)
+	}
 	if got := title(a); got != "v2" {
 		t.Fatalf("A resolves its own channel to %q", got)
 	}

@@ -198,7 +198,7 @@ func (n *Node) Bookmarks(ctx context.Context) ([]Bookmark, error) {
 }
 
 func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
-	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created}
+	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
 	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
 		out.URL = n.GatewayURL(m.Root, m.Path)
 	}

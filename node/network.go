@@ -142,6 +142,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
+	ns.goOwned(n.follow)
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }

@@ -12,6 +12,8 @@ type Bookmark struct {
 	Name    string // 1 to 64 of [A-Za-z0-9._-]
 	Target  string // an MRI string
 	Created time.Time
+	// Follow asks the node to fetch each new version of a mutable MRI.
+	Follow bool
 }
 
 // validName reports whether s is a valid bookmark name.

@@ -248,6 +248,9 @@ func encodeBookmark(b Bookmark) []byte {
 	e := encoder{b: []byte{recordV1}}
 	e.str(b.Target)
 	e.time(b.Created)
+	if b.Follow { // an optional trailing field: older records simply end here
+		e.uvarint(1)
+	}
 	return e.b
 }
 
@@ -257,6 +260,9 @@ func decodeBookmark(name string, p []byte) (Bookmark, error) {
 	b := Bookmark{Name: name}
 	b.Target = d.str()
 	b.Created = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		b.Follow = d.uvarint() == 1
+	}
 	if err := d.done("bookmark"); err != nil {
 		return Bookmark{}, err
 	}
