@@ -34,6 +34,7 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	retrieval *retrieval.Service
+	repl      *replicator        // replication (replicate.go); nil if it failed to start
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
 	ctx       context.Context    // ends when the network stops
 	cancel    context.CancelFunc
@@ -141,6 +142,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	})
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
+	ns.repl = n.startReplication(ns)
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())

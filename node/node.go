@@ -65,6 +65,10 @@ type Config struct {
 	// BandwidthClock is the clock of the bandwidth limiters (tests use fake
 	// time); nil means the real clock.
 	BandwidthClock bandwidth.Clock
+	// ReplicateInterval is how often the replication loop checks each held
+	// package that has its replicas (jittered ±25%); 0 means 30 minutes.
+	// Tests shorten it.
+	ReplicateInterval time.Duration
 }
 
 // Node is a Myconet node. Its methods are safe for concurrent use.
@@ -79,6 +83,7 @@ type Node struct {
 	testHost  host.Host
 	dhtServer bool
 	bwClock   bandwidth.Clock
+	replInt   time.Duration // Config.ReplicateInterval
 
 	mu       sync.Mutex
 	cfg      FileConfig // effective config: the file plus override; guarded by mu
@@ -130,7 +135,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock}
+	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock, replInt: cfg.ReplicateInterval}
 	if n.now == nil {
 		n.now = time.Now
 	}

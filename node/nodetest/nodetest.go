@@ -33,6 +33,8 @@ type Options struct {
 	Logs bool
 	// Clock, if set, gives node i's bandwidth limiters a clock.
 	Clock func(i int) bandwidth.Clock
+	// ReplicateInterval is each node's node.Config.ReplicateInterval.
+	ReplicateInterval time.Duration
 }
 
 // Net is a set of running nodes.
@@ -40,6 +42,8 @@ type Net struct {
 	t     testing.TB
 	Nodes []*node.Node
 	Mock  mocknet.Mocknet // nil with Loopback
+	// Dead marks the nodes stopped by Kill.
+	Dead []bool
 }
 
 // New starts n nodes, not yet connected to each other. Everything is closed
@@ -68,9 +72,10 @@ func (net *Net) add(i int, opts Options) {
 	t := net.t
 	home := t.TempDir()
 	cfg := node.Config{
-		Home:        home,
-		StoreNoSync: true,
-		DHTServer:   true,
+		Home:              home,
+		StoreNoSync:       true,
+		DHTServer:         true,
+		ReplicateInterval: opts.ReplicateInterval,
 		Override: func(fc *node.FileConfig) {
 			node.LoopbackOnly(fc)
 			if opts.Override != nil {
@@ -105,6 +110,41 @@ func (net *Net) add(i int, opts Options) {
 		t.Fatal(err)
 	}
 	net.Nodes = append(net.Nodes, nd)
+	net.Dead = append(net.Dead, false)
+}
+
+// Kill stops node i for good, as if its machine vanished: the node closes
+// and, on mocknet, its host closes and loses its links, so that dials to it
+// fail at once.
+func (net *Net) Kill(i int) {
+	net.t.Helper()
+	nd := net.Nodes[i]
+	id := nd.Identity().PeerID
+	if err := nd.Close(); err != nil {
+		net.t.Errorf("kill %d: %v", i, err)
+	}
+	if net.Mock != nil {
+		for _, p := range net.Mock.Peers() {
+			if p != id {
+				net.Mock.UnlinkPeers(id, p) // an error only means there was no link
+			}
+		}
+		if h := net.Mock.Host(id); h != nil {
+			h.Close()
+		}
+	}
+	net.Dead[i] = true
+}
+
+// Live returns the indexes of the nodes not killed.
+func (net *Net) Live() []int {
+	var out []int
+	for i, d := range net.Dead {
+		if !d {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // AddrInfo returns node i's peer address.
