@@ -51,6 +51,7 @@ type NetworkConfig struct {
 	Listen    []string `toml:"listen"`
 	Bootstrap []string `toml:"bootstrap"`
 	MDNS      bool     `toml:"mdns"`
+	DHT       string   `toml:"dht"` // auto | server | client
 }
 
 // OverlayConfig configures the IPv6 overlay.
@@ -89,6 +90,7 @@ func DefaultConfig() FileConfig {
 				"/ip6/::/udp/4809/quic-v1",
 			},
 			Bootstrap: []string{},
+			DHT:       "auto",
 		},
 		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0"},
 		Quota:       QuotaConfig{Disk: "10GB", Replicas: "2GB"},
@@ -322,6 +324,14 @@ func checkHostPort(s string) error {
 	return nil
 }
 
+func checkDHTMode(s string) error {
+	switch s {
+	case "", "auto", "server", "client":
+		return nil
+	}
+	return fmt.Errorf("%w: want auto, server or client, got %q", ErrInvalid, s)
+}
+
 func checkSize(s string) error { _, err := ParseSize(s); return err }
 func checkRate(s string) error { _, err := ParseRate(s); return err }
 
@@ -338,6 +348,8 @@ var configKeys = []configKey{
 		func(c *FileConfig) *[]string { return &c.Network.Bootstrap }),
 	boolKey("network.mdns", "LAN discovery by multicast DNS. Off by default.",
 		func(c *FileConfig) *bool { return &c.Network.MDNS }),
+	strKey("network.dht", "DHT mode: auto (serve others unless this node turns out to be behind NAT), server or client.",
+		func(c *FileConfig) *string { return &c.Network.DHT }, checkDHTMode),
 	boolKey("overlay.tun", "Bring up the overlay TUN interface (needs root or CAP_NET_ADMIN).",
 		func(c *FileConfig) *bool { return &c.Overlay.TUN }),
 	strKey("overlay.tun_name", "Name of the TUN interface.",

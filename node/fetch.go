@@ -164,6 +164,18 @@ func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([
 
 func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 	if len(out) == 0 {
+		// No provider record: ask the peers we are connected to, as bitswap
+		// does; a peer without the root answers "not found" and is dropped.
+		if ns := n.network(); ns != nil {
+			for _, p := range ns.host.Network().Peers() {
+				out = append(out, p)
+				if len(out) == maxProviders {
+					break
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
 		return nil, fmt.Errorf("%w: no node in the network provides %s", ErrNotFound, root)
 	}
 	return out, nil

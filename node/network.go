@@ -99,9 +99,15 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err != nil {
 		return err
 	}
-	mode := dht.ModeAuto
-	if n.dhtServer {
+	// auto is ModeAutoServer: serve unless AutoNAT finds the node behind NAT.
+	// (Plain ModeAuto would wait for proof of public reachability, which a
+	// LAN or loopback network never gives: nobody would serve.)
+	mode := dht.ModeAutoServer
+	switch {
+	case n.dhtServer || cfg.Network.DHT == "server":
 		mode = dht.ModeServer
+	case cfg.Network.DHT == "client":
+		mode = dht.ModeClient
 	}
 	ns.dht, err = dht.New(ns.host,
 		dht.ProtocolPrefix(DHTPrefix),
