@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -95,6 +96,9 @@ func testCLI(t *testing.T, api node.API) (*cli, *bytes.Buffer, *bytes.Buffer) {
 	c := &cli{
 		stdout: &stdout, stderr: &stderr, stdin: strings.NewReader(""),
 		connect: func(ctx context.Context, home string) (node.API, func(), error) {
+			return api, func() {}, nil
+		},
+		daemon: func(ctx context.Context, home string) (node.API, func(), error) {
 			return api, func() {}, nil
 		},
 	}
@@ -249,6 +253,10 @@ func TestRenderProgress(t *testing.T) {
 			"add [========================] 100%  200 B / 100 B  200 B/s"},
 		{node.Progress{Bytes: 1_500_000, Files: 7}, time.Second,
 			"add  1.5 MB  1.5 MB/s  7 files"},
+		{node.Progress{Bytes: 3_000_000, Blocks: 3, Providers: 2}, time.Second,
+			"add  3.0 MB  3.0 MB/s  3 blocks  2 providers"},
+		{node.Progress{Bytes: 1_000_000, Blocks: 1, Providers: 1}, time.Second,
+			"add  1.0 MB  1.0 MB/s  1 block  1 provider"},
 	}
 	for _, tt := range tests {
 		if got := renderProgress("add", tt.p, tt.elapsed); got != tt.want {
@@ -348,5 +356,157 @@ func TestGlobalJSON(t *testing.T) {
 	c.run([]string{"--home", dir, "id"})
 	if want := "peer ID:     12D3Koo\naddress:     fd6d:7963::1\npublic key:  CAES\n"; stdout.String() != want {
 		t.Errorf("id printed %q, want %q", stdout, want)
+	}
+}
+
+// netAPI is a fakeAPI with the network methods, recording what it was asked.
+type netAPI struct {
+	fakeAPI
+	published [2]string // channel, ref
+	fetched   string
+}
+
+func (f *netAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) {
+	return []node.PeerInfo{
+		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: "1ms"},
+		{ID: "12D3B", Addrs: []string{"/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/udp/2/quic-v1"}, Direction: "inbound", Relayed: true},
+	}, nil
+}
+
+func (f *netAPI) Connect(ctx context.Context, addr string) (node.PeerInfo, error) {
+	return node.PeerInfo{ID: "12D3C", Addrs: []string{addr}, Direction: "outbound"}, nil
+}
+
+func (f *netAPI) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
+	if ref == "none" {
+		return nil, nil
+	}
+	return []node.ProviderInfo{{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}, {ID: "12D3Self", Self: true}}, nil
+}
+
+func (f *netAPI) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
+	if progress != nil {
+		progress(node.Progress{Bytes: 1000, Blocks: 3, Providers: 2})
+	}
+	return node.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: node.Meta{Title: "A site", Size: 2500, Files: 3}}, nil
+}
+
+func (f *netAPI) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
+	f.published = [2]string{channel, ref}
+	return node.PublishResult{MRI: "myco://12D3Self/" + channel, Target: ref, Seq: 2}, nil
+}
+
+func (f *netAPI) Channels(ctx context.Context) ([]node.PublishResult, error) {
+	return []node.PublishResult{{MRI: "myco://12D3Self/docs", Target: "myco://bafyT", Seq: 2, Expires: time.Date(2030, 1, 2, 3, 4, 0, 0, time.Local)}}, nil
+}
+
+func (f *netAPI) Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error) {
+	f.fetched = ref
+	if progress != nil {
+		progress(node.Progress{Bytes: 5_000_000, Blocks: 5, Providers: 1})
+	}
+	return node.FetchResult{Fetched: true, Bytes: 5_000_000, Blocks: 5, Providers: 1}, nil
+}
+
+func (f *netAPI) Info(ctx context.Context, ref string) (node.PackageInfo, error) {
+	return node.PackageInfo{MRI: ref, Package: "bafyP"}, nil
+}
+
+func (f *netAPI) Get(ctx context.Context, ref, dest string, progress func(node.Progress)) error {
+	return nil
+}
+
+func TestNetworkCommands(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"peers"}, "PEER   DIRECTION          LATENCY  ADDRESSES\n" +
+			"12D3A  outbound           1ms      /ip4/127.0.0.1/tcp/1\n" +
+			"12D3B  inbound (relayed)  -        /ip4/127.0.0.1/tcp/2 /ip4/127.0.0.1/udp/2/quic-v1\n"},
+		{[]string{"connect", "/ip4/127.0.0.1/tcp/3/p2p/12D3C"}, "connected to 12D3C\n"},
+		{[]string{"providers", "myco://bafyP"}, "PEER                  ADDRESSES\n12D3A                 /ip4/127.0.0.1/tcp/1\n12D3Self (this node)  -\n"},
+		{[]string{"providers", "none"}, "no providers found\n"},
+		{[]string{"providers", "--json", "none"}, "{\n  \"providers\": []\n}\n"},
+		{[]string{"site", "get", "bafyS"}, "got myco://bafyS (\"A site\", 3 files, 2.5 kB), pinned local\n"},
+		{[]string{"publish", "docs", "myco://bafyT"}, "published myco://12D3Self/docs → myco://bafyT (seq 2)\n"},
+		{[]string{"publish", "--", "ls", "myco://bafyT"}, "published myco://12D3Self/ls → myco://bafyT (seq 2)\n"},
+		{[]string{"publish", "ls"}, "MRI                   TARGET        SEQ  EXPIRES\nmyco://12D3Self/docs  myco://bafyT  2    2030-01-02 03:04\n"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			c, stdout, stderr := testCLI(t, &netAPI{})
+			if status := c.run(append([]string{"--home", dir}, tt.args...)); status != exitOK {
+				t.Fatalf("status %d: %s", status, stderr)
+			}
+			if stdout.String() != tt.want {
+				t.Errorf("printed\n%s\nwant\n%s", stdout, tt.want)
+			}
+		})
+	}
+
+	// providers --json is an object with a providers list.
+	c, stdout, _ := testCLI(t, &netAPI{})
+	c.run([]string{"--home", dir, "providers", "x", "--json"})
+	var pr struct{ Providers []node.ProviderInfo }
+	if err := json.Unmarshal(stdout.Bytes(), &pr); err != nil || len(pr.Providers) != 2 || !pr.Providers[1].Self {
+		t.Errorf("providers --json: %v %s", err, stdout)
+	}
+
+	// Usage errors.
+	for _, args := range [][]string{{"publish", "docs"}, {"publish", "ls", "extra"}, {"connect"}, {"site"}, {"providers"}} {
+		c, _, stderr := testCLI(t, &netAPI{})
+		if status := c.run(append([]string{"--home", dir}, args...)); status != exitUsage {
+			t.Errorf("%q: status %d, stderr %q", args, status, stderr)
+		}
+	}
+	// Help of a command with subcommands lists both.
+	c, stdout, _ = testCLI(t, &netAPI{})
+	c.run([]string{"--home", dir, "help", "publish"})
+	for _, want := range []string{"Usage: myconet publish NAME MRI [flags]", "Subcommands:", "ls "} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("help publish lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestNetworkCommandsWithoutDaemon(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"peers"}, {"connect", "/ip4/127.0.0.1/tcp/1/p2p/x"}, {"providers", "myco://x"}, {"site", "get", "myco://x"}, {"publish", "docs", "myco://x"}, {"status"}} {
+		c, _, stderr := testCLI(t, &netAPI{})
+		c.daemon = nil // the real connectDaemon: no api file in dir
+		if status := c.run(append([]string{"--home", dir}, args...)); status != exitError {
+			t.Errorf("%q: status %d", args, status)
+		}
+		if got, want := stderr.String(), "myconet: no daemon is running: start one with `myconet daemon`\n"; got != want {
+			t.Errorf("%q: stderr %q, want %q", args, got, want)
+		}
+	}
+}
+
+func TestGetShowsFetch(t *testing.T) {
+	dir := t.TempDir()
+	api := &netAPI{}
+	c, stdout, stderr := testCLI(t, api)
+	c.stderrTTY = true
+	if status := c.run([]string{"--home", dir, "get", "myco://bafyP", "-o", filepath.Join(dir, "out")}); status != exitOK {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	if api.fetched != "myco://bafyP" {
+		t.Errorf("fetched %q", api.fetched)
+	}
+	if !strings.Contains(stderr.String(), "fetch  5.0 MB") || !strings.Contains(stderr.String(), "5 blocks  1 provider") ||
+		!strings.Contains(stderr.String(), "fetched 5.0 MB (5 blocks) from 1 provider\n") {
+		t.Errorf("stderr %q", stderr)
+	}
+	if !strings.HasPrefix(stdout.String(), "saved myco://bafyP to ") {
+		t.Errorf("stdout %q", stdout)
+	}
+	// Not a terminal: no progress, nothing on stderr.
+	c, _, stderr = testCLI(t, &netAPI{})
+	c.run([]string{"--home", dir, "get", "myco://bafyP", "-o", filepath.Join(dir, "out2")})
+	if stderr.Len() != 0 {
+		t.Errorf("stderr without a terminal: %q", stderr)
 	}
 }

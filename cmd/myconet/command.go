@@ -20,7 +20,9 @@ type command struct {
 	// runs it with the positional arguments. Calling setup only to print
 	// usage is fine: it has no side effects.
 	setup func(c *cli, fs *flag.FlagSet) runFunc
-	// subs are the subcommands of a group; a group has no setup.
+	// subs are the subcommands of a group. A group without setup needs one;
+	// a group with setup runs itself when the first argument names no
+	// subcommand (`publish NAME MRI` beside `publish ls`).
 	subs []*command
 	// detail is extra help text printed after the synopsis.
 	detail string
@@ -32,7 +34,9 @@ type runFunc func(ctx context.Context, args []string) error
 func commands() []*command {
 	return []*command{
 		initCmd(), daemonCmd(), idCmd(), statusCmd(),
+		peersCmd(), connectCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
+		providersCmd(), siteCmd(), publishCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
 		versionCmd(), helpCmd(),
@@ -69,6 +73,15 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 	name := cmd.name
 	args = args[1:]
 	for cmd.subs != nil {
+		if len(args) > 0 && cmd.setup != nil {
+			if sub := findCommand(cmd.subs, args[0]); sub != nil {
+				cmd, name, args = sub, name+" "+sub.name, args[1:]
+				continue
+			}
+		}
+		if cmd.setup != nil {
+			break // the group runs itself
+		}
 		if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 			if len(args) > 0 {
 				printUsage(c.stdout, c, name, cmd)
@@ -188,13 +201,12 @@ func printMainUsage(w io.Writer, gfs *flag.FlagSet) {
 	fmt.Fprintf(w, "Myconet is a peer-to-peer content network. Commands:\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, cmd := range commands() {
-		if cmd.subs != nil {
-			for _, s := range cmd.subs {
-				fmt.Fprintf(tw, "  %s %s\t%s\n", cmd.name, s.name, s.summary)
-			}
-			continue
+		if cmd.setup != nil {
+			fmt.Fprintf(tw, "  %s\t%s\n", cmd.name, cmd.summary)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\n", cmd.name, cmd.summary)
+		for _, s := range cmd.subs {
+			fmt.Fprintf(tw, "  %s %s\t%s\n", cmd.name, s.name, s.summary)
+		}
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nGlobal flags (before COMMAND):\n")
@@ -204,13 +216,17 @@ func printMainUsage(w io.Writer, gfs *flag.FlagSet) {
 
 // printUsage prints one command's (or group's) usage.
 func printUsage(w io.Writer, c *cli, name string, cmd *command) {
-	if cmd.subs != nil {
-		fmt.Fprintf(w, "Usage: myconet %s SUBCOMMAND\n\n%s\n\nSubcommands:\n", name, cmd.summary)
+	subcommands := func() {
+		fmt.Fprintf(w, "\nSubcommands:\n")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		for _, s := range cmd.subs {
 			fmt.Fprintf(tw, "  %s %s\t%s\n", s.name, s.args, s.summary)
 		}
 		tw.Flush()
+	}
+	if cmd.setup == nil {
+		fmt.Fprintf(w, "Usage: myconet %s SUBCOMMAND\n\n%s\n", name, cmd.summary)
+		subcommands()
 		return
 	}
 	fs := newFlagSet(name)
@@ -231,6 +247,9 @@ func printUsage(w io.Writer, c *cli, name string, cmd *command) {
 	if hasFlags {
 		fmt.Fprintf(w, "\nFlags:\n")
 		printFlags(w, fs)
+	}
+	if cmd.subs != nil {
+		subcommands()
 	}
 }
 

@@ -36,6 +36,15 @@ func lockedErr(home string, err error) error {
 	return err
 }
 
+// connectDaemon opens the API of the running daemon (c.daemon), for commands
+// that need the network or the daemon itself.
+func (c *cli) connectDaemon(ctx context.Context) (node.API, func(), error) {
+	if c.daemon != nil {
+		return c.daemon(ctx, c.home)
+	}
+	return connectDaemon(ctx, c.home)
+}
+
 // connectDaemon returns the API of a running daemon, or an error matching
 // node.ErrNoDaemon without opening the store.
 func connectDaemon(ctx context.Context, home string) (node.API, func(), error) {

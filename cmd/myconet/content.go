@@ -32,6 +32,11 @@ func getCmd() *command {
 					return err
 				}
 				defer closeAPI()
+				// A daemon fetches what its store lacks inside the first read;
+				// ask for that fetch first, to show its progress.
+				if err := c.fetch(ctx, api, args[0]); err != nil {
+					return err
+				}
 				// Info validates the ref before anything is written and gives
 				// the default output name.
 				info, err := api.Info(ctx, args[0])
@@ -59,6 +64,31 @@ func getCmd() *command {
 			}
 		},
 	}
+}
+
+// fetcher is implemented by the API client of a daemon: it fetches a package
+// from the network with progress.
+type fetcher interface {
+	Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error)
+}
+
+// fetch makes the daemon bring the package ref names into its store, with a
+// progress bar and, on a terminal, a line saying what came from the network.
+// Without a daemon, or when the package is held, it does nothing.
+func (c *cli) fetch(ctx context.Context, api node.API, ref string) error {
+	f, ok := api.(fetcher)
+	if !ok {
+		return nil
+	}
+	bar := c.newProgress("fetch")
+	res, err := f.Fetch(ctx, ref, bar.callback())
+	bar.done()
+	if err != nil || !res.Fetched || !c.stderrTTY {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stderr, "fetched %s (%d %s) from %d %s\n", node.FormatSize(res.Bytes),
+		res.Blocks, plural(res.Blocks, "block", "blocks"), res.Providers, plural(int64(res.Providers), "provider", "providers"))
+	return err
 }
 
 // defaultOutputName is the last path segment of the MRI, else the package CID.

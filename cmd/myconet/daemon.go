@@ -16,15 +16,18 @@ import (
 func daemonCmd() *command {
 	return &command{
 		name:    "daemon",
-		summary: "run the node: HTTP API, gateway and (later) the network, until SIGINT or SIGTERM",
+		summary: "run the node: the network, HTTP API and gateway, until SIGINT or SIGTERM",
 		detail: `Flags override the config file (` + "`myconet config show`" + `) for this run.
 With no configuration at all, the daemon creates the home and runs with defaults.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			var listen stringList
 			fs.Var(&listen, "listen", "libp2p listen `MULTIADDR` (repeatable; replaces network.listen)")
+			var bootstrap stringList
+			fs.Var(&bootstrap, "bootstrap", "bootstrap peer `MULTIADDR` ending in /p2p/<peer-id> (repeatable; replaces network.bootstrap)")
 			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+node.DefaultAPIAddr+")")
 			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+node.DefaultGatewayAddr+")")
 			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface")
+			dhtServer := fs.Bool("dht-server", false, "serve the DHT even when AutoNAT cannot confirm that this node is publicly reachable (a LAN, loopback tests)")
 			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
@@ -36,7 +39,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 				}
 				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 				return c.runDaemon(ctx, log, daemonOptions{
-					listen: listen, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN,
+					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, dhtServer: *dhtServer,
 				})
 			}
 		},
@@ -45,8 +48,10 @@ With no configuration at all, the daemon creates the home and runs with defaults
 
 type daemonOptions struct {
 	listen       []string
+	bootstrap    []string
 	api, gateway string
 	noTUN        bool
+	dhtServer    bool
 }
 
 func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
@@ -56,9 +61,12 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	// Flags override the config file for this run only; `config set` through
 	// this daemon never writes them to the file.
-	cfg := node.Config{Home: home, Logger: log, Override: func(fc *node.FileConfig) {
+	cfg := node.Config{Home: home, Logger: log, DHTServer: o.dhtServer, Override: func(fc *node.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
+		}
+		if len(o.bootstrap) > 0 {
+			fc.Network.Bootstrap = o.bootstrap
 		}
 		if o.noTUN {
 			fc.Overlay.TUN = false
@@ -96,6 +104,11 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 			fmt.Fprintf(c.stdout, "API listening on %s\n", httpURL(api))
 			fmt.Fprintf(c.stdout, "Gateway on %s\n", httpURL(gw))
 			fmt.Fprintf(c.stdout, "Peer ID %s\n", id.PeerID)
+			if info, err := n.ID(ctx); err == nil {
+				for _, a := range info.Listen {
+					fmt.Fprintf(c.stdout, "Listening on %s\n", a)
+				}
+			}
 			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, tunNote)
 		},
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 
 	"github.com/myconet/myconet/node"
 )
@@ -43,8 +42,13 @@ func idRows(id node.IDInfo) []kv {
 		{"address", id.Address},
 		{"public key", id.PublicKey},
 	}
-	if id.Listen != nil {
-		rows = append(rows, kv{"listen", orDash(strings.Join(id.Listen, " "))})
+	// A daemon on the network lists its addresses, one a line.
+	for i, a := range id.Listen {
+		k := ""
+		if i == 0 {
+			k = "listen"
+		}
+		rows = append(rows, kv{k, a})
 	}
 	return rows
 }
@@ -59,7 +63,7 @@ func statusCmd() *command {
 				if err := wantArgs(args); err != nil {
 					return err
 				}
-				api, closeAPI, err := connectDaemon(ctx, c.home)
+				api, closeAPI, err := c.connectDaemon(ctx)
 				if err != nil {
 					return err
 				}
@@ -88,6 +92,7 @@ func statusRows(st node.Status) []kv {
 	rows = append(rows,
 		kv{"overlay", orDash(st.Overlay)},
 		kv{"peers", fmt.Sprint(st.Peers)},
+		kv{"DHT", orDash(st.DHT)},
 		kv{"packages", fmt.Sprint(st.Packages)},
 		kv{"disk", usageLine(st.Store.DiskUsed, st.Store.Disk)},
 	)

@@ -54,11 +54,14 @@ type cli struct {
 	stderrTTY bool
 	// connect opens the API; a field so that tests may replace it.
 	connect func(ctx context.Context, home string) (node.API, func(), error)
+	// daemon opens the API of a running daemon only (commands that need the
+	// network); nil means connectDaemon. A field for tests.
+	daemon func(ctx context.Context, home string) (node.API, func(), error)
 }
 
 // run is main without the process: it returns the exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, connect: connect}
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, connect: connect, daemon: connectDaemon}
 	if f, ok := stderr.(*os.File); ok {
 		c.stderrTTY = isTerminal(f)
 	}

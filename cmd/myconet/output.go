@@ -23,10 +23,15 @@ func newTable(w io.Writer) *tabwriter.Writer {
 // kv is one "key: value" line of a human report.
 type kv struct{ k, v string }
 
-// printKV prints aligned "key  value" lines, skipping nothing.
+// printKV prints aligned "key  value" lines, skipping nothing. A row with an
+// empty key continues the value of the row above.
 func printKV(w io.Writer, rows []kv) error {
 	tw := newTable(w)
 	for _, r := range rows {
+		if r.k == "" {
+			fmt.Fprintf(tw, "\t%s\n", r.v)
+			continue
+		}
 		fmt.Fprintf(tw, "%s:\t%s\n", r.k, r.v)
 	}
 	return tw.Flush()

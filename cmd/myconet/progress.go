@@ -71,7 +71,10 @@ const barWidth = 24
 //
 //	add [=========>              ]  38%  40.0 MB / 104.9 MB  12.5 MB/s  3 files
 //
-// Without a known total it shows no bar and no percentage.
+//	fetch  40.0 MB  12.5 MB/s  40 blocks  2 providers
+//
+// Without a known total it shows no bar and no percentage. Blocks and
+// providers show for network fetches (Providers > 0).
 func renderProgress(label string, p node.Progress, elapsed time.Duration) string {
 	var b strings.Builder
 	b.WriteString(label)
@@ -95,6 +98,10 @@ func renderProgress(label string, p node.Progress, elapsed time.Duration) string
 	fmt.Fprintf(&b, "  %s", formatRate(p.Bytes, elapsed))
 	if p.Files > 0 {
 		fmt.Fprintf(&b, "  %d %s", p.Files, plural(p.Files, "file", "files"))
+	}
+	if p.Providers > 0 {
+		fmt.Fprintf(&b, "  %d %s  %d %s", p.Blocks, plural(p.Blocks, "block", "blocks"),
+			p.Providers, plural(int64(p.Providers), "provider", "providers"))
 	}
 	return b.String()
 }

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/myconet/myconet/node"
+)
+
+func publishCmd() *command {
+	return &command{
+		name:    "publish",
+		args:    "NAME MRI",
+		summary: "point this node's mutable channel NAME at a package; print myco://<peer-id>/NAME",
+		detail: `The channel's MRI resolves to the newest package published under it, anywhere in the
+network. Publishing again under the same NAME replaces the target. A channel named
+"ls" is published with ` + "`myconet publish -- ls MRI`" + `.`,
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return func(ctx context.Context, args []string) error {
+				if err := wantArgs(args, "NAME", "MRI"); err != nil {
+					return err
+				}
+				api, closeAPI, err := c.connectDaemon(ctx)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				res, err := api.Publish(ctx, args[0], args[1])
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, res)
+				}
+				_, err = fmt.Fprintf(c.stdout, "published %s → %s (seq %d)\n", res.MRI, res.Target, res.Seq)
+				return err
+			}
+		},
+		subs: []*command{
+			{
+				name:    "ls",
+				summary: "list this node's channels: MRI, target, sequence, expiry",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args); err != nil {
+							return err
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						chans, err := api.Channels(ctx)
+						if err != nil {
+							return err
+						}
+						if *asJSON {
+							if chans == nil {
+								chans = []node.PublishResult{}
+							}
+							return printJSON(c.stdout, chans)
+						}
+						return printChannels(c.stdout, chans)
+					}
+				},
+			},
+		},
+	}
+}
+
+func printChannels(w io.Writer, chans []node.PublishResult) error {
+	if len(chans) == 0 {
+		_, err := fmt.Fprintln(w, "no channels")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "MRI\tTARGET\tSEQ\tEXPIRES\n")
+	for _, ch := range chans {
+		exp := "-"
+		if !ch.Expires.IsZero() {
+			exp = ch.Expires.Local().Format("2006-01-02 15:04")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\n", ch.MRI, ch.Target, ch.Seq, exp)
+	}
+	return tw.Flush()
+}
