@@ -262,15 +262,16 @@ func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, p
 			}
 		}()
 	}
+	// inFlight holds a token for every leaf read but not yet written, so at
+	// most `window` leaves are in memory however slow the writer is.
+	inFlight := make(chan struct{}, window)
 	go func() {
 		defer close(next)
 		for i := range leaves {
-			if i >= window {
-				select { // keep at most `window` leaves in memory
-				case <-slots[i-window].done:
-				case <-ctx.Done():
-					return
-				}
+			select {
+			case inFlight <- struct{}{}:
+			case <-ctx.Done():
+				return
 			}
 			select {
 			case next <- i:
@@ -295,7 +296,8 @@ func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, p
 		if progress != nil {
 			progress(int64(len(s.data)))
 		}
-		s.data = nil // release the buffer; the feeder still reads s.done
+		s.data = nil // release the buffer
+		<-inFlight
 	}
 	return nil
 }
