@@ -350,6 +350,9 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		down, _ := ParseRate(next.Quota.Download)
 		ns.up.SetRate(up)
 		ns.down.SetRate(down)
+		if key == "quota.connections" {
+			ns.setConnLimit(next.Quota.Connections)
+		}
 	}
 	return nil
 }

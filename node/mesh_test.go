@@ -204,3 +204,33 @@ func TestBandwidthQuotasApplyToFetches(t *testing.T) {
 		t.Fatalf("upload quota after lifting: %d", q.Upload)
 	}
 }
+
+// TestConnectionQuotaLive sets quota.connections on a running node (real
+// loopback hosts): new peers beyond it are refused, and lowering it closes
+// the surplus.
+func TestConnectionQuotaLive(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 4, nodetest.Options{Loopback: true})
+	a := net.Nodes[0]
+	ctx := context.Background()
+	net.Connect(0, 1)
+	net.Connect(0, 2)
+	if _, err := a.SetQuota(ctx, "connections", "2"); err != nil {
+		t.Fatal(err)
+	}
+	ai := net.AddrInfo(3)
+	if _, err := a.Connect(ctx, ai.Addrs[0].String()+"/p2p/"+ai.ID.String()); err == nil {
+		t.Fatal("a third peer was accepted over a quota of 2")
+	}
+	if _, err := a.SetQuota(ctx, "connections", "1"); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(10*time.Second, "the surplus connection to close", func() bool {
+		peers, _ := a.Peers(ctx)
+		return len(peers) <= 1
+	})
+	q, _ := a.Quota(ctx)
+	if q.Conns != 1 {
+		t.Fatalf("quota show connections = %d", q.Conns)
+	}
+}

@@ -36,6 +36,7 @@ type netState struct {
 	retrieval *retrieval.Service
 	repl      *replicator        // replication (replicate.go); nil if it failed to start
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
+	gater     *connGater         // quota.connections, live
 	ctx       context.Context    // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -86,14 +87,18 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 			ns.close()
 		}
 	}()
+	ns.gater = &connGater{}
+	ns.gater.limit.Store(int64(cfg.Quota.Connections))
 	if n.testHost != nil {
 		ns.host = n.testHost
 	} else {
-		h, err := n.newHost(cfg)
+		h, err := n.newHost(cfg, ns.gater)
 		if err != nil {
 			return err
 		}
 		ns.host, ns.ownsHost = h, true
+		ns.gater.count = func() int { return len(h.Network().Conns()) }
+		ns.gater.has = func(p peer.ID) bool { return h.Network().Connectedness(p) == network.Connected }
 	}
 	bootstrap, err := n.bootstrapPeers(cfg)
 	if err != nil {
@@ -197,7 +202,7 @@ func (n *Node) network() *netState {
 // relay v2 as client and as a resource-limited service, and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
-func (n *Node) newHost(cfg FileConfig) (host.Host, error) {
+func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 	mem, _ := ParseSize(cfg.Quota.Memory)
 	limiter, err := resourceLimits(mem, cfg.Quota.Connections)
 	if err != nil {
@@ -221,6 +226,7 @@ func (n *Node) newHost(cfg FileConfig) (host.Host, error) {
 		libp2p.ListenAddrStrings(cfg.Network.Listen...),
 		libp2p.ResourceManager(rm),
 		libp2p.ConnectionManager(cm),
+		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),
 		libp2p.EnableHolePunching(),
 		libp2p.EnableRelay(),
@@ -387,6 +393,20 @@ func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
 		}
 	}
 	return PeerInfo{ID: ai.ID.String()}, nil
+}
+
+// setConnLimit applies a new quota.connections to the running node: new
+// connections beyond it are refused, and surplus ones are closed (the
+// oldest-opened last, so established transfers are least disturbed).
+func (ns *netState) setConnLimit(limit int) {
+	ns.gater.limit.Store(int64(limit))
+	if limit <= 0 {
+		return
+	}
+	peers := ns.host.Network().Peers()
+	for i := limit; i < len(peers); i++ {
+		ns.host.Network().ClosePeer(peers[i])
+	}
 }
 
 // listenAddrs returns the host's addresses with /p2p/ID, for `id`.
