@@ -27,7 +27,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+node.DefaultAPIAddr+")")
 			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+node.DefaultGatewayAddr+")")
 			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface")
-			dhtServer := fs.Bool("dht-server", false, "serve the DHT even when AutoNAT cannot confirm that this node is publicly reachable (a LAN, loopback tests)")
+			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
 			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
@@ -39,7 +39,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 				}
 				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 				return c.runDaemon(ctx, log, daemonOptions{
-					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, dhtServer: *dhtServer,
+					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, dht: *dhtMode,
 				})
 			}
 		},
@@ -51,7 +51,7 @@ type daemonOptions struct {
 	bootstrap    []string
 	api, gateway string
 	noTUN        bool
-	dhtServer    bool
+	dht          string
 }
 
 func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
@@ -61,12 +61,15 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	// Flags override the config file for this run only; `config set` through
 	// this daemon never writes them to the file.
-	cfg := node.Config{Home: home, Logger: log, DHTServer: o.dhtServer, Override: func(fc *node.FileConfig) {
+	cfg := node.Config{Home: home, Logger: log, Override: func(fc *node.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
 		}
 		if len(o.bootstrap) > 0 {
 			fc.Network.Bootstrap = o.bootstrap
+		}
+		if o.dht != "" {
+			fc.Network.DHT = o.dht
 		}
 		if o.noTUN {
 			fc.Overlay.TUN = false

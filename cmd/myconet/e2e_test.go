@@ -856,3 +856,205 @@ func TestInterruptDuringAdd(t *testing.T) {
 		})
 	}
 }
+
+// listenTCP returns the daemon's loopback TCP listen address with /p2p/<id>,
+// from `myconet id --json`.
+func (u *user) listenTCP() string {
+	u.t.Helper()
+	var id struct{ Listen []string }
+	u.okJSON(&id, "id")
+	for _, a := range id.Listen {
+		if strings.HasPrefix(a, "/ip4/127.0.0.1/tcp/") && strings.Contains(a, "/p2p/") {
+			return a
+		}
+	}
+	u.t.Fatalf("id lists no loopback TCP address: %v", id.Listen)
+	return ""
+}
+
+func (u *user) peerID() string {
+	u.t.Helper()
+	var id struct {
+		PeerID string `json:"peer_id"`
+	}
+	u.okJSON(&id, "id")
+	return id.PeerID
+}
+
+// eventually runs a command until it succeeds and cond accepts its output,
+// or fails the test at the deadline with the last answer. Between attempts
+// it waits a polling interval; the network announces and connects
+// asynchronously, and there is nothing to wait on but the answer.
+func (u *user) eventually(timeout time.Duration, cond func(stdout string) bool, args ...string) string {
+	u.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		r := u.run(args...)
+		if r.code == 0 && (cond == nil || cond(r.stdout)) {
+			return r.stdout
+		}
+		if time.Now().After(deadline) {
+			u.t.Fatalf("myconet %s: no success within %v; last: exit %d\nstdout: %s\nstderr: %s",
+				strings.Join(args, " "), timeout, r.code, r.stdout, r.stderr)
+		}
+		time.Sleep(100 * time.Millisecond) // polling interval
+	}
+}
+
+// terminate stops the daemon with SIGTERM and waits for it.
+func (d *daemon) terminate(t *testing.T) {
+	t.Helper()
+	if d.exited() {
+		return
+	}
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20s of SIGTERM")
+	}
+}
+
+// TestMesh runs three daemons on loopback: B bootstraps from A, C from B
+// only. What A adds, C fetches byte-identical; C lists A as a provider; a site
+// C got with `site get` still reads, and browses through C's gateway, after A
+// and B are gone; a channel A publishes resolves on C to its newest target.
+func TestMesh(t *testing.T) {
+	start := time.Now()
+	flags := []string{"--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun"}
+	a, b, c := newUser(t), newUser(t), newUser(t)
+	da := a.startDaemon(flags...)
+	db := b.startDaemon(append(flags, "--bootstrap", a.listenTCP())...)
+	c.startDaemon(append(flags, "--bootstrap", b.listenTCP())...)
+	aID, bID, cID := a.peerID(), b.peerID(), c.peerID()
+
+	if text := a.ok("id"); !strings.Contains(text, "listen:") || !strings.Contains(text, "/p2p/"+aID) {
+		t.Errorf("id of a daemon lists no listen addresses:\n%s", text)
+	}
+	var st struct {
+		Peers int
+		DHT   string
+	}
+	b.okJSON(&st, "status")
+	if st.DHT == "" || st.DHT == "offline" {
+		t.Errorf("status of B: DHT %q", st.DHT)
+	}
+	if text := b.ok("status"); !strings.Contains(text, "DHT:") || !strings.Contains(text, "peers:") {
+		t.Errorf("status:\n%s", text)
+	}
+
+	// B sees A (its bootstrap peer) and C (bootstrapped from B).
+	b.eventually(20*time.Second, func(out string) bool {
+		var peers []struct{ ID, Direction string }
+		return json.Unmarshal([]byte(out), &peers) == nil && hasIDs(peers, aID, cID)
+	}, "peers", "--json")
+	if text := b.ok("peers"); !strings.Contains(text, aID) || !strings.Contains(text, "outbound") {
+		t.Errorf("peers on B:\n%s", text)
+	}
+
+	// Content on A.
+	data := writeFile(t, filepath.Join(a.dir, "data.bin"), 11, 4*fixture.MiB+321)
+	makeSite(t, filepath.Join(a.dir, "site"))
+	var file, site addResult
+	a.okJSON(&file, "add", "data.bin", "--title", "Mesh data")
+	a.okJSON(&site, "add", "site", "--title", "Mesh site")
+
+	// C fetches the file, through the DHT, byte-identical.
+	c.eventually(40*time.Second, nil, "get", file.MRI, "-o", "data.bin")
+	sameFile(t, filepath.Join(c.dir, "data.bin"), data)
+	out := c.eventually(40*time.Second, func(out string) bool { return strings.Contains(out, aID) }, "providers", file.MRI, "--json")
+	var provs struct {
+		Providers []struct {
+			ID    string
+			Addrs []string
+			Self  bool
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &provs); err != nil {
+		t.Fatalf("providers --json: %v\n%s", err, out)
+	}
+	if text := c.ok("providers", file.MRI); !strings.Contains(text, aID) {
+		t.Errorf("providers on C:\n%s", text)
+	}
+
+	// site get pins the site local on C.
+	var sinfo struct {
+		Package string
+		Meta    struct{ Title string }
+		Pins    []string
+	}
+	c.okJSON(&sinfo, "site", "get", site.MRI)
+	if sinfo.Package != site.Package || sinfo.Meta.Title != "Mesh site" {
+		t.Errorf("site get: %+v, want package %s", sinfo, site.Package)
+	}
+	local := false
+	for _, p := range c.pins() {
+		local = local || (p.Root == site.Package && p.Reason == "local")
+	}
+	if !local {
+		t.Errorf("site not pinned local on C: %+v", c.pins())
+	}
+
+	t.Run("publish", func(t *testing.T) {
+		var p1, p2 struct {
+			MRI, Target string
+			Seq         uint64
+		}
+		a.okJSON(&p1, "publish", "docs", file.MRI)
+		a.okJSON(&p2, "publish", "docs", site.MRI)
+		want := "myco://" + aID + "/docs"
+		if p1.MRI != want || p2.MRI != want || p2.Seq <= p1.Seq || !strings.Contains(p2.Target, site.Package) {
+			t.Errorf("publish answered %+v then %+v", p1, p2)
+		}
+		if text := a.ok("publish", "docs", site.MRI); !strings.Contains(text, want) {
+			t.Errorf("publish printed %q", text)
+		}
+		if text := a.ok("publish", "ls"); !strings.Contains(text, want) {
+			t.Errorf("publish ls:\n%s", text)
+		}
+		c.eventually(30*time.Second, func(out string) bool {
+			var info struct{ Package string }
+			return json.Unmarshal([]byte(out), &info) == nil && info.Package == site.Package
+		}, "info", want, "--json")
+		if got := c.ok("cat", want+"/sub/page.html"); !strings.Contains(got, "A page") {
+			t.Errorf("cat through the channel on C: %q", got)
+		}
+	})
+
+	if text := c.ok("peers"); !strings.Contains(text, bID) {
+		t.Errorf("peers on C lack its bootstrap peer B:\n%s", text)
+	}
+
+	// A and B leave; C still has the site, and its gateway serves it.
+	da.terminate(t)
+	db.terminate(t)
+	page, _ := os.ReadFile(filepath.Join(a.dir, "site", "sub", "page.html"))
+	if got := c.ok("cat", site.MRI+"/sub/page.html"); got != string(page) {
+		t.Errorf("cat on C after A and B left: %q", got)
+	}
+	var cst struct{ Gateway string }
+	c.okJSON(&cst, "status")
+	if got := httpGet(t, "http://"+cst.Gateway+"/myco/"+site.Package+"/sub/page.html"); got != string(page) {
+		t.Errorf("C's gateway served %q", got)
+	}
+	url := strings.TrimSpace(c.ok("open", site.MRI))
+	if body := httpGet(t, url); !strings.Contains(body, "<h1>Hello</h1>") {
+		t.Errorf("C's gateway %s served %q", url, body)
+	}
+	t.Logf("mesh test took %v", time.Since(start).Round(time.Millisecond))
+}
+
+func hasIDs(peers []struct{ ID, Direction string }, ids ...string) bool {
+	seen := map[string]bool{}
+	for _, p := range peers {
+		seen[p.ID] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			return false
+		}
+	}
+	return true
+}
