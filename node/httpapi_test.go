@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/fixture"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/nodetest"
 )
 
 const testToken = "test-token-0123456789"
@@ -1081,5 +1083,107 @@ func TestInProcessClient(t *testing.T) {
 	c.Close()
 	if _, err := c.ID(ctx); err == nil {
 		t.Fatal("closed in-process client still answers")
+	}
+}
+
+// TestAPINetworkOverRealNodes checks the network endpoints against two
+// nodes on a mocknet: what the client answers over HTTP is what the node
+// answers directly, and fetch reports progress.
+func TestAPINetworkOverRealNodes(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	net.Connect(0, 1)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := t.Context()
+	srv := httptest.NewServer(node.NewAPIHandler(b, testToken, testLogger(t)))
+	defer srv.Close()
+	c := client.New(srv.URL, testToken)
+	defer c.Close()
+
+	dir := writeTree(t, map[string]string{"big.bin": string(fixture.Bytes(5, 3_200_000)), "index.html": "<h1>hi</h1>"})
+	res, err := a.Add(ctx, node.AddRequest{Path: dir, Title: "net"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p1, e1 := c.Peers(ctx)
+	p2, e2 := b.Peers(ctx)
+	if e1 != nil || e2 != nil || len(p1) != 1 || p1[0].ID != a.Identity().PeerID.String() || p1[0].ID != p2[0].ID {
+		t.Fatalf("peers: via API %+v %v, direct %+v %v", p1, e1, p2, e2)
+	}
+	if _, err := c.Connect(ctx, "/ip4/127.0.0.1/tcp/1"); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("connect without /p2p: %v", err)
+	}
+
+	// fetch: progress, then nothing left to do.
+	var got []node.Progress
+	var fr node.FetchResult
+	nodetest.Eventually(t, 30*time.Second, "a fetch from A", func() bool {
+		fr, err = c.Fetch(ctx, res.MRI, func(p node.Progress) { got = append(got, p) })
+		return err == nil
+	})
+	if !fr.Fetched || fr.Bytes < 3_200_000 || fr.Blocks < 4 || fr.Providers != 1 || len(got) == 0 || got[0].Providers != 1 {
+		t.Errorf("fetch: %+v, progress %v", fr, got)
+	}
+	if fr, err := c.Fetch(ctx, res.MRI, nil); err != nil || fr.Fetched {
+		t.Errorf("second fetch: %+v %v", fr, err)
+	}
+	var buf bytes.Buffer
+	if err := c.Cat(ctx, res.MRI+"/index.html", &buf); err != nil || buf.String() != "<h1>hi</h1>" {
+		t.Errorf("cat after fetch: %q %v", buf.String(), err)
+	}
+
+	pr1, e1 := c.Providers(ctx, res.MRI)
+	if e1 != nil || len(pr1) == 0 {
+		t.Errorf("providers via API: %+v %v", pr1, e1)
+	}
+	si1, e1 := c.SiteGet(ctx, res.MRI, nil)
+	si2, e2 := b.SiteGet(ctx, res.MRI, nil)
+	if e1 != nil || e2 != nil || !reflect.DeepEqual(si1, si2) || !slices.Contains(si1.Pins, "local") {
+		t.Errorf("site get: via API %+v %v, direct %+v %v", si1, e1, si2, e2)
+	}
+
+	pub, err := c.Publish(ctx, "docs", res.MRI)
+	if err != nil || pub.MRI != "myco://"+b.Identity().PeerID.String()+"/docs" || pub.Target != res.MRI || pub.Seq != 1 {
+		t.Errorf("publish: %+v %v", pub, err)
+	}
+	ch1, e1 := c.Channels(ctx)
+	ch2, e2 := b.Channels(ctx)
+	if e1 != nil || e2 != nil || len(ch1) != 1 || !ch1[0].Expires.Equal(ch2[0].Expires) || ch1[0].MRI != ch2[0].MRI {
+		t.Errorf("channels: via API %+v %v, direct %+v %v", ch1, e1, ch2, e2)
+	}
+	if _, err := c.Publish(ctx, "bad/name", res.MRI); !errors.Is(err, node.ErrInvalid) {
+		t.Errorf("publish under a bad name: %v", err)
+	}
+}
+
+// TestAPINetworkOffline: without the network, the network endpoints say
+// no_daemon (503), fetch has nothing to do, and channels still list.
+func TestAPINetworkOffline(t *testing.T) {
+	n := newTestNode(t)
+	srv := httptest.NewServer(node.NewAPIHandler(n, testToken, testLogger(t)))
+	defer srv.Close()
+	c := client.New(srv.URL, testToken)
+	defer c.Close()
+	ctx := t.Context()
+	ref := "myco://bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+	checks := map[string]error{}
+	_, checks["peers"] = c.Peers(ctx)
+	_, checks["connect"] = c.Connect(ctx, "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWAudKjcgFhVb6et6DBcCcPbqZc27Uo4HCn3A7rMy3hzmY")
+	_, checks["providers"] = c.Providers(ctx, ref)
+	_, checks["publish"] = c.Publish(ctx, "docs", ref)
+	for name, err := range checks {
+		if !errors.Is(err, node.ErrNoDaemon) {
+			t.Errorf("%s offline: %v", name, err)
+		}
+	}
+	if _, err := c.SiteGet(ctx, ref, nil); err == nil {
+		t.Error("site get offline succeeded")
+	}
+	if fr, err := c.Fetch(ctx, ref, nil); err != nil || fr.Fetched {
+		t.Errorf("fetch offline: %+v %v", fr, err)
+	}
+	if ch, err := c.Channels(ctx); err != nil || len(ch) != 0 {
+		t.Errorf("channels offline: %+v %v", ch, err)
 	}
 }
