@@ -431,6 +431,7 @@ func TestNetworkCommands(t *testing.T) {
 		{[]string{"providers", "--json", "none"}, "{\n  \"providers\": []\n}\n"},
 		{[]string{"site", "get", "bafyS"}, "got myco://bafyS (\"A site\", 3 files, 2.5 kB), pinned local\n"},
 		{[]string{"publish", "docs", "myco://bafyT"}, "published myco://12D3Self/docs → myco://bafyT (seq 2)\n"},
+		{[]string{"publish", "-q", "docs", "myco://bafyT"}, "myco://12D3Self/docs\n"},
 		{[]string{"publish", "--", "ls", "myco://bafyT"}, "published myco://12D3Self/ls → myco://bafyT (seq 2)\n"},
 		{[]string{"publish", "ls"}, "MRI                   TARGET        SEQ  EXPIRES\nmyco://12D3Self/docs  myco://bafyT  2    2030-01-02 03:04\n"},
 	}

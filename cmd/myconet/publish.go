@@ -19,6 +19,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 "ls" is published with ` + "`myconet publish -- ls MRI`" + `.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
+			quiet := fs.Bool("q", false, "print only the channel's MRI")
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args, "NAME", "MRI"); err != nil {
 					return err
@@ -32,8 +33,12 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 				if err != nil {
 					return err
 				}
-				if *asJSON {
+				switch {
+				case *asJSON:
 					return printJSON(c.stdout, res)
+				case *quiet:
+					_, err = fmt.Fprintln(c.stdout, res.MRI)
+					return err
 				}
 				_, err = fmt.Fprintf(c.stdout, "published %s → %s (seq %d)\n", res.MRI, res.Target, res.Seq)
 				return err
