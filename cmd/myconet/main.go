@@ -27,7 +27,7 @@ import (
 // or the daemon's quota.memory says otherwise. Content streams through
 // bounded buffers, so the live heap stays far below it; the limit only keeps
 // garbage from piling up between collections during a large add or get.
-const defaultMemoryLimit = 128 << 20
+const defaultMemoryLimit = 96 << 20
 
 func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
