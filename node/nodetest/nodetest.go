@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
@@ -22,6 +23,20 @@ import (
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/bandwidth"
 )
+
+// TB is the part of testing.TB that a Net uses. A *testing.T satisfies it;
+// a program outside tests (bench/mesh) can supply its own.
+type TB interface {
+	Helper()
+	Log(args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+	TempDir() string
+}
+
+var _ TB = testing.TB(nil)
 
 // Options configure a Net.
 type Options struct {
@@ -35,11 +50,14 @@ type Options struct {
 	Clock func(i int) bandwidth.Clock
 	// ReplicateInterval is each node's node.Config.ReplicateInterval.
 	ReplicateInterval time.Duration
+	// WrapHost, if set, wraps node i's mocknet host before the node gets
+	// it (for example to count traffic). Ignored with Loopback.
+	WrapHost func(i int, h host.Host) host.Host
 }
 
 // Net is a set of running nodes.
 type Net struct {
-	t     testing.TB
+	t     TB
 	Nodes []*node.Node
 	Mock  mocknet.Mocknet // nil with Loopback
 	// Dead marks the nodes stopped by Kill.
@@ -48,7 +66,7 @@ type Net struct {
 
 // New starts n nodes, not yet connected to each other. Everything is closed
 // when the test ends.
-func New(t testing.TB, n int, opts Options) *Net {
+func New(t TB, n int, opts Options) *Net {
 	t.Helper()
 	net := &Net{t: t}
 	if !opts.Loopback {
@@ -99,7 +117,11 @@ func (net *Net) add(i int, opts Options) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.TestHost = h
+		if opts.WrapHost != nil {
+			cfg.TestHost = opts.WrapHost(i, h)
+		} else {
+			cfg.TestHost = h
+		}
 	}
 	nd, err := node.New(cfg)
 	if err != nil {
@@ -200,7 +222,7 @@ func (net *Net) Eventually(d time.Duration, what string, cond func() bool) {
 }
 
 // Eventually polls cond every 20 ms until it holds or d passes.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
+func Eventually(t TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -230,7 +252,7 @@ func CheckGoroutines(t testing.TB) {
 	})
 }
 
-type tWriter struct{ t testing.TB }
+type tWriter struct{ t TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
