@@ -24,7 +24,7 @@ type fetchResult struct {
 	took     time.Duration // from the end of Add to the first Get that succeeded
 	attempts int
 	dht      queryTrace // DHT queries of the Get that succeeded
-	err      error // the last error, if it never succeeded
+	err      error      // the last error, if it never succeeded
 }
 
 // spread adds a package on node 0 of a sparse network and measures, for
