@@ -32,14 +32,14 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	}
 	ns := n.network()
 	if ns == nil {
-		return PublishResult{}, fmt.Errorf("%w: publish needs the network: start `myconet daemon`", ErrNoDaemon)
+		return PublishResult{}, codedf(CodeNoDaemon, "publish needs the network: start `myconet daemon`")
 	}
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return PublishResult{}, err
 	}
 	if m.Root.Type() != cid.DagCBOR {
-		return PublishResult{}, fmt.Errorf("%w: %s is not a package (channels point at packages)", ErrInvalid, m.Root)
+		return PublishResult{}, codedf(CodeInvalid, "%s is not a package (channels point at packages)", m.Root)
 	}
 	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, nil); err != nil {
 		return PublishResult{}, err
@@ -97,7 +97,7 @@ func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
 	}
 	pid, err := peer.Decode(m.Publisher)
 	if err != nil {
-		return mri.MRI{}, fmt.Errorf("%w: %s: bad publisher peer ID: %v", ErrInvalid, ref, err)
+		return mri.MRI{}, codedf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
 	}
 	var target cid.Cid
 	if pid == n.id.PeerID { // our own channel: the local record is authoritative
@@ -108,16 +108,16 @@ func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
 	if !target.Defined() {
 		ns := n.network()
 		if ns == nil {
-			return mri.MRI{}, fmt.Errorf("%w: %s: resolving another publisher's channel needs the network: start `myconet daemon`", ErrNoDaemon, ref)
+			return mri.MRI{}, codedf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
 		}
 		rctx, cancel := context.WithTimeout(ctx, providerWait)
 		defer cancel()
 		rec, err := names.Resolve(rctx, ns.dht, pid, m.Channel, n.now())
 		if err != nil {
 			if errors.Is(err, names.ErrNotFound) {
-				return mri.MRI{}, fmt.Errorf("%w: %s: no record of this channel in the network", ErrNotFound, ref)
+				return mri.MRI{}, codedf(CodeNotFound, "%s: no record of this channel in the network", ref)
 			}
-			return mri.MRI{}, fmt.Errorf("%w: %s: %v", ErrNotFound, ref, err)
+			return mri.MRI{}, codedf(CodeNotFound, "%s: %v", ref, err)
 		}
 		target = rec.Target
 	}

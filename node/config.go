@@ -232,7 +232,7 @@ func findKey(key string) (configKey, error) {
 			return k, nil
 		}
 	}
-	return configKey{}, fmt.Errorf("%w: unknown config key %q (known: %s)", ErrInvalid, key, strings.Join(ConfigKeys(), ", "))
+	return configKey{}, codedf(CodeInvalid, "unknown config key %q (known: %s)", key, strings.Join(ConfigKeys(), ", "))
 }
 
 type configKey struct {
@@ -282,7 +282,7 @@ func boolKey(name, doc string, p func(*FileConfig) *bool) configKey {
 		set: func(c *FileConfig, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return fmt.Errorf("%w: want true or false, got %q", ErrInvalid, v)
+				return codedf(CodeInvalid, "want true or false, got %q", v)
 			}
 			*p(c) = b
 			return nil
@@ -300,14 +300,14 @@ func intKey(name, doc string, p func(*FileConfig) *int, min, max int) configKey 
 			}
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return fmt.Errorf("%w: want a whole number, got %q", ErrInvalid, v)
+				return codedf(CodeInvalid, "want a whole number, got %q", v)
 			}
 			*p(c) = n
 			return nil
 		},
 		check: func(c *FileConfig) error {
 			if n := *p(c); n < min || n > max {
-				return fmt.Errorf("%w: %d is outside %d..%d", ErrInvalid, n, min, max)
+				return codedf(CodeInvalid, "%d is outside %d..%d", n, min, max)
 			}
 			return nil
 		},
@@ -319,7 +319,7 @@ func checkHostPort(s string) error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return fmt.Errorf("%w: want HOST:PORT or none, got %q", ErrInvalid, s)
+		return codedf(CodeInvalid, "want HOST:PORT or none, got %q", s)
 	}
 	return nil
 }
@@ -329,7 +329,7 @@ func checkDHTMode(s string) error {
 	case "", "auto", "server", "client":
 		return nil
 	}
-	return fmt.Errorf("%w: want auto, server or client, got %q", ErrInvalid, s)
+	return codedf(CodeInvalid, "want auto, server or client, got %q", s)
 }
 
 func checkSize(s string) error { _, err := ParseSize(s); return err }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 )
 
@@ -102,6 +103,12 @@ func coded(code Code, err error) error {
 		return err
 	}
 	return &wrapped{code: code, cause: err}
+}
+
+// codedf formats a one-line message and gives it a code, without the
+// sentinel's own text in front ("invalid input: …").
+func codedf(code Code, format string, args ...any) error {
+	return &wrapped{code: code, cause: fmt.Errorf(format, args...)}
 }
 
 // wrapped gives an error a Code while keeping it as the cause for errors.Is/As.

@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -58,7 +57,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 		if ok, _ := n.db.Has(root); ok {
 			return nil // present but unpinned: use what there is
 		}
-		return fmt.Errorf("%w: %s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", ErrNotFound, root)
+		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
 	providers, err := n.findProviders(ctx, ns, root)
 	if err != nil {
@@ -85,7 +84,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 		if errors.Is(err, store.ErrQuota) {
 			return storeErr(err)
 		}
-		return fmt.Errorf("%w: fetch %s: %v", ErrNotFound, root, err)
+		return codedf(CodeNotFound, "fetch %s: %v", root, err)
 	}
 	if err := batch.Flush(); err != nil { // make the root readable for the record
 		return storeErr(err)
@@ -116,10 +115,10 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a valid package: %v", ErrInvalid, root, err)
+		return nil, codedf(CodeInvalid, "%s is not a valid package: %v", root, err)
 	}
 	if err := p.Verify(); err != nil {
-		return nil, fmt.Errorf("%w: package %s: %v", ErrInvalid, root, err)
+		return nil, codedf(CodeInvalid, "package %s: %v", root, err)
 	}
 	return &store.PackageRecord{
 		CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind, Size: int64(p.Meta.Size),
@@ -176,7 +175,7 @@ func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%w: no node in the network provides %s", ErrNotFound, root)
+		return nil, codedf(CodeNotFound, "no node in the network provides %s", root)
 	}
 	return out, nil
 }
@@ -196,7 +195,7 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	}
 	ns := n.network()
 	if ns == nil {
-		return nil, fmt.Errorf("%w: providers need the network: start `myconet daemon`", ErrNoDaemon)
+		return nil, codedf(CodeNoDaemon, "providers need the network: start `myconet daemon`")
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/myconet/myconet/mri"
@@ -23,7 +22,7 @@ func (n *Node) SetBookmarkFollow(ctx context.Context, name string, follow bool) 
 	}
 	if follow {
 		if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
-			return Bookmark{}, fmt.Errorf("%w: bookmark %q names a package, not a channel: there is nothing to follow", ErrInvalid, name)
+			return Bookmark{}, codedf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
 		}
 	}
 	b.Follow = follow

@@ -124,7 +124,7 @@ func TestGatewayPathForm(t *testing.T) {
 		{"listing", base + "/sub/", 200, "text/html", "", `<a href="page.html">page.html</a>`, ""},
 		{"listing escapes", base + "/docs/", 200, "text/html", "", `<a href="%3Cx%3E&amp;y.txt">&lt;x&gt;&amp;y.txt</a>`, ""},
 		{"listing links spaces", base + "/docs/", 200, "text/html", "", `<a href="a%20b.txt">a b.txt</a>`, ""},
-		{"missing path", base + "/nope.html", 404, "text/html", "", "not found", ""},
+		{"missing path", base + "/nope.html", 404, "text/html", "", "no such path in package: nope.html", ""},
 		{"missing in sub", base + "/sub/nope/deeper", 404, "text/html", "", "", ""},
 		{"unknown package", "/myco/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/", 404, "text/html", "", "", ""},
 		{"not a cid", "/myco/notacid/", 400, "text/html", "", "is not a package CID", ""},

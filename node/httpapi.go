@@ -405,12 +405,12 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return fmt.Errorf("%w: request body larger than %d bytes", ErrInvalid, mbe.Limit)
+			return codedf(CodeInvalid, "request body larger than %d bytes", mbe.Limit)
 		}
-		return fmt.Errorf("%w: request body: %v", ErrInvalid, err)
+		return codedf(CodeInvalid, "request body: %v", err)
 	}
 	if dec.More() {
-		return fmt.Errorf("%w: request body: more than one JSON value", ErrInvalid)
+		return codedf(CodeInvalid, "request body: more than one JSON value")
 	}
 	return nil
 }
@@ -419,7 +419,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func refParam(r *http.Request) (string, error) {
 	ref := r.URL.Query().Get("ref")
 	if ref == "" {
-		return "", fmt.Errorf("%w: missing query parameter ref", ErrInvalid)
+		return "", codedf(CodeInvalid, "missing query parameter ref")
 	}
 	return ref, nil
 }
@@ -739,7 +739,7 @@ func (h *apiHandler) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Addr == "" {
-		writeError(w, fmt.Errorf("%w: connect: no addr given", ErrInvalid))
+		writeError(w, codedf(CodeInvalid, "connect: no addr given"))
 		return
 	}
 	v, err := h.api.Connect(r.Context(), req.Addr)
@@ -766,7 +766,7 @@ func readRef(w http.ResponseWriter, r *http.Request) (string, error) {
 		return "", err
 	}
 	if req.Ref == "" {
-		return "", fmt.Errorf("%w: request body: missing ref", ErrInvalid)
+		return "", codedf(CodeInvalid, "request body: missing ref")
 	}
 	return req.Ref, nil
 }
@@ -805,7 +805,7 @@ func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Channel == "" || req.Ref == "" {
-		writeError(w, fmt.Errorf("%w: publish: want a channel and a ref", ErrInvalid))
+		writeError(w, codedf(CodeInvalid, "publish: want a channel and a ref"))
 		return
 	}
 	v, err := h.api.Publish(r.Context(), req.Channel, req.Ref)

@@ -58,9 +58,9 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 	}
 	if removed == 0 {
 		if reason != "" {
-			return fmt.Errorf("%w: %s is not pinned with reason %q", ErrNotFound, m.Root, reason)
+			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
 		}
-		return fmt.Errorf("%w: %s is not pinned", ErrNotFound, m.Root)
+		return codedf(CodeNotFound, "%s is not pinned", m.Root)
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 		return batch.Put(c, data)
 	})
 	if errors.Is(err, content.ErrBadCAR) {
-		return ImportResult{}, fmt.Errorf("%w: import: %v", ErrInvalid, err)
+		return ImportResult{}, codedf(CodeInvalid, "import: %v", err)
 	}
 	if err != nil {
 		return ImportResult{}, storeErr(err)
@@ -136,7 +136,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			return nil
 		})
 		if err != nil {
-			return ImportResult{}, fmt.Errorf("%w: import: root %s is incomplete in the CAR: %v", ErrInvalid, root, err)
+			return ImportResult{}, codedf(CodeInvalid, "import: root %s is incomplete in the CAR: %v", root, err)
 		}
 		ri := rootInfo{c: root}
 		if root.Type() == cid.DagCBOR {
@@ -146,10 +146,10 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			}
 			p, err := metadata.Decode(data)
 			if err != nil {
-				return ImportResult{}, fmt.Errorf("%w: import: root %s is not a valid package: %v", ErrInvalid, root, err)
+				return ImportResult{}, codedf(CodeInvalid, "import: root %s is not a valid package: %v", root, err)
 			}
 			if err := p.Verify(); err != nil {
-				return ImportResult{}, fmt.Errorf("%w: import: package %s: %v", ErrInvalid, root, err)
+				return ImportResult{}, codedf(CodeInvalid, "import: package %s: %v", root, err)
 			}
 			ri.rec = &store.PackageRecord{
 				CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind,
@@ -222,7 +222,7 @@ func (n *Node) BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, err
 func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 	if _, err := n.db.Bookmark(name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: no bookmark named %q", ErrNotFound, name)
+			return codedf(CodeNotFound, "no bookmark named %q", name)
 		}
 		return storeErr(err)
 	}
@@ -238,7 +238,7 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
 		return "", storeErr(err)
 	}
 	if _, err := mri.Parse(target); err != nil {
-		return "", fmt.Errorf("%w: %q is neither a bookmark nor a valid MRI: %v", ErrInvalid, nameOrRef, err)
+		return "", codedf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
 	}
 	m, err := n.resolveRef(ctx, target)
 	if err != nil {
@@ -287,7 +287,7 @@ var quotaKeys = map[string]string{
 func (n *Node) SetQuota(ctx context.Context, resource, value string) (QuotaInfo, error) {
 	key, ok := quotaKeys[resource]
 	if !ok {
-		return QuotaInfo{}, fmt.Errorf("%w: unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", ErrInvalid, resource)
+		return QuotaInfo{}, codedf(CodeInvalid, "unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", resource)
 	}
 	if err := n.ConfigSet(ctx, key, value); err != nil {
 		return QuotaInfo{}, err

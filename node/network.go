@@ -76,7 +76,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	if n.net != nil {
 		n.mu.Unlock()
-		return fmt.Errorf("%w: network already started", ErrInvalid)
+		return codedf(CodeInvalid, "network already started")
 	}
 	cfg := n.cfg
 	n.mu.Unlock()
@@ -269,7 +269,7 @@ func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
 	for _, s := range cfg.Network.Bootstrap {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
-			return nil, fmt.Errorf("%w: config: network.bootstrap: %q: %v", ErrInvalid, s, err)
+			return nil, codedf(CodeInvalid, "config: network.bootstrap: %q: %v", s, err)
 		}
 		out = append(out, *ai)
 	}
@@ -333,7 +333,7 @@ type PeerInfo struct {
 func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return nil, fmt.Errorf("%w: peers need the network: start `myconet daemon`", ErrNoDaemon)
+		return nil, codedf(CodeNoDaemon, "peers need the network: start `myconet daemon`")
 	}
 	byID := map[peer.ID]*PeerInfo{}
 	for _, c := range ns.host.Network().Conns() {
@@ -371,14 +371,14 @@ func dirString(d network.Direction) string {
 func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return PeerInfo{}, fmt.Errorf("%w: connect needs the network: start `myconet daemon`", ErrNoDaemon)
+		return PeerInfo{}, codedf(CodeNoDaemon, "connect needs the network: start `myconet daemon`")
 	}
 	ai, err := peer.AddrInfoFromString(addr)
 	if err != nil {
-		return PeerInfo{}, fmt.Errorf("%w: %q is not a peer multiaddr (want …/p2p/<peer-id>): %v", ErrInvalid, addr, err)
+		return PeerInfo{}, codedf(CodeInvalid, "%q is not a peer multiaddr (want …/p2p/<peer-id>): %v", addr, err)
 	}
 	if ai.ID == n.id.PeerID {
-		return PeerInfo{}, fmt.Errorf("%w: that is this node's own address", ErrInvalid)
+		return PeerInfo{}, codedf(CodeInvalid, "that is this node's own address")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -125,7 +125,7 @@ func Init(home string) (string, error) {
 // New opens a node in cfg.Home. The caller must Close it.
 func New(cfg Config) (n *Node, reterr error) {
 	if cfg.Home == "" {
-		return nil, fmt.Errorf("%w: node: no home directory given", ErrInvalid)
+		return nil, codedf(CodeInvalid, "node: no home directory given")
 	}
 	home, err := Init(cfg.Home)
 	if err != nil {
@@ -174,7 +174,7 @@ func (n *Node) effective(file FileConfig) (FileConfig, error) {
 		n.override(&file)
 	}
 	if err := file.Validate(); err != nil {
-		return file, fmt.Errorf("%w: config: %v", ErrInvalid, err)
+		return file, codedf(CodeInvalid, "config: %v", err)
 	}
 	return file, nil
 }
@@ -214,7 +214,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	online, started, api, gw := n.online, n.started, n.apiAddr, n.gwAddr
 	n.mu.Unlock()
 	if !online {
-		return Status{}, fmt.Errorf("%w: start one with `myconet daemon`", ErrNoDaemon)
+		return Status{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
 	}
 	q, err := n.Quota(ctx)
 	if err != nil {

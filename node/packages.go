@@ -66,7 +66,7 @@ func parseRef(ref string) (mri.MRI, error) {
 		return mri.MRI{}, coded(CodeInvalid, err)
 	}
 	if m.Mutable() {
-		return mri.MRI{}, fmt.Errorf("%w: %s is a channel; give the package MRI here", ErrInvalid, ref)
+		return mri.MRI{}, codedf(CodeInvalid, "%s is a channel; give the package MRI here", ref)
 	}
 	return m, nil
 }
@@ -77,20 +77,20 @@ func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
 		if ok, err := n.db.Has(root); err != nil {
 			return nil, storeErr(err)
 		} else if !ok {
-			return nil, fmt.Errorf("%w: %s is not in the local store", ErrNotFound, root)
+			return nil, codedf(CodeNotFound, "%s is not in the local store", root)
 		}
 		return nil, nil
 	}
 	data, err := n.db.Get(root)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("%w: package %s is not in the local store", ErrNotFound, root)
+		return nil, codedf(CodeNotFound, "package %s is not in the local store", root)
 	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s is not a valid package: %v", ErrCorrupt, root, err)
+		return nil, codedf(CodeCorrupt, "%s is not a valid package: %v", root, err)
 	}
 	return p, nil
 }
@@ -139,11 +139,11 @@ func (n *Node) reader() *content.Reader { return content.NewReader(n.db) }
 func readErr(err error, m mri.MRI) error {
 	switch {
 	case errors.Is(err, content.ErrNoSuchPath), errors.Is(err, content.ErrNotDir):
-		return fmt.Errorf("%w: %s: %v", ErrNotFound, m, err)
+		return codedf(CodeNotFound, "%s: %v", m, err)
 	case errors.Is(err, content.ErrNotFile):
-		return fmt.Errorf("%w: %s: %v", ErrInvalid, m, err)
+		return codedf(CodeInvalid, "%s: %v", m, err)
 	case errors.Is(err, store.ErrNotFound):
-		return fmt.Errorf("%w: %s: content incomplete in the local store: %v", ErrNotFound, m, err)
+		return codedf(CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
 	}
 	return storeErr(err)
 }
@@ -189,7 +189,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if req.Previous != "" {
 		pm, err := parseRef(req.Previous)
 		if err != nil {
-			return AddResult{}, fmt.Errorf("%w: previous: %v", ErrInvalid, err)
+			return AddResult{}, codedf(CodeInvalid, "previous: %v", err)
 		}
 		meta.Previous = pm.Root
 	}
@@ -197,7 +197,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 		return AddResult{}, coded(CodeInvalid, err)
 	}
 	if req.Path == "" {
-		return AddResult{}, fmt.Errorf("%w: add: no path given", ErrInvalid)
+		return AddResult{}, codedf(CodeInvalid, "add: no path given")
 	}
 	plan, err := content.PlanPath(req.Path, req.Hidden)
 	if err != nil {
@@ -239,7 +239,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 			_, _, err = content.NewReader(n.db).Resolve(ctx, res.Root, segs)
 		}
 		if err != nil {
-			return AddResult{}, fmt.Errorf("%w: metadata: entry: %q is not in the package", ErrInvalid, meta.Entry)
+			return AddResult{}, codedf(CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
 		}
 	}
 	meta.Size, meta.Files = uint64(res.Bytes), uint64(res.Files)
@@ -359,7 +359,7 @@ func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
 		return err
 	}
 	if r.stat.Type != content.TypeFile {
-		return fmt.Errorf("%w: %s is a %s, not a file (use ls or get)", ErrInvalid, r.m, r.stat.Type)
+		return codedf(CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
 	return readErr(n.reader().WriteFile(ctx, r.nd, w, nil), r.m)
 }
@@ -371,7 +371,7 @@ func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress
 		return err
 	}
 	if _, err := os.Lstat(dest); err == nil {
-		return fmt.Errorf("%w: %s already exists", ErrInvalid, dest)
+		return codedf(CodeInvalid, "%s already exists", dest)
 	}
 	var onProgress func(content.Progress)
 	if progress != nil {

@@ -78,8 +78,9 @@ const (
 	// maxReplicateRetry bounds the delay before an unsettled package is
 	// checked again.
 	maxReplicateRetry = 30 * time.Second
-	// maxReplicateTick bounds the loop's tick (pin scan and dispatch).
-	maxReplicateTick = 5 * time.Second
+	// maxReplicateTick bounds the loop's tick (pin scan and dispatch), and
+	// so how long a new pin waits for its first check.
+	maxReplicateTick = time.Second
 	// closestLookupTimeout bounds the DHT lookup of a check.
 	closestLookupTimeout = 30 * time.Second
 	// replicaFetchTimeout bounds fetching one replica.
@@ -130,7 +131,8 @@ type replicator struct {
 	tick     time.Duration
 	workers  int
 	fetchSem chan struct{}
-	kick     chan cid.Cid
+	kick     chan cid.Cid  // replicateNow
+	wake     chan struct{} // a worker finished
 	// allow is the policy hook: nil allows every root. Moderation will set
 	// it.
 	allow func(root cid.Cid) bool
@@ -139,6 +141,7 @@ type replicator struct {
 	fetching map[cid.Cid]int64     // replica fetches accepted, not finished: reserved bytes; guarded by mu
 	due      map[cid.Cid]time.Time // next check of each held root; guarded by mu
 	running  map[cid.Cid]bool      // checks in progress; guarded by mu
+	scanned  bool                  // the first scan is done; guarded by mu
 
 	checks, lookups, recruited, refused, dropped                      atomic.Int64
 	accepted, refQuota, refPolicy, busy, fetched, fetchFailed, fBytes atomic.Int64
@@ -156,6 +159,7 @@ func (n *Node) startReplication(ns *netState) *replicator {
 		interval: n.replInt,
 		workers:  cpu,
 		kick:     make(chan cid.Cid, 64),
+		wake:     make(chan struct{}, 1),
 		fetching: map[cid.Cid]int64{},
 		due:      map[cid.Cid]time.Time{},
 		running:  map[cid.Cid]bool{},
@@ -232,6 +236,10 @@ func (r *replicator) run(ctx context.Context) {
 				case root := <-jobs:
 					settled, held := r.check(ctx, root)
 					r.reschedule(root, settled, held)
+					select {
+					case r.wake <- struct{}{}: // a worker is free: dispatch again
+					default:
+					}
 				}
 			}
 		})
@@ -244,6 +252,7 @@ func (r *replicator) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case kicked = <-r.kick:
+		case <-r.wake:
 		case <-t.C:
 		}
 		if r.ns.dht.RoutingTable().Size() == 0 {
@@ -262,8 +271,9 @@ func (r *replicator) run(ctx context.Context) {
 	}
 }
 
-// scan adds newly held roots (due soon, spread over one tick) and forgets
-// roots no longer held.
+// scan adds newly held roots and forgets roots no longer held. Roots found
+// by the first scan (held from before this run) are spread over one
+// interval; later ones are due at once.
 func (r *replicator) scan(now time.Time) {
 	pins, err := r.n.db.Pins()
 	if err != nil {
@@ -279,9 +289,14 @@ func (r *replicator) scan(now time.Time) {
 	defer r.mu.Unlock()
 	for root := range held {
 		if _, ok := r.due[root]; !ok {
-			r.due[root] = now.Add(time.Duration(rand.Int64N(int64(r.tick))))
+			at := now
+			if !r.scanned {
+				at = now.Add(time.Duration(rand.Int64N(int64(r.interval))))
+			}
+			r.due[root] = at
 		}
 	}
+	r.scanned = true
 	for root := range r.due {
 		if !held[root] && !r.running[root] {
 			delete(r.due, root)
@@ -384,6 +399,7 @@ func (r *replicator) check(ctx context.Context, root cid.Cid) (settled, held boo
 	publisher := n.publisherPeer(root)
 	key := string(root.Hash())
 
+	start := time.Now()
 	lctx, cancel := context.WithTimeout(ctx, closestLookupTimeout)
 	closest, err := r.ns.dht.GetClosestPeers(lctx, key)
 	cancel()
@@ -456,6 +472,8 @@ func (r *replicator) check(ctx context.Context, root cid.Cid) (settled, held boo
 		}
 	}
 	settled = slots >= R && confirmed == slots
+	n.log.Debug("replication: checked", "root", root, "slots", slots, "confirmed", confirmed,
+		"asked", next, "candidates", len(cands), "took", time.Since(start))
 
 	// A replica-only holder that is no longer among the responsible nodes
 	// steps back, once R others closer to the key confirm they hold it.
@@ -553,6 +571,7 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 	case <-ctx.Done():
 		return
 	}
+	start := time.Now()
 	// The asker holds root: let our own provider lookup find it at once.
 	_ = r.ns.dht.ProviderStore().AddProvider(ctx, root.Hash(), peer.AddrInfo{ID: from})
 	fctx, cancel := context.WithTimeout(ctx, replicaFetchTimeout)
@@ -582,5 +601,9 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 	}
 	r.fetched.Add(1)
 	r.fBytes.Add(size)
-	n.log.Info("replica taken", "root", root, "bytes", size, "asked-by", from)
+	// The asker has just counted us: our own first check can wait a period.
+	r.mu.Lock()
+	r.due[root] = time.Now().Add(jitter(r.interval))
+	r.mu.Unlock()
+	n.log.Info("replica taken", "root", root, "bytes", size, "asked-by", from, "took", time.Since(start))
 }

@@ -40,7 +40,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	n.mu.Lock()
 	if n.online {
 		n.mu.Unlock()
-		return fmt.Errorf("%w: run: the node is already serving", ErrInvalid)
+		return codedf(CodeInvalid, "run: the node is already serving")
 	}
 	apiAddr, gwAddr := opts.APIAddr, opts.GatewayAddr
 	if apiAddr == "" {
@@ -183,7 +183,7 @@ func (n *Node) loadOrCreateToken() (string, error) {
 		if tok := strings.TrimSpace(string(data)); tok != "" {
 			return tok, nil
 		}
-		return "", fmt.Errorf("%w: api: %s is empty; delete it to get a new token", ErrInvalid, path)
+		return "", codedf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("api: token: %w", err)

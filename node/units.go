@@ -34,7 +34,7 @@ func ParseSize(s string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > math.MaxInt64/2 {
-		return 0, fmt.Errorf("%w: invalid size %q (want e.g. 500MB, 20GB, unlimited)", ErrInvalid, s)
+		return 0, codedf(CodeInvalid, "invalid size %q (want e.g. 500MB, 20GB, unlimited)", s)
 	}
 	return int64(f * mult), nil
 }
@@ -45,7 +45,7 @@ func ParseRate(s string) (int64, error) {
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
 	n, err := ParseSize(t)
 	if err != nil {
-		return 0, fmt.Errorf("%w: invalid rate %q (want e.g. 10MB/s, unlimited)", ErrInvalid, s)
+		return 0, codedf(CodeInvalid, "invalid rate %q (want e.g. 10MB/s, unlimited)", s)
 	}
 	return n, nil
 }

@@ -85,8 +85,8 @@
 //
 // # Policy
 //
-// A provider asks [Config.Allow] about each request's root, and refuses
-// (bad request) a want that does not lie below that root, so a request
+// A provider asks [Config.Allow] about each request's root, and answers
+// "missing" for a want that it cannot show lies below that root, so a request
 // cannot name an allowed root to obtain blocks of a withheld DAG. It learns
 // reachability by reading the DAG's inner blocks breadth first, once per
 // session; requests for the root alone cost nothing.

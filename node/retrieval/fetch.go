@@ -460,8 +460,8 @@ func (f *fetch) session(p peer.ID) (finished bool, err error) {
 			reset := func() { str.Reset() }
 			stop := context.AfterFunc(f.ctx, reset)
 			defer stop()
-			br = bufio.NewReaderSize(str, 256<<10)
-			bw = bufio.NewWriterSize(str, 8<<10)
+			br = bufio.NewReaderSize(kickReader{str, wd}, 256<<10)
+			bw = bufio.NewWriterSize(kickWriter{str, wd}, 8<<10)
 		}
 		rt := time.AfterFunc(f.s.cfg.RequestTimeout, func() {
 			timedOut.CompareAndSwap(nil, errPtr(fmt.Errorf("%w: one request took over %v", ErrTimeout, f.s.cfg.RequestTimeout)))

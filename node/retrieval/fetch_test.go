@@ -1,15 +1,16 @@
 package retrieval
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node/content"
@@ -327,7 +328,16 @@ func TestBusy(t *testing.T) {
 	prov := newMem()
 	root, _ := importFile(t, prov, 8, 1<<20)
 	// hs[0] has two slots, at most one per peer.
-	newService(t, hs[0], prov, func(c *Config) { c.MaxConcurrentServes = 2; c.MaxServesPerPeer = 1 })
+	ps := newService(t, hs[0], prov, func(c *Config) { c.MaxConcurrentServes = 2; c.MaxServesPerPeer = 1; c.IdleTimeout = time.Minute })
+	sessions := func() int {
+		ps.mu.Lock()
+		defer ps.mu.Unlock()
+		n := 0
+		for _, k := range ps.serving {
+			n += k
+		}
+		return n
+	}
 	req := newService(t, hs[1], nil, nil)
 	other := newService(t, hs[2], nil, nil)
 	third := newService(t, hs[3], nil, nil)
@@ -335,26 +345,47 @@ func TestBusy(t *testing.T) {
 		_, err := s.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: []peer.ID{hs[0].ID()}})
 		return err
 	}
-	// hs[1] holds a session that never sends: its own fetches are refused,
-	// another peer's are not.
-	str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
-	if err != nil {
-		t.Fatal(err)
+	// hold opens a session from h, completes one request and then idles,
+	// keeping its slot.
+	hold := func(h host.Host) {
+		str, err := h.NewStream(context.Background(), hs[0].ID(), ProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { str.Reset() })
+		msg, _ := (&request{Flags: flagShallow, Root: root, Wants: []cid.Cid{root}}).encode()
+		if _, err := str.Write(msg); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(str)
+		if st, err := br.ReadByte(); err != nil || Status(st) != StatusOK {
+			t.Fatalf("hold: status %d, %v", st, err)
+		}
+		for {
+			fr, err := readFrame(br, maxFrameData)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fr.Type == frameEnd {
+				return
+			}
+		}
 	}
-	defer str.Reset()
-	str.Write([]byte{}) // mocknet: opening the stream starts the handler
-	waitFor(t, func() bool { return errors.Is(fetch(req), ErrBusy) })
+	// hs[1] holds a session: its own fetches are refused, another peer's
+	// are not.
+	hold(hs[1])
+	if err := fetch(req); !errors.Is(err, ErrBusy) {
+		t.Fatalf("second session of a peer: %v, want ErrBusy", err)
+	}
 	if err := fetch(other); err != nil {
 		t.Fatalf("another peer: %v", err)
 	}
 	// With hs[2] holding the second slot too, everyone is refused.
-	str2, err := hs[2].NewStream(context.Background(), hs[0].ID(), ProtocolID)
-	if err != nil {
-		t.Fatal(err)
+	waitFor(t, func() bool { return sessions() == 1 }) // other's session has ended
+	hold(hs[2])
+	if err := fetch(third); !errors.Is(err, ErrBusy) {
+		t.Fatalf("all slots taken: %v, want ErrBusy", err)
 	}
-	defer str2.Reset()
-	str2.Write([]byte{})
-	waitFor(t, func() bool { return errors.Is(fetch(third), ErrBusy) })
 }
 
 // waitFor polls cond until it holds or 10 s pass.
@@ -389,7 +420,8 @@ func TestWantOutsideRoot(t *testing.T) {
 			allowedLeaf = c
 		}
 	}
-	ask := func(root, want cid.Cid) Status {
+	// ask returns the status and, when ok, the type of the first frame.
+	ask := func(root, want cid.Cid) (Status, byte) {
 		str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
 		if err != nil {
 			t.Fatal(err)
@@ -397,20 +429,28 @@ func TestWantOutsideRoot(t *testing.T) {
 		defer str.Reset()
 		msg, _ := (&request{Root: root, Wants: []cid.Cid{want}}).encode()
 		str.Write(msg)
-		var b [1]byte
-		if _, err := io.ReadFull(str, b[:]); err != nil {
+		br := bufio.NewReader(str)
+		st, err := br.ReadByte()
+		if err != nil {
 			t.Fatal(err)
 		}
-		return Status(b[0])
+		if Status(st) != StatusOK {
+			return Status(st), 0
+		}
+		fr, err := readFrame(br, maxFrameData)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return StatusOK, fr.Type
 	}
-	if st := ask(banned, banned); st != StatusWithheld {
+	if st, _ := ask(banned, banned); st != StatusWithheld {
 		t.Errorf("banned root: %v", st)
 	}
-	if st := ask(allowed, bannedLeaf); st != StatusBadRequest {
-		t.Errorf("banned leaf under an allowed root: %v", st)
+	if st, ft := ask(allowed, bannedLeaf); st != StatusOK || ft != frameMissing {
+		t.Errorf("banned leaf under an allowed root: %v, frame %d", st, ft)
 	}
-	if st := ask(allowed, allowedLeaf); st != StatusOK {
-		t.Errorf("allowed leaf: %v", st)
+	if st, ft := ask(allowed, allowedLeaf); st != StatusOK || ft != frameBlock {
+		t.Errorf("allowed leaf: %v, frame %d", st, ft)
 	}
 }
 

@@ -188,7 +188,7 @@ func TestLyingProviders(t *testing.T) {
 				serveLiar(hs[0], full, lie)
 			}
 			newService(t, hs[1], full.clone(), nil)
-			req := newService(t, hs[2], nil, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+			req := newService(t, hs[2], nil, func(c *Config) { c.IdleTimeout = time.Second })
 
 			sink := newMem()
 			start := time.Now()
@@ -241,7 +241,7 @@ func TestLyingCrowd(t *testing.T) {
 	newService(t, hs[i], full.clone(), nil)
 	newService(t, hs[i+1], full.clone(), nil)
 	ids = append(ids, hs[i].ID(), hs[i+1].ID())
-	req := newService(t, hs[i+2], nil, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	req := newService(t, hs[i+2], nil, func(c *Config) { c.IdleTimeout = time.Second })
 	sink := newMem()
 	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: ids, Parallel: 6})
 	if err != nil {

@@ -185,6 +185,35 @@ func newWatchdog(d time.Duration, fire func()) *watchdog {
 func (w *watchdog) kick() { w.t.Reset(w.d) }
 func (w *watchdog) stop() { w.t.Stop() }
 
+// kickReader kicks a watchdog whenever bytes arrive, so that a large block
+// on a slow link is not mistaken for silence.
+type kickReader struct {
+	r  io.Reader
+	wd *watchdog
+}
+
+func (k kickReader) Read(p []byte) (int, error) {
+	n, err := k.r.Read(p)
+	if n > 0 {
+		k.wd.kick()
+	}
+	return n, err
+}
+
+// kickWriter kicks a watchdog whenever the peer accepts bytes.
+type kickWriter struct {
+	w  io.Writer
+	wd *watchdog
+}
+
+func (k kickWriter) Write(p []byte) (int, error) {
+	n, err := k.w.Write(p)
+	if n > 0 {
+		k.wd.kick()
+	}
+	return n, err
+}
+
 // handle serves one inbound session.
 func (s *Service) handle(str network.Stream) {
 	if !s.begin() {
@@ -206,8 +235,8 @@ func (s *Service) handle(str network.Stream) {
 	wd := newWatchdog(s.cfg.IdleTimeout, reset)
 	defer wd.stop()
 
-	br := bufio.NewReaderSize(str, 8<<10)
-	bw := bufio.NewWriterSize(str, 256<<10)
+	br := bufio.NewReaderSize(kickReader{str, wd}, 8<<10)
+	bw := bufio.NewWriterSize(kickWriter{str, wd}, 256<<10)
 	sv := &server{s: s, w: bw, wd: wd}
 	for {
 		req, err := readRequest(br)
@@ -227,15 +256,6 @@ func (s *Service) handle(str network.Stream) {
 			status = StatusNotFound
 		case s.cfg.Allow != nil && !s.cfg.Allow(req.Root):
 			status = StatusWithheld
-		}
-		if status == StatusOK {
-			for _, w := range req.Wants {
-				if !sv.reach.has(req.Root, w, s.loadLinks) {
-					log.Debug("want outside its root", "root", req.Root, "want", w)
-					status = StatusBadRequest
-					break
-				}
-			}
 		}
 		if status != StatusOK {
 			log.Debug("refusing", "root", req.Root, "status", status)
@@ -374,6 +394,15 @@ func (sv *server) serve(req request) error {
 		stack = append(stack, req.Wants[i])
 	}
 	var blocks, bytes int64
+	// Wants not below the root are answered as missing: this node will not
+	// serve them under this root.
+	outside := make(map[cid.Cid]bool)
+	for _, w := range req.Wants {
+		if !sv.reach.has(req.Root, w, sv.s.loadLinks) {
+			sv.s.log.Debug("want outside its root", "root", req.Root, "want", w)
+			outside[w] = true
+		}
+	}
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -383,6 +412,12 @@ func (sv *server) serve(req request) error {
 		seen[c] = struct{}{}
 		if blocks > 0 && (blocks >= maxBlocks || bytes >= maxBytes) {
 			break
+		}
+		if outside[c] {
+			if err := writeMissing(sv.w, c); err != nil {
+				return err
+			}
+			continue
 		}
 		kids, err := sv.load(c, !shallow)
 		sv.wd.kick()
