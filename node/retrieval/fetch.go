@@ -419,27 +419,17 @@ func (f *fetch) finish(ex *exchange) {
 	f.signalLocked()
 }
 
-// session serves exchanges with provider p over one stream until p has
-// nothing more to do. finished reports that the whole fetch is over.
+// session serves exchanges with provider p until p has nothing more to do.
+// finished reports that the whole fetch is over.
 func (f *fetch) session(p peer.ID) (finished bool, err error) {
 	var (
-		str    network.Stream
-		br     *bufio.Reader
-		bw     *bufio.Writer
-		wd     *watchdog
-		budget int64 = minBudget
-		// timedOut is why a timer reset the stream, if one did.
-		timedOut atomic.Pointer[error]
+		sc       *sessionConn
+		budget   int64 = minBudget
+		lastUsed time.Time
 	)
 	defer func() {
-		if str == nil {
-			return
-		}
-		wd.stop()
-		if err != nil {
-			str.Reset()
-		} else {
-			str.Close()
+		if sc != nil {
+			sc.close(err == nil)
 		}
 	}()
 	for {
@@ -447,47 +437,100 @@ func (f *fetch) session(p peer.ID) (finished bool, err error) {
 		if ex == nil {
 			return fin, nil
 		}
-		if str == nil {
-			str, err = f.open(p)
-			if err != nil {
-				f.finish(ex)
-				return false, err
-			}
-			wd = newWatchdog(f.s.cfg.IdleTimeout, func() {
-				timedOut.CompareAndSwap(nil, errPtr(fmt.Errorf("%w: silent for %v", ErrTimeout, f.s.cfg.IdleTimeout)))
-				str.Reset()
-			})
-			reset := func() { str.Reset() }
-			stop := context.AfterFunc(f.ctx, reset)
-			defer stop()
-			br = bufio.NewReaderSize(kickReader{str, wd}, 256<<10)
-			bw = bufio.NewWriterSize(kickWriter{str, wd}, 8<<10)
+		// The provider may end a session that idled while we waited for
+		// work; start a fresh one well before its deadline.
+		if sc != nil && time.Since(lastUsed) > f.s.cfg.IdleTimeout/2 {
+			sc.close(true)
+			sc = nil
 		}
-		rt := time.AfterFunc(f.s.cfg.RequestTimeout, func() {
-			timedOut.CompareAndSwap(nil, errPtr(fmt.Errorf("%w: one request took over %v", ErrTimeout, f.s.cfg.RequestTimeout)))
-			str.Reset()
-		})
-		err = ex.run(br, bw, wd)
-		rt.Stop()
+		for attempt := 0; ; attempt++ {
+			reused := sc != nil
+			if sc == nil {
+				if sc, err = f.dial(p); err != nil {
+					f.finish(ex)
+					return false, err
+				}
+			}
+			var started bool
+			started, err = sc.exchange(ex)
+			if err != nil && reused && !started && attempt == 0 && f.ctx.Err() == nil && !errors.Is(err, ErrProtocol) {
+				// The provider closed the idle session before reading
+				// this request: try once more on a new stream.
+				sc.close(false)
+				sc = nil
+				continue
+			}
+			break
+		}
+		lastUsed = time.Now()
 		f.finish(ex)
 		if err != nil {
-			if cause := timedOut.Load(); cause != nil {
-				err = *cause
-			}
 			return false, err
 		}
 		budget = min(2*budget, maxBudget)
 	}
 }
 
-func (f *fetch) open(p peer.ID) (network.Stream, error) {
+// sessionConn is one stream of a session, with its timers.
+type sessionConn struct {
+	f        *fetch
+	str      network.Stream
+	br       *bufio.Reader
+	bw       *bufio.Writer
+	wd       *watchdog
+	stop     func() bool
+	timedOut atomic.Pointer[error] // why a timer reset the stream, if one did
+}
+
+func (f *fetch) dial(p peer.ID) (*sessionConn, error) {
 	ctx, cancel := context.WithTimeout(f.ctx, f.s.cfg.DialTimeout)
 	defer cancel()
 	str, err := f.s.cfg.Host.NewStream(ctx, p, ProtocolID)
 	if err != nil {
 		return nil, fmt.Errorf("open stream: %w", err)
 	}
-	return str, nil
+	sc := &sessionConn{f: f, str: str}
+	sc.wd = newWatchdog(f.s.cfg.IdleTimeout, func() {
+		sc.timeout(fmt.Errorf("%w: silent for %v", ErrTimeout, f.s.cfg.IdleTimeout))
+	})
+	sc.wd.stop() // armed only while waiting on the stream (kickReader, kickWriter)
+	sc.stop = context.AfterFunc(f.ctx, func() { str.Reset() })
+	sc.br = bufio.NewReaderSize(kickReader{str, sc.wd}, 256<<10)
+	sc.bw = bufio.NewWriterSize(kickWriter{str, sc.wd}, 8<<10)
+	return sc, nil
+}
+
+func (sc *sessionConn) timeout(err error) {
+	sc.timedOut.CompareAndSwap(nil, &err)
+	sc.str.Reset()
+}
+
+// exchange runs one request on the stream. started reports that the
+// provider answered with a status.
+func (sc *sessionConn) exchange(ex *exchange) (started bool, err error) {
+	rt := time.AfterFunc(sc.f.s.cfg.RequestTimeout, func() {
+		sc.timeout(fmt.Errorf("%w: one request took over %v", ErrTimeout, sc.f.s.cfg.RequestTimeout))
+	})
+	started, err = ex.run(sc.br, sc.bw)
+	rt.Stop()
+	sc.wd.stop()
+	if err != nil {
+		if cause := sc.timedOut.Load(); cause != nil {
+			err = *cause
+		}
+	}
+	return started, err
+}
+
+// close ends the stream: gracefully after a clean session, else by reset.
+func (sc *sessionConn) close(clean bool) {
+	sc.wd.stop()
+	sc.stop()
+	if clean {
+		sc.str.Close()
+	} else {
+		sc.str.Reset()
+	}
 }
 
 // exchange is one request and its response.
@@ -502,7 +545,7 @@ type exchange struct {
 }
 
 // run sends the request and checks every frame of the response.
-func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error {
+func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer) (started bool, err error) {
 	f := ex.f
 	req := request{MaxBytes: uint64(ex.budget), Root: f.root, Wants: ex.wants}
 	if f.opts.Shallow {
@@ -510,44 +553,41 @@ func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error 
 	}
 	msg, err := req.encode()
 	if err != nil {
-		return err
+		return false, err
 	}
-	wd.kick()
 	if _, err := bw.Write(msg); err != nil {
-		return err
+		return false, err
 	}
 	if err := bw.Flush(); err != nil {
-		return err
+		return false, err
 	}
-	wd.kick()
 	st, err := br.ReadByte()
 	if err != nil {
-		return fmt.Errorf("status: %w", noEOF(err))
+		return false, fmt.Errorf("status: %w", noEOF(err))
 	}
 	switch Status(st) {
 	case StatusOK:
 	case StatusNotFound, StatusWithheld, StatusBusy, StatusBadRequest:
-		return &StatusError{Status: Status(st)}
+		return true, &StatusError{Status: Status(st)}
 	default:
-		return protoErr("unknown status %d", st)
+		return true, protoErr("unknown status %d", st)
 	}
 	first := ex.wants[0]
 	for {
 		fr, err := readFrame(br, maxFrameData)
-		wd.kick()
 		if err != nil {
-			return err
+			return true, err
 		}
 		switch fr.Type {
 		case frameEnd:
 			// Each response settles at least its first want.
 			if ex.allowed[first] && !ex.missing[first] {
-				return protoErr("response ended without settling %s", first)
+				return true, protoErr("response ended without settling %s", first)
 			}
-			return nil
+			return true, nil
 		case frameMissing:
 			if !ex.allowed[fr.CID] || ex.missing[fr.CID] {
-				return protoErr("missing frame for %s, which was not requested", fr.CID)
+				return true, protoErr("missing frame for %s, which was not requested", fr.CID)
 			}
 			if ex.missing == nil {
 				ex.missing = make(map[cid.Cid]bool)
@@ -555,7 +595,7 @@ func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer, wd *watchdog) error 
 			ex.missing[fr.CID] = true
 		case frameBlock:
 			if err := ex.block(fr.CID, fr.Data); err != nil {
-				return err
+				return true, err
 			}
 		}
 	}
@@ -656,5 +696,3 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 	}
 	return nil
 }
-
-func errPtr(err error) *error { return &err }

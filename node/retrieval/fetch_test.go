@@ -516,3 +516,31 @@ func TestProviderLeavesMidFetch(t *testing.T) {
 		t.Fatal("fetched file differs")
 	}
 }
+
+// TestSlowSinkKeepsProviders: time the requester spends on its own (a slow
+// sink, waiting for work while another provider delivers) is not provider
+// silence.
+func TestSlowSinkKeepsProviders(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	prov := newMem()
+	root, data := importFile(t, prov, 40, 3<<20)
+	newService(t, hs[0], prov, nil)
+	newService(t, hs[1], prov.clone(), nil)
+	req := newService(t, hs[2], nil, func(c *Config) { c.IdleTimeout = 400 * time.Millisecond })
+	sink := newMem()
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID(), hs[1].ID()},
+		Parallel:  2,
+		Progress:  func(Progress) { time.Sleep(500 * time.Millisecond) }, // a slow disk
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Dropped) > 0 {
+		t.Fatalf("honest providers dropped: %v", st.Dropped)
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+}

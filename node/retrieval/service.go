@@ -185,32 +185,32 @@ func newWatchdog(d time.Duration, fire func()) *watchdog {
 func (w *watchdog) kick() { w.t.Reset(w.d) }
 func (w *watchdog) stop() { w.t.Stop() }
 
-// kickReader kicks a watchdog whenever bytes arrive, so that a large block
-// on a slow link is not mistaken for silence.
+// kickReader arms a watchdog only while it waits in Read, so that the
+// watchdog measures the peer's silence: neither a large block arriving
+// steadily on a slow link nor our own slowness between reads counts.
 type kickReader struct {
 	r  io.Reader
 	wd *watchdog
 }
 
 func (k kickReader) Read(p []byte) (int, error) {
+	k.wd.kick()
 	n, err := k.r.Read(p)
-	if n > 0 {
-		k.wd.kick()
-	}
+	k.wd.stop()
 	return n, err
 }
 
-// kickWriter kicks a watchdog whenever the peer accepts bytes.
+// kickWriter arms a watchdog only while it waits in Write (for the peer to
+// accept bytes).
 type kickWriter struct {
 	w  io.Writer
 	wd *watchdog
 }
 
 func (k kickWriter) Write(p []byte) (int, error) {
+	k.wd.kick()
 	n, err := k.w.Write(p)
-	if n > 0 {
-		k.wd.kick()
-	}
+	k.wd.stop()
 	return n, err
 }
 
@@ -237,7 +237,7 @@ func (s *Service) handle(str network.Stream) {
 
 	br := bufio.NewReaderSize(kickReader{str, wd}, 8<<10)
 	bw := bufio.NewWriterSize(kickWriter{str, wd}, 256<<10)
-	sv := &server{s: s, w: bw, wd: wd}
+	sv := &server{s: s, w: bw}
 	for {
 		req, err := readRequest(br)
 		if err == io.EOF {
@@ -249,7 +249,6 @@ func (s *Service) handle(str network.Stream) {
 			s.refuse(str, StatusBadRequest)
 			return
 		}
-		wd.kick()
 		status := StatusOK
 		switch {
 		case s.cfg.Blocks == nil:
@@ -312,7 +311,6 @@ func (s *Service) refuse(str network.Stream, st Status) {
 type server struct {
 	s     *Service
 	w     *bufio.Writer
-	wd    *watchdog
 	buf   []byte // block copy, reused
 	reach reach
 }
@@ -420,7 +418,6 @@ func (sv *server) serve(req request) error {
 			continue
 		}
 		kids, err := sv.load(c, !shallow)
-		sv.wd.kick()
 		if err != nil {
 			if err := writeMissing(sv.w, c); err != nil {
 				return err
@@ -441,7 +438,6 @@ func (sv *server) serve(req request) error {
 	if err := sv.w.WriteByte(frameEnd); err != nil {
 		return err
 	}
-	sv.wd.kick()
 	return sv.w.Flush()
 }
 
