@@ -49,7 +49,9 @@
 // Index.Search ranks matching documents with BM25F (k1 = 1.2, b = 0.75):
 // for each required term, the term frequency of each field is multiplied by
 // the field weight and divided by the field's length normalization
-// 1 − b + b·len/avglen, summed over the fields, saturated as
+// 1 − b + b·len/avglen, summed over the fields (avglen is the mean over
+// the documents where the field is not empty, so that a field most
+// documents lack, such as tags, does not punish those that have it), saturated as
 // tf·(k1+1)/(tf+k1) and multiplied by idf = ln(1 + (N − df + 0.5)/(df + 0.5)).
 // Excluded terms do not score. Ties go to the smaller ID, so results are
 // deterministic.

@@ -24,9 +24,10 @@ const (
 // node can rebuild the index from the packages it stores.
 type Index struct {
 	docs     map[string]*analyzed
-	postings map[string]map[string]struct{} // term → IDs of the documents that hold it
-	totalLen [NumFields]uint64              // sum of field lengths over docs
-	pairs    int                            // number of (term, document) pairs
+	postings map[string][]*analyzed // term → the documents that hold it, in no order
+	totalLen [NumFields]uint64      // sum of field lengths over docs
+	nonEmpty [NumFields]int         // documents where the field is not empty
+	pairs    int                    // number of (term, document) pairs
 }
 
 // Result is a document that matches a query, with its score.
@@ -47,7 +48,7 @@ type Stats struct {
 func NewIndex() *Index {
 	return &Index{
 		docs:     make(map[string]*analyzed),
-		postings: make(map[string]map[string]struct{}),
+		postings: make(map[string][]*analyzed),
 	}
 }
 
@@ -57,16 +58,14 @@ func (ix *Index) Add(d Doc) {
 	a := analyze(d)
 	ix.docs[d.ID] = a
 	for t := range a.terms {
-		set := ix.postings[t]
-		if set == nil {
-			set = make(map[string]struct{})
-			ix.postings[t] = set
-		}
-		set[d.ID] = struct{}{}
+		ix.postings[t] = append(ix.postings[t], a)
 	}
 	ix.pairs += len(a.terms)
 	for f, n := range a.lens {
 		ix.totalLen[f] += uint64(n)
+		if n > 0 {
+			ix.nonEmpty[f]++
+		}
 	}
 }
 
@@ -78,15 +77,24 @@ func (ix *Index) Remove(id string) bool {
 	}
 	delete(ix.docs, id)
 	for t := range a.terms {
-		set := ix.postings[t]
-		delete(set, id)
-		if len(set) == 0 {
+		// Swap-delete: a linear scan, but Add, the common operation,
+		// only appends.
+		list := ix.postings[t]
+		i := slices.Index(list, a)
+		last := len(list) - 1
+		list[i], list[last] = list[last], nil
+		if last == 0 {
 			delete(ix.postings, t)
+		} else {
+			ix.postings[t] = list[:last]
 		}
 	}
 	ix.pairs -= len(a.terms)
 	for f, n := range a.lens {
 		ix.totalLen[f] -= uint64(n)
+		if n > 0 {
+			ix.nonEmpty[f]--
+		}
 	}
 	return true
 }
@@ -111,8 +119,8 @@ func (ix *Index) Stats() Stats {
 
 func (ix *Index) avgLen() [NumFields]float64 {
 	var avg [NumFields]float64
-	if n := len(ix.docs); n > 0 {
-		for f, t := range ix.totalLen {
+	for f, t := range ix.totalLen {
+		if n := ix.nonEmpty[f]; n > 0 {
 			avg[f] = float64(t) / float64(n)
 		}
 	}
@@ -132,19 +140,19 @@ func (ix *Index) Search(q Query, limit int) []Result {
 	if len(cand) == 0 {
 		return nil
 	}
-	st := scorer{n: len(ix.docs), df: ix.DF, avg: ix.avgLen(), terms: req}
-	var out []Result
-	for id := range cand {
-		a := ix.docs[id]
-		if matches(q, a) {
-			out = append(out, Result{ID: id, Score: st.score(a)})
+	st := newScorer(req, len(ix.docs), ix.DF, ix.avgLen())
+	top := topK{limit: limit}
+	for _, a := range cand {
+		// Filters first (no lookups); score looks up every required term
+		// once and fails when one is missing; matchesText checks the rest.
+		if !filtersMatch(q, a) {
+			continue
+		}
+		if score, ok := st.score(a); ok && matchesText(q, a) {
+			top.push(Result{ID: a.id, Score: score})
 		}
 	}
-	sortResults(out)
-	if limit > 0 && len(out) > limit {
-		out = out[:limit:limit]
-	}
-	return out
+	return top.sorted()
 }
 
 // Match reports whether d matches q, with the same semantics as Search. A
@@ -162,6 +170,15 @@ func Match(q Query, d Doc) bool {
 }
 
 func matches(q Query, a *analyzed) bool {
+	for _, t := range q.Terms {
+		if !a.has(t) {
+			return false
+		}
+	}
+	return filtersMatch(q, a) && matchesText(q, a)
+}
+
+func filtersMatch(q Query, a *analyzed) bool {
 	switch {
 	case q.Kind != "" && a.kind != q.Kind,
 		q.Language != "" && a.lang != q.Language && !strings.HasPrefix(a.lang, q.Language+"-"),
@@ -174,11 +191,11 @@ func matches(q Query, a *analyzed) bool {
 			return false
 		}
 	}
-	for _, t := range q.Terms {
-		if !a.has(t) {
-			return false
-		}
-	}
+	return true
+}
+
+// matchesText checks the exclusions and phrases of q (not q.Terms).
+func matchesText(q Query, a *analyzed) bool {
 	for _, t := range q.NotTerms {
 		if a.has(t) {
 			return false
@@ -199,39 +216,102 @@ func matches(q Query, a *analyzed) bool {
 
 // scorer computes BM25F scores against corpus statistics.
 type scorer struct {
-	n     int                // documents in the corpus
-	df    func(string) int   // document frequency
-	avg   [NumFields]float64 // mean field lengths
 	terms []string           // the scored terms, sorted
+	idf   []float64          // of each term
+	avg   [NumFields]float64 // mean field lengths
+}
+
+// newScorer returns a scorer of terms in a corpus of n documents.
+func newScorer(terms []string, n int, df func(string) int, avg [NumFields]float64) *scorer {
+	s := &scorer{terms: terms, idf: make([]float64, len(terms)), avg: avg}
+	for i, t := range terms {
+		f := float64(df(t))
+		s.idf[i] = math.Log(1 + (float64(n)-f+0.5)/(f+0.5))
+	}
+	return s
 }
 
 // score returns the BM25F score of a: for each term, the field-weighted,
 // length-normalized term frequency tf is saturated as tf·(k1+1)/(tf+k1)
-// and multiplied by idf = ln(1 + (N−df+0.5)/(df+0.5)).
-func (s *scorer) score(a *analyzed) float64 {
+// and multiplied by idf = ln(1 + (N−df+0.5)/(df+0.5)). ok is false when a
+// lacks one of the terms.
+func (s *scorer) score(a *analyzed) (score float64, ok bool) {
 	var sum float64
-	for _, t := range s.terms {
+	for i, t := range s.terms {
+		hits := a.terms[t]
+		if len(hits) == 0 {
+			return 0, false
+		}
 		var tf float64
-		for _, h := range a.terms[t] {
+		for _, h := range hits {
 			norm := 1.0
 			if avg := s.avg[h.field]; avg > 0 {
 				norm = 1 - bm25B + bm25B*float64(a.lens[h.field])/avg
 			}
 			tf += fieldWeights[h.field] * float64(len(h.pos)) / norm
 		}
-		if tf == 0 {
-			continue
-		}
-		df := float64(s.df(t))
-		idf := math.Log(1 + (float64(s.n)-df+0.5)/(df+0.5))
-		sum += idf * tf * (bm25K1 + 1) / (tf + bm25K1)
+		sum += s.idf[i] * tf * (bm25K1 + 1) / (tf + bm25K1)
 	}
-	return sum
+	return sum, true
 }
 
-// sortResults orders results by score descending, then ID ascending.
-func sortResults(rs []Result) {
-	slices.SortFunc(rs, func(a, b Result) int {
-		return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
-	})
+// better orders results by score descending, then ID ascending.
+func better(a, b Result) int {
+	return cmp.Or(cmp.Compare(b.Score, a.Score), strings.Compare(a.ID, b.ID))
+}
+
+// topK keeps the best limit results pushed (all when limit <= 0), in a
+// heap whose root is the worst kept.
+type topK struct {
+	limit int
+	rs    []Result
+}
+
+func (t *topK) push(r Result) {
+	switch {
+	case t.limit <= 0 || len(t.rs) < t.limit:
+		t.rs = append(t.rs, r)
+		if t.limit > 0 {
+			t.up(len(t.rs) - 1)
+		}
+	case better(r, t.rs[0]) < 0:
+		t.rs[0] = r
+		t.down(0)
+	}
+}
+
+// worse reports whether rs[i] ranks below rs[j].
+func (t *topK) worse(i, j int) bool { return better(t.rs[i], t.rs[j]) > 0 }
+
+func (t *topK) up(i int) {
+	for i > 0 {
+		p := (i - 1) / 2
+		if !t.worse(i, p) {
+			return
+		}
+		t.rs[i], t.rs[p] = t.rs[p], t.rs[i]
+		i = p
+	}
+}
+
+func (t *topK) down(i int) {
+	for {
+		w := i
+		for _, c := range []int{2*i + 1, 2*i + 2} {
+			if c < len(t.rs) && t.worse(c, w) {
+				w = c
+			}
+		}
+		if w == i {
+			return
+		}
+		t.rs[i], t.rs[w] = t.rs[w], t.rs[i]
+		i = w
+	}
+}
+
+// sorted returns the kept results, best first.
+func (t *topK) sorted() []Result {
+	slices.SortFunc(t.rs, better)
+	return t.rs
 }
