@@ -50,6 +50,9 @@ type API interface {
 	Bookmarks(ctx context.Context) ([]Bookmark, error)
 	// BookmarkAdd stores name → ref (ref must be a valid MRI).
 	BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, error)
+	// BookmarkFollow turns following on or off for a bookmark of a mutable MRI:
+	// each new version of the channel is fetched and pinned local.
+	BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error)
 	// BookmarkRm deletes a bookmark.
 	BookmarkRm(ctx context.Context, name string) error
 	// OpenURL resolves a bookmark name or MRI to its gateway URL.

@@ -52,7 +52,7 @@ func TestChannelResolvesToNewest(t *testing.T) {
 	if _, err := c.BookmarkAdd(ctx, "docs", mutable); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SetBookmarkFollow(ctx, "docs", true); err != nil {
+	if _, err := c.BookmarkFollow(ctx, "docs", true); err != nil {
 		t.Fatal(err)
 	}
 	pinnedLocal := func(n *node.Node, pkg string) bool {
@@ -74,7 +74,7 @@ func TestChannelResolvesToNewest(t *testing.T) {
 		c.RefreshFollowed(ctx)
 		return pinnedLocal(c, p2.Package)
 	})
-	if _, err := c.SetBookmarkFollow(ctx, "nosuch", true); !errors.Is(err, node.ErrNotFound) {
+	if _, err := c.BookmarkFollow(ctx, "nosuch", true); !errors.Is(err, node.ErrNotFound) {
 		t.Fatalf("follow unknown bookmark: %v", err)
 	}
 	if got := title(a); got != "v2" {

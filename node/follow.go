@@ -12,10 +12,10 @@ import (
 // resolved, and new versions fetched.
 const followInterval = 5 * time.Minute
 
-// SetBookmarkFollow turns following on or off for a bookmark. A followed
+// BookmarkFollow implements API: it turns following on or off for a bookmark. A followed
 // bookmark of a mutable MRI (myco://<peer>/<channel>) has each new version
 // fetched and pinned local as it appears, so it reads offline.
-func (n *Node) SetBookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error) {
+func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error) {
 	b, err := n.db.Bookmark(name)
 	if err != nil {
 		return Bookmark{}, storeErr(err)

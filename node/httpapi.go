@@ -232,6 +232,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/bookmarks", h.bookmarks},
 		{"POST " + p + "/bookmarks", h.bookmarkAdd},
 		{"DELETE " + p + "/bookmarks/{name}", h.bookmarkRm},
+		{"POST " + p + "/bookmarks/{name}/follow", h.bookmarkFollow},
 		{"GET " + p + "/open", h.open},
 		{"GET " + p + "/quota", h.quota},
 		{"POST " + p + "/quota", h.setQuota},
@@ -664,6 +665,21 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	reply(w, v, err)
+}
+
+// FollowRequest is the body of POST /api/v1/bookmarks/{name}/follow.
+type FollowRequest struct {
+	Follow bool `json:"follow"`
+}
+
+func (h *apiHandler) bookmarkFollow(w http.ResponseWriter, r *http.Request) {
+	var req FollowRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.BookmarkFollow(r.Context(), r.PathValue("name"), req.Follow)
 	reply(w, v, err)
 }
 

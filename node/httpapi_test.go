@@ -143,6 +143,16 @@ func (f *fakeAPI) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookm
 	f.bookmarks = append(f.bookmarks, b)
 	return b, nil
 }
+func (f *fakeAPI) BookmarkFollow(ctx context.Context, name string, follow bool) (node.Bookmark, error) {
+	for i, b := range f.bookmarks {
+		if b.Name == name {
+			f.bookmarks[i].Follow = follow
+			return f.bookmarks[i], nil
+		}
+	}
+	return node.Bookmark{}, fmt.Errorf("%w: no bookmark %q", node.ErrNotFound, name)
+}
+
 func (f *fakeAPI) BookmarkRm(ctx context.Context, name string) error {
 	for i, b := range f.bookmarks {
 		if b.Name == name {

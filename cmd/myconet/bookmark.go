@@ -18,9 +18,10 @@ func bookmarkCmd() *command {
 			{
 				name:    "add",
 				args:    "NAME MRI",
-				summary: "store NAME → MRI",
+				summary: "store NAME → MRI (--follow: fetch each new version of a channel)",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
+					follow := fs.Bool("follow", false, "for a channel MRI (myco://PEER/NAME): fetch and pin each new version as it appears")
 					return func(ctx context.Context, args []string) error {
 						if err := wantArgs(args, "NAME", "MRI"); err != nil {
 							return err
@@ -34,8 +35,17 @@ func bookmarkCmd() *command {
 						if err != nil {
 							return err
 						}
+						if *follow {
+							if b, err = api.BookmarkFollow(ctx, b.Name, true); err != nil {
+								return err
+							}
+						}
 						if *asJSON {
 							return printJSON(c.stdout, b)
+						}
+						if b.Follow {
+							_, err = fmt.Fprintf(c.stdout, "bookmarked %s → %s (following new versions)\n", b.Name, b.MRI)
+							return err
 						}
 						_, err = fmt.Fprintf(c.stdout, "bookmarked %s → %s\n", b.Name, b.MRI)
 						return err

@@ -463,6 +463,15 @@ func (c *Client) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookma
 	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, node.BookmarkRequest{Name: name, Ref: ref}, &v)
 }
 
+// BookmarkFollow implements node.API.
+func (c *Client) BookmarkFollow(ctx context.Context, name string, follow bool) (node.Bookmark, error) {
+	var v node.Bookmark
+	if name == "" {
+		return v, fmt.Errorf("%w: bookmark: empty name", node.ErrInvalid)
+	}
+	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks/"+url.PathEscape(name)+"/follow", nil, node.FollowRequest{Follow: follow}, &v)
+}
+
 // BookmarkRm implements node.API.
 func (c *Client) BookmarkRm(ctx context.Context, name string) error {
 	if name == "" {
