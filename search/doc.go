@@ -64,4 +64,9 @@
 // package root block, so that the searcher checks the metadata itself
 // (VerifyResult, then Match) and drops results that fail. Both messages are
 // a uvarint length and a compact binary body with strict decoders.
+//
+// A response also carries the responder's corpus statistics (documents,
+// and the document frequency of each required term), so the searcher can
+// estimate network-wide ones and rank the merged, verified results itself
+// with Rank instead of trusting the scores responders claim.
 package search

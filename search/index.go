@@ -315,3 +315,52 @@ func (t *topK) sorted() []Result {
 	slices.SortFunc(t.rs, better)
 	return t.rs
 }
+
+// Rank returns the documents of docs that match q, scored with BM25F
+// against the corpus statistics given — n documents, document frequencies
+// df — and the mean field lengths of docs themselves; best first, at most
+// limit (limit <= 0: all). Of documents with the same ID only the first
+// counts. A searcher ranks the verified results of several responders with
+// it, so that no responder's claimed score decides the order; with n and
+// df from an index over docs, it ranks as Index.Search does.
+func Rank(q Query, docs []Doc, n int, df func(term string) int, limit int) []Result {
+	req := q.RequiredTerms()
+	if len(req) == 0 {
+		return nil
+	}
+	seen := make(map[string]bool, len(docs))
+	var as []*analyzed
+	var total [NumFields]uint64
+	var nonEmpty [NumFields]int
+	for _, d := range docs {
+		if seen[d.ID] {
+			continue
+		}
+		seen[d.ID] = true
+		a := analyze(d)
+		as = append(as, a)
+		for f, l := range a.lens {
+			total[f] += uint64(l)
+			if l > 0 {
+				nonEmpty[f]++
+			}
+		}
+	}
+	var avg [NumFields]float64
+	for f := range avg {
+		if nonEmpty[f] > 0 {
+			avg[f] = float64(total[f]) / float64(nonEmpty[f])
+		}
+	}
+	st := newScorer(req, n, df, avg)
+	top := topK{limit: limit}
+	for _, a := range as {
+		if !matches(q, a) {
+			continue
+		}
+		if score, ok := st.score(a); ok {
+			top.push(Result{ID: a.id, Score: score})
+		}
+	}
+	return top.sorted()
+}

@@ -79,6 +79,11 @@ func normalize(text string) string {
 	// upper case, e.g. from compatibility characters), hence NFKC on both
 	// sides: the result approximates Unicode's NFKC_Casefold. A Caser
 	// holds state, so each call makes its own.
+	// Invalid bytes separate terms; replaced first, because norm leaves
+	// the text after them unnormalized.
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
 	s := norm.NFKC.String(text)
 	s = cases.Fold().String(s)
 	if strings.ContainsFunc(s, isCherokeeLower) {

@@ -42,6 +42,7 @@ func TestTerms(t *testing.T) {
 		{"long term dropped", "a " + strings.Repeat("x", 65) + " b", []string{"a", "b"}},
 		{"64 bytes kept", strings.Repeat("y", 64), []string{strings.Repeat("y", 64)}},
 		{"invalid utf-8 separates", "ab\xffcd", []string{"ab", "cd"}},
+		{"NFKC after invalid utf-8", "\xf6Ǉ", []string{"lj"}},
 		{"emoji separate", "go🚀rust", []string{"go", "rust"}},
 	}
 	for _, tt := range tests {
