@@ -11,6 +11,11 @@
 // several provider sessions in parallel and writes verified blocks to a
 // [Sink].
 //
+// To fetch the part of a package under a path, the caller resolves the path
+// one block at a time with [FetchOptions.Shallow] fetches (each CID it asks
+// for comes from a block it already verified), then fetches the subtree it
+// found.
+//
 // # Verification
 //
 // The requester accepts a block only when
@@ -96,9 +101,13 @@
 // A provider serves at most [Config.MaxConcurrentServes] sessions, and
 // [Config.MaxServesPerPeer] per peer; beyond that it answers busy.
 //
-// Each side resets the stream when the peer is silent for
-// [Config.IdleTimeout] or a single request takes longer than
-// [Config.RequestTimeout] (timers, because not every transport honours stream
-// deadlines). Oversized messages, unknown frame types, malformed CIDs and
+// Each side resets the stream when the peer stays silent for
+// [Config.IdleTimeout] while it waits to read or write. Only time spent
+// waiting on the stream counts, so neither a slow sink nor a requester with
+// no work for a provider gets the provider dropped. It also resets when a single
+// request takes longer than [Config.RequestTimeout]. These are timers, because
+// not every transport honours stream deadlines. A requester reopens a
+// session that idled for more than half the idle timeout, and retries once
+// on a fresh stream when a reused one fails before the provider answered. Oversized messages, unknown frame types, malformed CIDs and
 // trailing bytes reset the stream.
 package retrieval

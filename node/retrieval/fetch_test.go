@@ -98,7 +98,7 @@ func TestFetchParallel(t *testing.T) {
 	leakCheck(t)
 	_, hs := meshNet(t, 4)
 	prov := newMem()
-	root, data := importFile(t, prov, 3, 40<<20)
+	root, data := importFile(t, prov, 3, 24<<20)
 	var ids []peer.ID
 	for _, h := range hs[:3] {
 		newService(t, h, prov.clone(), nil)

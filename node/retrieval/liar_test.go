@@ -226,7 +226,7 @@ func TestLyingCrowd(t *testing.T) {
 	leakCheck(t)
 	_, hs := meshNet(t, len(liars)+3)
 	full := newMem()
-	root, data := importFile(t, full, 11, 20<<20)
+	root, data := importFile(t, full, 11, 12<<20)
 	var ids []peer.ID
 	i := 0
 	for name, lie := range liars {
