@@ -1,8 +1,6 @@
-// Package overlay makes every node an IPv6 router on the mesh: key-derived
-// addresses, the TUN device, packet forwarding between peers and the firewall.
-//
-// This file holds address derivation, which is pure and used everywhere a node
-// shows its identity.
+// Address derivation, which is pure and used everywhere a node shows its
+// identity.
+
 package overlay
 
 import (
