@@ -181,6 +181,41 @@ func getWithRetry(n *node.Node, ref, dest string) error {
 	}
 }
 
+// connectRandomParallel is nodetest's ConnectRandom with the dials made in
+// parallel (sequential dials dominate the setup of 50 nodes under -race).
+func connectRandomParallel(t *testing.T, net *nodetest.Net, k int) {
+	t.Helper()
+	n := len(net.Nodes)
+	addrs := make([]string, n)
+	for j := range n {
+		ai := net.AddrInfo(j)
+		addrs[j] = ai.Addrs[0].String() + "/p2p/" + ai.ID.String()
+	}
+	errs := make(chan error, n*k)
+	var wg sync.WaitGroup
+	for i := range n {
+		step := 1
+		for c := 0; c < k && step < n; c++ {
+			j := (i + step) % n
+			step *= 2
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				if _, err := net.Nodes[i].Connect(ctx, addrs[j]); err != nil {
+					errs <- fmt.Errorf("connect %d → %d: %w", i, j, err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
 func maxSettled(pkgs []*published) (worst, total time.Duration) {
 	for _, p := range pkgs {
 		worst = max(worst, p.settled)
@@ -198,7 +233,7 @@ func TestReplicationOutlivesPublisher(t *testing.T) {
 	// A long interval: what is counted is the cost of placing new packages,
 	// not of periodic checks.
 	net := nodetest.New(t, n, nodetest.Options{ReplicateInterval: 10 * time.Minute, Logs: os.Getenv("MESH_LOGS") != ""})
-	net.ConnectRandom(4)
+	connectRandomParallel(t, net, 4)
 
 	var pkgs []*published
 	for k := range 5 {
@@ -235,7 +270,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	net := nodetest.New(t, n, nodetest.Options{ReplicateInterval: testReplicateInterval, Logs: os.Getenv("MESH_LOGS") != ""})
 	t.Cleanup(func() { closing = time.Now() })
 	t.Logf("new %v", time.Since(setup).Round(time.Millisecond))
-	net.ConnectRandom(4)
+	connectRandomParallel(t, net, 4)
 	t.Logf("connect %v", time.Since(setup).Round(time.Millisecond))
 
 	var pkgs []*published
