@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -153,27 +154,53 @@ func FuzzParseQuery(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	f.Fuzz(func(t *testing.T, s string) {
-		q, err := ParseQuery(s)
-		if err != nil {
+	f.Fuzz(checkQueryRoundTrip)
+}
+
+// TestQueryRandom runs the checks of the fuzzers on random strings made of
+// the pieces that matter (quotes, dashes, colons, filter keys, scripts,
+// compatibility characters), which the fuzzer reaches slowly.
+func TestQueryRandom(t *testing.T) {
+	pieces := []string{
+		" ", "  ", "\t", `"`, "-", ":", "kind", "lang", "tag", "license", "publisher", "video", "EN-us",
+		"a", "Go", "ﬁle", "Ｆｕｌｌ", "Straße", "分布式", "搜索", "検索する", "ｺｰﾋｰ", "ภาษา", "한국어",
+		"e\u0301", "\u0301", "Ǉ", "ꮷ", "İ", "\ufdfa", "²", "\xff", "\xf6", "\xe2\x82", "\u00a0", "\u3000", "🚀", ",", "MIT OR",
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		var b strings.Builder
+		for range r.IntN(12) {
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		}
+		s := b.String()
+		checkQueryRoundTrip(t, s)
+		checkTermsInvariants(t, s)
+		if t.Failed() {
 			return
 		}
-		canon := q.String()
-		if len(canon) > MaxQueryLen {
-			t.Fatalf("canonical form of %d bytes", len(canon))
-		}
-		q2, err := ParseQuery(canon)
-		if err != nil {
-			t.Fatalf("ParseQuery(%q) = %v; its canonical form %q fails: %v", s, q, canon, err)
-		}
-		if !reflect.DeepEqual(q, q2) {
-			t.Fatalf("round trip of %q via %q:\n got %#v\nwant %#v", s, canon, q2, q)
-		}
-		if q2.String() != canon {
-			t.Fatalf("canonical form not stable: %q then %q", canon, q2.String())
-		}
-		if len(q.allTerms()) > MaxQueryTerms || len(q.Phrases)+len(q.NotPhrases) > MaxQueryPhrases {
-			t.Fatalf("limits broken: %#v", q)
-		}
-	})
+	}
+}
+
+func checkQueryRoundTrip(t *testing.T, s string) {
+	q, err := ParseQuery(s)
+	if err != nil {
+		return
+	}
+	canon := q.String()
+	if len(canon) > MaxQueryLen {
+		t.Fatalf("canonical form of %d bytes", len(canon))
+	}
+	q2, err := ParseQuery(canon)
+	if err != nil {
+		t.Fatalf("ParseQuery(%q) = %v; its canonical form %q fails: %v", s, q, canon, err)
+	}
+	if !reflect.DeepEqual(q, q2) {
+		t.Fatalf("round trip of %q via %q:\n got %#v\nwant %#v", s, canon, q2, q)
+	}
+	if q2.String() != canon {
+		t.Fatalf("canonical form not stable: %q then %q", canon, q2.String())
+	}
+	if len(q.allTerms()) > MaxQueryTerms || len(q.Phrases)+len(q.NotPhrases) > MaxQueryPhrases {
+		t.Fatalf("limits broken: %#v", q)
+	}
 }
