@@ -1101,7 +1101,9 @@ func TestInProcessClient(t *testing.T) {
 // answers directly, and fetch reports progress.
 func TestAPINetworkOverRealNodes(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{})
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *node.FileConfig) {
+		fc.Quota.Replicas = "1B" /* no replicas: this test is about fetching */
+	}})
 	net.Connect(0, 1)
 	a, b := net.Nodes[0], net.Nodes[1]
 	ctx := t.Context()

@@ -181,6 +181,13 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			return ImportResult{}, storeErr(err)
 		}
 	}
+	if ns := n.network(); ns != nil { // announce and replicate what was imported
+		for _, ri := range infos {
+			root := ri.c
+			ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+			n.replicateNow(root)
+		}
+	}
 	return res, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -85,8 +86,10 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 			if err != nil || !info.SignatureValid || info.Meta.Title != "data" {
 				t.Fatalf("info on C: %+v %v", info, err)
 			}
-			if len(info.Pins) != 1 || info.Pins[0] != "cache" {
-				t.Fatalf("C pins %v, want [cache]", info.Pins)
+			// C fetched it (cache); with 3 nodes and R=3 it is also one of the
+			// nodes responsible for a replica.
+			if !slices.Contains(info.Pins, "cache") || slices.Contains(info.Pins, "local") {
+				t.Fatalf("C pins %v, want cache (and perhaps replica)", info.Pins)
 			}
 
 			// site get pins local and works for a path afterwards offline.
@@ -102,12 +105,14 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 				t.Fatalf("cat on C: %q %v", page.String(), err)
 			}
 			pins, _ := c.Pins(ctx)
-			reasons := map[string]string{}
+			var siteReasons []string
 			for _, p := range pins {
-				reasons[p.Root] = p.Reason
+				if p.Root == sres.Package {
+					siteReasons = append(siteReasons, p.Reason)
+				}
 			}
-			if reasons[sres.Package] != "local" {
-				t.Fatalf("site pin reasons %v", reasons)
+			if !slices.Contains(siteReasons, "local") {
+				t.Fatalf("site pin reasons %v, want local among them", siteReasons)
 			}
 			provs, err := c.Providers(ctx, fres.MRI)
 			if err != nil || len(provs) == 0 {

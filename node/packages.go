@@ -269,6 +269,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	if ns := n.network(); ns != nil {
 		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
+		n.replicateNow(pc)
 	}
 	m, _ := mri.New(pc, "")
 	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
