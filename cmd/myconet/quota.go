@@ -96,11 +96,17 @@ func quotaRows(q node.QuotaInfo) []kv {
 		}
 		return fmt.Sprint(n)
 	}
+	moved := func(limit string, n int64, verb string) string {
+		if n == 0 {
+			return limit
+		}
+		return fmt.Sprintf("%s (%s %s since the daemon started)", limit, node.FormatSize(n), verb)
+	}
 	rows := []kv{
 		{"disk", usageLine(q.DiskUsed, q.Disk)},
-		{"replicas", node.FormatLimit(q.Replicas)},
-		{"upload", rate(q.Upload)},
-		{"download", rate(q.Download)},
+		{"replicas", usageLine(q.ByReason["replica"], q.Replicas)},
+		{"upload", moved(rate(q.Upload), q.Uploaded, "sent")},
+		{"download", moved(rate(q.Download), q.Downloaded, "received")},
 		{"memory", node.FormatLimit(q.Memory)},
 		{"connections", count(q.Conns, "automatic")},
 		{"cpu", count(q.CPU, "all cores")},
