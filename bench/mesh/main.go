@@ -18,7 +18,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 type options struct {
@@ -30,6 +34,8 @@ type options struct {
 	timeout  time.Duration
 	verbose  bool
 	logs     bool
+	cpuprof  string
+	maxRSS   int64
 	fetchers int
 
 	// -sim
@@ -54,6 +60,8 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up on a node's fetch (spread) or on settling (sim) after this")
 	flag.BoolVar(&o.verbose, "v", false, "more progress on stderr")
 	flag.BoolVar(&o.logs, "logs", false, "node debug logs on stderr (very noisy)")
+	flag.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the run to this file")
+	flag.Int64Var(&o.maxRSS, "maxrss", 12<<30, "abort when the process's resident set passes this many bytes (0: no limit)")
 	flag.IntVar(&o.fetchers, "fetchers", 0, "spread: nodes that fetch, farthest from the publisher first (0: all others)")
 	flag.BoolVar(&o.sim, "sim", false, "run the simulation (lookups, replication traffic, churn) instead of spread")
 	flag.IntVar(&o.full, "full", 0, "-sim: full nodes (0: all but the probes); the rest are DHT-only nodes")
@@ -75,9 +83,27 @@ func run(o options) (reterr error) {
 	if o.nodes < 2 {
 		return errors.New("-nodes must be at least 2")
 	}
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	// kad-dht starts an OpenTelemetry span per request; the global
+	// delegating tracer provider takes one process-wide mutex for each, which
+	// serialises a thousand simulated nodes. A no-op provider has no lock.
+	otel.SetTracerProvider(noop.NewTracerProvider())
 	tb, err := newRunTB(o.logs)
 	if err != nil {
 		return err
+	}
+	if o.maxRSS > 0 {
+		go guardMemory(o.maxRSS, tb.root)
 	}
 	defer func() {
 		progress("closing")
@@ -104,4 +130,18 @@ var start = time.Now()
 // progress prints a line to stderr with the time since the program started.
 func progress(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// guardMemory ends the program when its resident set passes limit, so that a
+// simulation too large for the machine stops before the kernel's OOM killer
+// picks a victim. It removes the temporary directory first.
+func guardMemory(limit int64, tmp string) {
+	for {
+		time.Sleep(2 * time.Second) // sampling, not synchronising
+		if rss, _, _ := memory(); rss > limit {
+			progress("resident set %s passed -maxrss %s: stopping; %s", bytesStr(float64(rss)), bytesStr(float64(limit)), memLine())
+			os.RemoveAll(tmp)
+			os.Exit(2)
+		}
+	}
 }

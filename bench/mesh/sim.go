@@ -14,6 +14,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/node"
@@ -92,6 +93,7 @@ func simulate(tb *runTB, o options) error {
 	// Connect and warm the routing tables.
 	t1 := time.Now()
 	w.connect(ctx)
+	w.waitIdentified(ctx)
 	progress("connected (%d dials each) in %v; warming routing tables: %d random-key lookups per node",
 		o.degree, time.Since(t1).Round(time.Millisecond), o.warm)
 	t2 := time.Now()
@@ -201,6 +203,34 @@ func (w *world) connect(ctx context.Context) {
 	})
 }
 
+// waitIdentified waits (up to a minute) until every node has identified a
+// connected peer that speaks the DHT, so that its routing table is not
+// empty.
+func (w *world) waitIdentified(ctx context.Context) {
+	kad := protocol.ID(node.DHTPrefix + "/kad/1.0.0")
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; i < len(w.ids); {
+		h := w.net.Mock.Host(w.ids[i])
+		ok := false
+		for _, p := range h.Network().Peers() {
+			if protos, err := h.Peerstore().SupportsProtocols(p, kad); err == nil && len(protos) > 0 {
+				ok = true
+				break
+			}
+		}
+		if ok {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			progress("node %d has identified no DHT peer after a minute", i)
+			i++
+			continue
+		}
+		sleepCtx(ctx, 20*time.Millisecond) // polling identify
+	}
+}
+
 // warm makes every node run o.warm lookups of random keys, the way a real
 // node's routing-table refresh would (nodetest nodes have no bootstrap
 // peers, so their own refresh finds an empty table).
@@ -215,6 +245,13 @@ func (w *world) warm(ctx context.Context) {
 		i := k % n
 		lctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
+		lctx, finish := traceQuery(lctx)
+		start := time.Now()
+		defer func() {
+			if q := finish(); w.o.verbose {
+				progress("warm-up lookup on node %d: %v, %d msgs, %d errors, %d hops", i, ms(time.Since(start)), q.Messages, q.Errors, q.Hops)
+			}
+		}()
 		if i < w.full {
 			if _, err := w.net.Nodes[i].Providers(lctx, "myco://"+keys[k].String()); err != nil {
 				progress("warm-up lookup on node %d: %v", i, err)
