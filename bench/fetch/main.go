@@ -139,6 +139,11 @@ func run(size int64, nfiles int) error {
 			return err
 		}
 	}
+	// B must not take A's packages as replicas on its own (R=3 makes it
+	// responsible for them): this measures the fetch a user asks for.
+	if _, err := b.run("quota", "set", "replicas", "1B"); err != nil {
+		return err
+	}
 	time.Sleep(3 * time.Second) // let both settle before reading idle RSS
 	ca, _ := a.rss()
 	cb, _ := b.rss()
