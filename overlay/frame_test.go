@@ -198,8 +198,8 @@ func FuzzFrameReader(f *testing.F) {
 					t.Fatalf("re-encoding: %v", err)
 				}
 			}
-			if size-4 > max {
-				t.Fatalf("frame of %d bytes beyond %d", size-4, max)
+			if size-4 > fr.max {
+				t.Fatalf("frame of %d bytes beyond %d", size-4, fr.max)
 			}
 			if err := fw.Flush(); err != nil {
 				t.Fatal(err)

@@ -39,8 +39,8 @@ func ext(pkt []byte, hdrs ...[]byte) []byte {
 var (
 	hbh      = []byte{overlay.ProtoHopByHop, 0, 1, 4, 0, 0, 0, 0}
 	destOpts = []byte{overlay.ProtoDestOpts, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
-	frag0    = []byte{overlay.ProtoFragment, 0, 0, 1, 0, 0, 0, 7}    // offset 0, M=1
-	frag8    = []byte{overlay.ProtoFragment, 0, 0, 8, 0, 0, 0, 7}    // offset 1 (8 bytes)
+	frag0    = []byte{overlay.ProtoFragment, 0, 0, 1, 0, 0, 0, 7}                                           // offset 0, M=1
+	frag8    = []byte{overlay.ProtoFragment, 0, 0, 8, 0, 0, 0, 7}                                           // offset 1 (8 bytes)
 	ah       = []byte{overlay.ProtoAH, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // (4+2)*4 = 24
 )
 

@@ -226,12 +226,13 @@ func (r *Router) updateMTU() {
 // once.
 func (r *Router) Run(ctx context.Context) error {
 	r.mu.Lock()
-	if r.closed || r.running {
+	if r.closed {
 		r.mu.Unlock()
-		if r.running {
-			return errors.New("overlay: Router.Run called twice")
-		}
 		return ErrClosed
+	}
+	if r.running {
+		r.mu.Unlock()
+		return errors.New("overlay: Router.Run called twice")
 	}
 	r.running = true
 	r.wg.Add(1)
