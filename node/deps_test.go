@@ -17,6 +17,8 @@ func TestImportGraph(t *testing.T) {
 	}{
 		{"mri", []string{"github.com/libp2p/", "go.etcd.io/bbolt", "github.com/ipfs/boxo", "github.com/myconet/myconet/node", "github.com/myconet/myconet/store"}},
 		{"metadata", []string{"github.com/libp2p/", "go.etcd.io/bbolt", "github.com/ipfs/boxo", "github.com/myconet/myconet/node", "github.com/myconet/myconet/store"}},
+		{"search", []string{"github.com/libp2p/", "go.etcd.io/bbolt", "github.com/ipfs/boxo", "github.com/myconet/myconet/node", "github.com/myconet/myconet/store"}},
+		{"moderation", []string{"github.com/libp2p/", "go.etcd.io/bbolt", "github.com/ipfs/boxo", "github.com/myconet/myconet/node", "github.com/myconet/myconet/store"}},
 		{"store", []string{"github.com/libp2p/", "github.com/ipfs/boxo", "github.com/myconet/myconet/node", "github.com/myconet/myconet/metadata"}},
 		{"node/content", []string{"github.com/myconet/myconet/node\n", "github.com/myconet/myconet/metadata"}},
 	}
