@@ -91,6 +91,14 @@ type API interface {
 	Publish(ctx context.Context, channel, ref string) (PublishResult, error)
 	// Channels lists this node's channels.
 	Channels(ctx context.Context) ([]PublishResult, error)
+
+	// Search finds packages by words of their metadata: this node's own
+	// index and, when the node is online (and opts.Local is not set), the
+	// nodes that announce the query's rarest terms. Each result streams
+	// through onResult (if non-nil, called from one goroutine) as it is
+	// verified; the returned list is ranked over all of them, best first.
+	// An empty or oversized query is CodeInvalid.
+	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
 }
 
 // IDInfo is the node's identity.

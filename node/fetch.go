@@ -101,6 +101,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	if err := batch.Commit(commit); err != nil {
 		return storeErr(err)
 	}
+	n.searchChanged()
 	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "providers", len(providers))
 	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
 	return nil

@@ -246,6 +246,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/fetch", h.fetch},
 		{"POST " + p + "/publish", h.publish},
 		{"GET " + p + "/channels", h.channels},
+		{"GET " + p + "/search", h.search},
 		{"GET /metrics", h.metrics},
 	}
 }
@@ -979,4 +980,63 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// search answers GET /api/v1/search?q=…&kind=&language=&tag=&license=&publisher=&limit=&local=
+// with an NDJSON stream of SearchLine: each result as it is verified, then
+// the ranked list (done) or an error. A bad query is an ordinary error
+// response.
+func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
+	v := r.URL.Query()
+	opts := SearchOptions{
+		Kind: v.Get("kind"), Language: v.Get("language"), License: v.Get("license"),
+		Publisher: v.Get("publisher"), Tags: v["tag"],
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 0 {
+			writeError(w, codedf(CodeInvalid, "search: limit %q is not a number ≥ 0", l))
+			return
+		}
+		opts.Limit = n
+	}
+	if lo := v.Get("local"); lo != "" {
+		b, err := strconv.ParseBool(lo)
+		if err != nil {
+			writeError(w, codedf(CodeInvalid, "search: local %q is not a boolean", lo))
+			return
+		}
+		opts.Local = b
+	}
+	query := v.Get("q")
+	if _, _, err := parseSearch(query, opts); err != nil {
+		writeError(w, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", ContentTypeNDJSON)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	onResult := func(res SearchResult) {
+		if enc.Encode(SearchLine{Result: &res}) == nil {
+			_ = rc.Flush()
+		}
+	}
+	var done SearchResults
+	var err error
+	if n, ok := h.api.(*Node); ok {
+		done, err = n.search(r.Context(), query, opts, onResult)
+	} else {
+		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
+	}
+	if err != nil {
+		_ = enc.Encode(SearchLine{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		return
+	}
+	if done.Results == nil {
+		done.Results = []SearchResult{}
+	}
+	_ = enc.Encode(SearchLine{Done: &done})
 }

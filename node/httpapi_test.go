@@ -241,6 +241,22 @@ func (f *fakeAPI) Channels(ctx context.Context) ([]node.PublishResult, error) {
 	return nil, nil
 }
 
+func (f *fakeAPI) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+	if query == "fail" {
+		return nil, fmt.Errorf("%w: search: bad filter", node.ErrInvalid)
+	}
+	res := []node.SearchResult{
+		{MRI: "myco://bafyA", Title: "A " + opts.Kind + " " + strings.Join(opts.Tags, ","), Holders: 1},
+		{MRI: "myco://bafyB", Title: "B", Holders: 2},
+	}
+	for _, r := range res {
+		if onResult != nil {
+			onResult(r)
+		}
+	}
+	return res, nil
+}
+
 func testLogger(t *testing.T) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
@@ -1197,5 +1213,50 @@ func TestAPINetworkOffline(t *testing.T) {
 	}
 	if ch, err := c.Channels(ctx); err != nil || len(ch) != 0 {
 		t.Errorf("channels offline: %+v %v", ch, err)
+	}
+}
+
+// TestAPISearch checks the search stream: results through the callback,
+// filters and limit on the wire, errors with their codes.
+func TestAPISearch(t *testing.T) {
+	_, c := serveFake(t, &fakeAPI{})
+	var streamed []string
+	res, err := c.Search(t.Context(), "hello", node.SearchOptions{Kind: "video", Tags: []string{"a", "b c"}, Limit: 5}, func(r node.SearchResult) {
+		streamed = append(streamed, r.MRI)
+	})
+	if err != nil || len(res) != 2 || res[0].Title != "A video a,b c" || res[1].Holders != 2 {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if len(streamed) != 2 {
+		t.Fatalf("streamed %v", streamed)
+	}
+	if _, err := c.Search(t.Context(), "fail", node.SearchOptions{}, nil); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("fail: %v", err)
+	}
+	if _, err := c.Search(t.Context(), "  ", node.SearchOptions{}, nil); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("empty: %v", err)
+	}
+
+	// Over a real node the client answers what the node answers.
+	n := newTestNode(t)
+	srv := httptest.NewServer(node.NewAPIHandler(n, "tok", testLogger(t)))
+	defer srv.Close()
+	rc := client.New(srv.URL, "tok")
+	defer rc.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
+	if _, err := n.Add(t.Context(), node.AddRequest{Path: filepath.Join(dir, "f"), Title: "Needle in <b>haystack</b>", Kind: "document"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	direct, err1 := n.Search(t.Context(), "needle", node.SearchOptions{Kind: "document"}, nil)
+	via, err2 := rc.Search(t.Context(), "needle", node.SearchOptions{Kind: "document"}, nil)
+	if err1 != nil || err2 != nil || len(direct) != 1 || len(via) != 1 || direct[0].MRI != via[0].MRI || direct[0].Score != via[0].Score {
+		t.Fatalf("direct %+v %v, via API %+v %v", direct, err1, via, err2)
+	}
+	if via, err := rc.Search(t.Context(), "needle -haystack", node.SearchOptions{}, nil); err != nil || len(via) != 0 {
+		t.Fatalf("exclusion via API: %+v %v", via, err)
+	}
+	if _, err := rc.Search(t.Context(), "needle", node.SearchOptions{Limit: -1}, nil); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("negative limit: %v", err)
 	}
 }

@@ -56,6 +56,7 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 		}
 		removed++
 	}
+	n.searchChanged()
 	if removed == 0 {
 		if reason != "" {
 			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
@@ -82,6 +83,7 @@ func (n *Node) GC(ctx context.Context) (GCResult, error) {
 			}
 		}
 	}
+	n.searchChanged()
 	return GCResult{Removed: res.Removed, Freed: res.Freed}, nil
 }
 
@@ -181,6 +183,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			return ImportResult{}, storeErr(err)
 		}
 	}
+	n.searchChanged()
 	if ns := n.network(); ns != nil { // announce and replicate what was imported
 		for _, ri := range infos {
 			root := ri.c

@@ -156,6 +156,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.repl = n.startReplication(ns)
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
+	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }

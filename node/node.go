@@ -94,6 +94,8 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
+	srch searchState // the search index (search.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }

@@ -267,6 +267,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if err != nil {
 		return AddResult{}, storeErr(err)
 	}
+	n.searchChanged()
 	if ns := n.network(); ns != nil {
 		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
 		n.replicateNow(pc)

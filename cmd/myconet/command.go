@@ -36,7 +36,7 @@ func commands() []*command {
 		initCmd(), daemonCmd(), idCmd(), statusCmd(),
 		peersCmd(), connectCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
-		providersCmd(), siteCmd(), publishCmd(),
+		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
 		versionCmd(), helpCmd(),

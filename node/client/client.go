@@ -582,3 +582,59 @@ func (c *Client) Metrics(ctx context.Context) (string, error) {
 	b, err := io.ReadAll(resp.Body)
 	return string(b), err
 }
+
+// Search implements node.API: GET /search streams NDJSON lines
+// (node.SearchLine), a result each as the daemon verifies it, then the
+// ranked list.
+func (c *Client) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+	q := url.Values{"q": {query}}
+	for k, v := range map[string]string{"kind": opts.Kind, "language": opts.Language, "license": opts.License, "publisher": opts.Publisher} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	for _, t := range opts.Tags {
+		q.Add("tag", t)
+	}
+	if opts.Limit != 0 {
+		q.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	if opts.Local {
+		q.Set("local", "true")
+	}
+	resp, err := c.request(ctx, http.MethodGet, "/search", q, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 4096), 1<<24)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var line node.SearchLine
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			return nil, fmt.Errorf("api /search: bad stream line: %w", err)
+		}
+		switch {
+		case line.Done != nil:
+			return line.Done.Results, nil
+		case line.Error != "" || line.Code != "":
+			code := line.Code
+			if code == "" {
+				code = node.CodeInternal
+			}
+			return nil, &node.Error{Code: code, Msg: line.Error}
+		case line.Result != nil && onResult != nil:
+			onResult(*line.Result)
+		}
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("api /search: %w", err)
+	}
+	return nil, fmt.Errorf("api /search: the stream ended without a result")
+}

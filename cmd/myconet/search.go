@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"github.com/myconet/myconet/node"
+)
+
+func searchCmd() *command {
+	return &command{
+		name:    "search",
+		args:    "QUERY",
+		summary: "find packages by words of their metadata, here and in the network",
+		detail: `Several words must all match; "a phrase" matches consecutive words; -word
+excludes. Filters also work inside the query (kind:video tag:music lang:en).
+Quote the query for the shell, and put a query that starts with - after --:
+  myconet search 'rust "async runtime" -tokio' --kind software
+  myconet search -- -draft report
+Without a daemon, only this node's own packages are searched. Results print
+as they arrive; a ranked list follows.`,
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			var opts node.SearchOptions
+			var tags stringList
+			fs.StringVar(&opts.Kind, "kind", "", "only packages of `KIND`")
+			fs.StringVar(&opts.Language, "language", "", "only packages in `LANG` (BCP 47; en matches en-US)")
+			fs.Var(&tags, "tag", "only packages with `TAG` (repeatable)")
+			fs.StringVar(&opts.License, "license", "", "only packages under `SPDX` license")
+			fs.StringVar(&opts.Publisher, "publisher", "", "only packages published by `PEER` ID")
+			fs.IntVar(&opts.Limit, "limit", node.DefaultSearchLimit, "at most `N` results")
+			fs.BoolVar(&opts.Local, "local", false, "search only this node's own index")
+			return func(ctx context.Context, args []string) error {
+				if len(args) == 0 {
+					return usagef("missing QUERY")
+				}
+				opts.Tags = tags
+				api, closeAPI, err := c.connect(ctx, c.home)
+				if err != nil {
+					return err
+				}
+				defer closeAPI()
+				var onResult func(node.SearchResult)
+				var mu sync.Mutex
+				arrived := 0
+				if !*asJSON {
+					onResult = func(r node.SearchResult) {
+						mu.Lock()
+						defer mu.Unlock()
+						if arrived == 0 {
+							fmt.Fprintln(c.stdout, "found (as results arrive):")
+						}
+						arrived++
+						printSearchResult(c.stdout, r)
+					}
+				}
+				res, err := api.Search(ctx, strings.Join(args, " "), opts, onResult)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					if res == nil {
+						res = []node.SearchResult{}
+					}
+					return printJSON(c.stdout, node.SearchResults{Results: res})
+				}
+				return printRanked(c.stdout, res)
+			}
+		},
+	}
+}
+
+// printSearchResult prints one result as it arrives.
+func printSearchResult(w io.Writer, r node.SearchResult) {
+	fmt.Fprintf(w, "  %s\n    %s  %s  %s  publisher %s  score %.2f  holders %d\n",
+		r.Title, r.MRI, orDash(r.Kind), node.FormatSize(r.Size), r.Publisher, r.Score, r.Holders)
+}
+
+// printRanked prints the final, ranked list.
+func printRanked(w io.Writer, res []node.SearchResult) error {
+	if len(res) == 0 {
+		_, err := fmt.Fprintln(w, "no results")
+		return err
+	}
+	fmt.Fprintf(w, "%d results, best first:\n", len(res))
+	tw := newTable(w)
+	fmt.Fprintf(tw, "#\tSCORE\tHOLDERS\tKIND\tSIZE\tTITLE\tMRI\tPUBLISHER\n")
+	for i, r := range res {
+		fmt.Fprintf(tw, "%d\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Score, r.Holders, orDash(r.Kind),
+			node.FormatSize(r.Size), oneLineTitle(r.Title), r.MRI, r.Publisher)
+	}
+	return tw.Flush()
+}
+
+func oneLineTitle(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 60 {
+		s = string(r[:59]) + "…"
+	}
+	return s
+}

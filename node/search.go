@@ -1,0 +1,431 @@
+package node
+
+import (
+	"context"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/search"
+)
+
+// Search limits.
+const (
+	// DefaultSearchLimit is the number of results when SearchOptions.Limit is 0.
+	DefaultSearchLimit = 20
+	// searchTimeout bounds a whole network search.
+	searchTimeout = 10 * time.Second
+)
+
+// SearchOptions are the filters and limits of a search. The filters add to
+// those the query text sets (kind:, tag:, …); a conflict is CodeInvalid.
+type SearchOptions struct {
+	Kind      string   `json:"kind,omitempty"`
+	Language  string   `json:"language,omitempty"`
+	Tags      []string `json:"tags,omitempty"`
+	License   string   `json:"license,omitempty"`
+	Publisher string   `json:"publisher,omitempty"` // peer ID
+	// Limit is the most results returned: 0 means DefaultSearchLimit; at
+	// most search.MaxResults.
+	Limit int `json:"limit,omitempty"`
+	// Local searches only this node's index, even when it is on the network.
+	Local bool `json:"local,omitempty"`
+}
+
+// SearchResult is one package a search found. Its metadata comes from the
+// signed package root, verified by this node.
+type SearchResult struct {
+	MRI         string    `json:"mri"`
+	Package     string    `json:"package"`
+	Title       string    `json:"title"`
+	Description string    `json:"description,omitempty"`
+	Kind        string    `json:"kind,omitempty"`
+	Language    string    `json:"language,omitempty"`
+	License     string    `json:"license,omitempty"`
+	Tags        []string  `json:"tags,omitempty"`
+	Authors     []string  `json:"authors,omitempty"`
+	Size        int64     `json:"size"`
+	Files       int64     `json:"files,omitempty"`
+	Created     time.Time `json:"created"`
+	Publisher   string    `json:"publisher"` // peer ID
+	// Score is the BM25F score: as this node ranked the merged results in
+	// the list Search returns; the first responder's claim in a streamed
+	// result.
+	Score float64 `json:"score"`
+	// Holders is how many nodes answered with the package (this one included).
+	Holders int `json:"holders"`
+	// Local is set when this node holds the package.
+	Local bool `json:"local,omitempty"`
+}
+
+// SearchLine is one line of the NDJSON stream of GET /api/v1/search: a
+// result as it arrives, then either Done (the ranked list) or Error.
+type SearchLine struct {
+	Result *SearchResult  `json:"result,omitempty"`
+	Done   *SearchResults `json:"done,omitempty"`
+	Error  string         `json:"error,omitempty"`
+	Code   Code           `json:"code,omitempty"`
+}
+
+// SearchResults is the final, ranked answer of a search.
+type SearchResults struct {
+	Results []SearchResult `json:"results"`
+	// Asked is how many other nodes were asked; Answered how many answered
+	// with a valid response; Dropped how many results failed verification
+	// or did not match the query.
+	Asked    int `json:"asked"`
+	Answered int `json:"answered"`
+	Dropped  int `json:"dropped"`
+}
+
+// searchState is the node's search index: one document per pinned package,
+// rebuilt from the store on first use and kept current by syncSearch.
+type searchState struct {
+	syncMu sync.Mutex // serializes syncSearch
+
+	mu     sync.RWMutex // guards the fields below
+	ix     *search.Index
+	docs   map[cid.Cid]search.Doc
+	loaded bool
+	kick   chan struct{} // wakes the announcer after a change; cap 1
+}
+
+// kickChan returns the announcer's wake-up channel.
+func (s *searchState) kickChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kick == nil {
+		s.kick = make(chan struct{}, 1)
+	}
+	return s.kick
+}
+
+// syncSearch brings the index in line with the store: every pinned package
+// root is indexed, nothing else. The first call builds the index from the
+// store. Add, Import, fetches, Unpin and GC call it after they change pins.
+func (n *Node) syncSearch() error {
+	s := &n.srch
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	pins, err := n.db.Pins()
+	if err != nil {
+		return storeErr(err)
+	}
+	want := make(map[cid.Cid]bool, len(pins))
+	for _, p := range pins {
+		if p.Root.Type() == cid.DagCBOR {
+			want[p.Root] = true
+		}
+	}
+	s.mu.RLock()
+	var add, remove []cid.Cid
+	for c := range want {
+		if _, ok := s.docs[c]; !ok {
+			add = append(add, c)
+		}
+	}
+	for c := range s.docs {
+		if !want[c] {
+			remove = append(remove, c)
+		}
+	}
+	loaded := s.loaded
+	s.mu.RUnlock()
+	if loaded && len(add) == 0 && len(remove) == 0 {
+		return nil
+	}
+	docs := make([]search.Doc, 0, len(add))
+	for _, c := range add {
+		d, err := n.docOf(c)
+		if err != nil {
+			n.log.Warn("search: cannot index package", "package", c, "err", err)
+			continue
+		}
+		docs = append(docs, d)
+	}
+	s.mu.Lock()
+	if s.ix == nil {
+		s.ix = search.NewIndex()
+		s.docs = map[cid.Cid]search.Doc{}
+	}
+	for _, d := range docs {
+		c, _ := cid.Decode(d.ID)
+		s.ix.Add(d)
+		s.docs[c] = d
+	}
+	for _, c := range remove {
+		s.ix.Remove(c.String())
+		delete(s.docs, c)
+	}
+	s.loaded = true
+	if s.kick == nil {
+		s.kick = make(chan struct{}, 1)
+	}
+	kick := s.kick
+	s.mu.Unlock()
+	select {
+	case kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// searchChanged is called after pins change; errors are logged, not
+// returned: the index catches up on the next change or search.
+func (n *Node) searchChanged() {
+	if err := n.syncSearch(); err != nil {
+		n.log.Warn("search: index update failed", "err", err)
+	}
+}
+
+// docOf reads a package root from the store as a search document.
+func (n *Node) docOf(c cid.Cid) (search.Doc, error) {
+	pkg, _, err := n.rootOf(c)
+	if err != nil {
+		return search.Doc{}, err
+	}
+	return search.DocFromMeta(c.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil), nil
+}
+
+// rootOf reads and decodes a stored package root block.
+func (n *Node) rootOf(c cid.Cid) (*metadata.Package, []byte, error) {
+	data, err := n.db.Get(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := metadata.Decode(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pkg, data, nil
+}
+
+// localSearch runs q on the node's index.
+func (n *Node) localSearch(q search.Query, limit int) ([]search.Result, search.SearchResponse, error) {
+	if err := n.ensureSearchLoaded(); err != nil {
+		return nil, search.SearchResponse{}, err
+	}
+	s := &n.srch
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	res := s.ix.Search(q, limit)
+	resp := search.SearchResponse{Docs: s.ix.Stats().Docs}
+	for _, t := range q.RequiredTerms() {
+		resp.DF = append(resp.DF, s.ix.DF(t))
+	}
+	return res, resp, nil
+}
+
+func (n *Node) ensureSearchLoaded() error {
+	n.srch.mu.RLock()
+	loaded := n.srch.loaded
+	n.srch.mu.RUnlock()
+	if loaded {
+		return nil
+	}
+	return n.syncSearch()
+}
+
+// localDF is the document frequency of term in the node's index.
+func (n *Node) localDF(term string) int {
+	n.srch.mu.RLock()
+	defer n.srch.mu.RUnlock()
+	if n.srch.ix == nil {
+		return 0
+	}
+	return n.srch.ix.DF(term)
+}
+
+// heldTerms returns the distinct terms of every indexed package.
+func (n *Node) heldTerms() []string {
+	n.srch.mu.RLock()
+	set := map[string]bool{}
+	for _, d := range n.srch.docs {
+		for _, t := range d.Terms() {
+			set[t] = true
+		}
+	}
+	n.srch.mu.RUnlock()
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseSearch parses the query text and applies the options' filters.
+func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return search.Query{}, 0, codedf(CodeInvalid, "search: empty query: give at least one word")
+	}
+	q, err := search.ParseQuery(text)
+	if err != nil {
+		return search.Query{}, 0, codedf(CodeInvalid, "%v", err)
+	}
+	set := func(key, v string) error {
+		if v == "" {
+			return nil
+		}
+		if err := q.SetFilter(key, v); err != nil {
+			return codedf(CodeInvalid, "search: --%s: %v", key, err)
+		}
+		return nil
+	}
+	for _, f := range []struct{ k, v string }{{"kind", opts.Kind}, {"language", opts.Language}, {"license", opts.License}, {"publisher", opts.Publisher}} {
+		if err := set(f.k, f.v); err != nil {
+			return q, 0, err
+		}
+	}
+	for _, t := range opts.Tags {
+		if err := set("tag", t); err != nil {
+			return q, 0, err
+		}
+	}
+	if len(q.String()) > search.MaxQueryLen {
+		return q, 0, codedf(CodeInvalid, "search: query too long (at most %d bytes)", search.MaxQueryLen)
+	}
+	limit := opts.Limit
+	switch {
+	case limit < 0:
+		return q, 0, codedf(CodeInvalid, "search: limit must be positive")
+	case limit == 0:
+		limit = DefaultSearchLimit
+	case limit > search.MaxResults:
+		limit = search.MaxResults
+	}
+	return q, limit, nil
+}
+
+// hit is a verified package a search found.
+type hit struct {
+	doc     search.Doc
+	pkg     *metadata.Package
+	score   float64
+	holders map[string]bool
+	local   bool
+}
+
+func (h *hit) result(c cid.Cid) SearchResult {
+	m, _ := mri.New(c, "")
+	meta := h.pkg.Meta
+	return SearchResult{
+		MRI: m.String(), Package: c.String(), Title: meta.Title, Description: meta.Description,
+		Kind: meta.Kind, Language: meta.Language, License: meta.License, Tags: meta.Tags,
+		Authors: meta.Authors, Size: int64(meta.Size), Files: int64(meta.Files), Created: meta.Created,
+		Publisher: h.doc.Publisher, Score: h.score, Holders: len(h.holders), Local: h.local,
+	}
+}
+
+// Search implements API: the node's own index, then (online, unless
+// opts.Local) the nodes that announce the query's rarest terms. Results
+// stream through onResult (if non-nil) as they are verified; the returned
+// list is ranked by this node over all of them.
+func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error) {
+	res, err := n.search(ctx, query, opts, onResult)
+	if err != nil {
+		return nil, err
+	}
+	return res.Results, nil
+}
+
+func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) (SearchResults, error) {
+	q, limit, err := parseSearch(query, opts)
+	if err != nil {
+		return SearchResults{}, err
+	}
+	local, stats, err := n.localSearch(q, 0)
+	if err != nil {
+		return SearchResults{}, err
+	}
+	self := n.id.PeerID.String()
+	hits := map[cid.Cid]*hit{}
+	var order []cid.Cid
+	emit := func(c cid.Cid, h *hit) {
+		if onResult != nil {
+			onResult(h.result(c))
+		}
+	}
+	// Statistics for ranking the merged results: sums over the responders
+	// (this node included); replicas count several times, in proportion.
+	totalDocs := stats.Docs
+	df := map[string]int{}
+	required := q.RequiredTerms()
+	for i, t := range required {
+		df[t] += stats.DF[i]
+	}
+	for _, r := range local {
+		c, err := cid.Decode(r.ID)
+		if err != nil {
+			continue
+		}
+		pkg, _, err := n.rootOf(c)
+		if err != nil {
+			continue
+		}
+		h := &hit{doc: search.DocFromMeta(r.ID, pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil), pkg: pkg, score: r.Score, holders: map[string]bool{self: true}, local: true}
+		hits[c] = h
+		order = append(order, c)
+		emit(c, h)
+	}
+	var out SearchResults
+	if ns := n.network(); ns != nil && !opts.Local {
+		sctx, cancel := context.WithTimeout(ctx, searchTimeout)
+		defer cancel()
+		n.remoteSearch(sctx, ns, q, limit, func(from string, resp search.SearchResponse) {
+			out.Answered++
+			totalDocs += resp.Docs
+			if len(resp.DF) == len(required) {
+				for i, t := range required {
+					df[t] += resp.DF[i]
+				}
+			}
+			for _, wr := range resp.Results {
+				pkg, err := search.VerifyResult(wr)
+				if err != nil {
+					out.Dropped++
+					n.log.Debug("search: dropped forged result", "from", from, "err", err)
+					continue
+				}
+				if h, ok := hits[wr.PackageCID]; ok {
+					h.holders[from] = true
+					continue
+				}
+				doc := search.DocFromMeta(wr.PackageCID.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil)
+				if !search.Match(q, doc) {
+					out.Dropped++
+					n.log.Debug("search: dropped result that does not match", "from", from, "package", wr.PackageCID)
+					continue
+				}
+				h := &hit{doc: doc, pkg: pkg, score: wr.Score, holders: map[string]bool{from: true}}
+				hits[wr.PackageCID] = h
+				order = append(order, wr.PackageCID)
+				emit(wr.PackageCID, h)
+			}
+		}, &out.Asked)
+	}
+	docs := make([]search.Doc, 0, len(order))
+	for _, c := range order {
+		docs = append(docs, hits[c].doc)
+	}
+	ranked := search.Rank(q, docs, max(totalDocs, len(docs)), func(t string) int {
+		return max(df[t], 1)
+	}, limit)
+	out.Results = make([]SearchResult, 0, len(ranked))
+	for _, r := range ranked {
+		c, _ := cid.Decode(r.ID)
+		h := hits[c]
+		h.score = r.Score
+		out.Results = append(out.Results, h.result(c))
+	}
+	if err := ctx.Err(); err != nil && len(out.Results) == 0 {
+		return out, err
+	}
+	return out, nil
+}

@@ -1,0 +1,207 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+)
+
+// addMeta adds a small file as a package with the given metadata.
+func addMeta(t testing.TB, n *Node, req AddRequest) AddResult {
+	t.Helper()
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f.txt")
+	if err := os.WriteFile(p, []byte(req.Title+req.Description), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req.Path = p
+	res, err := n.Add(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func titles(res []SearchResult) []string {
+	out := make([]string, len(res))
+	for i, r := range res {
+		out[i] = r.Title
+	}
+	return out
+}
+
+func TestSearchLocal(t *testing.T) {
+	n := testNode(t)
+	ctx := context.Background()
+	addMeta(t, n, AddRequest{Title: "Distributed search engines", Description: "How peer to peer search works", Tags: []string{"p2p", "search"}, Kind: "document", Language: "en", License: "MIT"})
+	addMeta(t, n, AddRequest{Title: "Search party", Description: "A film about a lost dog", Kind: "video", Language: "en-US", Tags: []string{"film"}})
+	rust := addMeta(t, n, AddRequest{Title: "Rust async runtime", Description: "An engine for distributed systems", Kind: "software", License: "Apache-2.0", Authors: []string{"Ada Lovelace"}})
+	addMeta(t, n, AddRequest{Title: "分布式搜索", Description: "中文文档", Kind: "document", Language: "zh"})
+
+	cases := []struct {
+		query string
+		opts  SearchOptions
+		want  []string // titles, in order when len > 1 is ranked
+	}{
+		{"search", SearchOptions{}, []string{"Search party", "Distributed search engines"}},
+		{"distributed search", SearchOptions{}, []string{"Distributed search engines"}},
+		{"search -dog", SearchOptions{}, []string{"Distributed search engines"}},
+		{`"search party"`, SearchOptions{}, []string{"Search party"}},
+		{`"party search"`, SearchOptions{}, nil},
+		{"search", SearchOptions{Kind: "video"}, []string{"Search party"}},
+		{"search kind:document", SearchOptions{}, []string{"Distributed search engines"}},
+		{"search", SearchOptions{Language: "en"}, []string{"Search party", "Distributed search engines"}},
+		{"search", SearchOptions{Tags: []string{"P2P"}}, []string{"Distributed search engines"}},
+		{"engine*", SearchOptions{}, []string{"Rust async runtime"}}, // no stemming: engines is another word
+		{"distributed", SearchOptions{License: "apache-2.0"}, []string{"Rust async runtime"}},
+		{"lovelace", SearchOptions{}, []string{"Rust async runtime"}},
+		{"RUST", SearchOptions{Publisher: n.id.PeerID.String()}, []string{"Rust async runtime"}},
+		{"rust", SearchOptions{Publisher: "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"}, nil},
+		{"搜索", SearchOptions{}, []string{"分布式搜索"}},
+		{"software", SearchOptions{}, []string{"Rust async runtime"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.query, func(t *testing.T) {
+			res, err := n.Search(ctx, tc.query, tc.opts, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := titles(res)
+			if len(tc.want) == 1 || len(tc.want) == 0 {
+				if !slices.Equal(got, tc.want) {
+					t.Fatalf("got %q, want %q", got, tc.want)
+				}
+				return
+			}
+			slices.Sort(got)
+			want := slices.Clone(tc.want)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("got %q, want %q", got, want)
+			}
+		})
+	}
+
+	// Streamed results are the same set; the result carries its metadata.
+	var streamed []SearchResult
+	res, err := n.Search(ctx, "rust", SearchOptions{}, func(r SearchResult) { streamed = append(streamed, r) })
+	if err != nil || len(res) != 1 || len(streamed) != 1 {
+		t.Fatalf("%v %v %v", res, streamed, err)
+	}
+	r := res[0]
+	if r.MRI != rust.MRI || r.Kind != "software" || r.Holders != 1 || !r.Local || r.Score <= 0 || r.Publisher != n.id.PeerID.String() || r.Size == 0 {
+		t.Fatalf("result %+v", r)
+	}
+
+	// Bad queries: one clear error with CodeInvalid.
+	for _, q := range []string{"", "   ", "-only -exclusions", string(make([]byte, 2000)) + "x", "a kind:nonsense"} {
+		_, err := n.Search(ctx, q, SearchOptions{}, nil)
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("query %.20q: err %v, want invalid", q, err)
+		}
+	}
+	if _, err := n.Search(ctx, "rust", SearchOptions{Kind: "video", Limit: 1}, nil); err != nil {
+		t.Errorf("filter flag: %v", err)
+	}
+	if _, err := n.Search(ctx, "rust kind:software", SearchOptions{Kind: "video"}, nil); !errors.Is(err, ErrInvalid) {
+		t.Errorf("conflicting kind: %v", err)
+	}
+
+	// Limit.
+	if res, _ := n.Search(ctx, "search", SearchOptions{Limit: 1}, nil); len(res) != 1 || res[0].Title != "Search party" && res[0].Title != "Distributed search engines" {
+		t.Errorf("limit 1: %v", titles(res))
+	}
+
+	// Unpin takes a package out of the index; GC keeps it out.
+	if err := n.Unpin(ctx, rust.MRI, ""); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := n.Search(ctx, "rust", SearchOptions{}, nil); len(res) != 0 {
+		t.Fatalf("after unpin: %v", titles(res))
+	}
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if res, _ := n.Search(ctx, "distributed", SearchOptions{}, nil); !slices.Equal(titles(res), []string{"Distributed search engines"}) {
+		t.Fatalf("after gc: %v", titles(res))
+	}
+}
+
+// TestSearchIndexRebuilt checks that a reopened node finds its packages
+// (the index is rebuilt from the store) and that import indexes too.
+func TestSearchIndexRebuilt(t *testing.T) {
+	home := t.TempDir()
+	n, err := New(Config{Home: home, StoreNoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := addMeta(t, n, AddRequest{Title: "Persistent title"})
+	var car []byte
+	{
+		f := filepath.Join(t.TempDir(), "x.car")
+		w, _ := os.Create(f)
+		if err := n.Export(context.Background(), res.MRI, w); err != nil {
+			t.Fatal(err)
+		}
+		w.Close()
+		car, _ = os.ReadFile(f)
+	}
+	n.Close()
+	n, err = New(Config{Home: home, StoreNoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	got, err := n.Search(context.Background(), "persistent", SearchOptions{}, nil)
+	if err != nil || len(got) != 1 || got[0].MRI != res.MRI {
+		t.Fatalf("after reopen: %v %v", got, err)
+	}
+
+	m := testNode(t)
+	if _, err := m.Import(context.Background(), bytes.NewReader(car)); err != nil {
+		t.Fatal(err)
+	}
+	got, err = m.Search(context.Background(), "persistent title", SearchOptions{}, nil)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("after import: %v %v", got, err)
+	}
+}
+
+// TestSearchRebuildTime measures the rebuild of the index of 1,000
+// packages from the store (not under -short).
+func TestSearchRebuildTime(t *testing.T) {
+	if testing.Short() {
+		t.Skip("slow")
+	}
+	home := t.TempDir()
+	n, err := New(Config{Home: home, StoreNoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gen := newMetaGen(1)
+	for i := range 1000 {
+		addMeta(t, n, gen.request(i))
+	}
+	n.Close()
+	n, err = New(Config{Home: home, StoreNoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	start := time.Now()
+	if err := n.syncSearch(); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if d := n.srch.ix.Stats().Docs; d != 1000 {
+		t.Fatalf("%d docs", d)
+	}
+	t.Logf("rebuilt the index of 1000 packages in %v (%d terms held)", took, len(n.heldTerms()))
+	_ = fmt.Sprint()
+}

@@ -1,0 +1,297 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/myconet/myconet/search"
+)
+
+// Limits of the search protocol and the term announcer.
+const (
+	searchStreamTimeout  = 5 * time.Second // one request and its response
+	searchProviderWait   = 3 * time.Second // looking up providers of the rarest terms
+	searchRareTerms      = 2               // terms whose providers are looked up
+	searchMaxAsked       = 16              // providers asked per query
+	searchPerPeer        = 4               // concurrent requests served per peer
+	searchServed         = 32              // concurrent requests served in all
+	announceWorkers      = 8               // concurrent term announcements
+	announceCheckEvery   = time.Hour       // how often the announcer looks for due terms
+	searchResponderLimit = 2               // ask responders for limit × this results
+)
+
+// searchServer answers /myconet/search/1.0.0.
+type searchServer struct {
+	n       *Node
+	mu      sync.Mutex
+	perPeer map[peer.ID]int // requests being served, by peer; guarded by mu
+	total   int             // guarded by mu
+}
+
+func (s *searchServer) acquire(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.total >= searchServed || s.perPeer[p] >= searchPerPeer {
+		return false
+	}
+	s.total++
+	s.perPeer[p]++
+	return true
+}
+
+func (s *searchServer) release(p peer.ID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.total--
+	if s.perPeer[p]--; s.perPeer[p] <= 0 {
+		delete(s.perPeer, p)
+	}
+}
+
+// handle serves one request: it is read with a deadline, refused (Reset)
+// when malformed or over the concurrency limits, and answered with the
+// node's best local results, each with its signed root block.
+func (s *searchServer) handle(st network.Stream) {
+	p := st.Conn().RemotePeer()
+	if !s.acquire(p) {
+		st.Reset()
+		return
+	}
+	defer s.release(p)
+	_ = st.SetDeadline(time.Now().Add(searchStreamTimeout))
+	req, err := search.ReadRequest(bufio.NewReader(st))
+	if err != nil {
+		st.Reset()
+		return
+	}
+	q, err := search.ParseQuery(req.Query)
+	if err != nil {
+		st.Reset()
+		return
+	}
+	res, resp, err := s.n.localSearch(q, req.Limit)
+	if err != nil {
+		st.Reset()
+		return
+	}
+	for _, r := range res {
+		c, err := cid.Decode(r.ID)
+		if err != nil {
+			continue
+		}
+		_, root, err := s.n.rootOf(c)
+		if err != nil {
+			continue
+		}
+		resp.Results = append(resp.Results, search.WireResult{PackageCID: c, Score: r.Score, Holders: 1, Root: root})
+	}
+	resp.TrimToFit()
+	out, err := resp.Encode()
+	if err != nil {
+		s.n.log.Debug("search: encode response", "err", err)
+		st.Reset()
+		return
+	}
+	if _, err := st.Write(out); err != nil {
+		st.Reset()
+		return
+	}
+	st.Close()
+}
+
+// runSearch serves the search protocol and announces held terms until ctx
+// ends. StartNetwork runs it on a goroutine the network owns.
+func (n *Node) runSearch(ctx context.Context, ns *netState) {
+	srv := &searchServer{n: n, perPeer: map[peer.ID]int{}}
+	ns.host.SetStreamHandler(protocol.ID(search.ProtocolID), srv.handle)
+	defer ns.host.RemoveStreamHandler(protocol.ID(search.ProtocolID))
+	n.searchChanged() // build the index from the store
+	n.announceTerms(ctx, ns)
+}
+
+// announceTerms provides TermCID(term) for every term of every indexed
+// package: new terms soon after a change, all of them again every
+// reprovideInterval. Terms no longer held are not withdrawn: their provider
+// records expire.
+func (n *Node) announceTerms(ctx context.Context, ns *netState) {
+	kick := n.srch.kickChan()
+	announced := map[string]time.Time{}
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-kick:
+		}
+		if ns.dht.RoutingTable().Size() == 0 {
+			t.Reset(time.Second) // wait for someone to tell
+			continue
+		}
+		now := time.Now()
+		var due []string
+		for _, term := range n.heldTerms() {
+			if at, ok := announced[term]; !ok || now.Sub(at) >= reprovideInterval {
+				due = append(due, term)
+			}
+		}
+		var (
+			wg   sync.WaitGroup
+			sem  = make(chan struct{}, announceWorkers)
+			mu   sync.Mutex
+			done int
+		)
+		for _, term := range due {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				n.provide(ctx, ns, search.TermCID(term))
+				mu.Lock()
+				announced[term] = time.Now()
+				done++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if len(due) > 0 && ctx.Err() == nil {
+			n.log.Debug("search: announced terms", "terms", done, "took", time.Since(now))
+		}
+		t.Reset(announceCheckEvery)
+	}
+}
+
+// remoteSearch asks the nodes that announce the query's rarest terms, in
+// parallel, and calls onResponse (serialized) with each valid response.
+// It returns when all have answered or ctx ends.
+func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, limit int, onResponse func(from string, resp search.SearchResponse), asked *int) {
+	peers := n.searchPeers(ctx, ns, q)
+	*asked = len(peers)
+	if len(peers) == 0 {
+		return
+	}
+	reqLimit := min(search.MaxResults, limit*searchResponderLimit)
+	req, err := search.SearchRequest{Query: q.String(), Limit: reqLimit}.Encode()
+	if err != nil {
+		n.log.Debug("search: encode request", "err", err)
+		return
+	}
+	type answer struct {
+		from string
+		resp search.SearchResponse
+	}
+	answers := make(chan answer, len(peers))
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := n.askSearch(ctx, ns, p, req)
+			if err != nil {
+				n.log.Debug("search: peer did not answer", "peer", p, "err", err)
+				return
+			}
+			answers <- answer{p.String(), resp}
+		}()
+	}
+	go func() { wg.Wait(); close(answers) }()
+	for a := range answers {
+		onResponse(a.from, a.resp)
+	}
+}
+
+// askSearch sends one request to p and reads its response.
+func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byte) (search.SearchResponse, error) {
+	sctx, cancel := context.WithTimeout(ctx, searchStreamTimeout)
+	defer cancel()
+	st, err := ns.host.NewStream(sctx, p, protocol.ID(search.ProtocolID))
+	if err != nil {
+		return search.SearchResponse{}, err
+	}
+	defer st.Close()
+	stop := context.AfterFunc(sctx, func() { st.Reset() })
+	defer stop()
+	if dl, ok := sctx.Deadline(); ok {
+		_ = st.SetDeadline(dl)
+	}
+	if _, err := st.Write(req); err != nil {
+		st.Reset()
+		return search.SearchResponse{}, err
+	}
+	_ = st.CloseWrite()
+	resp, err := search.ReadResponse(bufio.NewReader(st))
+	if err != nil {
+		st.Reset()
+		return search.SearchResponse{}, err
+	}
+	return resp, nil
+}
+
+// searchPeers finds the nodes to ask: the providers of the query's rarest
+// terms (by this node's document frequencies), those providing all of them
+// first, at most searchMaxAsked. With none found, the connected peers.
+func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []peer.ID {
+	terms := q.RarestTerms(n.localDF, searchRareTerms)
+	pctx, cancel := context.WithTimeout(ctx, searchProviderWait)
+	defer cancel()
+	var (
+		mu    sync.Mutex
+		count = map[peer.ID]int{}
+		wg    sync.WaitGroup
+	)
+	for _, term := range terms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ai := range ns.dht.FindProvidersAsync(pctx, search.TermCID(term), 0) {
+				if ai.ID == n.id.PeerID {
+					continue
+				}
+				if len(ai.Addrs) > 0 {
+					ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+				}
+				mu.Lock()
+				count[ai.ID]++
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	out := make([]peer.ID, 0, len(count))
+	for p := range count {
+		out = append(out, p)
+	}
+	if len(out) == 0 {
+		for _, p := range ns.host.Network().Peers() {
+			if p != n.id.PeerID {
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if count[out[i]] != count[out[j]] {
+			return count[out[i]] > count[out[j]]
+		}
+		return out[i] < out[j]
+	})
+	if len(out) > searchMaxAsked {
+		out = out[:searchMaxAsked]
+	}
+	return out
+}
