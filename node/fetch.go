@@ -39,6 +39,32 @@ func (n *Node) have(root cid.Cid) (bool, error) {
 // with reason, fetching what is missing from the network. A root already
 // pinned only gains the reason. Offline, a missing root is ErrNotFound.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+	// One fetch per root at a time: a second caller (a replica request, a
+	// site get, the gateway) waits for the first, then finds the pin.
+	for {
+		n.fetchMu.Lock()
+		wait, busy := n.fetching[root]
+		if !busy {
+			done := make(chan struct{})
+			n.fetching[root] = done
+			n.fetchMu.Unlock()
+			err := n.ensureLocalOnce(ctx, root, reason, progress)
+			n.fetchMu.Lock()
+			delete(n.fetching, root)
+			n.fetchMu.Unlock()
+			close(done)
+			return err
+		}
+		n.fetchMu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
 	pins, err := n.db.PinsOf(root)
 	if err != nil {
 		return storeErr(err)
@@ -83,6 +109,9 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	if err != nil {
 		if errors.Is(err, store.ErrQuota) {
 			return storeErr(err)
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return ctxErr // the caller gave up: not the content's fault
 		}
 		return codedf(CodeNotFound, "fetch %s: %v", root, err)
 	}

@@ -239,3 +239,39 @@ func TestConnectionQuotaLive(t *testing.T) {
 		t.Fatalf("quota show connections = %d", q.Conns)
 	}
 }
+
+// TestRestartReconnectsToRememberedPeers: a node that stops remembers the
+// peers it was connected to, and reconnects to them on the next start
+// without any bootstrap list.
+func TestRestartReconnectsToRememberedPeers(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 1, nodetest.Options{Loopback: true})
+	a := net.Nodes[0]
+	ai := net.AddrInfo(0)
+	home := t.TempDir()
+	open := func() *node.Node {
+		n, err := node.New(node.Config{Home: home, StoreNoSync: true, Override: node.LoopbackOnly})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.StartNetwork(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	b := open()
+	if _, err := b.Connect(context.Background(), ai.Addrs[0].String()+"/p2p/"+ai.ID.String()); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	nodetest.Eventually(t, 10*time.Second, "A to see B leave", func() bool {
+		peers, _ := a.Peers(context.Background())
+		return len(peers) == 0
+	})
+	b = open() // no bootstrap peers: only what it remembered
+	defer b.Close()
+	nodetest.Eventually(t, 30*time.Second, "B to reconnect to A", func() bool {
+		peers, _ := b.Peers(context.Background())
+		return len(peers) == 1 && peers[0].ID == ai.ID.String()
+	})
+}

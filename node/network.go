@@ -132,7 +132,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Host:   &bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down},
 		Blocks: n.db,
 		Links:  blockLinks,
-		Logger: n.log.With("component", "retrieval"),
+		Logger: n.baseLog, // the package adds component=retrieval
 	})
 	if err != nil {
 		return fmt.Errorf("network: retrieval: %w", err)
@@ -153,6 +153,13 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	})
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
+	if cfg.Network.MDNS && n.testHost == nil {
+		stop, err := n.startMDNS(ns)
+		if err != nil {
+			n.log.Warn("LAN discovery (mDNS) did not start", "err", err)
+		}
+		ns.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
+	}
 	ns.repl = n.startReplication(ns)
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/myconet/myconet/node/bandwidth"
@@ -73,12 +74,13 @@ type Config struct {
 
 // Node is a Myconet node. Its methods are safe for concurrent use.
 type Node struct {
-	home   string
-	log    *slog.Logger
-	now    func() time.Time
-	id     *Identity
-	db     *store.DB
-	online bool // Run is serving (a daemon)
+	home    string
+	log     *slog.Logger
+	baseLog *slog.Logger // without component, for packages that add their own
+	now     func() time.Time
+	id      *Identity
+	db      *store.DB
+	online  bool // Run is serving (a daemon)
 
 	testHost  host.Host
 	dhtServer bool
@@ -90,6 +92,9 @@ type Node struct {
 	override func(*FileConfig)
 	memQuota bool      // quota.memory drives the runtime's memory limit (daemon)
 	net      *netState // the network while started; guarded by mu
+
+	fetchMu  sync.Mutex
+	fetching map[cid.Cid]chan struct{} // roots being fetched; closed when done
 	started  time.Time
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
@@ -137,7 +142,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{home: home, log: log.With("component", "node"), now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock, replInt: cfg.ReplicateInterval}
+	n = &Node{home: home, log: log.With("component", "node"), baseLog: log, now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock, replInt: cfg.ReplicateInterval, fetching: make(map[cid.Cid]chan struct{})}
 	if n.now == nil {
 		n.now = time.Now
 	}
