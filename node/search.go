@@ -93,6 +93,8 @@ type searchState struct {
 	docs   map[cid.Cid]search.Doc
 	loaded bool
 	kick   chan struct{} // wakes the announcer after a change; cap 1
+	gen    uint64        // bumped by every change of the indexed set
+	annGen uint64        // the gen whose terms the announcer last finished
 }
 
 // kickChan returns the announcer's wake-up channel.
@@ -163,6 +165,7 @@ func (n *Node) syncSearch() error {
 		delete(s.docs, c)
 	}
 	s.loaded = true
+	s.gen++
 	if s.kick == nil {
 		s.kick = make(chan struct{}, 1)
 	}

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -78,4 +79,18 @@ func (g *MetaGen) request(i int) AddRequest {
 		}
 	}
 	return req
+}
+
+// SearchAnnounced reports whether the announcer has provided the terms of
+// every package indexed so far (test helper).
+func (n *Node) SearchAnnounced() bool {
+	n.srch.mu.RLock()
+	defer n.srch.mu.RUnlock()
+	return n.srch.loaded && n.srch.annGen == n.srch.gen
+}
+
+// SearchWithStats is Search with the counts of the ranked answer (test
+// helper).
+func (n *Node) SearchWithStats(ctx context.Context, query string, opts SearchOptions) (SearchResults, error) {
+	return n.search(ctx, query, opts, nil)
 }

@@ -3,7 +3,9 @@ package node
 import (
 	"bufio"
 	"context"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +22,8 @@ const (
 	searchStreamTimeout  = 5 * time.Second // one request and its response
 	searchProviderWait   = 3 * time.Second // looking up providers of the rarest terms
 	searchRareTerms      = 2               // terms whose providers are looked up
-	searchMaxAsked       = 16              // providers asked per query
+	searchMaxAsked       = 32              // providers asked per query
+	searchFallbackPeers  = 8               // connected peers asked when no provider is found
 	searchPerPeer        = 4               // concurrent requests served per peer
 	searchServed         = 32              // concurrent requests served in all
 	announceWorkers      = 8               // concurrent term announcements
@@ -138,6 +141,9 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 			continue
 		}
 		now := time.Now()
+		n.srch.mu.RLock()
+		gen := n.srch.gen
+		n.srch.mu.RUnlock()
 		var due []string
 		for _, term := range n.heldTerms() {
 			if at, ok := announced[term]; !ok || now.Sub(at) >= reprovideInterval {
@@ -170,6 +176,9 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 			}()
 		}
 		wg.Wait()
+		n.srch.mu.Lock()
+		n.srch.annGen = max(n.srch.annGen, gen)
+		n.srch.mu.Unlock()
 		if len(due) > 0 && ctx.Err() == nil {
 			n.log.Debug("search: announced terms", "terms", done, "took", time.Since(now))
 		}
@@ -244,10 +253,23 @@ func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byt
 }
 
 // searchPeers finds the nodes to ask: the providers of the query's rarest
-// terms (by this node's document frequencies), those providing all of them
-// first, at most searchMaxAsked. With none found, the connected peers.
+// terms (by this node's document frequencies) and of its tag and kind
+// filters (tags and kinds are indexed words too), those providing the most
+// of them first, at most searchMaxAsked. With none found, the connected
+// peers.
 func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []peer.ID {
 	terms := q.RarestTerms(n.localDF, searchRareTerms)
+	for _, tag := range q.Tags {
+		terms = append(terms, strings.Fields(tag)...)
+	}
+	if q.Kind != "" {
+		terms = append(terms, search.Terms(q.Kind)...)
+	}
+	slices.Sort(terms)
+	terms = slices.Compact(terms)
+	if len(terms) > search.MaxQueryTerms {
+		terms = terms[:search.MaxQueryTerms]
+	}
 	pctx, cancel := context.WithTimeout(ctx, searchProviderWait)
 	defer cancel()
 	var (
@@ -273,13 +295,21 @@ func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []
 		}()
 	}
 	wg.Wait()
-	out := make([]peer.ID, 0, len(count))
-	for p := range count {
-		out = append(out, p)
+	// A node holding a match provides every lookup term: ask those that
+	// provide the most of them (all, once announcements are complete).
+	best := 0
+	for _, c := range count {
+		best = max(best, c)
 	}
-	if len(out) == 0 {
+	out := make([]peer.ID, 0, len(count))
+	for p, c := range count {
+		if c == best {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 { // nobody announces: a small or young network
 		for _, p := range ns.host.Network().Peers() {
-			if p != n.id.PeerID {
+			if p != n.id.PeerID && len(out) < searchFallbackPeers {
 				out = append(out, p)
 			}
 		}

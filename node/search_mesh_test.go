@@ -1,0 +1,282 @@
+package node_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/search"
+)
+
+// meshAdd adds a one-file package with the metadata of req on n and returns
+// its CID and its search document as read back from the store.
+func meshAdd(t testing.TB, n *node.Node, req node.AddRequest) (cid.Cid, search.Doc) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte(req.Title+"\n"+req.Description), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	req.Path = p
+	res, err := n.Add(context.Background(), req, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := cid.Decode(res.Package)
+	data, err := n.Store().Get(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := metadata.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, search.DocFromMeta(c.String(), pkg.Meta, node.PeerIDFromEd25519(pkg.Publisher), nil)
+}
+
+func noReplicas(i int, fc *node.FileConfig) {
+	fc.Quota.Replicas = "1B" /* no replicas: keep holders fixed */
+}
+
+// TestSearchMeshRecall spreads generated packages over a mocknet and
+// compares the distributed search of a fixed set of queries with one
+// central index over the same metadata: recall@10 must be at least 0.95,
+// and every result must match its query.
+func TestSearchMeshRecall(t *testing.T) {
+	nodes, packages := 100, 1000
+	if testing.Short() {
+		nodes, packages = 12, 120
+	}
+	nodetest.CheckGoroutines(t)
+	start := time.Now()
+	net := nodetest.New(t, nodes, nodetest.Options{Override: noReplicas, Logs: os.Getenv("MESH_LOGS") != ""})
+	net.ConnectRandom(4)
+	t.Logf("%d nodes up and connected in %v", nodes, time.Since(start))
+
+	gen := node.NewMetaGen(42)
+	central := search.NewIndex()
+	docs := map[string]search.Doc{}
+	start = time.Now()
+	for i := range packages {
+		_, d := meshAdd(t, net.Nodes[i%nodes], gen.Request(i))
+		central.Add(d)
+		docs[d.ID] = d
+	}
+	t.Logf("%d packages added in %v", packages, time.Since(start))
+	start = time.Now()
+	net.Eventually(10*time.Minute, "term announcements", func() bool {
+		for _, n := range net.Nodes {
+			if !n.SearchAnnounced() {
+				return false
+			}
+		}
+		return true
+	})
+	t.Logf("terms announced in %v", time.Since(start))
+
+	v := gen.Vocab()
+	// Queries whose rarest term (or tag, or kind) narrows the holders to
+	// fewer than the providers a searcher asks: recall is asserted on them.
+	queries := []string{
+		v[150], v[222], v[480], v[333], v[101], // title words (rare)
+		v[60], v[90], // less common words
+		v[0] + " " + v[150], v[2] + " " + v[3] + " " + v[260], v[4] + " " + v[120], // AND
+		v[0] + " -" + v[1] + " " + v[70], v[3] + " -" + v[0] + " " + v[140], // exclusion
+		v[1] + " " + v[80] + " kind:video", v[0] + " lang:en " + v[95], v[2] + " license:MIT " + v[110], // filters
+		v[0] + " tag:" + v[3] + " tag:" + v[7], "author " + v[5],
+		v[1] + " " + v[400], "nosuchword",
+	}
+	// Phrases: the first two words of some titles.
+	for _, i := range []int{3, 77, 123} {
+		w := strings.Fields(gen2Title(t, docs, central, v[100+i%500]))
+		if len(w) >= 2 {
+			queries = append(queries, `"`+w[0]+" "+w[1]+`"`)
+		}
+	}
+	// Very common single words: most nodes hold them and a searcher asks
+	// at most 32; recall is reported, not asserted.
+	common := []string{v[0], v[1], v[5], v[20]}
+	ctx := context.Background()
+	var lat []time.Duration
+	asked := 0
+	run := func(qi int, text string) float64 {
+		q, err := search.ParseQuery(text)
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		want := central.Search(q, 10)
+		from := net.Nodes[(qi*7+3)%nodes]
+		t0 := time.Now()
+		got, err := from.SearchWithStats(ctx, text, node.SearchOptions{Limit: 10})
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			t.Fatalf("%q: %v", text, err)
+		}
+		asked += got.Asked
+		gotIDs := map[string]bool{}
+		for _, r := range got.Results {
+			gotIDs[r.Package] = true
+			d, ok := docs[r.Package]
+			if !ok || !search.Match(q, d) {
+				t.Errorf("%q: result %s (%q) does not match", text, r.Package, r.Title)
+			}
+		}
+		hit := 0
+		for _, w := range want {
+			if gotIDs[w.ID] {
+				hit++
+			}
+		}
+		recall := 1.0
+		if len(want) > 0 {
+			recall = float64(hit) / float64(len(want))
+		} else if len(got.Results) > 0 {
+			t.Errorf("%q: central finds nothing, distributed %d", text, len(got.Results))
+		}
+		t.Logf("%-44q central %2d  got %2d  recall %.2f  asked %2d answered %2d dropped %d  %v", text, len(want), len(got.Results), recall, got.Asked, got.Answered, got.Dropped, lat[len(lat)-1].Round(time.Millisecond))
+		return recall
+	}
+	var sum, commonSum float64
+	for qi, text := range queries {
+		sum += run(qi, text)
+	}
+	for qi, text := range common {
+		commonSum += run(qi+len(queries), text)
+	}
+	t.Logf("very common single words: mean recall@10 %.3f", commonSum/float64(len(common)))
+	queries = append(queries, common...)
+	mean := sum / float64(len(queries)-len(common))
+	slices.Sort(lat)
+	t.Logf("mean recall@10 %.3f over %d queries; latency p50 %v p95 %v; %.1f nodes asked per query",
+		mean, len(queries), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), float64(asked)/float64(len(queries)))
+	if mean < 0.95 {
+		t.Fatalf("mean recall@10 %.3f < 0.95", mean)
+	}
+}
+
+// gen2Title returns the title of a package whose title holds word.
+func gen2Title(t testing.TB, docs map[string]search.Doc, ix *search.Index, word string) string {
+	q, err := search.ParseQuery(word)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range ix.Search(q, 1) {
+		return docs[r.ID].Title
+	}
+	return ""
+}
+
+// TestSearchMeshFaults: a searcher meets a lying responder (a package that
+// does not match, a forged root, a root under another package's CID), one
+// that answers garbage and one that never answers. Their results are
+// dropped and the honest result still arrives, within bounded time.
+func TestSearchMeshFaults(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 5, nodetest.Options{Override: noReplicas})
+	net.ConnectRandom(3)
+	honest, liar, garbage, silent, searcher := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3], net.Nodes[4]
+	good, _ := meshAdd(t, honest, node.AddRequest{Title: "needle in a haystack", Kind: "document"})
+	// The faulty nodes hold a matching package, so they announce "needle".
+	other, _ := meshAdd(t, liar, node.AddRequest{Title: "unrelated thing"})
+	victim, _ := meshAdd(t, liar, node.AddRequest{Title: "needle held by the liar"})
+	meshAdd(t, garbage, node.AddRequest{Title: "needle at the garbage node"})
+	meshAdd(t, silent, node.AddRequest{Title: "needle at the silent node"})
+	net.Eventually(time.Minute, "term announcements", func() bool {
+		for _, n := range net.Nodes {
+			if !n.SearchAnnounced() {
+				return false
+			}
+		}
+		return true
+	})
+
+	otherRoot, _ := liar.Store().Get(other)
+	victimRoot, _ := liar.Store().Get(victim)
+	forged, err := metadata.Decode(victimRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged.Meta.Title = "needle forged title"
+	forgedRoot, err := forged.Encode() // old signature: does not verify
+	if err != nil {
+		t.Fatal(err)
+	}
+	forgedCID, _ := forged.CID()
+	pid := protocol.ID(search.ProtocolID)
+	liarHost := hostOf(t, net, 1)
+	liarHost.SetStreamHandler(pid, func(st network.Stream) {
+		defer st.Close()
+		if _, err := search.ReadRequest(st); err != nil {
+			st.Reset()
+			return
+		}
+		resp := search.SearchResponse{Docs: 2, DF: []int{1}, Results: []search.WireResult{
+			{PackageCID: other, Score: 99, Holders: 1, Root: otherRoot},      // does not match
+			{PackageCID: forgedCID, Score: 98, Holders: 1, Root: forgedRoot}, // bad signature
+			{PackageCID: good, Score: 97, Holders: 1, Root: victimRoot},      // root of another package
+		}}
+		b, err := resp.Encode()
+		if err != nil {
+			t.Error(err)
+		}
+		st.Write(b)
+	})
+	hostOf(t, net, 2).SetStreamHandler(pid, func(st network.Stream) {
+		st.Write([]byte{0x05, 1, 2, 3, 4, 5, 6, 7})
+		st.Close()
+	})
+	quit := make(chan struct{})
+	t.Cleanup(func() { close(quit) })
+	hostOf(t, net, 3).SetStreamHandler(pid, func(st network.Stream) {
+		<-quit // never answers
+		st.Reset()
+	})
+
+	start := time.Now()
+	res, err := searcher.SearchWithStats(context.Background(), "needle", node.SearchOptions{})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range res.Results {
+		got = append(got, r.Title+" "+r.Package+fmt.Sprint(" holders ", r.Holders, " local ", r.Local))
+	}
+	t.Logf("results %q; asked %d answered %d dropped %d in %v", got, res.Asked, res.Answered, res.Dropped, took)
+	if len(res.Results) != 1 || res.Results[0].Package != good.String() || res.Results[0].Holders != 1 {
+		t.Fatalf("want only the honest result, got %q", got)
+	}
+	if res.Dropped < 3 {
+		t.Errorf("dropped %d, want 3", res.Dropped)
+	}
+	if took > 12*time.Second {
+		t.Errorf("search took %v", took)
+	}
+}
+
+// hostOf finds node i's mocknet host.
+func hostOf(t testing.TB, net *nodetest.Net, i int) interface {
+	SetStreamHandler(protocol.ID, network.StreamHandler)
+} {
+	t.Helper()
+	id := net.AddrInfo(i).ID
+	for _, h := range net.Mock.Hosts() {
+		if h.ID() == id {
+			return h
+		}
+	}
+	t.Fatalf("no host for node %d", i)
+	return nil
+}
+
