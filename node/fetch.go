@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -100,12 +101,16 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 			progress(Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
 		}
 	}
-	stats, err := ns.retrieval.Fetch(ctx, root, batch, retrieval.FetchOptions{
+	sink := newAsyncSink(batch)
+	stats, err := ns.retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
 		Providers: providers,
 		Have:      n.db.Has,
 		Local:     n.db.Get,
 		Progress:  onProgress,
 	})
+	if serr := sink.close(); err == nil {
+		err = serr
+	}
 	if err != nil {
 		if errors.Is(err, store.ErrQuota) {
 			return storeErr(err)
@@ -257,4 +262,64 @@ func (n *Node) SiteGet(ctx context.Context, ref string, progress func(Progress))
 	}
 	root, _ := mri.New(m.Root, "")
 	return n.Info(ctx, root.String())
+}
+
+// asyncSink hands verified blocks to a store batch on its own goroutine, so
+// that receiving and verifying the next blocks overlaps the batch's commits
+// (each one a bbolt transaction with fsync). Data slices are the fetch's
+// fresh copies, never reused, so queuing them is safe.
+type asyncSink struct {
+	batch *store.Batch
+	ch    chan asyncBlock
+	done  chan struct{}
+	mu    sync.Mutex
+	err   error // first error of the writer; guarded by mu
+}
+
+type asyncBlock struct {
+	c    cid.Cid
+	data []byte
+}
+
+// asyncQueue bounds the blocks waiting for the writer (1 MiB chunks: ~32 MiB).
+const asyncQueue = 32
+
+func newAsyncSink(b *store.Batch) *asyncSink {
+	s := &asyncSink{batch: b, ch: make(chan asyncBlock, asyncQueue), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for blk := range s.ch {
+			if s.failed() != nil {
+				continue // drain
+			}
+			if err := b.Put(blk.c, blk.data); err != nil {
+				s.mu.Lock()
+				s.err = err
+				s.mu.Unlock()
+			}
+		}
+	}()
+	return s
+}
+
+func (s *asyncSink) failed() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Put queues a block; it reports the writer's first error, if any.
+func (s *asyncSink) Put(c cid.Cid, data []byte) error {
+	if err := s.failed(); err != nil {
+		return err
+	}
+	s.ch <- asyncBlock{c, data}
+	return nil
+}
+
+// close waits until every queued block reached the batch.
+func (s *asyncSink) close() error {
+	close(s.ch)
+	<-s.done
+	return s.failed()
 }
