@@ -19,6 +19,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 )
 
@@ -144,6 +145,8 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case p == "/":
 		g.home(w, r)
+	case p == "/search":
+		g.search(w, r)
 	case strings.HasPrefix(p, "/myco/"):
 		rest := p[len("/myco/"):]
 		escCID, sub, slash := strings.Cut(rest, "/")
@@ -343,6 +346,7 @@ var homeTmpl = template.Must(template.New("home").Parse(`<!DOCTYPE html>
 <style>body{font-family:sans-serif;margin:2em}td{padding:.2em 1em .2em 0}.s{text-align:right;color:#666}code{font-size:.85em}</style>
 </head><body>
 <h1>Myconet gateway</h1>
+<form action="/search" method="get"><input name="q" size="40" placeholder="search the network"> <button>Search</button></form>
 {{if .Packages}}<table>
 {{range .Packages}}<tr><td><a href="{{.URL}}">{{.Title}}</a></td><td class="s">{{.Size}}</td><td>{{.Reasons}}</td><td><code>{{.Root}}</code></td></tr>
 {{end}}</table>{{else}}<p>No pinned packages. Add one with <code>myconet add</code>.</p>{{end}}
@@ -425,4 +429,71 @@ func (g *gateway) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		Text   string
 		Msg    string
 	}{status, http.StatusText(status), oneLine(err.Error())})
+}
+
+// searcher is the part of a node the search page needs.
+type searcher interface {
+	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
+}
+
+var searchTmpl = template.Must(template.New("search").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>{{if .Query}}{{.Query}} – {{end}}Myconet search</title>
+<style>body{font-family:sans-serif;margin:2em;max-width:60em}li{margin:.8em 0}.m{color:#666;font-size:.9em}code{font-size:.85em}.e{color:#a00}</style>
+</head><body>
+<h1><a href="/">Myconet</a> search</h1>
+<form action="/search" method="get"><input name="q" size="50" value="{{.Query}}" autofocus>
+<select name="kind"><option value="">any kind</option>{{range .Kinds}}<option{{if eq . $.Kind}} selected{{end}}>{{.}}</option>{{end}}</select>
+<button>Search</button></form>
+<p class="m">Words must all match; "a phrase"; -word excludes; filters: kind: lang: tag: license: publisher:</p>
+{{if .Error}}<p class="e">{{.Error}}</p>{{end}}
+{{if .Query}}{{if .Results}}<ol>
+{{range .Results}}<li><a href="{{.URL}}">{{.Title}}</a>
+<div class="m">{{if .Kind}}{{.Kind}} · {{end}}{{.Size}} · {{.Holders}} holder{{if ne .Holders 1}}s{{end}} · score {{printf "%.2f" .Score}}</div>
+{{if .Description}}<div>{{.Description}}</div>{{end}}
+<div class="m"><code>{{.MRI}}</code> · publisher <code>{{.Publisher}}</code></div></li>
+{{end}}</ol>{{else if not .Error}}<p>No results.</p>{{end}}{{end}}
+</body></html>
+`))
+
+// search is the search page: /search?q=…[&kind=…], results linking to
+// their packages' own origins. Everything shown is escaped by html/template;
+// links are built from verified CIDs only.
+func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
+	s, ok := g.src.(searcher)
+	if !ok {
+		g.errorPage(w, r, &gwError{http.StatusNotFound, "search is not available"})
+		return
+	}
+	type result struct {
+		SearchResult
+		Size string
+		URL  template.URL
+	}
+	data := struct {
+		Query, Kind, Error string
+		Kinds              []string
+		Results            []result
+	}{Query: r.URL.Query().Get("q"), Kind: r.URL.Query().Get("kind"), Kinds: metadata.Kinds()}
+	status := http.StatusOK
+	if strings.TrimSpace(data.Query) != "" {
+		res, err := s.Search(r.Context(), data.Query, SearchOptions{Kind: data.Kind}, nil)
+		if err != nil {
+			data.Error = oneLine(err.Error())
+			status = CodeOf(err).HTTPStatus()
+		}
+		for _, sr := range res {
+			c, err := cid.Decode(sr.Package)
+			if err != nil {
+				continue
+			}
+			data.Results = append(data.Results, result{SearchResult: sr, Size: FormatSize(sr.Size), URL: template.URL(packageURL(c, portOf(r.Host), ""))})
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := searchTmpl.Execute(w, data); err != nil {
+		g.log.Debug("search page", "err", err)
+	}
 }

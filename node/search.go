@@ -77,10 +77,11 @@ type SearchResults struct {
 	Results []SearchResult `json:"results"`
 	// Asked is how many other nodes were asked; Answered how many answered
 	// with a valid response; Dropped how many results failed verification
-	// or did not match the query.
-	Asked    int `json:"asked"`
-	Answered int `json:"answered"`
-	Dropped  int `json:"dropped"`
+	// or did not match the query. (The API streams them; the CLI's --json
+	// output, made through the API interface, leaves them out.)
+	Asked    int `json:"asked,omitempty"`
+	Answered int `json:"answered,omitempty"`
+	Dropped  int `json:"dropped,omitempty"`
 }
 
 // searchState is the node's search index: one document per pinned package,
@@ -266,18 +267,18 @@ func (n *Node) heldTerms() []string {
 func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return search.Query{}, 0, codedf(CodeInvalid, "search: empty query: give at least one word")
+		return search.Query{}, 0, codedf(CodeInvalid, "empty query: give at least one word")
 	}
 	q, err := search.ParseQuery(text)
 	if err != nil {
-		return search.Query{}, 0, codedf(CodeInvalid, "%v", err)
+		return search.Query{}, 0, codedf(CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "search: "))
 	}
 	set := func(key, v string) error {
 		if v == "" {
 			return nil
 		}
 		if err := q.SetFilter(key, v); err != nil {
-			return codedf(CodeInvalid, "search: --%s: %v", key, err)
+			return codedf(CodeInvalid, "--%s: %s", key, strings.TrimPrefix(err.Error(), "search: "))
 		}
 		return nil
 	}
@@ -292,12 +293,12 @@ func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
 		}
 	}
 	if len(q.String()) > search.MaxQueryLen {
-		return q, 0, codedf(CodeInvalid, "search: query too long (at most %d bytes)", search.MaxQueryLen)
+		return q, 0, codedf(CodeInvalid, "query too long (at most %d bytes)", search.MaxQueryLen)
 	}
 	limit := opts.Limit
 	switch {
 	case limit < 0:
-		return q, 0, codedf(CodeInvalid, "search: limit must be positive")
+		return q, 0, codedf(CodeInvalid, "limit must be positive")
 	case limit == 0:
 		limit = DefaultSearchLimit
 	case limit > search.MaxResults:

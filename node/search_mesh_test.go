@@ -163,6 +163,18 @@ func TestSearchMeshRecall(t *testing.T) {
 	if mean < 0.95 {
 		t.Fatalf("mean recall@10 %.3f < 0.95", mean)
 	}
+
+	// Time from publish to findable from another node.
+	start = time.Now()
+	pc, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "freshly published zyzzyva"})
+	added := time.Since(start)
+	searches := 0
+	net.Eventually(5*time.Minute, "the new package to be findable", func() bool {
+		searches++
+		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", node.SearchOptions{}, nil)
+		return err == nil && len(res) == 1 && res[0].Package == pc.String()
+	})
+	t.Logf("publish to findable: %v (add %v, %d searches)", time.Since(start).Round(time.Millisecond), added.Round(time.Millisecond), searches)
 }
 
 // gen2Title returns the title of a package whose title holds word.
@@ -279,4 +291,3 @@ func hostOf(t testing.TB, net *nodetest.Net, i int) interface {
 	t.Fatalf("no host for node %d", i)
 	return nil
 }
-

@@ -5,11 +5,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // addMeta adds a small file as a package with the given metadata.
@@ -204,4 +211,41 @@ func TestSearchRebuildTime(t *testing.T) {
 	}
 	t.Logf("rebuilt the index of 1000 packages in %v (%d terms held)", took, len(n.heldTerms()))
 	_ = fmt.Sprint()
+}
+
+// TestGatewaySearchPage: results link to their package origins; titles and
+// the query are escaped; a bad query is an error on the page.
+func TestGatewaySearchPage(t *testing.T) {
+	n := testNode(t)
+	res := addMeta(t, n, AddRequest{Title: `Evil <script>alert(1)</script> needle`, Description: `"quoted" & <b>bold</b>`})
+	srv := httptest.NewServer(n.GatewayHandler())
+	defer srv.Close()
+	get := func(q string) (int, string) {
+		resp, err := http.Get(srv.URL + "/search?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	_, port, _ := strings.Cut(strings.TrimPrefix(srv.URL, "http://"), ":")
+	status, body := get("q=" + url.QueryEscape(`needle "><img src=x>`))
+	if status != 200 || !strings.Contains(body, "No results") || strings.Contains(body, "<img src=x>") {
+		t.Fatalf("%d %s", status, body)
+	}
+	status, body = get("q=needle")
+	c, _ := cid.Decode(res.Package)
+	if status != 200 || !strings.Contains(body, `href="`+packageURL(c, port, "")+`"`) || strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
+		t.Fatalf("%d %s", status, body)
+	}
+	if status, body = get("q=needle&kind=video"); status != 200 || strings.Contains(body, res.Package) {
+		t.Fatalf("kind filter: %d %s", status, body)
+	}
+	if status, body = get("q=" + url.QueryEscape("-only")); status != 400 || !strings.Contains(body, "empty query") {
+		t.Fatalf("bad query: %d %s", status, body)
+	}
+	if status, _ = get(""); status != 200 {
+		t.Fatalf("empty page: %d", status)
+	}
 }
