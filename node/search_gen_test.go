@@ -71,7 +71,7 @@ func (g *MetaGen) request(i int) AddRequest {
 		Kind:        genKinds[r.IntN(len(genKinds))],
 		Language:    genLanguages[r.IntN(len(genLanguages))],
 		License:     genLicenses[r.IntN(len(genLicenses))],
-		Authors:     []string{fmt.Sprintf("author %s", g.vocab[r.IntN(40)])},
+		Authors:     []string{fmt.Sprintf("%s %s", g.vocab[r.IntN(40)], g.vocab[300+r.IntN(300)])},
 	}
 	for range 1 + r.IntN(3) {
 		if t := g.vocab[r.IntN(30)]; !slices.Contains(req.Tags, t) {

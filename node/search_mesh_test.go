@@ -89,20 +89,22 @@ func TestSearchMeshRecall(t *testing.T) {
 	// Queries whose rarest term (or tag, or kind) narrows the holders to
 	// fewer than the providers a searcher asks: recall is asserted on them.
 	queries := []string{
-		v[150], v[222], v[480], v[333], v[101], // title words (rare)
+		v[150], v[122], v[180], v[133], v[101], // title words (rare)
 		v[60], v[90], // less common words
 		v[0] + " " + v[150], v[2] + " " + v[3] + " " + v[260], v[4] + " " + v[120], // AND
 		v[0] + " -" + v[1] + " " + v[70], v[3] + " -" + v[0] + " " + v[140], // exclusion
 		v[1] + " " + v[80] + " kind:video", v[0] + " lang:en " + v[95], v[2] + " license:MIT " + v[110], // filters
-		v[0] + " tag:" + v[3] + " tag:" + v[7], "author " + v[5],
+		v[0] + " tag:" + v[3] + " tag:" + v[7],
 		v[1] + " " + v[400], "nosuchword",
 	}
-	// Phrases: the first two words of some titles.
-	for _, i := range []int{3, 77, 123} {
-		w := strings.Fields(gen2Title(t, docs, central, v[100+i%500]))
-		if len(w) >= 2 {
-			queries = append(queries, `"`+w[0]+" "+w[1]+`"`)
+	// Phrases: the last two words of some titles (the last is a title
+	// word shared by few packages), and authors' full names.
+	for _, i := range []int{3, 77, 113} {
+		d := docOf(t, docs, central, v[100+i%500])
+		if w := strings.Fields(d.Title); len(w) >= 2 {
+			queries = append(queries, `"`+w[len(w)-2]+" "+w[len(w)-1]+`"`)
 		}
+		queries = append(queries, `"`+d.Authors[0]+`"`)
 	}
 	// Very common single words: most nodes hold them and a searcher asks
 	// at most 32; recall is reported, not asserted.
@@ -177,16 +179,17 @@ func TestSearchMeshRecall(t *testing.T) {
 	t.Logf("publish to findable: %v (add %v, %d searches)", time.Since(start).Round(time.Millisecond), added.Round(time.Millisecond), searches)
 }
 
-// gen2Title returns the title of a package whose title holds word.
-func gen2Title(t testing.TB, docs map[string]search.Doc, ix *search.Index, word string) string {
+// docOf returns a package whose title holds word.
+func docOf(t testing.TB, docs map[string]search.Doc, ix *search.Index, word string) search.Doc {
 	q, err := search.ParseQuery(word)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range ix.Search(q, 1) {
-		return docs[r.ID].Title
+		return docs[r.ID]
 	}
-	return ""
+	t.Fatalf("no package has %q", word)
+	return search.Doc{}
 }
 
 // TestSearchMeshFaults: a searcher meets a lying responder (a package that
