@@ -180,8 +180,18 @@ func (n *Node) syncSearch() error {
 }
 
 // searchChanged is called after pins change; errors are logged, not
-// returned: the index catches up on the next change or search.
+// returned: the index catches up on the next change or search. An index not
+// built yet stays unbuilt (a one-shot CLI command need not read every
+// package root): its first use builds it.
 func (n *Node) searchChanged() {
+	n.srch.syncMu.Lock() // a build in progress may have missed the change: wait for it
+	n.srch.mu.RLock()
+	loaded := n.srch.loaded
+	n.srch.mu.RUnlock()
+	n.srch.syncMu.Unlock()
+	if !loaded {
+		return
+	}
 	if err := n.syncSearch(); err != nil {
 		n.log.Warn("search: index update failed", "err", err)
 	}

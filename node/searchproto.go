@@ -116,7 +116,9 @@ func (n *Node) runSearch(ctx context.Context, ns *netState) {
 	srv := &searchServer{n: n, perPeer: map[peer.ID]int{}}
 	ns.host.SetStreamHandler(protocol.ID(search.ProtocolID), srv.handle)
 	defer ns.host.RemoveStreamHandler(protocol.ID(search.ProtocolID))
-	n.searchChanged() // build the index from the store
+	if err := n.syncSearch(); err != nil { // build the index from the store
+		n.log.Warn("search: cannot build the index", "err", err)
+	}
 	n.announceTerms(ctx, ns)
 }
 
