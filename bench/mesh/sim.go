@@ -94,6 +94,7 @@ func simulate(tb *runTB, o options) error {
 	t1 := time.Now()
 	w.connect(ctx)
 	w.waitIdentified(ctx)
+	connectTook := time.Since(t1)
 	progress("connected (%d dials each) in %v; warming routing tables: %d random-key lookups per node",
 		o.degree, time.Since(t1).Round(time.Millisecond), o.warm)
 	t2 := time.Now()
@@ -114,12 +115,15 @@ func simulate(tb *runTB, o options) error {
 	provsBefore := w.lookups(ctx, "providers", pkgs)
 
 	// Churn and repair.
-	killed, lostAtOnce := w.churn(pkgs)
 	repairBase := w.tr.snapshot()
-	repStatsBase := w.replStats(nil)
-	repairTook, repaired := w.waitRepair(pkgs)
+	repStatsBase := w.replStatsByNode()
+	churnStart := time.Now()
+	killed, lostAtOnce := w.churn(pkgs)
+	killTook := time.Since(churnStart)
+	_, repaired := w.waitRepair(pkgs)
+	repairTook := time.Since(churnStart)
 	repaired2 := w.tr.snapshot().since(repairBase)
-	repStats := w.replStats(&repStatsBase)
+	repStats := w.replStats(repStatsBase)
 	closestAfter := w.lookups(ctx, "closest", nil)
 	provsAfter := w.lookups(ctx, "providers", pkgs)
 	fetchable, fetchTimes := w.fetchCheck(ctx, pkgs)
@@ -130,8 +134,8 @@ func simulate(tb *runTB, o options) error {
 		o.nodes, w.full, dhtOnly, o.probes)
 	fmt.Printf("Each node dialled %d random others, then made %d random-key lookups (warm-up: %.1f connected peers per node after). R=%d, replicate interval %v, seed %d.\n",
 		o.degree, o.warm, peersAfterWarm, o.replicas, o.interval, o.seed)
-	fmt.Printf("Start %v, warm-up %v. Memory: Go heap %s after start (%s per node), %s after warm-up; RSS %s, peak %s.\n\n",
-		startTook.Round(time.Second), warmTook.Round(time.Second), bytesStr(float64(heapStarted)),
+	fmt.Printf("Start %v; connecting and identify, during which kad-dht's own routing-table refresh runs on every node, %v; warm-up %v. Memory: Go heap %s after start (%s per node), %s after warm-up; RSS %s, peak %s.\n\n",
+		startTook.Round(time.Second), connectTook.Round(time.Second), warmTook.Round(time.Second), bytesStr(float64(heapStarted)),
 		bytesStr(float64(heapStarted)/float64(o.nodes)), bytesStr(float64(heapWarm)), bytesStr(float64(rss)), bytesStr(float64(peak)))
 
 	fmt.Println("DHT lookups from the probe nodes (kad-dht query events):")
@@ -161,8 +165,8 @@ func simulate(tb *runTB, o options) error {
 		ms(total/time.Duration(max(1, len(pkgs)))), ms(worst), ms(placeTook))
 	printTraffic(placeStats, fmt.Sprintf("Traffic per package from the first add until all had R replicas (all nodes, both directions; %d packages):", len(pkgs)), float64(len(pkgs)))
 
-	fmt.Printf("Churn: killed %d of %d nodes (%.0f%% of the non-probe nodes: %d full, %d DHT-only), seed %d.\n",
-		killed.full+killed.dht, o.nodes-o.probes, 100*o.kill, killed.full, killed.dht, o.seed)
+	fmt.Printf("Churn: killed %d of %d nodes (%.0f%% of the non-probe nodes: %d full, %d DHT-only), seed %d, in %v (8 at a time); repair runs meanwhile and is timed from the first kill.\n",
+		killed.full+killed.dht, o.nodes-o.probes, 100*o.kill, killed.full, killed.dht, o.seed, killTook.Round(time.Second))
 	tw = tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "packages\tno live holder at once\t≥R holders after repair\trepair took\tfetchable after\tfetch p50\tfetch max\t")
 	fs := sortedDurations(fetchTimes)
@@ -175,9 +179,9 @@ func simulate(tb *runTB, o options) error {
 		fetchable, 100*float64(fetchable)/float64(len(pkgs)), ms(pct(fs, 50)), ms(pct(fs, 100)))
 	tw.Flush()
 	fmt.Println()
-	fmt.Printf("Repair work (live full nodes): %d checks, %d closest-peer lookups, %d recruited, %d refused or unreachable, %d replicas fetched (%s).\n",
+	fmt.Printf("Repair work (surviving full nodes, from the first kill): %d checks, %d closest-peer lookups, %d recruited, %d refused or unreachable, %d replicas fetched (%s).\n",
 		repStats.Checks, repStats.Lookups, repStats.Recruited, repStats.Refused, repStats.Fetched, bytesStr(float64(repStats.FetchedBytes)))
-	printTraffic(repaired2, fmt.Sprintf("Traffic per package from the churn until repaired or given up (%v; includes every live node's periodic checks):", ms(repairTook)), float64(len(pkgs)))
+	printTraffic(repaired2, fmt.Sprintf("Traffic per package from the first kill until repaired or given up (%v; includes every live node's periodic checks):", ms(repairTook)), float64(len(pkgs)))
 	return nil
 }
 
@@ -478,25 +482,28 @@ func (w *world) waitRepair(pkgs []*simPackage) (time.Duration, int) {
 	}
 }
 
-// replStats sums the replication counters of the live full nodes, less base.
-func (w *world) replStats(base *node.ReplicationStats) node.ReplicationStats {
+// replStatsByNode returns each live full node's replication counters.
+func (w *world) replStatsByNode() map[int]node.ReplicationStats {
+	out := map[int]node.ReplicationStats{}
+	for _, i := range w.net.Live() {
+		out[i] = w.net.Nodes[i].ReplicationStats()
+	}
+	return out
+}
+
+// replStats sums the replication counters of the live full nodes, each less
+// its own in base (nodes killed since drop out of both).
+func (w *world) replStats(base map[int]node.ReplicationStats) node.ReplicationStats {
 	var s node.ReplicationStats
 	for _, i := range w.net.Live() {
 		x := w.net.Nodes[i].ReplicationStats()
-		s.Checks += x.Checks
-		s.Lookups += x.Lookups
-		s.Recruited += x.Recruited
-		s.Refused += x.Refused
-		s.Fetched += x.Fetched
-		s.FetchedBytes += x.FetchedBytes
-	}
-	if base != nil {
-		s.Checks -= base.Checks
-		s.Lookups -= base.Lookups
-		s.Recruited -= base.Recruited
-		s.Refused -= base.Refused
-		s.Fetched -= base.Fetched
-		s.FetchedBytes -= base.FetchedBytes
+		b := base[i]
+		s.Checks += x.Checks - b.Checks
+		s.Lookups += x.Lookups - b.Lookups
+		s.Recruited += x.Recruited - b.Recruited
+		s.Refused += x.Refused - b.Refused
+		s.Fetched += x.Fetched - b.Fetched
+		s.FetchedBytes += x.FetchedBytes - b.FetchedBytes
 	}
 	return s
 }
