@@ -1,0 +1,170 @@
+// Command search measures Myconet's distributed keyword search on libp2p's
+// in-memory mocknet, with full nodes started in one process by
+// node/nodetest: packages with generated metadata are spread over the
+// nodes, then queries for words of random packages run from random nodes.
+// It prints query latency (p50, p95), nodes asked per query (each one
+// request and one response), how many queries found their package, and the
+// time from publish to findable.
+//
+//	go run ./bench/search -nodes 100 -packages 1000 -queries 50
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/search"
+)
+
+// countingHost counts the search requests a node sends (one stream each,
+// with one response).
+type countingHost struct {
+	host.Host
+	n *atomic.Int64
+}
+
+func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protocol.ID) (network.Stream, error) {
+	if slices.Contains(pids, protocol.ID(search.ProtocolID)) {
+		h.n.Add(1)
+	}
+	return h.Host.NewStream(ctx, p, pids...)
+}
+
+func main() {
+	nodes := flag.Int("nodes", 100, "nodes in the network")
+	packages := flag.Int("packages", 1000, "packages, spread round-robin over the nodes")
+	queries := flag.Int("queries", 50, "queries, each for two words of a random package")
+	degree := flag.Int("degree", 4, "connections each node dials")
+	seed := flag.Uint64("seed", 1, "random seed")
+	verbose := flag.Bool("v", false, "progress on stderr")
+	flag.Parse()
+	if err := run(*nodes, *packages, *queries, *degree, *seed, *verbose); err != nil {
+		fmt.Fprintln(os.Stderr, "search:", err)
+		os.Exit(1)
+	}
+}
+
+func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reterr error) {
+	tb, err := newRunTB(verbose)
+	if err != nil {
+		return err
+	}
+	defer tb.close()
+	defer func() {
+		if r := recover(); r != nil {
+			f, ok := r.(errFatal)
+			if !ok {
+				panic(r)
+			}
+			reterr = fmt.Errorf("%s", f.msg)
+		}
+	}()
+	progress := func(format string, a ...any) {
+		if verbose {
+			fmt.Fprintf(os.Stderr, format+"\n", a...)
+		}
+	}
+	r := rand.New(rand.NewPCG(seed, 3))
+	vocab := make([]string, 2000)
+	for i := range vocab {
+		vocab[i] = fmt.Sprintf("w%x%c", i*7919%65521, 'a'+rune(i%26))
+	}
+	word := func() string { return vocab[int(r.ExpFloat64()*200)%len(vocab)] } // skewed
+	var streams atomic.Int64
+	net := nodetest.New(tb, nodes, nodetest.Options{
+		Override: func(i int, fc *node.FileConfig) { fc.Quota.Replicas = "1B" },
+		WrapHost: func(i int, h host.Host) host.Host { return &countingHost{Host: h, n: &streams} },
+	})
+	net.ConnectRandom(degree)
+	progress("%d nodes up", nodes)
+	ctx := context.Background()
+	type pkg struct{ id, title string }
+	var pkgs []pkg
+	add := func(i int, title string) (string, time.Duration) {
+		p := filepath.Join(tb.TempDir(), "f")
+		if err := os.WriteFile(p, []byte(title), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		start := time.Now()
+		res, err := net.Nodes[i%nodes].Add(ctx, node.AddRequest{Path: p, Title: title, Description: strings.Join([]string{word(), word(), word(), word(), word()}, " ")}, nil)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return res.Package, time.Since(start)
+	}
+	start := time.Now()
+	for i := range packages {
+		title := strings.Join([]string{word(), word(), vocab[r.IntN(len(vocab))]}, " ")
+		id, _ := add(i, title)
+		pkgs = append(pkgs, pkg{id, title})
+	}
+	progress("%d packages added in %v", packages, time.Since(start))
+	// Settle: the last package added on each node is findable (each
+	// node's announcer works through its terms in rounds).
+	start = time.Now()
+	for _, p := range pkgs[max(0, len(pkgs)-nodes):] {
+		w := strings.Fields(p.title)
+		for {
+			res, err := net.Nodes[0].Search(ctx, w[1]+" "+w[2], node.SearchOptions{Limit: 100}, nil)
+			if err == nil && slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+				break
+			}
+			if time.Since(start) > 5*time.Minute {
+				return fmt.Errorf("announcements did not settle in 5 min")
+			}
+		}
+	}
+	progress("settled in %v", time.Since(start))
+	var lat []time.Duration
+	asked, found := 0, 0
+	for q := range queries {
+		p := pkgs[r.IntN(len(pkgs))]
+		w := strings.Fields(p.title)
+		text := w[1] + " " + w[2]
+		from := net.Nodes[r.IntN(nodes)]
+		before := streams.Load()
+		t0 := time.Now()
+		res, err := from.Search(ctx, text, node.SearchOptions{Limit: 100}, nil)
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			return fmt.Errorf("query %d %q: %w", q, text, err)
+		}
+		if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+			found++
+		}
+		asked += int(streams.Load() - before)
+	}
+	slices.Sort(lat)
+	fmt.Printf("nodes %d  packages %d  queries %d  found %d/%d  latency p50 %v p95 %v  search requests per query %.1f\n",
+		nodes, packages, queries, found, queries, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), float64(asked)/float64(queries))
+
+	// Publish to findable: a package with a word nobody else has.
+	start = time.Now()
+	id, _ := add(0, "freshly published zyzzyva")
+	for {
+		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", node.SearchOptions{}, nil)
+		if err == nil && len(res) == 1 && res[0].Package == id {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			return fmt.Errorf("not findable after 5 min")
+		}
+	}
+	fmt.Printf("publish to findable: %v\n", time.Since(start).Round(time.Millisecond))
+	return nil
+}
