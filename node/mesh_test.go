@@ -86,10 +86,11 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 			if err != nil || !info.SignatureValid || info.Meta.Title != "data" {
 				t.Fatalf("info on C: %+v %v", info, err)
 			}
-			// C fetched it (cache); with 3 nodes and R=3 it is also one of the
-			// nodes responsible for a replica.
-			if !slices.Contains(info.Pins, "cache") || slices.Contains(info.Pins, "local") {
-				t.Fatalf("C pins %v, want cache (and perhaps replica)", info.Pins)
+			// C fetched it (cache), or, with 3 nodes and R=3, replication got
+			// there first (replica); never local.
+			held := slices.Contains(info.Pins, "cache") || slices.Contains(info.Pins, "replica")
+			if !held || slices.Contains(info.Pins, "local") {
+				t.Fatalf("C pins %v, want cache or replica", info.Pins)
 			}
 
 			// site get pins local and works for a path afterwards offline.
