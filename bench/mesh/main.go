@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/myconet/myconet/node/nodetest"
 	"os"
 	"runtime/pprof"
 	"time"
@@ -98,25 +99,25 @@ func run(o options) (reterr error) {
 	// delegating tracer provider takes one process-wide mutex for each, which
 	// serialises a thousand simulated nodes. A no-op provider has no lock.
 	otel.SetTracerProvider(noop.NewTracerProvider())
-	tb, err := newRunTB(o.logs)
+	tb, err := nodetest.NewProgramTB("bench-mesh-", o.logs)
 	if err != nil {
 		return err
 	}
 	if o.maxRSS > 0 {
-		go guardMemory(o.maxRSS, tb.root)
+		go guardMemory(o.maxRSS, tb.Root())
 	}
 	defer func() {
 		progress("closing")
-		tb.close()
+		tb.Close()
 	}()
 	// nodetest reports setup failures through Fatal, which panics here.
 	defer func() {
 		if r := recover(); r != nil {
-			f, ok := r.(errFatal)
+			f, ok := r.(nodetest.FatalError)
 			if !ok {
 				panic(r)
 			}
-			reterr = errors.New(f.msg)
+			reterr = errors.New(f.Msg)
 		}
 	}()
 	if o.sim {

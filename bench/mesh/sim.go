@@ -27,7 +27,7 @@ import (
 // and are never killed.
 type world struct {
 	o      options
-	tb     *runTB
+	tb     *nodetest.ProgramTB
 	net    *nodetest.Net
 	dhts   []*dhtNode
 	ids    []peer.ID
@@ -46,7 +46,7 @@ type simPackage struct {
 	settled   time.Duration // until R holders besides the publisher; 0: not yet
 }
 
-func simulate(tb *runTB, o options) error {
+func simulate(tb *nodetest.ProgramTB, o options) error {
 	dhtOnly := o.probes
 	if o.full > 0 {
 		dhtOnly = max(o.nodes-o.full, o.probes)

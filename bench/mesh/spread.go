@@ -29,7 +29,7 @@ type fetchResult struct {
 
 // spread adds a package on node 0 of a sparse network and measures, for
 // every other node, how long until Get succeeds.
-func spread(tb *runTB, o options) error {
+func spread(tb *nodetest.ProgramTB, o options) error {
 	tr := newTraffic()
 	progress("starting %d full nodes on mocknet", o.nodes)
 	t0 := time.Now()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/myconet/myconet/node/nodetest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -38,7 +39,7 @@ func writeRand(path string, seed uint64, size int64) error {
 }
 
 // addPackage adds a file of size random bytes on nd.
-func addPackage(ctx context.Context, tb *runTB, nd *node.Node, seed uint64, size int64) (node.AddResult, error) {
+func addPackage(ctx context.Context, tb *nodetest.ProgramTB, nd *node.Node, seed uint64, size int64) (node.AddResult, error) {
 	path := filepath.Join(tb.TempDir(), fmt.Sprintf("p%d.bin", seed))
 	if err := writeRand(path, seed, size); err != nil {
 		return node.AddResult{}, err

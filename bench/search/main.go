@@ -60,18 +60,18 @@ func main() {
 }
 
 func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reterr error) {
-	tb, err := newRunTB(verbose)
+	tb, err := nodetest.NewProgramTB("bench-search-", verbose)
 	if err != nil {
 		return err
 	}
-	defer tb.close()
+	defer tb.Close()
 	defer func() {
 		if r := recover(); r != nil {
-			f, ok := r.(errFatal)
+			f, ok := r.(nodetest.FatalError)
 			if !ok {
 				panic(r)
 			}
-			reterr = fmt.Errorf("%s", f.msg)
+			reterr = fmt.Errorf("%s", f.Msg)
 		}
 	}()
 	progress := func(format string, a ...any) {
