@@ -306,8 +306,16 @@ type errString string
 
 func (e errString) Error() string { return string(e) }
 
-// checkChannel checks a channel name: 1..64 chars of [a-z0-9._-], not
-// starting with '.'.
+// ValidateChannel checks a channel name: 1..64 chars of [a-z0-9._-], not
+// starting with '.'. The error says what is wrong, without the name.
+func ValidateChannel(ch string) error {
+	if ch == "" {
+		return errString("empty")
+	}
+	return checkChannel(ch)
+}
+
+// checkChannel is ValidateChannel for a non-empty name.
 func checkChannel(ch string) error {
 	if len(ch) > 64 {
 		return errString("longer than 64 characters")

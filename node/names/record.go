@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
+
+	"github.com/myconet/myconet/mri"
 )
 
 const (
@@ -58,19 +60,8 @@ type Record struct {
 // ValidateChannel checks a channel name: 1..64 characters of [a-z0-9._-],
 // not starting with '.' (the rule of package mri).
 func ValidateChannel(ch string) error {
-	switch {
-	case ch == "":
-		return fmt.Errorf("%w: empty", ErrBadChannel)
-	case len(ch) > MaxChannelLen:
-		return fmt.Errorf("%w: longer than %d characters", ErrBadChannel, MaxChannelLen)
-	case ch[0] == '.':
-		return fmt.Errorf("%w: %q starts with '.'", ErrBadChannel, ch)
-	}
-	for i := 0; i < len(ch); i++ {
-		c := ch[i]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return fmt.Errorf("%w: %q: character %q is not one of [a-z0-9._-]", ErrBadChannel, ch, c)
-		}
+	if err := mri.ValidateChannel(ch); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrBadChannel, ch, err)
 	}
 	return nil
 }
