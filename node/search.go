@@ -443,3 +443,34 @@ func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onR
 	}
 	return out, nil
 }
+
+// reindexSearch indexes the package rooted at c anew, after something that
+// docOf reads besides the root changed (its community annotations). A
+// package not indexed stays unindexed.
+func (n *Node) reindexSearch(c cid.Cid) {
+	s := &n.srch
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	s.mu.RLock()
+	_, held := s.docs[c]
+	s.mu.RUnlock()
+	if !held {
+		return
+	}
+	d, err := n.docOf(c)
+	if err != nil {
+		n.log.Warn("search: cannot reindex package", "package", c, "err", err)
+		return
+	}
+	s.mu.Lock()
+	s.ix.Remove(d.ID)
+	s.ix.Add(d)
+	s.docs[c] = d
+	s.gen++
+	kick := s.kick
+	s.mu.Unlock()
+	select {
+	case kick <- struct{}{}:
+	default:
+	}
+}
