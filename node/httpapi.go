@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -248,6 +249,11 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/channels", h.channels},
 		{"GET " + p + "/search", h.search},
 		{"GET /metrics", h.metrics},
+		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
+		// (see docs/openapi.yaml).
+		{"GET /debug/pprof/", pprof.Index},
+		{"GET /debug/pprof/profile", pprof.Profile},
+		{"GET /debug/pprof/trace", pprof.Trace},
 	}
 }
 
