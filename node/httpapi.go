@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -254,6 +255,11 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/moderation/rules", h.moderationRules},
 		{"POST " + p + "/moderation/rules", h.moderationSet},
 		{"GET /metrics", h.metrics},
+		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
+		// (see docs/openapi.yaml).
+		{"GET /debug/pprof/", pprof.Index},
+		{"GET /debug/pprof/profile", pprof.Profile},
+		{"GET /debug/pprof/trace", pprof.Trace},
 	}
 }
 

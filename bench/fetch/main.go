@@ -8,23 +8,28 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 func main() {
 	size := flag.Int64("size", 1<<30, "bytes of the large file")
 	nfiles := flag.Int("files", 10000, "small files (1–8 KiB)")
+	flag.StringVar(&profileDir, "profile", "", "write both daemons' CPU profiles of the large transfer to `DIR` (a.pprof, b.pprof)")
+	flag.IntVar(&profileSeconds, "profile-seconds", 3, "length of the -profile window, from the start of the large transfer")
 	flag.Parse()
 	if err := run(*size, *nfiles); err != nil {
 		fmt.Fprintln(os.Stderr, "fetch:", err)
@@ -76,6 +81,22 @@ func (d *daemon) stop() {
 	d.cmd.Wait()
 }
 
+// written returns the bytes the daemon has written with write(2) and
+// pwrite(2) so far (/proc/PID/io wchar), or 0 when unreadable.
+func (d *daemon) written() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", d.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // rss returns the current and peak resident set of the daemon, in MB.
 func (d *daemon) rss() (cur, peak int64) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
@@ -117,9 +138,12 @@ func run(size int64, nfiles int) error {
 	fmt.Printf("loopback TCP copy of %d MiB: %.0f MB/s\n", size>>20, tcp/1e6)
 
 	big := filepath.Join(work, "big.bin")
+	start := time.Now()
 	if err := writeRandom(big, size); err != nil {
 		return err
 	}
+	disk := float64(size) / time.Since(start).Seconds()
+	fmt.Printf("writing the %d MiB input file (ChaCha8 + write + fsync, the disk's pace for B's store): %.0f MB/s\n", size>>20, disk/1e6)
 	small := filepath.Join(work, "small")
 	if err := writeSmall(small, nfiles); err != nil {
 		return err
@@ -169,15 +193,19 @@ func run(size int64, nfiles int) error {
 	if err != nil {
 		return err
 	}
-	start := time.Now()
+	stopProfiles := profile(a, b)
+	wrote := b.written()
+	start = time.Now()
 	if _, err := b.run("site", "get", strings.TrimSpace(bigMRI)); err != nil {
 		return err
 	}
 	el := time.Since(start)
+	stopProfiles()
+	wrote = b.written() - wrote
 	_, peak := b.rss()
 	rate := float64(size) / el.Seconds()
-	fmt.Printf("retrieve %d MiB A→B: %.2f s, %.0f MB/s, %.2f× loopback TCP; B peak RSS %d MB\n",
-		size>>20, el.Seconds(), rate/1e6, rate/tcp, peak)
+	fmt.Printf("retrieve %d MiB A→B: %.2f s, %.0f MB/s, %.2f× loopback TCP, %.2f× the file write; B peak RSS %d MB; B wrote %.2f× the bytes fetched\n",
+		size>>20, el.Seconds(), rate/1e6, rate/tcp, rate/disk, peak, float64(wrote)/float64(size))
 
 	start = time.Now()
 	if _, err := b.run("site", "get", strings.TrimSpace(smallMRI)); err != nil {
@@ -230,8 +258,10 @@ func writeRandom(path string, size int64) error {
 		return err
 	}
 	defer f.Close()
-	_, err = io.CopyN(f, rand.NewChaCha8([32]byte{7}), size)
-	return err
+	if _, err = io.CopyN(f, rand.NewChaCha8([32]byte{7}), size); err != nil {
+		return err
+	}
+	return f.Sync()
 }
 
 func writeSmall(dir string, n int) error {
@@ -250,4 +280,63 @@ func writeSmall(dir string, n int) error {
 		}
 	}
 	return nil
+}
+
+// With -profile, profileDir is where CPU profiles go, profileSeconds their
+// length.
+var (
+	profileDir     string
+	profileSeconds int
+)
+
+// profile starts CPU profiles of the daemons through their API's
+// /debug/pprof/profile (profileSeconds long, from now) and returns a function
+// that waits for them.
+func profile(ds ...*daemon) (wait func()) {
+	if profileDir == "" {
+		return func() {}
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i, d := range ds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(profileDir, string(rune('a'+i))+".pprof")
+			if err := d.fetchProfile(ctx, out); err != nil {
+				fmt.Fprintf(os.Stderr, "profile %s: %v\n", out, err)
+			}
+		}()
+	}
+	time.Sleep(200 * time.Millisecond) // let both profiles begin
+	return wg.Wait
+}
+
+func (d *daemon) fetchProfile(ctx context.Context, out string) error {
+	addr, err := os.ReadFile(filepath.Join(d.home, "api"))
+	if err != nil {
+		return err
+	}
+	token, err := os.ReadFile(filepath.Join(d.home, "api.token"))
+	if err != nil {
+		return err
+	}
+	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", strings.TrimSpace(string(addr)), profileSeconds)
+	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
 }

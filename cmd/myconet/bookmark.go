@@ -22,15 +22,7 @@ func bookmarkCmd() *command {
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
 					follow := fs.Bool("follow", false, "for a channel MRI (myco://PEER/NAME): fetch and pin each new version as it appears")
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "NAME", "MRI"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("NAME MRI", func(ctx context.Context, api node.API, args []string) error {
 						b, err := api.BookmarkAdd(ctx, args[0], args[1])
 						if err != nil {
 							return err
@@ -49,7 +41,7 @@ func bookmarkCmd() *command {
 						}
 						_, err = fmt.Fprintf(c.stdout, "bookmarked %s → %s\n", b.Name, b.MRI)
 						return err
-					}
+					})
 				},
 			},
 			{
@@ -57,15 +49,7 @@ func bookmarkCmd() *command {
 				summary: "list bookmarks: name, MRI, gateway URL",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						bms, err := api.Bookmarks(ctx)
 						if err != nil {
 							return err
@@ -85,7 +69,7 @@ func bookmarkCmd() *command {
 							fmt.Fprintf(tw, "%s\t%s\t%s\n", b.Name, b.MRI, b.URL)
 						}
 						return tw.Flush()
-					}
+					})
 				},
 			},
 			{
@@ -93,21 +77,13 @@ func bookmarkCmd() *command {
 				args:    "NAME",
 				summary: "delete a bookmark",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "NAME"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
 						if err := api.BookmarkRm(ctx, args[0]); err != nil {
 							return err
 						}
-						_, err = fmt.Fprintf(c.stdout, "removed bookmark %s\n", args[0])
+						_, err := fmt.Fprintf(c.stdout, "removed bookmark %s\n", args[0])
 						return err
-					}
+					})
 				},
 			},
 		},
@@ -121,15 +97,7 @@ func openCmd() *command {
 		summary: "print the gateway URL of a bookmark or MRI (and open it in a browser)",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			browser := fs.Bool("browser", false, "also open the URL in the default browser")
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "NAME|MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("NAME|MRI", func(ctx context.Context, api node.API, args []string) error {
 				url, err := api.OpenURL(ctx, args[0])
 				if err != nil {
 					return err
@@ -144,7 +112,7 @@ func openCmd() *command {
 					}
 				}
 				return nil
-			}
+			})
 		},
 	}
 }

@@ -21,22 +21,14 @@ func configCmd() *command {
 				summary: "print one key's value",
 				detail:  keys,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "KEY"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("KEY", func(ctx context.Context, api node.API, args []string) error {
 						v, err := api.ConfigGet(ctx, args[0])
 						if err != nil {
 							return err
 						}
 						_, err = fmt.Fprintln(c.stdout, v)
 						return err
-					}
+					})
 				},
 			},
 			{
@@ -45,39 +37,23 @@ func configCmd() *command {
 				summary: "set one key (validated) and write the file",
 				detail:  keys + "\nLists (network.listen, network.bootstrap) are comma-separated.",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "KEY", "VALUE"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("KEY VALUE", func(ctx context.Context, api node.API, args []string) error {
 						return api.ConfigSet(ctx, args[0], args[1])
-					}
+					})
 				},
 			},
 			{
 				name:    "show",
 				summary: "print the config file",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						text, err := api.ConfigShow(ctx)
 						if err != nil {
 							return err
 						}
 						_, err = fmt.Fprint(c.stdout, strings.TrimRight(text, "\n")+"\n")
 						return err
-					}
+					})
 				},
 			},
 		},

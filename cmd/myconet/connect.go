@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/client"
@@ -56,4 +57,34 @@ func connectDaemon(ctx context.Context, home string) (node.API, func(), error) {
 		return nil, nil, err
 	}
 	return cl, func() { cl.Close() }, nil
+}
+
+// onNode is the run function of a command that checks its positional
+// arguments against spec ("NAME MRI"), connects to the node in c.home (the
+// daemon, or the store opened in-process) and runs fn with it.
+func (c *cli) onNode(spec string, fn func(ctx context.Context, api node.API, args []string) error) runFunc {
+	return c.withAPI(spec, c.connect, fn)
+}
+
+// onDaemon is onNode for commands that need the running daemon (the
+// network, or the daemon's own state).
+func (c *cli) onDaemon(spec string, fn func(ctx context.Context, api node.API, args []string) error) runFunc {
+	return c.withAPI(spec, func(ctx context.Context, _ string) (node.API, func(), error) {
+		return c.connectDaemon(ctx)
+	}, fn)
+}
+
+func (c *cli) withAPI(spec string, open func(context.Context, string) (node.API, func(), error), fn func(context.Context, node.API, []string) error) runFunc {
+	names := strings.Fields(spec)
+	return func(ctx context.Context, args []string) error {
+		if err := wantArgs(args, names...); err != nil {
+			return err
+		}
+		api, closeAPI, err := open(ctx, c.home)
+		if err != nil {
+			return err
+		}
+		defer closeAPI()
+		return fn(ctx, api, args)
+	}
 }

@@ -23,15 +23,7 @@ func getCmd() *command {
 		detail:  "The output is named after the MRI's last path segment, or the package CID, unless -o says otherwise; it must not exist yet.",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			out := fs.String("o", "", "output `PATH`")
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				// A daemon fetches what its store lacks inside the first read;
 				// ask for that fetch first, to show its progress.
 				if err := c.fetch(ctx, api, args[0]); err != nil {
@@ -61,7 +53,7 @@ func getCmd() *command {
 				}
 				_, err = fmt.Fprintf(c.stdout, "saved %s to %s\n", args[0], dest)
 				return err
-			}
+			})
 		},
 	}
 }
@@ -107,22 +99,14 @@ func catCmd() *command {
 		args:    "MRI",
 		summary: "write the bytes of the file an MRI names to stdout",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				w := bufio.NewWriterSize(c.stdout, 256<<10)
 				if err := api.Cat(ctx, args[0], w); err != nil {
 					w.Flush()
 					return err
 				}
 				return w.Flush()
-			}
+			})
 		},
 	}
 }
@@ -134,27 +118,13 @@ func lsCmd() *command {
 		summary: "list the directory an MRI names: type, size, CID, name",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				entries, err := api.Ls(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				if *asJSON {
-					if entries == nil {
-						entries = []node.Entry{}
-					}
-					return printJSON(c.stdout, entries)
-				}
-				return printEntries(c.stdout, entries)
-			}
+				return emit(c, *asJSON, entries, printEntries)
+			})
 		},
 	}
 }
@@ -178,15 +148,7 @@ func infoCmd() *command {
 		summary: "describe a package: CIDs, metadata, publisher, signature check",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				info, err := api.Info(ctx, args[0])
 				if err != nil {
 					return err
@@ -195,7 +157,7 @@ func infoCmd() *command {
 					return printJSON(c.stdout, info)
 				}
 				return printKV(c.stdout, infoRows(info))
-			}
+			})
 		},
 	}
 }

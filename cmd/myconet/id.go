@@ -14,15 +14,7 @@ func idCmd() *command {
 		summary: "show the node's peer ID, overlay address and public key",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 				id, err := api.ID(ctx)
 				if err != nil {
 					return err
@@ -31,7 +23,7 @@ func idCmd() *command {
 					return printJSON(c.stdout, id)
 				}
 				return printKV(c.stdout, idRows(id))
-			}
+			})
 		},
 	}
 }
@@ -59,15 +51,7 @@ func statusCmd() *command {
 		summary: "report the running daemon: addresses, uptime, peers, store usage",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
 				st, err := api.Status(ctx)
 				if err != nil {
 					return err
@@ -76,7 +60,7 @@ func statusCmd() *command {
 					return printJSON(c.stdout, st)
 				}
 				return printKV(c.stdout, statusRows(st))
-			}
+			})
 		},
 	}
 }

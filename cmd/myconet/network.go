@@ -16,27 +16,13 @@ func peersCmd() *command {
 		summary: "list connected peers: ID, direction, latency, addresses",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
 				peers, err := api.Peers(ctx)
 				if err != nil {
 					return err
 				}
-				if *asJSON {
-					if peers == nil {
-						peers = []node.PeerInfo{}
-					}
-					return printJSON(c.stdout, peers)
-				}
-				return printPeers(c.stdout, peers)
-			}
+				return emit(c, *asJSON, peers, printPeers)
+			})
 		},
 	}
 }
@@ -66,15 +52,7 @@ func connectCmd() *command {
 		detail:  "A peer's addresses are in the listen line of its `myconet id`.",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MULTIADDR"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("MULTIADDR", func(ctx context.Context, api node.API, args []string) error {
 				p, err := api.Connect(ctx, args[0])
 				if err != nil {
 					return err
@@ -84,7 +62,7 @@ func connectCmd() *command {
 				}
 				_, err = fmt.Fprintf(c.stdout, "connected to %s\n", p.ID)
 				return err
-			}
+			})
 		},
 	}
 }
@@ -96,15 +74,7 @@ func providersCmd() *command {
 		summary: "list the nodes that hold a package, as the DHT knows them",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
 				provs, err := api.Providers(ctx, args[0])
 				if err != nil {
 					return err
@@ -116,7 +86,7 @@ func providersCmd() *command {
 					return printJSON(c.stdout, node.ProvidersResponse{Providers: provs})
 				}
 				return printProviders(c.stdout, provs)
-			}
+			})
 		},
 	}
 }

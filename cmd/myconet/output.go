@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"text/tabwriter"
 )
 
@@ -43,4 +44,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// emit prints v as JSON when asJSON is set (a nil slice as []), and through
+// text otherwise.
+func emit[T any](c *cli, asJSON bool, v T, text func(io.Writer, T) error) error {
+	if asJSON {
+		if rv := reflect.ValueOf(v); rv.Kind() == reflect.Slice && rv.IsNil() {
+			return printJSON(c.stdout, []struct{}{})
+		}
+		return printJSON(c.stdout, v)
+	}
+	return text(c.stdout, v)
 }

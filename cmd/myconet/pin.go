@@ -19,27 +19,13 @@ func pinCmd() *command {
 				summary: "list pinned packages: reason, size, added, MRI, title",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						pins, err := api.Pins(ctx)
 						if err != nil {
 							return err
 						}
-						if *asJSON {
-							if pins == nil {
-								pins = []node.PinInfo{}
-							}
-							return printJSON(c.stdout, pins)
-						}
-						return printPins(c.stdout, pins)
-					}
+						return emit(c, *asJSON, pins, printPins)
+					})
 				},
 			},
 			{
@@ -48,21 +34,13 @@ func pinCmd() *command {
 				summary: "unpin a package (its blocks go at the next gc)",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					reason := fs.String("reason", "", "remove only the pin with this `REASON` (local, replica, cache); default all")
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "MRI"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 						if err := api.Unpin(ctx, args[0], *reason); err != nil {
 							return err
 						}
-						_, err = fmt.Fprintf(c.stdout, "unpinned %s\n", args[0])
+						_, err := fmt.Fprintf(c.stdout, "unpinned %s\n", args[0])
 						return err
-					}
+					})
 				},
 			},
 		},
@@ -92,15 +70,7 @@ func gcCmd() *command {
 		summary: "remove blocks no pin reaches, and report the space freed",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connect(ctx, c.home)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 				res, err := api.GC(ctx)
 				if err != nil {
 					return err
@@ -111,7 +81,7 @@ func gcCmd() *command {
 				_, err = fmt.Fprintf(c.stdout, "removed %d %s, freed %s\n",
 					res.Removed, plural(int64(res.Removed), "block", "blocks"), node.FormatSize(res.Freed))
 				return err
-			}
+			})
 		},
 	}
 }

@@ -20,15 +20,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			quiet := fs.Bool("q", false, "print only the channel's MRI")
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args, "NAME", "MRI"); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("NAME MRI", func(ctx context.Context, api node.API, args []string) error {
 				res, err := api.Publish(ctx, args[0], args[1])
 				if err != nil {
 					return err
@@ -42,7 +34,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 				}
 				_, err = fmt.Fprintf(c.stdout, "published %s → %s (seq %d)\n", res.MRI, res.Target, res.Seq)
 				return err
-			}
+			})
 		},
 		subs: []*command{
 			{
@@ -50,27 +42,13 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 				summary: "list this node's channels: MRI, target, sequence, expiry",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						chans, err := api.Channels(ctx)
 						if err != nil {
 							return err
 						}
-						if *asJSON {
-							if chans == nil {
-								chans = []node.PublishResult{}
-							}
-							return printJSON(c.stdout, chans)
-						}
-						return printChannels(c.stdout, chans)
-					}
+						return emit(c, *asJSON, chans, printChannels)
+					})
 				},
 			},
 		},

@@ -24,24 +24,13 @@ upload and download (10MB/s), a count for connections and cpu; "unlimited" lifts
 The limit is written to the config file and applies to a running daemon at once.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "RESOURCE", "VALUE"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("RESOURCE VALUE", func(ctx context.Context, api node.API, args []string) error {
 						q, err := api.SetQuota(ctx, args[0], args[1])
 						if err != nil {
 							return err
 						}
-						if *asJSON {
-							return printJSON(c.stdout, q)
-						}
-						return printQuota(c.stdout, q)
-					}
+						return emit(c, *asJSON, q, printQuota)
+					})
 				},
 			},
 			{
@@ -49,24 +38,13 @@ The limit is written to the config file and applies to a running daemon at once.
 				summary: "show limits with current usage",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						q, err := api.Quota(ctx)
 						if err != nil {
 							return err
 						}
-						if *asJSON {
-							return printJSON(c.stdout, q)
-						}
-						return printQuota(c.stdout, q)
-					}
+						return emit(c, *asJSON, q, printQuota)
+					})
 				},
 			},
 		},

@@ -21,15 +21,7 @@ func siteCmd() *command {
 through the gateway (` + "`myconet open MRI`" + `), with the network gone.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args, "MRI"); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connectDaemon(ctx)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
 						bar := c.newProgress("site get")
 						info, err := api.SiteGet(ctx, args[0], bar.callback())
 						bar.done()
@@ -45,7 +37,7 @@ through the gateway (` + "`myconet open MRI`" + `), with the network gone.`,
 						}
 						_, err = fmt.Fprintf(c.stdout, "got %s (%q%s), pinned local\n", info.MRI, info.Meta.Title, size)
 						return err
-					}
+					})
 				},
 			},
 		},
