@@ -99,6 +99,28 @@ type API interface {
 	// verified; the returned list is ranked over all of them, best first.
 	// An empty or oversized query is CodeInvalid.
 	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
+
+	// Moderation (moderation.go). Vote, Annotate and Tally need the network.
+
+	// Vote signs this node's keep or remove vote on the package a ref
+	// names, computes its proof of work and delivers it to the package's
+	// aggregators. A later vote replaces an earlier one.
+	Vote(ctx context.Context, req VoteRequest) (Delivery, error)
+	// Annotate signs community annotations (tags, translated titles, a
+	// note) of a package and delivers them like a vote.
+	Annotate(ctx context.Context, req AnnotateRequest) (Delivery, error)
+	// Tally gathers the aggregators' signed tallies of a package now and
+	// decides; with verify it fetches the votes behind each tally and
+	// recounts them, dropping tallies that do not match.
+	Tally(ctx context.Context, ref string, verify bool) (TallyReport, error)
+	// ModerationWhy explains this node's current decision about a package
+	// (cached; gathered when unknown). Offline only local rules apply.
+	ModerationWhy(ctx context.Context, ref string) (TallyReport, error)
+	// ModerationSet sets this node's own rule for a package: allow, deny
+	// or clear. Local rules beat the community's decision on this node.
+	ModerationSet(ctx context.Context, ref, rule string) (ModerationRule, error)
+	// ModerationRules lists the local rules.
+	ModerationRules(ctx context.Context) ([]ModerationRule, error)
 }
 
 // IDInfo is the node's identity.
@@ -173,6 +195,9 @@ type PackageInfo struct {
 	PathType       string   `json:"path_type,omitempty"` // file | dir
 	PathSize       int64    `json:"path_size,omitempty"`
 	Pins           []string `json:"pins,omitempty"` // reasons
+	// Annotations are what community annotations say, with how many
+	// distinct people said each (nil when none are known here).
+	Annotations *Annotations `json:"annotations,omitempty"`
 }
 
 // Entry is one directory entry.
@@ -246,4 +271,6 @@ type Status struct {
 	Store    QuotaInfo `json:"store"`
 	Overlay  string    `json:"overlay"` // "tun myco0", "disabled (--no-tun)", …
 	Packages int64     `json:"packages"`
+	// Moderation counts votes, tallies and the records rejected, by reason.
+	Moderation ModerationStats `json:"moderation"`
 }

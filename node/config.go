@@ -34,6 +34,7 @@ type FileConfig struct {
 	Overlay     OverlayConfig     `toml:"overlay"`
 	Quota       QuotaConfig       `toml:"quota"`
 	Replication ReplicationConfig `toml:"replication"`
+	Moderation  ModerationConfig  `toml:"moderation"`
 }
 
 // APIConfig configures the HTTP API.
@@ -95,6 +96,7 @@ func DefaultConfig() FileConfig {
 		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0"},
 		Quota:       QuotaConfig{Disk: "10GB", Replicas: "2GB"},
 		Replication: ReplicationConfig{Replicas: DefaultReplicas},
+		Moderation:  DefaultModerationConfig(),
 	}
 }
 

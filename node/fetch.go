@@ -40,6 +40,9 @@ func (n *Node) have(root cid.Cid) (bool, error) {
 // with reason, fetching what is missing from the network. A root already
 // pinned only gains the reason. Offline, a missing root is ErrNotFound.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+	if err := n.withheldErr(ctx, root); err != nil {
+		return err
+	}
 	// One fetch per root at a time: a second caller (a replica request, a
 	// site get, the gateway) waits for the first, then finds the pin.
 	for {

@@ -1,10 +1,19 @@
 package node
 
-import "github.com/ipfs/go-cid"
+import (
+	"context"
+
+	"github.com/ipfs/go-cid"
+)
 
 // withheld reports whether this node's moderation policy withholds the
-// package rooted at c: such a package is not served, replicated, returned by
-// search (local or merged) or shown by the gateway. It is the one seam
-// between moderation and the rest of the node; until moderation is wired in,
-// nothing is withheld.
-func (n *Node) withheld(c cid.Cid) bool { return false }
+// package rooted at c (or the content root of such a package): such a
+// package is not served, replicated, returned by search (local or merged)
+// or shown by the gateway. It is the one seam between moderation and the
+// rest of the node; moderation.go explains how the decision is made and
+// cached. A package the node has not decided about yet may wait up to
+// modWait for its tallies.
+func (n *Node) withheld(c cid.Cid) bool {
+	w, _ := n.withheldWhy(context.Background(), c)
+	return w
+}

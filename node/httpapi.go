@@ -248,6 +248,12 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/publish", h.publish},
 		{"GET " + p + "/channels", h.channels},
 		{"GET " + p + "/search", h.search},
+		{"POST " + p + "/moderation/vote", h.vote},
+		{"POST " + p + "/moderation/annotate", h.annotate},
+		{"GET " + p + "/moderation/tally", h.tally},
+		{"GET " + p + "/moderation/why", h.moderationWhy},
+		{"GET " + p + "/moderation/rules", h.moderationRules},
+		{"POST " + p + "/moderation/rules", h.moderationSet},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).

@@ -352,6 +352,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		return err
 	}
 	n.cfg = next
+	defer n.moderationConfigChanged(key) // takes only the moderation lock
 	if key == "quota.memory" && n.memQuota {
 		n.applyMemoryQuotaLocked()
 	}

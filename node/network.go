@@ -35,6 +35,7 @@ type netState struct {
 	dht       *dht.IpfsDHT
 	retrieval *retrieval.Service
 	repl      *replicator        // replication (replicate.go); nil if it failed to start
+	mod       *modService        // the moderation protocol (moderation.go)
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
 	gater     *connGater         // quota.connections, live
 	ctx       context.Context    // ends when the network stops
@@ -132,6 +133,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Host:   &bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down},
 		Blocks: n.db,
 		Links:  blockLinks,
+		Allow:  func(root cid.Cid) bool { return !n.withheld(root) },
 		Logger: n.baseLog, // the package adds component=retrieval
 	})
 	if err != nil {
@@ -160,6 +162,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		}
 		ns.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
 	}
+	ns.mod = n.startModeration(ns)
 	ns.repl = n.startReplication(ns)
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
@@ -187,6 +190,9 @@ func (ns *netState) close() {
 		ns.cancel()
 	}
 	ns.wg.Wait()
+	if ns.mod != nil {
+		ns.mod.close()
+	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()
 	}

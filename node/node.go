@@ -100,6 +100,7 @@ type Node struct {
 	gwAddr   string // where the gateway listens while Run serves
 
 	srch searchState // the search index (search.go)
+	mod  modState    // moderation (moderation.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -235,17 +236,18 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		dhtMode = ns.dhtMode()
 	}
 	return Status{
-		Peers:    peers,
-		DHT:      dhtMode,
-		ID:       id,
-		Version:  Version,
-		Started:  started,
-		Uptime:   n.now().Sub(started).Round(time.Second).String(),
-		API:      api,
-		Gateway:  gw,
-		Store:    q,
-		Overlay:  "disabled (not built yet)",
-		Packages: q.Packages,
+		Peers:      peers,
+		DHT:        dhtMode,
+		ID:         id,
+		Version:    Version,
+		Started:    started,
+		Uptime:     n.now().Sub(started).Round(time.Second).String(),
+		API:        api,
+		Gateway:    gw,
+		Store:      q,
+		Overlay:    "disabled (not built yet)",
+		Packages:   q.Packages,
+		Moderation: n.ModerationStats(),
 	}, nil
 }
 

@@ -101,6 +101,9 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := n.withheldErr(ctx, m.Root); err != nil {
+		return nil, err
+	}
 	if n.network() != nil {
 		if ok, err := n.db.Has(m.Root); err == nil && !ok {
 			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
@@ -317,6 +320,7 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 	for _, p := range pins {
 		info.Pins = append(info.Pins, string(p.Reason))
 	}
+	info.Annotations = n.communityAnnotations(r.m.Root)
 	return info, nil
 }
 

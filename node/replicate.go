@@ -176,6 +176,7 @@ func (n *Node) startReplication(ns *netState) *replicator {
 		cpu = defaultReplicationWorkers
 	}
 	r.slots, r.fetchSlots = newLimiter(cpu), newLimiter(cpu)
+	r.allow = func(root cid.Cid) bool { return !n.withheld(root) }
 	svc, err := replication.New(replication.Config{
 		Host:   ns.host,
 		Decide: r.decide,
@@ -395,6 +396,9 @@ func (r *replicator) check(ctx context.Context, root cid.Cid) (settled, held boo
 	}
 	if !local && !replica {
 		return false, false
+	}
+	if n.withheld(root) { // moderation: not spread further
+		return true, true
 	}
 	r.checks.Add(1)
 	R := n.replicaTarget()

@@ -203,7 +203,7 @@ func (n *Node) docOf(c cid.Cid) (search.Doc, error) {
 	if err != nil {
 		return search.Doc{}, err
 	}
-	return search.DocFromMeta(c.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil), nil
+	return search.DocFromMeta(c.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), n.annotationTags(c)), nil
 }
 
 // rootOf reads and decodes a stored package root block.

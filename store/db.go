@@ -57,7 +57,8 @@ var (
 	keyUsage   = []byte("usage")
 )
 
-var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels}
+var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels,
+	bucketModRecords, bucketModAuthors, bucketModRules}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.

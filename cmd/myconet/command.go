@@ -37,6 +37,7 @@ func commands() []*command {
 		peersCmd(), connectCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
+		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
 		versionCmd(), helpCmd(),

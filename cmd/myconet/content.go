@@ -209,5 +209,6 @@ func infoRows(info node.PackageInfo) []kv {
 		)
 	}
 	rows = append(rows, kv{"pinned", orDash(strings.Join(info.Pins, ", "))})
+	rows = append(rows, annotationRows(info.Annotations)...)
 	return rows
 }

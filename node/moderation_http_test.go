@@ -1,0 +1,90 @@
+package node_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/myconet/myconet/node"
+)
+
+// The moderation methods of fakeAPI (httpapi_test.go).
+
+func (f *fakeAPI) Vote(ctx context.Context, req node.VoteRequest) (node.Delivery, error) {
+	if err := refErr(req.Ref); err != nil {
+		return node.Delivery{}, err
+	}
+	return node.Delivery{Package: req.Ref, Kind: "vote", Choice: req.Choice, Accepted: 3}, nil
+}
+
+func (f *fakeAPI) Annotate(ctx context.Context, req node.AnnotateRequest) (node.Delivery, error) {
+	if err := refErr(req.Ref); err != nil {
+		return node.Delivery{}, err
+	}
+	return node.Delivery{Package: req.Ref, Kind: "annotation", Accepted: len(req.Tags) + len(req.Titles)}, nil
+}
+
+func (f *fakeAPI) Tally(ctx context.Context, ref string, verify bool) (node.TallyReport, error) {
+	if err := refErr(ref); err != nil {
+		return node.TallyReport{}, err
+	}
+	return node.TallyReport{Package: ref, Decision: "remove", Keep: 1, Remove: 3, Verified: verify}, nil
+}
+
+func (f *fakeAPI) ModerationWhy(ctx context.Context, ref string) (node.TallyReport, error) {
+	if err := refErr(ref); err != nil {
+		return node.TallyReport{}, err
+	}
+	return node.TallyReport{Package: ref, Decision: "keep", Reason: "keep: on this node's allow list"}, nil
+}
+
+func (f *fakeAPI) ModerationSet(ctx context.Context, ref, rule string) (node.ModerationRule, error) {
+	if err := refErr(ref); err != nil {
+		return node.ModerationRule{}, err
+	}
+	return node.ModerationRule{Package: ref, Rule: rule}, nil
+}
+
+func (f *fakeAPI) ModerationRules(ctx context.Context) ([]node.ModerationRule, error) {
+	return nil, nil
+}
+
+// TestAPIModerationRoutes checks that every moderation call survives the
+// HTTP round trip, errors with their codes included.
+func TestAPIModerationRoutes(t *testing.T) {
+	_, c := serveFake(t, &fakeAPI{})
+	ctx := context.Background()
+	d, err := c.Vote(ctx, node.VoteRequest{Ref: "bafyP", Choice: "remove"})
+	if err != nil || d.Choice != "remove" || d.Accepted != 3 {
+		t.Fatalf("vote: %+v, %v", d, err)
+	}
+	if _, err := c.Vote(ctx, node.VoteRequest{Ref: "bad", Choice: "keep"}); !errors.Is(err, node.ErrInvalid) {
+		t.Fatalf("vote bad ref: %v", err)
+	}
+	d, err = c.Annotate(ctx, node.AnnotateRequest{Ref: "bafyP", Tags: []string{"a", "b"}, Titles: map[string]string{"fr": "T"}})
+	if err != nil || d.Accepted != 3 {
+		t.Fatalf("annotate: %+v, %v", d, err)
+	}
+	r, err := c.Tally(ctx, "bafyP", true)
+	if err != nil || r.Decision != "remove" || r.Remove != 3 || !r.Verified {
+		t.Fatalf("tally: %+v, %v", r, err)
+	}
+	if _, err := c.Tally(ctx, "withheld", false); !errors.Is(err, node.ErrWithheld) {
+		t.Fatalf("tally withheld: %v", err)
+	}
+	r, err = c.ModerationWhy(ctx, "bafyP")
+	if err != nil || r.Decision != "keep" {
+		t.Fatalf("why: %+v, %v", r, err)
+	}
+	if _, err := c.ModerationWhy(ctx, "missing"); !errors.Is(err, node.ErrNotFound) {
+		t.Fatalf("why missing: %v", err)
+	}
+	rule, err := c.ModerationSet(ctx, "bafyP", "deny")
+	if err != nil || rule.Rule != "deny" {
+		t.Fatalf("set: %+v, %v", rule, err)
+	}
+	rules, err := c.ModerationRules(ctx)
+	if err != nil || rules == nil || len(rules) != 0 {
+		t.Fatalf("rules: %#v, %v", rules, err)
+	}
+}
