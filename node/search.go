@@ -351,7 +351,7 @@ func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onR
 }
 
 func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) (SearchResults, error) {
-	return n.searchExcept(ctx, query, opts, onResult, n.withheld)
+	return n.searchExcept(ctx, query, opts, onResult, n.withheldCached)
 }
 
 // searchExcept is search without the packages withheld reports, whether

@@ -75,7 +75,7 @@ func (s *searchServer) handle(st network.Stream) {
 		st.Reset()
 		return
 	}
-	resp, err := s.n.answerSearch(req, s.n.withheld)
+	resp, err := s.n.answerSearch(req, s.n.withheldCached)
 	if err != nil {
 		st.Reset()
 		return
