@@ -217,6 +217,18 @@ func (lk *Link) Cut() {
 	lk.lab.must("ip", "-n", lk.A.Name, "link", "del", lk.AIf)
 }
 
+// SetUp brings both ends of the link up or down. Addresses stay, so
+// programs may listen on them while the link is down.
+func (lk *Link) SetUp(up bool) {
+	lk.lab.t.Helper()
+	state := "down"
+	if up {
+		state = "up"
+	}
+	lk.lab.must("ip", "-n", lk.A.Name, "link", "set", lk.AIf, state)
+	lk.lab.must("ip", "-n", lk.B.Name, "link", "set", lk.BIf, state)
+}
+
 // Addrs returns this namespace's IPv4 addresses on its links, in link order.
 func (ns *NS) Addrs() []netip.Addr {
 	ns.lab.mu.Lock()
@@ -260,6 +272,16 @@ func (ns *NS) MustRun(prog string, args ...string) string {
 		ns.lab.t.Fatalf("netns %s: %v", ns.Tag, err)
 	}
 	return out
+}
+
+// WaitTCPListen waits up to d for something in the namespace to listen on
+// TCP port (as `ss` shows it).
+func (ns *NS) WaitTCPListen(port int, d time.Duration) {
+	ns.lab.t.Helper()
+	ns.lab.Eventually(d, fmt.Sprintf("a TCP listener on port %d in %s", port, ns.Tag), func() bool {
+		out, err := ns.Run("ss", "-Hltn", fmt.Sprintf("sport = :%d", port))
+		return err == nil && strings.TrimSpace(out) != ""
+	})
 }
 
 // Proc is a long-running process inside a namespace. Its output goes to a
