@@ -96,6 +96,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 		return err
 	}
 	defer n.Close()
+	defer cpuProfile()()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		n.ApplyMemoryQuota() // quota.memory, now and on every change
 	}

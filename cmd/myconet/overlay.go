@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -278,4 +280,24 @@ func printFirewall(w io.Writer, asJSON bool, fw node.FirewallInfo) error {
 		}
 	}
 	return nil
+}
+
+// cpuProfile starts a CPU profile into the file $MYCONET_CPUPROFILE names,
+// if set, for benchmarks (bench/overlay); the returned func stops it.
+func cpuProfile() func() {
+	path := os.Getenv("MYCONET_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "myconet: MYCONET_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(os.Stderr, "myconet: MYCONET_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
