@@ -99,6 +99,22 @@ type API interface {
 	// verified; the returned list is ranked over all of them, best first.
 	// An empty or oversized query is CodeInvalid.
 	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
+
+	// The overlay (overlay_api.go).
+
+	// Ping sends ICMPv6 echo requests to an overlay address through the
+	// daemon's Router (no TUN needed) and reports the replies.
+	Ping(ctx context.Context, addr string, opts PingOptions) (PingResult, error)
+	// Routes lists the overlay addresses the daemon knows: its route cache
+	// and its connected peers, with the path in use.
+	Routes(ctx context.Context) ([]RouteInfo, error)
+	// Firewall returns the overlay firewall's rules (overlay.firewall).
+	Firewall(ctx context.Context) (FirewallInfo, error)
+	// FirewallAdd adds a rule ("allow tcp 22 from ADDR"), replacing one with
+	// the same protocol, port and source; FirewallRemove removes that rule.
+	// Both persist in the config and apply to a running node at once.
+	FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error)
+	FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error)
 }
 
 // IDInfo is the node's identity.

@@ -247,6 +247,10 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/publish", h.publish},
 		{"GET " + p + "/channels", h.channels},
 		{"GET " + p + "/search", h.search},
+		{"POST " + p + "/overlay/ping", h.overlayPing},
+		{"GET " + p + "/overlay/routes", h.overlayRoutes},
+		{"GET " + p + "/overlay/firewall", h.firewall},
+		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"GET /metrics", h.metrics},
 	}
 }

@@ -363,6 +363,9 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		if key == "quota.connections" {
 			ns.setConnLimit(next.Quota.Connections)
 		}
+		if key == "overlay.firewall" {
+			ns.applyFirewall(next)
+		}
 	}
 	return nil
 }
