@@ -484,7 +484,12 @@ func (o *overlayNet) probe(ctx context.Context, l *overlayLink) {
 	defer l.probing.Store(false)
 	pctx, cancel := context.WithTimeout(ctx, overlayProbeTimeout)
 	defer cancel()
-	res := <-ping.Ping(pctx, o.ns.host, l.id)
+	res, ok := <-ping.Ping(pctx, o.ns.host, l.id)
+	if !ok {
+		// ping.Ping closes the channel without a result when its context
+		// ends: the peer did not answer in time.
+		res.Error = pctx.Err()
+	}
 	if ctx.Err() != nil {
 		return
 	}
