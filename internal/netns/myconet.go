@@ -52,6 +52,10 @@ type DaemonOptions struct {
 	Bootstrap []*Daemon
 	// TUN brings up the overlay TUN; without it the daemon gets --no-tun.
 	TUN bool
+	// TCPOnly listens on TCP only (no QUIC). A TCP connection whose link
+	// vanishes dies silently (the kernel retransmits for minutes), where a
+	// QUIC one fails at the next send: the harder case for failover.
+	TCPOnly bool
 	// Args are more daemon flags.
 	Args []string
 	// Config sets keys (`myconet config set KEY VALUE`) before the start.
@@ -72,9 +76,10 @@ func (ns *NS) StartDaemon(bin string, o DaemonOptions) *Daemon {
 	}
 	args := []string{"--home", d.Home, "daemon", "--log-level", "debug"}
 	for _, a := range ns.Addrs() {
-		args = append(args,
-			"--listen", fmt.Sprintf("/ip4/%s/tcp/%d", a, Port),
-			"--listen", fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", a, Port))
+		args = append(args, "--listen", fmt.Sprintf("/ip4/%s/tcp/%d", a, Port))
+		if !o.TCPOnly {
+			args = append(args, "--listen", fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", a, Port))
+		}
 	}
 	for _, b := range o.Bootstrap {
 		addrs := b.AddrsFrom(ns)
