@@ -3,7 +3,7 @@
 // throughput (one stream and four) and ping RTT, between two linked nodes
 // and between two nodes that meet only through a relay.
 //
-//	go build -o /tmp/overlay ./bench/overlay && sudo /tmp/overlay [-t 5s]
+//	go build -o /tmp/overlay ./bench/overlay && sudo /tmp/overlay [-t 5s] [-profile DIR]
 //
 // It needs root, iproute2, iperf3 and ping (apt-get install iproute2 iperf3
 // iputils-ping). Every namespace, link and process it makes is removed at
@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,6 +33,8 @@ import (
 func main() {
 	dur := flag.Duration("t", 5*time.Second, "duration of each iperf3 run")
 	verbose := flag.Bool("v", false, "log progress to stderr")
+	tcp := flag.Bool("tcp", false, "daemons listen on TCP only (default: TCP and QUIC, and libp2p prefers QUIC)")
+	profDir := flag.String("profile", "", "write each daemon's CPU profile (MYCONET_CPUPROFILE) into `DIR` and print the top functions of each")
 	flag.Parse()
 	if err := check(); err != nil {
 		fmt.Fprintln(os.Stderr, "overlay:", err)
@@ -55,7 +58,7 @@ func main() {
 				code = 1
 			}
 		}()
-		run(tb, *dur)
+		run(tb, *dur, *tcp, *profDir)
 	}()
 	os.Exit(code)
 }
@@ -84,9 +87,13 @@ type cpuUse struct {
 	secPerG float64 // CPU seconds per GB received by the iperf3 server (single stream run)
 }
 
-func run(tb *nodetest.ProgramTB, dur time.Duration) {
+func run(tb *nodetest.ProgramTB, dur time.Duration, tcp bool, profDir string) {
 	bin := netns.Build(tb, "cmd/myconet")
-	fmt.Printf("bench/overlay: iperf3 -t %v, %s, load average %s\n", dur, cpus(), loadavg())
+	transport := "QUIC and TCP"
+	if tcp {
+		transport = "TCP only"
+	}
+	fmt.Printf("bench/overlay: iperf3 -t %v, daemons on %s, %s, load average %s\n", dur, transport, cpus(), loadavg())
 
 	// Two linked nodes.
 	lab := netns.New(tb)
@@ -95,8 +102,20 @@ func run(tb *nodetest.ProgramTB, dur time.Duration) {
 	b.Start("iperf3-server", "iperf3", "-s")
 	b.WaitTCPListen(5201, 10*time.Second)
 	rawDirect := measure(tb, a, ab.BIP.String(), dur, nil)
-	da := a.StartDaemon(bin, netns.DaemonOptions{TUN: true})
-	db := b.StartDaemon(bin, netns.DaemonOptions{TUN: true, Bootstrap: []*netns.Daemon{da}})
+	opts := func(tag string, bootstrap ...*netns.Daemon) netns.DaemonOptions {
+		o := netns.DaemonOptions{TUN: true, Bootstrap: bootstrap, TCPOnly: tcp}
+		if profDir != "" {
+			o.Env = []string{"MYCONET_CPUPROFILE=" + filepath.Join(profDir, tag+".pprof")}
+		}
+		return o
+	}
+	if profDir != "" {
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			tb.Fatalf("%v", err)
+		}
+	}
+	da := a.StartDaemon(bin, opts("direct-a"))
+	db := b.StartDaemon(bin, opts("direct-b", da))
 	db.MustCLI("firewall", "allow", "tcp", "5201")
 	waitPing(lab, a, db.ID.Address)
 	ovDirect := measure(tb, a, db.ID.Address, dur, map[string]*netns.Proc{"a (sender)": da.Proc, "b (receiver)": db.Proc})
@@ -118,9 +137,9 @@ func run(tb *nodetest.ProgramTB, dur time.Duration) {
 	forward(tb, r, false)
 	x.MustRun("ip", "route", "del", toY)
 	y.MustRun("ip", "route", "del", toX)
-	dr := r.StartDaemon(bin, netns.DaemonOptions{TUN: true})
-	dx := x.StartDaemon(bin, netns.DaemonOptions{TUN: true, Bootstrap: []*netns.Daemon{dr}})
-	dy := y.StartDaemon(bin, netns.DaemonOptions{TUN: true, Bootstrap: []*netns.Daemon{dr}})
+	dr := r.StartDaemon(bin, opts("relay-r"))
+	dx := x.StartDaemon(bin, opts("relay-x", dr))
+	dy := y.StartDaemon(bin, opts("relay-y", dr))
 	dy.MustCLI("firewall", "allow", "tcp", "5201")
 	waitPing(lab, x, dy.ID.Address)
 	var path []struct{ Addr, Path string }
@@ -158,6 +177,17 @@ func run(tb *nodetest.ProgramTB, dur time.Duration) {
 	}{{"a–b", ovDirect}, {"x–r–y", ovRelay}} {
 		for _, c := range f.f.cpu {
 			fmt.Printf("  %-6s %-14s %6.2f s/GB\n", f.name, c.who, c.secPerG)
+		}
+	}
+	if profDir != "" {
+		// Lab.Close stopped the daemons with SIGINT: their profiles are written.
+		for _, tag := range []string{"direct-a", "direct-b", "relay-x", "relay-r", "relay-y"} {
+			path := filepath.Join(profDir, tag+".pprof")
+			out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", bin, path).CombinedOutput()
+			if err != nil {
+				fmt.Printf("profile %s: %v\n", path, err)
+			}
+			fmt.Printf("== CPU profile of %s (%s)\n%s\n", tag, path, out)
 		}
 	}
 }

@@ -56,6 +56,8 @@ type DaemonOptions struct {
 	// vanishes dies silently (the kernel retransmits for minutes), where a
 	// QUIC one fails at the next send: the harder case for failover.
 	TCPOnly bool
+	// Env adds environment variables ("MYCONET_CPUPROFILE=/tmp/a.pprof").
+	Env []string
 	// Args are more daemon flags.
 	Args []string
 	// Config sets keys (`myconet config set KEY VALUE`) before the start.
@@ -94,7 +96,7 @@ func (ns *NS) StartDaemon(bin string, o DaemonOptions) *Daemon {
 		args = append(args, "--no-tun")
 	}
 	args = append(args, o.Args...)
-	d.Proc = ns.Start("daemon-"+ns.Tag, bin, args...)
+	d.Proc = ns.StartEnv("daemon-"+ns.Tag, o.Env, bin, args...)
 	nodetest.Eventually(t, 30*time.Second, "daemon in "+ns.Tag+" to answer", func() bool {
 		if done, err := d.Proc.Exited(); done {
 			t.Fatalf("netns: daemon in %s exited (%v):\n%s", ns.Tag, err, d.Proc.Output())

@@ -299,6 +299,12 @@ type Proc struct {
 // labels it in messages.
 func (ns *NS) Start(name, prog string, args ...string) *Proc {
 	ns.lab.t.Helper()
+	return ns.StartEnv(name, nil, prog, args...)
+}
+
+// StartEnv is Start with more environment variables ("KEY=value").
+func (ns *NS) StartEnv(name string, env []string, prog string, args ...string) *Proc {
+	ns.lab.t.Helper()
 	logf, err := os.CreateTemp(ns.lab.t.TempDir(), name+"-*.log")
 	if err != nil {
 		ns.lab.t.Fatalf("netns: %v", err)
@@ -306,6 +312,9 @@ func (ns *NS) Start(name, prog string, args ...string) *Proc {
 	defer logf.Close()
 	p := &Proc{Name: name, logPath: logf.Name(), done: make(chan struct{})}
 	p.cmd = ns.Command(context.Background(), prog, args...)
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	p.cmd.Stdout, p.cmd.Stderr = logf, logf
 	if err := p.cmd.Start(); err != nil {
 		ns.lab.t.Fatalf("netns %s: starting %s: %v", ns.Tag, name, err)
