@@ -166,6 +166,12 @@ func TestNetnsOverlay(t *testing.T) {
 		return false
 	})
 	t.Logf("after cutting a–b, replies resumed in %v", resumed.Sub(cut).Round(time.Millisecond))
+	for _, line := range strings.Split(da.Proc.Output(), "\n") {
+		if strings.Contains(line, "level=INFO") && strings.Contains(line, "overlay") {
+			t.Logf("a: %s", line)
+		}
+	}
+	t.Logf("(the cut was at %s)", cut.UTC().Format("15:04:05.000"))
 	if p := pathTo(t, da, cAddr); p != "relayed via "+dd.ID.PeerID {
 		t.Errorf("a's path to c after the cut is %q, want relayed via d (%s)", p, dd.ID.PeerID)
 	}
