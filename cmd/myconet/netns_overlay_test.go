@@ -113,6 +113,15 @@ func TestNetnsOverlay(t *testing.T) {
 	if p := pathTo(t, da, cAddr); p != "relayed via "+db.ID.PeerID {
 		t.Errorf("a's path to c is %q, want relayed via b (%s)", p, db.ID.PeerID)
 	}
+	// The same through the daemon, without the TUN: `myconet ping`.
+	var pr struct {
+		Sent, Received int
+		Path           string
+		Avg            float64 `json:"avg_ms"`
+	}
+	if err := da.CLIJSON(&pr, "ping", "-c", "3", "-i", "100ms", cAddr); err != nil || pr.Received != 3 || pr.Path != "relayed via "+db.ID.PeerID {
+		t.Errorf("myconet ping in a: %+v %v", pr, err)
+	}
 
 	// TCP: servers on two ports in c; the firewall opens neither by default.
 	for _, port := range []string{"7000", "7001"} {
@@ -135,8 +144,13 @@ func TestNetnsOverlay(t *testing.T) {
 		t.Fatalf("a → c, %d bytes over TCP: %v", size, err)
 	}
 	t.Logf("a → c: %d bytes over TCP in %v", size, time.Since(start).Round(time.Millisecond))
+	// A rule for another source does not open 7001 to a.
+	dc.MustCLI("firewall", "allow", "tcp", "7001", "--from", db.ID.Address)
+	if out := dc.MustCLI("firewall", "ls"); !strings.Contains(out, "7000") || !strings.Contains(out, db.ID.Address) {
+		t.Errorf("c's firewall ls:\n%s", out)
+	}
 	if err := send("7001", 1000); err == nil {
-		t.Fatal("a reached c's port 7001, which c did not open")
+		t.Fatal("a reached c's port 7001, which c opened to b only")
 	}
 
 	// A second path: a–d comes up and a connects to d. Then a–b is cut,
