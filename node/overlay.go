@@ -197,6 +197,9 @@ func (o *overlayNet) link(id peer.ID) *overlayLink {
 	l := &overlayLink{o: o, id: id, done: make(chan struct{})}
 	l.sender = overlay.NewSender(l, overlay.SenderConfig{MaxFrame: overlayMaxFrame, QueueLen: overlayQueueLen})
 	o.links[id] = l
+	// The connection manager must not trim a connection that carries overlay
+	// traffic; idle links close after overlayLinkIdle and unprotect.
+	o.ns.host.ConnManager().Protect(id, "overlay")
 	o.ns.goOwned(l.run)
 	return l
 }
@@ -276,7 +279,10 @@ func (l *overlayLink) resetStream() {
 }
 
 func (l *overlayLink) close() {
-	l.once.Do(func() { close(l.done) })
+	l.once.Do(func() {
+		close(l.done)
+		l.o.ns.host.ConnManager().Unprotect(l.id, "overlay")
+	})
 	l.sender.Close()
 	l.resetStream()
 }
@@ -506,11 +512,13 @@ func (o *overlayNet) addrOf(id peer.ID) netip.Addr {
 }
 
 // publishLoop stores the node's /myco-addr/ record in the DHT once the
-// routing table has peers, retrying until it succeeds, then every
-// names.RepublishInterval.
+// routing table has peers, retrying until it succeeds, then again after 1
+// and 10 minutes (the first store may have reached only the few peers the
+// node knew then) and every names.RepublishInterval after that.
 func (o *overlayNet) publishLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	next := []time.Duration{time.Minute, 10 * time.Minute}
 	for {
 		select {
 		case <-ctx.Done():
@@ -532,7 +540,12 @@ func (o *overlayNet) publishLoop(ctx context.Context) {
 			continue
 		}
 		o.log.Debug("overlay: address record published", "address", o.n.id.Address)
-		t.Reset(names.RepublishInterval)
+		if len(next) > 0 {
+			t.Reset(next[0])
+			next = next[1:]
+		} else {
+			t.Reset(names.RepublishInterval)
+		}
 	}
 }
 
@@ -787,8 +800,7 @@ var errNoOverlay = errors.New("the overlay is not running")
 func (n *Node) startRelay(ns *netState) error {
 	res := relay.DefaultResources()
 	res.Limit = nil
-	res.BufferSize = 64 << 10
-	res.MaxCircuits = 64
+	res.BufferSize = 64 << 10 // 128 KiB a circuit: 8 circuits fit libp2p's 1 MiB per-peer relay memory
 	r, err := relay.New(&bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down}, relay.WithResources(res))
 	if err != nil {
 		return err
