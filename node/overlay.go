@@ -20,11 +20,13 @@ package node
 // cannot reach it directly can through them.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,14 +54,14 @@ const OverlayProtocol = protocol.ID("/myconet/overlay/1.0.0")
 // Overlay tuning.
 const (
 	overlayMaxFrame     = overlay.DefaultMaxFrame
-	overlayQueueLen     = 2048             // packets waiting per peer
-	overlayOpenTimeout  = 15 * time.Second // connecting and opening a stream
-	overlayWriteTimeout = 10 * time.Second // one frame
-	overlayLinkIdle     = 5 * time.Minute  // a link without traffic closes
-	overlayProbeEvery   = time.Second      // watchdog period
-	overlayProbeTimeout = 2 * time.Second  // one liveness ping
-	overlayProbeFails   = 2                // failed pings that drop a path
-	overlayMaxRelays    = 4                // reservations a node keeps
+	overlayQueueLen     = 2048                    // packets waiting per peer
+	overlayOpenTimeout  = 15 * time.Second        // connecting and opening a stream
+	overlayWriteTimeout = 10 * time.Second        // one frame
+	overlayLinkIdle     = 5 * time.Minute         // a link without traffic closes
+	overlayProbeEvery   = time.Second             // watchdog period
+	overlayProbeTimeout = 1500 * time.Millisecond // one liveness ping
+	overlayProbeFails   = 2                       // failed pings that drop a path
+	overlayMaxRelays    = 4                       // reservations a node keeps
 	addrPublishRetry    = 5 * time.Second
 )
 
@@ -77,7 +79,7 @@ type overlayNet struct {
 	pings   map[uint32]chan pingEvent // (echo id << 16 | seq) → waiter
 
 	mu      sync.Mutex
-	links   map[peer.ID]*overlayLink   // guarded by mu
+	links   map[peer.ID]*overlayLink    // guarded by mu
 	inbound map[network.Stream]struct{} // guarded by mu
 	closed  bool                        // guarded by mu
 	relays  map[peer.ID]time.Time       // reservations held: relay → expiry; guarded by mu
@@ -195,6 +197,9 @@ func (o *overlayNet) link(id peer.ID) *overlayLink {
 	l := &overlayLink{o: o, id: id, done: make(chan struct{})}
 	l.sender = overlay.NewSender(l, overlay.SenderConfig{MaxFrame: overlayMaxFrame, QueueLen: overlayQueueLen})
 	o.links[id] = l
+	// The connection manager must not trim a connection that carries overlay
+	// traffic; idle links close after overlayLinkIdle and unprotect.
+	o.ns.host.ConnManager().Protect(id, "overlay")
 	o.ns.goOwned(l.run)
 	return l
 }
@@ -208,6 +213,7 @@ type overlayLink struct {
 	lastSend atomic.Int64 // unix ns of the last packet queued
 	probing  atomic.Bool
 	fails    atomic.Int32 // consecutive failed liveness pings
+	followed atomic.Int64 // unix ns of the last followPeer reset
 	done     chan struct{}
 	once     sync.Once
 
@@ -273,7 +279,10 @@ func (l *overlayLink) resetStream() {
 }
 
 func (l *overlayLink) close() {
-	l.once.Do(func() { close(l.done) })
+	l.once.Do(func() {
+		close(l.done)
+		l.o.ns.host.ConnManager().Unprotect(l.id, "overlay")
+	})
 	l.sender.Close()
 	l.resetStream()
 }
@@ -295,38 +304,103 @@ func (o *overlayNet) openStream(ctx context.Context, id peer.ID) (network.Stream
 
 // connect makes sure there is a connection to id: an existing one, a direct
 // dial to the addresses the peerstore or the DHT knows, or else a relayed
-// one through every connected peer that offers relay service.
+// one through the connected peers that offer relay service and answer a
+// ping now, fastest first. (libp2p's relay client dials one relay at a time
+// per destination, so a relay whose connection died silently must not be
+// tried: it would hold up the others until the deadline.)
 func (o *overlayNet) connect(ctx context.Context, id peer.ID) error {
 	h := o.ns.host
 	if h.Network().Connectedness(id) == network.Connected {
 		return nil
 	}
-	if len(h.Peerstore().Addrs(id)) == 0 {
-		if ai, err := o.ns.dht.FindPeer(ctx, id); err == nil {
-			h.Peerstore().AddAddrs(id, ai.Addrs, peerstore.TempAddrTTL)
+	ps := h.Peerstore()
+	var direct []ma.Multiaddr
+	for _, a := range ps.Addrs(id) {
+		if !isRelayed(a) {
+			direct = append(direct, a)
 		}
 	}
-	// Circuit addresses through every relay we are connected to; the swarm
-	// tries direct addresses first and these in parallel after.
-	var circuits []ma.Multiaddr
+	if len(direct) == 0 {
+		if ai, err := o.ns.dht.FindPeer(ctx, id); err == nil {
+			for _, a := range ai.Addrs {
+				if !isRelayed(a) {
+					direct = append(direct, a)
+				}
+			}
+		}
+	}
+	// Forget relayed addresses from earlier paths; the live ones come back below.
+	ps.ClearAddrs(id)
+	ps.AddAddrs(id, direct, peerstore.TempAddrTTL)
+	if len(direct) > 0 {
+		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := h.Connect(dctx, peer.AddrInfo{ID: id})
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	relays := o.liveRelays(ctx, id)
+	var lastErr error = errors.New("no relay to reach it through")
+	for _, r := range relays {
+		circ, err := ma.NewMultiaddr("/p2p/" + r.id.String() + "/p2p-circuit")
+		if err != nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lastErr = h.Connect(rctx, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{r.addr.Encapsulate(circ)}})
+		cancel()
+		if lastErr == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("overlay: connect %s (directly and through %d relays): %w", id, len(relays), lastErr)
+}
+
+type liveRelay struct {
+	id   peer.ID
+	addr ma.Multiaddr // of the direct connection to it
+	rtt  time.Duration
+}
+
+// liveRelays pings, in parallel, every directly connected peer (but dst)
+// that offers relay service and returns those that answered within a
+// second, fastest first. One that does not answer is disconnected.
+func (o *overlayNet) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
+	h := o.ns.host
+	var cands []liveRelay
 	for _, c := range h.Network().Conns() {
 		r := c.RemotePeer()
-		if r == id || isRelayed(c.RemoteMultiaddr()) {
+		if r == dst || isRelayed(c.RemoteMultiaddr()) || slices.ContainsFunc(cands, func(l liveRelay) bool { return l.id == r }) {
 			continue
 		}
 		if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
 			continue
 		}
-		circ, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
-		if err == nil {
-			circuits = append(circuits, c.RemoteMultiaddr().Encapsulate(circ))
-		}
+		cands = append(cands, liveRelay{id: r, addr: c.RemoteMultiaddr()})
 	}
-	err := h.Connect(ctx, peer.AddrInfo{ID: id, Addrs: circuits})
-	if err != nil {
-		return fmt.Errorf("overlay: connect %s (%d relays tried): %w", id, len(circuits), err)
+	var wg sync.WaitGroup
+	for i := range cands {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			res, ok := <-ping.Ping(pctx, h, cands[i].id)
+			if !ok || res.Error != nil {
+				cands[i].rtt = -1
+				if ctx.Err() == nil {
+					_ = h.Network().ClosePeer(cands[i].id)
+				}
+				return
+			}
+			cands[i].rtt = res.RTT
+		}()
 	}
-	return nil
+	wg.Wait()
+	live := slices.DeleteFunc(cands, func(l liveRelay) bool { return l.rtt < 0 })
+	slices.SortFunc(live, func(a, b liveRelay) int { return cmp.Compare(a.rtt, b.rtt) })
+	return live
 }
 
 func isRelayed(a ma.Multiaddr) bool {
@@ -350,6 +424,7 @@ func (o *overlayNet) handleStream(s network.Stream) {
 		o.mu.Unlock()
 	}()
 	id := s.Conn().RemotePeer()
+	o.followPeer(id, s.Conn())
 	key, err := crypto.MarshalPublicKey(s.Conn().RemotePublicKey())
 	if err != nil {
 		s.Reset()
@@ -361,6 +436,32 @@ func (o *overlayNet) handleStream(s network.Stream) {
 		return
 	}
 	s.Close()
+}
+
+// followPeer moves our stream to id onto conn when id opened its stream on
+// conn while ours runs over another, relayed connection: the peer found a
+// new path, most likely because the old one died, which our watchdog would
+// only notice seconds later. At most once per 5 s per link, so that two
+// peers cannot chase each other between connections.
+func (o *overlayNet) followPeer(id peer.ID, conn network.Conn) {
+	o.mu.Lock()
+	l := o.links[id]
+	o.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	s := l.stream
+	l.mu.Unlock()
+	if s == nil || s.Conn() == conn || !isRelayed(s.Conn().RemoteMultiaddr()) {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := l.followed.Load(); now-last < int64(5*time.Second) || !l.followed.CompareAndSwap(last, now) {
+		return
+	}
+	o.log.Debug("overlay: peer moved to another connection; following", "peer", id, "conn", conn.RemoteMultiaddr())
+	l.resetStream()
 }
 
 // Resolve implements overlay.Resolver.
@@ -411,11 +512,13 @@ func (o *overlayNet) addrOf(id peer.ID) netip.Addr {
 }
 
 // publishLoop stores the node's /myco-addr/ record in the DHT once the
-// routing table has peers, retrying until it succeeds, then every
-// names.RepublishInterval.
+// routing table has peers, retrying until it succeeds, then again after 1
+// and 10 minutes (the first store may have reached only the few peers the
+// node knew then) and every names.RepublishInterval after that.
 func (o *overlayNet) publishLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	next := []time.Duration{time.Minute, 10 * time.Minute}
 	for {
 		select {
 		case <-ctx.Done():
@@ -437,7 +540,12 @@ func (o *overlayNet) publishLoop(ctx context.Context) {
 			continue
 		}
 		o.log.Debug("overlay: address record published", "address", o.n.id.Address)
-		t.Reset(names.RepublishInterval)
+		if len(next) > 0 {
+			t.Reset(next[0])
+			next = next[1:]
+		} else {
+			t.Reset(names.RepublishInterval)
+		}
 	}
 }
 
@@ -485,13 +593,11 @@ func (o *overlayNet) probe(ctx context.Context, l *overlayLink) {
 	pctx, cancel := context.WithTimeout(ctx, overlayProbeTimeout)
 	defer cancel()
 	res, ok := <-ping.Ping(pctx, o.ns.host, l.id)
-	if !ok {
-		// ping.Ping closes the channel without a result when its context
-		// ends: the peer did not answer in time.
-		res.Error = pctx.Err()
-	}
 	if ctx.Err() != nil {
 		return
+	}
+	if !ok { // the deadline passed before any answer: the channel closed empty
+		res.Error = pctx.Err()
 	}
 	if res.Error == nil {
 		l.fails.Store(0)
@@ -694,8 +800,7 @@ var errNoOverlay = errors.New("the overlay is not running")
 func (n *Node) startRelay(ns *netState) error {
 	res := relay.DefaultResources()
 	res.Limit = nil
-	res.BufferSize = 64 << 10
-	res.MaxCircuits = 64
+	res.BufferSize = 64 << 10 // 128 KiB a circuit: 8 circuits fit libp2p's 1 MiB per-peer relay memory
 	r, err := relay.New(&bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down}, relay.WithResources(res))
 	if err != nil {
 		return err

@@ -121,3 +121,44 @@ func TestFirewallLiveAndPersisted(t *testing.T) {
 	}
 	_ = overlay.Prefix
 }
+
+// TestOverlaySpoofedSourceDropped: B opens an overlay stream to A and sends
+// two echo requests, one from B's own address and one claiming C's: A
+// answers the first and drops the second, because the connection it came on
+// carries B's key.
+func TestOverlaySpoofedSourceDropped(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 3, nodetest.Options{})
+	net.Connect(0, 1)
+	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
+	hb := node.OverlayHost(b).(host.Host)
+	s, err := hb.NewStream(context.Background(), a.Identity().PeerID, node.OverlayProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Reset()
+	aAddr := a.Identity().Address
+	genuine := overlay.BuildICMPv6(b.Identity().Address, aAddr, overlay.ICMPv6EchoRequest, 0, []byte{0, 1, 0, 1})
+	forged := overlay.BuildICMPv6(c.Identity().Address, aAddr, overlay.ICMPv6EchoRequest, 0, []byte{0, 1, 0, 2})
+	fw := overlay.NewFrameWriter(s, 0)
+	for _, p := range [][]byte{forged, genuine, forged} {
+		if err := fw.Add(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(10*time.Second, "A to count the packets", func() bool {
+		st := node.OverlayStats(a)
+		return st.DropSpoofed == 2 && st.EchoReplies == 1
+	})
+	// A garbage frame resets the stream; A keeps running and answers pings.
+	if _, err := s.Write([]byte{0, 0, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(10*time.Second, "a ping from B after the garbage", func() bool {
+		res, err := b.Ping(context.Background(), aAddr.String(), node.PingOptions{Timeout: time.Second})
+		return err == nil && res.Received == 1
+	})
+}
