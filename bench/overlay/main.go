@@ -118,7 +118,7 @@ func run(tb *nodetest.ProgramTB, dur time.Duration, tcp bool, profDir string) {
 	db := b.StartDaemon(bin, opts("direct-b", da))
 	db.MustCLI("firewall", "allow", "tcp", "5201")
 	waitPing(lab, a, db.ID.Address)
-	ovDirect := measure(tb, a, db.ID.Address, dur, map[string]*netns.Proc{"a (sender)": da.Proc, "b (receiver)": db.Proc})
+	ovDirect := measure(tb, a, db.ID.Address, dur, []daemonProc{{"a (sender)", da.Proc}, {"b (receiver)", db.Proc}})
 	lab.Close()
 
 	// Two nodes that meet only through a relay r. The raw figure routes IP
@@ -150,7 +150,7 @@ func run(tb *nodetest.ProgramTB, dur time.Duration, tcp bool, profDir string) {
 			}
 		}
 	}
-	ovRelay := measure(tb, x, dy.ID.Address, dur, map[string]*netns.Proc{"x (sender)": dx.Proc, "r (relay)": dr.Proc, "y (receiver)": dy.Proc})
+	ovRelay := measure(tb, x, dy.ID.Address, dur, []daemonProc{{"x (sender)", dx.Proc}, {"r (relay)", dr.Proc}, {"y (receiver)", dy.Proc}})
 	lab.Close()
 
 	fmt.Println()
@@ -192,19 +192,25 @@ func run(tb *nodetest.ProgramTB, dur time.Duration, tcp bool, profDir string) {
 	}
 }
 
+// daemonProc names a daemon whose CPU time measure samples.
+type daemonProc struct {
+	who string
+	p   *netns.Proc
+}
+
 // measure runs iperf3 (one stream, then four) and ping from ns to addr.
 // daemons, if given, are sampled for CPU time during the single-stream run.
-func measure(tb *nodetest.ProgramTB, ns *netns.NS, addr string, dur time.Duration, daemons map[string]*netns.Proc) figures {
+func measure(tb *nodetest.ProgramTB, ns *netns.NS, addr string, dur time.Duration, daemons []daemonProc) figures {
 	var f figures
-	before := map[string]float64{}
-	for who, p := range daemons {
-		before[who] = cpuSeconds(tb, p.Pid())
+	before := make([]float64, len(daemons))
+	for i, d := range daemons {
+		before[i] = cpuSeconds(tb, d.p.Pid())
 	}
 	var bytes float64
 	f.single, bytes = iperf(tb, ns, addr, dur, 1)
-	for who, p := range daemons {
-		used := cpuSeconds(tb, p.Pid()) - before[who]
-		f.cpu = append(f.cpu, cpuUse{who: who, secPerG: used / (bytes / 1e9)})
+	for i, d := range daemons {
+		used := cpuSeconds(tb, d.p.Pid()) - before[i]
+		f.cpu = append(f.cpu, cpuUse{who: d.who, secPerG: used / (bytes / 1e9)})
 	}
 	f.four, _ = iperf(tb, ns, addr, dur, 4)
 	f.rtt = pingRTT(tb, ns, addr)
