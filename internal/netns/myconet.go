@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -24,10 +26,27 @@ func Build(t TB, pkg string) string {
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/myconet/myconet/"+pkg).CombinedOutput(); err != nil {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/myconet/myconet/"+pkg)
+	cmd.Dir = moduleRoot()
+	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", pkg, err, out)
 	}
 	return bin
+}
+
+// moduleRoot is the source tree this package was built from, so that a
+// benchmark binary run from anywhere can build myconet; "" (the working
+// directory) when that tree is not there (a -trimpath build).
+func moduleRoot() string {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return ""
+	}
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return ""
+	}
+	return root
 }
 
 // Port is the libp2p port (TCP and QUIC) daemons listen on, on each of
