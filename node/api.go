@@ -121,6 +121,21 @@ type API interface {
 	ModerationSet(ctx context.Context, ref, rule string) (ModerationRule, error)
 	// ModerationRules lists the local rules.
 	ModerationRules(ctx context.Context) ([]ModerationRule, error)
+	// The overlay (overlay_api.go).
+
+	// Ping sends ICMPv6 echo requests to an overlay address through the
+	// daemon's Router (no TUN needed) and reports the replies.
+	Ping(ctx context.Context, addr string, opts PingOptions) (PingResult, error)
+	// Routes lists the overlay addresses the daemon knows: its route cache
+	// and its connected peers, with the path in use.
+	Routes(ctx context.Context) ([]RouteInfo, error)
+	// Firewall returns the overlay firewall's rules (overlay.firewall).
+	Firewall(ctx context.Context) (FirewallInfo, error)
+	// FirewallAdd adds a rule ("allow tcp 22 from ADDR"), replacing one with
+	// the same protocol, port and source; FirewallRemove removes that rule.
+	// Both persist in the config and apply to a running node at once.
+	FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error)
+	FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error)
 }
 
 // IDInfo is the node's identity.

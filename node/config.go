@@ -57,9 +57,17 @@ type NetworkConfig struct {
 
 // OverlayConfig configures the IPv6 overlay.
 type OverlayConfig struct {
-	TUN     bool   `toml:"tun"`
-	TUNName string `toml:"tun_name"`
+	TUN      bool     `toml:"tun"`
+	TUNName  string   `toml:"tun_name"`
+	MTU      int      `toml:"mtu"`
+	Firewall []string `toml:"firewall"`
 }
+
+// DefaultOverlayMTU is the TUN's default MTU. Packets travel inside a
+// stream, so the underlay's MTU does not bound them; a large MTU means fewer
+// packets for the same bytes. Peers with a smaller one answer larger packets
+// with ICMPv6 Packet Too Big.
+const DefaultOverlayMTU = 16384
 
 // QuotaConfig holds the owner's resource limits.
 type QuotaConfig struct {
@@ -93,7 +101,7 @@ func DefaultConfig() FileConfig {
 			Bootstrap: []string{},
 			DHT:       "auto",
 		},
-		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0"},
+		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}},
 		Quota:       QuotaConfig{Disk: "10GB", Replicas: "2GB"},
 		Replication: ReplicationConfig{Replicas: DefaultReplicas},
 		Moderation:  DefaultModerationConfig(),
@@ -334,6 +342,18 @@ func checkDHTMode(s string) error {
 	return codedf(CodeInvalid, "want auto, server or client, got %q", s)
 }
 
+func checkTUNName(s string) error {
+	if s == "" || len(s) > 15 || strings.ContainsAny(s, "/ \t\n") {
+		return codedf(CodeInvalid, "want an interface name of 1 to 15 characters without / or spaces, got %q", s)
+	}
+	return nil
+}
+
+func withCheck(k configKey, check func(*FileConfig) error) configKey {
+	k.check = check
+	return k
+}
+
 func checkSize(s string) error { _, err := ParseSize(s); return err }
 func checkRate(s string) error { _, err := ParseRate(s); return err }
 
@@ -355,7 +375,11 @@ var configKeys = []configKey{
 	boolKey("overlay.tun", "Bring up the overlay TUN interface (needs root or CAP_NET_ADMIN).",
 		func(c *FileConfig) *bool { return &c.Overlay.TUN }),
 	strKey("overlay.tun_name", "Name of the TUN interface.",
-		func(c *FileConfig) *string { return &c.Overlay.TUNName }, nil),
+		func(c *FileConfig) *string { return &c.Overlay.TUNName }, checkTUNName),
+	intKey("overlay.mtu", "MTU of the TUN and largest packet forwarded (1280..65535); larger packets get ICMPv6 Packet Too Big.",
+		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
+	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic, first match wins, deny wins a tie:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
+		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
 	strKey("quota.disk", "Most disk the store may use. Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),
 	strKey("quota.upload", "Upload bandwidth limit.",

@@ -254,6 +254,10 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/moderation/why", h.moderationWhy},
 		{"GET " + p + "/moderation/rules", h.moderationRules},
 		{"POST " + p + "/moderation/rules", h.moderationSet},
+		{"POST " + p + "/overlay/ping", h.overlayPing},
+		{"GET " + p + "/overlay/routes", h.overlayRoutes},
+		{"GET " + p + "/overlay/firewall", h.firewall},
+		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).

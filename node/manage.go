@@ -367,6 +367,9 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		if key == "quota.cpu" && ns.repl != nil {
 			ns.repl.setWorkers(next.Quota.CPU)
 		}
+		if key == "overlay.firewall" {
+			ns.applyFirewall(next)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"sync"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
-	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/bandwidth"
@@ -38,6 +38,8 @@ type netState struct {
 	mod       *modService        // the moderation protocol (moderation.go)
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
 	gater     *connGater         // quota.connections, live
+	overlay   *overlayNet        // the IPv6 overlay (overlay.go); nil if it failed to start
+	relay     io.Closer          // the circuit relay service
 	ctx       context.Context    // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -164,6 +166,12 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	}
 	ns.mod = n.startModeration(ns)
 	ns.repl = n.startReplication(ns)
+	if err := n.startRelay(ns); err != nil {
+		n.log.Warn("relay service did not start", "err", err)
+	}
+	if err := n.startOverlay(ns, cfg); err != nil {
+		n.log.Error("overlay did not start", "err", err)
+	}
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
 	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
@@ -196,6 +204,9 @@ func (ns *netState) close() {
 	if ns.retrieval != nil {
 		ns.retrieval.Close()
 	}
+	if ns.relay != nil {
+		ns.relay.Close()
+	}
 	if ns.dht != nil {
 		ns.dht.Close()
 	}
@@ -213,7 +224,7 @@ func (n *Node) network() *netState {
 
 // newHost builds the libp2p host from the config: TCP and QUIC, Noise and
 // TLS, yamux (libp2p's defaults), AutoNAT service, hole punching, circuit
-// relay v2 as client and as a resource-limited service, and the resource and
+// relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
 func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
@@ -244,7 +255,6 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.EnableNATService(),
 		libp2p.EnableHolePunching(),
 		libp2p.EnableRelay(),
-		libp2p.EnableRelayService(relay.WithResources(relay.DefaultResources())),
 		libp2p.UserAgent("myconet/" + Version),
 	}
 	h, err := libp2p.New(opts...)

@@ -231,9 +231,11 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	id, _ := n.ID(ctx)
 	peers := 0
 	dhtMode := "offline"
+	overlayNote := "off"
 	if ns := n.network(); ns != nil {
 		peers = len(ns.host.Network().Peers())
 		dhtMode = ns.dhtMode()
+		overlayNote = ns.overlayStatus()
 	}
 	return Status{
 		Peers:      peers,
@@ -245,7 +247,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		API:        api,
 		Gateway:    gw,
 		Store:      q,
-		Overlay:    "disabled (not built yet)",
+		Overlay:    overlayNote,
 		Packages:   q.Packages,
 		Moderation: n.ModerationStats(),
 	}, nil

@@ -74,6 +74,12 @@ type Config struct {
 	// passed the firewall (echo requests excepted: the Router answers them).
 	// It is called from Deliver and must not retain the packets. Nil drops them.
 	Local func(packets [][]byte)
+	// Intercept, if set, sees every packet about to be written to the TUN
+	// (or handed to Local): inbound packets that passed the firewall and the
+	// ICMPv6 errors the Router itself generates. Returning true consumes the
+	// packet (the node uses it to catch replies to its own pings). It must
+	// be fast, must not retain pkt, and is called from many goroutines.
+	Intercept func(pkt []byte) bool
 	// Logger gets the Router's logs (discarded if nil).
 	Logger *slog.Logger
 	// Now is the clock for route expiry (time.Now if nil); a test seam.
@@ -637,6 +643,12 @@ func (r *Router) Deliver(peer string, peerKey []byte, packets [][]byte) {
 // writeLocal writes packets to the TUN (copying them behind the headroom the
 // TUN needs) or hands them to Local.
 func (r *Router) writeLocal(pkts [][]byte) {
+	if f := r.cfg.Intercept; f != nil {
+		pkts = intercept(f, pkts)
+		if len(pkts) == 0 {
+			return
+		}
+	}
 	dev := r.cfg.TUN
 	if dev == nil {
 		if r.cfg.Local == nil {
@@ -666,6 +678,24 @@ func (r *Router) writeLocal(pkts [][]byte) {
 	for _, bp := range held {
 		r.pool.Put(bp)
 	}
+}
+
+// intercept drops the packets f consumes, copying the slice only when it
+// consumes one.
+func intercept(f func([]byte) bool, pkts [][]byte) [][]byte {
+	for i, p := range pkts {
+		if !f(p) {
+			continue
+		}
+		kept := append(make([][]byte, 0, len(pkts)-1), pkts[:i]...)
+		for _, q := range pkts[i+1:] {
+			if !f(q) {
+				kept = append(kept, q)
+			}
+		}
+		return kept
+	}
+	return pkts
 }
 
 func (r *Router) countRx(pkts [][]byte) {

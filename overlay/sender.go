@@ -20,7 +20,7 @@ type SenderConfig struct {
 // takes the first waiting packet, then every packet already queued until the
 // frame is full or the queue is empty, and writes the frame with one Write.
 //
-// Lifecycle: NewSender → Run (once) → Close. Send is safe for concurrent use
+// Lifecycle: NewSender → Run (again after a write error) → Close. Send is safe for concurrent use
 // and never blocks; after Close it drops everything.
 type Sender struct {
 	fw      *FrameWriter
@@ -86,7 +86,9 @@ func (s *Sender) put(b []byte) {
 }
 
 // Run writes queued packets until ctx is done, Close is called, or a write
-// fails; it returns the write error, or nil when stopped.
+// fails; it returns the write error, or nil when stopped. After a write error
+// Run may be called again (never concurrently) to go on with the packets
+// still queued, for example once the writer has a new stream underneath.
 func (s *Sender) Run(ctx context.Context) error {
 	for {
 		var p []byte

@@ -26,7 +26,8 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			fs.Var(&bootstrap, "bootstrap", "bootstrap peer `MULTIADDR` ending in /p2p/<peer-id> (repeatable; replaces network.bootstrap)")
 			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+node.DefaultAPIAddr+")")
 			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+node.DefaultGatewayAddr+")")
-			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface")
+			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface (overlay pings still work)")
+			tunName := fs.String("tun-name", "", "overlay TUN interface `NAME` (replaces overlay.tun_name)")
 			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
 			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
 			return func(ctx context.Context, args []string) error {
@@ -39,7 +40,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 				}
 				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 				return c.runDaemon(ctx, log, daemonOptions{
-					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, dht: *dhtMode,
+					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, tunName: *tunName, dht: *dhtMode,
 				})
 			}
 		},
@@ -51,6 +52,7 @@ type daemonOptions struct {
 	bootstrap    []string
 	api, gateway string
 	noTUN        bool
+	tunName      string
 	dht          string
 }
 
@@ -74,6 +76,9 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 		if o.noTUN {
 			fc.Overlay.TUN = false
 		}
+		if o.tunName != "" {
+			fc.Overlay.TUNName = o.tunName
+		}
 	}}
 
 	n, err := node.New(cfg)
@@ -91,14 +96,11 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 		return err
 	}
 	defer n.Close()
+	defer cpuProfile()()
 	if os.Getenv("GOMEMLIMIT") == "" {
 		n.ApplyMemoryQuota() // quota.memory, now and on every change
 	}
 
-	tunNote := "TUN disabled: overlay not built yet"
-	if o.noTUN {
-		tunNote = "TUN disabled: --no-tun"
-	}
 	id := n.Identity()
 	err = n.Run(ctx, node.RunOptions{
 		APIAddr:     o.api,
@@ -112,7 +114,11 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 					fmt.Fprintf(c.stdout, "Listening on %s\n", a)
 				}
 			}
-			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, tunNote)
+			overlayNote := "overlay off"
+			if st, err := n.Status(ctx); err == nil {
+				overlayNote = st.Overlay
+			}
+			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, overlayNote)
 		},
 	})
 	if cerr := n.Close(); err == nil && cerr != nil {

@@ -638,3 +638,35 @@ func (c *Client) Search(ctx context.Context, query string, opts node.SearchOptio
 	}
 	return nil, fmt.Errorf("api /search: the stream ended without a result")
 }
+
+// Ping implements node.API.
+func (c *Client) Ping(ctx context.Context, addr string, opts node.PingOptions) (node.PingResult, error) {
+	var v node.PingResult
+	req := node.PingRequest{Addr: addr, Count: opts.Count, Seq: opts.Seq, Size: opts.Size,
+		IntervalMS: opts.Interval.Milliseconds(), TimeoutMS: opts.Timeout.Milliseconds()}
+	return v, c.doJSON(ctx, http.MethodPost, "/overlay/ping", nil, req, &v)
+}
+
+// Routes implements node.API.
+func (c *Client) Routes(ctx context.Context) ([]node.RouteInfo, error) {
+	var v []node.RouteInfo
+	return v, c.doJSON(ctx, http.MethodGet, "/overlay/routes", nil, nil, &v)
+}
+
+// Firewall implements node.API.
+func (c *Client) Firewall(ctx context.Context) (node.FirewallInfo, error) {
+	var v node.FirewallInfo
+	return v, c.doJSON(ctx, http.MethodGet, "/overlay/firewall", nil, nil, &v)
+}
+
+// FirewallAdd implements node.API.
+func (c *Client) FirewallAdd(ctx context.Context, rule string) (node.FirewallInfo, error) {
+	var v node.FirewallInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "add", Rule: rule}, &v)
+}
+
+// FirewallRemove implements node.API.
+func (c *Client) FirewallRemove(ctx context.Context, rule string) (node.FirewallInfo, error) {
+	var v node.FirewallInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "remove", Rule: rule}, &v)
+}

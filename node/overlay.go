@@ -1,0 +1,810 @@
+package node
+
+// The overlay in the node: the Router of package overlay wired to libp2p.
+//
+// Transport: one long-lived stream per peer and direction, protocol
+// OverlayProtocol, carrying frames of batched packets (overlay.Sender and
+// FrameReader). The stream is opened on the first packet for a peer and
+// opened again after a write fails; a watchdog pings peers with traffic and
+// drops a path that stops answering, so that the next frame dials another
+// (directly, or through any connected peer that relays). Inbound streams hand
+// their packets to the Router with the key of the connection they came on;
+// the Router drops any packet whose source address is not that key's.
+//
+// Resolver: overlay address → a connected peer whose key derives it, or else
+// the /myco-addr/ DHT record → key → peer ID → connect (DHT FindPeer, then
+// through relays).
+//
+// Relays: every node runs circuit relay v2 (see startRelay) and keeps
+// reservations at a few of its peers (reserveLoop), so that a peer that
+// cannot reach it directly can through them.
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/overlay"
+)
+
+// OverlayProtocol is the libp2p protocol of overlay packet streams.
+const OverlayProtocol = protocol.ID("/myconet/overlay/1.0.0")
+
+// Overlay tuning.
+const (
+	overlayMaxFrame     = overlay.DefaultMaxFrame
+	overlayQueueLen     = 2048                    // packets waiting per peer
+	overlayOpenTimeout  = 15 * time.Second        // connecting and opening a stream
+	overlayWriteTimeout = 10 * time.Second        // one frame
+	overlayLinkIdle     = 5 * time.Minute         // a link without traffic closes
+	overlayProbeEvery   = time.Second             // watchdog period
+	overlayProbeTimeout = 1500 * time.Millisecond // one liveness ping
+	overlayProbeFails   = 2                       // failed pings that drop a path
+	overlayMaxRelays    = 4                       // reservations a node keeps
+	addrPublishRetry    = 5 * time.Second
+)
+
+// overlayNet is the running overlay.
+type overlayNet struct {
+	n      *Node
+	ns     *netState
+	log    *slog.Logger
+	router *overlay.Router
+	tun    string // interface name, "" without a TUN
+	note   string // for status: why there is no TUN, or the TUN's name
+
+	pingID  atomic.Uint32
+	pingsMu sync.Mutex
+	pings   map[uint32]chan pingEvent // (echo id << 16 | seq) → waiter
+
+	mu      sync.Mutex
+	links   map[peer.ID]*overlayLink    // guarded by mu
+	inbound map[network.Stream]struct{} // guarded by mu
+	closed  bool                        // guarded by mu
+	relays  map[peer.ID]time.Time       // reservations held: relay → expiry; guarded by mu
+	keys    sync.Map                    // peer.ID → netip.Addr, the address of its key
+}
+
+// startOverlay starts the Router (with a TUN when the config asks for one
+// and the system allows it) and the transport. It runs on ns's goroutines
+// and stops with them.
+func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
+	o := &overlayNet{
+		n: n, ns: ns, log: n.baseLog.With("component", "overlay"),
+		pings: make(map[uint32]chan pingEvent), links: make(map[peer.ID]*overlayLink),
+		inbound: make(map[network.Stream]struct{}), relays: make(map[peer.ID]time.Time),
+	}
+	rules, err := overlay.ParseRules(joinLines(cfg.Overlay.Firewall))
+	if err != nil {
+		return codedf(CodeInvalid, "config: overlay.firewall: %v", err)
+	}
+	var dev tun.Device
+	switch {
+	case !cfg.Overlay.TUN:
+		o.note = "TUN disabled (overlay.tun = false or --no-tun)"
+	default:
+		dev, err = createTUN(cfg.Overlay.TUNName, cfg.Overlay.MTU, n.id.Address)
+		if err != nil {
+			// Said once; everything else (overlay pings included) runs.
+			o.note = "no TUN: " + err.Error()
+			n.log.Warn("overlay: no TUN interface; the node runs without it and still answers overlay pings",
+				"tun", cfg.Overlay.TUNName, "err", err)
+		} else {
+			o.tun = cfg.Overlay.TUNName
+			if name, err := dev.Name(); err == nil {
+				o.tun = name
+			}
+			o.note = "tun " + o.tun
+			n.log.Info("overlay: TUN up", "tun", o.tun, "address", n.id.Address, "mtu", cfg.Overlay.MTU)
+		}
+	}
+	o.pingID.Store(uint32(time.Now().UnixNano()))
+	o.router, err = overlay.New(overlay.Config{
+		Key:       n.id.pubRaw,
+		TUN:       dev,
+		Transport: o,
+		Resolver:  o,
+		Firewall:  overlay.NewFirewall(overlay.FirewallConfig{Rules: rules}),
+		MTU:       cfg.Overlay.MTU,
+		Intercept: o.intercept,
+		Logger:    n.baseLog,
+	})
+	if err != nil {
+		if dev != nil {
+			dev.Close()
+		}
+		return fmt.Errorf("overlay: %w", err)
+	}
+	ns.host.SetStreamHandler(OverlayProtocol, o.handleStream)
+	ns.overlay = o
+	ns.goOwned(func(ctx context.Context) {
+		if err := o.router.Run(ctx); err != nil {
+			n.log.Error("overlay: router stopped", "err", err)
+		}
+	})
+	ns.goOwned(func(ctx context.Context) { <-ctx.Done(); o.close() })
+	ns.goOwned(o.publishLoop)
+	ns.goOwned(o.watchdog)
+	ns.goOwned(o.reserveLoop)
+	return nil
+}
+
+// close stops the transport and the Router; ns's context has ended.
+func (o *overlayNet) close() {
+	o.ns.host.RemoveStreamHandler(OverlayProtocol)
+	o.mu.Lock()
+	o.closed = true
+	links := o.links
+	o.links = map[peer.ID]*overlayLink{}
+	for s := range o.inbound {
+		s.Reset()
+	}
+	o.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+	o.router.Close()
+}
+
+// Send implements overlay.Transport.
+func (o *overlayNet) Send(p string, packets [][]byte) error {
+	id, err := peer.Decode(p)
+	if err != nil {
+		return err
+	}
+	l := o.link(id)
+	if l == nil {
+		return overlay.ErrClosed
+	}
+	l.lastSend.Store(time.Now().UnixNano())
+	if d := l.sender.Send(packets); d == len(packets) {
+		return fmt.Errorf("overlay: queue to %s full", id)
+	}
+	return nil
+}
+
+// link returns the link to id, starting it if needed (nil once closed).
+func (o *overlayNet) link(id peer.ID) *overlayLink {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	if l := o.links[id]; l != nil {
+		return l
+	}
+	l := &overlayLink{o: o, id: id, done: make(chan struct{})}
+	l.sender = overlay.NewSender(l, overlay.SenderConfig{MaxFrame: overlayMaxFrame, QueueLen: overlayQueueLen})
+	o.links[id] = l
+	// The connection manager must not trim a connection that carries overlay
+	// traffic; idle links close after overlayLinkIdle and unprotect.
+	o.ns.host.ConnManager().Protect(id, "overlay")
+	o.ns.goOwned(l.run)
+	return l
+}
+
+// overlayLink carries packets to one peer. It is the io.Writer under its
+// Sender: the stream is opened on the first frame and again after a failure.
+type overlayLink struct {
+	o        *overlayNet
+	id       peer.ID
+	sender   *overlay.Sender
+	lastSend atomic.Int64 // unix ns of the last packet queued
+	probing  atomic.Bool
+	fails    atomic.Int32 // consecutive failed liveness pings
+	followed atomic.Int64 // unix ns of the last followPeer reset
+	done     chan struct{}
+	once     sync.Once
+
+	mu     sync.Mutex
+	stream network.Stream // guarded by mu
+	ctx    context.Context
+}
+
+func (l *overlayLink) run(ctx context.Context) {
+	l.mu.Lock()
+	l.ctx = ctx
+	l.mu.Unlock()
+	backoff := 100 * time.Millisecond
+	for {
+		err := l.sender.Run(ctx)
+		l.resetStream()
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		l.o.log.Debug("overlay link", "peer", l.id, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-l.done:
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
+}
+
+// Write sends one frame, opening the stream first if there is none.
+func (l *overlayLink) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	s, ctx := l.stream, l.ctx
+	l.mu.Unlock()
+	if s == nil {
+		var err error
+		if s, err = l.o.openStream(ctx, l.id); err != nil {
+			return 0, err
+		}
+		l.mu.Lock()
+		l.stream = s
+		l.mu.Unlock()
+		l.fails.Store(0)
+	}
+	_ = s.SetWriteDeadline(time.Now().Add(overlayWriteTimeout))
+	n, err := s.Write(b)
+	if err != nil {
+		l.resetStream()
+	}
+	return n, err
+}
+
+func (l *overlayLink) resetStream() {
+	l.mu.Lock()
+	s := l.stream
+	l.stream = nil
+	l.mu.Unlock()
+	if s != nil {
+		s.Reset()
+	}
+}
+
+func (l *overlayLink) close() {
+	l.once.Do(func() {
+		close(l.done)
+		l.o.ns.host.ConnManager().Unprotect(l.id, "overlay")
+	})
+	l.sender.Close()
+	l.resetStream()
+}
+
+// openStream connects to id (see connect) and opens an overlay stream,
+// relayed connections allowed.
+func (o *overlayNet) openStream(ctx context.Context, id peer.ID) (network.Stream, error) {
+	ctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
+	defer cancel()
+	if err := o.connect(ctx, id); err != nil {
+		return nil, err
+	}
+	s, err := o.ns.host.NewStream(network.WithAllowLimitedConn(ctx, "overlay"), id, OverlayProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("overlay stream to %s: %w", id, err)
+	}
+	return s, nil
+}
+
+// connect makes sure there is a connection to id: an existing one, a direct
+// dial to the addresses the peerstore or the DHT knows, or else a relayed
+// one through the connected peers that offer relay service and answer a
+// ping now, fastest first. (libp2p's relay client dials one relay at a time
+// per destination, so a relay whose connection died silently must not be
+// tried: it would hold up the others until the deadline.)
+func (o *overlayNet) connect(ctx context.Context, id peer.ID) error {
+	h := o.ns.host
+	if h.Network().Connectedness(id) == network.Connected {
+		return nil
+	}
+	ps := h.Peerstore()
+	var direct []ma.Multiaddr
+	for _, a := range ps.Addrs(id) {
+		if !isRelayed(a) {
+			direct = append(direct, a)
+		}
+	}
+	if len(direct) == 0 {
+		if ai, err := o.ns.dht.FindPeer(ctx, id); err == nil {
+			for _, a := range ai.Addrs {
+				if !isRelayed(a) {
+					direct = append(direct, a)
+				}
+			}
+		}
+	}
+	// Forget relayed addresses from earlier paths; the live ones come back below.
+	ps.ClearAddrs(id)
+	ps.AddAddrs(id, direct, peerstore.TempAddrTTL)
+	if len(direct) > 0 {
+		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := h.Connect(dctx, peer.AddrInfo{ID: id})
+		cancel()
+		if err == nil {
+			return nil
+		}
+	}
+	relays := o.liveRelays(ctx, id)
+	var lastErr error = errors.New("no relay to reach it through")
+	for _, r := range relays {
+		circ, err := ma.NewMultiaddr("/p2p/" + r.id.String() + "/p2p-circuit")
+		if err != nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lastErr = h.Connect(rctx, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{r.addr.Encapsulate(circ)}})
+		cancel()
+		if lastErr == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("overlay: connect %s (directly and through %d relays): %w", id, len(relays), lastErr)
+}
+
+type liveRelay struct {
+	id   peer.ID
+	addr ma.Multiaddr // of the direct connection to it
+	rtt  time.Duration
+}
+
+// liveRelays pings, in parallel, every directly connected peer (but dst)
+// that offers relay service and returns those that answered within a
+// second, fastest first. One that does not answer is disconnected.
+func (o *overlayNet) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
+	h := o.ns.host
+	var cands []liveRelay
+	for _, c := range h.Network().Conns() {
+		r := c.RemotePeer()
+		if r == dst || isRelayed(c.RemoteMultiaddr()) || slices.ContainsFunc(cands, func(l liveRelay) bool { return l.id == r }) {
+			continue
+		}
+		if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
+			continue
+		}
+		cands = append(cands, liveRelay{id: r, addr: c.RemoteMultiaddr()})
+	}
+	var wg sync.WaitGroup
+	for i := range cands {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, time.Second)
+			defer cancel()
+			res, ok := <-ping.Ping(pctx, h, cands[i].id)
+			if !ok || res.Error != nil {
+				cands[i].rtt = -1
+				if ctx.Err() == nil {
+					_ = h.Network().ClosePeer(cands[i].id)
+				}
+				return
+			}
+			cands[i].rtt = res.RTT
+		}()
+	}
+	wg.Wait()
+	live := slices.DeleteFunc(cands, func(l liveRelay) bool { return l.rtt < 0 })
+	slices.SortFunc(live, func(a, b liveRelay) int { return cmp.Compare(a.rtt, b.rtt) })
+	return live
+}
+
+func isRelayed(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
+}
+
+// handleStream serves one inbound overlay stream until it ends.
+func (o *overlayNet) handleStream(s network.Stream) {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		s.Reset()
+		return
+	}
+	o.inbound[s] = struct{}{}
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		delete(o.inbound, s)
+		o.mu.Unlock()
+	}()
+	id := s.Conn().RemotePeer()
+	o.followPeer(id, s.Conn())
+	key, err := crypto.MarshalPublicKey(s.Conn().RemotePublicKey())
+	if err != nil {
+		s.Reset()
+		return
+	}
+	if err := o.router.ServeStream(id.String(), key, s, overlayMaxFrame); err != nil {
+		o.log.Debug("overlay stream", "peer", id, "err", err)
+		s.Reset()
+		return
+	}
+	s.Close()
+}
+
+// followPeer moves our stream to id onto conn when id opened its stream on
+// conn while ours runs over another, relayed connection: the peer found a
+// new path, most likely because the old one died, which our watchdog would
+// only notice seconds later. At most once per 5 s per link, so that two
+// peers cannot chase each other between connections.
+func (o *overlayNet) followPeer(id peer.ID, conn network.Conn) {
+	o.mu.Lock()
+	l := o.links[id]
+	o.mu.Unlock()
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	s := l.stream
+	l.mu.Unlock()
+	if s == nil || s.Conn() == conn || !isRelayed(s.Conn().RemoteMultiaddr()) {
+		return
+	}
+	now := time.Now().UnixNano()
+	if last := l.followed.Load(); now-last < int64(5*time.Second) || !l.followed.CompareAndSwap(last, now) {
+		return
+	}
+	o.log.Debug("overlay: peer moved to another connection; following", "peer", id, "conn", conn.RemoteMultiaddr())
+	l.resetStream()
+}
+
+// Resolve implements overlay.Resolver.
+func (o *overlayNet) Resolve(ctx context.Context, addr netip.Addr) (string, []byte, error) {
+	h := o.ns.host
+	for _, id := range h.Network().Peers() {
+		if o.addrOf(id) == addr {
+			key, err := crypto.MarshalPublicKey(h.Peerstore().PubKey(id))
+			if err == nil {
+				return id.String(), key, nil
+			}
+		}
+	}
+	pub, err := names.ResolveAddr(ctx, o.ns.dht, addr)
+	if err != nil {
+		return "", nil, err
+	}
+	id, err := peer.IDFromPublicKey(pub)
+	if err != nil {
+		return "", nil, err
+	}
+	key, err := crypto.MarshalPublicKey(pub)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := o.connect(ctx, id); err != nil {
+		return "", nil, err
+	}
+	return id.String(), key, nil
+}
+
+// addrOf returns the overlay address of id's key (cached), or the zero Addr.
+func (o *overlayNet) addrOf(id peer.ID) netip.Addr {
+	if a, ok := o.keys.Load(id); ok {
+		return a.(netip.Addr)
+	}
+	pub := o.ns.host.Peerstore().PubKey(id)
+	if pub == nil {
+		return netip.Addr{}
+	}
+	b, err := crypto.MarshalPublicKey(pub)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a := overlay.AddressFromKey(b)
+	o.keys.Store(id, a)
+	return a
+}
+
+// publishLoop stores the node's /myco-addr/ record in the DHT once the
+// routing table has peers, retrying until it succeeds, then again after 1
+// and 10 minutes (the first store may have reached only the few peers the
+// node knew then) and every names.RepublishInterval after that.
+func (o *overlayNet) publishLoop(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	next := []time.Duration{time.Minute, 10 * time.Minute}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if o.ns.dht.RoutingTable().Size() == 0 {
+			t.Reset(time.Second)
+			continue
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := names.PublishAddr(pctx, o.ns.dht, o.n.id.Priv)
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
+				o.log.Debug("overlay: publish address record", "err", err)
+			}
+			t.Reset(addrPublishRetry)
+			continue
+		}
+		o.log.Debug("overlay: address record published", "address", o.n.id.Address)
+		if len(next) > 0 {
+			t.Reset(next[0])
+			next = next[1:]
+		} else {
+			t.Reset(names.RepublishInterval)
+		}
+	}
+}
+
+// watchdog checks, every second, the links that carry traffic: it pings
+// their peer, and after overlayProbeFails failures in a row closes the
+// connections to it so that the next frame finds another path. Idle links
+// close.
+func (o *overlayNet) watchdog(ctx context.Context) {
+	t := time.NewTicker(overlayProbeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := time.Now().UnixNano()
+		o.mu.Lock()
+		var active []*overlayLink
+		for id, l := range o.links {
+			idle := time.Duration(now - l.lastSend.Load())
+			switch {
+			case idle > overlayLinkIdle:
+				delete(o.links, id)
+				l.close()
+			case idle < 3*overlayProbeEvery:
+				l.mu.Lock()
+				has := l.stream != nil
+				l.mu.Unlock()
+				if has && !l.probing.Load() {
+					active = append(active, l)
+				}
+			}
+		}
+		o.mu.Unlock()
+		for _, l := range active {
+			l.probing.Store(true)
+			o.ns.goOwned(func(ctx context.Context) { o.probe(ctx, l) })
+		}
+	}
+}
+
+func (o *overlayNet) probe(ctx context.Context, l *overlayLink) {
+	defer l.probing.Store(false)
+	pctx, cancel := context.WithTimeout(ctx, overlayProbeTimeout)
+	defer cancel()
+	res, ok := <-ping.Ping(pctx, o.ns.host, l.id)
+	if ctx.Err() != nil {
+		return
+	}
+	if !ok { // the deadline passed before any answer: the channel closed empty
+		res.Error = pctx.Err()
+	}
+	if res.Error == nil {
+		l.fails.Store(0)
+		return
+	}
+	if l.fails.Add(1) < overlayProbeFails {
+		return
+	}
+	l.fails.Store(0)
+	o.log.Info("overlay: path to peer stopped answering; finding another", "peer", l.id, "err", res.Error)
+	l.resetStream()
+	_ = o.ns.host.Network().ClosePeer(l.id)
+}
+
+// reserveLoop keeps circuit relay reservations at up to overlayMaxRelays
+// connected peers that offer relay service, so that peers which cannot dial
+// this node reach it through them.
+func (o *overlayNet) reserveLoop(ctx context.Context) {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	h := o.ns.host
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, r := range h.Network().Peers() {
+			o.mu.Lock()
+			exp, held := o.relays[r]
+			n := len(o.relays)
+			o.mu.Unlock()
+			if held && time.Until(exp) > 10*time.Minute {
+				continue
+			}
+			if !held && n >= overlayMaxRelays {
+				continue
+			}
+			if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
+				continue
+			}
+			if !hasDirectConn(h.Network().ConnsToPeer(r)) {
+				continue
+			}
+			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			res, err := client.Reserve(rctx, h, peer.AddrInfo{ID: r})
+			cancel()
+			o.mu.Lock()
+			if err != nil {
+				delete(o.relays, r)
+				o.log.Debug("overlay: relay reservation", "relay", r, "err", err)
+			} else {
+				o.relays[r] = res.Expiration
+			}
+			o.mu.Unlock()
+		}
+		o.mu.Lock()
+		for r := range o.relays {
+			if h.Network().Connectedness(r) != network.Connected {
+				delete(o.relays, r)
+			}
+		}
+		o.mu.Unlock()
+		t.Reset(10 * time.Second)
+	}
+}
+
+func hasDirectConn(conns []network.Conn) bool {
+	for _, c := range conns {
+		if !isRelayed(c.RemoteMultiaddr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// The node's own pings: echo requests sent through the Router and the
+// replies (or ICMPv6 errors) caught by intercept before the TUN.
+
+type pingEvent struct {
+	at      time.Time
+	size    int
+	errType uint8 // ICMPv6 error type, 0 for a reply
+	errCode uint8
+}
+
+// intercept is the Router's Intercept: it consumes echo replies and errors
+// quoting echo requests that a waiting ping sent.
+func (o *overlayNet) intercept(pkt []byte) bool {
+	// Cheap pre-check: ICMPv6 right after the fixed header.
+	if len(pkt) < 48 || pkt[6] != overlay.ProtoICMPv6 {
+		return false
+	}
+	typ := pkt[40]
+	if typ != overlay.ICMPv6EchoReply && typ != overlay.ICMPv6DestUnreachable && typ != overlay.ICMPv6PacketTooBig {
+		return false
+	}
+	p, err := overlay.ParsePacket(pkt)
+	if err != nil {
+		return false
+	}
+	ev := pingEvent{at: time.Now(), size: len(pkt) - p.Offset}
+	id, seq := p.EchoID, p.EchoSeq
+	if typ != overlay.ICMPv6EchoReply {
+		if len(pkt) < p.Offset+8 {
+			return false
+		}
+		q, err := overlay.ParseEmbedded(pkt[p.Offset+8:])
+		if err != nil || q.Proto != overlay.ProtoICMPv6 || q.ICMPType != overlay.ICMPv6EchoRequest {
+			return false
+		}
+		id, seq, ev.errType, ev.errCode = q.EchoID, q.EchoSeq, p.ICMPType, p.ICMPCode
+	}
+	o.pingsMu.Lock()
+	ch := o.pings[uint32(id)<<16|uint32(seq)]
+	o.pingsMu.Unlock()
+	if ch == nil {
+		return false
+	}
+	select {
+	case ch <- ev:
+	default:
+	}
+	return true
+}
+
+// pingOnce sends one echo request of size bytes of data to dst and waits
+// for the answer.
+func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) PingReply {
+	key := uint32(id)<<16 | uint32(seq)
+	ch := make(chan pingEvent, 1)
+	o.pingsMu.Lock()
+	o.pings[key] = ch
+	o.pingsMu.Unlock()
+	defer func() {
+		o.pingsMu.Lock()
+		delete(o.pings, key)
+		o.pingsMu.Unlock()
+	}()
+	body := make([]byte, 4+size)
+	body[0], body[1], body[2], body[3] = byte(id>>8), byte(id), byte(seq>>8), byte(seq)
+	for i := 4; i < len(body); i++ {
+		body[i] = byte(i)
+	}
+	pkt := overlay.BuildICMPv6(o.n.id.Address, dst, overlay.ICMPv6EchoRequest, 0, body)
+	reply := PingReply{Seq: int(seq)}
+	start := time.Now()
+	if err := o.router.Send([][]byte{pkt}); err != nil {
+		reply.Error = err.Error()
+		return reply
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		reply.Error = "cancelled"
+	case <-t.C:
+		reply.Error = "timeout"
+	case ev := <-ch:
+		switch {
+		case ev.errType == overlay.ICMPv6DestUnreachable:
+			reply.Error = "destination unreachable (no route: the address did not resolve or its node cannot be reached)"
+		case ev.errType == overlay.ICMPv6PacketTooBig:
+			reply.Error = "packet too big"
+		default:
+			reply.Bytes = ev.size
+			reply.RTT = float64(ev.at.Sub(start).Microseconds()) / 1000
+		}
+	}
+	return reply
+}
+
+// path describes how this node reaches id now: "direct", "relayed via
+// <relay>" or "not connected".
+func (o *overlayNet) path(id peer.ID) string {
+	relayed := ""
+	for _, c := range o.ns.host.Network().ConnsToPeer(id) {
+		a := c.RemoteMultiaddr()
+		if !isRelayed(a) {
+			return "direct"
+		}
+		if v, err := a.ValueForProtocol(ma.P_P2P); err == nil && relayed == "" {
+			relayed = "relayed via " + v
+		}
+	}
+	if relayed != "" {
+		return relayed
+	}
+	return "not connected"
+}
+
+var errNoOverlay = errors.New("the overlay is not running")
+
+// startRelay runs circuit relay v2 for the node's peers. Relayed bytes pay
+// the owner's bandwidth quotas (the relay's streams go through the
+// bandwidth limiters), and within them a relayed connection has no data or
+// duration cap: libp2p's defaults (128 KiB, 2 min) are meant for hole
+// punching and would cut overlay traffic off. Larger buffers keep a relayed
+// stream near the speed of a direct one.
+func (n *Node) startRelay(ns *netState) error {
+	res := relay.DefaultResources()
+	res.Limit = nil
+	res.BufferSize = 64 << 10 // 128 KiB a circuit: 8 circuits fit libp2p's 1 MiB per-peer relay memory
+	r, err := relay.New(&bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down}, relay.WithResources(res))
+	if err != nil {
+		return err
+	}
+	ns.relay = r
+	return nil
+}

@@ -1,0 +1,21 @@
+package node
+
+import "github.com/myconet/myconet/overlay"
+
+// Test hooks into the running overlay (nil/zero without one).
+
+func OverlayStats(n *Node) overlay.Stats {
+	if ns := n.network(); ns != nil && ns.overlay != nil {
+		return ns.overlay.router.Stats()
+	}
+	return overlay.Stats{}
+}
+
+func OverlayRules(n *Node) []overlay.Rule {
+	if ns := n.network(); ns != nil && ns.overlay != nil {
+		return ns.overlay.router.Firewall().Rules()
+	}
+	return nil
+}
+
+func OverlayHost(n *Node) interface{} { return n.network().host }
