@@ -217,6 +217,8 @@ type overlayLink struct {
 	done     chan struct{}
 	once     sync.Once
 
+	deadline time.Time // the stream's write deadline; only Write uses it
+
 	mu     sync.Mutex
 	stream network.Stream // guarded by mu
 	ctx    context.Context
@@ -259,8 +261,14 @@ func (l *overlayLink) Write(b []byte) (int, error) {
 		l.stream = s
 		l.mu.Unlock()
 		l.fails.Store(0)
+		l.deadline = time.Time{}
 	}
-	_ = s.SetWriteDeadline(time.Now().Add(overlayWriteTimeout))
+	// A write blocked this long means a dead path. Moving the deadline costs
+	// a timer reset in yamux, so only when half of it is used up.
+	if now := time.Now(); l.deadline.Sub(now) < overlayWriteTimeout/2 {
+		l.deadline = now.Add(overlayWriteTimeout)
+		_ = s.SetWriteDeadline(l.deadline)
+	}
 	n, err := s.Write(b)
 	if err != nil {
 		l.resetStream()
