@@ -36,6 +36,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
@@ -815,4 +816,30 @@ func (n *Node) startRelay(ns *netState) error {
 	}
 	ns.relay = r
 	return nil
+}
+
+// tcpFirstRanker is libp2p's dial ranker with TCP ahead of QUIC: direct
+// addresses over TCP are dialled at once and QUIC ones 300 ms later, as a
+// fallback (libp2p's default is the reverse). Bulk streams, the overlay's
+// above all, cost less than half the CPU per byte over TCP+TLS+yamux than
+// over quic-go, whose per-datagram work (one ~1,400-byte packet at a time)
+// dominates (bench/overlay: 2.6–3.4 against 4.9–6.6 s of daemon CPU per GB).
+func tcpFirstRanker(addrs []ma.Multiaddr) []network.AddrDelay {
+	res := swarm.DefaultDialRanker(addrs)
+	for i := range res {
+		a := res[i].Addr
+		switch {
+		case isRelayed(a):
+		case isProto(a, ma.P_QUIC_V1) || isProto(a, ma.P_WEBTRANSPORT):
+			res[i].Delay += 300 * time.Millisecond
+		case isProto(a, ma.P_TCP):
+			res[i].Delay = 0
+		}
+	}
+	return res
+}
+
+func isProto(a ma.Multiaddr, code int) bool {
+	_, err := a.ValueForProtocol(code)
+	return err == nil
 }
