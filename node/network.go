@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/bandwidth"
@@ -256,6 +257,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.EnableHolePunching(),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
+		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {

@@ -212,3 +212,35 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// TestSenderQueueBytes: the byte bound drops what the packet bound would
+// let in, and frees up as Run writes.
+func TestSenderQueueBytes(t *testing.T) {
+	s := NewSender(io.Discard, SenderConfig{QueueLen: 100, QueueBytes: 10000})
+	big := make([][]byte, 4)
+	for i := range big {
+		big[i] = make([]byte, 3000)
+	}
+	if d := s.Send(big); d != 1 {
+		t.Fatalf("dropped %d of 4 packets of 3000 bytes into 10000, want 1", d)
+	}
+	if d := s.Send([][]byte{make([]byte, 1000)}); d != 0 {
+		t.Fatalf("a packet that fits was dropped")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Run(ctx) }()
+	for s.bytes.Load() != 0 {
+		runtime.Gosched() // Run drains the queue
+	}
+	if d := s.Send(big[:3]); d != 0 {
+		t.Fatalf("after draining, dropped %d", d)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if s.Dropped() != 1 {
+		t.Fatalf("Dropped() = %d, want 1", s.Dropped())
+	}
+}

@@ -11,9 +11,11 @@ import (
 type SenderConfig struct {
 	// MaxFrame bounds a frame's size (DefaultMaxFrame if 0).
 	MaxFrame int
-	// QueueLen is how many packets may wait to be written (1024 if 0).
-	// Packets beyond it are dropped, as a router drops on a full link.
-	QueueLen int
+	// QueueLen is how many packets may wait to be written (1024 if 0), and
+	// QueueBytes how many bytes (4 MiB if 0). Packets beyond either are
+	// dropped, as a router drops on a full link; the byte bound keeps a
+	// peer's queue small in memory whatever the MTU.
+	QueueLen, QueueBytes int
 }
 
 // Sender writes packets to one peer's stream, batching them: its Run loop
@@ -25,6 +27,8 @@ type SenderConfig struct {
 type Sender struct {
 	fw      *FrameWriter
 	queue   chan []byte
+	bytes   atomic.Int64 // bytes queued
+	max     int64        // QueueBytes
 	closed  chan struct{}
 	once    sync.Once
 	dropped atomic.Uint64
@@ -36,7 +40,11 @@ func NewSender(w io.Writer, cfg SenderConfig) *Sender {
 	if cfg.QueueLen <= 0 {
 		cfg.QueueLen = 1024
 	}
+	if cfg.QueueBytes <= 0 {
+		cfg.QueueBytes = 4 << 20
+	}
 	return &Sender{
+		max:    int64(cfg.QueueBytes),
 		fw:     NewFrameWriter(w, cfg.MaxFrame),
 		queue:  make(chan []byte, cfg.QueueLen),
 		closed: make(chan struct{}),
@@ -55,11 +63,17 @@ func (s *Sender) Send(packets [][]byte) (dropped int) {
 			return dropped + n
 		default:
 		}
+		if s.bytes.Add(int64(len(p))) > s.max {
+			s.bytes.Add(-int64(len(p)))
+			dropped++
+			continue
+		}
 		c := s.get(len(p))
 		copy(c, p)
 		select {
 		case s.queue <- c:
 		default:
+			s.bytes.Add(-int64(len(p)))
 			s.put(c)
 			dropped++
 		}
@@ -120,6 +134,7 @@ func (s *Sender) Run(ctx context.Context) error {
 }
 
 func (s *Sender) add(p []byte) error {
+	s.bytes.Add(-int64(len(p)))
 	defer s.put(p)
 	if len(p) == 0 || len(p) > MaxPacketSize || 2+len(p) > s.fw.max {
 		s.dropped.Add(1)
