@@ -29,8 +29,8 @@ package node
 // min_tallies, trusted and distrusted signers, the local allow and deny
 // rules) turns them into keep, remove or undecided. Decisions are cached
 // for moderation.refresh (default 10 minutes) and refreshed in the
-// background for the packages the node holds; a package the node has not
-// decided about yet is looked up when first asked, waiting at most
+// background for the held packages it has been asked about; a package the
+// node has not decided about yet is looked up when first asked, waiting at most
 // modWait (the seam fails open: a lookup that takes longer serves the
 // content and decides later). Offline only the local rules apply.
 //
@@ -942,8 +942,9 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 	return appendRecords(tb, recs), nil
 }
 
-// modRefreshLoop keeps the decisions about held packages fresh, so that
-// serving and replicating them rarely waits for tallies.
+// modRefreshLoop keeps the decisions about held packages that the node
+// has looked at (served, read or replicated) fresh, so that serving them
+// rarely waits for tallies. Packages nobody asks about cost nothing.
 func (n *Node) modRefreshLoop(ctx context.Context) {
 	for {
 		s := n.modSettings()
@@ -954,33 +955,25 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ns := n.network()
-		if ns == nil || ns.dht.RoutingTable().Size() == 0 {
-			continue
-		}
-		pins, err := n.db.Pins()
-		if err != nil {
-			continue
-		}
-		seen := map[cid.Cid]bool{}
-		var stale []cid.Cid
 		now := n.now()
+		var stale []cid.Cid
 		n.mod.mu.Lock()
-		for _, p := range pins {
-			if seen[p.Root] || !isPackageCID(p.Root) {
-				continue
-			}
-			seen[p.Root] = true
-			if e := n.mod.cache[p.Root]; e == nil || now.Sub(e.at) >= s.refresh {
-				stale = append(stale, p.Root)
+		for c, e := range n.mod.cache {
+			if now.Sub(e.at) >= s.refresh {
+				stale = append(stale, c)
 			}
 		}
 		n.mod.mu.Unlock()
-		for _, c := range stale[:min(len(stale), modRefreshBatch)] {
-			if ctx.Err() != nil {
-				return
+		done := 0
+		for _, c := range stale {
+			if ctx.Err() != nil || done == modRefreshBatch {
+				break
+			}
+			if pins, err := n.db.PinsOf(c); err != nil || len(pins) == 0 {
+				continue
 			}
 			n.modDecision(ctx, c, false, false)
+			done++
 		}
 	}
 }
