@@ -28,11 +28,13 @@ package node
 // package, and be recent; moderation.Policy (min_votes, remove_ratio,
 // min_tallies, trusted and distrusted signers, the local allow and deny
 // rules) turns them into keep, remove or undecided. Decisions are cached
-// for moderation.refresh (default 10 minutes) and refreshed in the
-// background for the held packages it has been asked about; a package the
-// node has not decided about yet is looked up when first asked, waiting at most
-// modWait (the seam fails open: a lookup that takes longer serves the
-// content and decides later). Offline only the local rules apply.
+// for moderation.refresh (default 10 minutes). withheld never waits: a
+// missing or stale decision is gathered in the background (at most
+// maxModBackground at a time) while the cached one (or none: served)
+// answers. User-facing reads (resolve, ensureLocal) wait for a fresh
+// decision, at most modWait; past that they fail open. The held packages
+// the node has looked at are refreshed in the background. Offline only the
+// local rules apply.
 //
 // n.withheld(c) is the one seam the rest of the node asks: retrieval
 // (serving blocks), replication (taking and spreading replicas), the
@@ -79,6 +81,9 @@ const (
 	// maxModPerAuthor bounds the packages one voter (or annotator) key has
 	// records on at one aggregator.
 	maxModPerAuthor = 4096
+	// maxModBackground bounds the refreshes that withheld starts without
+	// waiting for them (hot paths: serving, search).
+	maxModBackground = 4
 	// modRefreshBatch bounds the held packages refreshed per background
 	// pass (a pass every refresh/4).
 	modRefreshBatch = 32
@@ -318,8 +323,12 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 
 // ---- the seam ----
 
-// withheldWhy reports whether c is withheld, and why.
-func (n *Node) withheldWhy(ctx context.Context, c cid.Cid) (bool, string) {
+// withheldWhy reports whether c is withheld, and why. With wait, a
+// decision that is missing or stale is gathered first, waiting at most
+// modWait (user-facing reads); without, the cached decision answers at once
+// and a missing or stale one is gathered in the background (serving,
+// replication, search: hot paths that must not wait for the network).
+func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, string) {
 	if !isPackageCID(c) {
 		n.mod.mu.Lock()
 		pkg, ok := n.mod.content[c]
@@ -337,22 +346,24 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid) (bool, string) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	r := n.modDecision(wctx, c, false, false)
+	r := n.modDecision(wctx, c, false, false, wait)
 	return r.Withheld, r.Reason
 }
 
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	if w, why := n.withheldWhy(ctx, c); w {
+	if w, why := n.withheldWhy(ctx, c, true); w {
 		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
 }
 
 // modDecision returns the cached decision about c, refreshing it when it is
-// stale (or force is set) and the node is online. It waits for the refresh
-// until ctx ends, then returns what it has.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) TallyReport {
+// stale (or force is set) and the node is online. With wait it waits for
+// the refresh until ctx ends, then returns what it has; without, it returns
+// at once, and starts the refresh only when fewer than maxModBackground
+// refreshes run.
+func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify, wait bool) TallyReport {
 	s := n.modSettings()
 	m := &n.mod
 	now := n.now()
@@ -379,7 +390,8 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) T
 	}
 	m.mu.Lock()
 	ch, running := m.flight[c]
-	if !running {
+	if !running && (wait || len(m.flight) < maxModBackground) {
+		running = true
 		if m.flight == nil {
 			m.flight = map[cid.Cid]chan struct{}{}
 		}
@@ -398,9 +410,11 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) T
 		})
 	}
 	m.mu.Unlock()
-	select {
-	case <-ch:
-	case <-ctx.Done():
+	if wait && running {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
 	}
 	m.mu.Lock()
 	e = m.cache[c]
@@ -972,7 +986,7 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			if pins, err := n.db.PinsOf(c); err != nil || len(pins) == 0 {
 				continue
 			}
-			n.modDecision(ctx, c, false, false)
+			n.modDecision(ctx, c, false, false, true)
 			done++
 		}
 	}
@@ -1217,7 +1231,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	if ns == nil || ns.mod == nil {
 		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.modDecision(ctx, c, true, verify), nil
+	return n.modDecision(ctx, c, true, verify, true), nil
 }
 
 // ModerationWhy implements API.
@@ -1228,7 +1242,7 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.modDecision(wctx, c, false, false), nil
+	return n.modDecision(wctx, c, false, false, true), nil
 }
 
 // ModerationSet implements API.
