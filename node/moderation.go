@@ -1156,11 +1156,12 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	if err != nil {
 		return Delivery{}, coded(CodeInvalid, err)
 	}
-	if _, err := n.storeAnnotation(a, rec); err == nil { // the author sees it at once
-		n.reindexSearch(c)
-	}
 	d := Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
 	n.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
+	// The author sees it at once, aggregator or not.
+	if _, err := n.storeAnnotation(a, rec); err == nil || errors.Is(err, errDuplicate) {
+		n.reindexSearch(c)
+	}
 	if d.Accepted == 0 {
 		return d, fmt.Errorf("annotation reached no aggregator of %s (%s)", c, deliveryErrors(d))
 	}
@@ -1200,9 +1201,6 @@ func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, r
 				var r string
 				r, err = n.acceptAnnotation(p, c, rec)
 				out = []byte(r)
-				if errors.Is(err, errDuplicate) { // stored above already
-					out, err = []byte("added"), nil
-				}
 			default:
 				out, err = ns.mod.ask(ctx, p, modRequest{Op: op, Target: c, Record: rec})
 			}
