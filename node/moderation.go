@@ -379,7 +379,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify, wait b
 			return r
 		}
 		r := n.decide(c, s, nil, nil)
-		if ns == nil {
+		if ns == nil && r.Local == "" {
 			r.Reason += " (offline: only local rules apply)"
 		}
 		return r
