@@ -87,6 +87,8 @@ const (
 	// modRefreshBatch bounds the held packages refreshed per background
 	// pass (a pass every refresh/4).
 	modRefreshBatch = 32
+	// maxModPolls bounds the polls an aggregator keeps in memory.
+	maxModPolls = 256
 	// maxModCache bounds the decisions kept in memory.
 	maxModCache = 1 << 16
 )
@@ -94,12 +96,13 @@ const (
 // modState is the node's moderation state.
 type modState struct {
 	mu      sync.Mutex
-	cache   map[cid.Cid]*modEntry     // guarded by mu
-	flight  map[cid.Cid]chan struct{} // refreshes in progress; guarded by mu
-	content map[cid.Cid]cid.Cid       // content root → withheld package; guarded by mu
-	rules   map[string]bool           // CID string → allow; nil until loaded; guarded by mu
-	reject  map[string]int64          // "kind/reason" → count; guarded by mu
-	aggMu   sync.Mutex                // serializes an aggregator's writes
+	cache   map[cid.Cid]*modEntry        // guarded by mu
+	flight  map[cid.Cid]chan struct{}    // refreshes in progress; guarded by mu
+	content map[cid.Cid]cid.Cid          // content root → withheld package; guarded by mu
+	rules   map[string]bool              // CID string → allow; nil until loaded; guarded by mu
+	reject  map[string]int64             // "kind/reason" → count; guarded by mu
+	aggMu   sync.Mutex                   // serializes an aggregator's writes
+	polls   map[cid.Cid]*moderation.Poll // polls read from the store; guarded by aggMu
 
 	votesAccepted, annsAccepted, talliesServed, talliesUsed, votesServed atomic.Int64
 	decisions                                                            atomic.Int64
@@ -767,9 +770,12 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 	return modRejected, []byte("unknown op")
 }
 
-// loadPoll reads c's poll from the store. Stored votes were verified when
-// they arrived and are not verified again.
+// loadPoll returns c's poll, from memory or the store. Stored votes were
+// verified when they arrived and are not verified again. Must hold aggMu.
 func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
+	if p := n.mod.polls[c]; p != nil {
+		return p, nil
+	}
 	recs, err := n.db.ModRecords(store.ModVote, c.Bytes())
 	if err != nil {
 		return nil, err
@@ -783,6 +789,10 @@ func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
 		}
 		_, _ = poll.Add(v)
 	}
+	if n.mod.polls == nil || len(n.mod.polls) >= maxModPolls {
+		n.mod.polls = map[cid.Cid]*moderation.Poll{} // start over: a cache, not the truth
+	}
+	n.mod.polls[c] = poll
 	return poll, nil
 }
 
@@ -823,6 +833,9 @@ func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, err
 		err = errSuperseded
 	default:
 		err = n.db.PutModRecord(store.ModVote, target.Bytes(), v.Voter, rec, store.ModLimits{PerTarget: maxModVotes, PerAuthor: maxModPerAuthor})
+		if err != nil {
+			delete(n.mod.polls, target) // the poll in memory counted it: read it again
+		}
 	}
 	if err != nil {
 		n.rejected("vote", from, err)
@@ -909,11 +922,11 @@ func (n *Node) signTally(c cid.Cid) (moderation.Tally, error) {
 	}
 	n.mod.aggMu.Lock()
 	poll, err := n.loadPoll(c)
-	n.mod.aggMu.Unlock()
-	if err != nil {
-		return moderation.Tally{}, err
+	var t moderation.Tally
+	if err == nil {
+		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
 	}
-	t, err := moderation.NewTally(n.id.Ed25519(), poll, n.now())
+	n.mod.aggMu.Unlock()
 	if err != nil {
 		return t, err
 	}
@@ -931,11 +944,13 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 	}
 	n.mod.aggMu.Lock()
 	poll, err := n.loadPoll(c)
-	n.mod.aggMu.Unlock()
-	if err != nil {
-		return nil, err
+	var t moderation.Tally
+	var votes []moderation.Vote
+	if err == nil {
+		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
+		votes = poll.Votes()
 	}
-	t, err := moderation.NewTally(n.id.Ed25519(), poll, n.now())
+	n.mod.aggMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -947,7 +962,7 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 		return nil, err
 	}
 	var recs [][]byte
-	for _, v := range poll.Votes() {
+	for _, v := range votes {
 		if b, err := v.Encode(); err == nil {
 			recs = append(recs, b)
 		}
