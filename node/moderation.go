@@ -353,6 +353,23 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, str
 	return r.Withheld, r.Reason
 }
 
+// withheldKnown reports whether this node has already decided to withhold
+// c (a local rule or a cached decision), without looking anything up: for
+// periodic work over every held package (replication's checks), which
+// should not gather tallies for packages nobody asks about.
+func (n *Node) withheldKnown(c cid.Cid) bool {
+	switch n.localRule(c) {
+	case "deny":
+		return true
+	case "allow":
+		return false
+	}
+	n.mod.mu.Lock()
+	defer n.mod.mu.Unlock()
+	e := n.mod.cache[c]
+	return e != nil && e.report.Withheld
+}
+
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	if w, why := n.withheldWhy(ctx, c, true); w {
