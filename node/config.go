@@ -368,7 +368,7 @@ var configKeys = []configKey{
 		func(c *FileConfig) *int { return &c.Quota.Connections }, 0, 1<<20),
 	strKey("quota.replicas", "Part of the disk quota that may hold replicas of other people's content.",
 		func(c *FileConfig) *string { return &c.Quota.Replicas }, checkSize),
-	intKey("quota.cpu", "Cores background work may use; 0 = all.",
+	intKey("quota.cpu", "Cores background work (replication checks and fetches) may use at once; 0 = automatic (2).",
 		func(c *FileConfig) *int { return &c.Quota.CPU }, 0, 4096),
 	intKey("replication.replicas", "Target number of nodes holding each package.",
 		func(c *FileConfig) *int { return &c.Replication.Replicas }, 1, 64),

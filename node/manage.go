@@ -364,6 +364,9 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		if key == "quota.connections" {
 			ns.setConnLimit(next.Quota.Connections)
 		}
+		if key == "quota.cpu" && ns.repl != nil {
+			ns.repl.setWorkers(next.Quota.CPU)
+		}
 	}
 	return nil
 }

@@ -276,3 +276,27 @@ func TestRestartReconnectsToRememberedPeers(t *testing.T) {
 		return len(peers) == 1 && peers[0].ID == ai.ID.String()
 	})
 }
+
+// TestCPUQuotaLive: quota.cpu bounds the replication workers of a running
+// node and a change applies at once (the limiter's own tests show the bound
+// holds under load).
+func TestCPUQuotaLive(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	a := net.Nodes[0]
+	if w := a.ReplicationStats().Workers; w != 2 {
+		t.Fatalf("default workers = %d, want 2", w)
+	}
+	for _, cpu := range []string{"1", "4", "0"} {
+		if _, err := a.SetQuota(context.Background(), "cpu", cpu); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]int64{"1": 1, "4": 4, "0": 2}[cpu]
+		if w := a.ReplicationStats().Workers; w != want {
+			t.Fatalf("after quota set cpu %s: workers = %d, want %d", cpu, w, want)
+		}
+	}
+	if _, err := a.SetQuota(context.Background(), "cpu", "-1"); err == nil {
+		t.Fatal("quota set cpu -1 accepted")
+	}
+}

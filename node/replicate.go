@@ -26,7 +26,7 @@ package node
 // moderation) allows the root, the bytes pinned as replicas plus those being
 // fetched plus this one fit quota.replicas (unlimited when unset), and fewer
 // than maxPendingReplicas fetches are queued. It answers at once and fetches
-// in the background with ensureLocal (reason replica), at most `workers`
+// in the background with ensureLocal (reason replica), at most quota.cpu
 // fetches at a time. Before fetching it records the asker as a provider in
 // its own DHT provider store (the same trust as the asker's own
 // ADD_PROVIDER), so a fresh package is found even before the publisher's
@@ -46,8 +46,8 @@ package node
 // after the interval (Config.ReplicateInterval, ±25% jitter per check);
 // otherwise after the retry delay (min(interval, 30 s)). New pins are
 // noticed on the next scan of the pin list (a local read, every tick), and
-// replicateNow asks for a check at once. At most `workers` checks run at a
-// time (quota.cpu, default 2).
+// replicateNow asks for a check at once. At most quota.cpu checks run at a
+// time (default 2; a change applies at once).
 //
 // A node holding a package only as a replica, which finds R confirmed holders
 // closer to the key than itself and itself at least dropMargin places beyond
@@ -119,6 +119,9 @@ type ReplicationStats struct {
 	// (requests and answers).
 	Messages     int64
 	MessageBytes int64
+	// Workers is how many checks (and, separately, replica fetches) may run
+	// at once (quota.cpu); Running how many checks run now.
+	Workers, Running int64
 }
 
 // replicator runs replication for one netState.
@@ -129,10 +132,11 @@ type replicator struct {
 	interval time.Duration
 	retry    time.Duration
 	tick     time.Duration
-	workers  int
-	fetchSem chan struct{}
-	kick     chan cid.Cid  // replicateNow
-	wake     chan struct{} // a worker finished
+	// slots bound the checks running at once, fetchSlots the replica
+	// fetches: quota.cpu each, changed live by setWorkers.
+	slots, fetchSlots *limiter
+	kick              chan cid.Cid  // replicateNow
+	wake              chan struct{} // a worker finished
 	// allow is the policy hook: nil allows every root. Moderation will set
 	// it.
 	allow func(root cid.Cid) bool
@@ -157,7 +161,6 @@ func (n *Node) startReplication(ns *netState) *replicator {
 		n:        n,
 		ns:       ns,
 		interval: n.replInt,
-		workers:  cpu,
 		kick:     make(chan cid.Cid, 64),
 		wake:     make(chan struct{}, 1),
 		fetching: map[cid.Cid]int64{},
@@ -169,10 +172,10 @@ func (n *Node) startReplication(ns *netState) *replicator {
 	}
 	r.retry = min(r.interval, maxReplicateRetry)
 	r.tick = min(max(r.retry/4, 20*time.Millisecond), maxReplicateTick)
-	if r.workers <= 0 {
-		r.workers = defaultReplicationWorkers
+	if cpu <= 0 {
+		cpu = defaultReplicationWorkers
 	}
-	r.fetchSem = make(chan struct{}, r.workers)
+	r.slots, r.fetchSlots = newLimiter(cpu), newLimiter(cpu)
 	r.allow = func(root cid.Cid) bool { return !n.withheld(root) }
 	svc, err := replication.New(replication.Config{
 		Host:   ns.host,
@@ -209,6 +212,7 @@ func (n *Node) ReplicationStats() ReplicationStats {
 	}
 	r := ns.repl
 	ps := r.svc.Stats()
+	held, limit := r.slots.inUse()
 	return ReplicationStats{
 		Checks: r.checks.Load(), Lookups: r.lookups.Load(), Recruited: r.recruited.Load(),
 		Refused: r.refused.Load(), Dropped: r.dropped.Load(),
@@ -216,6 +220,8 @@ func (n *Node) ReplicationStats() ReplicationStats {
 		Busy: r.busy.Load(), Fetched: r.fetched.Load(), FetchFailed: r.fetchFailed.Load(), FetchedBytes: r.fBytes.Load(),
 		Messages:     ps.Sent + ps.Received,
 		MessageBytes: ps.BytesSent + ps.BytesReceived,
+		Workers:      int64(limit),
+		Running:      int64(held),
 	}
 }
 
@@ -227,24 +233,6 @@ func jitter(d time.Duration) time.Duration {
 // run is the loop: scan pins, dispatch due checks to the workers.
 func (r *replicator) run(ctx context.Context) {
 	defer r.svc.Close()
-	jobs := make(chan cid.Cid)
-	for range r.workers {
-		r.ns.goOwned(func(ctx context.Context) {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case root := <-jobs:
-					settled, held := r.check(ctx, root)
-					r.reschedule(root, settled, held)
-					select {
-					case r.wake <- struct{}{}: // a worker is free: dispatch again
-					default:
-					}
-				}
-			}
-		})
-	}
 	t := time.NewTicker(jitter(r.tick))
 	defer t.Stop()
 	for {
@@ -268,7 +256,7 @@ func (r *replicator) run(ctx context.Context) {
 			}
 			r.mu.Unlock()
 		}
-		r.dispatch(ctx, now, jobs)
+		r.dispatch(now)
 	}
 }
 
@@ -305,8 +293,9 @@ func (r *replicator) scan(now time.Time) {
 	}
 }
 
-// dispatch hands due roots to idle workers.
-func (r *replicator) dispatch(ctx context.Context, now time.Time, jobs chan<- cid.Cid) {
+// dispatch starts a check of each due root while a worker slot (quota.cpu)
+// is free; the rest wait for the next tick or a freed slot.
+func (r *replicator) dispatch(now time.Time) {
 	r.mu.Lock()
 	var ready []cid.Cid
 	for root, at := range r.due {
@@ -316,20 +305,34 @@ func (r *replicator) dispatch(ctx context.Context, now time.Time, jobs chan<- ci
 	}
 	r.mu.Unlock()
 	for _, root := range ready {
+		if !r.slots.tryAcquire() {
+			return // every worker is busy
+		}
 		r.mu.Lock()
 		r.running[root] = true
 		r.mu.Unlock()
-		select {
-		case jobs <- root:
-		default: // every worker is busy: try again next tick
-			r.mu.Lock()
-			delete(r.running, root)
-			r.mu.Unlock()
-			return
-		case <-ctx.Done():
-			return
-		}
+		r.ns.goOwned(func(ctx context.Context) {
+			defer func() {
+				r.slots.release()
+				select {
+				case r.wake <- struct{}{}: // a worker is free: dispatch again
+				default:
+				}
+			}()
+			settled, held := r.check(ctx, root)
+			r.reschedule(root, settled, held)
+		})
 	}
+}
+
+// setWorkers changes how many checks and replica fetches run at once
+// (quota.cpu; 0 means the default).
+func (r *replicator) setWorkers(n int) {
+	if n <= 0 {
+		n = defaultReplicationWorkers
+	}
+	r.slots.setLimit(n)
+	r.fetchSlots.setLimit(n)
 }
 
 // reschedule sets root's next check and ends its running mark.
@@ -560,7 +563,7 @@ func (n *Node) replicaQuota() int64 {
 	return q
 }
 
-// fetchReplica fetches and pins an accepted replica, at most r.workers at a
+// fetchReplica fetches and pins an accepted replica, at most quota.cpu at a
 // time.
 func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Cid) {
 	n := r.n
@@ -569,12 +572,10 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 		delete(r.fetching, root)
 		r.mu.Unlock()
 	}()
-	select {
-	case r.fetchSem <- struct{}{}:
-		defer func() { <-r.fetchSem }()
-	case <-ctx.Done():
+	if r.fetchSlots.acquire(ctx) != nil {
 		return
 	}
+	defer r.fetchSlots.release()
 	start := time.Now()
 	// The asker holds root: let our own provider lookup find it at once.
 	_ = r.ns.dht.ProviderStore().AddProvider(ctx, root.Hash(), peer.AddrInfo{ID: from})

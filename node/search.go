@@ -219,15 +219,16 @@ func (n *Node) rootOf(c cid.Cid) (*metadata.Package, []byte, error) {
 	return pkg, data, nil
 }
 
-// localSearch runs q on the node's index.
-func (n *Node) localSearch(q search.Query, limit int) ([]search.Result, search.SearchResponse, error) {
+// localSearch runs q on the node's index, leaving out the packages
+// withheld reports (the node's moderation policy: n.withheld).
+func (n *Node) localSearch(q search.Query, limit int, withheld func(cid.Cid) bool) ([]search.Result, search.SearchResponse, error) {
 	if err := n.ensureSearchLoaded(); err != nil {
 		return nil, search.SearchResponse{}, err
 	}
 	s := &n.srch
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	res := s.ix.Search(q, limit)
+	res := s.ix.SearchFunc(q, limit, skipWithheld(withheld))
 	resp := search.SearchResponse{Docs: s.ix.Stats().Docs}
 	for _, t := range q.RequiredTerms() {
 		resp.DF = append(resp.DF, s.ix.DF(t))
@@ -350,11 +351,17 @@ func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onR
 }
 
 func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) (SearchResults, error) {
+	return n.searchExcept(ctx, query, opts, onResult, n.withheldCached)
+}
+
+// searchExcept is search without the packages withheld reports, whether
+// this node or a responder holds them.
+func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult), withheld func(cid.Cid) bool) (SearchResults, error) {
 	q, limit, err := parseSearch(query, opts)
 	if err != nil {
 		return SearchResults{}, err
 	}
-	local, stats, err := n.localSearch(q, 0)
+	local, stats, err := n.localSearch(q, 0, withheld)
 	if err != nil {
 		return SearchResults{}, err
 	}
@@ -400,7 +407,7 @@ func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onR
 					df[t] += resp.DF[i]
 				}
 			}
-			for _, wr := range resp.Results {
+			for _, wr := range dropWithheld(resp.Results, withheld) {
 				pkg, err := search.VerifyResult(wr)
 				if err != nil {
 					out.Dropped++

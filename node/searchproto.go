@@ -75,28 +75,11 @@ func (s *searchServer) handle(st network.Stream) {
 		st.Reset()
 		return
 	}
-	q, err := search.ParseQuery(req.Query)
+	resp, err := s.n.answerSearch(req, s.n.withheldCached)
 	if err != nil {
 		st.Reset()
 		return
 	}
-	res, resp, err := s.n.localSearch(q, req.Limit)
-	if err != nil {
-		st.Reset()
-		return
-	}
-	for _, r := range res {
-		c, err := cid.Decode(r.ID)
-		if err != nil {
-			continue
-		}
-		_, root, err := s.n.rootOf(c)
-		if err != nil {
-			continue
-		}
-		resp.Results = append(resp.Results, search.WireResult{PackageCID: c, Score: r.Score, Holders: 1, Root: root})
-	}
-	resp.TrimToFit()
 	out, err := resp.Encode()
 	if err != nil {
 		s.n.log.Debug("search: encode response", "err", err)
@@ -108,6 +91,32 @@ func (s *searchServer) handle(st network.Stream) {
 		return
 	}
 	st.Close()
+}
+
+// answerSearch is the response to req: the node's best local results,
+// without the packages withheld reports, each with its signed root block.
+func (n *Node) answerSearch(req search.SearchRequest, withheld func(cid.Cid) bool) (search.SearchResponse, error) {
+	q, err := search.ParseQuery(req.Query)
+	if err != nil {
+		return search.SearchResponse{}, err
+	}
+	res, resp, err := n.localSearch(q, req.Limit, withheld)
+	if err != nil {
+		return search.SearchResponse{}, err
+	}
+	for _, r := range res {
+		c, err := cid.Decode(r.ID)
+		if err != nil {
+			continue
+		}
+		_, root, err := n.rootOf(c)
+		if err != nil {
+			continue
+		}
+		resp.Results = append(resp.Results, search.WireResult{PackageCID: c, Score: r.Score, Holders: 1, Root: root})
+	}
+	resp.TrimToFit()
+	return resp, nil
 }
 
 // runSearch serves the search protocol and announces held terms until ctx

@@ -129,7 +129,12 @@ func (ix *Index) avgLen() [NumFields]float64 {
 
 // Search returns the documents that match q, best first: by score
 // descending, then by ID. limit <= 0 means no limit.
-func (ix *Index) Search(q Query, limit int) []Result {
+func (ix *Index) Search(q Query, limit int) []Result { return ix.SearchFunc(q, limit, nil) }
+
+// SearchFunc is Search without the documents for which skip (when non-nil)
+// returns true. skip is asked only about documents that would enter the
+// results, so an expensive check (a moderation decision) costs little.
+func (ix *Index) SearchFunc(q Query, limit int, skip func(id string) bool) []Result {
 	req := q.RequiredTerms()
 	if len(req) == 0 {
 		return nil
@@ -149,7 +154,10 @@ func (ix *Index) Search(q Query, limit int) []Result {
 			continue
 		}
 		if score, ok := st.score(a); ok && matchesText(q, a) {
-			top.push(Result{ID: a.id, Score: score})
+			r := Result{ID: a.id, Score: score}
+			if top.admits(r) && (skip == nil || !skip(a.id)) {
+				top.push(r)
+			}
 		}
 	}
 	return top.sorted()
@@ -278,6 +286,11 @@ func (t *topK) push(r Result) {
 		t.rs[0] = r
 		t.down(0)
 	}
+}
+
+// admits reports whether push(r) would keep r.
+func (t *topK) admits(r Result) bool {
+	return t.limit <= 0 || len(t.rs) < t.limit || better(r, t.rs[0]) < 0
 }
 
 // worse reports whether rs[i] ranks below rs[j].

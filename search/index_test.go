@@ -3,6 +3,7 @@ package search
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/myconet/myconet/metadata"
@@ -221,5 +222,34 @@ func TestDocFromMeta(t *testing.T) {
 	}
 	if got, want := d.Terms(), []string{"a", "audio", "d", "note", "t", "x"}; !slices.Equal(got, want) {
 		t.Fatalf("Terms = %q, want %q", got, want)
+	}
+}
+
+// TestSearchFuncSkip: skipped documents are left out and the next best fill
+// the limit; skip is asked only about documents that would be kept.
+func TestSearchFuncSkip(t *testing.T) {
+	ix := NewIndex()
+	filler(ix, 20)
+	for i := range 10 {
+		// d0 ranks first: the shortest title.
+		ix.Add(Doc{ID: fmt.Sprintf("d%d", i), Title: "needle" + strings.Repeat(" hay", i)})
+	}
+	q := mustQuery(t, "needle")
+	var asked []string
+	got := ix.SearchFunc(q, 3, func(id string) bool {
+		asked = append(asked, id)
+		return id == "d0" || id == "d2"
+	})
+	if want := []string{"d1", "d3", "d4"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("got %q, want %q", ids(got), want)
+	}
+	if len(asked) > 5 {
+		t.Errorf("skip asked about %q: more than the 5 documents that entered the top 3", asked)
+	}
+	if !slices.Equal(ids(ix.SearchFunc(q, 2, nil)), []string{"d0", "d1"}) {
+		t.Errorf("nil skip: %q", ids(ix.SearchFunc(q, 2, nil)))
+	}
+	if got := ix.SearchFunc(q, 0, func(string) bool { return true }); len(got) != 0 {
+		t.Errorf("all skipped: %q", ids(got))
 	}
 }

@@ -87,7 +87,7 @@ func quotaRows(q node.QuotaInfo) []kv {
 		{"download", moved(rate(q.Download), q.Downloaded, "received")},
 		{"memory", node.FormatLimit(q.Memory)},
 		{"connections", count(q.Conns, "automatic")},
-		{"cpu", count(q.CPU, "all cores")},
+		{"cpu", count(q.CPU, "automatic (2)")},
 		{"packages", fmt.Sprint(q.Packages)},
 		{"pins", fmt.Sprint(q.PinsCount)},
 		{"blocks", fmt.Sprint(q.Blocks)},

@@ -1,0 +1,66 @@
+package node
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/search"
+)
+
+// withholdSet returns a withheld function that reports the packages given.
+func withholdSet(pkgs ...string) func(cid.Cid) bool {
+	return func(c cid.Cid) bool { return slices.Contains(pkgs, c.String()) }
+}
+
+// SearchExcept is search with the moderation decision withheld instead of
+// the node's own (test helper).
+func (n *Node) SearchExcept(ctx context.Context, query string, opts SearchOptions, withheld func(cid.Cid) bool) (SearchResults, error) {
+	return n.searchExcept(ctx, query, opts, nil, withheld)
+}
+
+func TestDropWithheld(t *testing.T) {
+	a, _ := cid.Decode("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
+	b, _ := cid.Decode("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae")
+	rs := []search.WireResult{{PackageCID: a}, {PackageCID: b}, {PackageCID: a}}
+	got := dropWithheld(slices.Clone(rs), withholdSet(a.String()))
+	if len(got) != 1 || got[0].PackageCID != b {
+		t.Fatalf("got %v", got)
+	}
+	if got := dropWithheld(slices.Clone(rs), nil); len(got) != 3 {
+		t.Fatalf("nil withheld: %v", got)
+	}
+	skip := skipWithheld(withholdSet(b.String()))
+	if skip(a.String()) || !skip(b.String()) || !skip("not a cid") {
+		t.Fatal("skipWithheld")
+	}
+	if skipWithheld(nil) != nil {
+		t.Fatal("skipWithheld(nil) is not nil")
+	}
+}
+
+// TestSearchWithheldLocal: a withheld package is neither found in the
+// node's own index nor sent to a searcher, and the limit is filled by the
+// next best.
+func TestSearchWithheldLocal(t *testing.T) {
+	n := testNode(t)
+	ctx := context.Background()
+	bad := addMeta(t, n, AddRequest{Title: "needle"})
+	good := addMeta(t, n, AddRequest{Title: "needle and thread"})
+	withheld := withholdSet(bad.Package)
+
+	res, err := n.SearchExcept(ctx, "needle", SearchOptions{Limit: 1}, withheld)
+	if err != nil || len(res.Results) != 1 || res.Results[0].Package != good.Package {
+		t.Fatalf("local search: %+v %v", res.Results, err)
+	}
+	if res, _ := n.SearchExcept(ctx, "needle", SearchOptions{Limit: 1}, nil); len(res.Results) != 1 || res.Results[0].Package != bad.Package {
+		t.Fatalf("not withheld: %+v", res.Results)
+	}
+	q, _ := search.ParseQuery("needle")
+	resp, err := n.answerSearch(search.SearchRequest{Query: q.String(), Limit: 1}, withheld)
+	if err != nil || len(resp.Results) != 1 || resp.Results[0].PackageCID.String() != good.Package {
+		t.Fatalf("served: %+v %v", resp.Results, err)
+	}
+}
