@@ -353,23 +353,6 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, str
 	return r.Withheld, r.Reason
 }
 
-// withheldKnown reports whether this node has already decided to withhold
-// c (a local rule or a cached decision), without looking anything up: for
-// periodic work over every held package (replication's checks), which
-// should not gather tallies for packages nobody asks about.
-func (n *Node) withheldKnown(c cid.Cid) bool {
-	switch n.localRule(c) {
-	case "deny":
-		return true
-	case "allow":
-		return false
-	}
-	n.mod.mu.Lock()
-	defer n.mod.mu.Unlock()
-	e := n.mod.cache[c]
-	return e != nil && e.report.Withheld
-}
-
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	if w, why := n.withheldWhy(ctx, c, true); w {
@@ -988,10 +971,15 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 	return appendRecords(tb, recs), nil
 }
 
-// modRefreshLoop keeps the decisions about held packages that the node
-// has looked at (served, read or replicated) fresh, so that serving them
-// rarely waits for tallies. Packages nobody asks about cost nothing.
+// modRefreshLoop keeps the decisions about the packages this node holds
+// fresh, so that serving them and answering searches (withheldCached)
+// follow the votes. A decision is refreshed once it is stale; a held
+// package nobody has asked about gets its first look one refresh interval
+// after the loop first saw it, so that a node full of packages spreads its
+// lookups rather than making them all at start. At most modRefreshBatch
+// lookups per pass (every refresh/4).
 func (n *Node) modRefreshLoop(ctx context.Context) {
+	seen := map[cid.Cid]time.Time{} // held package → when this loop first saw it
 	for {
 		s := n.modSettings()
 		t := time.NewTimer(jitter(max(s.refresh/4, 10*time.Millisecond)))
@@ -1001,25 +989,39 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		pins, err := n.db.Pins()
+		if err != nil {
+			continue
+		}
 		now := n.now()
-		var stale []cid.Cid
+		held := map[cid.Cid]bool{}
+		var due []cid.Cid
 		n.mod.mu.Lock()
-		for c, e := range n.mod.cache {
-			if now.Sub(e.at) >= s.refresh {
-				stale = append(stale, c)
+		for _, p := range pins {
+			c := p.Root
+			if held[c] || !isPackageCID(c) {
+				continue
+			}
+			held[c] = true
+			if _, ok := seen[c]; !ok {
+				seen[c] = now
+			}
+			e := n.mod.cache[c]
+			if e != nil && now.Sub(e.at) >= s.refresh || e == nil && now.Sub(seen[c]) >= s.refresh {
+				due = append(due, c)
 			}
 		}
 		n.mod.mu.Unlock()
-		done := 0
-		for _, c := range stale {
-			if ctx.Err() != nil || done == modRefreshBatch {
-				break
+		for c := range seen {
+			if !held[c] {
+				delete(seen, c)
 			}
-			if pins, err := n.db.PinsOf(c); err != nil || len(pins) == 0 {
-				continue
+		}
+		for _, c := range due[:min(len(due), modRefreshBatch)] {
+			if ctx.Err() != nil {
+				return
 			}
 			n.modDecision(ctx, c, false, false, true)
-			done++
 		}
 	}
 }
