@@ -70,6 +70,20 @@
 // with work domain "myconet-annotation-pow/v1\n" and signature domain
 // "myconet-annotation/v1\n", as for votes.
 //
+// # On the network
+//
+// Package node carries these records over /myconet/moderation/1.0.0 to the
+// k nodes closest in the DHT to the poll key "myconet-poll/" + binary
+// package CID (see node/moderation_wire.go and node/moderation.go):
+//
+//	request  = u16 len(body) body
+//	body     = version(1) op(1) u16 len(target) target [record]
+//	           op 1 vote, 2 annotate (record = the encoding above),
+//	           3 tally, 4 tally and its votes, 5 annotations (no record)
+//	response = status(1: 0 ok, 1 rejected, 2 busy) u32 len(payload) payload
+//	           ok payloads: outcome text; a tally; a tally, u32 count and
+//	           count × (u16 len, vote); u32 count and count × (u16 len, annotation)
+//
 // # Counting
 //
 // A Poll counts one vote per voter key: of two votes by one voter the later

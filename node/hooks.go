@@ -11,9 +11,11 @@ import (
 // package is not served, replicated, returned by search (local or merged)
 // or shown by the gateway. It is the one seam between moderation and the
 // rest of the node; moderation.go explains how the decision is made and
-// cached. A package the node has not decided about yet may wait up to
-// modWait for its tallies.
+// cached. It never waits for the network: a package the node has not
+// decided about yet (or whose decision is stale) is served while its
+// tallies are gathered in the background. User-facing reads go through
+// withheldErr, which waits for a fresh decision first (at most modWait).
 func (n *Node) withheld(c cid.Cid) bool {
-	w, _ := n.withheldWhy(context.Background(), c)
+	w, _ := n.withheldWhy(context.Background(), c, false)
 	return w
 }

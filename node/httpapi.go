@@ -899,6 +899,7 @@ func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 		h.log.Debug("metrics: quota", "err", err)
 	}
 
+	h.moderationMetrics(r.Context(), &b)
 	h.mu.Lock()
 	keys := make([]reqKey, 0, len(h.reqs))
 	for k := range h.reqs {

@@ -28,11 +28,13 @@ package node
 // package, and be recent; moderation.Policy (min_votes, remove_ratio,
 // min_tallies, trusted and distrusted signers, the local allow and deny
 // rules) turns them into keep, remove or undecided. Decisions are cached
-// for moderation.refresh (default 10 minutes) and refreshed in the
-// background for the packages the node holds; a package the node has not
-// decided about yet is looked up when first asked, waiting at most
-// modWait (the seam fails open: a lookup that takes longer serves the
-// content and decides later). Offline only the local rules apply.
+// for moderation.refresh (default 10 minutes). withheld never waits: a
+// missing or stale decision is gathered in the background (at most
+// maxModBackground at a time) while the cached one (or none: served)
+// answers. User-facing reads (resolve, ensureLocal) wait for a fresh
+// decision, at most modWait; past that they fail open. The held packages
+// the node has looked at are refreshed in the background. Offline only the
+// local rules apply.
 //
 // n.withheld(c) is the one seam the rest of the node asks: retrieval
 // (serving blocks), replication (taking and spreading replicas), the
@@ -79,9 +81,14 @@ const (
 	// maxModPerAuthor bounds the packages one voter (or annotator) key has
 	// records on at one aggregator.
 	maxModPerAuthor = 4096
+	// maxModBackground bounds the refreshes that withheld starts without
+	// waiting for them (hot paths: serving, search).
+	maxModBackground = 4
 	// modRefreshBatch bounds the held packages refreshed per background
 	// pass (a pass every refresh/4).
 	modRefreshBatch = 32
+	// maxModPolls bounds the polls an aggregator keeps in memory.
+	maxModPolls = 256
 	// maxModCache bounds the decisions kept in memory.
 	maxModCache = 1 << 16
 )
@@ -89,12 +96,13 @@ const (
 // modState is the node's moderation state.
 type modState struct {
 	mu      sync.Mutex
-	cache   map[cid.Cid]*modEntry     // guarded by mu
-	flight  map[cid.Cid]chan struct{} // refreshes in progress; guarded by mu
-	content map[cid.Cid]cid.Cid       // content root → withheld package; guarded by mu
-	rules   map[string]bool           // CID string → allow; nil until loaded; guarded by mu
-	reject  map[string]int64          // "kind/reason" → count; guarded by mu
-	aggMu   sync.Mutex                // serializes an aggregator's writes
+	cache   map[cid.Cid]*modEntry        // guarded by mu
+	flight  map[cid.Cid]chan struct{}    // refreshes in progress; guarded by mu
+	content map[cid.Cid]cid.Cid          // content root → withheld package; guarded by mu
+	rules   map[string]bool              // CID string → allow; nil until loaded; guarded by mu
+	reject  map[string]int64             // "kind/reason" → count; guarded by mu
+	aggMu   sync.Mutex                   // serializes an aggregator's writes
+	polls   map[cid.Cid]*moderation.Poll // polls read from the store; guarded by aggMu
 
 	votesAccepted, annsAccepted, talliesServed, talliesUsed, votesServed atomic.Int64
 	decisions                                                            atomic.Int64
@@ -318,8 +326,12 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 
 // ---- the seam ----
 
-// withheldWhy reports whether c is withheld, and why.
-func (n *Node) withheldWhy(ctx context.Context, c cid.Cid) (bool, string) {
+// withheldWhy reports whether c is withheld, and why. With wait, a
+// decision that is missing or stale is gathered first, waiting at most
+// modWait (user-facing reads); without, the cached decision answers at once
+// and a missing or stale one is gathered in the background (serving,
+// replication, search: hot paths that must not wait for the network).
+func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, string) {
 	if !isPackageCID(c) {
 		n.mod.mu.Lock()
 		pkg, ok := n.mod.content[c]
@@ -337,22 +349,24 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid) (bool, string) {
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	r := n.modDecision(wctx, c, false, false)
+	r := n.modDecision(wctx, c, false, false, wait)
 	return r.Withheld, r.Reason
 }
 
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	if w, why := n.withheldWhy(ctx, c); w {
+	if w, why := n.withheldWhy(ctx, c, true); w {
 		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
 }
 
 // modDecision returns the cached decision about c, refreshing it when it is
-// stale (or force is set) and the node is online. It waits for the refresh
-// until ctx ends, then returns what it has.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) TallyReport {
+// stale (or force is set) and the node is online. With wait it waits for
+// the refresh until ctx ends, then returns what it has; without, it returns
+// at once, and starts the refresh only when fewer than maxModBackground
+// refreshes run.
+func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify, wait bool) TallyReport {
 	s := n.modSettings()
 	m := &n.mod
 	now := n.now()
@@ -368,7 +382,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) T
 			return r
 		}
 		r := n.decide(c, s, nil, nil)
-		if ns == nil {
+		if ns == nil && r.Local == "" {
 			r.Reason += " (offline: only local rules apply)"
 		}
 		return r
@@ -379,7 +393,8 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) T
 	}
 	m.mu.Lock()
 	ch, running := m.flight[c]
-	if !running {
+	if !running && (wait || len(m.flight) < maxModBackground) {
+		running = true
 		if m.flight == nil {
 			m.flight = map[cid.Cid]chan struct{}{}
 		}
@@ -398,9 +413,11 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool) T
 		})
 	}
 	m.mu.Unlock()
-	select {
-	case <-ch:
-	case <-ctx.Done():
+	if wait && running {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
 	}
 	m.mu.Lock()
 	e = m.cache[c]
@@ -753,9 +770,12 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 	return modRejected, []byte("unknown op")
 }
 
-// loadPoll reads c's poll from the store. Stored votes were verified when
-// they arrived and are not verified again.
+// loadPoll returns c's poll, from memory or the store. Stored votes were
+// verified when they arrived and are not verified again. Must hold aggMu.
 func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
+	if p := n.mod.polls[c]; p != nil {
+		return p, nil
+	}
 	recs, err := n.db.ModRecords(store.ModVote, c.Bytes())
 	if err != nil {
 		return nil, err
@@ -769,6 +789,10 @@ func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
 		}
 		_, _ = poll.Add(v)
 	}
+	if n.mod.polls == nil || len(n.mod.polls) >= maxModPolls {
+		n.mod.polls = map[cid.Cid]*moderation.Poll{} // start over: a cache, not the truth
+	}
+	n.mod.polls[c] = poll
 	return poll, nil
 }
 
@@ -809,6 +833,9 @@ func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, err
 		err = errSuperseded
 	default:
 		err = n.db.PutModRecord(store.ModVote, target.Bytes(), v.Voter, rec, store.ModLimits{PerTarget: maxModVotes, PerAuthor: maxModPerAuthor})
+		if err != nil {
+			delete(n.mod.polls, target) // the poll in memory counted it: read it again
+		}
 	}
 	if err != nil {
 		n.rejected("vote", from, err)
@@ -895,11 +922,11 @@ func (n *Node) signTally(c cid.Cid) (moderation.Tally, error) {
 	}
 	n.mod.aggMu.Lock()
 	poll, err := n.loadPoll(c)
-	n.mod.aggMu.Unlock()
-	if err != nil {
-		return moderation.Tally{}, err
+	var t moderation.Tally
+	if err == nil {
+		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
 	}
-	t, err := moderation.NewTally(n.id.Ed25519(), poll, n.now())
+	n.mod.aggMu.Unlock()
 	if err != nil {
 		return t, err
 	}
@@ -917,11 +944,13 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 	}
 	n.mod.aggMu.Lock()
 	poll, err := n.loadPoll(c)
-	n.mod.aggMu.Unlock()
-	if err != nil {
-		return nil, err
+	var t moderation.Tally
+	var votes []moderation.Vote
+	if err == nil {
+		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
+		votes = poll.Votes()
 	}
-	t, err := moderation.NewTally(n.id.Ed25519(), poll, n.now())
+	n.mod.aggMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
@@ -933,7 +962,7 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 		return nil, err
 	}
 	var recs [][]byte
-	for _, v := range poll.Votes() {
+	for _, v := range votes {
 		if b, err := v.Encode(); err == nil {
 			recs = append(recs, b)
 		}
@@ -942,9 +971,15 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 	return appendRecords(tb, recs), nil
 }
 
-// modRefreshLoop keeps the decisions about held packages fresh, so that
-// serving and replicating them rarely waits for tallies.
+// modRefreshLoop keeps the decisions about the packages this node holds
+// fresh, so that serving them and answering searches (withheldCached)
+// follow the votes. A decision is refreshed once it is stale; a held
+// package nobody has asked about gets its first look one refresh interval
+// after the loop first saw it, so that a node full of packages spreads its
+// lookups rather than making them all at start. At most modRefreshBatch
+// lookups per pass (every refresh/4).
 func (n *Node) modRefreshLoop(ctx context.Context) {
+	seen := map[cid.Cid]time.Time{} // held package → when this loop first saw it
 	for {
 		s := n.modSettings()
 		t := time.NewTimer(jitter(max(s.refresh/4, 10*time.Millisecond)))
@@ -954,33 +989,39 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ns := n.network()
-		if ns == nil || ns.dht.RoutingTable().Size() == 0 {
-			continue
-		}
 		pins, err := n.db.Pins()
 		if err != nil {
 			continue
 		}
-		seen := map[cid.Cid]bool{}
-		var stale []cid.Cid
 		now := n.now()
+		held := map[cid.Cid]bool{}
+		var due []cid.Cid
 		n.mod.mu.Lock()
 		for _, p := range pins {
-			if seen[p.Root] || !isPackageCID(p.Root) {
+			c := p.Root
+			if held[c] || !isPackageCID(c) {
 				continue
 			}
-			seen[p.Root] = true
-			if e := n.mod.cache[p.Root]; e == nil || now.Sub(e.at) >= s.refresh {
-				stale = append(stale, p.Root)
+			held[c] = true
+			if _, ok := seen[c]; !ok {
+				seen[c] = now
+			}
+			e := n.mod.cache[c]
+			if e != nil && now.Sub(e.at) >= s.refresh || e == nil && now.Sub(seen[c]) >= s.refresh {
+				due = append(due, c)
 			}
 		}
 		n.mod.mu.Unlock()
-		for _, c := range stale[:min(len(stale), modRefreshBatch)] {
+		for c := range seen {
+			if !held[c] {
+				delete(seen, c)
+			}
+		}
+		for _, c := range due[:min(len(due), modRefreshBatch)] {
 			if ctx.Err() != nil {
 				return
 			}
-			n.modDecision(ctx, c, false, false)
+			n.modDecision(ctx, c, false, false, true)
 		}
 	}
 }
@@ -1149,11 +1190,12 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	if err != nil {
 		return Delivery{}, coded(CodeInvalid, err)
 	}
-	if _, err := n.storeAnnotation(a, rec); err == nil { // the author sees it at once
-		n.reindexSearch(c)
-	}
 	d := Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
 	n.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
+	// The author sees it at once, aggregator or not.
+	if _, err := n.storeAnnotation(a, rec); err == nil || errors.Is(err, errDuplicate) {
+		n.reindexSearch(c)
+	}
 	if d.Accepted == 0 {
 		return d, fmt.Errorf("annotation reached no aggregator of %s (%s)", c, deliveryErrors(d))
 	}
@@ -1193,9 +1235,6 @@ func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, r
 				var r string
 				r, err = n.acceptAnnotation(p, c, rec)
 				out = []byte(r)
-				if errors.Is(err, errDuplicate) { // stored above already
-					out, err = []byte("added"), nil
-				}
 			default:
 				out, err = ns.mod.ask(ctx, p, modRequest{Op: op, Target: c, Record: rec})
 			}
@@ -1224,7 +1263,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	if ns == nil || ns.mod == nil {
 		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.modDecision(ctx, c, true, verify), nil
+	return n.modDecision(ctx, c, true, verify, true), nil
 }
 
 // ModerationWhy implements API.
@@ -1235,7 +1274,7 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.modDecision(wctx, c, false, false), nil
+	return n.modDecision(wctx, c, false, false, true), nil
 }
 
 // ModerationSet implements API.

@@ -397,7 +397,7 @@ func (r *replicator) check(ctx context.Context, root cid.Cid) (settled, held boo
 	if !local && !replica {
 		return false, false
 	}
-	if n.withheld(root) { // moderation: not spread further
+	if n.withheldCached(root) { // moderation: not spread further
 		return true, true
 	}
 	r.checks.Add(1)
