@@ -138,6 +138,7 @@ func (n *Node) runSearch(ctx context.Context, ns *netState) {
 func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 	kick := n.srch.kickChan()
 	announced := map[string]time.Time{}
+	synced := time.Now() // runSearch synced
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -145,6 +146,14 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Pins that changed unseen (cache evicted to make room)
+			// leave the index here, within the hour.
+			if time.Since(synced) >= announceCheckEvery {
+				if err := n.syncSearch(); err != nil {
+					n.log.Warn("search: index sync failed", "err", err)
+				}
+				synced = time.Now()
+			}
 		case <-kick:
 		}
 		if ns.dht.RoutingTable().Size() == 0 {
