@@ -66,6 +66,8 @@ func (s *countingStream) Write(b []byte) (int, error) {
 	return s.Stream.Write(b)
 }
 
+var settleTimeout time.Duration
+
 func main() {
 	// kad-dht starts an OpenTelemetry span per request; the global
 	// delegating tracer provider takes one process-wide mutex for each,
@@ -77,6 +79,7 @@ func main() {
 	degree := flag.Int("degree", 4, "connections each node dials")
 	seed := flag.Uint64("seed", 1, "random seed")
 	verbose := flag.Bool("v", false, "progress on stderr")
+	flag.DurationVar(&settleTimeout, "settle", 5*time.Minute, "how long to wait for announcements to settle, and for the new package to be findable")
 	flag.Parse()
 	if err := run(*nodes, *packages, *queries, *degree, *seed, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "search:", err)
@@ -153,8 +156,8 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 			if err == nil && slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
 				break
 			}
-			if time.Since(start) > 5*time.Minute {
-				return fmt.Errorf("announcements did not settle in 5 min")
+			if time.Since(start) > settleTimeout {
+				return fmt.Errorf("announcements did not settle in %v", settleTimeout)
 			}
 		}
 	}
@@ -193,8 +196,8 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		if err == nil && len(res) == 1 && res[0].Package == id {
 			break
 		}
-		if time.Since(start) > 5*time.Minute {
-			return fmt.Errorf("not findable after 5 min")
+		if time.Since(start) > settleTimeout {
+			return fmt.Errorf("not findable after %v", settleTimeout)
 		}
 	}
 	fmt.Printf("publish to findable: %v\n", time.Since(start).Round(time.Millisecond))
