@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -469,9 +470,27 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 		emit(c, h)
 	}
 	var out SearchResults
+	rank := func() []search.Result {
+		docs := make([]search.Doc, 0, len(order))
+		for _, c := range order {
+			docs = append(docs, hits[c].doc)
+		}
+		return search.Rank(q, docs, max(totalDocs, len(docs)), func(t string) int {
+			return max(df[t], 1)
+		}, limit)
+	}
 	if ns := n.network(); ns != nil && !opts.Local {
 		sctx, cancel := context.WithTimeout(ctx, searchTimeout)
 		defer cancel()
+		var top []search.Result
+		// Another wave is worth asking while the last one changed the top
+		// results (or filled fewer than limit).
+		more := func() bool {
+			next := rank()
+			changed := len(next) < limit || !slices.EqualFunc(next, top, func(a, b search.Result) bool { return a.ID == b.ID })
+			top = next
+			return changed
+		}
 		n.remoteSearch(sctx, ns, q, limit, func(from string, resp search.SearchResponse) {
 			out.Answered++
 			totalDocs += resp.Docs
@@ -502,15 +521,9 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 				order = append(order, wr.PackageCID)
 				emit(wr.PackageCID, h)
 			}
-		}, &out.Asked)
+		}, more, &out.Asked)
 	}
-	docs := make([]search.Doc, 0, len(order))
-	for _, c := range order {
-		docs = append(docs, hits[c].doc)
-	}
-	ranked := search.Rank(q, docs, max(totalDocs, len(docs)), func(t string) int {
-		return max(df[t], 1)
-	}, limit)
+	ranked := rank()
 	out.Results = make([]SearchResult, 0, len(ranked))
 	for _, r := range ranked {
 		c, _ := cid.Decode(r.ID)
