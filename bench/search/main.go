@@ -66,7 +66,12 @@ func (s *countingStream) Write(b []byte) (int, error) {
 	return s.Stream.Write(b)
 }
 
-var settleTimeout time.Duration
+const commonWord = "wcommon"
+
+var (
+	settleTimeout time.Duration
+	broad         int
+)
 
 func main() {
 	// kad-dht starts an OpenTelemetry span per request; the global
@@ -76,6 +81,7 @@ func main() {
 	nodes := flag.Int("nodes", 100, "nodes in the network")
 	packages := flag.Int("packages", 1000, "packages, spread round-robin over the nodes")
 	queries := flag.Int("queries", 50, "queries, each for two words of a random package")
+	flag.IntVar(&broad, "broad", 10, "broad queries, for a word half of the packages have")
 	degree := flag.Int("degree", 4, "connections each node dials")
 	seed := flag.Uint64("seed", 1, "random seed")
 	verbose := flag.Bool("v", false, "progress on stderr")
@@ -127,16 +133,22 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	ctx := context.Background()
 	type pkg struct{ id, title string }
 	var pkgs []pkg
+	central := search.NewIndex() // every package's metadata, for recall
 	add := func(i int, title string) (string, time.Duration) {
 		p := filepath.Join(tb.TempDir(), "f")
 		if err := os.WriteFile(p, []byte(title), 0o644); err != nil {
 			tb.Fatal(err)
 		}
 		start := time.Now()
-		res, err := net.Nodes[i%nodes].Add(ctx, node.AddRequest{Path: p, Title: title, Description: strings.Join([]string{word(), word(), word(), word(), word()}, " ")}, nil)
+		desc := strings.Join([]string{word(), word(), word(), word(), word()}, " ")
+		if r.IntN(2) == 0 { // a word half of all packages have: broad queries
+			desc = commonWord + " " + desc
+		}
+		res, err := net.Nodes[i%nodes].Add(ctx, node.AddRequest{Path: p, Title: title, Description: desc}, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
+		central.Add(search.Doc{ID: res.Package, Title: title, Description: desc})
 		return res.Package, time.Since(start)
 	}
 	start = time.Now()
@@ -187,6 +199,45 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	fmt.Printf("nodes %d  packages %d  queries %d  found %d/%d  latency p50 %v p95 %v  messages per query: %.1f search requests, %.1f DHT requests (provider lookups; the searcher's, background included)\n",
 		nodes, packages, queries, found, queries, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond),
 		float64(asked)/float64(queries), float64(dhtSent)/float64(queries))
+
+	// Broad queries: the most common words, limit 10, against one central
+	// index over the same metadata.
+	var blat []time.Duration
+	var recall float64
+	asked, dhtSent = 0, 0
+	for range broad {
+		text := commonWord
+		fi := r.IntN(nodes)
+		s0, d0 := searches[fi].Load(), dhtMsgs[fi].Load()
+		t0 := time.Now()
+		res, err := net.Nodes[fi].Search(ctx, text, node.SearchOptions{Limit: 10}, nil)
+		blat = append(blat, time.Since(t0))
+		if err != nil {
+			return fmt.Errorf("broad query %q: %w", text, err)
+		}
+		asked += int(searches[fi].Load() - s0)
+		dhtSent += int(dhtMsgs[fi].Load() - d0)
+		pq, _ := search.ParseQuery(text)
+		want := central.Search(pq, 10)
+		hit := 0
+		for _, w := range want {
+			if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == w.ID }) {
+				hit++
+			}
+		}
+		if len(want) > 0 {
+			recall += float64(hit) / float64(len(want))
+		} else {
+			recall++
+		}
+		progress("broad %q: %d holders of %d packages, recall@10 %d/%d, %d search requests", text, central.DF(text), len(pkgs), hit, len(want), searches[fi].Load()-s0)
+	}
+	if broad > 0 {
+		slices.Sort(blat)
+		fmt.Printf("broad queries (%q, in half of the packages; limit 10) %d  recall@10 against a central index %.3f  latency p50 %v p95 %v  messages per query: %.1f search requests, %.1f DHT requests\n",
+			commonWord, broad, recall/float64(broad), blat[len(blat)/2].Round(time.Millisecond), blat[len(blat)*95/100].Round(time.Millisecond),
+			float64(asked)/float64(broad), float64(dhtSent)/float64(broad))
+	}
 
 	// Publish to findable: a package with a word nobody else has.
 	start = time.Now()
