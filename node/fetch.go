@@ -138,7 +138,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	if err := batch.Commit(commit); err != nil {
 		return storeErr(err)
 	}
-	n.searchChanged()
+	n.searchChanged(root)
 	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "providers", len(providers))
 	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
 	return nil

@@ -56,7 +56,7 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 		}
 		removed++
 	}
-	n.searchChanged()
+	n.searchChanged(m.Root)
 	if removed == 0 {
 		if reason != "" {
 			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)

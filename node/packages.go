@@ -270,7 +270,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if err != nil {
 		return AddResult{}, storeErr(err)
 	}
-	n.searchChanged()
+	n.searchChanged(pc)
 	if ns := n.network(); ns != nil {
 		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
 		n.replicateNow(pc)

@@ -486,6 +486,7 @@ func (r *replicator) check(ctx context.Context, root cid.Cid) (settled, held boo
 	// steps back, once R others closer to the key confirm they hold it.
 	if replica && !local && !selfWalked && settled && selfRank >= R+dropMargin {
 		if err := n.db.RemovePin(root, store.ReasonReplica); err == nil {
+			n.searchChanged(root)
 			r.dropped.Add(1)
 			n.log.Info("replica dropped: enough closer holders", "root", root, "rank", selfRank)
 			return true, false
@@ -598,6 +599,7 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 		if u, err := n.db.Usage(); err == nil && u.ByReason[store.ReasonReplica] > q {
 			// The size hint was wrong: give the space back.
 			if err := n.db.RemovePin(root, store.ReasonReplica); err == nil {
+				n.searchChanged(root)
 				n.log.Warn("replica over quota.replicas dropped", "root", root, "bytes", size)
 				r.fetchFailed.Add(1)
 				return

@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,18 +84,19 @@ type SearchResults struct {
 	Dropped  int `json:"dropped,omitempty"`
 }
 
-// searchState is the node's search index: one document per pinned package,
-// rebuilt from the store on first use and kept current by syncSearch.
+// searchState is the node's view of its persisted search index
+// (search_index.go), kept current by syncSearch.
 type searchState struct {
-	syncMu sync.Mutex // serializes syncSearch
+	syncMu sync.Mutex // serializes syncSearch and reindexSearch
 
-	mu     sync.RWMutex // guards the fields below
-	ix     *search.Index
-	docs   map[cid.Cid]search.Doc
-	loaded bool
-	kick   chan struct{} // wakes the announcer after a change; cap 1
-	gen    uint64        // bumped by every change of the indexed set
-	annGen uint64        // the gen whose terms the announcer last finished
+	mu sync.RWMutex // guards the fields below
+	// indexed is the set of packages in the persisted index: nil until the
+	// first sync of this process reads it.
+	indexed map[cid.Cid]bool
+	kick    chan struct{} // wakes the announcer after a change; cap 1
+	gen     uint64        // bumped by every change of the indexed set
+	annGen  uint64        // the gen whose terms the announcer last finished
+	read    int           // package roots read to index them (a test probe)
 }
 
 // kickChan returns the announcer's wake-up channel.
@@ -108,38 +109,106 @@ func (s *searchState) kickChan() chan struct{} {
 	return s.kick
 }
 
-// syncSearch brings the index in line with the store: every pinned package
-// root is indexed, nothing else. The first call builds the index from the
-// store. Add, Import, fetches, Unpin and GC call it after they change pins.
-func (n *Node) syncSearch() error {
+// changed bumps the generation and wakes the announcer.
+func (s *searchState) changed() {
+	s.mu.Lock()
+	s.gen++
+	if s.kick == nil {
+		s.kick = make(chan struct{}, 1)
+	}
+	kick := s.kick
+	s.mu.Unlock()
+	select {
+	case kick <- struct{}{}:
+	default:
+	}
+}
+
+// syncSearch brings the persisted index in line with the store: every
+// pinned package root is indexed, nothing else. Only the packages that
+// differ are read or removed. The first sync of a process, GC and the
+// announcer's hourly round compare all pins; a corrupt index is dropped
+// and built again.
+func (n *Node) syncSearch() error { return n.syncSearchRoots(nil) }
+
+// syncSearchRoots is syncSearch for the given package roots only (all of
+// them when roots is nil, or before the first sync).
+func (n *Node) syncSearchRoots(roots []cid.Cid) error {
 	s := &n.srch
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
-	pins, err := n.db.Pins()
+	err := n.syncSearchLocked(roots)
+	if isCorrupt(err) {
+		if err = n.dropSearchIndex(err); err == nil {
+			err = n.syncSearchLocked(nil)
+		}
+	}
 	if err != nil {
 		return storeErr(err)
 	}
-	want := make(map[cid.Cid]bool, len(pins))
-	for _, p := range pins {
-		if p.Root.Type() == cid.DagCBOR {
-			want[p.Root] = true
+	return nil
+}
+
+func (n *Node) syncSearchLocked(roots []cid.Cid) error {
+	s := &n.srch
+	s.mu.RLock()
+	first := s.indexed == nil
+	s.mu.RUnlock()
+	var remove []string
+	if first {
+		set, bad, err := n.indexedPackages()
+		if err != nil {
+			return err
+		}
+		remove = bad
+		s.mu.Lock()
+		s.indexed = set
+		s.mu.Unlock()
+		roots = nil
+	}
+	want := map[cid.Cid]bool{}
+	if roots == nil {
+		pins, err := n.db.Pins()
+		if err != nil {
+			return err
+		}
+		for _, p := range pins {
+			if p.Root.Type() == cid.DagCBOR {
+				want[p.Root] = true
+			}
 		}
 	}
+	for _, c := range roots {
+		pins, err := n.db.PinsOf(c)
+		if err != nil {
+			return err
+		}
+		want[c] = len(pins) > 0 && c.Type() == cid.DagCBOR
+	}
+	var add []cid.Cid
 	s.mu.RLock()
-	var add, remove []cid.Cid
-	for c := range want {
-		if _, ok := s.docs[c]; !ok {
+	for c, pinned := range want {
+		if pinned && !s.indexed[c] {
 			add = append(add, c)
 		}
 	}
-	for c := range s.docs {
-		if !want[c] {
-			remove = append(remove, c)
+	for _, c := range roots {
+		if !want[c] && s.indexed[c] {
+			remove = append(remove, c.String())
 		}
 	}
-	loaded := s.loaded
+	if roots == nil {
+		for c := range s.indexed {
+			if !want[c] {
+				remove = append(remove, c.String())
+			}
+		}
+	}
 	s.mu.RUnlock()
-	if loaded && len(add) == 0 && len(remove) == 0 {
+	if len(add) == 0 && len(remove) == 0 {
+		if first {
+			s.changed() // the announcer's first round
+		}
 		return nil
 	}
 	docs := make([]search.Doc, 0, len(add))
@@ -152,47 +221,18 @@ func (n *Node) syncSearch() error {
 		docs = append(docs, d)
 	}
 	s.mu.Lock()
-	if s.ix == nil {
-		s.ix = search.NewIndex()
-		s.docs = map[cid.Cid]search.Doc{}
-	}
-	for _, d := range docs {
-		c, _ := cid.Decode(d.ID)
-		s.ix.Add(d)
-		s.docs[c] = d
-	}
-	for _, c := range remove {
-		s.ix.Remove(c.String())
-		delete(s.docs, c)
-	}
-	s.loaded = true
-	s.gen++
-	if s.kick == nil {
-		s.kick = make(chan struct{}, 1)
-	}
-	kick := s.kick
+	s.read += len(add)
 	s.mu.Unlock()
-	select {
-	case kick <- struct{}{}:
-	default:
-	}
-	return nil
+	err := n.applySearch(docs, remove)
+	s.changed()
+	return err
 }
 
-// searchChanged is called after pins change; errors are logged, not
-// returned: the index catches up on the next change or search. An index not
-// built yet stays unbuilt (a one-shot CLI command need not read every
-// package root): its first use builds it.
-func (n *Node) searchChanged() {
-	n.srch.syncMu.Lock() // a build in progress may have missed the change: wait for it
-	n.srch.mu.RLock()
-	loaded := n.srch.loaded
-	n.srch.mu.RUnlock()
-	n.srch.syncMu.Unlock()
-	if !loaded {
-		return
-	}
-	if err := n.syncSearch(); err != nil {
+// searchChanged is called after the pins of roots change (nil: of
+// packages not known, as after GC); errors are logged, not returned: the
+// index catches up on the next full sync.
+func (n *Node) searchChanged(roots ...cid.Cid) {
+	if err := n.syncSearchRoots(roots); err != nil {
 		n.log.Warn("search: index update failed", "err", err)
 	}
 }
@@ -225,20 +265,51 @@ func (n *Node) localSearch(q search.Query, limit int, withheld func(cid.Cid) boo
 	if err := n.ensureSearchLoaded(); err != nil {
 		return nil, search.SearchResponse{}, err
 	}
-	s := &n.srch
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	res := s.ix.SearchFunc(q, limit, skipWithheld(withheld))
-	resp := search.SearchResponse{Docs: s.ix.Stats().Docs}
-	for _, t := range q.RequiredTerms() {
-		resp.DF = append(resp.DF, s.ix.DF(t))
+	var (
+		res  []search.Result
+		resp search.SearchResponse
+	)
+	run := func(ix search.Stored) error {
+		var err error
+		if res, err = ix.SearchFunc(q, limit, skipWithheld(withheld)); err != nil {
+			return err
+		}
+		st, err := ix.Stats()
+		if err != nil {
+			return err
+		}
+		resp = search.SearchResponse{Docs: st.Docs}
+		for _, t := range q.RequiredTerms() {
+			df, err := ix.DF(t)
+			if err != nil {
+				return err
+			}
+			resp.DF = append(resp.DF, df)
+		}
+		return nil
+	}
+	err := n.viewSearch(run)
+	if isCorrupt(err) { // rebuild, then answer from the rebuilt index
+		n.srch.syncMu.Lock()
+		err = n.dropSearchIndex(err)
+		n.srch.syncMu.Unlock()
+		if err == nil {
+			err = n.syncSearch()
+		}
+		if err == nil {
+			err = n.viewSearch(run)
+		}
+	}
+	if err != nil {
+		return nil, search.SearchResponse{}, storeErr(err)
 	}
 	return res, resp, nil
 }
 
+// ensureSearchLoaded runs the first sync of this process.
 func (n *Node) ensureSearchLoaded() error {
 	n.srch.mu.RLock()
-	loaded := n.srch.loaded
+	loaded := n.srch.indexed != nil
 	n.srch.mu.RUnlock()
 	if loaded {
 		return nil
@@ -248,29 +319,30 @@ func (n *Node) ensureSearchLoaded() error {
 
 // localDF is the document frequency of term in the node's index.
 func (n *Node) localDF(term string) int {
-	n.srch.mu.RLock()
-	defer n.srch.mu.RUnlock()
-	if n.srch.ix == nil {
+	var df int
+	err := n.viewSearch(func(ix search.Stored) error {
+		var err error
+		df, err = ix.DF(term)
+		return err
+	})
+	if err != nil {
 		return 0
 	}
-	return n.srch.ix.DF(term)
+	return df
 }
 
-// heldTerms returns the distinct terms of every indexed package.
+// heldTerms returns the distinct terms of every indexed package, sorted.
 func (n *Node) heldTerms() []string {
-	n.srch.mu.RLock()
-	set := map[string]bool{}
-	for _, d := range n.srch.docs {
-		for _, t := range d.Terms() {
-			set[t] = true
-		}
+	var out []string
+	err := n.viewSearch(func(ix search.Stored) error {
+		return ix.Terms(func(t string) bool {
+			out = append(out, t)
+			return true
+		})
+	})
+	if err != nil {
+		n.log.Warn("search: cannot list the held terms", "err", err)
 	}
-	n.srch.mu.RUnlock()
-	out := make([]string, 0, len(set))
-	for t := range set {
-		out = append(out, t)
-	}
-	sort.Strings(out)
 	return out
 }
 
@@ -361,7 +433,9 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 	if err != nil {
 		return SearchResults{}, err
 	}
-	local, stats, err := n.localSearch(q, 0, withheld)
+	// This node's best, as many as a responder sends: the merged ranking
+	// below re-scores them with the statistics of all responders.
+	local, stats, err := n.localSearch(q, min(search.MaxResults, limit*searchResponderLimit), withheld)
 	if err != nil {
 		return SearchResults{}, err
 	}
@@ -396,9 +470,27 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 		emit(c, h)
 	}
 	var out SearchResults
+	rank := func() []search.Result {
+		docs := make([]search.Doc, 0, len(order))
+		for _, c := range order {
+			docs = append(docs, hits[c].doc)
+		}
+		return search.Rank(q, docs, max(totalDocs, len(docs)), func(t string) int {
+			return max(df[t], 1)
+		}, limit)
+	}
 	if ns := n.network(); ns != nil && !opts.Local {
 		sctx, cancel := context.WithTimeout(ctx, searchTimeout)
 		defer cancel()
+		var top []search.Result
+		// Another wave is worth asking while the last one changed the top
+		// results (or filled fewer than limit).
+		more := func() bool {
+			next := rank()
+			changed := len(next) < limit || !slices.EqualFunc(next, top, func(a, b search.Result) bool { return a.ID == b.ID })
+			top = next
+			return changed
+		}
 		n.remoteSearch(sctx, ns, q, limit, func(from string, resp search.SearchResponse) {
 			out.Answered++
 			totalDocs += resp.Docs
@@ -429,15 +521,9 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 				order = append(order, wr.PackageCID)
 				emit(wr.PackageCID, h)
 			}
-		}, &out.Asked)
+		}, more, &out.Asked)
 	}
-	docs := make([]search.Doc, 0, len(order))
-	for _, c := range order {
-		docs = append(docs, hits[c].doc)
-	}
-	ranked := search.Rank(q, docs, max(totalDocs, len(docs)), func(t string) int {
-		return max(df[t], 1)
-	}, limit)
+	ranked := rank()
 	out.Results = make([]SearchResult, 0, len(ranked))
 	for _, r := range ranked {
 		c, _ := cid.Decode(r.ID)
@@ -459,7 +545,7 @@ func (n *Node) reindexSearch(c cid.Cid) {
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
 	s.mu.RLock()
-	_, held := s.docs[c]
+	held := s.indexed[c]
 	s.mu.RUnlock()
 	if !held {
 		return
@@ -469,15 +555,9 @@ func (n *Node) reindexSearch(c cid.Cid) {
 		n.log.Warn("search: cannot reindex package", "package", c, "err", err)
 		return
 	}
-	s.mu.Lock()
-	s.ix.Remove(d.ID)
-	s.ix.Add(d)
-	s.docs[c] = d
-	s.gen++
-	kick := s.kick
-	s.mu.Unlock()
-	select {
-	case kick <- struct{}{}:
-	default:
+	if err := n.updateSearch(func(ix search.Stored) error { return ix.Add(d) }); err != nil {
+		n.log.Warn("search: cannot reindex package", "package", c, "err", err)
+		return
 	}
+	s.changed()
 }

@@ -86,7 +86,7 @@ func (g *MetaGen) request(i int) AddRequest {
 func (n *Node) SearchAnnounced() bool {
 	n.srch.mu.RLock()
 	defer n.srch.mu.RUnlock()
-	return n.srch.loaded && n.srch.annGen == n.srch.gen
+	return n.srch.indexed != nil && n.srch.annGen == n.srch.gen
 }
 
 // SearchWithStats is Search with the counts of the ranked answer (test

@@ -113,8 +113,8 @@ func TestSearchMeshRecall(t *testing.T) {
 		}
 		queries = append(queries, `"`+d.Authors[0]+`"`)
 	}
-	// Very common single words: most nodes hold them and a searcher asks
-	// at most 32: broad at 100 nodes (see below).
+	// Very common single words: most nodes hold them, more than the 32 a
+	// searcher asks at once: broad at 100 nodes (see below).
 	common := []string{v[0], v[1], v[5], v[20]}
 	ctx := context.Background()
 	var lat []time.Duration
@@ -157,10 +157,9 @@ func TestSearchMeshRecall(t *testing.T) {
 		return recall
 	}
 	// A query is broad when more nodes provide all of its lookup keys (its
-	// two rarest terms, its tags and kind) than a searcher asks (32): the
-	// searcher cannot reach every holder, and recall depends on which it
-	// asks. Recall is asserted on the selective queries and reported for
-	// the broad ones.
+	// two rarest terms, its tags and kind) than a searcher asks at once
+	// (32): the searcher asks in waves until its top results settle.
+	// Recall is reported for both kinds and asserted over all queries.
 	broad := func(text string) bool {
 		q, _ := search.ParseQuery(text)
 		keys := q.RarestTerms(central.DF, 2)
@@ -194,15 +193,15 @@ func TestSearchMeshRecall(t *testing.T) {
 		selective++
 	}
 	if broadN > 0 {
-		t.Logf("broad queries (more than 32 candidate nodes): %d, mean recall@10 %.3f (not asserted)", broadN, broadSum/float64(broadN))
+		t.Logf("broad queries (more than 32 candidate nodes): %d, mean recall@10 %.3f", broadN, broadSum/float64(broadN))
 	}
 	queries = append(queries, common...)
-	mean := sum / float64(selective)
+	mean := (sum + broadSum) / float64(selective+broadN)
 	slices.Sort(lat)
-	t.Logf("selective queries: mean recall@10 %.3f over %d; all %d queries: latency p50 %v p95 %v; %.1f nodes asked per query",
-		mean, selective, len(queries), lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), float64(asked)/float64(len(queries)))
+	t.Logf("selective queries: mean recall@10 %.3f over %d; all %d queries: mean recall@10 %.3f, latency p50 %v p95 %v; %.1f nodes asked per query",
+		sum/float64(selective), selective, len(queries), mean, lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), float64(asked)/float64(len(queries)))
 	if mean < 0.95 {
-		t.Fatalf("mean recall@10 %.3f < 0.95", mean)
+		t.Fatalf("mean recall@10 over all queries %.3f < 0.95", mean)
 	}
 
 	// Time from publish to findable from another node.

@@ -3,6 +3,7 @@ package node
 import (
 	"bufio"
 	"context"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strings"
@@ -22,7 +23,8 @@ const (
 	searchStreamTimeout  = 5 * time.Second // one request and its response
 	searchProviderWait   = 3 * time.Second // looking up providers of the rarest terms
 	searchRareTerms      = 2               // terms whose providers are looked up
-	searchMaxAsked       = 32              // providers asked per query
+	searchWave           = 32              // providers asked at once
+	searchMaxAsked       = 128             // providers asked per query, in waves
 	searchFallbackPeers  = 8               // connected peers asked when no provider is found
 	searchPerPeer        = 4               // concurrent requests served per peer
 	searchServed         = 32              // concurrent requests served in all
@@ -138,6 +140,7 @@ func (n *Node) runSearch(ctx context.Context, ns *netState) {
 func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 	kick := n.srch.kickChan()
 	announced := map[string]time.Time{}
+	synced := time.Now() // runSearch synced
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -145,6 +148,14 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			// Pins that changed unseen (cache evicted to make room)
+			// leave the index here, within the hour.
+			if time.Since(synced) >= announceCheckEvery {
+				if err := n.syncSearch(); err != nil {
+					n.log.Warn("search: index sync failed", "err", err)
+				}
+				synced = time.Now()
+			}
 		case <-kick:
 		}
 		if ns.dht.RoutingTable().Size() == 0 {
@@ -198,11 +209,12 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 }
 
 // remoteSearch asks the nodes that announce the query's rarest terms, in
-// parallel, and calls onResponse (serialized) with each valid response.
-// It returns when all have answered or ctx ends.
-func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, limit int, onResponse func(from string, resp search.SearchResponse), asked *int) {
+// waves of searchWave in parallel, and calls onResponse (serialized) with
+// each valid response. After a wave it asks the next only if more() says
+// the answer may still change (the searcher's top results moved). It
+// returns when no wave is left or ctx ends.
+func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, limit int, onResponse func(from string, resp search.SearchResponse), more func() bool, asked *int) {
 	peers := n.searchPeers(ctx, ns, q)
-	*asked = len(peers)
 	if len(peers) == 0 {
 		return
 	}
@@ -216,23 +228,31 @@ func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, l
 		from string
 		resp search.SearchResponse
 	}
-	answers := make(chan answer, len(peers))
-	var wg sync.WaitGroup
-	for _, p := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			resp, err := n.askSearch(ctx, ns, p, req)
-			if err != nil {
-				n.log.Debug("search: peer did not answer", "peer", p, "err", err)
-				return
-			}
-			answers <- answer{p.String(), resp}
-		}()
-	}
-	go func() { wg.Wait(); close(answers) }()
-	for a := range answers {
-		onResponse(a.from, a.resp)
+	for len(peers) > 0 && ctx.Err() == nil {
+		wave := peers[:min(searchWave, len(peers))]
+		peers = peers[len(wave):]
+		*asked += len(wave)
+		answers := make(chan answer, len(wave))
+		var wg sync.WaitGroup
+		for _, p := range wave {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := n.askSearch(ctx, ns, p, req)
+				if err != nil {
+					n.log.Debug("search: peer did not answer", "peer", p, "err", err)
+					return
+				}
+				answers <- answer{p.String(), resp}
+			}()
+		}
+		go func() { wg.Wait(); close(answers) }()
+		for a := range answers {
+			onResponse(a.from, a.resp)
+		}
+		if len(peers) > 0 && !more() {
+			return
+		}
 	}
 }
 
@@ -267,7 +287,8 @@ func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byt
 // terms (by this node's document frequencies) and of its tag and kind
 // filters (tags and kinds are indexed words too), those providing the most
 // of them first, at most searchMaxAsked. With none found, the connected
-// peers.
+// peers. The order among equals is random, so that the waves of different
+// searchers spread over the holders.
 func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []peer.ID {
 	terms := q.RarestTerms(n.localDF, searchRareTerms)
 	for _, tag := range q.Tags {
@@ -325,12 +346,8 @@ func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if count[out[i]] != count[out[j]] {
-			return count[out[i]] > count[out[j]]
-		}
-		return out[i] < out[j]
-	})
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	sort.SliceStable(out, func(i, j int) bool { return count[out[i]] > count[out[j]] })
 	if len(out) > searchMaxAsked {
 		out = out[:searchMaxAsked]
 	}

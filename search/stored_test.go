@@ -6,15 +6,16 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 )
 
-// memKV is a KV in memory: sorted keys per table. Get returns copies, so a
-// caller that keeps or changes them is not caught; Put copies too.
+// memKV is a KV in memory: a map and its sorted keys per table. Get
+// returns copies, so a caller that keeps or changes them is not caught;
+// Put copies too.
 type memKV struct {
-	t [NumTables]map[string][]byte
+	t    [NumTables]map[string][]byte
+	keys [NumTables][]string // sorted
 }
 
 func newMemKV() *memKV {
@@ -34,24 +35,28 @@ func (kv *memKV) Get(t Table, k []byte) []byte {
 }
 
 func (kv *memKV) Put(t Table, k, v []byte) error {
+	if _, ok := kv.t[t][string(k)]; !ok {
+		i, _ := slices.BinarySearch(kv.keys[t], string(k))
+		kv.keys[t] = slices.Insert(kv.keys[t], i, string(k))
+	}
 	kv.t[t][string(k)] = bytes.Clone(v)
 	return nil
 }
 
 func (kv *memKV) Delete(t Table, k []byte) error {
+	if i, ok := slices.BinarySearch(kv.keys[t], string(k)); ok {
+		kv.keys[t] = slices.Delete(kv.keys[t], i, i+1)
+	}
 	delete(kv.t[t], string(k))
 	return nil
 }
 
 func (kv *memKV) Scan(t Table, prefix []byte, fn func(k, v []byte) bool) error {
-	keys := make([]string, 0, len(kv.t[t]))
-	for k := range kv.t[t] {
-		if strings.HasPrefix(k, string(prefix)) {
-			keys = append(keys, k)
+	i, _ := slices.BinarySearch(kv.keys[t], string(prefix))
+	for _, k := range kv.keys[t][i:] { // fn does not write (the KV contract)
+		if !strings.HasPrefix(k, string(prefix)) {
+			break
 		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
 		if v, ok := kv.t[t][k]; ok && !fn([]byte(k), bytes.Clone(v)) {
 			break
 		}

@@ -18,6 +18,9 @@
 //   - bookmarks: keyed by name.
 //   - meta: the schema version and the usage counters (blocks, bytes), which
 //     change in the same transaction as the blocks.
+//   - indexes: derived indexes (the search index), one nested bucket per
+//     index and per table, read and written through ViewIndex and
+//     UpdateIndex; their owner keeps them consistent with the pins.
 //
 // Records are versioned (a leading version byte); Open refuses a file with a
 // newer schema version (ErrVersion).
