@@ -257,9 +257,18 @@ func TestModerationMesh(t *testing.T) {
 	}
 	for _, s := range res {
 		if s.Package == removed.String() {
-			t.Errorf("search on node n-4 returns the withheld package (search filtering comes with the search branch)")
+			t.Errorf("search on node n-4 returns the withheld package")
 		}
 	}
+
+	// A community tag finds the package on its holder, by that word alone.
+	if _, err := net.Nodes[3].Annotate(ctx, node.AnnotateRequest{Ref: kept.String(), Tags: []string{"zebrafishy"}}); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(time.Minute, "the holder's search to find the package by its community tag", func() bool {
+		res, err := net.Nodes[0].Search(ctx, "zebrafishy", node.SearchOptions{Local: true}, nil)
+		return err == nil && len(res) == 1 && res[0].Package == kept.String()
+	})
 }
 
 func nodeByID(t *testing.T, net *nodetest.Net, id peer.ID) *node.Node {

@@ -464,7 +464,7 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 		if err != nil {
 			continue
 		}
-		h := &hit{doc: search.DocFromMeta(r.ID, pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil), pkg: pkg, score: r.Score, holders: map[string]bool{self: true}, local: true}
+		h := &hit{doc: search.DocFromMeta(r.ID, pkg.Meta, PeerIDFromEd25519(pkg.Publisher), n.annotationTags(c)), pkg: pkg, score: r.Score, holders: map[string]bool{self: true}, local: true}
 		hits[c] = h
 		order = append(order, c)
 		emit(c, h)
@@ -510,7 +510,7 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 					h.holders[from] = true
 					continue
 				}
-				doc := search.DocFromMeta(wr.PackageCID.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), nil)
+				doc := search.DocFromMeta(wr.PackageCID.String(), pkg.Meta, PeerIDFromEd25519(pkg.Publisher), n.annotationTags(wr.PackageCID))
 				if !search.Match(q, doc) {
 					out.Dropped++
 					n.log.Debug("search: dropped result that does not match", "from", from, "package", wr.PackageCID)
