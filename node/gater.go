@@ -1,6 +1,7 @@
 package node
 
 import (
+	"sync"
 	"sync/atomic"
 
 	"github.com/libp2p/go-libp2p/core/control"
@@ -17,6 +18,10 @@ type connGater struct {
 	limit atomic.Int64       // 0 = no limit
 	count func() int         // current connections
 	has   func(peer.ID) bool // already connected to p
+	// noDirect holds peers (peer.ID → struct{}) with which only relayed
+	// connections are allowed: tests model peers that cannot reach each
+	// other on the same loopback (dial_test.go).
+	noDirect sync.Map
 }
 
 var _ interface {
@@ -41,14 +46,24 @@ func (g *connGater) full(p peer.ID) bool {
 // InterceptPeerDial refuses to dial new peers when full.
 func (g *connGater) InterceptPeerDial(p peer.ID) bool { return !g.full(p) }
 
-// InterceptAddrDial allows every address.
-func (g *connGater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return true }
+// InterceptAddrDial allows every address but direct ones of noDirect peers.
+func (g *connGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	return isRelayed(a) || !g.relayOnly(p)
+}
+
+func (g *connGater) relayOnly(p peer.ID) bool {
+	_, no := g.noDirect.Load(p)
+	return no
+}
 
 // InterceptAccept refuses inbound connections when full (peer unknown yet).
 func (g *connGater) InterceptAccept(network.ConnMultiaddrs) bool { return !g.full("") }
 
 // InterceptSecured refuses when full, now that the peer is known.
-func (g *connGater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
+func (g *connGater) InterceptSecured(_ network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
+	if !isRelayed(c.RemoteMultiaddr()) && g.relayOnly(p) {
+		return false
+	}
 	return !g.full(p)
 }
 

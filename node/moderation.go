@@ -725,7 +725,7 @@ func (n *Node) fetchAnnotations(ctx context.Context, ns *netState, p peer.ID, c 
 
 // startModeration registers the protocol; StartNetwork calls it.
 func (n *Node) startModeration(ns *netState) *modService {
-	svc := newModService(ns.host, n.handleModeration, n.log.With("component", "moderation"))
+	svc := newModService(dialHost{ns.host, ns}, n.handleModeration, n.log.With("component", "moderation"))
 	ns.goOwned(func(ctx context.Context) { n.modRefreshLoop(ctx) })
 	return svc
 }

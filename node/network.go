@@ -133,7 +133,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.down = bandwidth.New(downRate, n.bwClock)
 	ns.retrieval, err = retrieval.New(retrieval.Config{
 		// Bulk data moves through retrieval: its streams pay the bandwidth quotas.
-		Host:   &bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down},
+		Host:   &bandwidth.Host{Host: dialHost{ns.host, ns}, Up: ns.up, Down: ns.down}, // dial.go: directly or relayed
 		Blocks: n.db,
 		Links:  blockLinks,
 		Allow:  func(root cid.Cid) bool { return !n.withheld(root) },

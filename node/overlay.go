@@ -20,13 +20,11 @@ package node
 // cannot reach it directly can through them.
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/netip"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +32,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
@@ -311,110 +308,13 @@ func (o *overlayNet) openStream(ctx context.Context, id peer.ID) (network.Stream
 	return s, nil
 }
 
-// connect makes sure there is a connection to id: an existing one, a direct
-// dial to the addresses the peerstore or the DHT knows, or else a relayed
-// one through the connected peers that offer relay service and answer a
-// ping now, fastest first. (libp2p's relay client dials one relay at a time
-// per destination, so a relay whose connection died silently must not be
-// tried: it would hold up the others until the deadline.)
+// connect makes sure there is a connection to id, directly or through a
+// relay (netState.connect).
 func (o *overlayNet) connect(ctx context.Context, id peer.ID) error {
-	h := o.ns.host
-	if h.Network().Connectedness(id) == network.Connected {
-		return nil
+	if err := o.ns.connect(ctx, id); err != nil {
+		return fmt.Errorf("overlay: %w", err)
 	}
-	ps := h.Peerstore()
-	var direct []ma.Multiaddr
-	for _, a := range ps.Addrs(id) {
-		if !isRelayed(a) {
-			direct = append(direct, a)
-		}
-	}
-	if len(direct) == 0 {
-		if ai, err := o.ns.dht.FindPeer(ctx, id); err == nil {
-			for _, a := range ai.Addrs {
-				if !isRelayed(a) {
-					direct = append(direct, a)
-				}
-			}
-		}
-	}
-	// Forget relayed addresses from earlier paths; the live ones come back below.
-	ps.ClearAddrs(id)
-	ps.AddAddrs(id, direct, peerstore.TempAddrTTL)
-	if len(direct) > 0 {
-		dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		err := h.Connect(dctx, peer.AddrInfo{ID: id})
-		cancel()
-		if err == nil {
-			return nil
-		}
-	}
-	relays := o.liveRelays(ctx, id)
-	var lastErr error = errors.New("no relay to reach it through")
-	for _, r := range relays {
-		circ, err := ma.NewMultiaddr("/p2p/" + r.id.String() + "/p2p-circuit")
-		if err != nil {
-			continue
-		}
-		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		lastErr = h.Connect(rctx, peer.AddrInfo{ID: id, Addrs: []ma.Multiaddr{r.addr.Encapsulate(circ)}})
-		cancel()
-		if lastErr == nil {
-			return nil
-		}
-	}
-	return fmt.Errorf("overlay: connect %s (directly and through %d relays): %w", id, len(relays), lastErr)
-}
-
-type liveRelay struct {
-	id   peer.ID
-	addr ma.Multiaddr // of the direct connection to it
-	rtt  time.Duration
-}
-
-// liveRelays pings, in parallel, every directly connected peer (but dst)
-// that offers relay service and returns those that answered within a
-// second, fastest first. One that does not answer is disconnected.
-func (o *overlayNet) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
-	h := o.ns.host
-	var cands []liveRelay
-	for _, c := range h.Network().Conns() {
-		r := c.RemotePeer()
-		if r == dst || isRelayed(c.RemoteMultiaddr()) || slices.ContainsFunc(cands, func(l liveRelay) bool { return l.id == r }) {
-			continue
-		}
-		if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
-			continue
-		}
-		cands = append(cands, liveRelay{id: r, addr: c.RemoteMultiaddr()})
-	}
-	var wg sync.WaitGroup
-	for i := range cands {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			pctx, cancel := context.WithTimeout(ctx, time.Second)
-			defer cancel()
-			res, ok := <-ping.Ping(pctx, h, cands[i].id)
-			if !ok || res.Error != nil {
-				cands[i].rtt = -1
-				if ctx.Err() == nil {
-					_ = h.Network().ClosePeer(cands[i].id)
-				}
-				return
-			}
-			cands[i].rtt = res.RTT
-		}()
-	}
-	wg.Wait()
-	live := slices.DeleteFunc(cands, func(l liveRelay) bool { return l.rtt < 0 })
-	slices.SortFunc(live, func(a, b liveRelay) int { return cmp.Compare(a.rtt, b.rtt) })
-	return live
-}
-
-func isRelayed(a ma.Multiaddr) bool {
-	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
-	return err == nil
+	return nil
 }
 
 // handleStream serves one inbound overlay stream until it ends.

@@ -178,7 +178,7 @@ func (n *Node) startReplication(ns *netState) *replicator {
 	r.slots, r.fetchSlots = newLimiter(cpu), newLimiter(cpu)
 	r.allow = func(root cid.Cid) bool { return !n.withheld(root) }
 	svc, err := replication.New(replication.Config{
-		Host:   ns.host,
+		Host:   dialHost{ns.host, ns}, // dial.go: directly or relayed
 		Decide: r.decide,
 		Logger: n.log.With("component", "replication"),
 	})

@@ -260,7 +260,7 @@ func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, l
 func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byte) (search.SearchResponse, error) {
 	sctx, cancel := context.WithTimeout(ctx, searchStreamTimeout)
 	defer cancel()
-	st, err := ns.host.NewStream(sctx, p, protocol.ID(search.ProtocolID))
+	st, err := ns.newStream(sctx, p, protocol.ID(search.ProtocolID)) // dial.go: directly or relayed
 	if err != nil {
 		return search.SearchResponse{}, err
 	}

@@ -5,9 +5,6 @@ package main_test
 // test creates. Root only; skipped otherwise with a one-line reason.
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -67,29 +64,7 @@ func TestNetnsContentChain(t *testing.T) {
 		t.Fatalf("a's peers: %v %v (want b only)", ps, err)
 	}
 
-	path := filepath.Join(t.TempDir(), "chain.bin")
-	data := writeFile(t, path, 61, 3<<20+17)
-	var add addResult
-	if err := da.CLIJSON(&add, "add", path, "--title", "across the chain"); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(t.TempDir(), "got.bin")
-	var lastErr error
-	start := time.Now()
-	defer func() {
-		if t.Failed() {
-			t.Logf("c's last get: %v", lastErr)
-		}
-	}()
-	lab.Eventually(30*time.Second, "c to fetch a's package", func() bool {
-		_, lastErr = dc.CLI("get", add.MRI, "-o", out)
-		return lastErr == nil
-	})
-	t.Logf("c fetched %d bytes %v after a added them", len(data), time.Since(start).Round(time.Millisecond))
-	got, err := os.ReadFile(out)
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("c got %d bytes (%v), want a's %d", len(got), err, len(data))
-	}
+	add := addThenGet(t, lab, da, dc, 61, 3<<20+17, "across the chain")
 	// b holds it as a replica: that is where c got it from.
 	if pins := db.MustCLI("pin", "ls"); !strings.Contains(pins, add.Package) || !strings.Contains(pins, "replica") {
 		t.Fatalf("b does not hold a replica:\n%s", pins)
