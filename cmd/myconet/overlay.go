@@ -127,15 +127,7 @@ func routesCmd() *command {
 		summary: "list overlay addresses the daemon knows: their peers and the path in use",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				api, closeAPI, err := c.connectDaemon(ctx)
-				if err != nil {
-					return err
-				}
-				defer closeAPI()
+			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
 				routes, err := api.Routes(ctx)
 				if err != nil {
 					return err
@@ -160,7 +152,7 @@ func routesCmd() *command {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Addr, orDash(r.Peer), state, r.Path)
 				}
 				return tw.Flush()
-			}
+			})
 		},
 	}
 }
@@ -216,21 +208,13 @@ echo; replies to connections this node opened pass. Rules live in the config
 				summary: "list the rules, first match first",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return func(ctx context.Context, args []string) error {
-						if err := wantArgs(args); err != nil {
-							return err
-						}
-						api, closeAPI, err := c.connect(ctx, c.home)
-						if err != nil {
-							return err
-						}
-						defer closeAPI()
+					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						fw, err := api.Firewall(ctx)
 						if err != nil {
 							return err
 						}
 						return printFirewall(c.stdout, *asJSON, fw)
-					}
+					})
 				},
 			},
 		},
