@@ -610,20 +610,23 @@ func (n *Node) forgetAllDecisions() {
 }
 
 // aggregators returns the k peers closest to c's poll key, this node
-// included when it is a DHT server.
+// included when it is a DHT server or already holds votes on c (a DHT
+// client that others reached as a connected peer, as in a young network of
+// two, must count the votes it accepted).
 func (n *Node) aggregators(ctx context.Context, ns *netState, c cid.Cid, k int) ([]peer.ID, error) {
 	key := pollKey(c)
 	lctx, cancel := context.WithTimeout(ctx, closestLookupTimeout)
 	closest, err := ns.dht.GetClosestPeers(lctx, key)
 	cancel()
+	self := ns.dht.Mode() == dht.ModeServer || n.holdsVotes(c)
 	if err != nil && len(closest) == 0 {
-		if ns.dht.Mode() == dht.ModeServer {
+		if self {
 			return []peer.ID{n.id.PeerID}, err
 		}
 		return nil, err
 	}
 	cands := slices.DeleteFunc(slices.Clone(closest), func(p peer.ID) bool { return p == n.id.PeerID })
-	if ns.dht.Mode() == dht.ModeServer {
+	if self {
 		cands = append(cands, n.id.PeerID)
 	}
 	cands = kbucket.SortClosestPeers(cands, kbucket.ConvertKey(key))
@@ -768,6 +771,12 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 		return modOK, appendRecords(nil, recs[:min(len(recs), maxModAnns)])
 	}
 	return modRejected, []byte("unknown op")
+}
+
+// holdsVotes reports whether this node, as an aggregator, stored votes on c.
+func (n *Node) holdsVotes(c cid.Cid) bool {
+	recs, err := n.db.ModRecords(store.ModVote, c.Bytes())
+	return err == nil && len(recs) > 0
 }
 
 // loadPoll returns c's poll, from memory or the store. Stored votes were
