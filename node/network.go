@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/names"
@@ -111,12 +113,18 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	// auto is ModeAutoServer: serve unless AutoNAT finds the node behind NAT.
 	// (Plain ModeAuto would wait for proof of public reachability, which a
 	// LAN or loopback network never gives: nobody would serve.)
+	// AutoNAT does not dial back private addresses, so on a LAN or one
+	// machine it reports "private" and ModeAutoServer drops to client:
+	// a node that only has private addresses and starts only from private
+	// peers serves outright.
 	mode := dht.ModeAutoServer
 	switch {
 	case n.dhtServer || cfg.Network.DHT == "server":
 		mode = dht.ModeServer
 	case cfg.Network.DHT == "client":
 		mode = dht.ModeClient
+	case privateOnly(ns.host.Addrs(), bootstrap):
+		mode = dht.ModeServer
 	}
 	ns.dht, err = dht.New(ns.host,
 		dht.ProtocolPrefix(DHTPrefix),
@@ -305,6 +313,21 @@ func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
 	}
 	out = append(out, known...)
 	return mergeAddrInfos(out, n.id.PeerID), nil
+}
+
+// privateOnly reports whether none of the node's own addresses and none of
+// its bootstrap peers' addresses is public: a LAN (or loopback) network.
+func privateOnly(own []ma.Multiaddr, boot []peer.AddrInfo) bool {
+	addrs := slices.Clone(own)
+	for _, ai := range boot {
+		addrs = append(addrs, ai.Addrs...)
+	}
+	for _, a := range addrs {
+		if manet.IsPublicAddr(a) {
+			return false
+		}
+	}
+	return true
 }
 
 func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
