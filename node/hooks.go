@@ -16,6 +16,16 @@ import (
 // tallies are gathered in the background. User-facing reads go through
 // withheldErr, which waits for a fresh decision first (at most modWait).
 func (n *Node) withheld(c cid.Cid) bool {
-	w, _ := n.withheldWhy(context.Background(), c, false)
+	w, _ := n.withheldWhy(context.Background(), c, lookBackground)
+	return w
+}
+
+// withheldCached is withheld without the network and without starting
+// anything: the local rules, then the decision the node already holds (kept
+// fresh in the background for the packages it holds), and "not withheld"
+// for a package it has not decided about. Search asks it: one query touches
+// hundreds of packages, and a first look at each would start a tally lookup.
+func (n *Node) withheldCached(c cid.Cid) bool {
+	w, _ := n.withheldWhy(context.Background(), c, lookCached)
 	return w
 }

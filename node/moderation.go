@@ -326,12 +326,13 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 
 // ---- the seam ----
 
-// withheldWhy reports whether c is withheld, and why. With wait, a
-// decision that is missing or stale is gathered first, waiting at most
-// modWait (user-facing reads); without, the cached decision answers at once
-// and a missing or stale one is gathered in the background (serving,
-// replication, search: hot paths that must not wait for the network).
-func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, string) {
+// withheldWhy reports whether c is withheld, and why. Local rules answer
+// first; then the decision, looked up as look allows: lookWait gathers a
+// missing or stale one first, waiting at most modWait (user-facing reads);
+// lookBackground answers at once and gathers it in the background (serving,
+// taking replicas); lookCached only reads what the node knows (search,
+// replication checks).
+func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
 		n.mod.mu.Lock()
 		pkg, ok := n.mod.content[c]
@@ -349,24 +350,36 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, wait bool) (bool, str
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	r := n.modDecision(wctx, c, false, false, wait)
+	r := n.modDecision(wctx, c, false, false, look)
 	return r.Withheld, r.Reason
 }
 
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	if w, why := n.withheldWhy(ctx, c, true); w {
+	if w, why := n.withheldWhy(ctx, c, lookWait); w {
 		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
 }
 
-// modDecision returns the cached decision about c, refreshing it when it is
-// stale (or force is set) and the node is online. With wait it waits for
-// the refresh until ctx ends, then returns what it has; without, it returns
-// at once, and starts the refresh only when fewer than maxModBackground
-// refreshes run.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify, wait bool) TallyReport {
+// modLook is how far a decision lookup may go beyond what the node knows.
+type modLook int
+
+const (
+	// lookWait refreshes a stale decision and waits for it (until ctx ends).
+	lookWait modLook = iota
+	// lookBackground answers at once and refreshes a stale decision in the
+	// background (when fewer than maxModBackground refreshes run).
+	lookBackground
+	// lookCached answers from what the node knows and starts nothing: for
+	// callers that ask about many packages at once (search).
+	lookCached
+)
+
+// modDecision returns the cached decision about c, refreshing it as look
+// allows when it is stale (or force is set) and the node is online.
+func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) TallyReport {
+	wait := look == lookWait
 	s := n.modSettings()
 	m := &n.mod
 	now := n.now()
@@ -375,7 +388,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify, wait b
 	fresh := e != nil && now.Sub(e.at) < s.refresh && !force
 	m.mu.Unlock()
 	ns := n.network()
-	if fresh || ns == nil || ns.mod == nil {
+	if fresh || ns == nil || ns.mod == nil || look == lookCached {
 		if e != nil {
 			r := e.report
 			n.applyLocal(&r, c, s)
@@ -1030,7 +1043,7 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			n.modDecision(ctx, c, false, false, true)
+			n.modDecision(ctx, c, false, false, lookWait)
 		}
 	}
 }
@@ -1272,7 +1285,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	if ns == nil || ns.mod == nil {
 		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.modDecision(ctx, c, true, verify, true), nil
+	return n.modDecision(ctx, c, true, verify, lookWait), nil
 }
 
 // ModerationWhy implements API.
@@ -1283,7 +1296,7 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.modDecision(wctx, c, false, false, true), nil
+	return n.modDecision(wctx, c, false, false, lookWait), nil
 }
 
 // ModerationSet implements API.
