@@ -111,15 +111,7 @@ func run(o options) (reterr error) {
 		tb.Close()
 	}()
 	// nodetest reports setup failures through Fatal, which panics here.
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(nodetest.FatalError)
-			if !ok {
-				panic(r)
-			}
-			reterr = errors.New(f.Msg)
-		}
-	}()
+	defer tb.Recover(&reterr)
 	if o.sim {
 		return simulate(tb, o)
 	}

@@ -144,15 +144,7 @@ func runNetwork(nodes, votes, bits int, verbose bool) (reterr error) {
 		return err
 	}
 	defer tb.Close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(nodetest.FatalError)
-			if !ok {
-				panic(r)
-			}
-			reterr = fmt.Errorf("%s", f.Msg)
-		}
-	}()
+	defer tb.Recover(&reterr)
 	counters := make([]*streamCounter, nodes)
 	net := nodetest.New(tb, nodes, nodetest.Options{
 		Override: func(i int, fc *node.FileConfig) {

@@ -99,15 +99,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		return err
 	}
 	defer tb.Close()
-	defer func() {
-		if r := recover(); r != nil {
-			f, ok := r.(nodetest.FatalError)
-			if !ok {
-				panic(r)
-			}
-			reterr = fmt.Errorf("%s", f.Msg)
-		}
-	}()
+	defer tb.Recover(&reterr)
 	progress := func(format string, a ...any) {
 		if verbose {
 			fmt.Fprintf(os.Stderr, format+"\n", a...)

@@ -88,3 +88,15 @@ func (t *ProgramTB) Close() {
 	}
 	os.RemoveAll(t.root)
 }
+
+// Recover, deferred by a program's run function (`defer tb.Recover(&err)`),
+// turns the FatalError panic of a Fatal into *err; other panics go on.
+func (tb *ProgramTB) Recover(err *error) {
+	if r := recover(); r != nil {
+		f, ok := r.(FatalError)
+		if !ok {
+			panic(r)
+		}
+		*err = fmt.Errorf("%s", f.Msg)
+	}
+}
