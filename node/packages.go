@@ -185,7 +185,7 @@ func (n *Node) WriteTar(ctx context.Context, ref string, w io.Writer) error {
 // Add implements API.
 func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress)) (AddResult, error) {
 	meta := metadata.Meta{
-		Title: req.Title, Description: req.Description, Tags: req.Tags, Kind: req.Kind,
+		Title: req.Title, Description: req.Description, Tags: metadata.FoldTags(req.Tags), Kind: req.Kind,
 		Language: req.Language, License: req.License, Authors: req.Authors, Entry: req.Entry,
 		Created: n.now().UTC().Truncate(time.Second),
 	}
