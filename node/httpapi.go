@@ -317,11 +317,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errForbidden and errUnauthorized are API-only refusals; they travel with
-// the invalid code but answer with their own statuses.
+// errForbidden and errUnauthorized are API-only refusals, with codes of
+// their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
