@@ -166,7 +166,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Path:      filepath.Join(home, StoreFile),
 		DiskQuota: quota,
 		Links:     blockLinks,
-		Logger:    log.With("component", "store"),
+		Logger:    log, // store adds component=store itself
 		NoSync:    cfg.StoreNoSync,
 		Now:       cfg.Now,
 	})
