@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/myconet/myconet/node"
 )
 
@@ -153,6 +155,12 @@ func infoCmd() *command {
 				if err != nil {
 					return err
 				}
+				if info.Publisher == "" {
+					// Content without a package root: there is no metadata
+					// and no signature to report ("signature: INVALID" was
+					// wrong). Say what the CID is instead.
+					return notAPackage(ctx, api, info)
+				}
 				if *asJSON {
 					return printJSON(c.stdout, info)
 				}
@@ -160,6 +168,23 @@ func infoCmd() *command {
 			})
 		},
 	}
+}
+
+// notAPackage is the error of `info` on a CID that names content, not a
+// package: a raw block, a file's UnixFS root or a directory.
+func notAPackage(ctx context.Context, api node.API, info node.PackageInfo) error {
+	what := "content, not a package"
+	if c, err := cid.Decode(info.Package); err == nil && c.Type() == cid.Raw {
+		what = "a raw block (file data, without metadata or signature): read it with `myconet cat`"
+	} else if ents, err := api.Ls(ctx, info.Package); err == nil {
+		if len(ents) == 1 && ents[0].CID == info.Package && ents[0].Type != "dir" {
+			what = "a file's content (without metadata or signature): read it with `myconet cat`"
+		} else {
+			what = fmt.Sprintf("a content directory of %d %s (without metadata or signature): list it with `myconet ls`",
+				len(ents), plural(len(ents), "entry", "entries"))
+		}
+	}
+	return fmt.Errorf("%s is not a package but %s", info.Package, what)
 }
 
 // infoRows is the human report of `info`: every metadata field, set or not.
