@@ -22,9 +22,11 @@ func getCmd() *command {
 		name:    "get",
 		args:    "MRI",
 		summary: "save the file or directory tree an MRI names",
-		detail:  "The output is named after the MRI's last path segment, or the package CID, unless -o says otherwise; it must not exist yet.",
+		detail: `The output is named after the MRI's last path segment, or the package CID, unless -o says
+otherwise; it must not exist yet. "-o -" writes a file to stdout, and a directory as a tar
+stream with one top directory (myconet get MRI -o - | tar x).`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
-			out := fs.String("o", "", "output `PATH`")
+			out := fs.String("o", "", "output `PATH`, or - for stdout")
 			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				// A daemon fetches what its store lacks inside the first read;
 				// ask for that fetch first, to show its progress.
@@ -36,6 +38,9 @@ func getCmd() *command {
 				info, err := api.Info(ctx, args[0])
 				if err != nil {
 					return err
+				}
+				if *out == "-" {
+					return c.getToStdout(ctx, api, args[0], info)
 				}
 				dest := *out
 				if dest == "" {

@@ -3,6 +3,9 @@ package main_test
 // End-to-end checks of what a new user and a tester broke (issue 10, CLI).
 
 import (
+	"archive/tar"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,5 +88,66 @@ func TestInfoOnContentAndMessages(t *testing.T) {
 	defer d.terminate(t)
 	if msg := u.fail(1, "get", site.MRI+"/style.css", "-o", filepath.Join(u.dir, "missing", "x.css")); !strings.HasPrefix(msg, "myconet: get: ") || strings.Contains(msg, "get: get:") {
 		t.Errorf("get into a missing directory: %q", msg)
+	}
+}
+
+// untar extracts a tar stream into dir (regular files and directories).
+func untar(t *testing.T, stream, dir string) {
+	t.Helper()
+	tr := tar.NewReader(strings.NewReader(stream))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			if err := os.MkdirAll(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// `get -o -` writes a file to stdout and a directory as a tar stream with
+// one top directory (it made a directory named "-"); `export -o -` writes
+// the same CAR as `export -o FILE`. Offline and through a daemon alike.
+func TestGetAndExportToStdout(t *testing.T) {
+	u := newUser(t)
+	makeSite(t, filepath.Join(u.dir, "site"))
+	var site addResult
+	u.okJSON(&site, "add", "site", "--title", "Site")
+	for _, withDaemon := range []bool{false, true} {
+		if withDaemon {
+			d := u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")
+			defer d.terminate(t)
+		}
+		out := u.ok("get", site.MRI, "-o", "-")
+		dir := t.TempDir()
+		untar(t, out, dir)
+		sameTree(t, filepath.Join(u.dir, "site"), filepath.Join(dir, site.Package))
+		if css := u.ok("get", site.MRI+"/style.css", "-o", "-"); css != "h1 { color: green }\n" {
+			t.Errorf("get file -o -: %q", css)
+		}
+		if _, err := os.Lstat(filepath.Join(u.dir, "-")); err == nil {
+			t.Fatalf("get -o - made a file or directory named -")
+		}
+		car := u.ok("export", site.MRI, "-o", "-")
+		u.ok("export", site.MRI, "-o", "site.car")
+		if data, err := os.ReadFile(filepath.Join(u.dir, "site.car")); err != nil || string(data) != car || len(car) == 0 {
+			t.Errorf("export -o - gave %d bytes, export -o site.car %d (%v)", len(car), len(data), err)
+		}
+		os.Remove(filepath.Join(u.dir, "site.car"))
 	}
 }
