@@ -218,7 +218,7 @@ func (n *Node) modSettings() modSettings {
 	n.mu.Unlock()
 	s := modSettings{
 		policy: moderation.Policy{
-			MinVotes: mc.MinVotes, RemoveRatio: mc.RemoveRatio, MinTallies: mc.MinTallies,
+			MinVotes: mc.MinVotes, RemoveRatio: float64(mc.RemoveRatio), MinTallies: mc.MinTallies,
 			Trusted: peerKeys(mc.Trusted), Distrusted: peerKeys(mc.Distrusted),
 		},
 		powBits: mc.PowBits, aggregators: mc.Aggregators,

@@ -151,3 +151,54 @@ func TestGetAndExportToStdout(t *testing.T) {
 		os.Remove(filepath.Join(u.dir, "site.car"))
 	}
 }
+
+// `config set` keeps the comments of config.toml, writes a fraction as
+// one, takes several values for a list, prints what changed and says when
+// a key applies only at the next start.
+func TestConfigSetReports(t *testing.T) {
+	u := newUser(t)
+	cfgPath := filepath.Join(u.home, "config.toml")
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const note = "# my own note: keep this\n"
+	if err := os.WriteFile(cfgPath, append([]byte(note), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"quota.disk", "5GB"}, "quota.disk: 10GB → 5GB\n"},
+		{[]string{"quota.disk", "5GB"}, "quota.disk: unchanged (5GB)\n"},
+		{[]string{"gateway.address", "127.0.0.1:0"}, "gateway.address: 127.0.0.1:8190 → 127.0.0.1:0 (applies at next start)\n"},
+		{[]string{"network.listen", "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}, "(applies at next start)\n"},
+		{[]string{"moderation.remove_ratio", "3/4"}, "moderation.remove_ratio: 2/3 → 0.75\n"},
+		{[]string{"moderation.remove_ratio", "2/3"}, "moderation.remove_ratio: 0.75 → 2/3\n"},
+	} {
+		if out := u.ok(append([]string{"config", "set"}, tt.args...)...); !strings.HasSuffix(out, tt.out) || strings.Count(out, "\n") != 1 {
+			t.Errorf("config set %s: %q, want %q", strings.Join(tt.args, " "), out, tt.out)
+		}
+	}
+	text, _ := os.ReadFile(cfgPath)
+	for _, want := range []string{note, "\n# Most disk the store may use.", `disk = "5GB"`, `remove_ratio = "2/3"`,
+		`listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("config.toml lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(string(text), "0.666") {
+		t.Errorf("config.toml has a rounded 2/3:\n%s", text)
+	}
+	u.fail(2, "config", "set", "quota.disk", "1GB", "2GB")
+
+	d := u.startDaemon("--api", "127.0.0.1:0", "--no-tun")
+	defer d.terminate(t)
+	if out := u.ok("config", "set", "quota.upload", "1MB/s"); out != "quota.upload: \"\" → 1MB/s (applied to the running daemon)\n" {
+		t.Errorf("live key: %q", out)
+	}
+	if out := u.ok("config", "set", "network.dht", "client"); out != "network.dht: auto → client (applies at next start: restart the daemon)\n" {
+		t.Errorf("restart key: %q", out)
+	}
+}
