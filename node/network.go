@@ -237,6 +237,9 @@ func (n *Node) network() *netState {
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
 func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
+	if err := checkListenFree(cfg.Network.Listen); err != nil {
+		return nil, err // listen.go: SO_REUSEPORT would share the port
+	}
 	mem, _ := ParseSize(cfg.Quota.Memory)
 	limiter, err := resourceLimits(mem, cfg.Quota.Connections)
 	if err != nil {
