@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -512,9 +513,13 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 // reprovideInterval is how often held roots are announced again.
 const reprovideInterval = 12 * time.Hour
 
-// dhtMode reports whether the DHT serves others.
+// dhtMode reports whether the DHT serves others now. kad-dht's Mode() is
+// the configured option (ModeAutoServer in auto), not the live mode, which
+// it keeps to itself; a DHT in server mode is the one that handles the
+// Kademlia protocol, so the host's stream handlers tell.
 func (ns *netState) dhtMode() string {
-	if ns.dht.Mode() == dht.ModeServer {
+	kad := protocol.ID(DHTPrefix + "/kad/1.0.0")
+	if slices.Contains(ns.host.Mux().Protocols(), kad) {
 		return "server"
 	}
 	return "client"
