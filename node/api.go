@@ -282,7 +282,8 @@ type Status struct {
 	API      string    `json:"api"`
 	Gateway  string    `json:"gateway"`
 	Peers    int       `json:"peers"`
-	DHT      string    `json:"dht"` // server | client | offline
+	Alone    string    `json:"alone,omitempty"` // why the node has no peers, when it has none
+	DHT      string    `json:"dht"`             // server | client | offline
 	Store    QuotaInfo `json:"store"`
 	Overlay  string    `json:"overlay"` // "tun myco0", "disabled (--no-tun)", …
 	Packages int64     `json:"packages"`

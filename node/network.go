@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -38,13 +39,14 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	retrieval *retrieval.Service
-	repl      *replicator        // replication (replicate.go); nil if it failed to start
-	mod       *modService        // the moderation protocol (moderation.go)
-	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
-	gater     *connGater         // quota.connections, live
-	overlay   *overlayNet        // the IPv6 overlay (overlay.go); nil if it failed to start
-	relay     io.Closer          // the circuit relay service
-	ctx       context.Context    // ends when the network stops
+	repl      *replicator            // replication (replicate.go); nil if it failed to start
+	mod       *modService            // the moderation protocol (moderation.go)
+	up, down  *bandwidth.Limiter     // quota.upload and quota.download, live
+	gater     *connGater             // quota.connections, live
+	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
+	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
+	relay     io.Closer              // the circuit relay service
+	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
@@ -160,10 +162,11 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
 	ns.goOwned(func(ctx context.Context) {
-		n.connectAll(ctx, ns, bootstrap)
+		n.connectAll(ctx, ns, bootstrap, cfg.Network.Bootstrap)
 		if err := ns.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("dht bootstrap", "err", err)
 		}
+		n.watchPeers(ctx, ns, bootstrap) // bootstrap.go: a node alone says so
 	})
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
@@ -354,23 +357,6 @@ func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
 		out[i] = *byID[id]
 	}
 	return out
-}
-
-// connectAll dials peers in parallel with a deadline each.
-func (n *Node) connectAll(ctx context.Context, ns *netState, peers []peer.AddrInfo) {
-	var wg sync.WaitGroup
-	for _, ai := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			if err := ns.host.Connect(cctx, ai); err != nil && ctx.Err() == nil {
-				n.log.Debug("bootstrap connect failed", "peer", ai.ID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // PeerInfo is one connected peer.
