@@ -1,0 +1,22 @@
+package node
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/myconet/myconet/node/names"
+)
+
+// AddrRecordFound reports whether n finds addr's /myco-addr/ record in the
+// DHT now.
+func AddrRecordFound(n *Node, addr netip.Addr) bool {
+	ns := n.network()
+	if ns == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, err := names.ResolveAddr(ctx, ns.dht, addr)
+	return err == nil
+}
