@@ -136,6 +136,12 @@ type API interface {
 	// Both persist in the config and apply to a running node at once.
 	FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error)
 	FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error)
+
+	// Invitations (join.go). Invite signs an invitation to this node (its
+	// addresses, an expiry and a number of uses); Join, on another node,
+	// connects with one and remembers the peers it learns.
+	Invite(ctx context.Context, req InviteRequest) (InviteResult, error)
+	Join(ctx context.Context, invite string) (JoinResult, error)
 }
 
 // IDInfo is the node's identity.

@@ -25,6 +25,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -182,6 +183,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err := n.startRelay(ns); err != nil {
 		n.log.Warn("relay service did not start", "err", err)
 	}
+	ns.host.SetStreamHandler(invite.Protocol, n.handleJoin(ns)) // join.go
 	if err := n.startOverlay(ns, cfg); err != nil {
 		n.log.Error("overlay did not start", "err", err)
 	}
@@ -225,6 +227,8 @@ func (ns *netState) close() {
 	}
 	if ns.host != nil && ns.ownsHost {
 		ns.host.Close()
+	} else if ns.host != nil {
+		ns.host.RemoveStreamHandler(invite.Protocol)
 	}
 }
 

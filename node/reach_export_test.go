@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"net/netip"
+
+	"github.com/libp2p/go-libp2p/core/network"
 	"time"
 
 	"github.com/myconet/myconet/node/names"
@@ -20,3 +22,6 @@ func AddrRecordFound(n *Node, addr netip.Addr) bool {
 	_, err := names.ResolveAddr(ctx, ns.dht, addr)
 	return err == nil
 }
+
+// OverlayHostNet is n's libp2p network.
+func OverlayHostNet(n *Node) network.Network { return n.network().host.Network() }
