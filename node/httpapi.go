@@ -258,6 +258,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
+		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
+		{"POST " + p + "/join", h.join},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).

@@ -229,16 +229,18 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	id, _ := n.ID(ctx)
-	peers := 0
+	peers, alone := 0, ""
 	dhtMode := "offline"
 	overlayNote := "off"
 	if ns := n.network(); ns != nil {
 		peers = len(ns.host.Network().Peers())
+		alone = ns.aloneNote(peers)
 		dhtMode = ns.dhtMode()
 		overlayNote = ns.overlayStatus()
 	}
 	return Status{
 		Peers:      peers,
+		Alone:      alone,
 		DHT:        dhtMode,
 		ID:         id,
 		Version:    Version,

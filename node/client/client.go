@@ -670,3 +670,15 @@ func (c *Client) FirewallRemove(ctx context.Context, rule string) (node.Firewall
 	var v node.FirewallInfo
 	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "remove", Rule: rule}, &v)
 }
+
+// Invite implements node.API.
+func (c *Client) Invite(ctx context.Context, req node.InviteRequest) (node.InviteResult, error) {
+	var v node.InviteResult
+	return v, c.doJSON(ctx, http.MethodPost, "/invite", nil, req, &v)
+}
+
+// Join implements node.API.
+func (c *Client) Join(ctx context.Context, invite string) (node.JoinResult, error) {
+	var v node.JoinResult
+	return v, c.doJSON(ctx, http.MethodPost, "/join", nil, node.JoinRequest{Invite: invite}, &v)
+}
