@@ -111,6 +111,11 @@ type DB struct {
 	// transactions.
 	pinEpoch atomic.Uint64
 
+	// gcMu is held (write) by each GC and eviction transaction, and (read)
+	// by Batch.Hold, so that a block Hold finds is never one a sweep is
+	// about to delete.
+	gcMu sync.RWMutex
+
 	mu sync.Mutex
 	// inflight counts, per block key, the open batches that wrote or
 	// deduplicated the block. GC and eviction never delete such blocks.

@@ -260,6 +260,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 		chunk := todo[:n]
 		var removed int
 		var freed int64
+		db.gcMu.Lock()
 		err := db.update(func(tx *bolt.Tx) error {
 			removed, freed = 0, 0
 			blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
@@ -306,6 +307,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 			}
 			return writeUsage(tx, u)
 		})
+		db.gcMu.Unlock()
 		if err != nil {
 			return res, err
 		}
