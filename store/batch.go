@@ -418,11 +418,20 @@ func (b *Batch) Commit(c Commit) error {
 }
 
 // Abort removes the blocks this batch staged that no other open batch
-// holds and no commit claimed. It is idempotent and a no-op after Commit.
+// holds and no commit claimed; a Keep batch writes its buffered blocks and
+// removes nothing. It is idempotent and a no-op after Commit.
 func (b *Batch) Abort() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
+		return nil
+	}
+	if b.keep { // its blocks stay: write the buffered ones too
+		err := b.flushLocked()
+		b.finishLocked()
+		if err != nil {
+			return fmt.Errorf("store: abort: %w", err)
+		}
 		return nil
 	}
 	db := b.db
