@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/ipfs/go-cid"
@@ -152,7 +151,7 @@ func (b *Batch) flushLocked() error {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	slices.SortFunc(b.pending, func(x, y Block) int { return strings.Compare(x.CID.KeyString(), y.CID.KeyString()) })
+	slices.SortFunc(b.pending, func(x, y Block) int { return bytes.Compare(blockKey(x.CID), blockKey(y.CID)) })
 	var err error
 	for try := 0; try < 3; try++ {
 		var res *flushResult
@@ -216,7 +215,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 	var newBytes, newBlocks int64
 	var prev []byte
 	for _, p := range b.pending {
-		k := p.CID.Bytes()
+		k := blockKey(p.CID)
 		if bytes.Equal(k, prev) {
 			continue
 		}
@@ -236,7 +235,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 	var stagedNow, touchedNow []string
 	prev = nil
 	for _, p := range b.pending {
-		k := p.CID.Bytes()
+		k := blockKey(p.CID)
 		if bytes.Equal(k, prev) {
 			continue
 		}
@@ -315,7 +314,7 @@ func (b *Batch) undo(r *flushResult) {
 // counts as absent (that batch's Abort would remove it); Put claims it.
 func (b *Batch) Hold(c cid.Cid) (bool, error) {
 	db := b.db
-	k := c.Bytes()
+	k := blockKey(c)
 	// Excludes sweeps, so no GC transaction is between its decision and its
 	// commit while this one looks and protects.
 	db.gcMu.RLock()
@@ -371,7 +370,7 @@ func (b *Batch) Commit(c Commit) error {
 		}
 		var extra int64
 		for _, blk := range c.Blocks {
-			k := blk.CID.Bytes()
+			k := blockKey(blk.CID)
 			if blocks.has(k) {
 				continue
 			}

@@ -41,7 +41,7 @@ func (db *DB) mark(ctx context.Context, blocks blockTable, root cid.Cid, r int32
 		}
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		key := c.KeyString()
+		key := string(blockKey(c))
 		if m[key] >= r {
 			continue
 		}
@@ -330,7 +330,7 @@ func (db *DB) removeVictims(tx *bolt.Tx, victims []victim) error {
 		if len(pins) != 1 || pins[0].Reason != ReasonCache || pins[0].Accessed.After(v.accessed) {
 			continue
 		}
-		if err := tx.Bucket(bucketPins).Delete(v.root.Bytes()); err != nil {
+		if err := tx.Bucket(bucketPins).Delete(blockKey(v.root)); err != nil {
 			return err
 		}
 	}
