@@ -588,7 +588,11 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 		writeError(w, err)
 		return
 	}
-	h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	} else {
+		h.log.Warn("stream failed", "err", err, "sent", cw.n)
+	}
 	w.Header().Set(TrailerError, oneLine(err.Error()))
 	w.Header().Set(TrailerCode, string(CodeOf(err)))
 }
@@ -618,7 +622,16 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		}
 		defer f.Close()
 		w.Header().Set(HeaderType, "file")
-		serveFile(w, r, f, st)
+		if r.Header.Get("Range") != "" {
+			serveFile(w, r, f, st)
+			return
+		}
+		// Streamed, not served with a Content-Length: a failure after the
+		// first byte then reaches the client in the trailers.
+		h.stream(w, "application/octet-stream", func(w io.Writer) error {
+			_, err := io.Copy(w, f)
+			return err
+		})
 		return
 	}
 	w.Header().Set(HeaderType, "dir")
@@ -867,10 +880,10 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	if n.network() == nil {
 		return FetchResult{}, nil
 	}
-	if ok, err := n.db.Has(m.Root); err != nil {
-		return FetchResult{}, storeErr(err)
+	if ok, err := n.have(m.Root); err != nil {
+		return FetchResult{}, err
 	} else if ok {
-		return FetchResult{}, nil // held: reads need no fetch (see resolve)
+		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
 	}
 	var last Progress
 	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {

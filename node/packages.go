@@ -104,11 +104,14 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err := n.withheldErr(ctx, m.Root); err != nil {
 		return nil, err
 	}
-	if n.network() != nil {
-		if ok, err := n.db.Has(m.Root); err == nil && !ok {
-			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
-				return nil, err
-			}
+	// Only a pinned root is whole: a root merely present may be the top of
+	// a fetch in flight (a replica being taken) or of an interrupted one.
+	// ensureLocal joins the fetch in flight, or completes what is missing.
+	if ok, err := n.have(m.Root); err != nil {
+		return nil, err
+	} else if !ok {
+		if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+			return nil, err
 		}
 	}
 	pkg, err := n.loadPackage(m.Root)

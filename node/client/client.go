@@ -366,6 +366,9 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if terr := trailerError(resp); terr != nil {
+				return terr
+			}
 			return fmt.Errorf("get: %w", err)
 		}
 	case "dir":
