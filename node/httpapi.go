@@ -86,8 +86,10 @@ type FetchResult struct {
 type (
 	// BookmarkRequest is the body of POST /api/v1/bookmarks.
 	BookmarkRequest struct {
-		Name string `json:"name"`
-		Ref  string `json:"ref"`
+		Name   string `json:"name"`
+		Ref    string `json:"ref"`
+		Follow bool   `json:"follow,omitempty"` // follow the channel Ref names
+		Force  bool   `json:"force,omitempty"`  // replace a bookmark of that name
 	}
 	// QuotaRequest is the body of POST /api/v1/quota.
 	QuotaRequest struct {
@@ -107,6 +109,11 @@ type (
 	// URLResponse is the answer of GET /api/v1/open.
 	URLResponse struct {
 		URL string `json:"url"`
+		// Stale is set when the network could not resolve the channel and URL
+		// comes from the last resolution a followed bookmark kept, at
+		// ResolvedAt: the channel may point elsewhere by now.
+		Stale      bool      `json:"stale,omitempty"`
+		ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	}
 	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
 	RefRequest struct {
@@ -696,7 +703,7 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	v, err := h.api.BookmarkAdd(r.Context(), req)
 	reply(w, v, err)
 }
 
@@ -729,8 +736,8 @@ func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	u, err := h.api.OpenURL(r.Context(), ref)
-	reply(w, URLResponse{URL: u}, err)
+	v, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, v, err)
 }
 
 func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {

@@ -99,6 +99,8 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
+	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+
 	srch searchState // the search index (search.go)
 	mod  modState    // moderation (moderation.go)
 
