@@ -699,7 +699,7 @@ func TestDaemon(t *testing.T) {
 
 // loopbackClient resolves every *.localhost name to 127.0.0.1, as browsers
 // do (RFC 6761), since the gateway gives each package its own origin
-// <cid>.myco.localhost; Go's resolver would ask DNS.
+// <cid>.localhost; Go's resolver would ask DNS.
 var loopbackClient = &http.Client{Transport: &http.Transport{
 	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
