@@ -74,8 +74,9 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 	pins, _ := u.api.Pins(ctx)
 	d.Reasons, d.Activity = summarizePins(pins)
 	u.mu.Lock()
-	d.Activity = append(d.Activity, u.activity...)
+	mine := append([]activityItem(nil), u.activity...)
 	u.mu.Unlock()
+	d.Activity = mergeActivity(d.Activity, mine)
 	sort.SliceStable(d.Activity, func(i, j int) bool { return d.Activity[i].When.After(d.Activity[j].When) })
 	if len(d.Activity) > 12 {
 		d.Activity = d.Activity[:12]
@@ -199,4 +200,23 @@ func (u *UI) sampleLive(st *node.Status) liveData {
 // withTimeout bounds calls that may wait on the network.
 func withTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, d)
+}
+
+// mergeActivity adds the UI's own actions to the items derived from pins,
+// leaving out a pin's "added" or "fetched" when the UI said it better
+// ("published", "downloaded").
+func mergeActivity(fromPins, mine []activityItem) []activityItem {
+	said := map[string]bool{}
+	for _, a := range mine {
+		if a.What == "published" || a.What == "downloaded" {
+			said[a.Package] = true
+		}
+	}
+	out := append([]activityItem(nil), mine...)
+	for _, a := range fromPins {
+		if !said[a.Package] {
+			out = append(out, a)
+		}
+	}
+	return out
 }

@@ -50,7 +50,9 @@ var staticFS embed.FS
 const (
 	// Prefix is the path under which the UI is served.
 	Prefix = "/ui/"
-	// CookieName is the session cookie.
+	// CookieName is the session cookie's name, followed by "_<port>" when
+	// the Host has a port: browsers share cookies between the ports of one
+	// host, and two daemons on one machine must not log each other out.
 	CookieName = "myco_ui"
 	// CSRFHeader carries the session's CSRF token on htmx requests.
 	CSRFHeader = "X-CSRF-Token"
@@ -251,6 +253,14 @@ func (u *UI) guard(rt route, w http.ResponseWriter, r *http.Request) {
 	rt.fn(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
 }
 
+// cookieName is CookieName with the port of r's Host.
+func cookieName(r *http.Request) string {
+	if _, port, err := net.SplitHostPort(r.Host); err == nil && port != "" && strings.Trim(port, "0123456789") == "" {
+		return CookieName + "_" + port
+	}
+	return CookieName
+}
+
 type sessionKey struct{}
 
 func sessionOf(r *http.Request) *session {
@@ -320,7 +330,7 @@ func hashKey(s string) string {
 
 // session returns r's live session, or nil.
 func (u *UI) session(r *http.Request) *session {
-	c, err := r.Cookie(CookieName)
+	c, err := r.Cookie(cookieName(r))
 	if err != nil || c.Value == "" {
 		return nil
 	}
@@ -341,7 +351,7 @@ func (u *UI) session(r *http.Request) *session {
 }
 
 // newSession starts a session and sets its cookie on w.
-func (u *UI) newSession(w http.ResponseWriter) {
+func (u *UI) newSession(w http.ResponseWriter, r *http.Request) {
 	id := randomToken()
 	now := u.opt.Now()
 	u.mu.Lock()
@@ -362,7 +372,7 @@ func (u *UI) newSession(w http.ResponseWriter) {
 	u.sessions[hashKey(id)] = &session{csrf: randomToken(), expires: now.Add(sessionIdle)}
 	u.mu.Unlock()
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: id, Path: Prefix,
+		Name: cookieName(r), Value: id, Path: Prefix,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 	})
 }
@@ -403,7 +413,7 @@ func (u *UI) takeCode(code string) bool {
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 	if code := r.URL.Query().Get("code"); code != "" {
 		if u.takeCode(code) {
-			u.newSession(w)
+			u.newSession(w, r)
 			http.Redirect(w, r, "/ui/", http.StatusSeeOther) // a clean URL: the code leaves the address bar
 			return
 		}
@@ -428,17 +438,17 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "login", loginData{Error: "Wrong token. It is the text in <home>/api.token; or run `myconet ui` for a login link."})
 		return
 	}
-	u.newSession(w)
+	u.newSession(w, r)
 	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(CookieName); err == nil {
+	if c, err := r.Cookie(cookieName(r)); err == nil {
 		u.mu.Lock()
 		delete(u.sessions, hashKey(c.Value))
 		u.mu.Unlock()
 	}
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 

@@ -184,7 +184,7 @@ func TestLogin(t *testing.T) {
 		t.Fatalf("login: %s → %q", resp.Status, resp.Header.Get("Location"))
 	}
 	sc := resp.Header.Get("Set-Cookie")
-	for _, want := range []string{webui.CookieName + "=", "HttpOnly", "SameSite=Strict", "Path=/ui/"} {
+	for _, want := range []string{webui.CookieName + "_", "HttpOnly", "SameSite=Strict", "Path=/ui/"} {
 		if !strings.Contains(sc, want) {
 			t.Errorf("Set-Cookie %q lacks %q", sc, want)
 		}
