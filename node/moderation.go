@@ -334,13 +334,7 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 // replication checks).
 func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		n.mod.mu.Lock()
-		pkg, ok := n.mod.content[c]
-		n.mod.mu.Unlock()
-		if !ok {
-			return false, ""
-		}
-		c = pkg // the content root of a withheld package
+		return n.blockWithheldWhy(ctx, c, look)
 	}
 	switch n.localRule(c) {
 	case "deny":
@@ -357,6 +351,9 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, 
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	if w, why := n.withheldWhy(ctx, c, lookWait); w {
+		if !isPackageCID(c) { // why names the package
+			return codedf(CodeWithheld, "withheld by moderation: %s", why)
+		}
 		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil

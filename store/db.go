@@ -58,7 +58,7 @@ var (
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels,
-	bucketModRecords, bucketModAuthors, bucketModRules}
+	bucketModRecords, bucketModAuthors, bucketModRules, bucketBlockRoots}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.
@@ -246,7 +246,10 @@ func (db *DB) recover(tx *bolt.Tx) error {
 				"blocks", old.Blocks, "bytes", old.Bytes, "realBlocks", real.Blocks, "realBytes", real.Bytes)
 		}
 	}
-	return meta.Put(keyUsage, encodeUsage(real))
+	if err := meta.Put(keyUsage, encodeUsage(real)); err != nil {
+		return err
+	}
+	return db.buildBlockIndex(tx)
 }
 
 // Close aborts the batches still open, writes deferred touches and closes
@@ -452,6 +455,7 @@ func (db *DB) Check() error {
 			}
 			return nil
 		})
+		errs = append(errs, db.checkBlockIndex(tx)...)
 		_ = tx.Bucket(bucketPackages).ForEach(func(k, v []byte) error {
 			if _, err := decodePackage(v); err != nil {
 				errs = append(errs, fmt.Errorf("package %s: %w", keyString(k), err))
