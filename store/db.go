@@ -58,7 +58,7 @@ var (
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels,
-	bucketModRecords, bucketModAuthors, bucketModRules, bucketBlockRoots}
+	bucketModRecords, bucketModAuthors, bucketModRules, bucketBlockRoots, bucketModState}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.
