@@ -351,6 +351,23 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	if url2 := strings.TrimSpace(u.ok("open", site.MRI)); url2 != url {
 		t.Errorf("open MRI = %q, open bookmark = %q", url2, url)
 	}
+	// A taken name is refused unless --force; --follow of a package fails
+	// and leaves the bookmark as it was (issue 10 item 5).
+	if msg := u.fail(1, "bookmark", "add", "mysite", file.MRI); !strings.Contains(msg, "already exists") || !strings.Contains(msg, "--force") {
+		t.Errorf("bookmark add over a taken name: %s", msg)
+	}
+	if msg := u.fail(1, "bookmark", "add", "mysite", file.MRI, "--follow", "--force"); !strings.Contains(msg, "nothing to follow") {
+		t.Errorf("bookmark add --follow of a package: %s", msg)
+	}
+	u.okJSON(&bms, "bookmark", "ls")
+	if len(bms) != 1 || bms[0].MRI != site.MRI {
+		t.Errorf("refused bookmark adds changed it: %+v", bms)
+	}
+	u.ok("bookmark", "add", "mysite", file.MRI, "--force")
+	u.okJSON(&bms, "bookmark", "ls")
+	if len(bms) != 1 || bms[0].MRI != file.MRI {
+		t.Errorf("bookmark add --force: %+v", bms)
+	}
 	u.ok("bookmark", "rm", "mysite")
 	u.okJSON(&bms, "bookmark", "ls")
 	if len(bms) != 0 {
@@ -682,7 +699,7 @@ func TestDaemon(t *testing.T) {
 
 // loopbackClient resolves every *.localhost name to 127.0.0.1, as browsers
 // do (RFC 6761), since the gateway gives each package its own origin
-// <cid>.myco.localhost; Go's resolver would ask DNS.
+// <cid>.localhost; Go's resolver would ask DNS.
 var loopbackClient = &http.Client{Transport: &http.Transport{
 	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
