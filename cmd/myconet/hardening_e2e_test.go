@@ -6,11 +6,17 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
+	"net/http"
 	"os"
+	"os/exec"
+	"syscall"
+	"time"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/myconet/myconet/internal/fixture"
 )
 
 // A typo in --home must not start a new node: only init and the daemon
@@ -200,5 +206,57 @@ func TestConfigSetReports(t *testing.T) {
 	}
 	if out := u.ok("config", "set", "network.dht", "client"); out != "network.dht: auto → client (applies at next start: restart the daemon)\n" {
 		t.Errorf("restart key: %q", out)
+	}
+}
+
+// SIGTERM while a download is in flight stops the daemon promptly (it took
+// 6.7 s) and the log says it is shutting down.
+func TestDaemonStopsPromptlyDuringGet(t *testing.T) {
+	u := newUser(t)
+	bigFile(t, filepath.Join(u.dir, "big.bin"), 3, 32*fixture.MiB)
+	var f addResult
+	u.okJSON(&f, "add", "big.bin", "--title", "Big")
+	d := u.startDaemon("--api", "127.0.0.1:0", "--gateway", "none", "--no-tun")
+	addr, err := os.ReadFile(filepath.Join(u.home, "api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(u.home, "api.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+strings.TrimSpace(string(addr))+"/api/v1/cat?ref="+f.MRI, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil { // the download is under way; it reads no further
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop within 20s of SIGTERM")
+	}
+	took := time.Since(start)
+	t.Logf("daemon stopped %v after SIGTERM with a download in flight", took)
+	if took > 4*time.Second {
+		t.Errorf("daemon took %v to stop", took)
+	}
+	if !strings.Contains(d.stderr.String(), "shutting down") {
+		t.Errorf("no \"shutting down\" line in the log:\n%s", d.stderr.String())
+	}
+	var ee *exec.ExitError
+	if d.err != nil && !errors.As(d.err, &ee) {
+		t.Fatal(d.err)
+	}
+	if d.err != nil {
+		t.Errorf("daemon stopped by SIGTERM exits %v, want 0", d.err)
 	}
 }
