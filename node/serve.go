@@ -103,7 +103,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		listeners = append(listeners, ln)
 		return ln.Addr().String(), nil
 	}
-	apiBound, err := listen("api", apiAddr, NewAPIHandler(n, token, n.log))
+	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", NewAPIHandler(n, token, n.log)))
 	if err != nil {
 		return err
 	}
