@@ -87,7 +87,8 @@ func TestWithheldUnderEveryName(t *testing.T) {
 			t.Errorf("%s: API info: %v", what, err)
 		}
 		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+strings.TrimPrefix(ref, "myco://")+"/", nil))
+		label, sub, _ := strings.Cut(strings.TrimPrefix(ref, "myco://"), "/")
+		gw.ServeHTTP(rec, httptest.NewRequest("GET", "http://"+label+".localhost:8190/"+sub, nil))
 		if rec.Code != 451 {
 			t.Errorf("%s: gateway %d %.80q", what, rec.Code, rec.Body.String())
 		}
