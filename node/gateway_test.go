@@ -372,9 +372,9 @@ func TestGatewayURL(t *testing.T) {
 	if resp, body := f.get(host, "/"+p); resp.StatusCode != 200 || body != gwSite["docs/a b.txt"] {
 		t.Errorf("%s: %d %q", u, resp.StatusCode, body)
 	}
-	url, err := f.n.OpenURL(t.Context(), "myco://"+f.pkg+"/sub/page.html")
-	if err != nil || url != "http://"+f.pkg+".localhost:8190/sub/page.html" {
-		t.Errorf("OpenURL %q %v", url, err)
+	o, err := f.n.OpenURL(t.Context(), "myco://"+f.pkg+"/sub/page.html")
+	if err != nil || o.URL != "http://"+f.pkg+".localhost:8190/sub/page.html" || o.Stale {
+		t.Errorf("OpenURL %+v %v", o, err)
 	}
 }
 
