@@ -169,6 +169,9 @@ type AddRequest struct {
 	Entry       string   `json:"entry,omitempty"`
 	Previous    string   `json:"previous,omitempty"` // MRI or CID of the package this updates
 	Hidden      bool     `json:"hidden,omitempty"`   // include dotfiles of a directory
+	// NoFollowLinks keeps symlinks that leave the tree as links instead of
+	// importing their targets' content (see content.LinkReport).
+	NoFollowLinks bool `json:"no_follow_links,omitempty"`
 }
 
 // Progress reports long work. Total is 0 when unknown.
@@ -188,6 +191,18 @@ type AddResult struct {
 	Content string `json:"content"` // content root CID
 	Size    int64  `json:"size"`
 	Files   int64  `json:"files"`
+	// Links says what the add did with symlinks; nil when there were none.
+	Links *LinkReport `json:"links,omitempty"`
+}
+
+// LinkReport is what Add did with symlinks: links that leave the tree are
+// followed (their content goes into the package) unless NoFollowLinks; links
+// inside it are kept and the gateway resolves them.
+type LinkReport struct {
+	Followed int      `json:"followed"`           // links leaving the tree whose content was added
+	Kept     int      `json:"kept"`               // links kept as links
+	Dangling int      `json:"dangling,omitempty"` // kept links that resolve to nothing in the package
+	Examples []string `json:"examples,omitempty"` // a few "path -> target (what)" lines
 }
 
 // Meta is package metadata as the API shows it.

@@ -397,7 +397,7 @@ var configKeys = []configKey{
 		func(c *FileConfig) *string { return &c.Overlay.TUNName }, checkTUNName),
 	intKey("overlay.mtu", "MTU of the TUN and largest packet forwarded (1280..65535); larger packets get ICMPv6 Packet Too Big.",
 		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
-	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic, first match wins, deny wins a tie:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
+	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic; the most specific match decides, deny among equals:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
 		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
 	strKey("quota.disk", "Most disk the store may use. Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),

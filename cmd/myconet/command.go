@@ -227,6 +227,9 @@ func printUsage(w io.Writer, c *cli, name string, cmd *command) {
 	}
 	if cmd.setup == nil {
 		fmt.Fprintf(w, "Usage: myconet %s SUBCOMMAND\n\n%s\n", name, cmd.summary)
+		if cmd.detail != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.detail))
+		}
 		subcommands()
 		return
 	}
