@@ -101,6 +101,7 @@ type modState struct {
 	content map[cid.Cid]cid.Cid          // content root → withheld package; guarded by mu
 	rules   map[string]bool              // CID string → allow; nil until loaded; guarded by mu
 	reject  map[string]int64             // "kind/reason" → count; guarded by mu
+	retract map[cid.Cid]retraction       // retracted packages; nil until loaded; guarded by mu
 	aggMu   sync.Mutex                   // serializes an aggregator's writes
 	polls   map[cid.Cid]*moderation.Poll // polls read from the store; guarded by aggMu
 
@@ -334,7 +335,19 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 // replication checks).
 func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		return n.blockWithheldWhy(ctx, c, look)
+		return n.blockWithheldWhy(ctx, c, look, n.withheldWhy)
+	}
+	if rt, ok := n.retractionOf(c); ok {
+		return true, rt.why()
+	}
+	return n.moderatedWhy(ctx, c, look)
+}
+
+// moderatedWhy is withheldWhy without retractions: the local rules and the
+// community's decision.
+func (n *Node) moderatedWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
+	if !isPackageCID(c) {
+		return n.blockWithheldWhy(ctx, c, look, n.moderatedWhy)
 	}
 	switch n.localRule(c) {
 	case "deny":
@@ -348,9 +361,14 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, 
 	return r.Withheld, r.Reason
 }
 
-// withheldErr is the coded error of a withheld package.
+// withheldErr is the coded error of reading a withheld or retracted
+// package (a retracted one the owner pinned local stays readable).
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	if w, why := n.withheldWhy(ctx, c, lookWait); w {
+	w, why := n.moderatedWhy(ctx, c, lookWait) // first: a refresh learns of retractions too
+	if err := n.retractedErr(c); err != nil {
+		return err
+	}
+	if w {
 		if !isPackageCID(c) { // why names the package
 			return codedf(CodeWithheld, "withheld by moderation: %s", why)
 		}
@@ -542,6 +560,7 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 			if anns, err := n.fetchAnnotations(ctx, ns, p, c); err == nil {
 				a.anns = anns
 			}
+			n.fetchRetraction(ctx, ns, p, c)
 		}()
 	}
 	wg.Wait()
@@ -792,6 +811,14 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 			return modRejected, []byte(err.Error())
 		}
 		return modOK, b
+	case modOpRetract:
+		out, err := n.acceptRetraction(from, req.Target, req.Record)
+		if err != nil {
+			return modRejected, []byte(rejectReason(err) + ": " + err.Error())
+		}
+		return modOK, []byte(out)
+	case modOpRetraction:
+		return modOK, n.answerRetraction(req.Target)
 	case modOpAnnotations:
 		recs, err := n.db.ModRecords(store.ModAnnotation, req.Target.Bytes())
 		if err != nil {

@@ -73,7 +73,8 @@ func TestModRecordsRoundTrip(t *testing.T) {
 
 func FuzzModRequest(f *testing.F) {
 	c := testPackageCID(f, "p")
-	for _, req := range []modRequest{{Op: modOpVote, Target: c, Record: []byte{1}}, {Op: modOpTally, Target: c}} {
+	for _, req := range []modRequest{{Op: modOpVote, Target: c, Record: []byte{1}}, {Op: modOpTally, Target: c},
+		{Op: modOpRetract, Target: c, Record: make([]byte, 5000)}, {Op: modOpRetraction, Target: c}} {
 		b, _ := req.encode()
 		f.Add(b[2:])
 	}
