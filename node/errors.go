@@ -23,6 +23,11 @@ const (
 	CodeWithheld  Code = "withheld"  // moderation withholds the content
 	CodeRetracted Code = "retracted" // the publisher retracted the package
 	CodeInternal  Code = "internal"
+	// CodeUnauthorized and CodeForbidden are the API's own refusals: a
+	// missing or wrong token, and a request from a host or origin it does
+	// not serve.
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
 )
 
 // Sentinel errors, one per Code. Wrap them with %w and a message that names the
@@ -44,6 +49,10 @@ var (
 	ErrWithheld = &Error{Code: CodeWithheld, Msg: "withheld by moderation"}
 	// ErrRetracted reports a package its publisher retracted.
 	ErrRetracted = &Error{Code: CodeRetracted, Msg: "retracted by its publisher"}
+	// ErrUnauthorized reports an API request without the right token.
+	ErrUnauthorized = &Error{Code: CodeUnauthorized, Msg: "unauthorized"}
+	// ErrForbidden reports an API request from a host or origin it does not serve.
+	ErrForbidden = &Error{Code: CodeForbidden, Msg: "forbidden"}
 )
 
 // Error is an error with a wire code. Msg is the whole one-line message.
@@ -93,6 +102,10 @@ func (c Code) HTTPStatus() int {
 		return http.StatusUnavailableForLegalReasons
 	case CodeRetracted:
 		return http.StatusGone
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

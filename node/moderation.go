@@ -46,6 +46,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -634,7 +635,13 @@ func (n *Node) cacheDecisionAt(c cid.Cid, r TallyReport, at time.Time) *modEntry
 		}
 	}
 	if old == nil || old.report.Decision != r.Decision {
-		n.log.Info("moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
+		// A first "undecided" is what nearly every package gets on a read:
+		// only a decision that withholds or keeps, or a change, is news.
+		level := slog.LevelInfo
+		if old == nil && r.Decision == moderation.OutcomeUndecided.String() {
+			level = slog.LevelDebug
+		}
+		n.log.Log(context.Background(), level, "moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
 	}
 	return e
 }

@@ -31,6 +31,13 @@ func addTree(t *testing.T, n *node.Node, title string, files map[string]string) 
 	return info
 }
 
+// gatewayURL is the gateway's URL of a myco:// ref: the package's own
+// origin <cid>.localhost.
+func gatewayURL(ref string) string {
+	root, path, _ := strings.Cut(strings.TrimPrefix(ref, "myco://"), "/")
+	return "http://" + root + ".localhost:8190/" + path
+}
+
 // pathCID is the CID of the UnixFS node ref names.
 func pathCID(t *testing.T, n *node.Node, ref string) cid.Cid {
 	t.Helper()
@@ -87,7 +94,7 @@ func TestWithheldUnderEveryName(t *testing.T) {
 			t.Errorf("%s: API info: %v", what, err)
 		}
 		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+strings.TrimPrefix(ref, "myco://")+"/", nil))
+		gw.ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(ref), nil))
 		if rec.Code != 451 {
 			t.Errorf("%s: gateway %d %.80q", what, rec.Code, rec.Body.String())
 		}

@@ -103,7 +103,7 @@ func TestModerationMesh(t *testing.T) {
 	}
 	// The gateway: 451 with the reason.
 	rec := httptest.NewRecorder()
-	net.Nodes[6].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removed.String()+"/", nil))
+	net.Nodes[6].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(removed.String()), nil))
 	if rec.Code != 451 || !strings.Contains(rec.Body.String(), "withheld by moderation: remove: 3 of 3") {
 		t.Errorf("gateway: %d %s", rec.Code, rec.Body.String())
 	}
@@ -112,7 +112,7 @@ func TestModerationMesh(t *testing.T) {
 		t.Errorf("holder, content CID: %v", err)
 	}
 	rec = httptest.NewRecorder()
-	net.Nodes[0].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removedContent.String()+"/", nil))
+	net.Nodes[0].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(removedContent.String()), nil))
 	if rec.Code != 451 {
 		t.Errorf("holder's gateway, content CID: %d %.80q", rec.Code, rec.Body.String())
 	}

@@ -89,7 +89,7 @@ func TestRetract(t *testing.T) {
 		t.Errorf("cacher reads: %v", err)
 	}
 	rr := httptest.NewRecorder()
-	cacher.GatewayHandler().ServeHTTP(rr, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+ref+"/", nil))
+	cacher.GatewayHandler().ServeHTTP(rr, httptest.NewRequest("GET", gatewayURL(ref), nil))
 	if rr.Code != 410 || !strings.Contains(rr.Body.String(), "published by mistake") {
 		t.Errorf("gateway: %d %.200q", rr.Code, rr.Body.String())
 	}

@@ -32,7 +32,7 @@ var (
 // per root.
 func (db *DB) BlockRoots(c cid.Cid) ([]cid.Cid, error) {
 	var out []cid.Cid
-	prefix := c.Bytes()
+	prefix := blockKey(c)
 	err := db.view(func(tx *bolt.Tx) error {
 		cur := tx.Bucket(bucketBlockRoots).Cursor()
 		for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
@@ -59,7 +59,7 @@ func (db *DB) walkDAG(tx *bolt.Tx, root cid.Cid, fn func(kb []byte) error) error
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		key := c.KeyString()
+		key := string(blockKey(c))
 		if _, ok := seen[key]; ok {
 			continue
 		}
@@ -82,7 +82,7 @@ func (db *DB) walkDAG(tx *bolt.Tx, root cid.Cid, fn func(kb []byte) error) error
 
 // indexRootTx enters root's DAG in the block index.
 func (db *DB) indexRootTx(tx *bolt.Tx, root cid.Cid) error {
-	b, rk := tx.Bucket(bucketBlockRoots), root.Bytes()
+	b, rk := tx.Bucket(bucketBlockRoots), blockKey(root)
 	return db.walkDAG(tx, root, func(kb []byte) error {
 		return b.Put(append(bytes.Clone(kb), rk...), nil)
 	})
@@ -90,7 +90,7 @@ func (db *DB) indexRootTx(tx *bolt.Tx, root cid.Cid) error {
 
 // unindexRootTx removes root's DAG from the block index.
 func (db *DB) unindexRootTx(tx *bolt.Tx, root cid.Cid) error {
-	b, rk := tx.Bucket(bucketBlockRoots), root.Bytes()
+	b, rk := tx.Bucket(bucketBlockRoots), blockKey(root)
 	return db.walkDAG(tx, root, func(kb []byte) error {
 		return b.Delete(append(bytes.Clone(kb), rk...))
 	})
@@ -132,7 +132,7 @@ func (db *DB) checkBlockIndex(tx *bolt.Tx) []error {
 		if err != nil {
 			return nil
 		}
-		rk := root.Bytes()
+		rk := blockKey(root)
 		if err := db.walkDAG(tx, root, func(kb []byte) error {
 			want[string(kb)+string(rk)] = true
 			return nil
