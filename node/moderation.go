@@ -1175,9 +1175,11 @@ type TallyReport struct {
 	Tallies     []TallyInfo `json:"tallies"`
 	Errors      []string    `json:"errors,omitempty"` // aggregators that did not answer usefully
 	Verified    bool        `json:"verified,omitempty"`
-	Checked     time.Time   `json:"checked"`         // when the tallies were gathered
-	Stale       bool        `json:"stale,omitempty"` // not refreshed for longer than moderation.refresh
-	Age         string      `json:"age,omitempty"`   // how long ago Checked was, when stale
+	Checked     time.Time   `json:"checked"`               // when the tallies were gathered
+	Stale       bool        `json:"stale,omitempty"`       // not refreshed for longer than moderation.refresh
+	Age         string      `json:"age,omitempty"`         // how long ago Checked was, when stale
+	Retracted   string      `json:"retracted,omitempty"`   // the publisher's retraction, in words
+	Explanation string      `json:"explanation,omitempty"` // the decision in one paragraph
 }
 
 // PolicyInfo is the policy a decision was made under.
@@ -1363,7 +1365,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	if ns == nil || ns.mod == nil {
 		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.modDecision(ctx, c, true, verify, lookWait), nil
+	return n.explained(c, n.modDecision(ctx, c, true, verify, lookWait)), nil
 }
 
 // ModerationWhy implements API.
@@ -1374,7 +1376,7 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.modDecision(wctx, c, false, false, lookWait), nil
+	return n.explained(c, n.modDecision(wctx, c, false, false, lookWait)), nil
 }
 
 // ModerationSet implements API.

@@ -113,6 +113,10 @@ func TestRetract(t *testing.T) {
 		info, err := keeper.Info(ctx, ref)
 		return err == nil && strings.Contains(info.Retracted, "published by mistake")
 	})
+	if why, err := keeper.ModerationWhy(ctx, ref); err != nil || !why.Withheld || !strings.Contains(why.Explanation, "published by mistake") ||
+		!strings.Contains(why.Explanation, "copy stays readable") {
+		t.Errorf("why on the keeper: %+v %v", why, err)
+	}
 	if got := pinReasons(t, keeper, ref); !slices.Equal(got, []string{"local"}) {
 		t.Errorf("keeper pins: %v", got)
 	}
