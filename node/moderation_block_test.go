@@ -102,6 +102,10 @@ func TestWithheldUnderEveryName(t *testing.T) {
 	if err := holder.Cat(ctx, names["path under content"], io.Discard); !errors.Is(err, node.ErrWithheld) {
 		t.Errorf("local cat under the content CID: %v", err)
 	}
+	// Search leaves it out.
+	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 0 {
+		t.Errorf("search: %v %v", found, err)
+	}
 	// The shared block is served, for the package that is not withheld.
 	var sb strings.Builder
 	if err := holder.Cat(ctx, "myco://"+sharedCID.String(), &sb); err != nil || sb.String() != shared {
@@ -128,6 +132,9 @@ func TestWithheldUnderEveryName(t *testing.T) {
 		if _, err := holder.Stat(ctx, ref); err != nil {
 			t.Errorf("%s after clear: %v", what, err)
 		}
+	}
+	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
+		t.Errorf("search after clear: %v %v", found, err)
 	}
 	if err := other.FetchFromForTest(ctx, p, cid.MustParse(w.Content)); err != nil {
 		t.Errorf("content after clear: retrieval: %v", err)
