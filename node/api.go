@@ -125,6 +125,10 @@ type API interface {
 	ModerationSet(ctx context.Context, ref, rule string) (ModerationRule, error)
 	// ModerationRules lists the local rules.
 	ModerationRules(ctx context.Context) ([]ModerationRule, error)
+	// Retract signs the publisher's retraction of a package (this node's
+	// key must be its publisher key) and sends it to the package's
+	// aggregators and holders (moderation_retract.go). Needs the network.
+	Retract(ctx context.Context, req RetractRequest) (RetractResult, error)
 	// The overlay (overlay_api.go).
 
 	// Ping sends ICMPv6 echo requests to an overlay address through the
@@ -238,6 +242,9 @@ type PackageInfo struct {
 	// Annotations are what community annotations say, with how many
 	// distinct people said each (nil when none are known here).
 	Annotations *Annotations `json:"annotations,omitempty"`
+	// Retracted says that the publisher retracted the package (kept here
+	// by a local pin), with the reason.
+	Retracted string `json:"retracted,omitempty"`
 }
 
 // Entry is one directory entry.

@@ -329,6 +329,7 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 		info.Pins = append(info.Pins, string(p.Reason))
 	}
 	info.Annotations = n.communityAnnotations(r.m.Root)
+	info.Retracted = n.retractedNote(r.m.Root)
 	return info, nil
 }
 

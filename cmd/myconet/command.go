@@ -37,7 +37,7 @@ func commands() []*command {
 		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
-		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
+		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
 		versionCmd(), helpCmd(),
