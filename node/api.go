@@ -263,7 +263,9 @@ type Bookmark struct {
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
-// QuotaInfo reports limits (0 = unlimited) and usage.
+// QuotaInfo reports limits and usage. A size or rate limit is Unlimited (-1)
+// when there is none; 0 is a limit of zero (only replicas can be 0: the node
+// takes no replicas). Connections and CPU 0 mean automatic.
 type QuotaInfo struct {
 	Disk       int64            `json:"disk"`
 	DiskUsed   int64            `json:"disk_used"`
@@ -275,7 +277,7 @@ type QuotaInfo struct {
 	Download   int64            `json:"download,omitempty"`   // bytes/s
 	Memory     int64            `json:"memory,omitempty"`
 	Conns      int64            `json:"connections,omitempty"`
-	Replicas   int64            `json:"replicas,omitempty"`
+	Replicas   int64            `json:"replicas"`
 	CPU        int64            `json:"cpu,omitempty"`
 	Packages   int64            `json:"packages"`
 	PinsCount  int64            `json:"pins"`

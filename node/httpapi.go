@@ -899,7 +899,7 @@ func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 	if q, err := h.api.Quota(r.Context()); err == nil {
 		gauge("myconet_store_bytes", "Bytes of blocks in the store.", q.DiskUsed)
 		gauge("myconet_store_blocks", "Blocks in the store.", q.Blocks)
-		gauge("myconet_store_quota_bytes", "Disk quota of the store (0 = unlimited).", q.Disk)
+		gauge("myconet_store_quota_bytes", "Disk quota of the store (-1 = unlimited).", q.Disk)
 		gauge("myconet_packages", "Packages in the store.", q.Packages)
 		gauge("myconet_pins", "Pinned roots.", q.PinsCount)
 	} else {

@@ -293,13 +293,17 @@ func TestFormatting(t *testing.T) {
 	if got, want := usageLine(1_200_000_000, 10_000_000_000), "1.2 GB of 10.0 GB (12%)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
-	if got, want := usageLine(512, 0), "512 B (unlimited)"; got != want {
+	if got, want := usageLine(512, node.Unlimited), "512 B (unlimited)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
 	var buf bytes.Buffer
-	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000})
-	if !strings.HasPrefix(buf.String(), "disk         1.2 GB of 10.0 GB (12%)\n") {
-		t.Errorf("quota table:\n%s", buf.String())
+	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000, Replicas: 0,
+		Upload: node.Unlimited, Download: 5e6, Memory: node.Unlimited})
+	for _, want := range []string{"disk         1.2 GB of 10.0 GB (12%)\n", "replicas     0 B of 0 B (none allowed)\n",
+		"upload       unlimited\n", "download     5.0 MB/s\n", "memory       unlimited\n"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("quota table lacks %q:\n%s", want, buf.String())
+		}
 	}
 
 	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Path: "sub/page.html"}); got != "page.html" {

@@ -522,6 +522,31 @@ func testQuota(t *testing.T, u *user) {
 	}
 	u.ok("quota", "set", "disk", "unlimited")
 	u.ok("add", "big.bin", "--title", "Fits now")
+
+	// 0 means zero, unlimited means no limit, none is ambiguous (issue 10 item 6).
+	if show := u.ok("quota", "set", "replicas", "0"); !strings.Contains(show, "(none allowed)") {
+		t.Errorf("quota set replicas 0:\n%s", show)
+	}
+	var q struct{ Replicas, Disk int64 }
+	u.okJSON(&q, "quota", "show")
+	if q.Replicas != 0 || q.Disk != -1 {
+		t.Errorf("quota show --json after replicas 0, disk unlimited: %+v", q)
+	}
+	if msg := u.fail(1, "quota", "set", "replicas", "none"); !strings.Contains(msg, "ambiguous") {
+		t.Errorf("quota set replicas none: %s", msg)
+	}
+	if msg := u.fail(1, "quota", "set", "disk", "0"); !strings.Contains(msg, "unlimited") {
+		t.Errorf("quota set disk 0: %s", msg)
+	}
+	u.fail(1, "quota", "set", "connections", "unlimited")
+	u.ok("quota", "set", "connections", "auto")
+	if got := strings.TrimSpace(u.ok("config", "get", "quota.replicas")); got != "0" {
+		t.Errorf("config get quota.replicas = %q", got)
+	}
+	u.ok("quota", "set", "replicas", "unlimited")
+	if show := u.ok("quota", "show"); !strings.Contains(show, "replicas") || !strings.Contains(show, "B (unlimited)") {
+		t.Errorf("quota show after replicas unlimited:\n%s", show)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
