@@ -140,6 +140,12 @@ type API interface {
 	// Both persist in the config and apply to a running node at once.
 	FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error)
 	FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error)
+
+	// Invitations (join.go). Invite signs an invitation to this node (its
+	// addresses, an expiry and a number of uses); Join, on another node,
+	// connects with one and remembers the peers it learns.
+	Invite(ctx context.Context, req InviteRequest) (InviteResult, error)
+	Join(ctx context.Context, invite string) (JoinResult, error)
 }
 
 // IDInfo is the node's identity.
@@ -292,7 +298,8 @@ type Status struct {
 	API      string    `json:"api"`
 	Gateway  string    `json:"gateway"`
 	Peers    int       `json:"peers"`
-	DHT      string    `json:"dht"` // server | client | offline
+	Alone    string    `json:"alone,omitempty"` // why the node has no peers, when it has none
+	DHT      string    `json:"dht"`             // server | client | offline
 	Store    QuotaInfo `json:"store"`
 	Overlay  string    `json:"overlay"` // "tun myco0", "disabled (--no-tun)", …
 	Packages int64     `json:"packages"`

@@ -265,6 +265,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
+		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
+		{"POST " + p + "/join", h.join},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).
@@ -324,11 +326,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errForbidden and errUnauthorized are API-only refusals; they travel with
-// the invalid code but answer with their own statuses.
+// errForbidden and errUnauthorized are API-only refusals, with codes of
+// their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
@@ -593,7 +595,11 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 		writeError(w, err)
 		return
 	}
-	h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	} else {
+		h.log.Warn("stream failed", "err", err, "sent", cw.n)
+	}
 	w.Header().Set(TrailerError, oneLine(err.Error()))
 	w.Header().Set(TrailerCode, string(CodeOf(err)))
 }
@@ -623,7 +629,16 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		}
 		defer f.Close()
 		w.Header().Set(HeaderType, "file")
-		serveFile(w, r, f, st)
+		if r.Header.Get("Range") != "" {
+			serveFile(w, r, f, st)
+			return
+		}
+		// Streamed, not served with a Content-Length: a failure after the
+		// first byte then reaches the client in the trailers.
+		h.stream(w, "application/octet-stream", func(w io.Writer) error {
+			_, err := io.Copy(w, f)
+			return err
+		})
 		return
 	}
 	w.Header().Set(HeaderType, "dir")
@@ -872,10 +887,10 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	if n.network() == nil {
 		return FetchResult{}, nil
 	}
-	if ok, err := n.db.Has(m.Root); err != nil {
-		return FetchResult{}, storeErr(err)
+	if ok, err := n.have(m.Root); err != nil {
+		return FetchResult{}, err
 	} else if ok {
-		return FetchResult{}, nil // held: reads need no fetch (see resolve)
+		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
 	}
 	var last Progress
 	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {

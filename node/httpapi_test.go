@@ -333,6 +333,9 @@ func TestAPIAuthAndHost(t *testing.T) {
 				if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == "" || eb.Code == "" {
 					t.Fatalf("error body %+v, %v", eb, err)
 				}
+				if want := map[int]node.Code{401: node.CodeUnauthorized, 403: node.CodeForbidden}[tt.want]; eb.Code != want {
+					t.Fatalf("code %q with status %d, want %q", eb.Code, tt.want, want)
+				}
 			}
 		})
 	}

@@ -58,7 +58,7 @@ func (db *DB) AddPin(p Pin) error {
 
 // addPinTx writes p in tx and unstages its DAG.
 func (db *DB) addPinTx(tx *bolt.Tx, p Pin) error {
-	key := p.Root.Bytes()
+	key := blockKey(p.Root)
 	if !blocksIn(tx).has(key) {
 		return ErrNotFound
 	}
@@ -96,7 +96,7 @@ func (db *DB) unstageDAG(tx *bolt.Tx, root cid.Cid) error {
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		key := c.KeyString()
+		key := string(blockKey(c))
 		if _, ok := seen[key]; ok {
 			continue
 		}
@@ -143,7 +143,7 @@ func sortPins(pins []Pin) {
 
 // getPins returns the pins of root in tx, or nil.
 func getPins(tx *bolt.Tx, root cid.Cid) ([]Pin, error) {
-	v := tx.Bucket(bucketPins).Get(root.Bytes())
+	v := tx.Bucket(bucketPins).Get(blockKey(root))
 	if v == nil {
 		return nil, nil
 	}
@@ -223,9 +223,9 @@ func removePinTx(tx *bolt.Tx, root cid.Cid, reason Reason) error {
 	}
 	b := tx.Bucket(bucketPins)
 	if len(pins) == 0 {
-		return b.Delete(root.Bytes())
+		return b.Delete(blockKey(root))
 	}
-	return b.Put(root.Bytes(), encodePins(pins))
+	return b.Put(blockKey(root), encodePins(pins))
 }
 
 // Touch records that root was accessed now, for the LRU order of cache
@@ -237,7 +237,7 @@ func (db *DB) Touch(root cid.Cid) error {
 	}
 	t := db.now()
 	db.mu.Lock()
-	db.touches[root.KeyString()] = t
+	db.touches[string(blockKey(root))] = t
 	db.mu.Unlock()
 	return nil
 }
@@ -250,7 +250,7 @@ func (db *DB) overlayTouches(pins []Pin) {
 		return
 	}
 	for i := range pins {
-		if t, ok := db.touches[pins[i].Root.KeyString()]; ok && t.After(pins[i].Accessed) {
+		if t, ok := db.touches[string(blockKey(pins[i].Root))]; ok && t.After(pins[i].Accessed) {
 			pins[i].Accessed = t
 		}
 	}
