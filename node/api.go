@@ -223,6 +223,11 @@ type PackageInfo struct {
 	// Annotations are what community annotations say, with how many
 	// distinct people said each (nil when none are known here).
 	Annotations *Annotations `json:"annotations,omitempty"`
+	// Stale is set when the ref was a channel the network could not resolve:
+	// the package is the one a followed bookmark last resolved it to, at
+	// ResolvedAt.
+	Stale      bool      `json:"stale,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
 // Entry is one directory entry.

@@ -107,8 +107,9 @@ func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 // OpenURL implements API.
 func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, error) {
 	target := nameOrRef
+	var bm *store.Bookmark
 	if b, err := n.db.Bookmark(nameOrRef); err == nil {
-		target = b.Target
+		target, bm = b.Target, &b
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
 		return URLResponse{}, storeErr(err)
 	}
@@ -122,6 +123,8 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, erro
 	out := URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
 	if stale != nil {
 		out.Stale, out.ResolvedAt = true, stale.at
+	} else if bm != nil && bm.Follow && !bm.Resolved.Equals(m.Root) {
+		n.followSoon() // a new version: fetch and keep it now, not at the next round
 	}
 	return out, nil
 }

@@ -149,8 +149,8 @@ func TestChannelAfterRestarts(t *testing.T) {
 		t.Fatalf("open with no peers: %+v %v", o, err)
 	}
 	t.Logf("open with no peers answered stale in %v", time.Since(start).Round(time.Millisecond))
-	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v1" {
-		t.Fatalf("info of the followed channel with no peers: %v %v", got.Meta.Title, err)
+	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v1" || !got.Stale || !got.ResolvedAt.Equal(o.ResolvedAt) {
+		t.Fatalf("info of the followed channel with no peers: %q stale %v at %v, %v", got.Meta.Title, got.Stale, got.ResolvedAt, err)
 	}
 
 	// Reconnected, C resolves the channel through the network again.
@@ -161,10 +161,15 @@ func TestChannelAfterRestarts(t *testing.T) {
 		return err == nil && !o.Stale && strings.Contains(o.URL, p2.Package)
 	})
 	t.Logf("channel resolved %v after reconnecting", time.Since(start).Round(time.Millisecond))
-	net.Eventually(60*time.Second, "C to follow the channel to v2", func() bool {
-		c.RefreshFollowed(ctx)
-		return kept(c).Resolved == p2.MRI
-	})
+	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v2" || got.Stale {
+		t.Fatalf("info of the channel once resolved: %q stale %v, %v", got.Meta.Title, got.Stale, err)
+	}
+	// Opening the bookmark met the new version: C fetches and keeps it
+	// without waiting for its next round.
+	if _, err := c.OpenURL(ctx, "docs"); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(30*time.Second, "C to keep v2 after open", func() bool { return kept(c).Resolved == p2.MRI })
 
 	// With no network at all, the kept resolution survives a restart too.
 	net.Kill(2)

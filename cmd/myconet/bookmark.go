@@ -102,7 +102,7 @@ func openCmd() *command {
 					return err
 				}
 				if o.Stale {
-					fmt.Fprintf(c.stderr, "myconet: open: the network cannot resolve this channel: showing the version fetched %s (possibly stale)\n", ago(time.Since(o.ResolvedAt)))
+					fmt.Fprintf(c.stderr, "myconet: open: %s\n", staleNote(o.ResolvedAt))
 				}
 				if _, err := fmt.Fprintln(c.stdout, o.URL); err != nil {
 					return err
@@ -126,11 +126,17 @@ func bookmarkWhere(b node.Bookmark, now time.Time) string {
 	case b.URL != "":
 		return b.URL
 	case b.Resolved != "":
-		return fmt.Sprintf("following; last %s, fetched %s", b.Resolved, ago(now.Sub(b.ResolvedAt)))
+		return fmt.Sprintf("following: %s (resolved %s)", b.Resolved, ago(now.Sub(b.ResolvedAt)))
 	case b.Follow:
-		return "following; nothing fetched yet"
+		return "following: nothing fetched yet"
 	}
 	return "channel"
+}
+
+// staleNote says that a channel was resolved from a followed bookmark's
+// last resolution, at resolvedAt.
+func staleNote(resolvedAt time.Time) string {
+	return fmt.Sprintf("possibly stale: the network cannot resolve this channel now; this is where it pointed %s", ago(time.Since(resolvedAt)))
 }
 
 // ago renders a duration for people: "40s ago", "3m ago", "5h ago", "2d ago".

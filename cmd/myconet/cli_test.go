@@ -518,3 +518,29 @@ func TestGetShowsFetch(t *testing.T) {
 		t.Errorf("stderr without a terminal: %q", stderr)
 	}
 }
+
+func TestBookmarkWhere(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		b    node.Bookmark
+		want string
+	}{
+		{node.Bookmark{URL: "http://p.localhost:8190/"}, "http://p.localhost:8190/"},
+		{node.Bookmark{Follow: true, Resolved: "myco://p", ResolvedAt: now.Add(-3 * time.Minute)}, "following: myco://p (resolved 3m ago)"},
+		{node.Bookmark{Follow: true}, "following: nothing fetched yet"},
+		{node.Bookmark{}, "channel"},
+	} {
+		if got := bookmarkWhere(tt.b, now); got != tt.want {
+			t.Errorf("bookmarkWhere(%+v) = %q, want %q", tt.b, got, tt.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{-time.Second: "0s ago", 40 * time.Second: "40s ago", 5 * time.Hour: "5h ago", 72 * time.Hour: "3d ago"} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+	rows := infoRows(node.PackageInfo{MRI: "myco://p", Stale: true, ResolvedAt: time.Now().Add(-2 * time.Hour)})
+	if rows[0].k != "channel" || !strings.Contains(rows[0].v, "possibly stale") || !strings.Contains(rows[0].v, "2h ago") {
+		t.Errorf("info of a stale channel starts with %+v", rows[0])
+	}
+}
