@@ -32,7 +32,7 @@ const Unlimited int64 = -1
 // ParseLimit parses a size limit that may be zero: "500MB", "20GB",
 // "1.5GiB", "4096", "0", or "unlimited" (and "") for Unlimited.
 func ParseLimit(s string) (int64, error) {
-	if err := refuseNone(s); err != nil {
+	if err := refuseNone(s, "0 for a limit of zero or unlimited for no limit"); err != nil {
 		return 0, err
 	}
 	t := strings.ToLower(strings.TrimSpace(s))
@@ -56,9 +56,9 @@ func ParseLimit(s string) (int64, error) {
 
 // refuseNone refuses "none", which users mean as "no limit" as often as
 // "nothing".
-func refuseNone(s string) error {
+func refuseNone(s, want string) error {
 	if strings.EqualFold(strings.TrimSpace(s), "none") {
-		return codedf(CodeInvalid, "%q is ambiguous: write 0 for a limit of zero or unlimited for no limit", s)
+		return codedf(CodeInvalid, "%q is ambiguous: write %s", s, want)
 	}
 	return nil
 }
@@ -68,6 +68,9 @@ func refuseNone(s string) error {
 // (the store's and the runtime's convention) and a size of zero bytes is
 // refused.
 func ParseSize(s string) (int64, error) {
+	if err := refuseNone(s, "a size (500MB) or unlimited for no limit"); err != nil {
+		return 0, err
+	}
 	n, err := ParseLimit(s)
 	switch {
 	case err != nil:
@@ -85,7 +88,7 @@ func ParseSize(s string) (int64, error) {
 func ParseRate(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
-	if err := refuseNone(t); err != nil {
+	if err := refuseNone(t, "a rate (10MB/s) or unlimited for no limit"); err != nil {
 		return 0, err
 	}
 	n, err := ParseLimit(t)

@@ -299,7 +299,7 @@ func TestFormatting(t *testing.T) {
 	var buf bytes.Buffer
 	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000, Replicas: 0,
 		Upload: node.Unlimited, Download: 5e6, Memory: node.Unlimited})
-	for _, want := range []string{"disk         1.2 GB of 10.0 GB (12%)\n", "replicas     0 B of 0 B (none allowed)\n",
+	for _, want := range []string{"disk         1.2 GB of 10.0 GB (12%)\n", "replicas     0 B held (takes none)\n",
 		"upload       unlimited\n", "download     5.0 MB/s\n", "memory       unlimited\n"} {
 		if !strings.Contains(buf.String(), want) {
 			t.Errorf("quota table lacks %q:\n%s", want, buf.String())

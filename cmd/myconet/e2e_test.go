@@ -534,7 +534,7 @@ func testQuota(t *testing.T, u *user) {
 	u.ok("add", "big.bin", "--title", "Fits now")
 
 	// 0 means zero, unlimited means no limit, none is ambiguous (issue 10 item 6).
-	if show := u.ok("quota", "set", "replicas", "0"); !strings.Contains(show, "(none allowed)") {
+	if show := u.ok("quota", "set", "replicas", "0"); !strings.Contains(show, "(takes none)") {
 		t.Errorf("quota set replicas 0:\n%s", show)
 	}
 	var q struct{ Replicas, Disk int64 }

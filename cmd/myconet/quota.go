@@ -54,13 +54,13 @@ The limit is written to the config file and applies to a running daemon at once.
 }
 
 // usageLine renders "1.2 GB of 10.0 GB (12%)", or "1.2 GB (unlimited)".
-// A limit of 0 (replicas) renders as "0 B of 0 B (none allowed)".
+// A limit of 0 (replicas) renders as "1.2 GB held (takes none)".
 func usageLine(used, limit int64) string {
 	if limit < 0 {
 		return node.FormatSize(used) + " (unlimited)"
 	}
 	if limit == 0 {
-		return fmt.Sprintf("%s of 0 B (none allowed)", node.FormatSize(used))
+		return fmt.Sprintf("%s held (takes none)", node.FormatSize(used))
 	}
 	pct := float64(used) * 100 / float64(limit)
 	return fmt.Sprintf("%s of %s (%.0f%%)", node.FormatSize(used), node.FormatSize(limit), pct)
