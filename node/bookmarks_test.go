@@ -9,16 +9,23 @@ import (
 	"testing"
 )
 
+// addSmall adds a 10-byte file of seed's bytes on n.
+func addSmall(t *testing.T, n *Node, seed uint64) AddResult {
+	t.Helper()
+	p, _ := randFile(t, t.TempDir(), "f", seed, 10)
+	res, err := n.Add(context.Background(), AddRequest{Path: p, Title: "f"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 // TestBookmarkAddConcurrent: of many adds of one name at once, exactly one
 // wins and the others are refused; none replaces it.
 func TestBookmarkAddConcurrent(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
-	p, _ := randFile(t, t.TempDir(), "f", 3, 10)
-	res, err := n.Add(ctx, AddRequest{Path: p, Title: "f"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := addSmall(t, n, 3)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won, refused := []string{}, 0
@@ -53,11 +60,7 @@ func TestBookmarkAddConcurrent(t *testing.T) {
 func TestKeptResolutionScope(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
-	p, _ := randFile(t, t.TempDir(), "f", 4, 10)
-	res, err := n.Add(ctx, AddRequest{Path: p, Title: "f"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := addSmall(t, n, 4)
 	pkg, _ := n.resolveRef(ctx, res.MRI)
 	other := func(name string) string {
 		id, err := loadOrCreateIdentity(filepath.Join(t.TempDir(), name))
