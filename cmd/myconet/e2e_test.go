@@ -977,7 +977,7 @@ func TestMesh(t *testing.T) {
 	a, b, c := newUser(t), newUser(t), newUser(t)
 	da := a.startDaemon(flags...)
 	db := b.startDaemon(append(flags, "--bootstrap", a.listenTCP())...)
-	c.startDaemon(append(flags, "--bootstrap", b.listenTCP())...)
+	dc := c.startDaemon(append(flags, "--bootstrap", b.listenTCP())...)
 	aID, bID, cID := a.peerID(), b.peerID(), c.peerID()
 
 	if text := a.ok("id"); !strings.Contains(text, "listen:") || !strings.Contains(text, "/p2p/"+aID) {
@@ -1071,6 +1071,11 @@ func TestMesh(t *testing.T) {
 		if got := c.ok("cat", want+"/sub/page.html"); !strings.Contains(got, "A page") {
 			t.Errorf("cat through the channel on C: %q", got)
 		}
+		// C follows the channel: the version it fetches is kept for offline use.
+		c.ok("bookmark", "add", "docs", want, "--follow")
+		c.eventually(30*time.Second, func(out string) bool {
+			return strings.Contains(out, site.Package)
+		}, "bookmark", "ls", "--json")
 	})
 
 	if text := c.ok("peers"); !strings.Contains(text, bID) {
@@ -1092,6 +1097,19 @@ func TestMesh(t *testing.T) {
 	url := strings.TrimSpace(c.ok("open", site.MRI))
 	if body := httpGet(t, url); !strings.Contains(body, "<h1>Hello</h1>") {
 		t.Errorf("C's gateway %s served %q", url, body)
+	}
+	// C still holds the channel's record in its DHT: the channel resolves.
+	if r := c.run("open", "docs"); r.code != 0 || strings.TrimSpace(r.stdout) != url || r.stderr != "" {
+		t.Errorf("open of the followed channel with its publisher gone: exit %d, %q, %q (want %s)", r.code, r.stdout, r.stderr, url)
+	}
+	// With no daemon at all, it opens from what C's bookmark kept, and says
+	// it may be stale.
+	dc.terminate(t)
+	if r := c.run("open", "docs"); r.code != 0 || !strings.Contains(r.stdout, site.Package) || !strings.Contains(r.stderr, "possibly stale") {
+		t.Errorf("open of the followed channel offline: exit %d, %q, %q", r.code, r.stdout, r.stderr)
+	}
+	if text := c.ok("info", "myco://"+aID+"/docs"); !strings.Contains(text, "possibly stale") || !strings.Contains(text, site.Package) {
+		t.Errorf("info of the followed channel with its publisher gone:\n%s", text)
 	}
 	t.Logf("mesh test took %v", time.Since(start).Round(time.Millisecond))
 }
