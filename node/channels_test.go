@@ -196,3 +196,30 @@ func TestChannelAfterRestarts(t *testing.T) {
 		t.Fatalf("open of an unfollowed channel offline: %v", err)
 	}
 }
+
+// TestPublishWithoutPeers: a node with no peers yet keeps what it publishes
+// and announces it once it has some (it failed with "failed to find any
+// peer in table" and kept nothing).
+func TestPublishWithoutPeers(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	p1, _ := addVersions(t, a)
+	res, err := a.Publish(ctx, "docs", p1.MRI)
+	if err != nil || !res.Pending || res.Seq != 1 {
+		t.Fatalf("publish with no peers: %+v %v", res, err)
+	}
+	if chs, _ := a.Channels(ctx); len(chs) != 1 || !chs[0].Pending {
+		t.Fatalf("channels: %+v", chs)
+	}
+	net.Connect(1, 0)
+	net.Eventually(30*time.Second, "B to resolve the channel published before A had peers", func() bool {
+		info, err := b.Info(ctx, res.MRI)
+		return err == nil && info.Package == p1.Package
+	})
+	net.Eventually(10*time.Second, "the channel to be announced", func() bool {
+		chs, _ := a.Channels(ctx)
+		return len(chs) == 1 && !chs[0].Pending && chs[0].Seq == 1
+	})
+}
