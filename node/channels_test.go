@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,6 +214,28 @@ func TestPublishWithoutPeers(t *testing.T) {
 	if chs, _ := a.Channels(ctx); len(chs) != 1 || !chs[0].Pending {
 		t.Fatalf("channels: %+v", chs)
 	}
+	// Concurrent publishes of one channel never sign the same sequence number.
+	const k = 6
+	seqs := make(chan uint64, k)
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			r, err := a.Publish(ctx, "other", p1.MRI)
+			if err != nil {
+				t.Error(err)
+			}
+			seqs <- r.Seq
+		})
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for s := range seqs {
+		if seen[s] {
+			t.Fatalf("two publishes signed seq %d", s)
+		}
+		seen[s] = true
+	}
 	net.Connect(1, 0)
 	net.Eventually(30*time.Second, "B to resolve the channel published before A had peers", func() bool {
 		info, err := b.Info(ctx, res.MRI)
@@ -220,6 +243,6 @@ func TestPublishWithoutPeers(t *testing.T) {
 	})
 	net.Eventually(10*time.Second, "the channel to be announced", func() bool {
 		chs, _ := a.Channels(ctx)
-		return len(chs) == 1 && !chs[0].Pending && chs[0].Seq == 1
+		return len(chs) == 2 && !chs[0].Pending && chs[0].Seq == 1 && !chs[1].Pending && chs[1].Seq == k
 	})
 }
