@@ -81,10 +81,12 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 		return nil
 	})
 	var coded *Error
-	if errors.As(err, &coded) {
+	switch {
+	case errors.As(err, &coded):
 		return Bookmark{}, coded
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		return Bookmark{}, codedf(CodeNotFound, "no bookmark named %q", name)
+	case err != nil:
 		return Bookmark{}, storeErr(err)
 	}
 	if follow {

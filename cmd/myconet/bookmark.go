@@ -71,6 +71,8 @@ func bookmarkCmd() *command {
 					})
 				},
 			},
+			followCmd("follow", "fetch and pin each new version of a bookmarked channel (as add --follow)", true),
+			followCmd("unfollow", "stop following a bookmarked channel (what was fetched stays pinned)", false),
 			{
 				name:    "rm",
 				args:    "NAME",
@@ -85,6 +87,33 @@ func bookmarkCmd() *command {
 					})
 				},
 			},
+		},
+	}
+}
+
+// followCmd is `bookmark follow` or `bookmark unfollow`.
+func followCmd(name, summary string, follow bool) *command {
+	return &command{
+		name:    name,
+		args:    "NAME",
+		summary: summary,
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
+				b, err := api.BookmarkFollow(ctx, args[0], follow)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, b)
+				}
+				verb := "following"
+				if !follow {
+					verb = "no longer following"
+				}
+				_, err = fmt.Fprintf(c.stdout, "%s %s → %s\n", verb, b.Name, b.MRI)
+				return err
+			})
 		},
 	}
 }

@@ -368,6 +368,27 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	if len(bms) != 1 || bms[0].MRI != file.MRI {
 		t.Errorf("bookmark add --force: %+v", bms)
 	}
+	// follow and unfollow a bookmarked channel; a package has nothing to follow.
+	var me struct {
+		PeerID string `json:"peer_id"`
+	}
+	u.okJSON(&me, "id")
+	u.ok("bookmark", "add", "mine", "myco://"+me.PeerID+"/docs")
+	if out := u.ok("bookmark", "follow", "mine"); !strings.HasPrefix(out, "following mine → myco://") {
+		t.Errorf("bookmark follow printed %q", out)
+	}
+	if msg := u.fail(1, "bookmark", "follow", "mysite"); !strings.Contains(msg, "nothing to follow") {
+		t.Errorf("bookmark follow of a package: %s", msg)
+	}
+	if msg := u.fail(1, "bookmark", "follow", "nosuch"); msg != `myconet: bookmark follow: no bookmark named "nosuch"` {
+		t.Errorf("bookmark follow of an unknown name: %s", msg)
+	}
+	var fb struct{ Follow bool }
+	u.okJSON(&fb, "bookmark", "unfollow", "mine")
+	if fb.Follow {
+		t.Errorf("bookmark unfollow --json: %+v", fb)
+	}
+	u.ok("bookmark", "rm", "mine")
 	u.ok("bookmark", "rm", "mysite")
 	u.okJSON(&bms, "bookmark", "ls")
 	if len(bms) != 0 {
