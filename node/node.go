@@ -32,9 +32,6 @@ import (
 	"github.com/myconet/myconet/store"
 )
 
-// Version is the software version reported by status.
-const Version = "0.1.0-dev"
-
 // File names inside the home directory.
 const (
 	IdentityFile = "identity.key"
