@@ -40,7 +40,7 @@ func commands() []*command {
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
-		versionCmd(), completionCmd(), helpCmd(),
+		logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
 

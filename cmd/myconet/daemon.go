@@ -29,18 +29,18 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface (overlay pings still work)")
 			tunName := fs.String("tun-name", "", "overlay TUN interface `NAME` (replaces overlay.tun_name)")
 			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
-			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+			logf := addLogFlags(fs)
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
 					return err
 				}
-				var level slog.Level
-				if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-					return usagef("--log-level: want debug, info, warn or error, got %q", *logLevel)
+				log, level, err := logf.logger(c.stderr)
+				if err != nil {
+					return err
 				}
-				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 				return c.runDaemon(ctx, log, daemonOptions{
 					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, tunName: *tunName, dht: *dhtMode,
+					logLevel: level, accessLog: *logf.access,
 				})
 			}
 		},
@@ -54,6 +54,8 @@ type daemonOptions struct {
 	noTUN        bool
 	tunName      string
 	dht          string
+	logLevel     *slog.LevelVar // changed at run time through the API
+	accessLog    bool
 }
 
 func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
@@ -63,7 +65,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	// Flags override the config file for this run only; `config set` through
 	// this daemon never writes them to the file.
-	cfg := node.Config{Home: home, Logger: log, Override: func(fc *node.FileConfig) {
+	cfg := node.Config{Home: home, Logger: log, LogLevel: o.logLevel, AccessLog: o.accessLog, Override: func(fc *node.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
 		}
