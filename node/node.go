@@ -178,6 +178,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Links:     blockLinks,
 		Logger:    log.With("component", "store"),
 		NoSync:    cfg.StoreNoSync,
+		Program:   "myconet " + Build().Version,
 		Now:       cfg.Now,
 	})
 	if err != nil {

@@ -40,7 +40,7 @@ func commands() []*command {
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
-		logCmd(), versionCmd(), completionCmd(), helpCmd(),
+		identityCmd(), repoCmd(), logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
 

@@ -59,7 +59,7 @@ func TestCompletionZshFish(t *testing.T) {
 	u := newUser(t)
 	for _, sh := range []string{"zsh", "fish"} {
 		out := u.ok("completion", sh)
-		for _, cmd := range []string{"daemon", "pin", "completion"} {
+		for _, cmd := range []string{"daemon", "pin", "completion", "identity", "repo"} {
 			if !strings.Contains(out, cmd) {
 				t.Errorf("%s completion lacks %q", sh, cmd)
 			}

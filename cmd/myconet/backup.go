@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/store"
+)
+
+// identityCmd backs up and restores the node's identity (its key: peer ID
+// and overlay address).
+func identityCmd() *command {
+	return &command{
+		name:    "identity",
+		summary: "back up or restore the node's identity (its key)",
+		subs: []*command{
+			{
+				name:    "export",
+				args:    "FILE",
+				summary: "write the identity to FILE, encrypted with a passphrase",
+				detail: "The passphrase (at least 8 characters) comes from --passphrase-file, else from\n" +
+					"the first line of standard input. FILE is created with mode 0600 and never overwritten.",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					passFile := fs.String("passphrase-file", "", "read the passphrase from `FILE`")
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args, "FILE"); err != nil {
+							return err
+						}
+						pass, err := c.passphrase(*passFile)
+						if err != nil {
+							return err
+						}
+						data, err := node.ExportIdentity(c.home, pass)
+						if err != nil {
+							return err
+						}
+						f, err := os.OpenFile(args[0], os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+						if err != nil {
+							return err
+						}
+						if _, err := f.Write(data); err != nil {
+							f.Close()
+							os.Remove(args[0])
+							return err
+						}
+						if err := f.Sync(); err != nil {
+							f.Close()
+							os.Remove(args[0])
+							return err
+						}
+						if err := f.Close(); err != nil {
+							return err
+						}
+						fmt.Fprintf(c.stderr, "identity written to %s; keep it and its passphrase apart\n", args[0])
+						return nil
+					}
+				},
+			},
+			{
+				name:    "import",
+				args:    "FILE",
+				summary: "install the identity of a backup FILE into this home (stop the daemon first)",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					passFile := fs.String("passphrase-file", "", "read the passphrase from `FILE`")
+					force := fs.Bool("force", false, "replace a different identity (the old key is kept as identity.key.bak)")
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args, "FILE"); err != nil {
+							return err
+						}
+						if err := c.noDaemon(ctx, "identity import"); err != nil {
+							return err
+						}
+						data, err := os.ReadFile(args[0])
+						if err != nil {
+							return err
+						}
+						pass, err := c.passphrase(*passFile)
+						if err != nil {
+							return err
+						}
+						id, err := node.ImportIdentity(c.home, data, pass, *force)
+						if err != nil {
+							return err
+						}
+						type out struct {
+							PeerID  string `json:"peer_id"`
+							Address string `json:"address"`
+						}
+						return emit(c, *asJSON, out{id.PeerID.String(), id.Address.String()}, func(w io.Writer, o out) error {
+							_, err := fmt.Fprintf(w, "identity %s (overlay %s) installed in %s\n", o.PeerID, o.Address, c.home)
+							return err
+						})
+					}
+				},
+			},
+		},
+	}
+}
+
+// repoCmd checks and compacts the node's store.
+func repoCmd() *command {
+	return &command{
+		name:    "repo",
+		summary: "check or compact the node's store",
+		subs: []*command{
+			{
+				name:    "verify",
+				summary: "re-hash every block, walk every pin's DAG, check every index (exit 1 naming what is wrong)",
+				detail:  "Runs with the daemon stopped (it opens the store).",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args); err != nil {
+							return err
+						}
+						if err := c.noDaemon(ctx, "repo verify"); err != nil {
+							return err
+						}
+						n, err := node.New(node.Config{Home: c.home})
+						if err != nil {
+							return lockedErr(c.home, err)
+						}
+						defer n.Close()
+						rep, err := n.VerifyRepo(ctx)
+						if err != nil {
+							return err
+						}
+						info, _ := n.Store().Info()
+						type out struct {
+							store.VerifyReport
+							Schema int `json:"schema"`
+						}
+						if err := emit(c, *asJSON, out{rep, info.Version}, func(w io.Writer, o out) error {
+							for _, p := range o.Problems {
+								fmt.Fprintf(w, "problem: %s\n", p)
+							}
+							_, err := fmt.Fprintf(w, "%d blocks (%s) re-hashed, %d pins walked, %d packages checked, store schema v%d: %d problems\n",
+								o.Blocks, node.FormatSize(o.Bytes), o.Pins, o.Packages, o.Schema, len(o.Problems))
+							return err
+						}); err != nil {
+							return err
+						}
+						if len(rep.Problems) > 0 {
+							return fmt.Errorf("%d problems, first: %s", len(rep.Problems), rep.Problems[0])
+						}
+						return nil
+					}
+				},
+			},
+			{
+				name:    "compact",
+				summary: "give the space a gc freed back to the disk (bbolt compaction; daemon stopped)",
+				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if err := wantArgs(args); err != nil {
+							return err
+						}
+						if err := c.noDaemon(ctx, "repo compact"); err != nil {
+							return err
+						}
+						res, err := node.CompactRepo(ctx, c.home)
+						if err != nil {
+							return lockedErr(c.home, err)
+						}
+						return emit(c, *asJSON, res, func(w io.Writer, r store.CompactResult) error {
+							_, err := fmt.Fprintf(w, "store file %s → %s\n", node.FormatSize(r.Before), node.FormatSize(r.After))
+							return err
+						})
+					}
+				},
+			},
+		},
+	}
+}
+
+// noDaemon refuses to run op while a daemon serves this home.
+func (c *cli) noDaemon(ctx context.Context, op string) error {
+	cl, err := client.FromHome(ctx, c.home)
+	if err == nil {
+		cl.Close()
+		return fmt.Errorf("%s needs the daemon stopped (`systemctl stop myconet`, or Ctrl-C the daemon)", op)
+	}
+	if !errors.Is(err, node.ErrNoDaemon) {
+		return err
+	}
+	return nil
+}
+
+// passphrase reads a passphrase from file, or the first line of stdin.
+func (c *cli) passphrase(file string) (string, error) {
+	var line string
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("passphrase: %w", err)
+		}
+		line, _, _ = strings.Cut(string(b), "\n")
+	} else {
+		if f, ok := c.stdin.(*os.File); ok && isTerminal(f) {
+			fmt.Fprint(c.stderr, "passphrase: ")
+		}
+		l, err := bufio.NewReader(c.stdin).ReadString('\n')
+		if err != nil && (err != io.EOF || l == "") {
+			return "", usagef("no passphrase: give --passphrase-file or one line on standard input")
+		}
+		line = l
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", usagef("empty passphrase")
+	}
+	return line, nil
+}
