@@ -30,6 +30,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			tunName := fs.String("tun-name", "", "overlay TUN interface `NAME` (replaces overlay.tun_name)")
 			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
 			logf := addLogFlags(fs)
+			groupAccess := fs.Bool("group-access", false, "make the API address and token files readable by the home's group (0640), so its members' CLI reaches this daemon")
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
 					return err
@@ -40,7 +41,7 @@ With no configuration at all, the daemon creates the home and runs with defaults
 				}
 				return c.runDaemon(ctx, log, daemonOptions{
 					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, tunName: *tunName, dht: *dhtMode,
-					logLevel: level, accessLog: *logf.access,
+					logLevel: level, accessLog: *logf.access, groupAccess: *groupAccess,
 				})
 			}
 		},
@@ -56,6 +57,7 @@ type daemonOptions struct {
 	dht          string
 	logLevel     *slog.LevelVar // changed at run time through the API
 	accessLog    bool
+	groupAccess  bool // api and api.token readable by the home's group
 }
 
 func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
@@ -107,6 +109,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	err = n.Run(ctx, node.RunOptions{
 		APIAddr:     o.api,
 		GatewayAddr: o.gateway,
+		GroupAccess: o.groupAccess,
 		Ready: func(api, gw string) {
 			fmt.Fprintf(c.stdout, "API listening on %s\n", httpURL(api))
 			fmt.Fprintf(c.stdout, "Gateway on %s\n", httpURL(gw))
