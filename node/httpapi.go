@@ -85,8 +85,10 @@ type FetchResult struct {
 type (
 	// BookmarkRequest is the body of POST /api/v1/bookmarks.
 	BookmarkRequest struct {
-		Name string `json:"name"`
-		Ref  string `json:"ref"`
+		Name   string `json:"name"`
+		Ref    string `json:"ref"`
+		Follow bool   `json:"follow,omitempty"` // follow the channel Ref names
+		Force  bool   `json:"force,omitempty"`  // replace a bookmark of that name
 	}
 	// QuotaRequest is the body of POST /api/v1/quota.
 	QuotaRequest struct {
@@ -106,6 +108,11 @@ type (
 	// URLResponse is the answer of GET /api/v1/open.
 	URLResponse struct {
 		URL string `json:"url"`
+		// Stale is set when the network could not resolve the channel and URL
+		// comes from the last resolution a followed bookmark kept, at
+		// ResolvedAt: the channel may point elsewhere by now.
+		Stale      bool      `json:"stale,omitempty"`
+		ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	}
 	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
 	RefRequest struct {
@@ -254,6 +261,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
+		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
+		{"POST " + p + "/join", h.join},
 		{"GET " + p + "/log", h.logGet},
 		{"POST " + p + "/log", h.logSet},
 		{"GET /metrics", h.metrics},
@@ -313,11 +322,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errForbidden and errUnauthorized are API-only refusals; they travel with
-// the invalid code but answer with their own statuses.
+// errForbidden and errUnauthorized are API-only refusals, with codes of
+// their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
@@ -582,7 +591,11 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 		writeError(w, err)
 		return
 	}
-	h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	} else {
+		h.log.Warn("stream failed", "err", err, "sent", cw.n)
+	}
 	w.Header().Set(TrailerError, oneLine(err.Error()))
 	w.Header().Set(TrailerCode, string(CodeOf(err)))
 }
@@ -612,7 +625,16 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		}
 		defer f.Close()
 		w.Header().Set(HeaderType, "file")
-		serveFile(w, r, f, st)
+		if r.Header.Get("Range") != "" {
+			serveFile(w, r, f, st)
+			return
+		}
+		// Streamed, not served with a Content-Length: a failure after the
+		// first byte then reaches the client in the trailers.
+		h.stream(w, "application/octet-stream", func(w io.Writer) error {
+			_, err := io.Copy(w, f)
+			return err
+		})
 		return
 	}
 	w.Header().Set(HeaderType, "dir")
@@ -677,7 +699,7 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	v, err := h.api.BookmarkAdd(r.Context(), req)
 	reply(w, v, err)
 }
 
@@ -710,8 +732,8 @@ func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	u, err := h.api.OpenURL(r.Context(), ref)
-	reply(w, URLResponse{URL: u}, err)
+	v, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, v, err)
 }
 
 func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {
@@ -861,10 +883,10 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	if n.network() == nil {
 		return FetchResult{}, nil
 	}
-	if ok, err := n.db.Has(m.Root); err != nil {
-		return FetchResult{}, storeErr(err)
+	if ok, err := n.have(m.Root); err != nil {
+		return FetchResult{}, err
 	} else if ok {
-		return FetchResult{}, nil // held: reads need no fetch (see resolve)
+		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
 	}
 	var last Progress
 	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {

@@ -35,8 +35,11 @@ func TestMetricsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/myco/" + res.Package + "/", "/myco/" + res.Package + "/missing"} {
-		resp, err := http.Get("http://" + gwAddr + path)
+	for _, path := range []string{"/", "/missing"} {
+		// The package's own origin, <cid>.localhost, dialled on loopback.
+		req, _ := http.NewRequest("GET", "http://"+gwAddr+path, nil)
+		req.Host = res.Package + ".localhost"
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,18 +198,7 @@ func TestLogRuntimeLevel(t *testing.T) {
 	if _, err := n.Connect(ctx, addr); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(buf.String(), `"msg":"peer connected"`) })
-}
-
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met in 10s")
-		}
-		time.Sleep(10 * time.Millisecond) // polling a condition
-	}
+	waitFor(t, 10*time.Second, "peer connected logged", func() bool { return strings.Contains(buf.String(), `"msg":"peer connected"`) })
 }
 
 type syncBuffer struct {

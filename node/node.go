@@ -103,6 +103,8 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
+	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+
 	srch     searchState    // the search index (search.go)
 	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
 	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
@@ -176,7 +178,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Path:      filepath.Join(home, StoreFile),
 		DiskQuota: quota,
 		Links:     blockLinks,
-		Logger:    log.With("component", "store"),
+		Logger:    log, // store adds component=store itself
 		NoSync:    cfg.StoreNoSync,
 		Program:   "myconet " + Build().Version,
 		Now:       cfg.Now,
@@ -240,16 +242,18 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	id, _ := n.ID(ctx)
-	peers := 0
+	peers, alone := 0, ""
 	dhtMode := "offline"
 	overlayNote := "off"
 	if ns := n.network(); ns != nil {
 		peers = len(ns.host.Network().Peers())
+		alone = ns.aloneNote(peers)
 		dhtMode = ns.dhtMode()
 		overlayNote = ns.overlayStatus()
 	}
 	return Status{
 		Peers:      peers,
+		Alone:      alone,
 		DHT:        dhtMode,
 		ID:         id,
 		Version:    Version,

@@ -34,12 +34,12 @@ type runFunc func(ctx context.Context, args []string) error
 func commands() []*command {
 	return []*command{
 		initCmd(), daemonCmd(), idCmd(), statusCmd(),
-		peersCmd(), connectCmd(), pingCmd(), routesCmd(), firewallCmd(),
+		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
-		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
+		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
 		identityCmd(), repoCmd(), logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
