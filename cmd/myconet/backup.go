@@ -206,14 +206,25 @@ func (c *cli) passphrase(file string) (string, error) {
 		}
 		line, _, _ = strings.Cut(string(b), "\n")
 	} else {
+		read := func() error {
+			l, err := bufio.NewReader(c.stdin).ReadString('\n')
+			if err != nil && (err != io.EOF || l == "") {
+				return usagef("no passphrase: give --passphrase-file or one line on standard input")
+			}
+			line = l
+			return nil
+		}
+		var err error
 		if f, ok := c.stdin.(*os.File); ok && isTerminal(f) {
 			fmt.Fprint(c.stderr, "passphrase: ")
+			err = withoutEcho(f, read)
+			fmt.Fprintln(c.stderr)
+		} else {
+			err = read()
 		}
-		l, err := bufio.NewReader(c.stdin).ReadString('\n')
-		if err != nil && (err != io.EOF || l == "") {
-			return "", usagef("no passphrase: give --passphrase-file or one line on standard input")
+		if err != nil {
+			return "", err
 		}
-		line = l
 	}
 	line = strings.TrimRight(line, "\r\n")
 	if line == "" {
