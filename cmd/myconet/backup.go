@@ -115,36 +115,31 @@ func repoCmd() *command {
 			{
 				name:    "verify",
 				summary: "re-hash every block, walk every pin's DAG, check every index (exit 1 naming what is wrong)",
-				detail:  "Runs with the daemon stopped (it opens the store).",
+				detail:  "With a daemon running, the daemon checks its store (a read transaction beside its work).",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
 					return func(ctx context.Context, args []string) error {
 						if err := wantArgs(args); err != nil {
 							return err
 						}
-						if err := c.noDaemon(ctx, "repo verify"); err != nil {
-							return err
-						}
-						n, err := node.New(node.Config{Home: c.home})
-						if err != nil {
-							return lockedErr(c.home, err)
-						}
-						defer n.Close()
-						rep, err := n.VerifyRepo(ctx)
+						rep, schema, err := c.verifyRepo(ctx)
 						if err != nil {
 							return err
 						}
-						info, _ := n.Store().Info()
 						type out struct {
 							store.VerifyReport
 							Schema int `json:"schema"`
 						}
-						if err := emit(c, *asJSON, out{rep, info.Version}, func(w io.Writer, o out) error {
+						if err := emit(c, *asJSON, out{rep, schema}, func(w io.Writer, o out) error {
 							for _, p := range o.Problems {
 								fmt.Fprintf(w, "problem: %s\n", p)
 							}
-							_, err := fmt.Fprintf(w, "%d blocks (%s) re-hashed, %d pins walked, %d packages checked, store schema v%d: %d problems\n",
-								o.Blocks, node.FormatSize(o.Bytes), o.Pins, o.Packages, o.Schema, len(o.Problems))
+							schema := ""
+							if o.Schema > 0 {
+								schema = fmt.Sprintf(", store schema v%d", o.Schema)
+							}
+							_, err := fmt.Fprintf(w, "%d blocks (%s) re-hashed, %d pins walked, %d packages checked%s: %d problems\n",
+								o.Blocks, node.FormatSize(o.Bytes), o.Pins, o.Packages, schema, len(o.Problems))
 							return err
 						}); err != nil {
 							return err
@@ -181,6 +176,28 @@ func repoCmd() *command {
 			},
 		},
 	}
+}
+
+// verifyRepo checks the store through the running daemon, or in-process
+// when none runs (then it also reads the store's schema version).
+func (c *cli) verifyRepo(ctx context.Context) (store.VerifyReport, int, error) {
+	cl, err := client.FromHome(ctx, c.home)
+	if err == nil {
+		defer cl.Close()
+		rep, err := cl.VerifyRepo(ctx)
+		return rep, 0, err
+	}
+	if !errors.Is(err, node.ErrNoDaemon) {
+		return store.VerifyReport{}, 0, err
+	}
+	n, err := node.New(node.Config{Home: c.home})
+	if err != nil {
+		return store.VerifyReport{}, 0, lockedErr(c.home, err)
+	}
+	defer n.Close()
+	rep, err := n.VerifyRepo(ctx)
+	info, _ := n.Store().Info()
+	return rep, info.Version, err
 }
 
 // noDaemon refuses to run op while a daemon serves this home.

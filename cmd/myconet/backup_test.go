@@ -41,8 +41,13 @@ func TestBackupRestore(t *testing.T) {
 	if r := a.run("repo", "compact"); r.code != 1 || !strings.Contains(r.stderr, "daemon stopped") {
 		t.Fatalf("compact with the daemon running: %d %q", r.code, r.stderr)
 	}
+	if out := a.ok("repo", "verify"); !strings.Contains(out, "1 pins walked") || !strings.Contains(out, ": 0 problems") {
+		t.Fatalf("repo verify through the daemon: %q", out)
+	}
 	d.terminate(t)
-	a.ok("repo", "verify")
+	if out := a.ok("repo", "verify"); !strings.Contains(out, "store schema v2: 0 problems") {
+		t.Fatalf("repo verify in-process: %q", out)
+	}
 	a.ok("repo", "compact")
 
 	// Restore into a new home on "another machine".

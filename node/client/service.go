@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/store"
 )
 
 // LogSettings returns the daemon's log level and access-log switch.
@@ -36,4 +37,10 @@ func loopbackFor(addr string) string {
 		return net.JoinHostPort("::1", port)
 	}
 	return addr
+}
+
+// VerifyRepo asks the daemon to check its store (store.DB.Verify).
+func (c *Client) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
+	var v store.VerifyReport
+	return v, c.doJSON(ctx, http.MethodPost, "/repo/verify", nil, nil, &v)
 }
