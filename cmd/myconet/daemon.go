@@ -105,11 +105,6 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 
 	id := n.Identity()
 	var ui *webui.UI
-	defer func() {
-		if ui != nil {
-			ui.Close()
-		}
-	}()
 	err = n.Run(ctx, node.RunOptions{
 		UI: func(token string) http.Handler {
 			ui = webui.New(n, webui.Options{Token: token, Log: log})
@@ -136,6 +131,9 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 			}
 		},
 	})
+	if ui != nil {
+		ui.Close() // its downloads and votes stop before the node closes
+	}
 	if cerr := n.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -263,7 +263,7 @@ func TestWebApp(t *testing.T) {
 		t.Errorf("disk quota after the settings page: %d, want 7GB", q.Disk)
 	}
 	screenshot(t, ctx, "settings")
-	for _, p := range []string{"bookmarks", "library", "network"} {
+	for _, p := range []string{"bookmarks", "library"} {
 		run(t, ctx, p, chromedp.Navigate(base+"/ui/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		screenshot(t, ctx, p)
 	}
@@ -312,6 +312,11 @@ func TestWebApp(t *testing.T) {
 		chromedp.Click(chromedp.ID("download-btn")),
 		chromedp.WaitVisible(chromedp.ID("download-done")))
 	gw2 = value(t, ctx, "gateway link", chromedp.AttributeValue(chromedp.ID("gateway-link"), "href")).Value
+	run(t, ctx, "network page", chromedp.Navigate(base2+"/ui/network"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	screenshot(t, ctx, "network")
+	run(t, ctx, "phone-sized home", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base2+"/ui/"), chromedp.WaitVisible(chromedp.ID("live")))
+	screenshot(t, ctx, "home-phone")
+	run(t, ctx, "desktop again", chromedp.EmulateViewport(1200, 900))
 	da.stop()
 	var h1 string
 	run(t, ctx, "read offline",
