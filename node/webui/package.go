@@ -169,6 +169,28 @@ func (u *UI) packageTally(w http.ResponseWriter, r *http.Request) {
 	u.fragment(w, r, "tally", packageData{CID: c, Tally: &rep})
 }
 
+// whyWait bounds a search result's moderation badge (a first look may
+// gather tallies from the network).
+const whyWait = 10 * time.Second
+
+// packageWhy answers a search result's moderation badge: this node's
+// current decision (ModerationWhy: cached, gathered when unknown).
+func (u *UI) packageWhy(w http.ResponseWriter, r *http.Request) {
+	c, err := pkgCID(r)
+	if err != nil {
+		u.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	ctx, cancel := withTimeout(r.Context(), whyWait)
+	defer cancel()
+	rep, err := u.api.ModerationWhy(ctx, c)
+	if err != nil {
+		u.fragment(w, r, "muted", "moderation: unknown ("+errorMsg(err)+")")
+		return
+	}
+	u.fragment(w, r, "why-badge", rep)
+}
+
 // voteResult is a finished vote or annotation: the delivery and the tally
 // gathered right after it.
 type voteResult struct {

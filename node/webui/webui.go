@@ -176,6 +176,7 @@ func (u *UI) routes() []route {
 		{pattern: "GET /ui/package/{cid}", fn: u.packagePage},
 		{pattern: "GET /ui/package/{cid}/tree", fn: u.packageTree},
 		{pattern: "GET /ui/package/{cid}/tally", fn: u.packageTally},
+		{pattern: "GET /ui/package/{cid}/why", fn: u.packageWhy},
 		{pattern: "POST /ui/package/{cid}/vote", fn: u.packageVote},
 		{pattern: "POST /ui/package/{cid}/annotate", fn: u.packageAnnotate},
 		{pattern: "POST /ui/package/{cid}/download", fn: u.packageDownload},
@@ -232,7 +233,8 @@ func (u *UI) guard(rt route, w http.ResponseWriter, r *http.Request) {
 	s := u.session(r)
 	if s == nil {
 		if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
-			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			// Back to this page (a deep link such as /ui/search?q=…) after logging in.
+			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("HX-Redirect", "/ui/login")
@@ -421,25 +423,39 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "login", loginData{Error: "This login link is expired or was already used. Run `myconet ui` for a new one, or paste the API token below."})
 		return
 	}
+	next := nextPath(r.URL.Query().Get("next"))
 	if u.session(r) != nil {
-		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, "login", loginData{})
+	u.render(w, r, "login", loginData{Next: next})
 }
 
-type loginData struct{ Error string }
+type loginData struct{ Error, Next string }
+
+// nextPath returns p when it is a path of the UI (where to go after
+// logging in), else /ui/: never another site (//evil.example, https://…).
+func nextPath(p string) string {
+	if !strings.HasPrefix(p, "/ui/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/ui/"
+	}
+	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/ui/"
+	}
+	return p
+}
 
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	tok := strings.TrimSpace(r.PostFormValue("token"))
+	next := nextPath(r.PostFormValue("next"))
 	if u.opt.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(u.opt.Token)) != 1 {
 		w.WriteHeader(http.StatusUnauthorized)
-		u.render(w, r, "login", loginData{Error: "Wrong token. It is the text in <home>/api.token; or run `myconet ui` for a login link."})
+		u.render(w, r, "login", loginData{Next: next, Error: "Wrong token. It is the text in <home>/api.token; or run `myconet ui` for a login link."})
 		return
 	}
 	u.newSession(w, r)
-	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {

@@ -161,8 +161,8 @@ func TestLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" {
-		t.Fatalf("no session: %s → %q, want 303 to /ui/login", resp.Status, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login?next=%2Fui%2Fsearch%3Fq%3Dx" {
+		t.Fatalf("no session: %s → %q, want 303 to /ui/login?next=…", resp.Status, resp.Header.Get("Location"))
 	}
 	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/library/gc", nil)
 	req.Header.Set("HX-Request", "true")
@@ -204,6 +204,63 @@ func TestLogin(t *testing.T) {
 	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader("token="+token))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	e.do(newClient(), req, http.StatusSeeOther)
+
+	// After logging in the form goes back to the deep link, never to another site.
+	for next, want := range map[string]string{
+		"/ui/search?q=x": "/ui/search?q=x", "//evil.example/ui/": "/ui/", "https://evil.example/": "/ui/",
+		"/ui/\\evil.example": "/ui/", "/api/v1/id": "/ui/",
+	} {
+		form := url.Values{"token": {token}, "next": {next}}
+		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := newClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); got != want {
+			t.Errorf("login with next %q went to %q, want %q", next, got, want)
+		}
+	}
+
+	// Log out: the session is gone.
+	cl := newClient()
+	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader("token="+token))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.do(cl, req, http.StatusSeeOther)
+	req, _ = http.NewRequest("GET", e.srv.URL+"/ui/", nil)
+	page := e.do(cl, req, 200)
+	csrf := regexp.MustCompile(`X-CSRF-Token": "([0-9a-f]+)"`).FindStringSubmatch(page)[1]
+	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/logout", strings.NewReader("csrf="+csrf))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.do(cl, req, http.StatusSeeOther)
+	req, _ = http.NewRequest("GET", e.srv.URL+"/ui/", nil)
+	e.do(cl, req, http.StatusSeeOther)
+}
+
+// TestSessionExpiry: a login link lasts ten minutes, a session 24 idle hours.
+func TestSessionExpiry(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	nt := nodetest.New(t, 1, nodetest.Options{})
+	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, Now: clock})
+	srv := httptest.NewServer(ui)
+	t.Cleanup(func() { srv.Close(); ui.Close() })
+	e := &env{t: t, srv: srv, ui: ui}
+	link := e.loginLink()
+	now = now.Add(11 * time.Minute)
+	req, _ := http.NewRequest("GET", link, nil)
+	e.do(newClient(), req, http.StatusUnauthorized)
+
+	cl := newClient()
+	req, _ = http.NewRequest("GET", e.loginLink(), nil)
+	e.do(cl, req, http.StatusSeeOther)
+	now = now.Add(23 * time.Hour)
+	req, _ = http.NewRequest("GET", srv.URL+"/ui/bookmarks", nil)
+	e.do(cl, req, http.StatusOK) // used: the idle time starts again
+	now = now.Add(25 * time.Hour)
+	req, _ = http.NewRequest("GET", srv.URL+"/ui/bookmarks", nil)
+	e.do(cl, req, http.StatusSeeOther)
 }
 
 func TestSecurityHeadersAndAttacks(t *testing.T) {
@@ -320,6 +377,9 @@ func TestPublishSearchVote(t *testing.T) {
 		t.Errorf("tree of img/ has no preview of dot.png:\n%s", tree)
 	}
 
+	if why := e.get("/ui/package/"+pkg+"/why", 200); !strings.Contains(why, "moderation: <strong>") {
+		t.Errorf("moderation badge: %s", why)
+	}
 	res := e.get("/ui/search?q=mushroom&kind=site", 200)
 	if !strings.Contains(res, `id="r-`+pkg+`"`) || !strings.Contains(res, "1 result,") {
 		t.Errorf("search does not find the package:\n%s", res)
