@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -107,7 +108,12 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	var ui *webui.UI
 	err = n.Run(ctx, node.RunOptions{
 		UI: func(token string) http.Handler {
-			ui = webui.New(n, webui.Options{Token: token, Log: log})
+			// Uploads are staged beside the store, not in a RAM-backed /tmp.
+			staging := filepath.Join(n.Home(), "uploads")
+			if err := os.MkdirAll(staging, 0o700); err != nil {
+				staging = ""
+			}
+			ui = webui.New(n, webui.Options{Token: token, Log: log, TempDir: staging})
 			return ui
 		},
 		APIAddr:     o.api,

@@ -77,7 +77,8 @@ type Options struct {
 	Token string
 	Log   *slog.Logger
 	// TempDir is where uploads are staged before they are added ("" = the
-	// system's temporary directory). It must be on the node's machine.
+	// system's temporary directory). It must be on the node's machine. New
+	// removes what a crash left there.
 	TempDir string
 	// MaxUpload is the most bytes one publish may upload (0 = 8 GiB).
 	MaxUpload int64
@@ -143,6 +144,9 @@ func New(api node.API, opt Options) *UI {
 		sessions: map[string]*session{},
 		codes:    map[string]time.Time{},
 		jobs:     map[string]*job{},
+	}
+	if opt.TempDir != "" {
+		cleanStaging(opt.TempDir, u.log)
 	}
 	for _, rt := range u.routes() {
 		rt := rt

@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,6 +33,8 @@ type env struct {
 	srv  *httptest.Server
 	hc   *http.Client // logged in (cookie jar), no redirects followed
 	csrf string
+	// tempDir is the UI's staging area.
+	tempDir string
 }
 
 func newEnv(t *testing.T) *env {
@@ -41,10 +45,11 @@ func newEnv(t *testing.T) *env {
 		fc.Moderation.MinTallies = 1
 	}})
 	nt.Connect(0, 1)
-	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, TempDir: t.TempDir()})
+	tmp := t.TempDir()
+	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, TempDir: tmp})
 	srv := httptest.NewServer(ui)
 	t.Cleanup(func() { srv.Close(); ui.Close() })
-	e := &env{t: t, net: nt, ui: ui, srv: srv}
+	e := &env{t: t, net: nt, ui: ui, srv: srv, tempDir: tmp}
 	e.hc = newClient()
 	e.login()
 	return e
@@ -537,5 +542,44 @@ func TestJobsStopOnClose(t *testing.T) {
 	}
 	if got := e.post("/ui/package/"+pkg+"/download", nil, http.StatusServiceUnavailable); !strings.Contains(got, "shutting down") {
 		t.Errorf("a job after Close: %s", got)
+	}
+}
+
+// TestUploadLimits: an upload larger than the disk quota has room for is
+// refused with a message by the files, nothing is added, and the staging
+// area is emptied; New removes what a crash left there.
+func TestUploadLimits(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.net.Nodes[0].SetQuota(context.Background(), "disk", "64KB"); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.upload(e.csrf, map[string]string{"title": "big"}, map[string]string{"big.bin": strings.Repeat("x", 100_000)})
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "disk quota has room for") {
+		t.Fatalf("upload over the quota: %s\n%s", resp.Status, b)
+	}
+	if pins, _ := e.net.Nodes[0].Pins(context.Background()); len(pins) != 0 {
+		t.Errorf("an upload over the quota pinned %d packages", len(pins))
+	}
+
+	dir := t.TempDir()
+	left := filepath.Join(dir, "myconet-upload-123", "upload")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ui := webui.New(e.net.Nodes[0], webui.Options{Token: token, TempDir: dir})
+	defer ui.Close()
+	if _, err := os.Stat(filepath.Dir(left)); !os.IsNotExist(err) {
+		t.Errorf("a crashed upload's staging directory is still there: %v", err)
+	}
+	resp = e.upload(e.csrf, map[string]string{"title": "small"}, map[string]string{"a.txt": "a"})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("small upload: %s", resp.Status)
+	}
+	ents, _ := os.ReadDir(e.tempDir)
+	if len(ents) != 0 {
+		t.Errorf("staging area not emptied after publishing: %v", ents)
 	}
 }
