@@ -107,7 +107,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		listeners = append(listeners, ln)
 		return ln.Addr().String(), nil
 	}
-	apiBound, err := listen("api", apiAddr, withUI(NewAPIHandler(n, token, n.log), opts.UI, token))
+	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", withUI(NewAPIHandler(n, token, n.log), opts.UI, token)))
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,9 @@ func (u *UI) packagePage(w http.ResponseWriter, r *http.Request) {
 	} else {
 		d.TallyErr = errorMsg(err)
 	}
-	d.Gateway, _ = u.api.OpenURL(ctx, "myco://"+c)
+	if o, err := u.api.OpenURL(ctx, "myco://"+c); err == nil {
+		d.Gateway = o.URL
+	}
 	if marks, err := u.api.Bookmarks(ctx); err == nil {
 		for _, b := range marks {
 			if strings.TrimPrefix(b.MRI, "myco://") == c || strings.HasPrefix(strings.TrimPrefix(b.MRI, "myco://"), c+"/") {
@@ -307,16 +309,7 @@ func (u *UI) addBookmark(ctx context.Context, name, ref string, follow bool) (no
 	if name == "" {
 		return node.Bookmark{}, uiError("a bookmark needs a name")
 	}
-	b, err := u.api.BookmarkAdd(ctx, name, ref)
-	if err != nil {
-		return b, err
-	}
-	if follow {
-		if b, err = u.api.BookmarkFollow(ctx, name, true); err != nil {
-			return b, err
-		}
-	}
-	return b, nil
+	return u.api.BookmarkAdd(ctx, node.BookmarkRequest{Name: name, Ref: ref, Follow: follow})
 }
 
 // splitList splits "a, b,c" into its trimmed non-empty items.
