@@ -583,3 +583,117 @@ func TestUploadLimits(t *testing.T) {
 		t.Errorf("staging area not emptied after publishing: %v", ents)
 	}
 }
+
+func TestAnnotateAndNetwork(t *testing.T) {
+	e := newEnv(t)
+	pkg := e.publish("Annotated guide")
+	if bad := e.post("/ui/package/"+pkg+"/annotate", url.Values{}, 400); !strings.Contains(bad, "write a tag") {
+		t.Errorf("empty annotation: %s", bad)
+	}
+	job := e.post("/ui/package/"+pkg+"/annotate", url.Values{"tags": {"fungi, forest"}, "note": {"lovely"}}, 200)
+	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
+	if id == nil {
+		t.Fatalf("annotate did not start a job:\n%s", job)
+	}
+	var done string
+	nodetest.Eventually(t, 30*time.Second, "annotation done", func() bool {
+		done = e.get("/ui/job/"+id[1], 200)
+		return strings.Contains(done, "job-done")
+	})
+	if !strings.Contains(done, "annotate-done") {
+		t.Fatalf("annotation result:\n%s", done)
+	}
+
+	// Network: the peer is listed; a firewall rule is added, then removed;
+	// a bad rule and a bad ping address get one clear line.
+	page := e.get("/ui/network", 200)
+	if !strings.Contains(page, e.net.Nodes[1].Identity().PeerID.String()) {
+		t.Error("network page does not list the connected peer")
+	}
+	fw := e.post("/ui/network/firewall", url.Values{"op": {"add"}, "rule": {"allow tcp 8000"}}, 200)
+	if !strings.Contains(fw, "<code>allow tcp 8000</code>") {
+		t.Errorf("firewall after add:\n%s", fw)
+	}
+	if got, _ := e.net.Nodes[0].Firewall(context.Background()); !strings.Contains(strings.Join(got.Rules, ";"), "allow tcp 8000") {
+		t.Errorf("node firewall: %v", got.Rules)
+	}
+	fw = e.post("/ui/network/firewall", url.Values{"op": {"remove"}, "rule": {"allow tcp 8000"}}, 200)
+	if strings.Contains(fw, "<code>allow tcp 8000</code>") {
+		t.Errorf("firewall after remove:\n%s", fw)
+	}
+	if fw := e.post("/ui/network/firewall", url.Values{"op": {"add"}, "rule": {"let everyone in"}}, 200); !strings.Contains(fw, `class="alert"`) {
+		t.Errorf("bad rule:\n%s", fw)
+	}
+	if bad := e.post("/ui/network/ping", url.Values{"addr": {"192.0.2.1"}}, 400); !strings.Contains(bad, "not an overlay address") {
+		t.Errorf("bad ping: %s", bad)
+	}
+}
+
+// streamingAPI is a node whose search answers one result, then waits.
+type streamingAPI struct {
+	node.API
+	release chan struct{}
+}
+
+func (s streamingAPI) Search(ctx context.Context, q string, opts node.SearchOptions, on func(node.SearchResult)) ([]node.SearchResult, error) {
+	first := node.SearchResult{Package: "bafyfirst", Title: "First to answer", Holders: 1}
+	on(first)
+	<-s.release
+	second := node.SearchResult{Package: "bafysecond", Title: "Second to answer", Holders: 2}
+	on(second)
+	return []node.SearchResult{second, first}, nil
+}
+
+// TestSearchStreams: a result is on the page before the search ends, and
+// the ranked order comes last.
+func TestSearchStreams(t *testing.T) {
+	nt := nodetest.New(t, 1, nodetest.Options{})
+	api := streamingAPI{API: nt.Nodes[0], release: make(chan struct{})}
+	ui := webui.New(api, webui.Options{Token: token})
+	srv := httptest.NewServer(ui)
+	t.Cleanup(func() { srv.Close(); ui.Close() })
+	e := &env{t: t, srv: srv, ui: ui, hc: newClient()}
+	req, _ := http.NewRequest("GET", e.loginLink(), nil)
+	e.do(e.hc, req, http.StatusSeeOther)
+
+	resp, err := e.hc.Get(srv.URL + "/ui/search?q=answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	chunks := make(chan string, 64)
+	go func() {
+		defer close(chunks)
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			chunks <- string(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var got strings.Builder
+	timeout := time.After(5 * time.Second)
+	for !strings.Contains(got.String(), "First to answer") {
+		select {
+		case c := <-chunks:
+			got.WriteString(c)
+		case <-timeout:
+			close(api.release)
+			t.Fatalf("the first result did not arrive before the search ended:\n%s", got.String())
+		}
+	}
+	if strings.Contains(got.String(), "search-summary") {
+		t.Fatal("the summary came before the search ended")
+	}
+	close(api.release)
+	var rest strings.Builder
+	for c := range chunks {
+		rest.WriteString(c)
+	}
+	all := got.String() + rest.String()
+	if !strings.Contains(all, `data-order="bafysecond bafyfirst"`) || !strings.Contains(all, "2 results") {
+		t.Errorf("end of the stream:\n%s", rest.String())
+	}
+}
