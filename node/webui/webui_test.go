@@ -155,6 +155,23 @@ func (e *env) publish(title string) string {
 	return strings.TrimPrefix(loc, "/ui/package/")
 }
 
+// runJob posts an action that starts a job and polls the job until it is
+// done; it returns the finished job's fragment.
+func (e *env) runJob(path string, form url.Values) string {
+	e.t.Helper()
+	job := e.post(path, form, 200)
+	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
+	if id == nil {
+		e.t.Fatalf("%s did not start a job:\n%s", path, job)
+	}
+	var done string
+	nodetest.Eventually(e.t, 30*time.Second, path+" done", func() bool {
+		done = e.get("/ui/job/"+id[1], 200)
+		return strings.Contains(done, "job-done")
+	})
+	return done
+}
+
 func TestLogin(t *testing.T) {
 	e := newEnv(t)
 	anon := newClient()
@@ -394,16 +411,7 @@ func TestPublishSearchVote(t *testing.T) {
 	}
 
 	// Vote keep: a job, polled until done, then the tally counts it.
-	job := e.post("/ui/package/"+pkg+"/vote", url.Values{"choice": {"keep"}}, 200)
-	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
-	if id == nil {
-		t.Fatalf("vote did not start a job:\n%s", job)
-	}
-	var done string
-	nodetest.Eventually(t, 30*time.Second, "vote done", func() bool {
-		done = e.get("/ui/job/"+id[1], 200)
-		return strings.Contains(done, "job-done")
-	})
+	done := e.runJob("/ui/package/"+pkg+"/vote", url.Values{"choice": {"keep"}})
 	if !strings.Contains(done, "vote-done") || !regexp.MustCompile(`Tally now: <strong>1</strong> keep`).MatchString(done) {
 		t.Fatalf("vote result:\n%s", done)
 	}
@@ -590,16 +598,7 @@ func TestAnnotateAndNetwork(t *testing.T) {
 	if bad := e.post("/ui/package/"+pkg+"/annotate", url.Values{}, 400); !strings.Contains(bad, "write a tag") {
 		t.Errorf("empty annotation: %s", bad)
 	}
-	job := e.post("/ui/package/"+pkg+"/annotate", url.Values{"tags": {"fungi, forest"}, "note": {"lovely"}}, 200)
-	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
-	if id == nil {
-		t.Fatalf("annotate did not start a job:\n%s", job)
-	}
-	var done string
-	nodetest.Eventually(t, 30*time.Second, "annotation done", func() bool {
-		done = e.get("/ui/job/"+id[1], 200)
-		return strings.Contains(done, "job-done")
-	})
+	done := e.runJob("/ui/package/"+pkg+"/annotate", url.Values{"tags": {"fungi, forest"}, "note": {"lovely"}})
 	if !strings.Contains(done, "annotate-done") {
 		t.Fatalf("annotation result:\n%s", done)
 	}
