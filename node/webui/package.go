@@ -304,6 +304,25 @@ func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request) {
 	u.fragment(w, r, "ok", "Bookmarked as “"+b.Name+"”"+map[bool]string{true: ", following its channel", false: ""}[b.Follow]+".")
 }
 
+// packageChannel points one of this node's channels at the package: its
+// MRI myco://<peer-id>/<channel> then names the newest version anywhere.
+func (u *UI) packageChannel(w http.ResponseWriter, r *http.Request) {
+	c, err := pkgCID(r)
+	if err != nil {
+		u.fail(w, r, http.StatusBadRequest, err)
+		return
+	}
+	ctx, cancel := withTimeout(r.Context(), infoWait)
+	defer cancel()
+	res, err := u.api.Publish(ctx, strings.TrimSpace(r.PostFormValue("channel")), "myco://"+c)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	u.noteActivity("published to channel "+res.MRI+":", r.PostFormValue("title"), c)
+	u.fragment(w, r, "channel-done", res)
+}
+
 // addBookmark adds a bookmark and, when asked, follows it.
 func (u *UI) addBookmark(ctx context.Context, name, ref string, follow bool) (node.Bookmark, error) {
 	if name == "" {

@@ -185,6 +185,7 @@ func (u *UI) routes() []route {
 		{pattern: "POST /ui/package/{cid}/annotate", fn: u.packageAnnotate},
 		{pattern: "POST /ui/package/{cid}/download", fn: u.packageDownload},
 		{pattern: "POST /ui/package/{cid}/bookmark", fn: u.packageBookmark},
+		{pattern: "POST /ui/package/{cid}/channel", fn: u.packageChannel},
 		{pattern: "GET /ui/raw/{cid}/{path...}", fn: u.raw},
 		{pattern: "GET /ui/job/{id}", fn: u.jobStatus},
 		{pattern: "GET /ui/publish", fn: u.publishPage},

@@ -696,3 +696,26 @@ func TestSearchStreams(t *testing.T) {
 		t.Errorf("end of the stream:\n%s", rest.String())
 	}
 }
+
+// TestChannelFromPackagePage: a package is published to a channel from its
+// page; the bookmarks page lists the channel, and a bookmark of its MRI
+// resolves to the package.
+func TestChannelFromPackagePage(t *testing.T) {
+	e := newEnv(t)
+	pkg := e.publish("Weekly notes")
+	out := e.post("/ui/package/"+pkg+"/channel", url.Values{"channel": {"notes"}}, 200)
+	m := regexp.MustCompile(`<code class="cid">(myco://[^<]+/notes)</code>`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("channel answer:\n%s", out)
+	}
+	if bad := e.post("/ui/package/"+pkg+"/channel", url.Values{"channel": {"no/slash"}}, 400); !strings.Contains(bad, "alert") {
+		t.Errorf("bad channel name: %s", bad)
+	}
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, m[1]) {
+		t.Error("bookmarks page does not list the channel")
+	}
+	e.post("/ui/bookmarks", url.Values{"name": {"notes"}, "ref": {m[1]}, "follow": {"1"}}, 200)
+	if v := e.get("/ui/bookmarks/version?ref="+url.QueryEscape(m[1]), 200); !strings.Contains(v, "Weekly notes") {
+		t.Errorf("followed channel's version: %s", v)
+	}
+}
