@@ -37,7 +37,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"join": strings.Join,
+	"join":    strings.Join,
 	"trimMRI": func(s string) string { return strings.TrimPrefix(s, "myco://") },
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
