@@ -52,6 +52,19 @@ type previewData struct {
 	Name string
 }
 
+// onPackage adapts a handler of the package the {cid} path value names
+// (checked first: a bad CID gets one line).
+func (u *UI) onPackage(fn func(w http.ResponseWriter, r *http.Request, c string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := pkgCID(r)
+		if err != nil {
+			u.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
+		fn(w, r, c)
+	}
+}
+
 // pkgCID reads and checks the {cid} path value.
 func pkgCID(r *http.Request) (string, error) {
 	s := r.PathValue("cid")
@@ -143,24 +156,14 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-func (u *UI) packageTree(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageTree(w http.ResponseWriter, r *http.Request, c string) {
 	p := strings.Trim(r.URL.Query().Get("path"), "/")
 	ctx, cancel := withTimeout(r.Context(), infoWait)
 	defer cancel()
 	u.fragment(w, r, "tree", u.tree(ctx, c, p))
 }
 
-func (u *UI) packageTally(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageTally(w http.ResponseWriter, r *http.Request, c string) {
 	ctx, cancel := withTimeout(r.Context(), tallyWait)
 	defer cancel()
 	rep, err := u.api.Tally(ctx, c, r.URL.Query().Get("verify") != "")
@@ -177,12 +180,7 @@ const whyWait = 10 * time.Second
 
 // packageWhy answers a search result's moderation badge: this node's
 // current decision (ModerationWhy: cached, gathered when unknown).
-func (u *UI) packageWhy(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageWhy(w http.ResponseWriter, r *http.Request, c string) {
 	ctx, cancel := withTimeout(r.Context(), whyWait)
 	defer cancel()
 	rep, err := u.api.ModerationWhy(ctx, c)
@@ -202,12 +200,7 @@ type voteResult struct {
 	TallyErr string
 }
 
-func (u *UI) packageVote(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageVote(w http.ResponseWriter, r *http.Request, c string) {
 	choice := r.PostFormValue("choice")
 	if choice != "keep" && choice != "remove" {
 		u.fail(w, r, http.StatusBadRequest, uiError("a vote is keep or remove"))
@@ -238,12 +231,7 @@ func (u *UI) afterDelivery(ctx context.Context, c string, del node.Delivery) vot
 	return res
 }
 
-func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request, c string) {
 	req := node.AnnotateRequest{Ref: c, Tags: splitList(r.PostFormValue("tags")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	if lang, t := strings.TrimSpace(r.PostFormValue("title_lang")), strings.TrimSpace(r.PostFormValue("title_text")); lang != "" || t != "" {
 		if lang == "" || t == "" {
@@ -268,12 +256,7 @@ func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request) {
 	u.respondJob(w, r, j, err)
 }
 
-func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request, c string) {
 	j, err := u.startJob("download", c, func(ctx context.Context, progress func(node.Progress)) (any, error) {
 		info, err := u.api.SiteGet(ctx, c, progress)
 		if err != nil {
@@ -285,12 +268,7 @@ func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request) {
 	u.respondJob(w, r, j, err)
 }
 
-func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request, c string) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	ref := strings.TrimSpace(r.PostFormValue("ref"))
 	if ref == "" {
@@ -306,12 +284,7 @@ func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request) {
 
 // packageChannel points one of this node's channels at the package: its
 // MRI myco://<peer-id>/<channel> then names the newest version anywhere.
-func (u *UI) packageChannel(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageChannel(w http.ResponseWriter, r *http.Request, c string) {
 	ctx, cancel := withTimeout(r.Context(), infoWait)
 	defer cancel()
 	res, err := u.api.Publish(ctx, strings.TrimSpace(r.PostFormValue("channel")), "myco://"+c)
