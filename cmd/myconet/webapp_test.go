@@ -267,7 +267,10 @@ func TestWebApp(t *testing.T) {
 		run(t, ctx, p, chromedp.Navigate(base+"/ui/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		screenshot(t, ctx, p)
 	}
-	run(t, ctx, "home", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.ID("live")))
+	run(t, ctx, "home", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("live")))
+	if loc = value(t, ctx, "location", chromedp.Location()); loc != base+"/ui/" {
+		t.Errorf("the bare address led to %q, want the web app", loc)
+	}
 	screenshot(t, ctx, "home")
 
 	// A page of a package (the gateway's origin), in the same logged-in
@@ -327,4 +330,13 @@ func TestWebApp(t *testing.T) {
 		t.Errorf("offline page shows %q", h1)
 	}
 	t.Logf("browser test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestUICommandNeedsDaemon: without a daemon, `myconet ui` says how to start one.
+func TestUICommandNeedsDaemon(t *testing.T) {
+	u := newUser(t)
+	u.ok("init")
+	if msg := u.fail(1, "ui"); !strings.Contains(msg, "myconet daemon") {
+		t.Errorf("ui without a daemon: %s", msg)
+	}
 }
