@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node"
 )
 
@@ -39,6 +40,11 @@ var funcs = template.FuncMap{
 	},
 	"join":    strings.Join,
 	"trimMRI": func(s string) string { return strings.TrimPrefix(s, "myco://") },
+	// channel reports whether an MRI names a publisher's channel (it can be followed).
+	"channel": func(s string) bool {
+		m, err := mri.Parse(s)
+		return err == nil && m.Mutable()
+	},
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -421,8 +421,8 @@ func TestPublishSearchVote(t *testing.T) {
 
 	// Bookmark it; the bookmarks page lists it and resolves its version.
 	e.post("/ui/package/"+pkg+"/bookmark", url.Values{"name": {"guide"}}, 200)
-	if !strings.Contains(e.get("/ui/bookmarks", 200), "guide") {
-		t.Error("bookmarks page lacks the bookmark")
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, "guide") || strings.Contains(page, ">Follow<") {
+		t.Error("bookmarks page lacks the bookmark, or offers to follow a package (only channels can be followed)")
 	}
 	if v := e.get("/ui/bookmarks/version?ref=myco://"+pkg, 200); !strings.Contains(v, "Mushroom field guide") {
 		t.Errorf("bookmark version: %s", v)
@@ -715,6 +715,9 @@ func TestChannelFromPackagePage(t *testing.T) {
 		t.Error("bookmarks page does not list the channel")
 	}
 	e.post("/ui/bookmarks", url.Values{"name": {"notes"}, "ref": {m[1]}, "follow": {"1"}}, 200)
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, ">Unfollow<") {
+		t.Error("a followed channel has no Unfollow button")
+	}
 	if v := e.get("/ui/bookmarks/version?ref="+url.QueryEscape(m[1]), 200); !strings.Contains(v, "Weekly notes") {
 		t.Errorf("followed channel's version: %s", v)
 	}
