@@ -191,6 +191,25 @@ func (u *UI) packageWhy(w http.ResponseWriter, r *http.Request, c string) {
 	u.fragment(w, r, "why-badge", rep)
 }
 
+// packageRule sets this node's own rule for the package (allow, deny or
+// clear: local rules beat the community's decision here) and answers the
+// fresh moderation card.
+func (u *UI) packageRule(w http.ResponseWriter, r *http.Request, c string) {
+	if _, err := u.api.ModerationSet(r.Context(), c, r.PostFormValue("rule")); err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	ctx, cancel := withTimeout(r.Context(), whyWait)
+	defer cancel()
+	d := packageData{CID: c}
+	if rep, err := u.api.ModerationWhy(ctx, c); err == nil {
+		d.Tally = &rep
+	} else {
+		d.TallyErr = errorMsg(err)
+	}
+	u.fragment(w, r, "tally", d)
+}
+
 // voteResult is a finished vote or annotation: the delivery and the tally
 // gathered right after it.
 type voteResult struct {

@@ -181,6 +181,7 @@ func (u *UI) routes() []route {
 		{pattern: "GET /ui/package/{cid}/tree", fn: u.onPackage(u.packageTree)},
 		{pattern: "GET /ui/package/{cid}/tally", fn: u.onPackage(u.packageTally)},
 		{pattern: "GET /ui/package/{cid}/why", fn: u.onPackage(u.packageWhy)},
+		{pattern: "POST /ui/package/{cid}/rule", fn: u.onPackage(u.packageRule)},
 		{pattern: "POST /ui/package/{cid}/vote", fn: u.onPackage(u.packageVote)},
 		{pattern: "POST /ui/package/{cid}/annotate", fn: u.onPackage(u.packageAnnotate)},
 		{pattern: "POST /ui/package/{cid}/download", fn: u.onPackage(u.packageDownload)},

@@ -419,6 +419,15 @@ func TestPublishSearchVote(t *testing.T) {
 		t.Errorf("bad choice: %s", bad)
 	}
 
+	// This node's own rule: deny, then clear.
+	if card := e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"deny"}}, 200); !strings.Contains(card, "your rule: deny") {
+		t.Errorf("after deny:\n%s", card)
+	}
+	if card := e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"clear"}}, 200); strings.Contains(card, "your rule:") {
+		t.Errorf("after clear:\n%s", card)
+	}
+	e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"maybe"}}, 400)
+
 	// Bookmark it; the bookmarks page lists it and resolves its version.
 	e.post("/ui/package/"+pkg+"/bookmark", url.Values{"name": {"guide"}}, 200)
 	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, "guide") || strings.Contains(page, ">Follow<") {
