@@ -133,7 +133,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 			}
 			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, overlayNote)
 			if ui != nil && api != "" {
-				fmt.Fprintf(c.stdout, "Web app %s%s (one-time login link; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink().Path)
+				fmt.Fprintf(c.stdout, "Web app %s%s (a login link that works once, for a day; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink(webui.StartLinkTTL).Path)
 			}
 		},
 	})

@@ -12,13 +12,17 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
+	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // chromium returns the browser's path, or "" when none is installed.
 func chromium() string {
@@ -156,6 +160,18 @@ func TestWebApp(t *testing.T) {
 	a.ok("config", "set", "moderation.pow_bits", "12") // a vote's work in milliseconds
 	da := a.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")
 	waitFor(t, "the web app line", 10*time.Second, func() bool { return strings.Contains(da.stdout.String(), "Web app http://") })
+	// The link the daemon printed at start logs in once.
+	started := regexp.MustCompile(`Web app (http://\S+)`).FindStringSubmatch(da.stdout.String())
+	for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {
+		resp, err := noRedirects.Get(started[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("start link, use %d: %s, want %d", i+1, resp.Status, want)
+		}
+	}
 	link := strings.TrimSpace(a.ok("ui"))
 	if !strings.HasPrefix(link, "http://127.0.0.1:") || !strings.Contains(link, "/ui/login?code=") {
 		t.Fatalf("myconet ui printed %q", link)

@@ -61,6 +61,9 @@ const (
 
 	sessionIdle  = 24 * time.Hour
 	loginCodeTTL = 10 * time.Minute
+	// StartLinkTTL is how long the link the daemon prints at start works
+	// (once): a person may open it long after starting the daemon.
+	StartLinkTTL = 24 * time.Hour
 	maxSessions  = 64
 	maxCodes     = 64
 )
@@ -402,7 +405,7 @@ func (u *UI) loginLink(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized)
 		return
 	}
-	_ = json.NewEncoder(w).Encode(u.NewLoginLink())
+	_ = json.NewEncoder(w).Encode(u.NewLoginLink(loginCodeTTL))
 }
 
 // takeCode consumes a one-time login code.
@@ -495,12 +498,12 @@ func (u *UI) static(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(data)
 }
 
-// NewLoginLink mints a one-time login link (what POST /ui/login-link
-// answers), for the daemon to print at start.
-func (u *UI) NewLoginLink() LoginLink {
+// NewLoginLink mints a one-time login link valid for ttl (POST
+// /ui/login-link answers one of ten minutes); the daemon prints one at start.
+func (u *UI) NewLoginLink(ttl time.Duration) LoginLink {
 	code := randomToken()
 	now := u.opt.Now()
-	exp := now.Add(loginCodeTTL)
+	exp := now.Add(ttl)
 	u.mu.Lock()
 	for k, e := range u.codes {
 		if now.After(e) || len(u.codes) >= maxCodes {

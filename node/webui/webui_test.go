@@ -283,6 +283,12 @@ func TestSessionExpiry(t *testing.T) {
 	now = now.Add(25 * time.Hour)
 	req, _ = http.NewRequest("GET", srv.URL+"/ui/bookmarks", nil)
 	e.do(cl, req, http.StatusSeeOther)
+
+	// The link the daemon prints at start lasts a day.
+	start := srv.URL + ui.NewLoginLink(webui.StartLinkTTL).Path
+	now = now.Add(23 * time.Hour)
+	req, _ = http.NewRequest("GET", start, nil)
+	e.do(newClient(), req, http.StatusSeeOther)
 }
 
 func TestSecurityHeadersAndAttacks(t *testing.T) {
