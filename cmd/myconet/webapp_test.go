@@ -10,9 +10,9 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
