@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -134,12 +135,13 @@ func (u *UI) tree(ctx context.Context, c, p string) treeData {
 	single := p == "" && len(ents) == 1 && ents[0].CID != "" && ents[0].Type == "file" && u.isContentRoot(ctx, c, ents[0].CID)
 	for _, e := range ents {
 		te := treeEntry{Entry: e, Path: path.Join(p, e.Name)}
-		if e.Type == "file" {
+		if single { // no name to go by: the first bytes tell
+			if kind, _ := u.sniff(ctx, c); kind != "" {
+				te.Preview = &previewData{Kind: kind, URL: "/ui/raw/" + c + "/file?file=1", Name: "preview"}
+			}
+		} else if e.Type == "file" {
 			if kind, _ := mediaType(e.Name); kind != "" {
 				raw := "/ui/raw/" + c + "/" + escapePath(te.Path)
-				if single {
-					raw += "?file=1" // the package is this one file
-				}
 				te.Preview = &previewData{Kind: kind, URL: raw, Name: e.Name}
 			}
 		}
@@ -354,6 +356,42 @@ func mediaType(name string) (kind, ctype string) {
 	return t[0], t[1]
 }
 
+// sniffedTypes are the types http.DetectContentType may find that the UI
+// previews; nothing else (HTML, SVG, text) is served from its origin.
+var sniffedTypes = map[string]string{
+	"image/png": "image", "image/jpeg": "image", "image/gif": "image", "image/webp": "image",
+	"video/mp4": "video", "video/webm": "video", "audio/mpeg": "audio", "audio/wave": "audio",
+	"application/ogg": "audio", "audio/aiff": "audio",
+}
+
+// errSniffed stops Cat once the first bytes are read.
+var errSniffed = errors.New("sniffed")
+
+type firstBytes struct{ b []byte }
+
+func (f *firstBytes) Write(p []byte) (int, error) {
+	n := min(len(p), 512-len(f.b))
+	f.b = append(f.b, p[:n]...)
+	if len(f.b) >= 512 {
+		return n, errSniffed
+	}
+	return len(p), nil
+}
+
+// sniff tells the preview kind and type of the file ref names by its
+// first 512 bytes, or "".
+func (u *UI) sniff(ctx context.Context, ref string) (kind, ctype string) {
+	var fb firstBytes
+	if err := u.api.Cat(ctx, ref, &fb); err != nil && !errors.Is(err, errSniffed) && len(fb.b) < 512 {
+		return "", ""
+	}
+	ctype = http.DetectContentType(fb.b)
+	if k, ok := sniffedTypes[ctype]; ok {
+		return k, ctype
+	}
+	return "", ""
+}
+
 // fileOpener is offered by *node.Node: random access, so a video seeks.
 type fileOpener interface {
 	OpenFile(ctx context.Context, ref string) (node.ReadSeekCloser, node.PathStat, error)
@@ -367,14 +405,15 @@ func (u *UI) raw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := strings.Trim(r.PathValue("path"), "/")
+	ref := c + "/" + p
 	_, ctype := mediaType(p)
+	if r.URL.Query().Get("file") != "" {
+		ref = c // a single-file package: its first bytes give the type
+		_, ctype = u.sniff(r.Context(), c)
+	}
 	if ctype == "" {
 		http.Error(w, "no inline preview for this type: open it in the gateway", http.StatusUnsupportedMediaType)
 		return
-	}
-	ref := c + "/" + p
-	if r.URL.Query().Get("file") != "" {
-		ref = c // a single-file package: the name only gives the type
 	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")

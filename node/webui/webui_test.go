@@ -737,3 +737,33 @@ func TestChannelFromPackagePage(t *testing.T) {
 		t.Errorf("followed channel's version: %s", v)
 	}
 }
+
+// TestSingleFilePreview: a package that is one image shows it inline, from
+// the package's content root.
+func TestSingleFilePreview(t *testing.T) {
+	e := newEnv(t)
+	resp := e.upload(e.csrf, map[string]string{"title": "A dot"}, map[string]string{"dot.png": "\x89PNG\r\n\x1a\nsingle"})
+	resp.Body.Close()
+	pkg := strings.TrimPrefix(resp.Header.Get("Location"), "/ui/package/")
+	if resp.StatusCode != http.StatusSeeOther || pkg == "" {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+	page := e.get("/ui/package/"+pkg, 200)
+	m := regexp.MustCompile(`<img src="(/ui/raw/[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no inline image on the page of a one-image package:\n%s", page)
+	}
+	if got := e.get(strings.ReplaceAll(m[1], "&amp;", "&"), 200); got != "\x89PNG\r\n\x1a\nsingle" {
+		t.Errorf("preview bytes %q", got)
+	}
+
+	// A one-file HTML package is never served from the UI's origin, even
+	// under an image's name.
+	resp = e.upload(e.csrf, map[string]string{"title": "Sneaky"}, map[string]string{"x.png": "<html><script>alert(1)</script>"})
+	resp.Body.Close()
+	html := strings.TrimPrefix(resp.Header.Get("Location"), "/ui/package/")
+	if page := e.get("/ui/package/"+html, 200); strings.Contains(page, "/ui/raw/") {
+		t.Error("an HTML file got an inline preview")
+	}
+	e.get("/ui/raw/"+html+"/file?file=1", http.StatusUnsupportedMediaType)
+}
