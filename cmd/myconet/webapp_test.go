@@ -289,26 +289,16 @@ func TestWebApp(t *testing.T) {
 	}
 	screenshot(t, ctx, "home")
 
-	// A page of a package (the gateway's origin), in the same logged-in
-	// browser, tries to use the UI and the API: it can neither read nor change anything.
+	// A page of a package, in the same logged-in browser, tries to use the
+	// UI and the API: on its own origin (<cid>.myco.localhost), and on the
+	// gateway's path form (127.0.0.1:<port>/myco/<cid>/: the same site as
+	// the UI, where SameSite cookies do travel). It can neither read nor
+	// change anything.
 	gw := strings.TrimSpace(a.ok("open", "myco://"+pkg))
-	var out string
-	run(t, ctx, "attack page",
-		chromedp.Navigate(strings.TrimSuffix(gw, "/")+"/attack.html"),
-		chromedp.WaitVisible(chromedp.ID("out")),
-		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			_, err := chromedp.Poll[bool](`document.title === "done"`, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
-			return chromedp.Void{}, err
-		})
-	out = value(t, ctx, "attack results", chromedp.Evaluate[string](`document.getElementById("out").textContent`))
-	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 4 {
-		t.Fatalf("the attack page reported %d results, want 4:\n%s", n, out)
-	}
-	t.Logf("attack page:\n%s", out)
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "status 200") || strings.Contains(line, "Myconet") || strings.Contains(line, "peer") {
-			t.Errorf("a package page reached the UI or API: %s", line)
-		}
+	var st struct{ Gateway string }
+	a.okJSON(&st, "status")
+	for _, page := range []string{strings.TrimSuffix(gw, "/") + "/attack.html", "http://" + st.Gateway + "/myco/" + pkg + "/attack.html"} {
+		attack(t, ctx, page)
 	}
 	if marks := a.ok("bookmark", "ls"); strings.Contains(marks, "pwned") {
 		t.Errorf("a package page added a bookmark:\n%s", marks)
@@ -354,5 +344,28 @@ func TestUICommandNeedsDaemon(t *testing.T) {
 	u.ok("init")
 	if msg := u.fail(1, "ui"); !strings.Contains(msg, "myconet daemon") {
 		t.Errorf("ui without a daemon: %s", msg)
+	}
+}
+
+// attack opens a package page that tries to read and change the UI and the
+// API (attack.html of webSite) and checks that every try failed.
+func attack(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	run(t, ctx, "attack page "+page,
+		chromedp.Navigate(page),
+		chromedp.WaitReady(chromedp.ID("out")),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.title === "done"`, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+			return chromedp.Void{}, err
+		})
+	out := value(t, ctx, "attack results", chromedp.Evaluate[string](`document.getElementById("out").textContent`))
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 4 {
+		t.Fatalf("the attack page %s reported %d results, want 4:\n%s", page, n, out)
+	}
+	t.Logf("attack page %s:\n%s", page, out)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "status 200") || strings.Contains(line, "Myconet") || strings.Contains(line, "peer") {
+			t.Errorf("a package page reached the UI or API: %s", line)
+		}
 	}
 }

@@ -327,6 +327,7 @@ func TestSecurityHeadersAndAttacks(t *testing.T) {
 	for _, origin := range []string{
 		"http://bafyreichtvvneqhcg7gxpvjyp4nepr64cqhfx6rohiqusvygsspryj7ec4.myco.localhost:8190",
 		"http://evil.example", "null", "http://localhost:1",
+		"http://127.0.0.1:8190", // the gateway's path form: same site (ports do not count), another origin
 	} {
 		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/bookmarks", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
