@@ -119,6 +119,13 @@ func LoadConfig(path string) (FileConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
+	return parseConfig(data, path)
+}
+
+// parseConfig decodes and validates the text of a config file; path names
+// it in errors.
+func parseConfig(data []byte, path string) (FileConfig, error) {
+	cfg := DefaultConfig()
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		return cfg, fmt.Errorf("config: %s: %w", path, err)
@@ -158,6 +165,12 @@ func WriteConfig(path string, cfg FileConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return writeConfigFile(path, renderConfig(cfg))
+}
+
+// renderConfig is the text of a fresh config file: every key with its
+// documentation as a comment.
+func renderConfig(cfg FileConfig) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Myconet node configuration. Edit it by hand or with `myconet config set KEY VALUE`.\n")
 	b.WriteString("# Sizes take units (500MB, 20GB, 1TiB); rates take units per second (10MB/s);\n")
@@ -176,13 +189,19 @@ func WriteConfig(path string, cfg FileConfig) error {
 		_, leaf, _ := strings.Cut(k.name, ".")
 		fmt.Fprintf(&b, "%s = %s\n", leaf, tomlValue(k.get(&cfg)))
 	}
+	return b.Bytes()
+}
+
+// writeConfigFile replaces the file at path with data atomically (temp
+// file + rename).
+func writeConfigFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".config-*.toml")
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("config: %w", err)
 	}
@@ -378,7 +397,7 @@ var configKeys = []configKey{
 		func(c *FileConfig) *string { return &c.Overlay.TUNName }, checkTUNName),
 	intKey("overlay.mtu", "MTU of the TUN and largest packet forwarded (1280..65535); larger packets get ICMPv6 Packet Too Big.",
 		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
-	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic, first match wins, deny wins a tie:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
+	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic; the most specific match decides, deny among equals:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
 		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
 	strKey("quota.disk", "Most disk the store may use. Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),
@@ -400,6 +419,9 @@ var configKeys = []configKey{
 
 // tomlValue renders one value as TOML.
 func tomlValue(v any) string {
+	if r, ok := v.(Ratio); ok {
+		return r.tomlText()
+	}
 	if l, ok := v.([]string); ok {
 		parts := make([]string, len(l))
 		for i, s := range l {

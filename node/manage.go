@@ -285,7 +285,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 			return storeErr(err)
 		}
 	}
-	if err := WriteConfig(path, file); err != nil {
+	if err := writeConfigKey(path, key, file); err != nil { // keeps the file's comments
 		return err
 	}
 	n.cfg = next

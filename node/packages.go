@@ -206,7 +206,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if req.Path == "" {
 		return AddResult{}, codedf(CodeInvalid, "add: no path given")
 	}
-	plan, err := content.PlanPath(req.Path, req.Hidden)
+	plan, err := content.PlanPathOptions(req.Path, content.PlanOptions{Hidden: req.Hidden, NoFollowLinks: req.NoFollowLinks})
 	if err != nil {
 		return AddResult{}, coded(CodeInvalid, err)
 	}
@@ -232,7 +232,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
 	if err != nil {
-		if errors.Is(err, content.ErrUnreadable) {
+		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
 			return AddResult{}, coded(CodeInvalid, err)
 		}
 		return AddResult{}, storeErr(err)
@@ -281,7 +281,11 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	m, _ := mri.New(pc, "")
 	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
-	return AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}, nil
+	out := AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}
+	if l := plan.Links; l.Followed+l.Kept > 0 {
+		out.Links = &LinkReport{Followed: l.Followed, Kept: l.Kept, Dangling: l.Dangling, Examples: l.Examples}
+	}
+	return out, nil
 }
 
 // entrySegments splits a metadata entry (already validated: relative, no "..").
@@ -325,6 +329,7 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 		info.Pins = append(info.Pins, string(p.Reason))
 	}
 	info.Annotations = n.communityAnnotations(r.m.Root)
+	info.Retracted = n.retractedNote(r.m.Root)
 	return info, nil
 }
 

@@ -844,7 +844,7 @@ func TestCrashDuringAdd(t *testing.T) {
 	u.checkAllOrNothing(7, size)
 }
 
-// TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 1 and
+// TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 130 and
 // leaves nothing behind, whether the CLI works on the store or a daemon does
 // the work for it.
 func TestInterruptDuringAdd(t *testing.T) {
@@ -870,8 +870,8 @@ func TestInterruptDuringAdd(t *testing.T) {
 			}
 			if sent {
 				var ee *exec.ExitError
-				if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr != "myconet: add: interrupted\n" {
-					t.Errorf("interrupted add: %v, stderr %q; want exit 1 and \"myconet: add: interrupted\"", err, stderr)
+				if !errors.As(err, &ee) || ee.ExitCode() != 130 || stderr != "myconet: add: interrupted\n" {
+					t.Errorf("interrupted add: %v, stderr %q; want exit 130 and \"myconet: add: interrupted\"", err, stderr)
 				}
 				if p := u.pins(); len(p) != 0 {
 					t.Errorf("an interrupted add left pins: %+v", p)
