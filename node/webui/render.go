@@ -38,7 +38,10 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"join":    strings.Join,
+	"join": strings.Join,
+	// static is the address of an embedded file with its content hash, so
+	// a browser never keeps an old app.js after an upgrade.
+	"static":  staticURL,
 	"trimMRI": func(s string) string { return strings.TrimPrefix(s, "myco://") },
 	// channel reports whether an MRI names a publisher's channel (it can be followed).
 	"channel": func(s string) bool {

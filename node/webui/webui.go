@@ -477,6 +477,16 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
 }
 
+// staticURL returns /ui/static/<name>?v=<hash of its content>.
+func staticURL(name string) string {
+	data, err := fs.ReadFile(staticFS, "static/"+name)
+	if err != nil {
+		return "/ui/static/" + name
+	}
+	h := sha256.Sum256(data)
+	return "/ui/static/" + name + "?v=" + hex.EncodeToString(h[:6])
+}
+
 // static serves the embedded files (htmx, Pico.css, app.js, app.css).
 func (u *UI) static(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
@@ -494,7 +504,7 @@ func (u *UI) static(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("Cache-Control", "private, max-age=86400") // addresses carry the content hash
 	_, _ = w.Write(data)
 }
 

@@ -768,3 +768,24 @@ func TestSingleFilePreview(t *testing.T) {
 	}
 	e.get("/ui/raw/"+html+"/file?file=1", http.StatusUnsupportedMediaType)
 }
+
+// TestStaticFiles: pages load the embedded files by addresses that carry
+// their content hash; the licenses are not served.
+func TestStaticFiles(t *testing.T) {
+	e := newEnv(t)
+	home := e.get("/ui/", 200)
+	m := regexp.MustCompile(`src="(/ui/static/app\.js\?v=[0-9a-f]{12})"`).FindStringSubmatch(home)
+	if m == nil {
+		t.Fatal("home does not load app.js by a hashed address")
+	}
+	resp, err := e.hc.Get(e.srv.URL + m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("app.js: %s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	e.get("/ui/static/htmx.LICENSE", http.StatusNotFound)
+	e.get("/ui/static/nope.js", http.StatusNotFound)
+}
