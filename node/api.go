@@ -245,6 +245,11 @@ type PackageInfo struct {
 	// Retracted says that the publisher retracted the package (kept here
 	// by a local pin), with the reason.
 	Retracted string `json:"retracted,omitempty"`
+	// Stale is set when the ref was a channel the network could not resolve:
+	// the package is the one a followed bookmark last resolved it to, at
+	// ResolvedAt.
+	Stale      bool      `json:"stale,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
 // Entry is one directory entry.
@@ -291,7 +296,9 @@ type Bookmark struct {
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
-// QuotaInfo reports limits (0 = unlimited) and usage.
+// QuotaInfo reports limits and usage. A size or rate limit is Unlimited (-1)
+// when there is none; 0 is a limit of zero (only replicas can be 0: the node
+// takes no replicas). Connections and CPU 0 mean automatic.
 type QuotaInfo struct {
 	Disk       int64            `json:"disk"`
 	DiskUsed   int64            `json:"disk_used"`
@@ -303,7 +310,7 @@ type QuotaInfo struct {
 	Download   int64            `json:"download,omitempty"`   // bytes/s
 	Memory     int64            `json:"memory,omitempty"`
 	Conns      int64            `json:"connections,omitempty"`
-	Replicas   int64            `json:"replicas,omitempty"`
+	Replicas   int64            `json:"replicas"`
 	CPU        int64            `json:"cpu,omitempty"`
 	Packages   int64            `json:"packages"`
 	PinsCount  int64            `json:"pins"`

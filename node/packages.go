@@ -42,6 +42,7 @@ type ReadSeekCloser interface {
 // resolved is a ref turned into local objects.
 type resolved struct {
 	m    mri.MRI
+	kept *keptResolution   // the ref was a channel resolved from a followed bookmark's last resolution
 	pkg  *metadata.Package // nil for a bare UnixFS root
 	stat PathStat
 	nd   ipld.Node
@@ -98,7 +99,7 @@ func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
 
 // resolve turns a ref into the package and the UnixFS node its path names.
 func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
-	m, err := n.resolveRef(ctx, ref)
+	m, kept, err := n.resolveRefKept(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &resolved{m: m, pkg: pkg}
+	r := &resolved{m: m, kept: kept, pkg: pkg}
 	r.stat.Package, r.stat.Content = m.Root, m.Root
 	if pkg != nil {
 		r.stat.Content = pkg.Content
@@ -330,6 +331,9 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 	}
 	info.Annotations = n.communityAnnotations(r.m.Root)
 	info.Retracted = n.retractedNote(r.m.Root)
+	if r.kept != nil {
+		info.Stale, info.ResolvedAt = true, r.kept.at
+	}
 	return info, nil
 }
 
