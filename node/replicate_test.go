@@ -324,7 +324,9 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 		for _, p := range pkgs {
 			p.added, p.settled = killed, 0
 		}
-		waitReplicated(t, net, pkgs, r, 60*time.Second, fmt.Sprintf("repair to R live replicas after wave %d", w+1))
+		// Repair takes seconds (max 4 s with 8 engineers' runs on 2 cores);
+		// the deadline only bounds a failure: 60 s was missed once under load.
+		waitReplicated(t, net, pkgs, r, 3*time.Minute, fmt.Sprintf("repair to R live replicas after wave %d", w+1))
 		worst, total := maxSettled(pkgs)
 		after := sumStats(net, base)
 		t.Logf("wave %d killed %v (%d packages lost a holder): repaired in max %v, mean %v (interval %v)",
