@@ -147,7 +147,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		return err
 	}
 	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
-	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+	ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, root) })
 	return nil
 }
 
@@ -309,18 +309,42 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
+	held, err := n.have(m.Root)
+	if err != nil {
+		return nil, err
+	}
 	var out []ProviderInfo
+	var ids []peer.ID
 	for ai := range ns.dht.FindProvidersAsync(ctx, m.Root, 0) {
+		if ai.ID == n.id.PeerID && !held {
+			continue // a record from before this node let go of it
+		}
 		pi := ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
 		for _, a := range ai.Addrs {
 			pi.Addrs = append(pi.Addrs, a.String())
 		}
 		out = append(out, pi)
+		ids = append(ids, ai.ID)
 	}
-	if len(out) == 0 {
-		if ok, _ := n.have(m.Root); ok {
-			out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
+	// Provider records cannot be withdrawn from other nodes and live 48 h:
+	// ask each listed node, and drop those that answer they lack it.
+	lacking := make([]bool, len(out))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if id != n.id.PeerID {
+			wg.Go(func() { lacking[i] = n.lacks(ctx, ns, id, m.Root) })
 		}
+	}
+	wg.Wait()
+	kept := out[:0]
+	for i, pi := range out {
+		if !lacking[i] {
+			kept = append(kept, pi)
+		}
+	}
+	out = kept
+	if len(out) == 0 && held {
+		out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
 	}
 	return out, nil
 }

@@ -36,6 +36,7 @@ type netState struct {
 	host      host.Host
 	ownsHost  bool
 	dht       *dht.IpfsDHT
+	provRecs  *providerRecords // the DHT's provider records (providers.go)
 	retrieval *retrieval.Service
 	repl      *replicator        // replication (replicate.go); nil if it failed to start
 	mod       *modService        // the moderation protocol (moderation.go)
@@ -126,12 +127,15 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	case privateOnly(ns.host.Addrs(), bootstrap):
 		mode = dht.ModeServer
 	}
-	ns.dht, err = dht.New(ns.host,
+	if ns.provRecs, err = newProviderRecords(ns.host.ID()); err != nil {
+		return fmt.Errorf("network: dht: %w", err)
+	}
+	ns.dht, err = dht.New(ns.host, append(ns.provRecs.dhtOptions(),
 		dht.ProtocolPrefix(DHTPrefix),
 		dht.Validator(names.Validators(n.now)),
 		dht.Mode(mode),
 		dht.BootstrapPeers(bootstrap...),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("network: dht: %w", err)
 	}
@@ -487,6 +491,7 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 			return
 		case <-t.C:
 		}
+		n.unprovideGone(ctx) // evicted cache, for one
 		// Wait until the routing table has someone to tell.
 		if ns.dht.RoutingTable().Size() > 0 {
 			pins, err := n.db.Pins()
@@ -495,7 +500,7 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 				for _, p := range pins {
 					if !seen[p.Root] {
 						seen[p.Root] = true
-						n.provide(ctx, ns, p.Root)
+						n.provideContent(ctx, ns, p.Root)
 					}
 				}
 			}

@@ -275,7 +275,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	n.searchChanged(pc)
 	if ns := n.network(); ns != nil {
-		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
+		ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, pc) })
 		n.replicateNow(pc)
 	}
 	m, _ := mri.New(pc, "")
