@@ -86,8 +86,10 @@ type FetchResult struct {
 type (
 	// BookmarkRequest is the body of POST /api/v1/bookmarks.
 	BookmarkRequest struct {
-		Name string `json:"name"`
-		Ref  string `json:"ref"`
+		Name   string `json:"name"`
+		Ref    string `json:"ref"`
+		Follow bool   `json:"follow,omitempty"` // follow the channel Ref names
+		Force  bool   `json:"force,omitempty"`  // replace a bookmark of that name
 	}
 	// QuotaRequest is the body of POST /api/v1/quota.
 	QuotaRequest struct {
@@ -107,6 +109,11 @@ type (
 	// URLResponse is the answer of GET /api/v1/open.
 	URLResponse struct {
 		URL string `json:"url"`
+		// Stale is set when the network could not resolve the channel and URL
+		// comes from the last resolution a followed bookmark kept, at
+		// ResolvedAt: the channel may point elsewhere by now.
+		Stale      bool      `json:"stale,omitempty"`
+		ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	}
 	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
 	RefRequest struct {
@@ -258,6 +265,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
+		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
+		{"POST " + p + "/join", h.join},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).
@@ -317,11 +326,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errForbidden and errUnauthorized are API-only refusals; they travel with
-// the invalid code but answer with their own statuses.
+// errForbidden and errUnauthorized are API-only refusals, with codes of
+// their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
@@ -694,7 +703,7 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	v, err := h.api.BookmarkAdd(r.Context(), req)
 	reply(w, v, err)
 }
 
@@ -727,8 +736,8 @@ func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	u, err := h.api.OpenURL(r.Context(), ref)
-	reply(w, URLResponse{URL: u}, err)
+	v, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, v, err)
 }
 
 func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {

@@ -46,6 +46,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -600,7 +601,13 @@ func (n *Node) cacheDecision(c cid.Cid, r TallyReport) {
 		}
 	}
 	if old == nil || old.report.Decision != r.Decision {
-		n.log.Info("moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
+		// A first "undecided" is what nearly every package gets on a read:
+		// only a decision that withholds or keeps, or a change, is news.
+		level := slog.LevelInfo
+		if old == nil && r.Decision == moderation.OutcomeUndecided.String() {
+			level = slog.LevelDebug
+		}
+		n.log.Log(context.Background(), level, "moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
 	}
 }
 

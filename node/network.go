@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -16,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -23,6 +25,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -38,13 +41,14 @@ type netState struct {
 	dht       *dht.IpfsDHT
 	provRecs  *providerRecords // the DHT's provider records (providers.go)
 	retrieval *retrieval.Service
-	repl      *replicator        // replication (replicate.go); nil if it failed to start
-	mod       *modService        // the moderation protocol (moderation.go)
-	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
-	gater     *connGater         // quota.connections, live
-	overlay   *overlayNet        // the IPv6 overlay (overlay.go); nil if it failed to start
-	relay     io.Closer          // the circuit relay service
-	ctx       context.Context    // ends when the network stops
+	repl      *replicator            // replication (replicate.go); nil if it failed to start
+	mod       *modService            // the moderation protocol (moderation.go)
+	up, down  *bandwidth.Limiter     // quota.upload and quota.download, live
+	gater     *connGater             // quota.connections, live
+	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
+	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
+	relay     io.Closer              // the circuit relay service
+	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
@@ -163,10 +167,11 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
 	ns.goOwned(func(ctx context.Context) {
-		n.connectAll(ctx, ns, bootstrap)
+		n.connectAll(ctx, ns, bootstrap, cfg.Network.Bootstrap)
 		if err := ns.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 			n.log.Warn("dht bootstrap", "err", err)
 		}
+		n.watchPeers(ctx, ns, bootstrap) // bootstrap.go: a node alone says so
 	})
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
@@ -182,6 +187,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err := n.startRelay(ns); err != nil {
 		n.log.Warn("relay service did not start", "err", err)
 	}
+	ns.host.SetStreamHandler(invite.Protocol, n.handleJoin(ns)) // join.go
 	if err := n.startOverlay(ns, cfg); err != nil {
 		n.log.Error("overlay did not start", "err", err)
 	}
@@ -225,6 +231,8 @@ func (ns *netState) close() {
 	}
 	if ns.host != nil && ns.ownsHost {
 		ns.host.Close()
+	} else if ns.host != nil {
+		ns.host.RemoveStreamHandler(invite.Protocol)
 	}
 }
 
@@ -241,6 +249,9 @@ func (n *Node) network() *netState {
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
 func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
+	if err := checkListenFree(cfg.Network.Listen); err != nil {
+		return nil, err // listen.go: SO_REUSEPORT would share the port
+	}
 	mem, _ := ParseSize(cfg.Quota.Memory)
 	limiter, err := resourceLimits(mem, cfg.Quota.Connections)
 	if err != nil {
@@ -354,23 +365,6 @@ func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
 		out[i] = *byID[id]
 	}
 	return out
-}
-
-// connectAll dials peers in parallel with a deadline each.
-func (n *Node) connectAll(ctx context.Context, ns *netState, peers []peer.AddrInfo) {
-	var wg sync.WaitGroup
-	for _, ai := range peers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			defer cancel()
-			if err := ns.host.Connect(cctx, ai); err != nil && ctx.Err() == nil {
-				n.log.Debug("bootstrap connect failed", "peer", ai.ID, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // PeerInfo is one connected peer.
@@ -514,9 +508,13 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 // reprovideInterval is how often held roots are announced again.
 const reprovideInterval = 12 * time.Hour
 
-// dhtMode reports whether the DHT serves others.
+// dhtMode reports whether the DHT serves others now. kad-dht's Mode() is
+// the configured option (ModeAutoServer in auto), not the live mode, which
+// it keeps to itself; a DHT in server mode is the one that handles the
+// Kademlia protocol, so the host's stream handlers tell.
 func (ns *netState) dhtMode() string {
-	if ns.dht.Mode() == dht.ModeServer {
+	kad := protocol.ID(DHTPrefix + "/kad/1.0.0")
+	if slices.Contains(ns.host.Mux().Protocols(), kad) {
 		return "server"
 	}
 	return "client"

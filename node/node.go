@@ -99,6 +99,8 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
+	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+
 	srch searchState // the search index (search.go)
 	mod  modState    // moderation (moderation.go)
 
@@ -166,7 +168,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Path:      filepath.Join(home, StoreFile),
 		DiskQuota: quota,
 		Links:     blockLinks,
-		Logger:    log.With("component", "store"),
+		Logger:    log, // store adds component=store itself
 		NoSync:    cfg.StoreNoSync,
 		Now:       cfg.Now,
 	})
@@ -229,16 +231,18 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		return Status{}, err
 	}
 	id, _ := n.ID(ctx)
-	peers := 0
+	peers, alone := 0, ""
 	dhtMode := "offline"
 	overlayNote := "off"
 	if ns := n.network(); ns != nil {
 		peers = len(ns.host.Network().Peers())
+		alone = ns.aloneNote(peers)
 		dhtMode = ns.dhtMode()
 		overlayNote = ns.overlayStatus()
 	}
 	return Status{
 		Peers:      peers,
+		Alone:      alone,
 		DHT:        dhtMode,
 		ID:         id,
 		Version:    Version,

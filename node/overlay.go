@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -61,6 +62,11 @@ const (
 	overlayProbeFails   = 2                       // failed pings that drop a path
 	overlayMaxRelays    = 4                       // reservations a node keeps
 	addrPublishRetry    = 5 * time.Second
+	// overlayNegativeTTL is how long a failed address lookup answers
+	// "unreachable" without asking again. Short: the record of a node that
+	// just joined appears within seconds, and its first packets should not
+	// wait out the Router's 5 s default (issue 10 item 25).
+	overlayNegativeTTL = time.Second
 )
 
 // overlayNet is the running overlay.
@@ -119,14 +125,15 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	}
 	o.pingID.Store(uint32(time.Now().UnixNano()))
 	o.router, err = overlay.New(overlay.Config{
-		Key:       n.id.pubRaw,
-		TUN:       dev,
-		Transport: o,
-		Resolver:  o,
-		Firewall:  overlay.NewFirewall(overlay.FirewallConfig{Rules: rules}),
-		MTU:       cfg.Overlay.MTU,
-		Intercept: o.intercept,
-		Logger:    n.baseLog,
+		Key:         n.id.pubRaw,
+		TUN:         dev,
+		Transport:   o,
+		Resolver:    o,
+		Firewall:    overlay.NewFirewall(overlay.FirewallConfig{Rules: rules}),
+		MTU:         cfg.Overlay.MTU,
+		NegativeTTL: overlayNegativeTTL,
+		Intercept:   o.intercept,
+		Logger:      n.baseLog,
 	})
 	if err != nil {
 		if dev != nil {
@@ -145,7 +152,35 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	ns.goOwned(o.publishLoop)
 	ns.goOwned(o.watchdog)
 	ns.goOwned(o.reserveLoop)
+	ns.goOwned(o.retryOnConnect)
 	return nil
+}
+
+// retryOnConnect clears a failed lookup of a peer's address the moment the
+// peer connects: its address now resolves from the connection, so packets
+// for it need not wait for the failure to expire.
+func (o *overlayNet) retryOnConnect(ctx context.Context) {
+	sub, err := o.ns.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+	if err != nil {
+		o.log.Warn("overlay: no connection events", "err", err)
+		return
+	}
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-sub.Out():
+			if !ok {
+				return
+			}
+			if e := ev.(event.EvtPeerConnectednessChanged); e.Connectedness == network.Connected {
+				if a := o.addrOf(e.Peer); a.IsValid() {
+					o.router.Retry(a)
+				}
+			}
+		}
+	}
 }
 
 // close stops the transport and the Router; ns's context has ended.

@@ -580,6 +580,17 @@ func (r *Router) Invalidate(peer string) {
 	}
 }
 
+// Retry forgets a failed resolution of addr, so that the next packet for
+// it resolves at once instead of after NegativeTTL: the node calls it when
+// something that could make addr resolvable happens (its holder connected).
+func (r *Router) Retry(addr netip.Addr) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rt := r.routes[addr]; rt != nil && rt.err != nil && !rt.resolving && len(rt.pending) == 0 {
+		delete(r.routes, addr)
+	}
+}
+
 // Deliver hands the Router packets that arrived from peer, whose public key
 // (marshalled as libp2p does) is peerKey. A packet is dropped unless its
 // source is AddressFromKey(peerKey) and its destination is this node; one

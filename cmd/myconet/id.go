@@ -73,9 +73,13 @@ func statusRows(st node.Status) []kv {
 		{"gateway", httpURL(st.Gateway)},
 	}
 	rows = append(rows, idRows(st.ID)...)
+	peers := fmt.Sprint(st.Peers)
+	if st.Alone != "" {
+		peers += " (" + st.Alone + ")"
+	}
 	rows = append(rows,
 		kv{"overlay", orDash(st.Overlay)},
-		kv{"peers", fmt.Sprint(st.Peers)},
+		kv{"peers", peers},
 		kv{"DHT", orDash(st.DHT)},
 		kv{"packages", fmt.Sprint(st.Packages)},
 		kv{"disk", usageLine(st.Store.DiskUsed, st.Store.Disk)},

@@ -461,9 +461,9 @@ func (c *Client) Bookmarks(ctx context.Context) ([]node.Bookmark, error) {
 }
 
 // BookmarkAdd implements node.API.
-func (c *Client) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookmark, error) {
+func (c *Client) BookmarkAdd(ctx context.Context, req node.BookmarkRequest) (node.Bookmark, error) {
 	var v node.Bookmark
-	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, node.BookmarkRequest{Name: name, Ref: ref}, &v)
+	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, req, &v)
 }
 
 // BookmarkFollow implements node.API.
@@ -484,10 +484,10 @@ func (c *Client) BookmarkRm(ctx context.Context, name string) error {
 }
 
 // OpenURL implements node.API.
-func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
+func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (node.URLResponse, error) {
 	var v node.URLResponse
 	err := c.doJSON(ctx, http.MethodGet, "/open", refQuery(nameOrRef), nil, &v)
-	return v.URL, err
+	return v, err
 }
 
 // Quota implements node.API.
@@ -672,4 +672,16 @@ func (c *Client) FirewallAdd(ctx context.Context, rule string) (node.FirewallInf
 func (c *Client) FirewallRemove(ctx context.Context, rule string) (node.FirewallInfo, error) {
 	var v node.FirewallInfo
 	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "remove", Rule: rule}, &v)
+}
+
+// Invite implements node.API.
+func (c *Client) Invite(ctx context.Context, req node.InviteRequest) (node.InviteResult, error) {
+	var v node.InviteResult
+	return v, c.doJSON(ctx, http.MethodPost, "/invite", nil, req, &v)
+}
+
+// Join implements node.API.
+func (c *Client) Join(ctx context.Context, invite string) (node.JoinResult, error) {
+	var v node.JoinResult
+	return v, c.doJSON(ctx, http.MethodPost, "/join", nil, node.JoinRequest{Invite: invite}, &v)
 }

@@ -1,0 +1,278 @@
+package node
+
+// Invitations: `myconet invite` prints a signed invitation with this node's
+// reachable addresses (node/invite); `myconet join INVITE` on a new node
+// connects to the inviting node, presents the invitation on the join
+// protocol, gets some of its peers in return, and remembers them all, so
+// that from then on it finds the network by itself (remembered peers are
+// dialled at every start). The inviting node counts uses in
+// <home>/invites.json. An invitation is an introduction, not a password: the
+// network stays open to any node that knows an address, as in Kubo; what the
+// invitation adds is a safe, expiring way to hand over the addresses. (A
+// refused join also closes the connection it came on.)
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/myconet/myconet/node/invite"
+)
+
+// InviteRequest is the body of POST /api/v1/invite.
+type InviteRequest struct {
+	Expires string `json:"expires,omitempty"` // a Go duration ("24h", "30m"); default 24h
+	Uses    int    `json:"uses,omitempty"`    // nodes that may join with it; default 1
+}
+
+// InviteResult is a new invitation.
+type InviteResult struct {
+	Invite  string    `json:"invite"`
+	Peer    string    `json:"peer"`
+	Addrs   []string  `json:"addrs"`
+	Expires time.Time `json:"expires"`
+	Uses    int       `json:"uses"`
+}
+
+// JoinRequest is the body of POST /api/v1/join.
+type JoinRequest struct {
+	Invite string `json:"invite"`
+}
+
+// JoinResult is the outcome of Join.
+type JoinResult struct {
+	Peer       string `json:"peer"`       // the inviting node
+	Learned    int    `json:"learned"`    // peers it told this node about
+	Connected  int    `json:"connected"`  // peers connected now
+	Remembered int    `json:"remembered"` // peers saved for later starts
+}
+
+const (
+	joinTimeout    = 20 * time.Second
+	joinReplyPeers = 16
+)
+
+// Invite implements API.
+func (n *Node) Invite(ctx context.Context, req InviteRequest) (InviteResult, error) {
+	ns := n.network()
+	if ns == nil {
+		return InviteResult{}, codedf(CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
+	}
+	ttl := invite.DefaultTTL
+	if req.Expires != "" {
+		d, err := time.ParseDuration(req.Expires)
+		if err != nil || d <= 0 || d > invite.MaxTTL {
+			return InviteResult{}, codedf(CodeInvalid, "expires: want a duration such as 24h or 30m, up to %s; got %q", invite.MaxTTL, req.Expires)
+		}
+		ttl = d
+	}
+	uses := invite.DefaultUses
+	if req.Uses != 0 {
+		uses = req.Uses
+	}
+	if uses < 1 || uses > 65535 {
+		return InviteResult{}, codedf(CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
+	}
+	addrs := ns.inviteAddrs()
+	text, inv, err := invite.New(n.id.Priv, addrs, ttl, uses, n.now())
+	if err != nil {
+		return InviteResult{}, codedf(CodeInvalid, "%v", err)
+	}
+	res := InviteResult{Invite: text, Peer: inv.Peer.String(), Expires: inv.Expires, Uses: inv.Uses}
+	for _, a := range inv.Addrs {
+		res.Addrs = append(res.Addrs, a.String())
+	}
+	return res, nil
+}
+
+// inviteAddrs lists where this node can be reached, best first: public
+// addresses, then circuits through the relays that hold a reservation for
+// it, then private and loopback ones (a LAN, or one machine).
+func (ns *netState) inviteAddrs() []ma.Multiaddr {
+	rank := func(a ma.Multiaddr) int {
+		switch {
+		case manet.IsPublicAddr(a):
+			return 0
+		case manet.IsIPLoopback(a):
+			return 3
+		}
+		return 2
+	}
+	var direct []ma.Multiaddr
+	for _, a := range ns.host.Addrs() {
+		if manet.IsIPUnspecified(a) || manet.IsIP6LinkLocal(a) || isRelayed(a) {
+			continue
+		}
+		direct = append(direct, a)
+	}
+	slices.SortStableFunc(direct, func(a, b ma.Multiaddr) int { return cmp.Compare(rank(a), rank(b)) })
+	var out []ma.Multiaddr
+	for _, a := range direct {
+		if rank(a) == 0 {
+			out = append(out, a)
+		}
+	}
+	if o := ns.overlay; o != nil {
+		o.mu.Lock()
+		relays := make([]peer.ID, 0, len(o.relays))
+		for r := range o.relays {
+			relays = append(relays, r)
+		}
+		o.mu.Unlock()
+		for _, r := range relays {
+			for _, c := range ns.host.Network().ConnsToPeer(r) {
+				if isRelayed(c.RemoteMultiaddr()) {
+					continue
+				}
+				circ, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
+				if err == nil {
+					out = append(out, c.RemoteMultiaddr().Encapsulate(circ))
+				}
+				break
+			}
+		}
+	}
+	for _, a := range direct {
+		if rank(a) != 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Join implements API.
+func (n *Node) Join(ctx context.Context, text string) (JoinResult, error) {
+	inv, err := invite.Parse(text)
+	if err != nil {
+		return JoinResult{}, codedf(CodeInvalid, "%v", err)
+	}
+	if err := inv.Check(n.now()); err != nil {
+		return JoinResult{}, codedf(CodeInvalid, "%v: ask for a new one", err)
+	}
+	if inv.Peer == n.id.PeerID {
+		return JoinResult{}, codedf(CodeInvalid, "that is this node's own invitation: use it on another node")
+	}
+	ns := n.network()
+	if ns == nil {
+		return JoinResult{}, codedf(CodeNoDaemon, "join needs the network: start `myconet daemon`")
+	}
+	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
+	defer cancel()
+	ns.host.Peerstore().AddAddrs(inv.Peer, inv.Addrs, peerstore.TempAddrTTL)
+	if err := ns.host.Connect(ctx, inv.AddrInfo()); err != nil {
+		return JoinResult{}, fmt.Errorf("join: cannot reach the inviting node %s at any of its %d addresses: %w", inv.Peer, len(inv.Addrs), err)
+	}
+	s, err := ns.host.NewStream(network.WithAllowLimitedConn(ctx, "join"), inv.Peer, invite.Protocol)
+	if err != nil {
+		return JoinResult{}, fmt.Errorf("join: %s does not take invitations (not a Myconet node, or too old): %w", inv.Peer, err)
+	}
+	defer s.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = s.SetDeadline(dl)
+	}
+	if err := invite.WriteRequest(s, text); err != nil {
+		s.Reset()
+		return JoinResult{}, fmt.Errorf("join: %w", err)
+	}
+	_ = s.CloseWrite()
+	b, err := io.ReadAll(io.LimitReader(s, invite.MaxReply+1))
+	if err != nil {
+		s.Reset()
+		return JoinResult{}, fmt.Errorf("join: reading the answer of %s: %w", inv.Peer, err)
+	}
+	rep, learned, err := invite.DecodeReply(b)
+	if err != nil {
+		return JoinResult{}, fmt.Errorf("join: %s answered badly: %w", inv.Peer, err)
+	}
+	if rep.Error != "" {
+		return JoinResult{}, codedf(CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
+	}
+	res := JoinResult{Peer: inv.Peer.String(), Learned: len(learned)}
+	n.savePeer(ns, inv.Peer)
+	learned = slices.DeleteFunc(learned, func(ai peer.AddrInfo) bool { return ai.ID == n.id.PeerID || ai.ID == inv.Peer })
+	n.connectAll(ctx, ns, learned, nil)
+	for _, ai := range learned {
+		if ns.host.Network().Connectedness(ai.ID) == network.Connected {
+			n.savePeer(ns, ai.ID)
+			res.Remembered++
+		}
+	}
+	res.Remembered++ // the inviting node
+	res.Connected = len(ns.host.Network().Peers())
+	ns.dht.RefreshRoutingTable()
+	n.log.Info("joined the network", "through", inv.Peer, "learned", res.Learned, "connected", res.Connected)
+	return res, nil
+}
+
+// handleJoin answers a node that presents an invitation: refused (and the
+// connection closed) unless this node issued it, it has not expired and it
+// has uses left; else some of this node's peers for the newcomer.
+func (n *Node) handleJoin(ns *netState) network.StreamHandler {
+	ledger := invite.NewLedger(filepath.Join(n.home, "invites.json"))
+	return func(s network.Stream) {
+		defer s.Close()
+		_ = s.SetDeadline(time.Now().Add(joinTimeout))
+		from := s.Conn().RemotePeer()
+		text, err := invite.ReadRequest(s)
+		if err != nil {
+			s.Reset()
+			return
+		}
+		refuse := func(why error) {
+			n.log.Info("join refused", "peer", from, "why", why)
+			writeJoinReply(s, invite.Reply{Error: why.Error()})
+			_ = s.CloseWrite()
+			// Let the answer leave before the connection goes.
+			time.AfterFunc(time.Second, func() { _ = ns.host.Network().ClosePeer(from) })
+		}
+		inv, err := invite.Parse(text)
+		if err != nil {
+			refuse(err)
+			return
+		}
+		if err := ledger.Use(inv, n.id.PeerID, from, n.now()); err != nil {
+			if !errors.Is(err, invite.ErrExpired) && !errors.Is(err, invite.ErrUsedUp) && !errors.Is(err, invite.ErrNotMine) {
+				n.log.Warn("invitation ledger", "err", err)
+			}
+			refuse(err)
+			return
+		}
+		var rep invite.Reply
+		for _, p := range ns.host.Network().Peers() {
+			if p == from || len(rep.Peers) == joinReplyPeers {
+				continue
+			}
+			rp := invite.ReplyPeer{ID: p.String()}
+			for _, a := range ns.host.Peerstore().Addrs(p) {
+				if len(rp.Addrs) < invite.MaxAddrs {
+					rp.Addrs = append(rp.Addrs, a.String())
+				}
+			}
+			if len(rp.Addrs) > 0 {
+				rep.Peers = append(rep.Peers, rp)
+			}
+		}
+		n.savePeer(ns, from)
+		n.log.Info("a node joined with an invitation", "peer", from, "invitation", inv.IDString())
+		writeJoinReply(s, rep)
+	}
+}
+
+func writeJoinReply(w io.Writer, rep invite.Reply) {
+	b, err := json.Marshal(rep)
+	if err == nil {
+		_, _ = w.Write(b)
+	}
+}

@@ -1,0 +1,127 @@
+package node_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/invite"
+	"github.com/myconet/myconet/node/nodetest"
+)
+
+// The invitation part of fakeAPI (httpapi_test.go).
+
+func (f *fakeAPI) Invite(ctx context.Context, req node.InviteRequest) (node.InviteResult, error) {
+	return node.InviteResult{Invite: invite.Prefix + "fake", Peer: "12D3KooWfake", Uses: max(req.Uses, 1)}, nil
+}
+
+func (f *fakeAPI) Join(ctx context.Context, text string) (node.JoinResult, error) {
+	if text == "bad" {
+		return node.JoinResult{}, node.ErrInvalid
+	}
+	return node.JoinResult{Peer: "12D3KooWfake", Learned: 1, Connected: 2, Remembered: 2}, nil
+}
+
+// TestInviteJoin: B joins through A's invitation, learns A's peer C and
+// remembers both; a second node on a one-use invitation, an expired, a
+// tampered and a node's own invitation are refused with a clear line.
+// Issue 15 §2.
+func TestInviteJoin(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 4, nodetest.Options{})
+	net.Connect(0, 2)
+	a, b, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
+	ctx := context.Background()
+
+	inv, err := a.Invite(ctx, node.InviteRequest{Expires: "1h", Uses: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Peer != a.Identity().PeerID.String() || inv.Uses != 1 || len(inv.Addrs) == 0 || !strings.HasPrefix(inv.Invite, invite.Prefix) {
+		t.Fatalf("invite %+v", inv)
+	}
+	res, err := b.Join(ctx, inv.Invite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Peer != inv.Peer || res.Learned != 1 || res.Connected < 2 || res.Remembered != 2 {
+		t.Fatalf("join %+v", res)
+	}
+	if p, _ := b.Peers(ctx); len(p) < 2 {
+		t.Fatalf("B's peers after joining: %v", p)
+	}
+	known, err := b.Store().Peers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	remembered := map[string]bool{}
+	for _, r := range known {
+		remembered[r.ID] = true
+	}
+	if !remembered[a.Identity().PeerID.String()] || !remembered[c.Identity().PeerID.String()] {
+		t.Fatalf("B remembers %v, want A and C", remembered)
+	}
+	// The same node again uses nothing more.
+	if _, err := b.Join(ctx, inv.Invite); err != nil {
+		t.Fatalf("B joining again: %v", err)
+	}
+	// A second node: used up, and A closes the connection.
+	_, err = d.Join(ctx, inv.Invite)
+	if node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "used up") {
+		t.Fatalf("second node on a one-use invitation: %v", err)
+	}
+	net.Eventually(5*time.Second, "A closing the refused node's connection", func() bool {
+		return node.OverlayHostNet(d).Connectedness(a.Identity().PeerID) != network.Connected
+	})
+
+	short, err := a.Invite(ctx, node.InviteRequest{Expires: "1s", Uses: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Until(short.Expires) + 10*time.Millisecond) // the invitation's own expiry
+	if _, err := d.Join(ctx, short.Invite); node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("expired invitation: %v", err)
+	}
+	good, _ := a.Invite(ctx, node.InviteRequest{Uses: 2})
+	tampered := good.Invite[:20] + string('1'+(good.Invite[20]-'0'+1)%9) + good.Invite[21:]
+	if _, err := d.Join(ctx, tampered); node.CodeOf(err) != node.CodeInvalid {
+		t.Fatalf("tampered invitation: %v", err)
+	}
+	if _, err := a.Join(ctx, good.Invite); node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "own invitation") {
+		t.Fatalf("own invitation: %v", err)
+	}
+	for _, bad := range []node.InviteRequest{{Expires: "soon"}, {Expires: "-1h"}, {Uses: -1}, {Uses: 70000}} {
+		if _, err := a.Invite(ctx, bad); node.CodeOf(err) != node.CodeInvalid {
+			t.Errorf("Invite(%+v): %v, want invalid", bad, err)
+		}
+	}
+	if _, err := d.Join(ctx, good.Invite); err != nil {
+		t.Fatalf("a fresh invitation: %v", err)
+	}
+}
+
+// TestInviteJoinHTTP: both calls survive the HTTP round trip, errors with
+// their code.
+func TestInviteJoinHTTP(t *testing.T) {
+	f := &fakeAPI{}
+	_, c := serveFake(t, f)
+	ctx := t.Context()
+	inv, err := c.Invite(ctx, node.InviteRequest{Expires: "2h", Uses: 3})
+	if want, _ := f.Invite(ctx, node.InviteRequest{Uses: 3}); err != nil || inv.Invite != want.Invite || inv.Uses != 3 {
+		t.Fatalf("invite %+v %v", inv, err)
+	}
+	res, err := c.Join(ctx, "mycoinv1x")
+	if want, _ := f.Join(ctx, "x"); err != nil || res != want {
+		t.Fatalf("join %+v %v", res, err)
+	}
+	if _, err := c.Join(ctx, "bad"); node.CodeOf(err) != node.CodeInvalid {
+		t.Fatalf("join bad: %v", err)
+	}
+	if _, err := c.Join(ctx, ""); node.CodeOf(err) != node.CodeInvalid {
+		t.Fatalf("join empty: %v", err)
+	}
+}
