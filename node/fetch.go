@@ -81,7 +81,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 			}
 		}
 		now := n.now()
-		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Created: now, Accessed: now, Size: pins[0].Size}))
+		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
 	}
 	// Verified blocks outlive a failed or interrupted fetch (Keep): the next
 	// one resumes from them, and GC reclaims them if none does. Blocks found

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -135,6 +136,8 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	r.stat.CID, r.stat.Type, r.stat.Size, r.stat.Target = st.CID, st.Type, st.Size, st.Target
 	if len(segs) > 0 {
 		r.stat.Name = segs[len(segs)-1]
+	} else if r.stat.Type == content.TypeFile {
+		r.stat.Name = n.pinnedName(m.Root)
 	}
 	_ = n.db.Touch(m.Root)
 	return r, nil
@@ -265,7 +268,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	now := n.now()
 	err = batch.Commit(store.Commit{
 		Blocks: []store.Block{{CID: pc, Data: enc}},
-		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Created: now, Accessed: now, Size: res.Bytes},
+		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Name: fileName(plan), Created: now, Accessed: now, Size: res.Bytes},
 		Package: &store.PackageRecord{
 			CID: pc, Content: res.Root, Title: meta.Title, Kind: meta.Kind, Size: res.Bytes,
 			Files: res.Files, Publisher: pkg.Publisher, Added: now,
@@ -310,6 +313,9 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher)
 		info.PublisherKey = base64.StdEncoding.EncodeToString(r.pkg.Publisher)
 		info.SignatureValid = r.pkg.Verify() == nil
+	}
+	if r.m.Path == "" && r.stat.Type == content.TypeFile {
+		info.Name = r.stat.Name
 	}
 	if r.m.Path != "" {
 		info.Path = r.m.Path
@@ -394,4 +400,27 @@ func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress
 		return readErr(err, r.m)
 	}
 	return nil
+}
+
+// fileName is the name a single file is added under, kept with its pin (a
+// directory's entries carry their own names; a lone file's root has none).
+func fileName(plan content.Plan) string {
+	if plan.IsDir {
+		return ""
+	}
+	return filepath.Base(plan.Path)
+}
+
+// pinnedName is the file name kept with root's pins, if any.
+func (n *Node) pinnedName(root cid.Cid) string {
+	pins, err := n.db.PinsOf(root)
+	if err != nil {
+		return ""
+	}
+	for _, p := range pins {
+		if p.Name != "" {
+			return p.Name
+		}
+	}
+	return ""
 }

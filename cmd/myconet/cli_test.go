@@ -308,6 +308,14 @@ func TestFormatting(t *testing.T) {
 	if got := defaultOutputName(node.PackageInfo{Package: "bafyP"}); got != "bafyP" {
 		t.Errorf("defaultOutputName = %q", got)
 	}
+	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: "report.pdf"}); got != "report.pdf" {
+		t.Errorf("defaultOutputName of a named file = %q", got)
+	}
+	for _, bad := range []string{"../x", "..", "a/b", `a\b`} {
+		if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: bad}); got != "bafyP" {
+			t.Errorf("defaultOutputName with name %q = %q", bad, got)
+		}
+	}
 
 	rows := infoRows(node.PackageInfo{MRI: "myco://p", Package: "p", Content: "c",
 		Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}, Size: 2048, Files: 2}, Publisher: "12D3", SignatureValid: false})
