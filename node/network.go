@@ -40,6 +40,7 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	provRecs  *providerRecords // the DHT's provider records (providers.go)
+	streamSem chan struct{}    // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
 	mod       *modService            // the moderation protocol (moderation.go)

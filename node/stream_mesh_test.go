@@ -1,0 +1,96 @@
+package node_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
+)
+
+// firstWrite records when the first byte arrives.
+type firstWrite struct {
+	at     time.Time
+	cancel func()
+}
+
+func (w *firstWrite) Write(p []byte) (int, error) {
+	if w.at.IsZero() && len(p) > 0 {
+		w.at = time.Now()
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// Issue 13 item 3: a range of a file of a package another node holds is
+// answered before the package has arrived (the blocks it needs are fetched
+// first), and cat's first byte comes before the end of the fetch. (The whole
+// package arrives in the background meanwhile.)
+func TestStreamRangeOfRemoteFile(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+		fc.Quota.Replicas = "1KB" // B takes no replica: only the reads below fetch
+	}})
+	net.Connect(1, 0)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	// 24 MB at 4 MB/s: the whole package takes about 6 s.
+	if _, err := a.SetQuota(ctx, "upload", "4MB/s"); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "video.webm")
+	const size = 24 << 20
+	want := writeRand(t, src, 21, size)
+	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "video"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := cid.Decode(res.Package)
+
+	start := time.Now()
+	f, st, err := b.OpenFile(ctx, res.MRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if st.Size != size {
+		t.Fatalf("size %d", st.Size)
+	}
+	const off = 20 << 20
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 1<<20)
+	if _, err := io.ReadFull(f, got); err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	if !bytes.Equal(got, want[off:off+len(got)]) {
+		t.Fatal("the range read other bytes")
+	}
+	if b.PinnedForTest(root) {
+		t.Fatalf("the whole package arrived before the range was answered (%v)", took)
+	}
+	t.Logf("range at 20 MiB of a remote 24 MiB file: %v", took)
+
+	// cat: the first byte long before the whole file could be in (the
+	// reader gives up after it).
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w := &firstWrite{cancel: cancel}
+	start = time.Now()
+	err = b.Cat(cctx, res.MRI, w)
+	if w.at.IsZero() {
+		t.Fatalf("cat wrote nothing: %v", err)
+	}
+	if b.PinnedForTest(root) {
+		t.Fatal("the whole package arrived before cat's first byte")
+	}
+	t.Logf("cat: first byte after %v", w.at.Sub(start))
+}
