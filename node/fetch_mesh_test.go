@@ -71,33 +71,46 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 	}
 }
 
-// Issue 10 item 8, issue 13 item 4: an interrupted fetch keeps the blocks it
-// verified, unpinned (the package is not shown as held); the next fetch asks
-// only for what is missing; GC reclaims what an abandoned fetch left.
-func TestInterruptedFetchResumes(t *testing.T) {
+// holderAndReader starts nodes A and B (B takes no replicas, so only its
+// reads fetch), caps A's upload, and adds size random bytes on A as one
+// file.
+func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res node.AddResult, root cid.Cid, want []byte) {
+	t.Helper()
 	nodetest.CheckGoroutines(t)
 	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
-		fc.Quota.Replicas = "1KB" // B takes no replica on its own: the gets below are the only fetches
+		fc.Quota.Replicas = "1KB"
 	}})
 	net.Connect(1, 0)
-	a, b := net.Nodes[0], net.Nodes[1]
+	a, b = net.Nodes[0], net.Nodes[1]
 	ctx := context.Background()
-	if _, err := a.SetQuota(ctx, "upload", "8MB/s"); err != nil {
+	if _, err := a.SetQuota(ctx, "upload", upload); err != nil {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "big.bin")
-	const size = 12 << 20
-	want := writeRand(t, src, 12, size)
+	want = writeRand(t, src, seed, size)
 	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := cid.Decode(res.Package)
+	root, err = cid.Decode(res.Package)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, res, root, want
+}
+
+// Issue 10 item 8, issue 13 item 4: an interrupted fetch keeps the blocks it
+// verified, unpinned (the package is not shown as held); the next fetch asks
+// only for what is missing; GC reclaims what an abandoned fetch left.
+func TestInterruptedFetchResumes(t *testing.T) {
+	const size = 12 << 20
+	_, b, res, root, want := holderAndReader(t, "8MB/s", size, 12)
+	ctx := context.Background()
 
 	// First get: interrupted once 4 MB have arrived.
 	fctx, cancel := context.WithCancel(ctx)
 	var first int64
-	_, err = b.SiteGet(fctx, res.MRI, func(p node.Progress) {
+	_, err := b.SiteGet(fctx, res.MRI, func(p node.Progress) {
 		first = p.Bytes
 		if p.Bytes >= 4<<20 {
 			cancel()

@@ -4,14 +4,9 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
-	"github.com/myconet/myconet/node"
-	"github.com/myconet/myconet/node/nodetest"
 )
 
 // firstWrite records when the first byte arrives.
@@ -33,25 +28,10 @@ func (w *firstWrite) Write(p []byte) (int, error) {
 // first), and cat's first byte comes before the end of the fetch. (The whole
 // package arrives in the background meanwhile.)
 func TestStreamRangeOfRemoteFile(t *testing.T) {
-	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
-		fc.Quota.Replicas = "1KB" // B takes no replica: only the reads below fetch
-	}})
-	net.Connect(1, 0)
-	a, b := net.Nodes[0], net.Nodes[1]
-	ctx := context.Background()
 	// 24 MB at 4 MB/s: the whole package takes about 6 s.
-	if _, err := a.SetQuota(ctx, "upload", "4MB/s"); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "video.webm")
 	const size = 24 << 20
-	want := writeRand(t, src, 21, size)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "video"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root, _ := cid.Decode(res.Package)
+	_, b, res, root, want := holderAndReader(t, "4MB/s", size, 21)
+	ctx := context.Background()
 
 	start := time.Now()
 	f, st, err := b.OpenFile(ctx, res.MRI)
