@@ -6,7 +6,6 @@ import (
 	"io"
 	"testing"
 	"time"
-
 )
 
 // firstWrite records when the first byte arrives.
