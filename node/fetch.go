@@ -68,7 +68,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	}
 }
 
-func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) (reterr error) {
 	pins, err := n.db.PinsOf(root)
 	if err != nil {
 		return storeErr(err)
@@ -108,6 +108,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		}
 		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
+	defer n.metrics.countFetch(&reterr)
 	providers, err := n.findProviders(ctx, ns, root)
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ type gatewaySource interface {
 // malformed CID or path (including ".." segments), 404 for an unknown
 // package or path, 451 for content withheld by moderation, 500 otherwise.
 func (n *Node) GatewayHandler() http.Handler {
-	return &gateway{src: n, log: n.log.With("component", "gateway")}
+	return n.observeHTTP("gateway", &gateway{src: n, log: n.log.With("component", "gateway")})
 }
 
 // GatewayURL returns the URL of path inside package pkg on its per-package

@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -14,11 +13,11 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/myconet/myconet/store"
 )
@@ -182,7 +181,11 @@ func NewAPIHandler(api API, token string, log *slog.Logger) http.Handler {
 		token: []byte(token),
 		log:   log.With("component", "api"),
 		mux:   http.NewServeMux(),
-		reqs:  make(map[reqKey]uint64),
+	}
+	if ms, ok := api.(interface{ nodeMetrics() *metrics }); ok {
+		h.m = ms.nodeMetrics()
+	} else {
+		h.m = newMetrics(statsCollector{api: api})
 	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
@@ -207,19 +210,12 @@ type apiRoute struct {
 	fn      http.HandlerFunc
 }
 
-type reqKey struct {
-	path string
-	code int
-}
-
 type apiHandler struct {
 	api   API
 	token []byte
 	log   *slog.Logger
 	mux   *http.ServeMux
-
-	mu   sync.Mutex
-	reqs map[reqKey]uint64 // requests served, by route pattern and status
+	m     *metrics // the registry /metrics serves; counts requests
 }
 
 func (h *apiHandler) routes() []apiRoute {
@@ -267,6 +263,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
 		{"POST " + p + "/join", h.join},
+		{"GET " + p + "/log", h.logGet},
+		{"POST " + p + "/log", h.logSet},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).
@@ -284,9 +282,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if path == "" {
 			path = "unmatched"
 		}
-		h.mu.Lock()
-		h.reqs[reqKey{path, sw.statusCode()}]++
-		h.mu.Unlock()
+		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.statusCode())).Inc()
 	}()
 	w = sw
 
@@ -905,52 +901,12 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	return FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }
 
-// metrics answers in the Prometheus text exposition format (version 0.0.4).
+// metrics answers in the Prometheus text format (or OpenMetrics, as the
+// scraper asks) from the node's registry: libp2p's families, the Go runtime
+// and process, and Myconet's own (metrics.go).
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
-	var b bytes.Buffer
-	gauge := func(name, help string, v int64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
-	}
-	if q, err := h.api.Quota(r.Context()); err == nil {
-		gauge("myconet_store_bytes", "Bytes of blocks in the store.", q.DiskUsed)
-		gauge("myconet_store_blocks", "Blocks in the store.", q.Blocks)
-		gauge("myconet_store_quota_bytes", "Disk quota of the store (0 = unlimited).", q.Disk)
-		gauge("myconet_packages", "Packages in the store.", q.Packages)
-		gauge("myconet_pins", "Pinned roots.", q.PinsCount)
-	} else {
-		h.log.Debug("metrics: quota", "err", err)
-	}
-
-	h.moderationMetrics(r.Context(), &b)
-	h.mu.Lock()
-	keys := make([]reqKey, 0, len(h.reqs))
-	for k := range h.reqs {
-		keys = append(keys, k)
-	}
-	counts := make([]uint64, len(keys))
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].path != keys[j].path {
-			return keys[i].path < keys[j].path
-		}
-		return keys[i].code < keys[j].code
-	})
-	for i, k := range keys {
-		counts[i] = h.reqs[k]
-	}
-	h.mu.Unlock()
-	b.WriteString("# HELP myconet_api_requests_total API requests answered, by route and status.\n")
-	b.WriteString("# TYPE myconet_api_requests_total counter\n")
-	for i, k := range keys {
-		fmt.Fprintf(&b, "myconet_api_requests_total{path=\"%s\",code=\"%d\"} %d\n", promEscape(k.path), k.code, counts[i])
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b.Bytes())
-}
-
-// promEscape escapes a Prometheus label value.
-func promEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
 }
 
 // statusWriter records the status of a response. Unwrap lets
@@ -958,6 +914,7 @@ func promEscape(s string) string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64 // body bytes written (access log)
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -971,7 +928,9 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(p)
+	n, err := s.ResponseWriter.Write(p)
+	s.bytes += int64(n)
+	return n, err
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

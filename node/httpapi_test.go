@@ -648,8 +648,8 @@ func TestAPIMetrics(t *testing.T) {
 		"myconet_store_blocks 7\n",
 		"myconet_packages 2\n",
 		"# TYPE myconet_api_requests_total counter\n",
-		`myconet_api_requests_total{path="GET /api/v1/id",code="200"} 2` + "\n",
-		`myconet_api_requests_total{path="GET /api/v1/info",code="404"} 1` + "\n",
+		`myconet_api_requests_total{code="200",path="GET /api/v1/id"} 2` + "\n",
+		`myconet_api_requests_total{code="404",path="GET /api/v1/info"} 1` + "\n",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)

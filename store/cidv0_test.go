@@ -15,7 +15,7 @@ import (
 func TestCIDv0AndV1NameOneBlock(t *testing.T) {
 	path := t.TempDir() + "/store.db"
 	db := openTest(t, store.Config{Path: path})
-	data := []byte("a dag-pb block as Kubo names it")
+	data := []byte("\x00a dag-pb block as Kubo names it") // a toy node with no links
 	sum, err := mh.Sum(data, mh.SHA2_256, -1)
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ var (
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels,
-	bucketModRecords, bucketModAuthors, bucketModRules}
+	bucketModRecords, bucketModAuthors, bucketModRules, bucketBlockRoots, bucketModState}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.
@@ -261,7 +261,10 @@ func (db *DB) recover(tx *bolt.Tx) error {
 				"blocks", old.Blocks, "bytes", old.Bytes, "realBlocks", real.Blocks, "realBytes", real.Bytes)
 		}
 	}
-	return meta.Put(keyUsage, encodeUsage(real))
+	if err := meta.Put(keyUsage, encodeUsage(real)); err != nil {
+		return err
+	}
+	return db.buildBlockIndex(tx)
 }
 
 // rekeyV0 moves the entries of b keyed by a CIDv0 to their CIDv1 key (see
@@ -497,6 +500,7 @@ func (db *DB) Check() error {
 			}
 			return nil
 		})
+		errs = append(errs, db.checkBlockIndex(tx)...)
 		_ = tx.Bucket(bucketPackages).ForEach(func(k, v []byte) error {
 			if _, err := decodePackage(v); err != nil {
 				errs = append(errs, fmt.Errorf("package %s: %w", keyString(k), err))

@@ -330,6 +330,9 @@ func (db *DB) removeVictims(tx *bolt.Tx, victims []victim) error {
 		if len(pins) != 1 || pins[0].Reason != ReasonCache || pins[0].Accessed.After(v.accessed) {
 			continue
 		}
+		if err := db.unindexRootTx(tx, v.root); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bucketPins).Delete(blockKey(v.root)); err != nil {
 			return err
 		}
