@@ -118,14 +118,14 @@ const probeTimeout = 5 * time.Second
 func (n *Node) lacks(ctx context.Context, ns *netState, p peer.ID, root cid.Cid) bool {
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	_, err := ns.retrieval.Fetch(ctx, root, discardSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}, Shallow: true, Parallel: 1})
+	_, err := ns.retrieval.Fetch(ctx, root, probeSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}, Shallow: true, Parallel: 1})
 	return errors.Is(err, retrieval.ErrNotFound)
 }
 
-// discardSink keeps nothing: a probe only wants the answer.
-type discardSink struct{}
+// probeSink keeps nothing: a probe only wants the answer.
+type probeSink struct{}
 
-func (discardSink) Put(cid.Cid, []byte) error { return nil }
+func (probeSink) Put(cid.Cid, []byte) error { return nil }
 
 // lockedLRU is a simplelru.LRU behind a mutex: the provider manager uses it
 // under its own lock, and withdraw reaches it from outside.
