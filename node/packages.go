@@ -137,14 +137,16 @@ func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolv
 	if ok, err := n.have(m.Root); err != nil {
 		return nil, err
 	} else if !ok {
-		var rb *remoteBlocks
-		if stream {
-			rb = n.streamFrom(ctx, m.Root)
-		}
-		if rb != nil {
+		switch rb := n.streamFrom(ctx, m.Root, stream); {
+		case rb != nil:
 			bs = rb
-		} else if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
-			return nil, err
+		case stream && n.network() == nil && n.hasBlock(m.Root):
+			// Offline: read what is here; a block that is not fails the
+			// read that needs it.
+		default:
+			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
 	pkg, err := n.loadPackageFrom(bs, m.Root)

@@ -36,11 +36,11 @@ var _ content.Blocks = (*remoteBlocks)(nil)
 
 // streamFrom returns the Blocks to read root through while it is not held:
 // the store, fetching on demand what is missing, with the whole package
-// fetched (and pinned cache) in the background as before. Offline it
-// returns nil.
-func (n *Node) streamFrom(ctx context.Context, root cid.Cid) *remoteBlocks {
+// fetched (and pinned cache) in the background as before. Offline, or
+// unless stream, it returns nil.
+func (n *Node) streamFrom(ctx context.Context, root cid.Cid, stream bool) *remoteBlocks {
 	ns := n.network()
-	if ns == nil {
+	if ns == nil || !stream {
 		return nil
 	}
 	n.fetchMu.Lock()
@@ -125,3 +125,9 @@ func (rb *remoteBlocks) fetch(c cid.Cid) ([]byte, error) {
 type sinkFunc func(c cid.Cid, data []byte) error
 
 func (f sinkFunc) Put(c cid.Cid, data []byte) error { return f(c, data) }
+
+// hasBlock reports whether block c is in the store (store errors: no).
+func (n *Node) hasBlock(c cid.Cid) bool {
+	ok, _ := n.db.Has(c)
+	return ok
+}
