@@ -17,6 +17,7 @@ import (
 	"github.com/ipld/go-car/v2/storage"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
 )
 
 // kuboCAR builds, as `ipfs add` with Kubo's defaults would (CIDv0, dag-pb
@@ -181,5 +182,25 @@ func TestSingleFileKeepsItsName(t *testing.T) {
 	}
 	if info, _ := n.Info(ctx, dres.MRI); info.Name != "" {
 		t.Fatalf("a directory package got name %q", info.Name)
+	}
+}
+
+// A Kubo CAR (CIDv0 blocks) imported on A is fetched by B over the network,
+// blocks named by their CIDv0 links, verified and found.
+func TestKuboCARAcrossNodes(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	net.Connect(1, 0)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("across "), 200000)
+	car, _, dir := kuboCAR(t, data)
+	if _, err := a.Import(ctx, bytes.NewReader(car)); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "d")
+	getEventually(t, b, dir.String(), dest)
+	if got, _ := os.ReadFile(filepath.Join(dest, "big.bin")); !bytes.Equal(got, data) {
+		t.Fatal("B got other bytes")
 	}
 }
