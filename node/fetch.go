@@ -109,7 +109,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
 	defer n.metrics.countFetch(&reterr)
-	providers, err := n.findProviders(ctx, ns, root)
+	providers, err := n.findProviders(ctx, ns, root, providerLinger)
 	if err != nil {
 		return err
 	}
@@ -238,13 +238,13 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 }
 
 // findProviders asks the DHT who holds root: it waits up to providerWait for
-// the first, then providerLinger for more.
-func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([]peer.ID, error) {
+// the first, then linger for more (0: the first will do).
+func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
 	ch := ns.dht.FindProvidersAsync(ctx, root, maxProviders)
 	var out []peer.ID
-	var linger <-chan time.Time
+	var lingered <-chan time.Time
 	for {
 		select {
 		case ai, ok := <-ch:
@@ -258,10 +258,13 @@ func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([
 				ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
 			}
 			out = append(out, ai.ID)
-			if linger == nil {
-				linger = time.After(providerLinger)
+			if linger <= 0 {
+				return out, nil
 			}
-		case <-linger:
+			if lingered == nil {
+				lingered = time.After(linger)
+			}
+		case <-lingered:
 			return out, nil
 		case <-ctx.Done():
 			if ctxErr := ctx.Err(); len(out) == 0 && errors.Is(ctxErr, context.Canceled) {

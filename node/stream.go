@@ -85,7 +85,8 @@ func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
 
 // fetch brings block c (below root) from the providers and keeps it.
 func (rb *remoteBlocks) fetch(c cid.Cid) ([]byte, error) {
-	rb.once.Do(func() { rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root) })
+	// The first provider will do: here latency counts.
+	rb.once.Do(func() { rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root, 0) })
 	if rb.provErr != nil {
 		return nil, rb.provErr
 	}
