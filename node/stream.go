@@ -27,9 +27,10 @@ type remoteBlocks struct {
 	ctx  context.Context
 	root cid.Cid
 
-	once      sync.Once
-	providers []peer.ID
-	provErr   error
+	mu        sync.Mutex
+	providers []peer.ID // guarded by mu
+	provErr   error     // guarded by mu
+	all       bool      // every listed provider was looked up; guarded by mu
 }
 
 var _ content.Blocks = (*remoteBlocks)(nil)
@@ -83,19 +84,51 @@ func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
 	return fn(data)
 }
 
-// fetch brings block c (below root) from the providers and keeps it.
+// fetch brings block c (below root) from the providers and keeps it. It
+// starts with the first provider found (latency counts here); if that
+// fails, it asks every provider the DHT lists, once, and tries them all.
 func (rb *remoteBlocks) fetch(c cid.Cid) ([]byte, error) {
-	// The first provider will do: here latency counts.
-	rb.once.Do(func() { rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root, 0) })
-	if rb.provErr != nil {
-		return nil, rb.provErr
-	}
 	select {
 	case rb.ns.streamSem <- struct{}{}:
 		defer func() { <-rb.ns.streamSem }()
 	case <-rb.ctx.Done():
 		return nil, rb.ctx.Err()
 	}
+	providers, err := rb.providersFor(false)
+	if err == nil {
+		var data []byte
+		if data, err = rb.fetchFrom(c, providers); err == nil {
+			return data, nil
+		}
+	}
+	if ctxErr := rb.ctx.Err(); ctxErr != nil {
+		return nil, ctxErr
+	}
+	if more, perr := rb.providersFor(true); perr == nil && len(more) > len(providers) {
+		return rb.fetchFrom(c, more)
+	}
+	return nil, err
+}
+
+// providersFor returns the providers of root: the first found, or with
+// all, every one the DHT lists (looked up once).
+func (rb *remoteBlocks) providersFor(all bool) ([]peer.ID, error) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	switch {
+	case all && !rb.all:
+		rb.all = true
+		if ps, err := rb.n.findProviders(rb.ctx, rb.ns, rb.root, providerLinger); err == nil {
+			rb.providers, rb.provErr = ps, nil
+		}
+	case rb.providers == nil && rb.provErr == nil:
+		rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root, 0)
+	}
+	return rb.providers, rb.provErr
+}
+
+// fetchFrom fetches block c from providers into the store.
+func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error) {
 	batch, err := rb.n.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
 		return nil, storeErr(err)
@@ -106,7 +139,7 @@ func (rb *remoteBlocks) fetch(c cid.Cid) ([]byte, error) {
 			got = data
 		}
 		return batch.Put(bc, data)
-	}), retrieval.FetchOptions{Providers: rb.providers, Shallow: true, Wants: []cid.Cid{c}})
+	}), retrieval.FetchOptions{Providers: providers, Shallow: true, Wants: []cid.Cid{c}})
 	if aerr := batch.Abort(); err == nil && aerr != nil { // Keep: Abort writes the block
 		rb.n.log.Debug("keep streamed block", "cid", c, "err", aerr)
 	}

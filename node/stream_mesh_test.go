@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -57,6 +59,21 @@ func TestStreamRangeOfRemoteFile(t *testing.T) {
 		t.Fatalf("the whole package arrived before the range was answered (%v)", took)
 	}
 	t.Logf("range at 20 MiB of a remote 24 MiB file: %v", took)
+
+	// The gateway answers a Range request on the package's origin the same
+	// way, before the package is in.
+	req := httptest.NewRequest("GET", "http://"+root.String()+".localhost:8190/", nil)
+	req.Header.Set("Range", "bytes=16777216-16842751") // 64 KiB at 16 MiB
+	rec := httptest.NewRecorder()
+	start = time.Now()
+	b.GatewayHandler().ServeHTTP(rec, req)
+	t.Logf("gateway range at 16 MiB: %v", time.Since(start))
+	if rec.Code != http.StatusPartialContent || !bytes.Equal(rec.Body.Bytes(), want[16<<20:16<<20+64<<10]) {
+		t.Fatalf("gateway range: %d, %d bytes", rec.Code, rec.Body.Len())
+	}
+	if b.PinnedForTest(root) {
+		t.Fatal("the whole package arrived before the gateway answered the range")
+	}
 
 	// cat: the first byte long before the whole file could be in (the
 	// reader gives up after it).
