@@ -257,6 +257,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/moderation/why", h.moderationWhy},
 		{"GET " + p + "/moderation/rules", h.moderationRules},
 		{"POST " + p + "/moderation/rules", h.moderationSet},
+		{"POST " + p + "/moderation/retract", h.retract},
 		{"POST " + p + "/overlay/ping", h.overlayPing},
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},

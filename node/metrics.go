@@ -150,7 +150,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if q, err := c.api.Quota(ctx); err == nil {
 		gauge(descStoreBytes, float64(q.DiskUsed))
 		gauge(descStoreBlocks, float64(q.Blocks))
-		gauge(descStoreQuota, float64(q.Disk))
+		gauge(descStoreQuota, float64(max(q.Disk, 0))) // QuotaInfo says -1; a disk quota is never 0
 		gauge(descPackages, float64(q.Packages))
 		gauge(descPins, float64(q.PinsCount))
 		counter(descSent, float64(q.Uploaded))

@@ -29,17 +29,19 @@ type RunOptions struct {
 	UI func(token string) http.Handler
 }
 
-// shutdownGrace is how long Run lets in-flight requests finish.
-const shutdownGrace = 5 * time.Second
+// shutdownGrace is how long Run lets in-flight requests, their contexts
+// cancelled, take to return before it drops their connections.
+const shutdownGrace = time.Second
 
 // Run serves the HTTP API and the gateway until ctx ends: the daemon. It
 // creates <home>/api.token (a random 32-byte hex token, mode 0600) if it is
 // missing, listens, writes the API's bound address to <home>/api for clients
 // (see node/client.FromHome), and marks the node online for Status. When ctx
-// ends it shuts both servers down (in-flight requests get 5 s, then their
-// contexts are cancelled), removes <home>/api and returns nil, or the first
-// error a server failed with. Run may be called again after it returns, but
-// not concurrently.
+// ends it says so in the log and shuts both servers down promptly: in-flight
+// requests are cancelled at once (an add leaves nothing, a download ends)
+// and get shutdownGrace to return before their connections are dropped. It
+// removes <home>/api and returns nil, or the first error a server failed
+// with. Run may be called again after it returns, but not concurrently.
 func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	n.mu.Lock()
 	if n.online {
@@ -155,9 +157,13 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	var first error
 	select {
 	case <-ctx.Done():
+		n.log.Info("shutting down: cancelling in-flight requests")
 	case first = <-errc:
 		n.log.Error("server failed", "err", first)
 	}
+	// A download or an add in flight would hold the daemon for as long as
+	// it runs: the one who stops the daemon wants it stopped.
+	cancelBase()
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -167,8 +173,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		go func() {
 			defer swg.Done()
 			if err := srv.Shutdown(sctx); err != nil {
-				cancelBase() // stop in-flight handlers, then drop their connections
-				srv.Close()
+				srv.Close() // drop the connections of handlers still blocked
 			}
 		}()
 	}

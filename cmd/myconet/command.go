@@ -37,7 +37,7 @@ func commands() []*command {
 		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
-		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
+		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
 		versionCmd(), helpCmd(),
@@ -227,6 +227,9 @@ func printUsage(w io.Writer, c *cli, name string, cmd *command) {
 	}
 	if cmd.setup == nil {
 		fmt.Fprintf(w, "Usage: myconet %s SUBCOMMAND\n\n%s\n", name, cmd.summary)
+		if cmd.detail != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.detail))
+		}
 		subcommands()
 		return
 	}

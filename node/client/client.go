@@ -172,7 +172,7 @@ func decodeError(resp *http.Response) error {
 
 // codeOfStatus guesses a Code for a response without one.
 func codeOfStatus(status int) node.Code {
-	for _, c := range []node.Code{node.CodeInvalid, node.CodeNotFound, node.CodeQuota, node.CodeLocked, node.CodeNoDaemon, node.CodeWithheld} {
+	for _, c := range []node.Code{node.CodeInvalid, node.CodeNotFound, node.CodeQuota, node.CodeLocked, node.CodeNoDaemon, node.CodeWithheld, node.CodeRetracted} {
 		if c.HTTPStatus() == status {
 			return c
 		}
