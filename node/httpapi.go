@@ -264,6 +264,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
 		{"POST " + p + "/join", h.join},
+		{"POST " + p + "/repo/verify", h.repoVerify},
 		{"GET " + p + "/log", h.logGet},
 		{"POST " + p + "/log", h.logSet},
 		{"GET /metrics", h.metrics},

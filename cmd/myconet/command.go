@@ -40,7 +40,7 @@ func commands() []*command {
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
-		versionCmd(), helpCmd(),
+		identityCmd(), repoCmd(), logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
 
@@ -101,6 +101,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 
 	fs := newFlagSet(name)
 	runner := cmd.setup(c, fs)
+	addGlobalFlags(c, fs)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(c.stdout, c, name, cmd)

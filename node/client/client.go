@@ -89,7 +89,7 @@ func FromHome(ctx context.Context, home string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api client: token: %w", err)
 	}
-	c := New(a, string(token))
+	c := New(loopbackFor(a), string(token))
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if _, err := c.ID(pctx); err != nil {
