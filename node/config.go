@@ -61,6 +61,7 @@ type OverlayConfig struct {
 	TUNName  string   `toml:"tun_name"`
 	MTU      int      `toml:"mtu"`
 	Firewall []string `toml:"firewall"`
+	DNS      string   `toml:"dns"` // tun | none | HOST:PORT (names_local.go)
 }
 
 // DefaultOverlayMTU is the TUN's default MTU. Packets travel inside a
@@ -101,7 +102,7 @@ func DefaultConfig() FileConfig {
 			Bootstrap: []string{},
 			DHT:       "auto",
 		},
-		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}},
+		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}, DNS: "tun"},
 		Quota:       QuotaConfig{Disk: "10GB", Replicas: "2GB"},
 		Replication: ReplicationConfig{Replicas: DefaultReplicas},
 		Moderation:  DefaultModerationConfig(),
@@ -334,6 +335,16 @@ func checkHostPort(s string) error {
 	return nil
 }
 
+func checkDNSAddr(s string) error {
+	if s == "tun" || s == "none" || s == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return codedf(CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
+	}
+	return nil
+}
+
 func checkDHTMode(s string) error {
 	switch s {
 	case "", "auto", "server", "client":
@@ -380,6 +391,8 @@ var configKeys = []configKey{
 		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
 	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic, first match wins, deny wins a tie:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
 		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
+	strKey("overlay.dns", "Where the daemon answers DNS for .myco names: tun (port 53 on the TUN's overlay address), none, or HOST:PORT.",
+		func(c *FileConfig) *string { return &c.Overlay.DNS }, checkDNSAddr),
 	strKey("quota.disk", "Most disk the store may use. Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),
 	strKey("quota.upload", "Upload bandwidth limit.",

@@ -260,6 +260,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
 		{"POST " + p + "/join", h.join},
+		{"GET " + p + "/names", h.names}, // names_local.go
+		{"POST " + p + "/names", h.nameEdit},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).

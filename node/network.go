@@ -25,6 +25,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
@@ -46,6 +47,8 @@ type netState struct {
 	gater     *connGater             // quota.connections, live
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
+	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
+	dnsSetup  string                 // how the host's resolver reaches it
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
@@ -187,6 +190,12 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err := n.startOverlay(ns, cfg); err != nil {
 		n.log.Error("overlay did not start", "err", err)
 	}
+	tunName := ""
+	if ns.overlay != nil {
+		tunName = ns.overlay.tun
+	}
+	n.startDNS(ns, cfg, tunName) // names_local.go
+	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
 	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })

@@ -25,3 +25,6 @@ func AddrRecordFound(n *Node, addr netip.Addr) bool {
 
 // OverlayHostNet is n's libp2p network.
 func OverlayHostNet(n *Node) network.Network { return n.network().host.Network() }
+
+// DHTOf is n's DHT as a value store.
+func DHTOf(n *Node) names.Routing { return n.network().dht }

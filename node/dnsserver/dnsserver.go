@@ -18,8 +18,9 @@ import (
 	"github.com/miekg/dns"
 )
 
-// Lookup resolves name, the part of a query name before the zone, in lower
-// case and without the final dot ("laptop", "www.12d3koow…"). found false
+// Lookup resolves name, the part of a query name before the zone, as the
+// query spelled it (DNS is case-insensitive, but base58 peer IDs are not;
+// the lookup decides) and without the final dot ("laptop", "www.12D3KooW…"). found false
 // means the name does not exist (NXDOMAIN); an error means it could not be
 // answered now (SERVFAIL).
 type Lookup func(ctx context.Context, name string) (addrs []netip.Addr, found bool, err error)
@@ -111,12 +112,12 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	q := req.Question[0]
-	name := strings.ToLower(q.Name)
+	name := q.Name
 	if q.Qclass != dns.ClassINET && q.Qclass != dns.ClassANY {
 		m.Rcode = dns.RcodeRefused
 		return
 	}
-	if name == s.zone {
+	if strings.EqualFold(name, s.zone) {
 		if q.Qtype == dns.TypeSOA {
 			m.Answer = append(m.Answer, s.soa())
 		} else {
@@ -124,8 +125,13 @@ func (s *Server) serve(w dns.ResponseWriter, req *dns.Msg) {
 		}
 		return
 	}
-	label, ok := strings.CutSuffix(name, "."+s.zone)
-	if !ok || label == "" {
+	cut := len(name) - len(s.zone) - 1
+	if cut <= 0 || !strings.EqualFold(name[cut:], "."+s.zone) {
+		m.Rcode = dns.RcodeRefused
+		return
+	}
+	label := name[:cut]
+	if label == "" {
 		m.Rcode = dns.RcodeRefused
 		return
 	}

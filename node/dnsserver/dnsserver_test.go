@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
@@ -12,7 +13,7 @@ import (
 func TestServer(t *testing.T) {
 	a := netip.MustParseAddr("fd6d:7963::1")
 	s, err := Start("127.0.0.1:0", "myco", func(ctx context.Context, name string) ([]netip.Addr, bool, error) {
-		switch name {
+		switch strings.ToLower(name) {
 		case "laptop", "www.12d3koowx":
 			return []netip.Addr{a}, true, nil
 		case "broken":
@@ -54,6 +55,9 @@ func TestServer(t *testing.T) {
 		t.Fatalf("failing lookup: %v", r)
 	}
 	if r := ask("udp", "example.com.", dns.TypeAAAA); r.Rcode != dns.RcodeRefused {
+		t.Fatalf("outside the zone: %v", r)
+	}
+	if r := ask("udp", "notmyco.", dns.TypeAAAA); r.Rcode != dns.RcodeRefused {
 		t.Fatalf("outside the zone: %v", r)
 	}
 	if r := ask("udp", "myco.", dns.TypeSOA); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 {

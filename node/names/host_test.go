@@ -2,10 +2,13 @@ package names
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/libp2p/go-libp2p/core/routing"
 
 	"github.com/myconet/myconet/overlay"
 )
@@ -93,4 +96,40 @@ func FuzzDecodeHost(f *testing.F) {
 			t.Fatalf("accepted bytes do not re-encode: %v", err)
 		}
 	})
+}
+
+// mapRouting is a value store that serves what it holds, unchecked, as a
+// DHT node may serve a record past its expiry until its sweep.
+type mapRouting map[string][]byte
+
+func (m mapRouting) PutValue(ctx context.Context, k string, v []byte, _ ...routing.Option) error {
+	m[k] = v
+	return nil
+}
+
+func (m mapRouting) GetValue(ctx context.Context, k string, _ ...routing.Option) ([]byte, error) {
+	if v, ok := m[k]; ok {
+		return v, nil
+	}
+	return nil, routing.ErrNotFound
+}
+
+// TestResolveHostStale: a record served after its expiry is refused, and a
+// missing one is ErrNotFound.
+func TestResolveHostStale(t *testing.T) {
+	k := testKey(t, 1)
+	id := testPeer(t, k)
+	r := mapRouting{}
+	if _, err := PublishHost(context.Background(), r, k, "www", hostAddr(t, 2), 1, time.Hour, hostT0); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ResolveHost(context.Background(), r, id, "www", hostT0.Add(time.Minute)); err != nil || got.Addr != hostAddr(t, 2) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	if _, err := ResolveHost(context.Background(), r, id, "www", hostT0.Add(2*time.Hour)); !errors.Is(err, ErrExpired) {
+		t.Fatalf("stale: %v", err)
+	}
+	if _, err := ResolveHost(context.Background(), r, id, "mail", hostT0); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
 }
