@@ -59,7 +59,7 @@ const (
 type Meta struct {
 	Title       string    // required, 1..256 bytes, valid UTF-8, no control chars
 	Description string    // <= 8192 bytes; tabs and line breaks allowed
-	Tags        []string  // <= 32 tags, each 1..64 bytes, no control chars, duplicates refused
+	Tags        []string  // <= 32 tags, each 1..64 bytes, no control chars, no exact duplicates (New folds case-insensitive ones, see FoldTags)
 	Language    string    // BCP 47 tag, <= 35 bytes
 	License     string    // SPDX license id or expression, <= 128 bytes
 	Authors     []string  // <= 32, each 1..128 bytes
@@ -126,9 +126,41 @@ func (m Meta) normalized() Meta {
 	if !m.Created.IsZero() {
 		m.Created = m.Created.UTC().Truncate(time.Second)
 	}
-	m.Tags = copyList(m.Tags)
+	m.Tags = copyList(FoldTags(m.Tags))
 	m.Authors = copyList(m.Authors)
 	return m
+}
+
+// FoldTags returns tags without the ones that repeat an earlier tag up to
+// case ("Audio", "audio" gives "Audio"): the first spelling wins and the
+// order stays. Real catalogs repeat tags this way, and a search matches
+// them without case anyway. New applies it; callers that validate before
+// New should fold first. It returns tags itself when nothing repeats.
+// Decode still accepts packages made before folding (tags that differ in
+// case only): their encoding is theirs, and refusing them would lose them.
+func FoldTags(tags []string) []string {
+	var seen map[string]bool
+	var out []string
+	for i, t := range tags {
+		k := strings.ToLower(t)
+		if seen[k] {
+			if out == nil {
+				out = append(make([]string, 0, len(tags)-1), tags[:i]...)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]bool, len(tags))
+		}
+		seen[k] = true
+		if out != nil {
+			out = append(out, t)
+		}
+	}
+	if out == nil {
+		return tags
+	}
+	return out
 }
 
 func copyList(l []string) []string {

@@ -246,6 +246,9 @@ func (m *MRI) setAuthority(input, authority string) error {
 		}
 	}
 	if c, err := cid.Decode(authority); err == nil {
+		if err := checkCanonical(authority, c); err != nil {
+			return errorf(input, ErrBadCID, err.Error())
+		}
 		if c.Type() != cid.Libp2pKey {
 			m.Root = toV1(c)
 			return nil
@@ -261,6 +264,9 @@ func (m *MRI) setAuthority(input, authority string) error {
 		if err := checkPeerHash(h); err != nil {
 			return errorf(input, ErrBadPeerID, err.Error())
 		}
+		if h.B58String() != authority {
+			return errorf(input, ErrBadPeerID, "not the canonical text of its bytes (want "+h.B58String()+")")
+		}
 		m.Publisher = authority
 		return nil
 	} else if strings.HasPrefix(authority, "1") {
@@ -270,6 +276,40 @@ func (m *MRI) setAuthority(input, authority string) error {
 	} else {
 		return errorf(input, ErrBadCID, cidErrText(err))
 	}
+}
+
+// ParseCID decodes the text of a CID and refuses a text that is not the
+// canonical one of its base: base32 and other bases whose last character
+// carries unused bits decode the same bytes from several texts, and one
+// package must have one name (an MRI, a gateway origin).
+func ParseCID(s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil {
+		return cid.Undef, errString(cidErrText(err))
+	}
+	if err := checkCanonical(s, c); err != nil {
+		return cid.Undef, err
+	}
+	return c, nil
+}
+
+// checkCanonical checks that text is how c is written in text's own
+// multibase (a CIDv0 in base58btc).
+func checkCanonical(text string, c cid.Cid) error {
+	want := c.String()
+	if c.Version() != 0 {
+		enc, err := cid.ExtractEncoding(text)
+		if err != nil {
+			return err
+		}
+		if want, err = c.StringOfBase(enc); err != nil {
+			return err
+		}
+	}
+	if want != text {
+		return errString("not the canonical text of its bytes (want " + want + ")")
+	}
+	return nil
 }
 
 // cidErrText is err's message without go-cid's repeated "invalid cid: ".

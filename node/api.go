@@ -48,15 +48,19 @@ type API interface {
 
 	// Bookmarks lists bookmarks, sorted by name.
 	Bookmarks(ctx context.Context) ([]Bookmark, error)
-	// BookmarkAdd stores name → ref (ref must be a valid MRI).
-	BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, error)
+	// BookmarkAdd stores req.Name → req.Ref (a valid MRI), following the
+	// channel if req.Follow, in one step: on error nothing changes. A name
+	// already taken is refused (CodeInvalid) unless req.Force.
+	BookmarkAdd(ctx context.Context, req BookmarkRequest) (Bookmark, error)
 	// BookmarkFollow turns following on or off for a bookmark of a mutable MRI:
 	// each new version of the channel is fetched and pinned local.
 	BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error)
 	// BookmarkRm deletes a bookmark.
 	BookmarkRm(ctx context.Context, name string) error
-	// OpenURL resolves a bookmark name or MRI to its gateway URL.
-	OpenURL(ctx context.Context, nameOrRef string) (string, error)
+	// OpenURL resolves a bookmark name or MRI to its gateway URL. When the
+	// network cannot resolve a channel that a bookmark follows, the answer
+	// is the last resolution kept, marked Stale.
+	OpenURL(ctx context.Context, nameOrRef string) (URLResponse, error)
 
 	// Quota reports limits with current usage.
 	Quota(ctx context.Context) (QuotaInfo, error)
@@ -268,6 +272,10 @@ type Bookmark struct {
 	URL     string    `json:"url"` // gateway URL
 	Created time.Time `json:"created"`
 	Follow  bool      `json:"follow,omitempty"` // new versions of a channel are fetched
+	// Resolved is the package MRI a followed channel pointed at when last
+	// resolved and fetched, at ResolvedAt; it opens offline.
+	Resolved   string    `json:"resolved,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
 // QuotaInfo reports limits (0 = unlimited) and usage.

@@ -44,6 +44,8 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, nil); err != nil {
 		return PublishResult{}, err
 	}
+	n.chanMu.Lock() // the sequence number is read, signed and stored as one step
+	defer n.chanMu.Unlock()
 	seq := uint64(1)
 	if prev, err := n.db.Channel(channel); err == nil {
 		seq = prev.Seq + 1
@@ -86,78 +88,191 @@ func (n *Node) Channels(ctx context.Context) ([]PublishResult, error) {
 }
 
 // resolveRef parses ref and, for a mutable MRI, resolves the channel to the
-// package it points at now (keeping the path, query and fragment).
+// package it points at now (keeping the path, query and fragment). When the
+// network cannot answer, a followed channel resolves to the last resolution
+// its bookmark kept (see resolveRefKept).
 func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
+	m, _, err := n.resolveRefKept(ctx, ref)
+	return m, err
+}
+
+// resolveRefKept is resolveRef that also says when the answer is a kept
+// resolution (non-nil) rather than one the network gave now.
+func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptResolution, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return mri.MRI{}, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, coded(CodeInvalid, err)
 	}
 	if !m.Mutable() {
-		return m, nil
+		return m, nil, nil
 	}
-	pid, err := peer.Decode(m.Publisher)
+	target, err := n.resolveChannel(ctx, ref, m)
+	var kept *keptResolution
 	if err != nil {
-		return mri.MRI{}, codedf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
-	}
-	var target cid.Cid
-	if pid == n.id.PeerID { // our own channel: the local record is authoritative
-		if cr, err := n.db.Channel(m.Channel); err == nil {
-			target, _ = cid.Decode(cr.Target)
+		if kept = n.keptResolutionOf(m.Publisher, m.Channel); kept == nil {
+			return mri.MRI{}, nil, err
 		}
-	}
-	if !target.Defined() {
-		ns := n.network()
-		if ns == nil {
-			return mri.MRI{}, codedf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
-		}
-		rctx, cancel := context.WithTimeout(ctx, providerWait)
-		defer cancel()
-		rec, err := names.Resolve(rctx, ns.dht, pid, m.Channel, n.now())
-		if err != nil {
-			if errors.Is(err, names.ErrNotFound) {
-				return mri.MRI{}, codedf(CodeNotFound, "%s: no record of this channel in the network", ref)
-			}
-			return mri.MRI{}, codedf(CodeNotFound, "%s: %v", ref, err)
-		}
-		target = rec.Target
+		n.log.Info("the network cannot resolve a followed channel: using the last resolution kept",
+			"channel", ref, "bookmark", kept.bookmark, "target", kept.target, "age", n.now().Sub(kept.at).Round(time.Second), "err", err)
+		target = kept.target
 	}
 	out, err := mri.New(target, m.Path)
 	if err != nil {
-		return mri.MRI{}, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, coded(CodeInvalid, err)
 	}
 	out.Query, out.Fragment = m.Query, m.Fragment
-	return out, nil
+	return out, kept, nil
 }
 
-// republish re-signs every channel (same sequence, new created time) every
-// names.RepublishInterval, so records outlive their expiry and the DHT's
-// record age limit while this node runs.
+// resolveChannel resolves the mutable MRI m (ref as the user wrote it) to
+// the package it points at now: our own channels from the store, others'
+// through the DHT.
+func (n *Node) resolveChannel(ctx context.Context, ref string, m mri.MRI) (cid.Cid, error) {
+	pid, err := peer.Decode(m.Publisher)
+	if err != nil {
+		return cid.Undef, codedf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
+	}
+	if pid == n.id.PeerID { // our own channel: the local record is authoritative
+		if cr, err := n.db.Channel(m.Channel); err == nil {
+			if target, err := cid.Decode(cr.Target); err == nil {
+				return target, nil
+			}
+		}
+	}
+	ns := n.network()
+	if ns == nil {
+		return cid.Undef, codedf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
+	}
+	rctx, cancel := context.WithTimeout(ctx, providerWait)
+	defer cancel()
+	rec, err := names.Resolve(rctx, ns.dht, pid, m.Channel, n.now())
+	if err != nil {
+		if errors.Is(err, names.ErrNotFound) {
+			return cid.Undef, codedf(CodeNotFound, "%s: no record of this channel in the network", ref)
+		}
+		return cid.Undef, codedf(CodeNotFound, "%s: %v", ref, err)
+	}
+	return rec.Target, nil
+}
+
+// Republishing. The DHT keeps records in memory only, so a node that
+// restarts has lost the ones it held: a publisher puts its records again as
+// soon as its routing table has peers after start, again when peers that
+// were not there at the last round joined (restarted nodes, empty of
+// records), at most every republishMinGap, and every names.RepublishInterval
+// (1 h, records being valid names.DefaultTTL, 48 h) in any case.
+const (
+	// republishCheck is how often the routing table is looked at.
+	republishCheck = time.Second
+	// republishMinGap spaces rounds started by newcomers, and retries after a
+	// round that failed.
+	republishMinGap = 30 * time.Second
+)
+
+// republish runs rounds of republishOnce while the network runs.
 func (n *Node) republish(ctx context.Context, ns *netState) {
-	t := time.NewTimer(names.RepublishInterval)
+	t := time.NewTicker(republishCheck)
 	defer t.Stop()
+	var r republishState
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		recs, err := n.db.Channels()
+		rt := ns.dht.RoutingTable().ListPeers()
+		now := time.Now()
+		if !r.due(now, rt) {
+			continue
+		}
+		ok := n.republishOnce(ctx, ns)
+		r.done(now, rt, ok)
+	}
+}
+
+// republishState decides when a round of republishing is due.
+type republishState struct {
+	last    time.Time        // the last successful round; zero before the first
+	retry   time.Time        // no round before this after a failed one
+	reached map[peer.ID]bool // the routing table at the last successful round
+}
+
+// due reports whether a round should start now, given the routing table rt.
+func (r *republishState) due(now time.Time, rt []peer.ID) bool {
+	if len(rt) == 0 || now.Before(r.retry) {
+		return false
+	}
+	if r.last.IsZero() || now.Sub(r.last) >= names.RepublishInterval {
+		return true
+	}
+	if now.Sub(r.last) < republishMinGap {
+		return false
+	}
+	// Newcomers: in a small network any one may be where a record belongs;
+	// in a large one, wait until a quarter of the table is new.
+	fresh := 0
+	for _, p := range rt {
+		if !r.reached[p] {
+			fresh++
+		}
+	}
+	return fresh > 0 && (len(r.reached) < 20 || fresh*4 >= len(r.reached))
+}
+
+// done records the outcome of a round started at now with table rt.
+func (r *republishState) done(now time.Time, rt []peer.ID, ok bool) {
+	if !ok {
+		r.retry = now.Add(republishMinGap)
+		return
+	}
+	r.last, r.retry = now, time.Time{}
+	r.reached = make(map[peer.ID]bool, len(rt))
+	for _, p := range rt {
+		r.reached[p] = true
+	}
+}
+
+// republishOnce re-signs every channel (same sequence, new created time) and
+// puts it into the DHT. It reports whether every record was stored.
+func (n *Node) republishOnce(ctx context.Context, ns *netState) bool {
+	recs, err := n.db.Channels()
+	if err != nil {
+		n.log.Warn("republish: cannot read channels", "err", err)
+		return false
+	}
+	ok := true
+	for _, cr := range recs {
+		target, err := cid.Decode(cr.Target)
 		if err != nil {
-			n.log.Warn("republish: cannot read channels", "err", err)
+			continue
 		}
-		for _, cr := range recs {
-			target, err := cid.Decode(cr.Target)
-			if err != nil {
-				continue
-			}
-			rec, err := names.Publish(ctx, ns.dht, n.id.Priv, cr.Name, target, cr.Seq, names.DefaultTTL, n.now())
-			if err != nil {
+		pctx, cancel := context.WithTimeout(ctx, providerWait)
+		rec, err := names.Publish(pctx, ns.dht, n.id.Priv, cr.Name, target, cr.Seq, names.DefaultTTL, n.now())
+		cancel()
+		if err != nil {
+			if ctx.Err() == nil {
 				n.log.Warn("republish", "channel", cr.Name, "err", err)
-				continue
 			}
-			cr.Published, cr.Expires = n.now(), rec.Expires
-			_ = n.db.PutChannel(cr)
+			ok = false
+			continue
 		}
-		t.Reset(names.RepublishInterval)
+		n.republished(cr, rec.Expires)
+		n.log.Debug("republished channel", "channel", cr.Name, "seq", cr.Seq, "expires", rec.Expires)
+	}
+	return ok
+}
+
+// republished notes the new expiry of channel cr, unless a Publish changed
+// the channel meanwhile (its newer record wins in the DHT by sequence).
+func (n *Node) republished(cr store.ChannelRecord, expires time.Time) {
+	n.chanMu.Lock()
+	defer n.chanMu.Unlock()
+	cur, err := n.db.Channel(cr.Name)
+	if err != nil || cur.Seq != cr.Seq || cur.Target != cr.Target {
+		return
+	}
+	cur.Published, cur.Expires = n.now(), expires
+	if err := n.db.PutChannel(cur); err != nil {
+		n.log.Warn("republish: cannot store the channel", "channel", cr.Name, "err", err)
 	}
 }

@@ -3,8 +3,10 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,23 +14,31 @@ import (
 	"github.com/myconet/myconet/node/nodetest"
 )
 
+// addVersions adds two small packages on n, titled v1 and v2.
+func addVersions(t *testing.T, n *node.Node) (p1, p2 node.AddResult) {
+	t.Helper()
+	dir := t.TempDir()
+	for i, body := range []string{"version one", "version two"} {
+		path := filepath.Join(dir, fmt.Sprintf("v%d.txt", i+1))
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		res, err := n.Add(context.Background(), node.AddRequest{Path: path, Title: fmt.Sprintf("v%d", i+1)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p1, p2 = p2, res
+	}
+	return p1, p2
+}
+
 func TestChannelResolvesToNewest(t *testing.T) {
 	nodetest.CheckGoroutines(t)
 	net := nodetest.New(t, 4, nodetest.Options{})
 	net.ConnectChain()
 	a, c := net.Nodes[0], net.Nodes[3]
 	ctx := context.Background()
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "v1.txt"), []byte("version one"), 0o644)
-	os.WriteFile(filepath.Join(dir, "v2.txt"), []byte("version two"), 0o644)
-	p1, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "v1.txt"), Title: "v1"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p2, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "v2.txt"), Title: "v2"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p1, p2 := addVersions(t, a)
 	// The routing tables must know someone before a record can be stored.
 	net.Eventually(30*time.Second, "a routing table", func() bool {
 		_, err := a.Publish(ctx, "docs", p1.MRI)
@@ -49,10 +59,7 @@ func TestChannelResolvesToNewest(t *testing.T) {
 	net.Eventually(60*time.Second, "C to resolve the channel to v1", func() bool { return title(c) == "v1" })
 
 	// C follows the channel: each new version is fetched and pinned local.
-	if _, err := c.BookmarkAdd(ctx, "docs", mutable); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.BookmarkFollow(ctx, "docs", true); err != nil {
+	if _, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
 		t.Fatal(err)
 	}
 	pinnedLocal := func(n *node.Node, pkg string) bool {
@@ -86,5 +93,96 @@ func TestChannelResolvesToNewest(t *testing.T) {
 	}
 	if _, err := c.Info(ctx, "myco://"+a.Identity().PeerID.String()+"/nosuch"); !errors.Is(err, node.ErrNotFound) {
 		t.Fatalf("unknown channel: %v", err)
+	}
+}
+
+// TestChannelAfterRestarts restarts every node of a small network (the DHT
+// keeps records in memory, so all copies are gone) and expects the channel
+// to resolve again promptly, since the publisher republishes as soon as it
+// has peers (issue 10 item 3). Meanwhile a followed bookmark opens from the
+// last resolution it kept, marked stale, both on a node whose network cannot
+// answer and on one with no network at all (item 4).
+func TestChannelAfterRestarts(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 3, nodetest.Options{Loopback: true})
+	net.ConnectChain()
+	ctx := context.Background()
+	a := net.Nodes[0]
+	p1, p2 := addVersions(t, a)
+	var mutable string
+	net.Eventually(30*time.Second, "A to publish", func() bool {
+		res, err := a.Publish(ctx, "docs", p1.MRI)
+		mutable = res.MRI
+		return err == nil
+	})
+	// C follows the channel and keeps v1.
+	c := net.Nodes[2]
+	if _, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
+		t.Fatal(err)
+	}
+	kept := func(n *node.Node) node.Bookmark {
+		bms, _ := n.Bookmarks(ctx)
+		for _, b := range bms {
+			if b.Name == "docs" {
+				return b
+			}
+		}
+		return node.Bookmark{}
+	}
+	net.Eventually(60*time.Second, "C to follow the channel to v1", func() bool {
+		net.Nodes[2].RefreshFollowed(ctx)
+		return kept(net.Nodes[2]).Resolved == p1.MRI
+	})
+	if _, err := a.Publish(ctx, "docs", p2.MRI); err != nil {
+		t.Fatal(err)
+	}
+
+	for i := range net.Nodes {
+		net.Restart(i)
+	}
+	a, c = net.Nodes[0], net.Nodes[2]
+
+	// Alone, C cannot resolve the channel: it opens the version it kept.
+	start := time.Now()
+	o, err := c.OpenURL(ctx, "docs")
+	if err != nil || !o.Stale || !strings.Contains(o.URL, p1.Package) || o.ResolvedAt.IsZero() {
+		t.Fatalf("open with no peers: %+v %v", o, err)
+	}
+	t.Logf("open with no peers answered stale in %v", time.Since(start).Round(time.Millisecond))
+	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v1" {
+		t.Fatalf("info of the followed channel with no peers: %v %v", got.Meta.Title, err)
+	}
+
+	// Reconnected, C resolves the channel through the network again.
+	start = time.Now()
+	net.ConnectChain()
+	net.Eventually(30*time.Second, "C to resolve the channel after the restarts", func() bool {
+		o, err := c.OpenURL(ctx, mutable)
+		return err == nil && !o.Stale && strings.Contains(o.URL, p2.Package)
+	})
+	t.Logf("channel resolved %v after reconnecting", time.Since(start).Round(time.Millisecond))
+	net.Eventually(60*time.Second, "C to follow the channel to v2", func() bool {
+		c.RefreshFollowed(ctx)
+		return kept(c).Resolved == p2.MRI
+	})
+
+	// With no network at all, the kept resolution survives a restart too.
+	net.Kill(2)
+	off, err := node.New(node.Config{Home: net.Home(2), StoreNoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer off.Close()
+	o, err = off.OpenURL(ctx, "docs")
+	if err != nil || !o.Stale || !strings.Contains(o.URL, p2.Package) {
+		t.Fatalf("open offline: %+v %v", o, err)
+	}
+	var buf strings.Builder
+	if err := off.Cat(ctx, mutable, &buf); err != nil || buf.String() != "version two" {
+		t.Fatalf("cat offline: %q %v", buf.String(), err)
+	}
+	// A channel nobody follows still needs the network.
+	if _, err := off.OpenURL(ctx, "myco://"+a.Identity().PeerID.String()+"/other"); !errors.Is(err, node.ErrNoDaemon) {
+		t.Fatalf("open of an unfollowed channel offline: %v", err)
 	}
 }

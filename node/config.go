@@ -373,7 +373,7 @@ func checkRate(s string) error { _, err := ParseRate(s); return err }
 var configKeys = []configKey{
 	strKey("api.address", "HTTP API address (loopback only unless you know why); none disables it.",
 		func(c *FileConfig) *string { return &c.API.Address }, checkHostPort),
-	strKey("gateway.address", "HTTP gateway address; packages are served at /myco/<cid>/ and <cid>.myco.localhost.",
+	strKey("gateway.address", "HTTP gateway address; each package is served on its own origin <cid>.localhost (/myco/<cid>/ redirects there).",
 		func(c *FileConfig) *string { return &c.Gateway.Address }, checkHostPort),
 	listKey("network.listen", "libp2p listen multiaddrs (TCP and QUIC).",
 		func(c *FileConfig) *[]string { return &c.Network.Listen }),

@@ -22,6 +22,11 @@ const (
 	CodeNoDaemon Code = "no_daemon" // the request needs a running daemon
 	CodeWithheld Code = "withheld"  // moderation withholds the content
 	CodeInternal Code = "internal"
+	// CodeUnauthorized and CodeForbidden are the API's own refusals: a
+	// missing or wrong token, and a request from a host or origin it does
+	// not serve.
+	CodeUnauthorized Code = "unauthorized"
+	CodeForbidden    Code = "forbidden"
 )
 
 // Sentinel errors, one per Code. Wrap them with %w and a message that names the
@@ -41,6 +46,10 @@ var (
 	ErrNoDaemon = &Error{Code: CodeNoDaemon, Msg: "no daemon is running"}
 	// ErrWithheld reports content withheld by moderation.
 	ErrWithheld = &Error{Code: CodeWithheld, Msg: "withheld by moderation"}
+	// ErrUnauthorized reports an API request without the right token.
+	ErrUnauthorized = &Error{Code: CodeUnauthorized, Msg: "unauthorized"}
+	// ErrForbidden reports an API request from a host or origin it does not serve.
+	ErrForbidden = &Error{Code: CodeForbidden, Msg: "forbidden"}
 )
 
 // Error is an error with a wire code. Msg is the whole one-line message.
@@ -88,6 +97,10 @@ func (c Code) HTTPStatus() int {
 		return http.StatusServiceUnavailable
 	case CodeWithheld:
 		return http.StatusUnavailableForLegalReasons
+	case CodeUnauthorized:
+		return http.StatusUnauthorized
+	case CodeForbidden:
+		return http.StatusForbidden
 	default:
 		return http.StatusInternalServerError
 	}

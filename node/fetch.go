@@ -68,36 +68,51 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	}
 }
 
-func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) (reterr error) {
 	pins, err := n.db.PinsOf(root)
 	if err != nil {
 		return storeErr(err)
 	}
 	if len(pins) > 0 {
 		for _, p := range pins {
-			if p.Reason == reason {
+			// A read (cache) needs the DAG, not one more pin on it.
+			if p.Reason == reason || reason == store.ReasonCache {
 				return nil
 			}
 		}
 		now := n.now()
 		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Created: now, Accessed: now, Size: pins[0].Size}))
 	}
-	ns := n.network()
-	if ns == nil {
-		if ok, _ := n.db.Has(root); ok {
-			return nil // present but unpinned: use what there is
-		}
-		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
-	}
-	providers, err := n.findProviders(ctx, ns, root)
-	if err != nil {
-		return err
-	}
-	batch, err := n.db.NewBatch(store.BatchOptions{})
+	// Verified blocks outlive a failed or interrupted fetch (Keep): the next
+	// one resumes from them, and GC reclaims them if none does. Blocks found
+	// held are kept from GC (Hold) until the pin covers them.
+	batch, err := n.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
 		return storeErr(err)
 	}
 	defer batch.Abort()
+	// Unpinned but whole (a DAG inside a pinned one, one not yet collected,
+	// or the end of an interrupted fetch): no network needed. A read uses it
+	// as it is; other reasons pin it.
+	if size, ok, err := n.localDAG(ctx, batch, root); err != nil {
+		return err
+	} else if ok && reason == store.ReasonCache {
+		return nil
+	} else if ok {
+		return n.commitFetched(batch, root, reason, size)
+	}
+	ns := n.network()
+	if ns == nil {
+		if ok, _ := n.db.Has(root); ok {
+			return codedf(CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
+		}
+		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
+	}
+	defer n.metrics.countFetch(&reterr)
+	providers, err := n.findProviders(ctx, ns, root)
+	if err != nil {
+		return err
+	}
 	var onProgress func(retrieval.Progress)
 	if progress != nil {
 		onProgress = func(p retrieval.Progress) {
@@ -107,12 +122,17 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	sink := newAsyncSink(batch)
 	stats, err := ns.retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
 		Providers: providers,
-		Have:      n.db.Has,
+		Have:      batch.Hold,
 		Local:     n.db.Get,
 		Progress:  onProgress,
 	})
 	if serr := sink.close(); err == nil {
 		err = serr
+	}
+	if err == nil {
+		err = batch.Flush() // make the root readable for the record
+	} else if ferr := batch.Flush(); ferr == nil && stats.Blocks > 0 {
+		n.log.Info("fetch stopped; its verified blocks are kept for the next one", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrQuota) {
@@ -121,12 +141,21 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr // the caller gave up: not the content's fault
 		}
+		n.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
 		return codedf(CodeNotFound, "fetch %s: %v", root, err)
 	}
-	if err := batch.Flush(); err != nil { // make the root readable for the record
-		return storeErr(err)
+	if err := n.commitFetched(batch, root, reason, stats.Bytes); err != nil {
+		return err
 	}
-	commit := store.Commit{Pin: store.Pin{Root: root, Reason: reason, Created: n.now(), Accessed: n.now(), Size: stats.Bytes}}
+	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
+	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+	return nil
+}
+
+// commitFetched pins root's DAG, complete in the store, with its package
+// record.
+func (n *Node) commitFetched(batch *store.Batch, root cid.Cid, reason store.Reason, size int64) error {
+	commit := store.Commit{Pin: store.Pin{Root: root, Reason: reason, Created: n.now(), Accessed: n.now(), Size: size}}
 	if root.Type() == cid.DagCBOR {
 		rec, err := n.packageRecord(root)
 		if err != nil {
@@ -139,9 +168,53 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		return storeErr(err)
 	}
 	n.searchChanged(root)
-	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "providers", len(providers))
-	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
 	return nil
+}
+
+// localDAG reports whether root's whole DAG is in the store, holding each
+// block it finds against GC for batch, and sums the blocks' bytes (raw
+// leaves are looked up, not read).
+func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (size int64, whole bool, err error) {
+	seen := make(map[cid.Cid]struct{})
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		if err := ctx.Err(); err != nil {
+			return 0, false, err
+		}
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c]; ok {
+			continue
+		}
+		seen[c] = struct{}{}
+		ok, err := batch.Hold(c)
+		if err != nil {
+			return 0, false, storeErr(err)
+		}
+		if !ok {
+			return 0, false, nil
+		}
+		if c.Type() == cid.Raw {
+			if bs, err := n.db.BlockSize(c); err == nil {
+				size += int64(bs)
+			}
+			continue
+		}
+		data, err := n.db.Get(c)
+		if errors.Is(err, store.ErrNotFound) {
+			return 0, false, nil
+		}
+		if err != nil {
+			return 0, false, storeErr(err)
+		}
+		size += int64(len(data))
+		kids, err := blockLinks(c, data)
+		if err != nil {
+			return 0, false, codedf(CodeCorrupt, "block %s: %v", c, err)
+		}
+		stack = append(stack, kids...)
+	}
+	return size, true, nil
 }
 
 // packageRecord decodes and verifies a package root held in the store (or a

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/store"
 )
 
@@ -12,29 +11,12 @@ import (
 // resolved, and new versions fetched.
 const followInterval = 5 * time.Minute
 
-// BookmarkFollow implements API: it turns following on or off for a bookmark. A followed
-// bookmark of a mutable MRI (myco://<peer>/<channel>) has each new version
-// fetched and pinned local as it appears, so it reads offline.
-func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error) {
-	b, err := n.db.Bookmark(name)
-	if err != nil {
-		return Bookmark{}, storeErr(err)
+// followSoon resolves the followed bookmarks in the background now, when
+// the node is online.
+func (n *Node) followSoon() {
+	if ns := n.network(); ns != nil {
+		ns.goOwned(func(ctx context.Context) { n.followOnce(ctx) })
 	}
-	if follow {
-		if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
-			return Bookmark{}, codedf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
-		}
-	}
-	b.Follow = follow
-	if err := n.db.PutBookmark(b); err != nil {
-		return Bookmark{}, storeErr(err)
-	}
-	if follow {
-		if ns := n.network(); ns != nil {
-			ns.goOwned(func(ctx context.Context) { n.followOnce(ctx) })
-		}
-	}
-	return n.apiBookmark(b), nil
 }
 
 // follow runs followOnce every followInterval.
@@ -67,8 +49,8 @@ func (n *Node) followOnce(ctx context.Context) {
 		if !b.Follow {
 			continue
 		}
-		m, err := n.resolveRef(ctx, b.Target)
-		if err != nil {
+		m, kept, err := n.resolveRefKept(ctx, b.Target)
+		if err != nil || kept != nil { // a kept resolution is no news
 			n.log.Debug("follow: resolve", "bookmark", b.Name, "err", err)
 			continue
 		}
@@ -76,6 +58,8 @@ func (n *Node) followOnce(ctx context.Context) {
 			n.log.Debug("follow: fetch", "bookmark", b.Name, "target", m.Root, "err", err)
 			continue
 		}
+		// Kept only once fetched and pinned, so that it opens offline.
+		n.keepResolution(b, m.Root)
 		n.log.Debug("follow: up to date", "bookmark", b.Name, "target", m.Root)
 	}
 }

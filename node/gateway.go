@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -24,8 +23,16 @@ import (
 )
 
 // gatewaySuffix is the host suffix of per-package origins:
-// <package-cid>.myco.localhost[:port].
-const gatewaySuffix = ".myco.localhost"
+// <package-cid>.localhost[:port]. Browsers treat "localhost" as a public
+// suffix (an unknown top-level name), so each package origin is a site of
+// its own: a page cannot widen a cookie to another package with
+// "domain=localhost", as it could with a shared parent such as
+// myco.localhost.
+const gatewaySuffix = ".localhost"
+
+// legacySuffix is the former per-package suffix, <cid>.myco.localhost; its
+// hosts redirect to the package's current origin.
+const legacySuffix = ".myco" + gatewaySuffix
 
 // gatewaySource is what the gateway needs of a node; *Node implements it.
 type gatewaySource interface {
@@ -42,36 +49,42 @@ type gatewaySource interface {
 //
 // Routes:
 //
-//   - http://<package-cid>.myco.localhost:PORT/<path>: the package's own
-//     origin (browsers resolve *.localhost to loopback), so one package's
-//     scripts cannot read another's. This is the form GatewayURL returns.
-//   - http://localhost:PORT/myco/<package-cid>/<path> redirects (301) to
-//     that origin, like the IPFS subdomain gateway.
-//   - http://127.0.0.1:PORT/myco/<package-cid>/<path> (a loopback IP, for
-//     clients that cannot resolve *.localhost) is served directly. All
-//     packages share that origin, so its responses carry a CSP sandbox that
-//     gives each page an opaque origin instead.
-//   - /: a page listing the node's pinned packages.
+//   - http://<package-cid>.localhost:PORT/<path>: the package's own origin
+//     and site (browsers resolve *.localhost to loopback), so one package's
+//     scripts cannot read another's cookies or storage, and its own fetch,
+//     localStorage and cookies work as on any web server. This is the form
+//     GatewayURL returns. A CID in another base or version redirects to
+//     the canonical label (CIDv1 base32), so a package has one origin.
+//   - http://<any loopback host>:PORT/myco/<package-cid>/<path> and the
+//     former http://<package-cid>.myco.localhost:PORT/<path> redirect (301)
+//     to that origin, like the IPFS subdomain gateway: a site served from a
+//     shared origin would either break (under a CSP sandbox) or read the
+//     other packages' data.
+//   - /: a page listing the node's pinned packages; /search searches.
 //
-// A file is served with its type (by extension, else sniffed), Range and
+// A file is served with its type (by extension from mediaTypes, else the
+// system table, else sniffed), Range and
 // If-None-Match support, ETag "<file cid>" and immutable caching. A directory
 // URL without a trailing slash redirects to one; a directory serves its
 // index.html, or else, at the package root, redirects to the metadata's entry
-// page, or else lists its entries. Errors are a small HTML page: 400 for a
+// page, or else lists its entries. A symlink inside the package is followed
+// (relative to its directory, at most maxLinkHops of them) as a web server
+// with FollowSymLinks does; one that leads outside the package or loops
+// answers 404 naming it. Errors are a small HTML page: 400 for a
 // malformed CID or path (including ".." segments), 404 for an unknown
 // package or path, 451 for content withheld by moderation, 500 otherwise.
 func (n *Node) GatewayHandler() http.Handler {
-	return &gateway{src: n, log: n.log.With("component", "gateway")}
+	return n.observeHTTP("gateway", &gateway{src: n, log: n.log.With("component", "gateway")})
 }
 
 // GatewayURL returns the URL of path inside package pkg on its per-package
 // origin of the running gateway (or of the configured gateway address when
-// Run is not serving), e.g. http://<cid>.myco.localhost:8190/<path>.
+// Run is not serving), e.g. http://<cid>.localhost:8190/<path>.
 func (n *Node) GatewayURL(pkg cid.Cid, p string) string {
 	return packageURL(pkg, n.gatewayPort(), p)
 }
 
-// packageURL builds http://<cid>.myco.localhost[:port]/<escaped path>.
+// packageURL builds http://<cid>.localhost[:port]/<escaped path>.
 func packageURL(pkg cid.Cid, port, p string) string {
 	host := subdomainLabel(pkg) + gatewaySuffix
 	if port != "" {
@@ -132,12 +145,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	host := hostname(r.Host)
 	if label, ok := strings.CutSuffix(host, gatewaySuffix); ok {
-		c, err := cid.Decode(label)
-		if err != nil || strings.Contains(label, ".") {
-			g.errorPage(w, r, badRequest("%q is not a package CID", label))
-			return
-		}
-		g.servePackage(w, r, c, "/", strings.TrimPrefix(r.URL.EscapedPath(), "/"), true)
+		g.serveOrigin(w, r, label)
 		return
 	}
 
@@ -148,31 +156,52 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == "/search":
 		g.search(w, r)
 	case strings.HasPrefix(p, "/myco/"):
-		rest := p[len("/myco/"):]
-		escCID, sub, slash := strings.Cut(rest, "/")
+		escCID, sub, _ := strings.Cut(p[len("/myco/"):], "/")
 		s, err := url.PathUnescape(escCID)
 		if err != nil {
 			g.errorPage(w, r, badRequest("malformed CID %q", escCID))
 			return
 		}
-		c, err := cid.Decode(s)
-		if err != nil || c.Type() == cid.Libp2pKey {
-			g.errorPage(w, r, badRequest("%q is not a package CID", s))
+		c, err := packageCID(s)
+		if err != nil {
+			g.errorPage(w, r, err)
 			return
 		}
-		if host == "localhost" {
-			u := packageURL(c, portOf(r.Host), "") + sub
-			if r.URL.RawQuery != "" {
-				u += "?" + r.URL.RawQuery
-			}
-			http.Redirect(w, r, u, http.StatusMovedPermanently)
-			return
-		}
-		w.Header().Set("Content-Security-Policy", "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads")
-		g.servePackage(w, r, c, "/myco/"+escCID+"/", sub, slash)
+		g.toOrigin(w, r, c, sub)
 	default:
-		g.errorPage(w, r, &gwError{http.StatusNotFound, "not found; packages are under /myco/<cid>/"})
+		g.errorPage(w, r, &gwError{http.StatusNotFound, "not found; packages are at http://<cid>.localhost:PORT/"})
 	}
+}
+
+// serveOrigin serves a request to <label>.localhost.
+func (g *gateway) serveOrigin(w http.ResponseWriter, r *http.Request, label string) {
+	sub := strings.TrimPrefix(r.URL.EscapedPath(), "/")
+	label, isLegacy := strings.CutSuffix(label, strings.TrimSuffix(legacySuffix, gatewaySuffix))
+	c, err := packageCID(label)
+	if err != nil {
+		g.errorPage(w, r, err)
+		return
+	}
+	if isLegacy || subdomainLabel(c) != label {
+		g.toOrigin(w, r, c, sub)
+		return
+	}
+	g.servePackage(w, r, c, sub)
+}
+
+// packageCID decodes the CID s names a package by.
+func packageCID(s string) (cid.Cid, error) {
+	c, err := cid.Decode(s)
+	if err != nil || c.Type() == cid.Libp2pKey || strings.Contains(s, ".") {
+		return cid.Undef, badRequest("%q is not a package CID", s)
+	}
+	return c, nil
+}
+
+// toOrigin redirects (301) to escSub on the package's own origin, keeping
+// the query.
+func (g *gateway) toOrigin(w http.ResponseWriter, r *http.Request, c cid.Cid, escSub string) {
+	redirect(w, r, packageURL(c, portOf(r.Host), "")+escSub)
 }
 
 // portOf returns the port of a Host header, or "".
@@ -184,10 +213,10 @@ func portOf(host string) string {
 	return port
 }
 
-// servePackage serves escSub, the escaped path after base inside package
-// root. slash reports whether base's trailing slash was in the request (only
-// "/myco/<cid>" lacks it).
-func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.Cid, base, escSub string, slash bool) {
+// servePackage serves escSub, the escaped path inside package root, on the
+// package's own origin.
+func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.Cid, escSub string) {
+	const base = "/"
 	ctx := r.Context()
 	var segs []string
 	for _, es := range strings.Split(escSub, "/") {
@@ -215,6 +244,22 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 	}
 	ref := m.String()
 	st, err := g.src.Stat(ctx, ref)
+	if (err != nil && CodeOf(err) == CodeNotFound && len(segs) > 1) || (err == nil && st.Type == "symlink") {
+		// A symlink on the way, or at the end: follow it in the package.
+		if rsegs, rst, lerr := g.followLinks(ctx, root, segs); lerr != nil {
+			if !errors.Is(lerr, errNoLink) {
+				err = lerr
+			}
+		} else {
+			segs, st, err = rsegs, rst, nil
+			plain = strings.Join(segs, "/")
+			if m, err = mri.New(root, plain); err != nil {
+				g.errorPage(w, r, coded(CodeInvalid, err))
+				return
+			}
+			ref = m.String()
+		}
+	}
 	if err != nil {
 		g.errorPage(w, r, err)
 		return
@@ -228,7 +273,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 		g.serveFile(w, r, ref)
 		return
 	}
-	if !slash || !trailing {
+	if !trailing {
 		redirect(w, r, base+escSub+"/")
 		return
 	}
@@ -255,7 +300,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 		g.errorPage(w, r, err)
 		return
 	}
-	g.listing(w, r, st, plain, base, entries)
+	g.listing(w, r, st, plain, entries)
 }
 
 // redirect answers 301 to target (an escaped path), keeping the query.
@@ -275,7 +320,7 @@ func (g *gateway) serveFile(w http.ResponseWriter, r *http.Request, ref string) 
 		return
 	}
 	defer f.Close()
-	ctype := mime.TypeByExtension(path.Ext(st.Name))
+	ctype := mediaType(st.Name)
 	if ctype == "" {
 		var buf [512]byte
 		n, _ := io.ReadFull(f, buf[:])
@@ -311,7 +356,7 @@ type listingEntry struct {
 	Dir              bool
 }
 
-func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st PathStat, plain, base string, entries []Entry) {
+func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st PathStat, plain string, entries []Entry) {
 	data := struct {
 		Title, Path, CID string
 		Entries          []listingEntry

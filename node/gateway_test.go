@@ -54,6 +54,9 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 	return &gwFixture{t: t, n: n, srv: srv, port: port, pkg: res.Package, hc: hc}
 }
 
+// origin is the Host of package pkg's own origin on the test server.
+func (f *gwFixture) origin(pkg string) string { return pkg + ".localhost:" + f.port }
+
 func gwWriteTree(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -95,9 +98,9 @@ func (f *gwFixture) get(host, rawPath string, hdr ...string) (*http.Response, st
 	return resp, string(b)
 }
 
-func TestGatewayPathForm(t *testing.T) {
+func TestGatewayPackageOrigin(t *testing.T) {
 	f := newGatewayFixture(t)
-	base := "/myco/" + f.pkg
+	origin := f.origin(f.pkg)
 	styleStat, err := f.n.Stat(t.Context(), "myco://"+f.pkg+"/css/style.css")
 	if err != nil {
 		t.Fatal(err)
@@ -111,33 +114,30 @@ func TestGatewayPathForm(t *testing.T) {
 		contains string
 		location string
 	}{
-		{"root index", base + "/", 200, "text/html", gwSite["index.html"], "", ""},
-		{"root without slash", base, 301, "", "", "", base + "/"},
-		{"css", base + "/css/style.css", 200, "text/css", gwSite["css/style.css"], "", ""},
-		{"js", base + "/js/app.js", 200, "text/javascript", gwSite["js/app.js"], "", ""},
-		{"sniffed", base + "/data", 200, "image/png", gwSite["data"], "", ""},
-		{"escaped name", base + "/docs/a%20b.txt", 200, "text/plain", gwSite["docs/a b.txt"], "", ""},
-		{"index by name", base + "/index.html", 200, "text/html", gwSite["index.html"], "", ""},
-		{"file with slash", base + "/index.html/", 301, "", "", "", base + "/index.html"},
-		{"dir redirect", base + "/sub", 301, "", "", "", base + "/sub/"},
-		{"dir redirect keeps query", base + "/sub?a=1", 301, "", "", "", base + "/sub/?a=1"},
-		{"listing", base + "/sub/", 200, "text/html", "", `<a href="page.html">page.html</a>`, ""},
-		{"listing escapes", base + "/docs/", 200, "text/html", "", `<a href="%3Cx%3E&amp;y.txt">&lt;x&gt;&amp;y.txt</a>`, ""},
-		{"listing links spaces", base + "/docs/", 200, "text/html", "", `<a href="a%20b.txt">a b.txt</a>`, ""},
-		{"missing path", base + "/nope.html", 404, "text/html", "", "no such path in package: nope.html", ""},
-		{"missing in sub", base + "/sub/nope/deeper", 404, "text/html", "", "", ""},
-		{"unknown package", "/myco/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/", 404, "text/html", "", "", ""},
-		{"not a cid", "/myco/notacid/", 400, "text/html", "", "is not a package CID", ""},
-		{"dotdot", base + "/sub/../index.html", 400, "text/html", "", "not allowed", ""},
-		{"dotdot at root", base + "/../../etc/passwd", 400, "text/html", "", "", ""},
-		{"encoded dotdot", base + "/sub/%2e%2e/index.html", 400, "text/html", "", "", ""},
-		{"encoded slash", base + "/sub%2Fpage.html", 400, "text/html", "", "slash", ""},
-		{"dot", base + "/./index.html", 400, "text/html", "", "", ""},
-		{"outside /myco", "/ipfs/" + f.pkg, 404, "text/html", "", "", ""},
+		{"root index", "/", 200, "text/html", gwSite["index.html"], "", ""},
+		{"css", "/css/style.css", 200, "text/css", gwSite["css/style.css"], "", ""},
+		{"js", "/js/app.js", 200, "text/javascript", gwSite["js/app.js"], "", ""},
+		{"sniffed", "/data", 200, "image/png", gwSite["data"], "", ""},
+		{"escaped name", "/docs/a%20b.txt", 200, "text/plain", gwSite["docs/a b.txt"], "", ""},
+		{"index by name", "/index.html", 200, "text/html", gwSite["index.html"], "", ""},
+		{"file with slash", "/index.html/", 301, "", "", "", "/index.html"},
+		{"dir redirect", "/sub", 301, "", "", "", "/sub/"},
+		{"dir redirect keeps query", "/sub?a=1", 301, "", "", "", "/sub/?a=1"},
+		{"listing", "/sub/", 200, "text/html", "", `<a href="page.html">page.html</a>`, ""},
+		{"listing escapes", "/docs/", 200, "text/html", "", `<a href="%3Cx%3E&amp;y.txt">&lt;x&gt;&amp;y.txt</a>`, ""},
+		{"listing links spaces", "/docs/", 200, "text/html", "", `<a href="a%20b.txt">a b.txt</a>`, ""},
+		{"missing path", "/nope.html", 404, "text/html", "", "no such path in package: nope.html<", ""},
+		{"missing in sub", "/sub/nope/deeper", 404, "text/html", "", "no such path in package: sub/nope/deeper (&#34;sub/nope&#34; does not exist)<", ""},
+		{"below a file", "/index.html/x", 404, "text/html", "", "not a directory: index.html/x (&#34;index.html&#34; is not a directory)<", ""},
+		{"dotdot", "/sub/../index.html", 400, "text/html", "", "not allowed", ""},
+		{"dotdot at root", "/../../etc/passwd", 400, "text/html", "", "", ""},
+		{"encoded dotdot", "/sub/%2e%2e/index.html", 400, "text/html", "", "", ""},
+		{"encoded slash", "/sub%2Fpage.html", 400, "text/html", "", "slash", ""},
+		{"dot", "/./index.html", 400, "text/html", "", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			resp, body := f.get("", tt.path)
+			resp, body := f.get(origin, tt.path)
 			if resp.StatusCode != tt.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.status, body)
 			}
@@ -153,46 +153,90 @@ func TestGatewayPathForm(t *testing.T) {
 			if loc := resp.Header.Get("Location"); loc != tt.location {
 				t.Errorf("location %q, want %q", loc, tt.location)
 			}
-			if tt.status == 200 && !strings.HasPrefix(resp.Header.Get("Content-Security-Policy"), "sandbox") {
-				t.Errorf("path form without a CSP sandbox")
+			if csp := resp.Header.Get("Content-Security-Policy"); csp != "" {
+				t.Errorf("the package's own origin got a CSP %q", csp)
 			}
 		})
 	}
 
 	// Caching headers and conditional requests.
-	resp, _ := f.get("", base+"/css/style.css")
+	resp, _ := f.get(origin, "/css/style.css")
 	etag := `"` + styleStat.CID.String() + `"`
 	if resp.Header.Get("Etag") != etag || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") {
 		t.Errorf("headers %v", resp.Header)
 	}
-	resp, body := f.get("", base+"/css/style.css", "If-None-Match", etag)
+	resp, body := f.get(origin, "/css/style.css", "If-None-Match", etag)
 	if resp.StatusCode != 304 || body != "" {
 		t.Errorf("If-None-Match: %d %q", resp.StatusCode, body)
 	}
-	resp, _ = f.get("", base+"/docs/")
+	resp, _ = f.get(origin, "/docs/")
 	if et := resp.Header.Get("Etag"); et == "" {
 		t.Errorf("listing without ETag")
-	} else if resp, _ := f.get("", base+"/docs/", "If-None-Match", et); resp.StatusCode != 304 {
+	} else if resp, _ := f.get(origin, "/docs/", "If-None-Match", et); resp.StatusCode != 304 {
 		t.Errorf("listing If-None-Match: %d", resp.StatusCode)
 	}
 
 	// HEAD works; other methods do not.
-	req, _ := http.NewRequest("HEAD", f.srv.URL+base+"/css/style.css", nil)
+	req, _ := http.NewRequest("HEAD", f.srv.URL+"/css/style.css", nil)
+	req.Host = origin
 	if resp, err := f.hc.Do(req); err != nil || resp.StatusCode != 200 || resp.ContentLength != int64(len(gwSite["css/style.css"])) {
 		t.Errorf("HEAD: %v %v", resp, err)
 	}
-	req, _ = http.NewRequest("POST", f.srv.URL+base+"/", strings.NewReader("x"))
+	req, _ = http.NewRequest("POST", f.srv.URL+"/", strings.NewReader("x"))
+	req.Host = origin
 	if resp, err := f.hc.Do(req); err != nil || resp.StatusCode != 405 {
 		t.Errorf("POST: %v %v", resp, err)
+	}
+}
+
+// TestGatewayPathFormRedirects checks that every shared-origin form moves
+// to the package's own origin: served on a shared origin, a site's own
+// fetch and storage fail under a CSP sandbox (issue 10, item 19), and
+// without one it would read every other package's data.
+func TestGatewayPathFormRedirects(t *testing.T) {
+	f := newGatewayFixture(t)
+	origin := "http://" + f.origin(f.pkg)
+	c, _ := cid.Decode(f.pkg)
+	b58, _ := c.StringOfBase('z')
+	b36, _ := c.StringOfBase('k') // lowercase, as a host
+	for _, tt := range []struct{ host, path, location string }{
+		{"127.0.0.1:" + f.port, "/myco/" + f.pkg + "/", origin + "/"},
+		{"127.0.0.1:" + f.port, "/myco/" + f.pkg, origin + "/"},
+		{"127.0.0.1:" + f.port, "/myco/" + f.pkg + "/css/style.css?v=1", origin + "/css/style.css?v=1"},
+		{"127.0.0.1:" + f.port, "/myco/" + f.pkg + "/docs/a%20b.txt", origin + "/docs/a%20b.txt"},
+		{"127.0.0.1:" + f.port, "/myco/" + b58 + "/sub/", origin + "/sub/"},
+		{"localhost:" + f.port, "/myco/" + f.pkg + "/sub/page.html", origin + "/sub/page.html"},
+		{"[::1]:" + f.port, "/myco/" + f.pkg + "/", origin + "/"},
+		{"127.0.0.2", "/myco/" + f.pkg + "/", "http://" + f.pkg + ".localhost/"},
+		// The former per-package host, and other spellings of the CID.
+		{f.pkg + ".myco" + ".localhost:" + f.port, "/css/style.css?v=2", origin + "/css/style.css?v=2"},
+		{b36 + ".localhost:" + f.port, "/sub/", origin + "/sub/"},
+	} {
+		resp, body := f.get(tt.host, tt.path)
+		if resp.StatusCode != 301 || resp.Header.Get("Location") != tt.location {
+			t.Errorf("%s%s: %d %q, want 301 to %q: %s", tt.host, tt.path, resp.StatusCode, resp.Header.Get("Location"), tt.location, body)
+		}
+	}
+	for _, tt := range []struct {
+		path   string
+		status int
+	}{
+		{"/myco/notacid/", 400},
+		{"/myco/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA/", 400},
+		{"/ipfs/" + f.pkg, 404},
+	} {
+		if resp, body := f.get("", tt.path); resp.StatusCode != tt.status {
+			t.Errorf("%s: %d, want %d: %s", tt.path, resp.StatusCode, tt.status, body)
+		}
 	}
 }
 
 func TestGatewayRange(t *testing.T) {
 	f := newGatewayFixture(t)
 	big := gwSite["big/range.txt"]
-	p := "/myco/" + f.pkg + "/big/range.txt"
+	p := "/big/range.txt"
 	for _, r := range []struct{ from, to int }{{0, 0}, {100, 199}, {1048570, 1048589}, {len(big) - 10, len(big) - 1}} {
-		resp, body := f.get("", p, "Range", fmt.Sprintf("bytes=%d-%d", r.from, r.to))
+		resp, body := f.get(f.origin(f.pkg), p, "Range", fmt.Sprintf("bytes=%d-%d", r.from, r.to))
 		if resp.StatusCode != 206 {
 			t.Fatalf("range %v: status %d", r, resp.StatusCode)
 		}
@@ -203,11 +247,11 @@ func TestGatewayRange(t *testing.T) {
 			t.Errorf("range %v: wrong bytes", r)
 		}
 	}
-	resp, _ := f.get("", p, "Range", fmt.Sprintf("bytes=%d-", len(big)+5))
+	resp, _ := f.get(f.origin(f.pkg), p, "Range", fmt.Sprintf("bytes=%d-", len(big)+5))
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
 		t.Errorf("unsatisfiable range: %d", resp.StatusCode)
 	}
-	resp, body := f.get("", p)
+	resp, body := f.get(f.origin(f.pkg), p)
 	if resp.StatusCode != 200 || body != big || resp.Header.Get("Accept-Ranges") != "bytes" {
 		t.Errorf("whole file: %d, %d bytes", resp.StatusCode, len(body))
 	}
@@ -215,7 +259,7 @@ func TestGatewayRange(t *testing.T) {
 
 func TestGatewaySubdomain(t *testing.T) {
 	f := newGatewayFixture(t)
-	origin := f.pkg + ".myco.localhost:" + f.port
+	origin := f.origin(f.pkg)
 	resp, body := f.get(origin, "/")
 	if resp.StatusCode != 200 || body != gwSite["index.html"] {
 		t.Fatalf("root: %d %q", resp.StatusCode, body)
@@ -239,35 +283,27 @@ func TestGatewaySubdomain(t *testing.T) {
 	if resp.StatusCode != 400 {
 		t.Errorf("escape from the subdomain root: %d", resp.StatusCode)
 	}
-	resp, _ = f.get("notacid.myco.localhost:"+f.port, "/")
-	if resp.StatusCode != 400 {
-		t.Errorf("bad label: %d", resp.StatusCode)
+	for _, h := range []string{"notacid.localhost", "notacid.myco.localhost", "a." + f.pkg + ".localhost", "12d3koowd3eckifwprn9wqpmg9r9hx3sd158z7eqhwmweqaju5sa.localhost"} {
+		if resp, _ := f.get(h+":"+f.port, "/"); resp.StatusCode != 400 {
+			t.Errorf("bad label %s: %d", h, resp.StatusCode)
+		}
 	}
-	resp, _ = f.get("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy.myco.localhost:"+f.port, "/")
+	resp, _ = f.get("bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy.localhost:"+f.port, "/")
 	if resp.StatusCode != 404 {
 		t.Errorf("unknown package: %d", resp.StatusCode)
 	}
 	// The uppercase form of the host is the same origin.
-	resp, _ = f.get(strings.ToUpper(f.pkg)+".MYCO.LOCALHOST:"+f.port, "/css/style.css")
+	resp, _ = f.get(strings.ToUpper(f.pkg)+".LOCALHOST:"+f.port, "/css/style.css")
 	if resp.StatusCode != 200 {
 		t.Errorf("uppercase host: %d", resp.StatusCode)
 	}
 
-	// On "localhost", the path form moves to the package's origin.
-	resp, _ = f.get("localhost:"+f.port, "/myco/"+f.pkg+"/css/style.css?v=1")
-	if want := "http://" + origin + "/css/style.css?v=1"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
-		t.Errorf("localhost redirect: %d %q, want %q", resp.StatusCode, resp.Header.Get("Location"), want)
-	}
-
 	// Only loopback hosts.
-	for _, h := range []string{"evil.example", "evil.example:" + f.port, "192.168.1.1:" + f.port, f.pkg + ".myco.evil.example"} {
-		if resp, _ := f.get(h, "/myco/"+f.pkg+"/"); resp.StatusCode != 403 {
-			t.Errorf("host %q: %d", h, resp.StatusCode)
-		}
-	}
-	for _, h := range []string{"[::1]:" + f.port, "127.0.0.2"} {
-		if resp, _ := f.get(h, "/myco/"+f.pkg+"/"); resp.StatusCode != 200 {
-			t.Errorf("host %q: %d", h, resp.StatusCode)
+	for _, h := range []string{"evil.example", "evil.example:" + f.port, "192.168.1.1:" + f.port, f.pkg + ".evil.example", f.pkg + ".localhost.evil.example"} {
+		for _, p := range []string{"/myco/" + f.pkg + "/", "/"} {
+			if resp, _ := f.get(h, p); resp.StatusCode != 403 {
+				t.Errorf("host %q %s: %d", h, p, resp.StatusCode)
+			}
 		}
 	}
 }
@@ -281,11 +317,11 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _ := f.get("", "/myco/"+entryPkg.Package+"/")
-	if want := "/myco/" + entryPkg.Package + "/start/here.html"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
+	resp, _ := f.get(f.origin(entryPkg.Package), "/")
+	if want := "/start/here.html"; resp.StatusCode != 301 || resp.Header.Get("Location") != want {
 		t.Errorf("entry redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	resp, body := f.get("", "/myco/"+entryPkg.Package+"/start/")
+	resp, body := f.get(f.origin(entryPkg.Package), "/start/")
 	if resp.StatusCode != 200 || !strings.Contains(body, "here.html") {
 		t.Errorf("listing below the root: %d", resp.StatusCode)
 	}
@@ -296,8 +332,8 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{"/myco/" + filePkg.Package, "/myco/" + filePkg.Package + "/"} {
-		if resp, body := f.get("", p); resp.StatusCode != 200 || body != "la la" {
+	for _, p := range []string{"/"} {
+		if resp, body := f.get(f.origin(filePkg.Package), p); resp.StatusCode != 200 || body != "la la" {
 			t.Errorf("%s: %d %q", p, resp.StatusCode, body)
 		}
 	}
@@ -308,7 +344,7 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 		t.Fatalf("home: %d", resp.StatusCode)
 	}
 	for _, want := range []string{
-		`href="http://` + f.pkg + `.myco.localhost:` + f.port + `/">Test &lt;site&gt;</a>`,
+		`href="http://` + f.pkg + `.localhost:` + f.port + `/">Test &lt;site&gt;</a>`,
 		`>Entry site</a>`,
 		`>Song</a>`,
 	} {
@@ -324,10 +360,10 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 func TestGatewayURL(t *testing.T) {
 	f := newGatewayFixture(t)
 	c, _ := cid.Decode(f.pkg)
-	if got, want := f.n.GatewayURL(c, "docs/a b.txt"), "http://"+f.pkg+".myco.localhost:8190/docs/a%20b.txt"; got != want {
+	if got, want := f.n.GatewayURL(c, "docs/a b.txt"), "http://"+f.pkg+".localhost:8190/docs/a%20b.txt"; got != want {
 		t.Errorf("GatewayURL %q, want %q", got, want)
 	}
-	if got, want := f.n.GatewayURL(c, ""), "http://"+f.pkg+".myco.localhost:8190/"; got != want {
+	if got, want := f.n.GatewayURL(c, ""), "http://"+f.pkg+".localhost:8190/"; got != want {
 		t.Errorf("GatewayURL %q, want %q", got, want)
 	}
 	// The URL works against the gateway (with the test server's port).
@@ -336,9 +372,9 @@ func TestGatewayURL(t *testing.T) {
 	if resp, body := f.get(host, "/"+p); resp.StatusCode != 200 || body != gwSite["docs/a b.txt"] {
 		t.Errorf("%s: %d %q", u, resp.StatusCode, body)
 	}
-	url, err := f.n.OpenURL(t.Context(), "myco://"+f.pkg+"/sub/page.html")
-	if err != nil || url != "http://"+f.pkg+".myco.localhost:8190/sub/page.html" {
-		t.Errorf("OpenURL %q %v", url, err)
+	o, err := f.n.OpenURL(t.Context(), "myco://"+f.pkg+"/sub/page.html")
+	if err != nil || o.URL != "http://"+f.pkg+".localhost:8190/sub/page.html" || o.Stale {
+		t.Errorf("OpenURL %+v %v", o, err)
 	}
 }
 
@@ -366,7 +402,7 @@ func TestGatewayErrorStatuses(t *testing.T) {
 	} {
 		g := &gateway{src: errSource{tt.err}, log: slog.New(slog.DiscardHandler)}
 		rec := httptest.NewRecorder()
-		g.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+pkg+"/x.html", nil))
+		g.ServeHTTP(rec, httptest.NewRequest("GET", "http://"+pkg+".localhost:8190/x.html", nil))
 		if rec.Code != tt.status {
 			t.Errorf("%v: status %d, want %d", tt.err, rec.Code, tt.status)
 		}
@@ -376,6 +412,35 @@ func TestGatewayErrorStatuses(t *testing.T) {
 		}
 		if !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || rec.Header().Get("Cache-Control") != "no-store" {
 			t.Errorf("headers %v", rec.Header())
+		}
+	}
+}
+
+// TestGatewayMediaTypes checks the types of the files a Mycosite is made
+// of; Go's own table serves .webm as audio/webm (issue 10, item 22).
+func TestGatewayMediaTypes(t *testing.T) {
+	f := newGatewayFixture(t)
+	want := map[string]string{
+		"v.webm": "video/webm", "v.mp4": "video/mp4", "v.ogv": "video/ogg", "a.ogg": "audio/ogg",
+		"a.mp3": "audio/mpeg", "a.opus": "audio/ogg", "a.flac": "audio/flac", "a.wav": "audio/wav", "a.m4a": "audio/mp4",
+		"m.wasm": "application/wasm", "i.svg": "image/svg+xml", "i.webp": "image/webp", "i.avif": "image/avif",
+		"f.woff2": "font/woff2", "f.woff": "font/woff", "f.ttf": "font/ttf", "d.json": "application/json",
+		"s.mjs": "text/javascript; charset=utf-8", "s.js": "text/javascript; charset=utf-8",
+		"c.css": "text/css; charset=utf-8", "p.html": "text/html; charset=utf-8", "t.vtt": "text/vtt; charset=utf-8",
+		"m.webmanifest": "application/manifest+json", "UPPER.WEBM": "video/webm",
+	}
+	files := map[string]string{}
+	for name := range want {
+		files[name] = "x"
+	}
+	res, err := f.n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, files), Title: "types"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ct := range want {
+		resp, _ := f.get(f.origin(res.Package), "/"+name)
+		if got := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || got != ct {
+			t.Errorf("%s: %d %q, want %q", name, resp.StatusCode, got, ct)
 		}
 	}
 }

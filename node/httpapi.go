@@ -1,7 +1,6 @@
 package node
 
 import (
-	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -14,11 +13,11 @@ import (
 	"net/http/pprof"
 	"net/netip"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/myconet/myconet/store"
 )
@@ -86,8 +85,10 @@ type FetchResult struct {
 type (
 	// BookmarkRequest is the body of POST /api/v1/bookmarks.
 	BookmarkRequest struct {
-		Name string `json:"name"`
-		Ref  string `json:"ref"`
+		Name   string `json:"name"`
+		Ref    string `json:"ref"`
+		Follow bool   `json:"follow,omitempty"` // follow the channel Ref names
+		Force  bool   `json:"force,omitempty"`  // replace a bookmark of that name
 	}
 	// QuotaRequest is the body of POST /api/v1/quota.
 	QuotaRequest struct {
@@ -107,6 +108,11 @@ type (
 	// URLResponse is the answer of GET /api/v1/open.
 	URLResponse struct {
 		URL string `json:"url"`
+		// Stale is set when the network could not resolve the channel and URL
+		// comes from the last resolution a followed bookmark kept, at
+		// ResolvedAt: the channel may point elsewhere by now.
+		Stale      bool      `json:"stale,omitempty"`
+		ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	}
 	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
 	RefRequest struct {
@@ -175,7 +181,11 @@ func NewAPIHandler(api API, token string, log *slog.Logger) http.Handler {
 		token: []byte(token),
 		log:   log.With("component", "api"),
 		mux:   http.NewServeMux(),
-		reqs:  make(map[reqKey]uint64),
+	}
+	if ms, ok := api.(interface{ nodeMetrics() *metrics }); ok {
+		h.m = ms.nodeMetrics()
+	} else {
+		h.m = newMetrics(statsCollector{api: api})
 	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
@@ -200,19 +210,12 @@ type apiRoute struct {
 	fn      http.HandlerFunc
 }
 
-type reqKey struct {
-	path string
-	code int
-}
-
 type apiHandler struct {
 	api   API
 	token []byte
 	log   *slog.Logger
 	mux   *http.ServeMux
-
-	mu   sync.Mutex
-	reqs map[reqKey]uint64 // requests served, by route pattern and status
+	m     *metrics // the registry /metrics serves; counts requests
 }
 
 func (h *apiHandler) routes() []apiRoute {
@@ -262,6 +265,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/join", h.join},
 		{"GET " + p + "/names", h.names}, // names_local.go
 		{"POST " + p + "/names", h.nameEdit},
+		{"GET " + p + "/log", h.logGet},
+		{"POST " + p + "/log", h.logSet},
 		{"GET /metrics", h.metrics},
 		// Go's profiler, as Kubo offers it: `go tool pprof` with the token
 		// (see docs/openapi.yaml).
@@ -279,9 +284,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if path == "" {
 			path = "unmatched"
 		}
-		h.mu.Lock()
-		h.reqs[reqKey{path, sw.statusCode()}]++
-		h.mu.Unlock()
+		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.statusCode())).Inc()
 	}()
 	w = sw
 
@@ -321,11 +324,11 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// errForbidden and errUnauthorized are API-only refusals; they travel with
-// the invalid code but answer with their own statuses.
+// errForbidden and errUnauthorized are API-only refusals, with codes of
+// their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeInvalid, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeInvalid, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
@@ -590,7 +593,11 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 		writeError(w, err)
 		return
 	}
-	h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	} else {
+		h.log.Warn("stream failed", "err", err, "sent", cw.n)
+	}
 	w.Header().Set(TrailerError, oneLine(err.Error()))
 	w.Header().Set(TrailerCode, string(CodeOf(err)))
 }
@@ -620,7 +627,16 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		}
 		defer f.Close()
 		w.Header().Set(HeaderType, "file")
-		serveFile(w, r, f, st)
+		if r.Header.Get("Range") != "" {
+			serveFile(w, r, f, st)
+			return
+		}
+		// Streamed, not served with a Content-Length: a failure after the
+		// first byte then reaches the client in the trailers.
+		h.stream(w, "application/octet-stream", func(w io.Writer) error {
+			_, err := io.Copy(w, f)
+			return err
+		})
 		return
 	}
 	w.Header().Set(HeaderType, "dir")
@@ -685,7 +701,7 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	v, err := h.api.BookmarkAdd(r.Context(), req.Name, req.Ref)
+	v, err := h.api.BookmarkAdd(r.Context(), req)
 	reply(w, v, err)
 }
 
@@ -718,8 +734,8 @@ func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	u, err := h.api.OpenURL(r.Context(), ref)
-	reply(w, URLResponse{URL: u}, err)
+	v, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, v, err)
 }
 
 func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {
@@ -869,10 +885,10 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	if n.network() == nil {
 		return FetchResult{}, nil
 	}
-	if ok, err := n.db.Has(m.Root); err != nil {
-		return FetchResult{}, storeErr(err)
+	if ok, err := n.have(m.Root); err != nil {
+		return FetchResult{}, err
 	} else if ok {
-		return FetchResult{}, nil // held: reads need no fetch (see resolve)
+		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
 	}
 	var last Progress
 	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {
@@ -887,52 +903,12 @@ func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progre
 	return FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }
 
-// metrics answers in the Prometheus text exposition format (version 0.0.4).
+// metrics answers in the Prometheus text format (or OpenMetrics, as the
+// scraper asks) from the node's registry: libp2p's families, the Go runtime
+// and process, and Myconet's own (metrics.go).
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
-	var b bytes.Buffer
-	gauge := func(name, help string, v int64) {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s %d\n", name, help, name, name, v)
-	}
-	if q, err := h.api.Quota(r.Context()); err == nil {
-		gauge("myconet_store_bytes", "Bytes of blocks in the store.", q.DiskUsed)
-		gauge("myconet_store_blocks", "Blocks in the store.", q.Blocks)
-		gauge("myconet_store_quota_bytes", "Disk quota of the store (0 = unlimited).", q.Disk)
-		gauge("myconet_packages", "Packages in the store.", q.Packages)
-		gauge("myconet_pins", "Pinned roots.", q.PinsCount)
-	} else {
-		h.log.Debug("metrics: quota", "err", err)
-	}
-
-	h.moderationMetrics(r.Context(), &b)
-	h.mu.Lock()
-	keys := make([]reqKey, 0, len(h.reqs))
-	for k := range h.reqs {
-		keys = append(keys, k)
-	}
-	counts := make([]uint64, len(keys))
-	sort.Slice(keys, func(i, j int) bool {
-		if keys[i].path != keys[j].path {
-			return keys[i].path < keys[j].path
-		}
-		return keys[i].code < keys[j].code
-	})
-	for i, k := range keys {
-		counts[i] = h.reqs[k]
-	}
-	h.mu.Unlock()
-	b.WriteString("# HELP myconet_api_requests_total API requests answered, by route and status.\n")
-	b.WriteString("# TYPE myconet_api_requests_total counter\n")
-	for i, k := range keys {
-		fmt.Fprintf(&b, "myconet_api_requests_total{path=\"%s\",code=\"%d\"} %d\n", promEscape(k.path), k.code, counts[i])
-	}
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b.Bytes())
-}
-
-// promEscape escapes a Prometheus label value.
-func promEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
 }
 
 // statusWriter records the status of a response. Unwrap lets
@@ -940,6 +916,7 @@ func promEscape(s string) string {
 type statusWriter struct {
 	http.ResponseWriter
 	status int
+	bytes  int64 // body bytes written (access log)
 }
 
 func (s *statusWriter) WriteHeader(code int) {
@@ -953,7 +930,9 @@ func (s *statusWriter) Write(p []byte) (int, error) {
 	if s.status == 0 {
 		s.status = http.StatusOK
 	}
-	return s.ResponseWriter.Write(p)
+	n, err := s.ResponseWriter.Write(p)
+	s.bytes += int64(n)
+	return n, err
 }
 
 func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }

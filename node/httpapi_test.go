@@ -135,11 +135,11 @@ func (f *fakeAPI) Import(ctx context.Context, r io.Reader) (node.ImportResult, e
 	return node.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: int64(len(b))}, nil
 }
 func (f *fakeAPI) Bookmarks(ctx context.Context) ([]node.Bookmark, error) { return f.bookmarks, nil }
-func (f *fakeAPI) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookmark, error) {
-	if err := refErr(ref); err != nil {
+func (f *fakeAPI) BookmarkAdd(ctx context.Context, req node.BookmarkRequest) (node.Bookmark, error) {
+	if err := refErr(req.Ref); err != nil {
 		return node.Bookmark{}, err
 	}
-	b := node.Bookmark{Name: name, MRI: "myco://" + ref, URL: "http://x/", Created: time.Unix(1700000000, 0).UTC()}
+	b := node.Bookmark{Name: req.Name, MRI: "myco://" + req.Ref, URL: "http://x/", Created: time.Unix(1700000000, 0).UTC(), Follow: req.Follow}
 	f.bookmarks = append(f.bookmarks, b)
 	return b, nil
 }
@@ -162,11 +162,11 @@ func (f *fakeAPI) BookmarkRm(ctx context.Context, name string) error {
 	}
 	return fmt.Errorf("%w: bookmark %q", node.ErrNotFound, name)
 }
-func (f *fakeAPI) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
+func (f *fakeAPI) OpenURL(ctx context.Context, nameOrRef string) (node.URLResponse, error) {
 	if err := refErr(nameOrRef); err != nil {
-		return "", err
+		return node.URLResponse{}, err
 	}
-	return "http://" + nameOrRef + ".myco.localhost:8190/", nil
+	return node.URLResponse{URL: "http://" + nameOrRef + ".myco.localhost:8190/"}, nil
 }
 func (f *fakeAPI) Quota(ctx context.Context) (node.QuotaInfo, error) {
 	return node.QuotaInfo{Disk: 1000, DiskUsed: 123, Blocks: 7, Packages: 2, PinsCount: 2, ByReason: map[string]int64{"local": 123}}, nil
@@ -333,6 +333,9 @@ func TestAPIAuthAndHost(t *testing.T) {
 				if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == "" || eb.Code == "" {
 					t.Fatalf("error body %+v, %v", eb, err)
 				}
+				if want := map[int]node.Code{401: node.CodeUnauthorized, 403: node.CodeForbidden}[tt.want]; eb.Code != want {
+					t.Fatalf("code %q with status %d, want %q", eb.Code, tt.want, want)
+				}
 			}
 		})
 	}
@@ -428,7 +431,7 @@ func TestClientErrorsRoundTrip(t *testing.T) {
 		calls["cat"] = c.Cat(ctx, ref, io.Discard)
 		calls["export"] = c.Export(ctx, ref, io.Discard)
 		calls["unpin"] = c.Unpin(ctx, ref, "local")
-		_, calls["bookmark add"] = c.BookmarkAdd(ctx, "b", ref)
+		_, calls["bookmark add"] = c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "b", Ref: ref})
 		_, calls["open"] = c.OpenURL(ctx, ref)
 		_, calls["add"] = c.Add(ctx, node.AddRequest{Path: ref, Title: "x"}, nil)
 		_, calls["connect"] = c.Connect(ctx, ref)
@@ -501,17 +504,17 @@ func TestClientValues(t *testing.T) {
 	pins, err := c.Pins(ctx)
 	check("pins", pins, []node.PinInfo{}, err)
 	check("unpin", nil, nil, c.Unpin(ctx, "bafyx", "local"))
-	bm, err := c.BookmarkAdd(ctx, "my site", "bafyx")
+	bm, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "my site", Ref: "bafyx", Follow: true})
 	check("bookmark add", bm, f.bookmarks[0], err)
 	bms, err := c.Bookmarks(ctx)
 	check("bookmarks", bms, f.bookmarks, err)
-	_, err = c.BookmarkAdd(ctx, "a/b c?d", "bafyx")
+	_, err = c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "a/b c?d", Ref: "bafyx"})
 	check("bookmark add odd name", nil, nil, err)
 	check("bookmark rm odd name", nil, nil, c.BookmarkRm(ctx, "a/b c?d"))
 	check("bookmark rm", nil, nil, c.BookmarkRm(ctx, "my site"))
 	check("bookmarks after rm", len(f.bookmarks), 0, nil)
 	u, err := c.OpenURL(ctx, "bafyx")
-	check("open", u, "http://bafyx.myco.localhost:8190/", err)
+	check("open", u, node.URLResponse{URL: "http://bafyx.myco.localhost:8190/"}, err)
 	q, err := c.Quota(ctx)
 	wq, _ := f.Quota(ctx)
 	check("quota", q, wq, err)
@@ -645,8 +648,8 @@ func TestAPIMetrics(t *testing.T) {
 		"myconet_store_blocks 7\n",
 		"myconet_packages 2\n",
 		"# TYPE myconet_api_requests_total counter\n",
-		`myconet_api_requests_total{path="GET /api/v1/id",code="200"} 2` + "\n",
-		`myconet_api_requests_total{path="GET /api/v1/info",code="404"} 1` + "\n",
+		`myconet_api_requests_total{code="200",path="GET /api/v1/id"} 2` + "\n",
+		`myconet_api_requests_total{code="404",path="GET /api/v1/info"} 1` + "\n",
 	} {
 		if !strings.Contains(m, want) {
 			t.Errorf("metrics lack %q:\n%s", want, m)
@@ -1001,7 +1004,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	p1, e1 := c.Pins(ctx)
 	p2, e2 := n.Pins(ctx)
 	same("pins", p1, p2, e1, e2)
-	bm, err := c.BookmarkAdd(ctx, "site", pkg+"/sub/page.html")
+	bm, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1010,6 +1013,23 @@ func TestAPIOverRealNode(t *testing.T) {
 	same("bookmarks", bms1, bms2, e1, e2)
 	if len(bms2) != 1 || bms2[0].Name != bm.Name || !bms2[0].Created.Equal(bm.Created) {
 		t.Errorf("bookmark add answered %+v; stored %+v", bm, bms2)
+	}
+	// A taken name is refused, and so is --follow of a package, both leaving
+	// the bookmark as it was; force replaces.
+	for _, req := range []node.BookmarkRequest{{Name: "site", Ref: pkg}, {Name: "site", Ref: pkg, Follow: true, Force: true}} {
+		_, e1 = c.BookmarkAdd(ctx, req)
+		_, e2 = n.BookmarkAdd(ctx, req)
+		same(fmt.Sprintf("bookmark add %+v", req), nil, nil, e1, e2)
+		if e1 == nil || !errors.Is(e1, node.ErrInvalid) {
+			t.Errorf("bookmark add %+v: %v, want invalid", req, e1)
+		}
+	}
+	if bms, _ := n.Bookmarks(ctx); len(bms) != 1 || bms[0].MRI != bm.MRI || bms[0].Follow {
+		t.Errorf("refused adds changed the bookmark: %+v", bms)
+	}
+	b1, e1 := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html", Force: true})
+	if e1 != nil || b1.MRI != bm.MRI {
+		t.Errorf("forced add: %+v %v", b1, e1)
 	}
 	u1, e1 := c.OpenURL(ctx, "site")
 	u2, e2 := n.OpenURL(ctx, "site")

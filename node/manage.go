@@ -194,69 +194,6 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 	return res, nil
 }
 
-// Bookmarks implements API.
-func (n *Node) Bookmarks(ctx context.Context) ([]Bookmark, error) {
-	bms, err := n.db.Bookmarks()
-	if err != nil {
-		return nil, storeErr(err)
-	}
-	out := make([]Bookmark, len(bms))
-	for i, b := range bms {
-		out[i] = n.apiBookmark(b)
-	}
-	return out, nil
-}
-
-func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
-	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
-	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
-		out.URL = n.GatewayURL(m.Root, m.Path)
-	}
-	return out
-}
-
-// BookmarkAdd implements API.
-func (n *Node) BookmarkAdd(ctx context.Context, name, ref string) (Bookmark, error) {
-	m, err := mri.Parse(ref)
-	if err != nil {
-		return Bookmark{}, coded(CodeInvalid, err)
-	}
-	b := store.Bookmark{Name: name, Target: m.String(), Created: n.now()}
-	if err := n.db.PutBookmark(b); err != nil {
-		return Bookmark{}, storeErr(err)
-	}
-	return n.apiBookmark(b), nil
-}
-
-// BookmarkRm implements API.
-func (n *Node) BookmarkRm(ctx context.Context, name string) error {
-	if _, err := n.db.Bookmark(name); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return codedf(CodeNotFound, "no bookmark named %q", name)
-		}
-		return storeErr(err)
-	}
-	return storeErr(n.db.DeleteBookmark(name))
-}
-
-// OpenURL implements API.
-func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
-	target := nameOrRef
-	if b, err := n.db.Bookmark(nameOrRef); err == nil {
-		target = b.Target
-	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
-		return "", storeErr(err)
-	}
-	if _, err := mri.Parse(target); err != nil {
-		return "", codedf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
-	}
-	m, err := n.resolveRef(ctx, target)
-	if err != nil {
-		return "", err
-	}
-	return n.GatewayURL(m.Root, m.Path), nil
-}
-
 // Quota implements API.
 func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
 	u, err := n.db.Usage()

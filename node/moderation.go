@@ -46,6 +46,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 	"sync"
@@ -334,13 +335,7 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 // replication checks).
 func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		n.mod.mu.Lock()
-		pkg, ok := n.mod.content[c]
-		n.mod.mu.Unlock()
-		if !ok {
-			return false, ""
-		}
-		c = pkg // the content root of a withheld package
+		return n.blockWithheldWhy(ctx, c, look)
 	}
 	switch n.localRule(c) {
 	case "deny":
@@ -357,6 +352,9 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, 
 // withheldErr is the coded error of a withheld package.
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	if w, why := n.withheldWhy(ctx, c, lookWait); w {
+		if !isPackageCID(c) { // why names the package
+			return codedf(CodeWithheld, "withheld by moderation: %s", why)
+		}
 		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
@@ -378,15 +376,19 @@ const (
 
 // modDecision returns the cached decision about c, refreshing it as look
 // allows when it is stale (or force is set) and the node is online.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) TallyReport {
+func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) (r TallyReport) {
 	wait := look == lookWait
 	s := n.modSettings()
+	defer func() { n.markStale(&r, s) }()
 	m := &n.mod
 	now := n.now()
 	m.mu.Lock()
 	e := m.cache[c]
-	fresh := e != nil && now.Sub(e.at) < s.refresh && !force
 	m.mu.Unlock()
+	if e == nil {
+		e = n.loadKeptDecision(c, s) // the last decision known before a restart
+	}
+	fresh := e != nil && now.Sub(e.at) < s.refresh && !force
 	ns := n.network()
 	if fresh || ns == nil || ns.mod == nil || look == lookCached {
 		if e != nil {
@@ -401,8 +403,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, l
 		return r
 	}
 	if verify { // not shared with other callers: a verifying refresh is the caller's own
-		r := n.refreshDecision(ctx, ns, c, true)
-		return r
+		return n.refreshDecision(ctx, ns, c, true)
 	}
 	m.mu.Lock()
 	ch, running := m.flight[c]
@@ -440,7 +441,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, l
 		n.applyLocal(&r, c, s)
 		return r
 	}
-	r := n.decide(c, s, nil, nil)
+	r = n.decide(c, s, nil, nil)
 	r.Reason += " (tallies not gathered yet)"
 	return r
 }
@@ -561,17 +562,31 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 		anns = append(anns, a.anns...)
 	}
 	n.mod.talliesUsed.Add(int64(len(tallies)))
+	n.learnAnnotations(c, anns)
+	if len(tallies) == 0 && len(errs) > 0 {
+		// No aggregator answered: the last known decision stands (stale)
+		// until one does.
+		if e := n.loadKeptDecision(c, s); e != nil {
+			r := e.report
+			r.Errors = errs
+			n.cacheDecisionAt(c, r, n.now())
+			return r
+		}
+	}
 	r := n.decide(c, s, tallies, recount)
 	r.Aggregators = len(aggs)
 	r.Errors = errs
 	r.Verified = verify
-	n.learnAnnotations(c, anns)
 	n.cacheDecision(c, r)
+	n.keepDecision(c, r.Checked, len(aggs), tallies)
 	return r
 }
 
 // cacheDecision stores r and keeps the content-root map in step.
-func (n *Node) cacheDecision(c cid.Cid, r TallyReport) {
+func (n *Node) cacheDecision(c cid.Cid, r TallyReport) { n.cacheDecisionAt(c, r, n.now()) }
+
+// cacheDecisionAt is cacheDecision of a decision last refreshed at at.
+func (n *Node) cacheDecisionAt(c cid.Cid, r TallyReport, at time.Time) *modEntry {
 	var content cid.Cid
 	if pkg, err := n.loadPackage(c); err == nil && pkg != nil {
 		content = pkg.Content
@@ -590,7 +605,8 @@ func (n *Node) cacheDecision(c cid.Cid, r TallyReport) {
 		}
 	}
 	old := m.cache[c]
-	m.cache[c] = &modEntry{report: r, at: n.now()}
+	e := &modEntry{report: r, at: at}
+	m.cache[c] = e
 	m.decisions.Add(1)
 	if content.Defined() {
 		if r.Withheld {
@@ -600,8 +616,15 @@ func (n *Node) cacheDecision(c cid.Cid, r TallyReport) {
 		}
 	}
 	if old == nil || old.report.Decision != r.Decision {
-		n.log.Info("moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
+		// A first "undecided" is what nearly every package gets on a read:
+		// only a decision that withholds or keeps, or a change, is news.
+		level := slog.LevelInfo
+		if old == nil && r.Decision == moderation.OutcomeUndecided.String() {
+			level = slog.LevelDebug
+		}
+		n.log.Log(context.Background(), level, "moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
 	}
+	return e
 }
 
 // forgetDecision drops the cached decision about c (its poll changed here).
@@ -1002,6 +1025,7 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 // lookups per pass (every refresh/4).
 func (n *Node) modRefreshLoop(ctx context.Context) {
 	seen := map[cid.Cid]time.Time{} // held package → when this loop first saw it
+	var pruned time.Time            // when kept decisions were last pruned
 	for {
 		s := n.modSettings()
 		t := time.NewTimer(jitter(max(s.refresh/4, 10*time.Millisecond)))
@@ -1038,6 +1062,10 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			if !held[c] {
 				delete(seen, c)
 			}
+		}
+		if now.Sub(pruned) >= 24*time.Hour {
+			pruned = now
+			n.pruneKeptDecisions(held)
 		}
 		for _, c := range due[:min(len(due), modRefreshBatch)] {
 			if ctx.Err() != nil {
@@ -1099,7 +1127,9 @@ type TallyReport struct {
 	Tallies     []TallyInfo `json:"tallies"`
 	Errors      []string    `json:"errors,omitempty"` // aggregators that did not answer usefully
 	Verified    bool        `json:"verified,omitempty"`
-	Checked     time.Time   `json:"checked"`
+	Checked     time.Time   `json:"checked"`         // when the tallies were gathered
+	Stale       bool        `json:"stale,omitempty"` // not refreshed for longer than moderation.refresh
+	Age         string      `json:"age,omitempty"`   // how long ago Checked was, when stale
 }
 
 // PolicyInfo is the policy a decision was made under.

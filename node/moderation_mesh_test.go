@@ -16,6 +16,7 @@ import (
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/retrieval"
 )
 
 // modTestConfig is the policy of the moderation mesh tests: little proof
@@ -59,6 +60,11 @@ func TestModerationMesh(t *testing.T) {
 	kept, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "moderated package to keep"})
 	liedAbout, _ := meshAdd(t, net.Nodes[1], node.AddRequest{Title: "moderated package with a liar"})
 
+	removedInfo, err := net.Nodes[0].Info(ctx, removed.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	removedContent := cid.MustParse(removedInfo.Content)
 	// Everyone can read it before the votes.
 	if err := catErr(net.Nodes[size-1], removed); err != nil {
 		t.Fatalf("before the votes: %v", err)
@@ -100,6 +106,18 @@ func TestModerationMesh(t *testing.T) {
 	net.Nodes[6].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removed.String()+"/", nil))
 	if rec.Code != 451 || !strings.Contains(rec.Body.String(), "withheld by moderation: remove: 3 of 3") {
 		t.Errorf("gateway: %d %s", rec.Code, rec.Body.String())
+	}
+	// Under its content CID too, on its holder and from it (the block index).
+	if _, err := net.Nodes[0].Stat(ctx, "myco://"+removedContent.String()); !errors.Is(err, node.ErrWithheld) {
+		t.Errorf("holder, content CID: %v", err)
+	}
+	rec = httptest.NewRecorder()
+	net.Nodes[0].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removedContent.String()+"/", nil))
+	if rec.Code != 451 {
+		t.Errorf("holder's gateway, content CID: %d %.80q", rec.Code, rec.Body.String())
+	}
+	if err := net.Nodes[size-1].FetchFromForTest(ctx, net.AddrInfo(0).ID, removedContent); !errors.Is(err, retrieval.ErrWithheld) {
+		t.Errorf("retrieval of the content CID from the holder: %v", err)
 	}
 	// Replication refuses it.
 	for _, i := range []int{0, 7} {

@@ -173,6 +173,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		n.watchPeers(ctx, ns, bootstrap) // bootstrap.go: a node alone says so
 	})
 	ns.goOwned(func(ctx context.Context) { n.rememberPeers(ctx, ns) })
+	n.logPeerEvents(ns)
 	ns.goOwned(func(ctx context.Context) { n.reprovide(ctx, ns) })
 	if cfg.Network.MDNS && n.testHost == nil {
 		stop, err := n.startMDNS(ns)
@@ -262,7 +263,13 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 	if err != nil {
 		return nil, err
 	}
-	rm, err := rcmgr.NewResourceManager(limiter)
+	// The resource manager reports into the registry libp2p.New registers
+	// its collectors into (libp2p_rcmgr_* families on /metrics).
+	str, err := rcmgr.NewStatsTraceReporter()
+	if err != nil {
+		return nil, fmt.Errorf("network: resource manager: %w", err)
+	}
+	rm, err := rcmgr.NewResourceManager(limiter, rcmgr.WithTraceReporter(str))
 	if err != nil {
 		return nil, fmt.Errorf("network: resource manager: %w", err)
 	}
@@ -279,6 +286,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.Identity(n.id.Priv),
 		libp2p.ListenAddrStrings(cfg.Network.Listen...),
 		libp2p.ResourceManager(rm),
+		libp2p.PrometheusRegisterer(n.metrics.reg), // served on /metrics
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -54,6 +55,12 @@ type Config struct {
 	Override func(*FileConfig)
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
+	// LogLevel, if set, is the level Logger's handler reads: POST
+	// /api/v1/log changes it at run time. Nil fixes the level.
+	LogLevel *slog.LevelVar
+	// AccessLog turns the access log of the API and gateway on from the
+	// start (POST /api/v1/log turns it on and off).
+	AccessLog bool
 	// StoreNoSync skips fsync in the store (tests and benchmarks only).
 	StoreNoSync bool
 	// Now is a clock for tests; nil means time.Now.
@@ -99,8 +106,13 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
-	srch searchState // the search index (search.go)
-	mod  modState    // moderation (moderation.go)
+	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+
+	srch     searchState    // the search index (search.go)
+	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
+	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool    // the access log is on (logctl.go)
+	mod      modState       // moderation (moderation.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -147,6 +159,9 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
+	n.metrics = newMetrics(statsCollector{api: n})
+	n.logLevel = cfg.LogLevel
+	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
 	file, err := LoadConfig(filepath.Join(home, ConfigFile))
 	if err != nil {
@@ -166,7 +181,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Path:      filepath.Join(home, StoreFile),
 		DiskQuota: quota,
 		Links:     blockLinks,
-		Logger:    log.With("component", "store"),
+		Logger:    log, // store adds component=store itself
 		NoSync:    cfg.StoreNoSync,
 		Now:       cfg.Now,
 	})

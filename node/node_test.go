@@ -296,20 +296,20 @@ func TestBookmarksAndConfig(t *testing.T) {
 	ctx := context.Background()
 	p, _ := randFile(t, t.TempDir(), "f", 7, 10)
 	res, _ := n.Add(ctx, AddRequest{Path: p, Title: "f"}, nil)
-	bm, err := n.BookmarkAdd(ctx, "docs", res.MRI+"/")
-	if err != nil || bm.MRI != res.MRI || !strings.Contains(bm.URL, ".myco.localhost:") {
+	bm, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "docs", Ref: res.MRI + "/"})
+	if err != nil || bm.MRI != res.MRI || !strings.Contains(bm.URL, ".localhost:") {
 		t.Fatalf("bookmark %+v %v", bm, err)
 	}
-	if _, err := n.BookmarkAdd(ctx, "bad name!", res.MRI); !errors.Is(err, ErrInvalid) {
+	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "bad name!", Ref: res.MRI}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad name: %v", err)
 	}
-	if _, err := n.BookmarkAdd(ctx, "x", "myco://nope"); !errors.Is(err, ErrInvalid) {
+	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "x", Ref: "myco://nope"}); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("bad MRI: %v", err)
 	}
 	u1, err := n.OpenURL(ctx, "docs")
 	u2, _ := n.OpenURL(ctx, res.MRI)
-	if err != nil || u1 != u2 {
-		t.Fatalf("open: %q %q %v", u1, u2, err)
+	if err != nil || u1 != u2 || u1.Stale {
+		t.Fatalf("open: %+v %+v %v", u1, u2, err)
 	}
 	if err := n.BookmarkRm(ctx, "docs"); err != nil {
 		t.Fatal(err)

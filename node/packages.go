@@ -30,6 +30,7 @@ type PathStat struct {
 	Name    string  // last path segment ("" at the root)
 	Entry   string  // the package's metadata entry page, if any
 	Title   string  // the package title
+	Target  string  // a symlink's target, as stored
 }
 
 // ReadSeekCloser is what OpenFile returns.
@@ -104,11 +105,14 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err := n.withheldErr(ctx, m.Root); err != nil {
 		return nil, err
 	}
-	if n.network() != nil {
-		if ok, err := n.db.Has(m.Root); err == nil && !ok {
-			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
-				return nil, err
-			}
+	// Only a pinned root is whole: a root merely present may be the top of
+	// a fetch in flight (a replica being taken) or of an interrupted one.
+	// ensureLocal joins the fetch in flight, or completes what is missing.
+	if ok, err := n.have(m.Root); err != nil {
+		return nil, err
+	} else if !ok {
+		if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+			return nil, err
 		}
 	}
 	pkg, err := n.loadPackage(m.Root)
@@ -128,7 +132,7 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 		return nil, readErr(err, m)
 	}
 	r.nd = nd
-	r.stat.CID, r.stat.Type, r.stat.Size = st.CID, st.Type, st.Size
+	r.stat.CID, r.stat.Type, r.stat.Size, r.stat.Target = st.CID, st.Type, st.Size, st.Target
 	if len(segs) > 0 {
 		r.stat.Name = segs[len(segs)-1]
 	}
@@ -185,7 +189,7 @@ func (n *Node) WriteTar(ctx context.Context, ref string, w io.Writer) error {
 // Add implements API.
 func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress)) (AddResult, error) {
 	meta := metadata.Meta{
-		Title: req.Title, Description: req.Description, Tags: req.Tags, Kind: req.Kind,
+		Title: req.Title, Description: req.Description, Tags: metadata.FoldTags(req.Tags), Kind: req.Kind,
 		Language: req.Language, License: req.License, Authors: req.Authors, Entry: req.Entry,
 		Created: n.now().UTC().Truncate(time.Second),
 	}

@@ -423,6 +423,7 @@ func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onR
 }
 
 func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) (SearchResults, error) {
+	defer n.metrics.observeSearch(opts.Local || n.network() == nil, time.Now())
 	return n.searchExcept(ctx, query, opts, onResult, n.withheldCached)
 }
 

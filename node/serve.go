@@ -23,6 +23,10 @@ type RunOptions struct {
 	// Ready, if non-nil, is called once with the addresses actually bound
 	// ("" for a disabled server) when both listen and <home>/api is written.
 	Ready func(api, gateway string)
+	// UI, if non-nil, returns the web app's handler (given the API token);
+	// the API listener serves it under /ui/ (node/webui; it cannot be
+	// imported here).
+	UI func(token string) http.Handler
 }
 
 // shutdownGrace is how long Run lets in-flight requests finish.
@@ -103,7 +107,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		listeners = append(listeners, ln)
 		return ln.Addr().String(), nil
 	}
-	apiBound, err := listen("api", apiAddr, NewAPIHandler(n, token, n.log))
+	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", withUI(NewAPIHandler(n, token, n.log), opts.UI, token)))
 	if err != nil {
 		return err
 	}
@@ -239,4 +243,17 @@ func (n *Node) gatewayPort() string {
 		_, port, _ = net.SplitHostPort(DefaultGatewayAddr)
 	}
 	return port
+}
+
+// withUI mounts the web app under /ui/ next to the API (and sends a browser
+// that opens the bare address there).
+func withUI(api http.Handler, ui func(token string) http.Handler, token string) http.Handler {
+	if ui == nil {
+		return api
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.Handle("/ui/", ui(token))
+	mux.Handle("GET /{$}", http.RedirectHandler("/ui/", http.StatusSeeOther))
+	return mux
 }

@@ -124,10 +124,11 @@ func TestRun(t *testing.T) {
 	pkg, _ := cid.Decode(res.Package)
 	u := n.GatewayURL(pkg, "index.html")
 	_, port, _ := strings.Cut(gwAddr, ":")
-	if want := "http://" + res.Package + ".myco.localhost:" + port + "/index.html"; u != want {
+	if want := "http://" + res.Package + ".localhost:" + port + "/index.html"; u != want {
 		t.Errorf("GatewayURL %q, want %q", u, want)
 	}
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+gwAddr+"/myco/"+res.Package+"/", nil)
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+gwAddr+"/", nil)
+	req.Host = res.Package + ".localhost:" + port // as a browser resolves it
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/ipfs/go-cid"
@@ -18,6 +17,12 @@ type BatchOptions struct {
 	// Expected is how many bytes the batch expects to write, for the early
 	// quota check in NewBatch; 0 means unknown.
 	Expected int64
+	// Keep writes blocks unstaged: they outlive Abort, Close and a crash as
+	// unpinned blocks (protected from GC only while the batch is open), so
+	// that an interrupted fetch of verified blocks can resume from them; GC
+	// reclaims them if nothing pins them. A block another batch staged is
+	// claimed the same way.
+	Keep bool
 }
 
 // Commit is what Batch.Commit makes visible, in one transaction.
@@ -41,7 +46,8 @@ type Commit struct {
 //	NewBatch ──► Put/Flush ... ──► Commit ──► (Abort is a no-op)
 //	                          └──► Abort
 type Batch struct {
-	db *DB
+	db   *DB
+	keep bool // BatchOptions.Keep
 
 	mu      sync.Mutex
 	done    bool
@@ -73,6 +79,7 @@ func (db *DB) NewBatch(opts BatchOptions) (*Batch, error) {
 	}
 	b := &Batch{
 		db:      db,
+		keep:    opts.Keep,
 		staged:  make(map[string]struct{}),
 		touched: make(map[string]struct{}),
 	}
@@ -144,7 +151,7 @@ func (b *Batch) flushLocked() error {
 	if len(b.pending) == 0 {
 		return nil
 	}
-	slices.SortFunc(b.pending, func(x, y Block) int { return strings.Compare(x.CID.KeyString(), y.CID.KeyString()) })
+	slices.SortFunc(b.pending, func(x, y Block) int { return bytes.Compare(blockKey(x.CID), blockKey(y.CID)) })
 	var err error
 	for try := 0; try < 3; try++ {
 		var res *flushResult
@@ -208,7 +215,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 	var newBytes, newBlocks int64
 	var prev []byte
 	for _, p := range b.pending {
-		k := p.CID.Bytes()
+		k := blockKey(p.CID)
 		if bytes.Equal(k, prev) {
 			continue
 		}
@@ -228,7 +235,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 	var stagedNow, touchedNow []string
 	prev = nil
 	for _, p := range b.pending {
-		k := p.CID.Bytes()
+		k := blockKey(p.CID)
 		if bytes.Equal(k, prev) {
 			continue
 		}
@@ -239,7 +246,11 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		}
 		touchedNow = append(touchedNow, ks)
 		if blocks.has(k) {
-			if v := staged.Get(k); v != nil {
+			if v := staged.Get(k); v != nil && b.keep {
+				if err := staged.Delete(k); err != nil { // claimed: see BatchOptions.Keep
+					return nil, err
+				}
+			} else if v != nil {
 				if err := staged.Put(k, encodeCount(decodeCount(v)+1)); err != nil {
 					return nil, err
 				}
@@ -249,6 +260,9 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		}
 		if err := blocks.put(k, p.Data); err != nil {
 			return nil, err
+		}
+		if b.keep {
+			continue
 		}
 		if err := staged.Put(k, encodeCount(1)); err != nil {
 			return nil, err
@@ -293,6 +307,42 @@ func (b *Batch) undo(r *flushResult) {
 	b.written -= r.written
 }
 
+// Hold reports whether block c is stored (committed, or claimed as by
+// BatchOptions.Keep) and, if it is, keeps GC and eviction from deleting it
+// until the batch ends. A fetch that resumes from blocks already held relies
+// on them staying until it pins the DAG. A block staged by another open batch
+// counts as absent (that batch's Abort would remove it); Put claims it.
+func (b *Batch) Hold(c cid.Cid) (bool, error) {
+	db := b.db
+	k := blockKey(c)
+	// Excludes sweeps, so no GC transaction is between its decision and its
+	// commit while this one looks and protects.
+	db.gcMu.RLock()
+	defer db.gcMu.RUnlock()
+	var ok bool
+	if err := db.view(func(tx *bolt.Tx) error {
+		ok = blocksIn(tx).has(k) && tx.Bucket(bucketStaged).Get(k) == nil
+		return nil
+	}); err != nil {
+		return false, fmt.Errorf("store: hold %s: %w", c, err)
+	}
+	if !ok {
+		return false, nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.done {
+		return false, ErrBatchDone
+	}
+	if _, seen := b.touched[string(k)]; !seen {
+		b.touched[string(k)] = struct{}{}
+		db.mu.Lock()
+		db.inflight[string(k)]++
+		db.mu.Unlock()
+	}
+	return true, nil
+}
+
 // Commit flushes the batch, then in one transaction writes c.Blocks, the
 // pin, and the package record, and clears the staged marks of the batch and
 // of the pinned DAG. After Commit the batch is done.
@@ -320,7 +370,7 @@ func (b *Batch) Commit(c Commit) error {
 		}
 		var extra int64
 		for _, blk := range c.Blocks {
-			k := blk.CID.Bytes()
+			k := blockKey(blk.CID)
 			if blocks.has(k) {
 				continue
 			}
@@ -367,11 +417,20 @@ func (b *Batch) Commit(c Commit) error {
 }
 
 // Abort removes the blocks this batch staged that no other open batch
-// holds and no commit claimed. It is idempotent and a no-op after Commit.
+// holds and no commit claimed; a Keep batch writes its buffered blocks and
+// removes nothing. It is idempotent and a no-op after Commit.
 func (b *Batch) Abort() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
+		return nil
+	}
+	if b.keep { // its blocks stay: write the buffered ones too
+		err := b.flushLocked()
+		b.finishLocked()
+		if err != nil {
+			return fmt.Errorf("store: abort: %w", err)
+		}
 		return nil
 	}
 	db := b.db

@@ -20,7 +20,7 @@ type Block struct {
 func (db *DB) Has(c cid.Cid) (bool, error) {
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		ok = blocksIn(tx).has(c.Bytes())
+		ok = blocksIn(tx).has(blockKey(c))
 		return nil
 	})
 	if err != nil {
@@ -58,7 +58,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 	var notFound, corrupt bool
 	var ferr error
 	err := db.view(func(tx *bolt.Tx) error {
-		data, err := blocksIn(tx).get(c.Bytes())
+		data, err := blocksIn(tx).get(blockKey(c))
 		if err != nil {
 			corrupt = true
 			return fmt.Errorf("store: get %s: %w", c, err)
@@ -92,7 +92,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 func (db *DB) BlockSize(c cid.Cid) (int, error) {
 	n := -1
 	err := db.view(func(tx *bolt.Tx) error {
-		if size, ok := blocksIn(tx).size(c.Bytes()); ok {
+		if size, ok := blocksIn(tx).size(blockKey(c)); ok {
 			n = size
 		}
 		return nil

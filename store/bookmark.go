@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -14,6 +15,11 @@ type Bookmark struct {
 	Created time.Time
 	// Follow asks the node to fetch each new version of a mutable MRI.
 	Follow bool
+	// Resolved is the package the channel of a followed bookmark pointed at
+	// when it was last resolved (cid.Undef if never), at ResolvedAt. The node
+	// falls back on it when the network cannot answer.
+	Resolved   cid.Cid
+	ResolvedAt time.Time
 }
 
 // validName reports whether s is a valid bookmark name.
@@ -35,6 +41,13 @@ func validName(s string) bool {
 // PutBookmark creates or replaces the bookmark b.Name (ErrBadName if the
 // name is invalid). A zero Created defaults to now.
 func (db *DB) PutBookmark(b Bookmark) error {
+	return db.AddBookmark(b, true)
+}
+
+// AddBookmark creates the bookmark b.Name; if one exists it is replaced when
+// replace is set and ErrExists otherwise, in one transaction. A zero Created
+// defaults to now.
+func (db *DB) AddBookmark(b Bookmark, replace bool) error {
 	if !validName(b.Name) {
 		return fmt.Errorf("store: put bookmark %q: %w: want 1 to 64 of A-Z a-z 0-9 . _ -", b.Name, ErrBadName)
 	}
@@ -42,10 +55,40 @@ func (db *DB) PutBookmark(b Bookmark) error {
 		b.Created = db.now()
 	}
 	err := db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketBookmarks).Put([]byte(b.Name), encodeBookmark(b))
+		bk := tx.Bucket(bucketBookmarks)
+		if !replace && bk.Get([]byte(b.Name)) != nil {
+			return ErrExists
+		}
+		return bk.Put([]byte(b.Name), encodeBookmark(b))
 	})
 	if err != nil {
 		return fmt.Errorf("store: put bookmark %q: %w", b.Name, err)
+	}
+	return nil
+}
+
+// UpdateBookmark reads the bookmark called name, lets fn change it and
+// writes it back, in one transaction (ErrNotFound if none). The name cannot
+// change; an error from fn aborts the update and is returned.
+func (db *DB) UpdateBookmark(name string, fn func(b *Bookmark) error) error {
+	err := db.update(func(tx *bolt.Tx) error {
+		bk := tx.Bucket(bucketBookmarks)
+		v := bk.Get([]byte(name))
+		if v == nil {
+			return ErrNotFound
+		}
+		b, err := decodeBookmark(name, v)
+		if err != nil {
+			return err
+		}
+		if err := fn(&b); err != nil {
+			return err
+		}
+		b.Name = name
+		return bk.Put([]byte(name), encodeBookmark(b))
+	})
+	if err != nil {
+		return fmt.Errorf("store: update bookmark %q: %w", name, err)
 	}
 	return nil
 }

@@ -248,10 +248,23 @@ func encodeBookmark(b Bookmark) []byte {
 	e := encoder{b: []byte{recordV1}}
 	e.str(b.Target)
 	e.time(b.Created)
-	if b.Follow { // an optional trailing field: older records simply end here
-		e.uvarint(1)
+	// Optional trailing fields: older records simply end earlier.
+	resolved := b.Resolved.Defined()
+	if b.Follow || resolved {
+		e.uvarint(boolUvarint(b.Follow))
+	}
+	if resolved {
+		e.cid(b.Resolved)
+		e.time(b.ResolvedAt)
 	}
 	return e.b
+}
+
+func boolUvarint(v bool) uint64 {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 func decodeBookmark(name string, p []byte) (Bookmark, error) {
@@ -262,6 +275,13 @@ func decodeBookmark(name string, p []byte) (Bookmark, error) {
 	b.Created = d.time()
 	if d.err == nil && len(d.b) > 0 {
 		b.Follow = d.uvarint() == 1
+	}
+	if d.err == nil && len(d.b) > 0 {
+		b.Resolved = d.cid()
+		b.ResolvedAt = d.time()
+		if d.err == nil && !b.Resolved.Defined() {
+			d.fail(errors.New("empty resolved CID"))
+		}
 	}
 	if err := d.done("bookmark"); err != nil {
 		return Bookmark{}, err

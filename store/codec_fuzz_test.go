@@ -50,13 +50,17 @@ func FuzzDecodePackage(f *testing.F) {
 
 func FuzzDecodeBookmark(f *testing.F) {
 	f.Add(encodeBookmark(Bookmark{Target: "mri:x", Created: time.Unix(7, 0)}))
+	f.Add(encodeBookmark(Bookmark{Target: "mri:x", Created: time.Unix(7, 0), Follow: true}))
+	f.Add(encodeBookmark(Bookmark{Target: "mri:x", Created: time.Unix(7, 0), Follow: true,
+		Resolved: testCID("p"), ResolvedAt: time.Unix(9, 0)}))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		b, err := decodeBookmark("n", p)
 		if err != nil {
 			return
 		}
 		b2, err := decodeBookmark("n", encodeBookmark(b))
-		if err != nil || b2.Target != b.Target || !b2.Created.Equal(b.Created) {
+		if err != nil || b2.Target != b.Target || !b2.Created.Equal(b.Created) || b2.Follow != b.Follow ||
+			!b2.Resolved.Equals(b.Resolved) || !b2.ResolvedAt.Equal(b.ResolvedAt) {
 			t.Fatalf("bookmark does not round-trip: %x (%v)", p, err)
 		}
 	})

@@ -58,7 +58,7 @@ var (
 )
 
 var allBuckets = [][]byte{bucketMeta, bucketBlocks, bucketData, bucketStaged, bucketPins, bucketPackages, bucketBookmarks, bucketPeers, bucketChannels,
-	bucketModRecords, bucketModAuthors, bucketModRules}
+	bucketModRecords, bucketModAuthors, bucketModRules, bucketBlockRoots, bucketModState}
 
 // Config configures a DB. The zero value of every field except Path is a
 // sensible default.
@@ -110,6 +110,11 @@ type DB struct {
 	// between its mark phase and a sweep transaction. Written inside write
 	// transactions.
 	pinEpoch atomic.Uint64
+
+	// gcMu is held (write) by each GC and eviction transaction, and (read)
+	// by Batch.Hold, so that a block Hold finds is never one a sweep is
+	// about to delete.
+	gcMu sync.RWMutex
 
 	mu sync.Mutex
 	// inflight counts, per block key, the open batches that wrote or
@@ -205,6 +210,16 @@ func (db *DB) recover(tx *bolt.Tx) error {
 			ErrVersion, db.path, n, schemaVersion)
 	}
 
+	for _, name := range [][]byte{bucketBlocks, bucketStaged, bucketPins} {
+		drop := func(k []byte) error { return tx.Bucket(name).Delete(k) }
+		if bytes.Equal(name, bucketBlocks) { // a duplicate's data goes too
+			drop = func(k []byte) error { _, _, err := blocksIn(tx).del(k); return err }
+		}
+		if err := rekeyV0(tx.Bucket(name), drop); err != nil {
+			return fmt.Errorf("store: open: %w", err)
+		}
+	}
+
 	blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
 	var removed int
 	var freed int64
@@ -246,7 +261,40 @@ func (db *DB) recover(tx *bolt.Tx) error {
 				"blocks", old.Blocks, "bytes", old.Bytes, "realBlocks", real.Blocks, "realBytes", real.Bytes)
 		}
 	}
-	return meta.Put(keyUsage, encodeUsage(real))
+	if err := meta.Put(keyUsage, encodeUsage(real)); err != nil {
+		return err
+	}
+	return db.buildBlockIndex(tx)
+}
+
+// rekeyV0 moves the entries of b keyed by a CIDv0 to their CIDv1 key (see
+// blockKey); an entry already under the CIDv1 key wins, and drop deletes
+// the duplicate.
+func rekeyV0(b *bolt.Bucket, drop func(k []byte) error) error {
+	var old [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek([]byte{0x12, 0x20}); k != nil && isV0Key(k); k, _ = c.Next() {
+		old = append(old, bytes.Clone(k))
+	}
+	for _, k := range old {
+		v := bytes.Clone(b.Get(k))
+		c, err := cid.Cast(k)
+		if err != nil {
+			continue
+		}
+		if nk := blockKey(c); b.Get(nk) != nil {
+			if err := drop(k); err != nil {
+				return err
+			}
+			continue
+		} else if err := b.Put(nk, v); err != nil {
+			return err
+		}
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Close aborts the batches still open, writes deferred touches and closes
@@ -452,6 +500,7 @@ func (db *DB) Check() error {
 			}
 			return nil
 		})
+		errs = append(errs, db.checkBlockIndex(tx)...)
 		_ = tx.Bucket(bucketPackages).ForEach(func(k, v []byte) error {
 			if _, err := decodePackage(v); err != nil {
 				errs = append(errs, fmt.Errorf("package %s: %w", keyString(k), err))

@@ -5,7 +5,10 @@
 //
 // # Layout
 //
-// The file has these buckets, all keyed by cid.Bytes() unless noted:
+// The file has these buckets, all keyed by cid.Bytes() unless noted. Blocks,
+// staged marks and pins are keyed by the CIDv1 form (blockKey): a CIDv0
+// names the same block as its CIDv1, whichever one a caller or a CAR uses;
+// Open rewrites CIDv0 keys that older stores hold.
 //
 //   - blocks: an index from CID to the block's sequence number and size.
 //   - data: block bytes keyed by sequence number, so that a batch appends

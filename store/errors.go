@@ -42,6 +42,9 @@ var (
 	// the given reason.
 	ErrNotPinned = errors.New("store: not pinned")
 
+	// ErrExists is returned by AddBookmark for a name already taken.
+	ErrExists = errors.New("store: already exists")
+
 	// ErrBadName is returned for an invalid bookmark name or pin reason.
 	ErrBadName = errors.New("store: invalid name")
 

@@ -41,7 +41,7 @@ func (db *DB) mark(ctx context.Context, blocks blockTable, root cid.Cid, r int32
 		}
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		key := c.KeyString()
+		key := string(blockKey(c))
 		if m[key] >= r {
 			continue
 		}
@@ -260,6 +260,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 		chunk := todo[:n]
 		var removed int
 		var freed int64
+		db.gcMu.Lock()
 		err := db.update(func(tx *bolt.Tx) error {
 			removed, freed = 0, 0
 			blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
@@ -306,6 +307,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 			}
 			return writeUsage(tx, u)
 		})
+		db.gcMu.Unlock()
 		if err != nil {
 			return res, err
 		}
@@ -328,7 +330,10 @@ func (db *DB) removeVictims(tx *bolt.Tx, victims []victim) error {
 		if len(pins) != 1 || pins[0].Reason != ReasonCache || pins[0].Accessed.After(v.accessed) {
 			continue
 		}
-		if err := tx.Bucket(bucketPins).Delete(v.root.Bytes()); err != nil {
+		if err := db.unindexRootTx(tx, v.root); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketPins).Delete(blockKey(v.root)); err != nil {
 			return err
 		}
 	}

@@ -58,7 +58,7 @@ func (db *DB) AddPin(p Pin) error {
 
 // addPinTx writes p in tx and unstages its DAG.
 func (db *DB) addPinTx(tx *bolt.Tx, p Pin) error {
-	key := p.Root.Bytes()
+	key := blockKey(p.Root)
 	if !blocksIn(tx).has(key) {
 		return ErrNotFound
 	}
@@ -73,12 +73,18 @@ func (db *DB) addPinTx(tx *bolt.Tx, p Pin) error {
 	if err != nil {
 		return err
 	}
+	first := len(pins) == 0
 	pins = slices.DeleteFunc(pins, func(q Pin) bool { return q.Reason == p.Reason })
 	pins = append(pins, p)
 	sortPins(pins)
 	db.pinEpoch.Add(1)
 	if err := tx.Bucket(bucketPins).Put(key, encodePins(pins)); err != nil {
 		return err
+	}
+	if first {
+		if err := db.indexRootTx(tx, p.Root); err != nil {
+			return err
+		}
 	}
 	return db.unstageDAG(tx, p.Root)
 }
@@ -90,30 +96,12 @@ func (db *DB) unstageDAG(tx *bolt.Tx, root cid.Cid) error {
 	if k, _ := staged.Cursor().First(); k == nil {
 		return nil
 	}
-	blocks := blocksIn(tx)
-	seen := make(map[string]struct{})
-	stack := []cid.Cid{root}
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		key := c.KeyString()
-		if _, ok := seen[key]; ok {
-			continue
-		}
-		seen[key] = struct{}{}
-		kb := []byte(key)
+	return db.walkDAG(tx, root, func(kb []byte) error {
 		if staged.Get(kb) != nil {
-			if err := staged.Delete(kb); err != nil {
-				return err
-			}
+			return staged.Delete(kb)
 		}
-		children, err := db.childLinks(blocks, c, kb)
-		if err != nil {
-			return err
-		}
-		stack = append(stack, children...)
-	}
-	return nil
+		return nil
+	})
 }
 
 // childLinks returns the links of the stored block c (key kb), or nil if it
@@ -143,7 +131,7 @@ func sortPins(pins []Pin) {
 
 // getPins returns the pins of root in tx, or nil.
 func getPins(tx *bolt.Tx, root cid.Cid) ([]Pin, error) {
-	v := tx.Bucket(bucketPins).Get(root.Bytes())
+	v := tx.Bucket(bucketPins).Get(blockKey(root))
 	if v == nil {
 		return nil, nil
 	}
@@ -203,7 +191,7 @@ func (db *DB) RemovePin(root cid.Cid, reason Reason) error {
 		if err := db.flushTouches(tx); err != nil {
 			return err
 		}
-		return removePinTx(tx, root, reason)
+		return db.removePinTx(tx, root, reason)
 	})
 	if err != nil {
 		return fmt.Errorf("store: remove pin %s %s: %w", root, reason, err)
@@ -211,7 +199,7 @@ func (db *DB) RemovePin(root cid.Cid, reason Reason) error {
 	return nil
 }
 
-func removePinTx(tx *bolt.Tx, root cid.Cid, reason Reason) error {
+func (db *DB) removePinTx(tx *bolt.Tx, root cid.Cid, reason Reason) error {
 	pins, err := getPins(tx, root)
 	if err != nil {
 		return err
@@ -223,9 +211,12 @@ func removePinTx(tx *bolt.Tx, root cid.Cid, reason Reason) error {
 	}
 	b := tx.Bucket(bucketPins)
 	if len(pins) == 0 {
-		return b.Delete(root.Bytes())
+		if err := db.unindexRootTx(tx, root); err != nil {
+			return err
+		}
+		return b.Delete(blockKey(root))
 	}
-	return b.Put(root.Bytes(), encodePins(pins))
+	return b.Put(blockKey(root), encodePins(pins))
 }
 
 // Touch records that root was accessed now, for the LRU order of cache
@@ -237,7 +228,7 @@ func (db *DB) Touch(root cid.Cid) error {
 	}
 	t := db.now()
 	db.mu.Lock()
-	db.touches[root.KeyString()] = t
+	db.touches[string(blockKey(root))] = t
 	db.mu.Unlock()
 	return nil
 }
@@ -250,7 +241,7 @@ func (db *DB) overlayTouches(pins []Pin) {
 		return
 	}
 	for i := range pins {
-		if t, ok := db.touches[pins[i].Root.KeyString()]; ok && t.After(pins[i].Accessed) {
+		if t, ok := db.touches[string(blockKey(pins[i].Root))]; ok && t.After(pins[i].Accessed) {
 			pins[i].Accessed = t
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/myconet/myconet/store"
@@ -348,5 +349,44 @@ func TestTouchOrdersEviction(t *testing.T) {
 		if ok, _ := db.Has(dags[i].root.CID); ok != want {
 			t.Errorf("dag %d present = %v, want %v", i, ok, want)
 		}
+	}
+}
+
+func TestBookmarkAddUpdate(t *testing.T) {
+	db := openTest(t, store.Config{})
+	if err := db.AddBookmark(store.Bookmark{Name: "a", Target: "mri:1"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddBookmark(store.Bookmark{Name: "a", Target: "mri:2"}, false); !errors.Is(err, store.ErrExists) {
+		t.Fatalf("add over an existing name = %v, want ErrExists", err)
+	}
+	if b, _ := db.Bookmark("a"); b.Target != "mri:1" {
+		t.Fatalf("refused add changed the bookmark: %+v", b)
+	}
+	if err := db.AddBookmark(store.Bookmark{Name: "a", Target: "mri:2", Follow: true}, true); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := mh.Sum([]byte("x"), mh.SHA2_256, -1)
+	c := cid.NewCidV1(cid.DagCBOR, h)
+	at := time.Unix(1000, 5)
+	if err := db.UpdateBookmark("a", func(b *store.Bookmark) error {
+		b.Resolved, b.ResolvedAt = c, at
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Bookmark("a")
+	if err != nil || b.Target != "mri:2" || !b.Follow || !b.Resolved.Equals(c) || !b.ResolvedAt.Equal(at) {
+		t.Fatalf("after update: %+v, %v", b, err)
+	}
+	boom := errors.New("boom")
+	if err := db.UpdateBookmark("a", func(b *store.Bookmark) error { b.Target = "mri:3"; return boom }); !errors.Is(err, boom) {
+		t.Fatalf("update error = %v", err)
+	}
+	if b, _ := db.Bookmark("a"); b.Target != "mri:2" {
+		t.Fatalf("aborted update changed the bookmark: %+v", b)
+	}
+	if err := db.UpdateBookmark("nope", func(*store.Bookmark) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("update of a missing bookmark = %v", err)
 	}
 }

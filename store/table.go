@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/ipfs/go-cid"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -150,3 +152,18 @@ func (t blockTable) dataEntries() int {
 	}
 	return n
 }
+
+// blockKey is the key of block c in the index (and of root c in the pins):
+// its CIDv1 bytes, so that a block is found whatever the CID version that
+// names it (a CIDv0 "Qm…" is dag-pb sha2-256, the same block as its CIDv1
+// "bafybei…"), as boxo's blockstore finds blocks by multihash.
+func blockKey(c cid.Cid) []byte {
+	if c.Version() == 0 {
+		return cid.NewCidV1(cid.DagProtobuf, c.Hash()).Bytes()
+	}
+	return c.Bytes()
+}
+
+// isV0Key reports whether k is a CIDv0 (a bare sha2-256 multihash), the key
+// form stores written before blockKey used.
+func isV0Key(k []byte) bool { return len(k) == 34 && k[0] == 0x12 && k[1] == 0x20 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"runtime"
+	"time"
 
 	"github.com/myconet/myconet/node"
 )
@@ -19,18 +20,16 @@ func bookmarkCmd() *command {
 				name:    "add",
 				args:    "NAME MRI",
 				summary: "store NAME → MRI (--follow: fetch each new version of a channel)",
+				detail: `A name already taken is refused unless --force. A followed channel opens offline:
+` + "`open NAME`" + ` then gives the last version fetched, saying how old it is.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
 					follow := fs.Bool("follow", false, "for a channel MRI (myco://PEER/NAME): fetch and pin each new version as it appears")
+					force := fs.Bool("force", false, "replace a bookmark of the same name")
 					return c.onNode("NAME MRI", func(ctx context.Context, api node.API, args []string) error {
-						b, err := api.BookmarkAdd(ctx, args[0], args[1])
+						b, err := api.BookmarkAdd(ctx, node.BookmarkRequest{Name: args[0], Ref: args[1], Follow: *follow, Force: *force})
 						if err != nil {
 							return err
-						}
-						if *follow {
-							if b, err = api.BookmarkFollow(ctx, b.Name, true); err != nil {
-								return err
-							}
 						}
 						if *asJSON {
 							return printJSON(c.stdout, b)
@@ -66,7 +65,7 @@ func bookmarkCmd() *command {
 						}
 						tw := newTable(c.stdout)
 						for _, b := range bms {
-							fmt.Fprintf(tw, "%s\t%s\t%s\n", b.Name, b.MRI, b.URL)
+							fmt.Fprintf(tw, "%s\t%s\t%s\n", b.Name, b.MRI, bookmarkWhere(b, time.Now()))
 						}
 						return tw.Flush()
 					})
@@ -98,15 +97,18 @@ func openCmd() *command {
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			browser := fs.Bool("browser", false, "also open the URL in the default browser")
 			return c.onNode("NAME|MRI", func(ctx context.Context, api node.API, args []string) error {
-				url, err := api.OpenURL(ctx, args[0])
+				o, err := api.OpenURL(ctx, args[0])
 				if err != nil {
 					return err
 				}
-				if _, err := fmt.Fprintln(c.stdout, url); err != nil {
+				if o.Stale {
+					fmt.Fprintf(c.stderr, "myconet: open: the network cannot resolve this channel: showing the version fetched %s (possibly stale)\n", ago(time.Since(o.ResolvedAt)))
+				}
+				if _, err := fmt.Fprintln(c.stdout, o.URL); err != nil {
 					return err
 				}
 				if *browser {
-					if err := launchBrowser(url); err != nil {
+					if err := launchBrowser(o.URL); err != nil {
 						// The URL is printed; failing to launch is only a warning.
 						fmt.Fprintf(c.stderr, "myconet: open: warning: could not start a browser: %s\n", oneLine(err.Error()))
 					}
@@ -115,6 +117,33 @@ func openCmd() *command {
 			})
 		},
 	}
+}
+
+// bookmarkWhere is the third column of `bookmark ls`: the gateway URL of a
+// package, or for a channel what following it last fetched.
+func bookmarkWhere(b node.Bookmark, now time.Time) string {
+	switch {
+	case b.URL != "":
+		return b.URL
+	case b.Resolved != "":
+		return fmt.Sprintf("following; last %s, fetched %s", b.Resolved, ago(now.Sub(b.ResolvedAt)))
+	case b.Follow:
+		return "following; nothing fetched yet"
+	}
+	return "channel"
+}
+
+// ago renders a duration for people: "40s ago", "3m ago", "5h ago", "2d ago".
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", max(0, int(d/time.Second)))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%dd ago", int(d/(24*time.Hour)))
 }
 
 // launchBrowser starts the desktop's URL opener and does not wait for it.

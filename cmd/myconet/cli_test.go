@@ -473,7 +473,10 @@ func TestNetworkCommands(t *testing.T) {
 }
 
 func TestNetworkCommandsWithoutDaemon(t *testing.T) {
-	dir := t.TempDir()
+	dir, err := node.Init(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{{"peers"}, {"connect", "/ip4/127.0.0.1/tcp/1/p2p/x"}, {"providers", "myco://x"}, {"site", "get", "myco://x"}, {"publish", "docs", "myco://x"}, {"status"}} {
 		c, _, stderr := testCLI(t, &netAPI{})
 		c.daemon = nil // the real connectDaemon: no api file in dir

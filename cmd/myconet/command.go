@@ -39,7 +39,7 @@ func commands() []*command {
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
-		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(),
+		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
 		versionCmd(), helpCmd(),
 	}
 }

@@ -12,8 +12,12 @@ import (
 
 // connect returns the API of the node in home: the running daemon's if one
 // answers, otherwise the node opened in-process (no daemon), which the
-// returned function closes.
+// returned function closes. A home without a node is an error (ErrNoHome):
+// only init and the daemon create one.
 func connect(ctx context.Context, home string) (node.API, func(), error) {
+	if err := node.CheckHome(home); err != nil {
+		return nil, nil, err
+	}
 	cl, err := client.FromHome(ctx, home)
 	if err == nil {
 		return cl, func() { cl.Close() }, nil
@@ -49,6 +53,9 @@ func (c *cli) connectDaemon(ctx context.Context) (node.API, func(), error) {
 // connectDaemon returns the API of a running daemon, or an error matching
 // node.ErrNoDaemon without opening the store.
 func connectDaemon(ctx context.Context, home string) (node.API, func(), error) {
+	if err := node.CheckHome(home); err != nil {
+		return nil, nil, err
+	}
 	cl, err := client.FromHome(ctx, home)
 	if errors.Is(err, node.ErrNoDaemon) {
 		return nil, nil, fmt.Errorf("%w: start one with `myconet daemon`", node.ErrNoDaemon)

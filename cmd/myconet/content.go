@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/myconet/myconet/node"
 )
 
@@ -20,9 +22,11 @@ func getCmd() *command {
 		name:    "get",
 		args:    "MRI",
 		summary: "save the file or directory tree an MRI names",
-		detail:  "The output is named after the MRI's last path segment, or the package CID, unless -o says otherwise; it must not exist yet.",
+		detail: `The output is named after the MRI's last path segment, or the package CID, unless -o says
+otherwise; it must not exist yet. "-o -" writes a file to stdout, and a directory as a tar
+stream with one top directory (myconet get MRI -o - | tar x).`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
-			out := fs.String("o", "", "output `PATH`")
+			out := fs.String("o", "", "output `PATH`, or - for stdout")
 			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 				// A daemon fetches what its store lacks inside the first read;
 				// ask for that fetch first, to show its progress.
@@ -34,6 +38,9 @@ func getCmd() *command {
 				info, err := api.Info(ctx, args[0])
 				if err != nil {
 					return err
+				}
+				if *out == "-" {
+					return c.getToStdout(ctx, api, args[0], info)
 				}
 				dest := *out
 				if dest == "" {
@@ -153,6 +160,12 @@ func infoCmd() *command {
 				if err != nil {
 					return err
 				}
+				if info.Publisher == "" {
+					// Content without a package root: there is no metadata
+					// and no signature to report ("signature: INVALID" was
+					// wrong). Say what the CID is instead.
+					return notAPackage(ctx, api, info)
+				}
 				if *asJSON {
 					return printJSON(c.stdout, info)
 				}
@@ -160,6 +173,23 @@ func infoCmd() *command {
 			})
 		},
 	}
+}
+
+// notAPackage is the error of `info` on a CID that names content, not a
+// package: a raw block, a file's UnixFS root or a directory.
+func notAPackage(ctx context.Context, api node.API, info node.PackageInfo) error {
+	what := "content, not a package"
+	if c, err := cid.Decode(info.Package); err == nil && c.Type() == cid.Raw {
+		what = "a raw block (file data, without metadata or signature): read it with `myconet cat`"
+	} else if ents, err := api.Ls(ctx, info.Package); err == nil {
+		if len(ents) == 1 && ents[0].CID == info.Package && ents[0].Type != "dir" {
+			what = "a file's content (without metadata or signature): read it with `myconet cat`"
+		} else {
+			what = fmt.Sprintf("a content directory of %d %s (without metadata or signature): list it with `myconet ls`",
+				len(ents), plural(len(ents), "entry", "entries"))
+		}
+	}
+	return fmt.Errorf("%s is not a package but %s", info.Package, what)
 }
 
 // infoRows is the human report of `info`: every metadata field, set or not.

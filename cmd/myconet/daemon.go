@@ -6,11 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/webui"
 )
 
 func daemonCmd() *command {
@@ -102,7 +104,17 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 
 	id := n.Identity()
+	var ui *webui.UI
+	defer func() {
+		if ui != nil {
+			ui.Close()
+		}
+	}()
 	err = n.Run(ctx, node.RunOptions{
+		UI: func(token string) http.Handler {
+			ui = webui.New(n, webui.Options{Token: token, Log: log})
+			return ui
+		},
 		APIAddr:     o.api,
 		GatewayAddr: o.gateway,
 		Ready: func(api, gw string) {
@@ -119,6 +131,9 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 				overlayNote = st.Overlay
 			}
 			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, overlayNote)
+			if ui != nil && api != "" {
+				fmt.Fprintf(c.stdout, "Web app %s%s (one-time login link; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink().Path)
+			}
 		},
 	})
 	if cerr := n.Close(); err == nil && cerr != nil {

@@ -63,7 +63,17 @@ type user struct {
 	dir  string // working directory of the commands
 }
 
+// newUser returns a user whose home has been created with `myconet init`
+// (other commands refuse a home that does not exist).
 func newUser(t *testing.T) *user {
+	t.Helper()
+	u := newBareUser(t)
+	u.ok("init")
+	return u
+}
+
+// newBareUser returns a user whose home does not exist yet.
+func newBareUser(t *testing.T) *user {
 	t.Helper()
 	return &user{t: t, home: filepath.Join(t.TempDir(), "home"), dir: t.TempDir()}
 }
@@ -341,6 +351,23 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	if url2 := strings.TrimSpace(u.ok("open", site.MRI)); url2 != url {
 		t.Errorf("open MRI = %q, open bookmark = %q", url2, url)
 	}
+	// A taken name is refused unless --force; --follow of a package fails
+	// and leaves the bookmark as it was (issue 10 item 5).
+	if msg := u.fail(1, "bookmark", "add", "mysite", file.MRI); !strings.Contains(msg, "already exists") || !strings.Contains(msg, "--force") {
+		t.Errorf("bookmark add over a taken name: %s", msg)
+	}
+	if msg := u.fail(1, "bookmark", "add", "mysite", file.MRI, "--follow", "--force"); !strings.Contains(msg, "nothing to follow") {
+		t.Errorf("bookmark add --follow of a package: %s", msg)
+	}
+	u.okJSON(&bms, "bookmark", "ls")
+	if len(bms) != 1 || bms[0].MRI != site.MRI {
+		t.Errorf("refused bookmark adds changed it: %+v", bms)
+	}
+	u.ok("bookmark", "add", "mysite", file.MRI, "--force")
+	u.okJSON(&bms, "bookmark", "ls")
+	if len(bms) != 1 || bms[0].MRI != file.MRI {
+		t.Errorf("bookmark add --force: %+v", bms)
+	}
 	u.ok("bookmark", "rm", "mysite")
 	u.okJSON(&bms, "bookmark", "ls")
 	if len(bms) != 0 {
@@ -404,7 +431,7 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 }
 
 func TestOffline(t *testing.T) {
-	u := newUser(t)
+	u := newBareUser(t)
 	out := u.ok("init")
 	if !strings.Contains(out, u.home) || !strings.Contains(out, "peer ID") {
 		t.Errorf("init printed %q", out)
@@ -596,7 +623,7 @@ func (d *daemon) exited() bool {
 }
 
 func TestDaemon(t *testing.T) {
-	u := newUser(t)
+	u := newBareUser(t) // the daemon creates the home
 	d := u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun", "--log-level", "debug")
 	apiFile := filepath.Join(u.home, "api")
 	waitFor(t, "the ready lines", 10*time.Second, func() bool { return strings.Contains(d.stdout.String(), "Overlay address") })
@@ -672,7 +699,7 @@ func TestDaemon(t *testing.T) {
 
 // loopbackClient resolves every *.localhost name to 127.0.0.1, as browsers
 // do (RFC 6761), since the gateway gives each package its own origin
-// <cid>.myco.localhost; Go's resolver would ask DNS.
+// <cid>.localhost; Go's resolver would ask DNS.
 var loopbackClient = &http.Client{Transport: &http.Transport{
 	DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)
@@ -811,7 +838,6 @@ func TestCrashDuringAdd(t *testing.T) {
 		t.Skip("writes and adds 200 MiB")
 	}
 	u := newUser(t)
-	u.ok("init")
 	const size = 200 * fixture.MiB
 	bigFile(t, filepath.Join(u.dir, "big.bin"), 7, size)
 	u.interruptedAdd("big.bin", syscall.SIGKILL)
@@ -831,7 +857,6 @@ func TestInterruptDuringAdd(t *testing.T) {
 	for _, withDaemon := range []bool{false, true} {
 		t.Run(map[bool]string{false: "offline", true: "daemon"}[withDaemon], func(t *testing.T) {
 			u := newUser(t)
-			u.ok("init")
 			var d *daemon
 			if withDaemon {
 				d = u.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")

@@ -52,6 +52,9 @@ type cli struct {
 	stderr io.Writer
 	// stderrTTY says whether stderr is a terminal (progress bars go there).
 	stderrTTY bool
+	// stdoutTTY says whether stdout is a terminal: output meant for a
+	// person watching (search results as they arrive) goes there only then.
+	stdoutTTY bool
 	// connect opens the API; a field so that tests may replace it.
 	connect func(ctx context.Context, home string) (node.API, func(), error)
 	// daemon opens the API of a running daemon only (commands that need the
@@ -64,6 +67,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr, connect: connect, daemon: connectDaemon}
 	if f, ok := stderr.(*os.File); ok {
 		c.stderrTTY = isTerminal(f)
+	}
+	if f, ok := stdout.(*os.File); ok {
+		c.stdoutTTY = isTerminal(f)
 	}
 	return c.run(args)
 }
@@ -134,12 +140,28 @@ func (c *cli) report(name string, err error) int {
 	if name != "" && !errors.Is(err, node.ErrNoDaemon) {
 		prefix += name + ": "
 	}
-	msg := oneLine(err.Error())
+	msg := dropPrefix(oneLine(err.Error()), name)
 	if status == exitUsage && name != "" {
 		msg += fmt.Sprintf(" (see 'myconet help %s')", name)
 	}
 	fmt.Fprintln(c.stderr, prefix+msg)
 	return status
+}
+
+// dropPrefix removes from msg the operation names that the report's own
+// prefix already says: the API and the client name their operation too
+// ("import: invalid CAR"), which made "myconet: import: import: …".
+func dropPrefix(msg, name string) string {
+	if name == "" {
+		return msg
+	}
+	words := strings.Fields(name)
+	for _, p := range []string{name, words[len(words)-1]} {
+		for strings.HasPrefix(msg, p+": ") {
+			msg = msg[len(p)+2:]
+		}
+	}
+	return msg
 }
 
 // resolveHome picks the home directory: --home, $MYCONET_HOME, ~/.myconet.

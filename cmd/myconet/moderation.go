@@ -280,11 +280,11 @@ func annotationRows(a *node.Annotations) []kv {
 	people := func(cs []node.AnnotationCount) string {
 		var parts []string
 		for _, c := range cs {
-			parts = append(parts, fmt.Sprintf("%s (%d %s)", c.Value, c.People, pluralWord(c.People, "person", "people")))
+			parts = append(parts, fmt.Sprintf("%s (%d %s)", c.Value, c.People, plural(c.People, "person", "people")))
 		}
 		return strings.Join(parts, ", ")
 	}
-	rows := []kv{{"annotations", fmt.Sprintf("%d %s", a.People, pluralWord(a.People, "person", "people"))}}
+	rows := []kv{{"annotations", fmt.Sprintf("%d %s", a.People, plural(a.People, "person", "people"))}}
 	if len(a.Tags) > 0 {
 		rows = append(rows, kv{"  tags", people(a.Tags)})
 	}
@@ -292,14 +292,7 @@ func annotationRows(a *node.Annotations) []kv {
 		rows = append(rows, kv{"  title " + lang, people(ts)})
 	}
 	for _, n := range a.Notes {
-		rows = append(rows, kv{"  note", fmt.Sprintf("%q (%d %s)", n.Value, n.People, pluralWord(n.People, "person", "people"))})
+		rows = append(rows, kv{"  note", fmt.Sprintf("%q (%d %s)", n.Value, n.People, plural(n.People, "person", "people"))})
 	}
 	return rows
-}
-
-func pluralWord(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }

@@ -115,7 +115,7 @@ func formatRate(bytes int64, elapsed time.Duration) string {
 	return node.FormatSize(int64(rate)) + "/s"
 }
 
-func plural(n int64, one, many string) string {
+func plural[N int | int64](n N, one, many string) string {
 	if n == 1 {
 		return one
 	}

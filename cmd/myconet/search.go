@@ -21,8 +21,9 @@ excludes. Filters also work inside the query (kind:video tag:music lang:en).
 Quote the query for the shell, and put a query that starts with - after --:
   myconet search 'rust "async runtime" -tokio' --kind software
   myconet search -- -draft report
-Without a daemon, only this node's own packages are searched. Results print
-as they arrive; a ranked list follows.`,
+Without a daemon, only this node's own packages are searched. On a terminal,
+results print as they arrive (at most --limit of them) and a ranked list
+follows; into a pipe or file only the ranked list is written.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			var opts node.SearchOptions
@@ -44,13 +45,23 @@ as they arrive; a ranked list follows.`,
 					return err
 				}
 				defer closeAPI()
+				// Results stream only to a person watching a terminal, and
+				// no more of them than the ranked list will hold; a pipe
+				// gets the ranked list alone, once.
 				var onResult func(node.SearchResult)
 				var mu sync.Mutex
 				arrived := 0
-				if !*asJSON {
+				limit := opts.Limit
+				if limit <= 0 {
+					limit = node.DefaultSearchLimit
+				}
+				if !*asJSON && c.stdoutTTY {
 					onResult = func(r node.SearchResult) {
 						mu.Lock()
 						defer mu.Unlock()
+						if arrived >= limit {
+							return
+						}
 						if arrived == 0 {
 							fmt.Fprintln(c.stdout, "found (as results arrive):")
 						}
@@ -86,7 +97,7 @@ func printRanked(w io.Writer, res []node.SearchResult) error {
 		_, err := fmt.Fprintln(w, "no results")
 		return err
 	}
-	fmt.Fprintf(w, "%d results, best first:\n", len(res))
+	fmt.Fprintf(w, "%d %s, best first:\n", len(res), plural(len(res), "result", "results"))
 	tw := newTable(w)
 	fmt.Fprintf(tw, "#\tSCORE\tHOLDERS\tKIND\tSIZE\tTITLE\tMRI\tPUBLISHER\n")
 	for i, r := range res {

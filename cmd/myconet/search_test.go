@@ -36,6 +36,7 @@ func (f *searchAPI) Search(ctx context.Context, query string, opts node.SearchOp
 func TestSearchCommand(t *testing.T) {
 	api := &searchAPI{}
 	c, stdout, stderr := testCLI(t, api)
+	c.stdoutTTY = true
 	status := c.run([]string{"search", "gossip", `"peer to peer"`, "--kind", "video", "--tag", "a", "--tag", "b", "--language", "en", "--license", "MIT", "--publisher", "12D3P", "--limit", "5"})
 	if status != 0 {
 		t.Fatalf("status %d: %s", status, stderr)
@@ -66,5 +67,58 @@ func TestSearchCommand(t *testing.T) {
 	c, _, _ = testCLI(t, api)
 	if status := c.run([]string{"search", "--", "-draft", "report"}); status != 0 || api.query != "-draft report" {
 		t.Fatalf("after --: %d %q", status, api.query)
+	}
+}
+
+// manyAPI streams n results and returns the best opts.Limit of them.
+type manyAPI struct {
+	fakeAPI
+	n int
+}
+
+func (f *manyAPI) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+	var all []node.SearchResult
+	for i := range f.n {
+		r := node.SearchResult{MRI: fmt.Sprintf("myco://bafy%d", i), Title: fmt.Sprintf("Title%d", i), Score: float64(i)}
+		all = append(all, r)
+		if onResult != nil {
+			onResult(r)
+		}
+	}
+	slices.Reverse(all)
+	return all[:min(len(all), opts.Limit)], nil
+}
+
+// Into a pipe, each result prints once (the ranked list); on a terminal,
+// the streamed lines never exceed --limit. "1 result", not "1 results".
+func TestSearchOutputPipeAndTerminal(t *testing.T) {
+	api := &manyAPI{n: 5}
+	c, stdout, stderr := testCLI(t, api)
+	if status := c.run([]string{"search", "x", "--limit", "3"}); status != 0 {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	out := stdout.String()
+	if strings.Contains(out, "found") || strings.Count(out, "myco://bafy4") != 1 || strings.Count(out, "myco://") != 3 {
+		t.Fatalf("piped output: want the ranked 3 once each:\n%s", out)
+	}
+
+	c, stdout, _ = testCLI(t, api)
+	c.stdoutTTY = true
+	if status := c.run([]string{"search", "x", "--limit", "2"}); status != 0 {
+		t.Fatal(status)
+	}
+	streamed, ranked, _ := strings.Cut(stdout.String(), "best first")
+	if n := strings.Count(streamed, "myco://"); n != 2 || !strings.HasPrefix(streamed, "found (as results arrive):") {
+		t.Fatalf("terminal: %d results streamed with --limit 2:\n%s", n, stdout)
+	}
+	if n := strings.Count(ranked, "myco://"); n != 2 {
+		t.Fatalf("terminal: ranked list has %d results:\n%s", n, stdout)
+	}
+
+	api.n = 1
+	c, stdout, _ = testCLI(t, api)
+	c.run([]string{"search", "x"})
+	if !strings.HasPrefix(stdout.String(), "1 result, best first:") {
+		t.Fatalf("one result: %q", stdout)
 	}
 }

@@ -366,6 +366,9 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
+			if terr := trailerError(resp); terr != nil {
+				return terr
+			}
 			return fmt.Errorf("get: %w", err)
 		}
 	case "dir":
@@ -458,9 +461,9 @@ func (c *Client) Bookmarks(ctx context.Context) ([]node.Bookmark, error) {
 }
 
 // BookmarkAdd implements node.API.
-func (c *Client) BookmarkAdd(ctx context.Context, name, ref string) (node.Bookmark, error) {
+func (c *Client) BookmarkAdd(ctx context.Context, req node.BookmarkRequest) (node.Bookmark, error) {
 	var v node.Bookmark
-	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, node.BookmarkRequest{Name: name, Ref: ref}, &v)
+	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, req, &v)
 }
 
 // BookmarkFollow implements node.API.
@@ -481,10 +484,10 @@ func (c *Client) BookmarkRm(ctx context.Context, name string) error {
 }
 
 // OpenURL implements node.API.
-func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (string, error) {
+func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (node.URLResponse, error) {
 	var v node.URLResponse
 	err := c.doJSON(ctx, http.MethodGet, "/open", refQuery(nameOrRef), nil, &v)
-	return v.URL, err
+	return v, err
 }
 
 // Quota implements node.API.

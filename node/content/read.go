@@ -68,7 +68,7 @@ func (r *Reader) Resolve(ctx context.Context, root cid.Cid, segments []string) (
 			return nil, Stat{}, err
 		}
 		if st.Type != TypeDir {
-			return nil, Stat{}, fmt.Errorf("%w: %s", ErrNotDir, strings.Join(segments[:i], "/"))
+			return nil, Stat{}, pathErr(ErrNotDir, segments, i-1)
 		}
 		dir, err := uio.NewDirectoryFromNode(r.ds, nd)
 		if err != nil {
@@ -76,7 +76,7 @@ func (r *Reader) Resolve(ctx context.Context, root cid.Cid, segments []string) (
 		}
 		nd, err = dir.Find(ctx, seg)
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, Stat{}, fmt.Errorf("%w: %s", ErrNoSuchPath, strings.Join(segments[:i+1], "/"))
+			return nil, Stat{}, pathErr(ErrNoSuchPath, segments, i)
 		}
 		if err != nil {
 			return nil, Stat{}, err
@@ -84,6 +84,24 @@ func (r *Reader) Resolve(ctx context.Context, root cid.Cid, segments []string) (
 	}
 	st, err := stat(nd)
 	return nd, st, err
+}
+
+// pathErr wraps err for the path segments, naming segments[:at+1], the
+// part that is missing or not a directory, when it is not the whole path:
+// "no such path in package: a/b/c (\"a\" does not exist)". at < 0 names
+// the root.
+func pathErr(err error, segments []string, at int) error {
+	full := strings.Join(segments, "/")
+	part := strings.Join(segments[:at+1], "/")
+	switch {
+	case errors.Is(err, ErrNotDir) && at < 0:
+		return fmt.Errorf("%w: %s (the package root is a file)", err, full)
+	case errors.Is(err, ErrNotDir):
+		return fmt.Errorf("%w: %s (%q is not a directory)", err, full, part)
+	case part != full:
+		return fmt.Errorf("%w: %s (%q does not exist)", err, full, part)
+	}
+	return fmt.Errorf("%w: %s", err, full)
 }
 
 func stat(nd ipld.Node) (Stat, error) {

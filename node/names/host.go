@@ -27,11 +27,11 @@ import (
 	"net/netip"
 	"time"
 
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	pb "github.com/libp2p/go-libp2p/core/crypto/pb"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
-	record "github.com/libp2p/go-libp2p-record"
 
 	"github.com/myconet/myconet/overlay"
 )

@@ -27,9 +27,11 @@ const (
 	DefaultTTL = 48 * time.Hour
 
 	// RepublishInterval is how often an owner should republish its records:
-	// well inside DefaultTTL and kad-dht's default MaxRecordAge (48 h both),
-	// so that a missed round or two does not let a channel lapse.
-	RepublishInterval = 4 * time.Hour
+	// far inside DefaultTTL and kad-dht's default MaxRecordAge (48 h both),
+	// so that missed rounds do not let a channel lapse, and often enough
+	// that records lost by restarted nodes (the DHT keeps them in memory)
+	// come back within the hour.
+	RepublishInterval = time.Hour
 
 	// MaxTTL is the longest validity a record may claim.
 	MaxTTL = 30 * 24 * time.Hour

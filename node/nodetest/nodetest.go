@@ -62,19 +62,24 @@ type Net struct {
 	Mock  mocknet.Mocknet // nil with Loopback
 	// Dead marks the nodes stopped by Kill.
 	Dead []bool
+
+	opts  Options
+	homes []string // node i's home, kept for Restart
 }
 
 // New starts n nodes, not yet connected to each other. Everything is closed
 // when the test ends.
 func New(t TB, n int, opts Options) *Net {
 	t.Helper()
-	net := &Net{t: t}
+	net := &Net{t: t, opts: opts}
 	if !opts.Loopback {
 		net.Mock = mocknet.New()
 		t.Cleanup(func() { net.Mock.Close() })
 	}
 	for i := range n {
-		net.add(i, opts)
+		net.homes = append(net.homes, t.TempDir())
+		net.Nodes = append(net.Nodes, net.start(i))
+		net.Dead = append(net.Dead, false)
 	}
 	if net.Mock != nil {
 		// Links are the underlay: every node can reach every other, as on
@@ -86,9 +91,9 @@ func New(t TB, n int, opts Options) *Net {
 	return net
 }
 
-func (net *Net) add(i int, opts Options) {
-	t := net.t
-	home := t.TempDir()
+// start starts node i on its home.
+func (net *Net) start(i int) *node.Node {
+	t, opts, home := net.t, net.opts, net.homes[i]
 	cfg := node.Config{
 		Home:              home,
 		StoreNoSync:       true,
@@ -131,9 +136,28 @@ func (net *Net) add(i int, opts Options) {
 	if err := nd.StartNetwork(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	net.Nodes = append(net.Nodes, nd)
-	net.Dead = append(net.Dead, false)
+	return nd
 }
+
+// Restart stops node i (unless Kill stopped it) and starts it again on the
+// same home: same identity, store and config, an empty DHT, new listen
+// ports and no connections. Loopback nets only.
+func (net *Net) Restart(i int) {
+	net.t.Helper()
+	if net.Mock != nil {
+		net.t.Fatal("nodetest: Restart needs Options.Loopback")
+	}
+	if !net.Dead[i] {
+		if err := net.Nodes[i].Close(); err != nil {
+			net.t.Errorf("restart %d: close: %v", i, err)
+		}
+	}
+	net.Nodes[i] = net.start(i)
+	net.Dead[i] = false
+}
+
+// Home returns node i's home directory.
+func (net *Net) Home(i int) string { return net.homes[i] }
 
 // Kill stops node i for good, as if its machine vanished: the node closes
 // and, on mocknet, its host closes and loses its links, so that dials to it

@@ -1,0 +1,175 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/store"
+)
+
+// Bookmarks implements API.
+func (n *Node) Bookmarks(ctx context.Context) ([]Bookmark, error) {
+	bms, err := n.db.Bookmarks()
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]Bookmark, len(bms))
+	for i, b := range bms {
+		out[i] = n.apiBookmark(b)
+	}
+	return out, nil
+}
+
+func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
+	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
+	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
+		out.URL = n.GatewayURL(m.Root, m.Path)
+	}
+	if b.Resolved.Defined() {
+		if m, err := mri.New(b.Resolved, ""); err == nil {
+			out.Resolved, out.ResolvedAt = m.String(), b.ResolvedAt
+		}
+	}
+	return out
+}
+
+// BookmarkAdd implements API: one store transaction creates (or, with
+// Force, replaces) the bookmark with its follow flag, so a refused request
+// leaves the store as it was.
+func (n *Node) BookmarkAdd(ctx context.Context, req BookmarkRequest) (Bookmark, error) {
+	m, err := mri.Parse(req.Ref)
+	if err != nil {
+		return Bookmark{}, coded(CodeInvalid, err)
+	}
+	if req.Follow && !m.Mutable() {
+		return Bookmark{}, codedf(CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
+	}
+	b := store.Bookmark{Name: req.Name, Target: m.String(), Created: n.now(), Follow: req.Follow}
+	if err := n.db.AddBookmark(b, req.Force); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			old, _ := n.db.Bookmark(req.Name)
+			return Bookmark{}, codedf(CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
+		}
+		return Bookmark{}, storeErr(err)
+	}
+	if req.Follow {
+		n.followSoon()
+	}
+	return n.apiBookmark(b), nil
+}
+
+// BookmarkFollow implements API: it turns following on or off for a
+// bookmark. A followed bookmark of a mutable MRI (myco://<peer>/<channel>)
+// has each new version fetched and pinned local as it appears, so it reads
+// offline. Turning following off forgets the last resolution.
+func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error) {
+	var out store.Bookmark
+	err := n.db.UpdateBookmark(name, func(b *store.Bookmark) error {
+		if follow {
+			if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
+				return codedf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
+			}
+		} else {
+			b.Resolved, b.ResolvedAt = cid.Undef, time.Time{}
+		}
+		b.Follow = follow
+		out = *b
+		return nil
+	})
+	var coded *Error
+	if errors.As(err, &coded) {
+		return Bookmark{}, coded
+	}
+	if err != nil {
+		return Bookmark{}, storeErr(err)
+	}
+	if follow {
+		n.followSoon()
+	}
+	return n.apiBookmark(out), nil
+}
+
+// BookmarkRm implements API.
+func (n *Node) BookmarkRm(ctx context.Context, name string) error {
+	if _, err := n.db.Bookmark(name); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return codedf(CodeNotFound, "no bookmark named %q", name)
+		}
+		return storeErr(err)
+	}
+	return storeErr(n.db.DeleteBookmark(name))
+}
+
+// OpenURL implements API.
+func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, error) {
+	target := nameOrRef
+	if b, err := n.db.Bookmark(nameOrRef); err == nil {
+		target = b.Target
+	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
+		return URLResponse{}, storeErr(err)
+	}
+	if _, err := mri.Parse(target); err != nil {
+		return URLResponse{}, codedf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
+	}
+	m, stale, err := n.resolveRefKept(ctx, target)
+	if err != nil {
+		return URLResponse{}, err
+	}
+	out := URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
+	if stale != nil {
+		out.Stale, out.ResolvedAt = true, stale.at
+	}
+	return out, nil
+}
+
+// keptResolution is the last resolution of a channel that a followed
+// bookmark kept.
+type keptResolution struct {
+	bookmark string
+	target   cid.Cid
+	at       time.Time
+}
+
+// keptResolutionOf returns the newest resolution that a bookmark following
+// publisher's channel kept, or nil.
+func (n *Node) keptResolutionOf(publisher, channel string) *keptResolution {
+	bms, err := n.db.Bookmarks()
+	if err != nil {
+		return nil
+	}
+	var best *keptResolution
+	for _, b := range bms {
+		if !b.Follow || !b.Resolved.Defined() {
+			continue
+		}
+		m, err := mri.Parse(b.Target)
+		if err != nil || !m.Mutable() || m.Publisher != publisher || m.Channel != channel {
+			continue
+		}
+		if best == nil || b.ResolvedAt.After(best.at) {
+			best = &keptResolution{bookmark: b.Name, target: b.Resolved, at: b.ResolvedAt}
+		}
+	}
+	return best
+}
+
+// keepResolution records that the channel bookmark b follows pointed at
+// target (fetched and pinned) now, unless the bookmark changed meanwhile.
+func (n *Node) keepResolution(b store.Bookmark, target cid.Cid) {
+	err := n.db.UpdateBookmark(b.Name, func(cur *store.Bookmark) error {
+		if cur.Target != b.Target || !cur.Follow {
+			return errBookmarkChanged
+		}
+		cur.Resolved, cur.ResolvedAt = target, n.now()
+		return nil
+	})
+	if err != nil && !errors.Is(err, errBookmarkChanged) && !errors.Is(err, store.ErrNotFound) {
+		n.log.Warn("follow: cannot keep the resolution", "bookmark", b.Name, "err", err)
+	}
+}
+
+var errBookmarkChanged = errors.New("bookmark changed")

@@ -1,0 +1,137 @@
+package node
+
+// Run-time control of the daemon's logs: the level (a slog.LevelVar the
+// daemon's handler reads, changed through POST /api/v1/log), the access log
+// of the API and the gateway, and peer connect/disconnect lines at debug.
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+)
+
+// LogSettings is the answer of GET and POST /api/v1/log.
+type LogSettings struct {
+	// Level is the daemon's log level: debug, info, warn or error.
+	Level string `json:"level"`
+	// Access says whether the access log (one info line per API and
+	// gateway request) is on.
+	Access bool `json:"access"`
+}
+
+// LogRequest is the body of POST /api/v1/log: the fields set change, the
+// others stay.
+type LogRequest struct {
+	Level  string `json:"level,omitempty"`
+	Access *bool  `json:"access,omitempty"`
+}
+
+// logControl is what the API handler needs to serve /api/v1/log (*Node).
+type logControl interface {
+	LogSettings(ctx context.Context) (LogSettings, error)
+	SetLog(ctx context.Context, req LogRequest) (LogSettings, error)
+}
+
+var _ logControl = (*Node)(nil)
+
+// LogSettings reports the running daemon's log settings.
+func (n *Node) LogSettings(ctx context.Context) (LogSettings, error) {
+	n.mu.Lock()
+	online := n.online
+	n.mu.Unlock()
+	if !online {
+		return LogSettings{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
+	}
+	s := LogSettings{Level: "info", Access: n.accessOn.Load()}
+	if n.logLevel != nil {
+		s.Level = strings.ToLower(n.logLevel.Level().String())
+	}
+	return s, nil
+}
+
+// SetLog changes the running daemon's log level and access log. A level
+// change needs Config.LogLevel (the daemon sets it).
+func (n *Node) SetLog(ctx context.Context, req LogRequest) (LogSettings, error) {
+	if _, err := n.LogSettings(ctx); err != nil {
+		return LogSettings{}, err
+	}
+	if req.Level != "" {
+		var l slog.Level
+		if err := l.UnmarshalText([]byte(req.Level)); err != nil {
+			return LogSettings{}, codedf(CodeInvalid, "log: level: want debug, info, warn or error, got %q", req.Level)
+		}
+		if n.logLevel == nil {
+			return LogSettings{}, codedf(CodeInvalid, "log: this node's level is fixed (no Config.LogLevel)")
+		}
+		old := n.logLevel.Level()
+		n.logLevel.Set(l)
+		n.log.Log(ctx, max(l, old), "log level changed", "from", old, "to", l)
+	}
+	if req.Access != nil {
+		n.accessOn.Store(*req.Access)
+		n.log.Info("access log", "on", *req.Access)
+	}
+	return n.LogSettings(ctx)
+}
+
+// accessLog writes one line for a served request when the access log is on.
+// It never logs headers (the API token travels in one).
+func (n *Node) accessLog(server string, r *http.Request, code int, bytes int64, d time.Duration) {
+	if !n.accessOn.Load() {
+		return
+	}
+	n.baseLog.LogAttrs(r.Context(), slog.LevelInfo, "access",
+		slog.String("component", "access"), slog.String("server", server),
+		slog.String("remote", r.RemoteAddr), slog.String("host", r.Host),
+		slog.String("method", r.Method), slog.String("uri", r.URL.RequestURI()),
+		slog.Int("status", code), slog.Int64("bytes", bytes),
+		slog.Duration("duration", d), slog.String("agent", r.UserAgent()))
+}
+
+// logPeerEvents logs every connection opened and closed at debug level,
+// until ns stops.
+func (n *Node) logPeerEvents(ns *netState) {
+	log := n.baseLog.With("component", "peers")
+	nb := &network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			log.Debug("peer connected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "dir", c.Stat().Direction, "relayed", isRelayed(c.RemoteMultiaddr()))
+		},
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			log.Debug("peer disconnected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "dir", c.Stat().Direction)
+		},
+	}
+	ns.host.Network().Notify(nb)
+	ns.goOwned(func(ctx context.Context) {
+		<-ctx.Done()
+		ns.host.Network().StopNotify(nb)
+	})
+}
+
+func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
+	lc, ok := h.api.(logControl)
+	if !ok {
+		writeError(w, ErrNoDaemon)
+		return
+	}
+	v, err := lc.LogSettings(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) logSet(w http.ResponseWriter, r *http.Request) {
+	var req LogRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	lc, ok := h.api.(logControl)
+	if !ok {
+		writeError(w, ErrNoDaemon)
+		return
+	}
+	v, err := lc.SetLog(r.Context(), req)
+	reply(w, v, err)
+}

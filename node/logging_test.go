@@ -1,0 +1,93 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
+)
+
+// logBuffer collects a node's text log lines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) lines() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Split(strings.TrimSpace(b.buf.String()), "\n")
+}
+
+func loggedNode(t *testing.T, level slog.Level) (*Node, *logBuffer) {
+	t.Helper()
+	lb := &logBuffer{}
+	log := slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: level}))
+	n, err := New(Config{Home: t.TempDir(), StoreNoSync: true, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return n, lb
+}
+
+// The store names its component itself; the node must not name it again
+// (a gc line said component=store twice).
+func TestStoreLogNamesComponentOnce(t *testing.T) {
+	n, lb := loggedNode(t, slog.LevelDebug)
+	ctx := context.Background()
+	p, _ := randFile(t, t.TempDir(), "f.bin", 1, 4096)
+	res, err := n.Add(ctx, AddRequest{Path: p, Title: "F"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Unpin(ctx, res.MRI, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, l := range lb.lines() {
+		if strings.Contains(l, "component=store") {
+			seen = true
+			if k := strings.Count(l, "component="); k != 1 {
+				t.Errorf("log line names a component %d times: %s", k, l)
+			}
+		}
+	}
+	if !seen {
+		t.Fatalf("no store log line after gc: %q", lb.lines())
+	}
+}
+
+// A first "undecided" decision is what most reads get: debug, not info.
+// A decision that keeps or withholds, or a change, stays at info.
+func TestUndecidedDecisionLogsAtDebug(t *testing.T) {
+	n, lb := loggedNode(t, slog.LevelInfo)
+	h, _ := mh.Sum([]byte("pkg"), mh.SHA2_256, -1)
+	c := cid.NewCidV1(cid.DagCBOR, h)
+	for range 3 {
+		n.cacheDecision(c, TallyReport{Decision: "undecided"})
+		n.forgetDecision(c)
+	}
+	if l := lb.lines(); len(l) != 1 || l[0] != "" {
+		t.Fatalf("undecided decisions logged at info: %q", l)
+	}
+	n.cacheDecision(c, TallyReport{Decision: "remove"})
+	n.cacheDecision(c, TallyReport{Decision: "undecided"})
+	if l := lb.lines(); len(l) != 2 || !strings.Contains(l[0], "decision=remove") || !strings.Contains(l[1], "decision=undecided") {
+		t.Fatalf("decisions and changes not logged at info: %q", l)
+	}
+}

@@ -1,0 +1,21 @@
+package node
+
+import (
+	"context"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/node/retrieval"
+)
+
+type discardSink struct{}
+
+func (discardSink) Put(cid.Cid, []byte) error { return nil }
+
+// FetchFromForTest fetches root's DAG from provider p alone, over the
+// retrieval protocol, into nothing (tests: what a provider serves).
+func (n *Node) FetchFromForTest(ctx context.Context, p peer.ID, root cid.Cid) error {
+	_, err := n.network().retrieval.Fetch(ctx, root, discardSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}})
+	return err
+}
