@@ -200,7 +200,9 @@ func (n *Node) Names(ctx context.Context) (NamesInfo, error) {
 	sort.Slice(info.Published, func(i, j int) bool { return info.Published[i].Name < info.Published[j].Name })
 	if ns := n.network(); ns != nil && ns.dns != nil {
 		info.DNS = ns.dns.Addr()
-		info.Setup = ns.dnsSetup
+		if p := ns.dnsSetup.Load(); p != nil {
+			info.Setup = *p
+		}
 	}
 	return info, nil
 }
@@ -476,26 +478,45 @@ func (n *Node) startDNS(ns *netState, cfg FileConfig, tunName string) {
 	}
 	ns.dns = srv
 	ns.goOwned(func(ctx context.Context) { <-ctx.Done(); srv.Close() })
-	ns.dnsSetup = n.resolverSetup(srv.Addr(), tunName)
-	n.log.Info("names: DNS for ."+NameZone, "address", srv.Addr(), "resolver", ns.dnsSetup)
+	manual := n.resolverHowTo(srv.Addr(), tunName)
+	ns.dnsSetup.Store(&manual)
+	ns.goOwned(func(ctx context.Context) {
+		setup := manual
+		if s, ok := n.resolverSetup(ctx, srv.Addr(), tunName); ok {
+			setup = s
+			ns.dnsSetup.Store(&setup)
+		}
+		n.log.Info("names: DNS for ."+NameZone, "address", srv.Addr(), "resolver", setup)
+	})
 }
 
 // resolverSetup points systemd-resolved at the DNS server for the zone on
-// the TUN link when it can, and otherwise says how to.
-func (n *Node) resolverSetup(addr, tunName string) string {
+// the TUN link, when the server listens on port 53 there and resolvectl
+// works.
+func (n *Node) resolverSetup(ctx context.Context, addr, tunName string) (string, bool) {
+	host, port, _ := net.SplitHostPort(addr)
+	if tunName == "" || port != "53" {
+		return "", false
+	}
+	if _, err := exec.LookPath("resolvectl"); err != nil {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := exec.CommandContext(ctx, "resolvectl", "dns", tunName, host).Run()
+	if err == nil {
+		err = exec.CommandContext(ctx, "resolvectl", "domain", tunName, "~"+NameZone).Run()
+	}
+	if err != nil {
+		return "", false
+	}
+	return "systemd-resolved sends ." + NameZone + " queries on " + tunName + " to " + host, true
+}
+
+// resolverHowTo says how to point the host's resolver at the DNS server.
+func (n *Node) resolverHowTo(addr, tunName string) string {
 	host, port, _ := net.SplitHostPort(addr)
 	if tunName != "" && port == "53" {
-		if _, err := exec.LookPath("resolvectl"); err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			err := exec.CommandContext(ctx, "resolvectl", "dns", tunName, host).Run()
-			if err == nil {
-				err = exec.CommandContext(ctx, "resolvectl", "domain", tunName, "~"+NameZone).Run()
-			}
-			if err == nil {
-				return "systemd-resolved sends ." + NameZone + " queries on " + tunName + " to " + host
-			}
-		}
 		return fmt.Sprintf("point the resolver at %s for .%s: `resolvectl dns %s %s && resolvectl domain %s ~%s` (systemd-resolved), or a dnsmasq line server=/%s/%s", host, NameZone, tunName, host, tunName, NameZone, NameZone, host)
 	}
 	return fmt.Sprintf("ask %s for .%s names, e.g. `dig -p %s @%s laptop.%s AAAA`; dnsmasq: server=/%s/%s#%s", addr, NameZone, port, host, NameZone, NameZone, host, port)

@@ -128,4 +128,3 @@ func TestNames(t *testing.T) {
 		t.Fatalf("dns of a removed petname: %v", r)
 	}
 }
-

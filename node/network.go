@@ -48,7 +48,7 @@ type netState struct {
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
-	dnsSetup  string                 // how the host's resolver reaches it
+	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
