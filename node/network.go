@@ -21,6 +21,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
@@ -48,6 +49,7 @@ type netState struct {
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
+	punches   *punchLog              // successful hole punches (overlay_path.go)
 	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
@@ -105,7 +107,8 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if n.testHost != nil {
 		ns.host = n.testHost
 	} else {
-		h, err := n.newHost(cfg, ns.gater)
+		ns.punches = &punchLog{}
+		h, err := n.newHost(cfg, ns.gater, ns.punches)
 		if err != nil {
 			return err
 		}
@@ -254,7 +257,7 @@ func (n *Node) network() *netState {
 // relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
-func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
+func (n *Node) newHost(cfg FileConfig, gater *connGater, punches *punchLog) (host.Host, error) {
 	if err := checkListenFree(cfg.Network.Listen); err != nil {
 		return nil, err // listen.go: SO_REUSEPORT would share the port
 	}
@@ -290,7 +293,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),
-		libp2p.EnableHolePunching(),
+		libp2p.EnableHolePunching(holepunch.WithTracer(punches)),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
 		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),

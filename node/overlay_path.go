@@ -1,0 +1,147 @@
+package node
+
+// The overlay's path to a peer, truthfully: the connection under the stream
+// that carries the packets, not "some connection to the peer". A link that
+// runs over a relayed connection moves to a direct one as soon as one
+// appears (a hole punch succeeded, or either side dialled the other): a new
+// stream is opened on the direct connection, swapped in between two
+// frames, and the relayed stream is closed for writing so that the peer
+// reads what is still in flight (its own link follows: followPeer). The
+// packets of a TCP connection across the switch may reorder but are not
+// lost. Whether a direct connection came from hole punching is read from
+// libp2p's hole punching tracer.
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// punchLog remembers when hole punching to a peer last succeeded. It is
+// the hole punching service's tracer.
+type punchLog struct{ at sync.Map } // peer.ID → time.Time
+
+// Trace implements holepunch.EventTracer.
+func (p *punchLog) Trace(evt *holepunch.Event) {
+	if e, ok := evt.Evt.(*holepunch.EndHolePunchEvt); ok && e.Success {
+		p.at.Store(evt.Remote, time.Unix(0, evt.Timestamp))
+	}
+}
+
+// punched reports whether c, a direct connection to p, came from a hole
+// punch: one succeeded around the time c opened.
+func (p *punchLog) punched(id peer.ID, c network.Conn) bool {
+	if p == nil {
+		return false
+	}
+	v, ok := p.at.Load(id)
+	if !ok {
+		return false
+	}
+	t := v.(time.Time)
+	opened := c.Stat().Opened
+	return !t.Before(opened.Add(-time.Second)) && t.Sub(opened) < time.Minute
+}
+
+// connPath describes one connection: "direct", "hole-punched" or
+// "relayed via <relay>".
+func (o *overlayNet) connPath(id peer.ID, c network.Conn) string {
+	a := c.RemoteMultiaddr()
+	if !isRelayed(a) {
+		if o.ns.punches.punched(id, c) {
+			return "hole-punched"
+		}
+		return "direct"
+	}
+	if v, err := a.ValueForProtocol(ma.P_P2P); err == nil {
+		return "relayed via " + v
+	}
+	return "relayed"
+}
+
+// path describes how this node reaches id now: the connection of the
+// overlay stream when one is open, else the best connection libp2p would
+// use ("not connected" without any).
+func (o *overlayNet) path(id peer.ID) string {
+	o.mu.Lock()
+	l := o.links[id]
+	o.mu.Unlock()
+	if l != nil {
+		l.mu.Lock()
+		s := l.stream
+		l.mu.Unlock()
+		if s != nil {
+			return o.connPath(id, s.Conn())
+		}
+	}
+	var best network.Conn
+	for _, c := range o.ns.host.Network().ConnsToPeer(id) {
+		if best == nil || isRelayed(best.RemoteMultiaddr()) && !isRelayed(c.RemoteMultiaddr()) {
+			best = c
+		}
+	}
+	if best == nil {
+		return "not connected"
+	}
+	return o.connPath(id, best)
+}
+
+// watchDirect moves links onto direct connections as they open.
+func (o *overlayNet) watchDirect() {
+	o.notifiee = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if isRelayed(c.RemoteMultiaddr()) {
+			return
+		}
+		o.mu.Lock()
+		l := o.links[c.RemotePeer()]
+		o.mu.Unlock()
+		if l != nil {
+			o.ns.goOwned(l.toDirect)
+		}
+	}}
+	o.ns.host.Network().Notify(o.notifiee)
+}
+
+// toDirect swaps the link's relayed stream for one on a direct connection,
+// if there is one.
+func (l *overlayLink) toDirect(ctx context.Context) {
+	l.mu.Lock()
+	old := l.stream
+	l.mu.Unlock()
+	if old == nil || !isRelayed(old.Conn().RemoteMultiaddr()) || !hasDirectConn(l.o.ns.host.Network().ConnsToPeer(l.id)) {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
+	defer cancel()
+	s, err := l.o.ns.host.NewStream(network.WithNoDial(sctx, "overlay: move to direct"), l.id, OverlayProtocol)
+	if err != nil {
+		l.o.log.Debug("overlay: stream on the direct connection", "peer", l.id, "err", err)
+		return
+	}
+	if isRelayed(s.Conn().RemoteMultiaddr()) {
+		s.Reset()
+		return
+	}
+	l.wmu.Lock() // between two frames
+	l.mu.Lock()
+	swapped := l.stream == old
+	if swapped {
+		l.stream = s
+		l.deadline = time.Time{}
+	}
+	l.mu.Unlock()
+	l.wmu.Unlock()
+	if !swapped {
+		s.Reset()
+		return
+	}
+	l.o.log.Info("overlay: moved to a direct connection", "peer", l.id, "path", l.o.connPath(l.id, s.Conn()))
+	_ = old.CloseWrite()
+	// The peer closes its side at EOF; do not wait on it for long.
+	time.AfterFunc(10*time.Second, func() { _ = old.Reset() })
+}
