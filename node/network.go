@@ -253,7 +253,7 @@ func (n *Node) network() *netState {
 }
 
 // newHost builds the libp2p host from the config: TCP and QUIC, Noise and
-// TLS, yamux (libp2p's defaults), AutoNAT service, hole punching, circuit
+// TLS, yamux (libp2p's defaults), AutoNAT (v1 service, v2 per address), hole punching, circuit
 // relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
@@ -293,6 +293,10 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater, punches *punchLog) (hos
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),
+		// AutoNAT v2 tests each public address on its own, and the host
+		// stops advertising those found unreachable (a NAT mapping nobody
+		// can dial), so that dialers no longer wait ~5 s on them first.
+		libp2p.EnableAutoNATv2(),
 		libp2p.EnableHolePunching(holepunch.WithTracer(punches)),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
