@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -394,6 +395,10 @@ type PeerInfo struct {
 	Direction string   `json:"direction"` // inbound | outbound
 	Latency   string   `json:"latency,omitempty"`
 	Relayed   bool     `json:"relayed,omitempty"`
+	// Path is how the node reaches the peer: direct, hole-punched or
+	// "relayed via <relay>" (the overlay stream's connection when there is
+	// one, else the connection libp2p prefers).
+	Path string `json:"path,omitempty"`
 }
 
 // Peers lists connected peers.
@@ -414,13 +419,17 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 			byID[id] = pi
 		}
 		addr := c.RemoteMultiaddr()
-		if _, err := addr.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+		if isRelayed(addr) && !hasDirectConn(ns.host.Network().ConnsToPeer(id)) {
 			pi.Relayed = true
 		}
 		pi.Addrs = append(pi.Addrs, addr.String())
 	}
 	out := make([]PeerInfo, 0, len(byID))
-	for _, pi := range byID {
+	for id, pi := range byID {
+		if ns.overlay != nil {
+			pi.Path = ns.overlay.path(id)
+			pi.Relayed = strings.HasPrefix(pi.Path, "relayed")
+		}
 		out = append(out, *pi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

@@ -49,6 +49,18 @@ func TestOverlayMovesToDirect(t *testing.T) {
 	if p := routePath(); p != relayed {
 		t.Fatalf("routes: %q, want %q", p, relayed)
 	}
+	peerPath := func(n *node.Node, id string) string {
+		ps, _ := n.Peers(ctx)
+		for _, p := range ps {
+			if p.ID == id {
+				return p.Path
+			}
+		}
+		return ""
+	}
+	if p := peerPath(a, cID.String()); p != relayed {
+		t.Fatalf("peers: %q, want %q", p, relayed)
+	}
 
 	node.AllowDirect(a, cID)
 	node.AllowDirect(c, aID)
@@ -62,6 +74,9 @@ func TestOverlayMovesToDirect(t *testing.T) {
 	})
 	if p := routePath(); p != "direct" {
 		t.Fatalf("routes after the move: %q", p)
+	}
+	if p := peerPath(a, cID.String()); p != "direct" {
+		t.Fatalf("peers after the move: %q", p)
 	}
 	if !ping() {
 		t.Fatal("no reply over the direct path")

@@ -59,7 +59,9 @@ overlay address; a petname (name set) is yours alone; a published name
 <name>.<this peer>.myco. ` + "`myconet name ls`" + ` says how the host's resolver reaches the daemon.`,
 		subs: []*command{
 			nameInfoCmd("set", "NAME TARGET", "give NAME.myco to a peer ID or overlay address (a petname, local)", false,
-				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) { return api.NameSet(ctx, a[0], a[1]) },
+				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
+					return api.NameSet(ctx, a[0], a[1])
+				},
 				func(i node.NameInfo) string { return i.FQDN + " → " + i.Addr }),
 			nameInfoCmd("publish", "NAME [TARGET]", "sign NAME.<this peer>.myco → TARGET (default this node) into the DHT", true,
 				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
@@ -71,7 +73,9 @@ overlay address; a petname (name set) is yours alone; a published name
 				},
 				func(i node.NameInfo) string { return "published " + i.FQDN + " → " + i.Addr }),
 			nameInfoCmd("resolve", "NAME", "what a .myco name resolves to, as the DNS server answers", false,
-				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) { return api.NameResolve(ctx, a[0]) },
+				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
+					return api.NameResolve(ctx, a[0])
+				},
 				func(i node.NameInfo) string { return i.FQDN + " → " + i.Addr + " (" + i.Kind + ")" }),
 			{
 				name: "rm", args: "NAME", summary: "remove a petname, or stop publishing a name",
