@@ -51,6 +51,7 @@ type netState struct {
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
 	punches   *punchLog              // successful hole punches (overlay_path.go)
+	hps       *holepunch.Service     // hole punching, run by the node to retry it (overlay_path.go)
 	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
@@ -108,12 +109,15 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if n.testHost != nil {
 		ns.host = n.testHost
 	} else {
-		ns.punches = &punchLog{}
-		h, err := n.newHost(cfg, ns.gater, ns.punches)
+		ns.punches = &punchLog{log: n.log.Debug}
+		h, err := n.newHost(cfg, ns.gater)
 		if err != nil {
 			return err
 		}
 		ns.host, ns.ownsHost = h, true
+		if ns.hps, err = startHolePunching(h, ns.punches); err != nil {
+			return err
+		}
 		ns.gater.count = func() int { return len(h.Network().Conns()) }
 		ns.gater.has = func(p peer.ID) bool { return h.Network().Connectedness(p) == network.Connected }
 	}
@@ -239,6 +243,9 @@ func (ns *netState) close() {
 	if ns.dht != nil {
 		ns.dht.Close()
 	}
+	if ns.hps != nil {
+		ns.hps.Close()
+	}
 	if ns.host != nil && ns.ownsHost {
 		ns.host.Close()
 	} else if ns.host != nil {
@@ -258,7 +265,7 @@ func (n *Node) network() *netState {
 // relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
-func (n *Node) newHost(cfg FileConfig, gater *connGater, punches *punchLog) (host.Host, error) {
+func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 	if err := checkListenFree(cfg.Network.Listen); err != nil {
 		return nil, err // listen.go: SO_REUSEPORT would share the port
 	}
@@ -286,6 +293,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater, punches *punchLog) (hos
 	if err != nil {
 		return nil, fmt.Errorf("network: connection manager: %w", err)
 	}
+	ranker := &punchRanker{}
 	opts := []libp2p.Option{
 		libp2p.Identity(n.id.Priv),
 		libp2p.ListenAddrStrings(cfg.Network.Listen...),
@@ -298,15 +306,16 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater, punches *punchLog) (hos
 		// stops advertising those found unreachable (a NAT mapping nobody
 		// can dial), so that dialers no longer wait ~5 s on them first.
 		libp2p.EnableAutoNATv2(),
-		libp2p.EnableHolePunching(holepunch.WithTracer(punches)),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
-		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
+		libp2p.SwarmOpts(swarm.WithDialRanker(ranker.rank)), // overlay_path.go
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
+	conns := h.Network().Conns
+	ranker.conns.Store(&conns)
 	return h, nil
 }
 

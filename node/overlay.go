@@ -155,6 +155,7 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	ns.goOwned(o.reserveLoop)
 	ns.goOwned(o.retryOnConnect)
 	o.watchDirect() // overlay_path.go
+	ns.goOwned(o.punchLoop)
 	return nil
 }
 

@@ -11,6 +11,10 @@ package netns
 // namespaces have no link to the host or beyond, so nothing is routed out
 // of them (the host never learns a route to 7.77/16). LANs use 10.<k>.0.0/24.
 //
+// Like a home router, a lab router drops unsolicited packets from the WAN
+// to itself (so they leave no conntrack entry that would make the
+// masquerade pick another port for the host's next flow).
+//
 // NAT types, in RFC 4787 terms:
 //   - FullCone: masquerade, plus inbound packets to the host's libp2p port
 //     forwarded to it (endpoint-independent mapping and filtering).
@@ -114,7 +118,13 @@ func (nl *NATLab) Behind(tag string, nat NATType) (host *NS, public netip.Addr) 
 		type nat hook prerouting priority dstnat; policy accept;
 %s	}
 }
-`, wanIf, masq, forwardRules(nat, wanIf, lan.BIP))
+table ip myco_fw {
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "%s" ct state new drop
+	}
+}
+`, wanIf, masq, forwardRules(nat, wanIf, lan.BIP), wanIf)
 	path := filepath.Join(nl.t.TempDir(), "nft-"+r.Tag)
 	if err := os.WriteFile(path, []byte(rules), 0o644); err != nil {
 		nl.t.Fatalf("netns: %v", err)
