@@ -98,9 +98,10 @@
 //
 // Verify (and VerifyAnnotation) checks from cheap to dear: fields and
 // sizes, the time window (ErrFuture beyond the allowed skew, ErrExpired
-// beyond the maximum age, which a node applies to votes it is handed
-// fresh, not to votes it fetches behind a tally), the work, and last the
-// signature.
+// beyond a maximum age when the caller gives one: the node gives none for
+// votes, which stay valid however old, since aggregators hand them on to
+// each other and one counted vote per voter is what limits a replay), the
+// work, and last the signature.
 //
 // # Combining tallies
 //

@@ -125,6 +125,10 @@ type API interface {
 	ModerationSet(ctx context.Context, ref, rule string) (ModerationRule, error)
 	// ModerationRules lists the local rules.
 	ModerationRules(ctx context.Context) ([]ModerationRule, error)
+	// Retract signs the publisher's retraction of a package (this node's
+	// key must be its publisher key) and sends it to the package's
+	// aggregators and holders (moderation_retract.go). Needs the network.
+	Retract(ctx context.Context, req RetractRequest) (RetractResult, error)
 	// The overlay (overlay_api.go).
 
 	// Ping sends ICMPv6 echo requests to an overlay address through the
@@ -178,6 +182,9 @@ type AddRequest struct {
 	Entry       string   `json:"entry,omitempty"`
 	Previous    string   `json:"previous,omitempty"` // MRI or CID of the package this updates
 	Hidden      bool     `json:"hidden,omitempty"`   // include dotfiles of a directory
+	// NoFollowLinks keeps symlinks that leave the tree as links instead of
+	// importing their targets' content (see content.LinkReport).
+	NoFollowLinks bool `json:"no_follow_links,omitempty"`
 }
 
 // Progress reports long work. Total is 0 when unknown.
@@ -197,6 +204,18 @@ type AddResult struct {
 	Content string `json:"content"` // content root CID
 	Size    int64  `json:"size"`
 	Files   int64  `json:"files"`
+	// Links says what the add did with symlinks; nil when there were none.
+	Links *LinkReport `json:"links,omitempty"`
+}
+
+// LinkReport is what Add did with symlinks: links that leave the tree are
+// followed (their content goes into the package) unless NoFollowLinks; links
+// inside it are kept and the gateway resolves them.
+type LinkReport struct {
+	Followed int      `json:"followed"`           // links leaving the tree whose content was added
+	Kept     int      `json:"kept"`               // links kept as links
+	Dangling int      `json:"dangling,omitempty"` // kept links that resolve to nothing in the package
+	Examples []string `json:"examples,omitempty"` // a few "path -> target (what)" lines
 }
 
 // Meta is package metadata as the API shows it.
@@ -232,6 +251,14 @@ type PackageInfo struct {
 	// Annotations are what community annotations say, with how many
 	// distinct people said each (nil when none are known here).
 	Annotations *Annotations `json:"annotations,omitempty"`
+	// Retracted says that the publisher retracted the package (kept here
+	// by a local pin), with the reason.
+	Retracted string `json:"retracted,omitempty"`
+	// Stale is set when the ref was a channel the network could not resolve:
+	// the package is the one a followed bookmark last resolved it to, at
+	// ResolvedAt.
+	Stale      bool      `json:"stale,omitempty"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
 // Entry is one directory entry.
@@ -278,7 +305,9 @@ type Bookmark struct {
 	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 }
 
-// QuotaInfo reports limits (0 = unlimited) and usage.
+// QuotaInfo reports limits and usage. A size or rate limit is Unlimited (-1)
+// when there is none; 0 is a limit of zero (only replicas can be 0: the node
+// takes no replicas). Connections and CPU 0 mean automatic.
 type QuotaInfo struct {
 	Disk       int64            `json:"disk"`
 	DiskUsed   int64            `json:"disk_used"`
@@ -290,7 +319,7 @@ type QuotaInfo struct {
 	Download   int64            `json:"download,omitempty"`   // bytes/s
 	Memory     int64            `json:"memory,omitempty"`
 	Conns      int64            `json:"connections,omitempty"`
-	Replicas   int64            `json:"replicas,omitempty"`
+	Replicas   int64            `json:"replicas"`
 	CPU        int64            `json:"cpu,omitempty"`
 	Packages   int64            `json:"packages"`
 	PinsCount  int64            `json:"pins"`

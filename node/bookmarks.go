@@ -81,10 +81,12 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 		return nil
 	})
 	var coded *Error
-	if errors.As(err, &coded) {
+	switch {
+	case errors.As(err, &coded):
 		return Bookmark{}, coded
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrNotFound):
+		return Bookmark{}, codedf(CodeNotFound, "no bookmark named %q", name)
+	case err != nil:
 		return Bookmark{}, storeErr(err)
 	}
 	if follow {
@@ -107,8 +109,9 @@ func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 // OpenURL implements API.
 func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, error) {
 	target := nameOrRef
+	var bm *store.Bookmark
 	if b, err := n.db.Bookmark(nameOrRef); err == nil {
-		target = b.Target
+		target, bm = b.Target, &b
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
 		return URLResponse{}, storeErr(err)
 	}
@@ -122,6 +125,8 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, erro
 	out := URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
 	if stale != nil {
 		out.Stale, out.ResolvedAt = true, stale.at
+	} else if bm != nil && bm.Follow && !bm.Resolved.Equals(m.Root) {
+		n.followSoon() // a new version: fetch and keep it now, not at the next round
 	}
 	return out, nil
 }

@@ -20,12 +20,17 @@ type PublishResult struct {
 	Target  string    `json:"target"` // the package MRI it points at
 	Seq     uint64    `json:"seq"`
 	Expires time.Time `json:"expires"`
+	// Pending is set when the record could not be stored in the network yet
+	// (no peers): the node keeps it and announces it as soon as it can.
+	Pending bool `json:"pending,omitempty"`
 }
 
 // Publish points this node's channel at the package ref names: it signs a
 // /myco-name/ record with the next sequence number and stores it in the DHT.
 // The package is pinned local, since a channel should not point at content
-// its publisher may drop.
+// its publisher may drop. When the DHT cannot take the record (no peers
+// yet), the channel is kept and the result is Pending: the republisher
+// announces it once the node has peers.
 func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult, error) {
 	if err := names.ValidateChannel(channel); err != nil {
 		return PublishResult{}, coded(CodeInvalid, err)
@@ -52,20 +57,27 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return PublishResult{}, storeErr(err)
 	}
+	cr := store.ChannelRecord{Name: channel, Target: m.Root.String(), Seq: seq, Published: n.now()}
 	rec, err := names.Publish(ctx, ns.dht, n.id.Priv, channel, m.Root, seq, names.DefaultTTL, n.now())
-	if err != nil {
-		return PublishResult{}, fmt.Errorf("publish %s: %w", channel, err)
+	switch {
+	case err == nil:
+		cr.Expires = rec.Expires
+	case ctx.Err() != nil:
+		return PublishResult{}, fmt.Errorf("publish %s: %w", channel, ctx.Err())
+	case errors.Is(err, names.ErrBadTime), errors.Is(err, names.ErrBadChannel), errors.Is(err, names.ErrBadTarget):
+		return PublishResult{}, coded(CodeInvalid, err)
+	default: // the network could not take it now: kept, announced later
+		n.log.Warn("channel kept, not yet in the network: it is announced as soon as the node has peers", "channel", channel, "err", err)
 	}
-	cr := store.ChannelRecord{Name: channel, Target: m.Root.String(), Seq: seq, Published: n.now(), Expires: rec.Expires}
 	if err := n.db.PutChannel(cr); err != nil {
 		return PublishResult{}, storeErr(err)
 	}
-	n.log.Info("published channel", "channel", channel, "target", m.Root, "seq", seq)
+	n.log.Info("published channel", "channel", channel, "target", m.Root, "seq", seq, "pending", cr.Expires.IsZero())
 	return n.publishResult(cr), nil
 }
 
 func (n *Node) publishResult(cr store.ChannelRecord) PublishResult {
-	out := PublishResult{MRI: "myco://" + n.id.PeerID.String() + "/" + cr.Name, Target: cr.Target, Seq: cr.Seq, Expires: cr.Expires}
+	out := PublishResult{MRI: "myco://" + n.id.PeerID.String() + "/" + cr.Name, Target: cr.Target, Seq: cr.Seq, Expires: cr.Expires, Pending: cr.Expires.IsZero()}
 	if c, err := cid.Decode(cr.Target); err == nil {
 		if m, err := mri.New(c, ""); err == nil {
 			out.Target = m.String()
@@ -182,7 +194,7 @@ func (n *Node) republish(ctx context.Context, ns *netState) {
 		}
 		rt := ns.dht.RoutingTable().ListPeers()
 		now := time.Now()
-		if !r.due(now, rt) {
+		if !r.due(now, rt, len(rt) > 0 && n.channelsPending()) {
 			continue
 		}
 		ok := n.republishOnce(ctx, ns)
@@ -197,12 +209,13 @@ type republishState struct {
 	reached map[peer.ID]bool // the routing table at the last successful round
 }
 
-// due reports whether a round should start now, given the routing table rt.
-func (r *republishState) due(now time.Time, rt []peer.ID) bool {
+// due reports whether a round should start now, given the routing table rt
+// and whether a channel was published but not yet stored in the network.
+func (r *republishState) due(now time.Time, rt []peer.ID, pending bool) bool {
 	if len(rt) == 0 || now.Before(r.retry) {
 		return false
 	}
-	if r.last.IsZero() || now.Sub(r.last) >= names.RepublishInterval {
+	if pending || r.last.IsZero() || now.Sub(r.last) >= names.RepublishInterval {
 		return true
 	}
 	if now.Sub(r.last) < republishMinGap {
@@ -260,6 +273,21 @@ func (n *Node) republishOnce(ctx context.Context, ns *netState) bool {
 		n.log.Debug("republished channel", "channel", cr.Name, "seq", cr.Seq, "expires", rec.Expires)
 	}
 	return ok
+}
+
+// channelsPending reports whether a channel was published while the network
+// could not take its record.
+func (n *Node) channelsPending() bool {
+	recs, err := n.db.Channels()
+	if err != nil {
+		return false
+	}
+	for _, cr := range recs {
+		if cr.Expires.IsZero() {
+			return true
+		}
+	}
+	return false
 }
 
 // republished notes the new expiry of channel cr, unless a Publish changed

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -142,15 +143,20 @@ func TestChannelAfterRestarts(t *testing.T) {
 	}
 	a, c = net.Nodes[0], net.Nodes[2]
 
-	// Alone, C cannot resolve the channel: it opens the version it kept.
+	// Alone, C cannot resolve the channel: it opens the version it kept (v1,
+	// or v2 if a round of following met it before the restart).
+	was := kept(c)
+	if was.Resolved != p1.MRI && was.Resolved != p2.MRI {
+		t.Fatalf("kept across the restart: %+v", was)
+	}
 	start := time.Now()
 	o, err := c.OpenURL(ctx, "docs")
-	if err != nil || !o.Stale || !strings.Contains(o.URL, p1.Package) || o.ResolvedAt.IsZero() {
-		t.Fatalf("open with no peers: %+v %v", o, err)
+	if err != nil || !o.Stale || !strings.Contains(o.URL, strings.TrimPrefix(was.Resolved, "myco://")) || !o.ResolvedAt.Equal(was.ResolvedAt) {
+		t.Fatalf("open with no peers: %+v %v (kept %+v)", o, err, was)
 	}
 	t.Logf("open with no peers answered stale in %v", time.Since(start).Round(time.Millisecond))
-	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v1" {
-		t.Fatalf("info of the followed channel with no peers: %v %v", got.Meta.Title, err)
+	if got, err := c.Info(ctx, mutable); err != nil || got.MRI != was.Resolved || !got.Stale || !got.ResolvedAt.Equal(o.ResolvedAt) {
+		t.Fatalf("info of the followed channel with no peers: %s stale %v at %v, %v", got.MRI, got.Stale, got.ResolvedAt, err)
 	}
 
 	// Reconnected, C resolves the channel through the network again.
@@ -161,10 +167,15 @@ func TestChannelAfterRestarts(t *testing.T) {
 		return err == nil && !o.Stale && strings.Contains(o.URL, p2.Package)
 	})
 	t.Logf("channel resolved %v after reconnecting", time.Since(start).Round(time.Millisecond))
-	net.Eventually(60*time.Second, "C to follow the channel to v2", func() bool {
-		c.RefreshFollowed(ctx)
-		return kept(c).Resolved == p2.MRI
-	})
+	if got, err := c.Info(ctx, mutable); err != nil || got.Meta.Title != "v2" || got.Stale {
+		t.Fatalf("info of the channel once resolved: %q stale %v, %v", got.Meta.Title, got.Stale, err)
+	}
+	// Opening the bookmark met the new version: C fetches and keeps it
+	// without waiting for its next round.
+	if _, err := c.OpenURL(ctx, "docs"); err != nil {
+		t.Fatal(err)
+	}
+	net.Eventually(30*time.Second, "C to keep v2 after open", func() bool { return kept(c).Resolved == p2.MRI })
 
 	// With no network at all, the kept resolution survives a restart too.
 	net.Kill(2)
@@ -185,4 +196,53 @@ func TestChannelAfterRestarts(t *testing.T) {
 	if _, err := off.OpenURL(ctx, "myco://"+a.Identity().PeerID.String()+"/other"); !errors.Is(err, node.ErrNoDaemon) {
 		t.Fatalf("open of an unfollowed channel offline: %v", err)
 	}
+}
+
+// TestPublishWithoutPeers: a node with no peers yet keeps what it publishes
+// and announces it once it has some (it failed with "failed to find any
+// peer in table" and kept nothing).
+func TestPublishWithoutPeers(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	p1, _ := addVersions(t, a)
+	res, err := a.Publish(ctx, "docs", p1.MRI)
+	if err != nil || !res.Pending || res.Seq != 1 {
+		t.Fatalf("publish with no peers: %+v %v", res, err)
+	}
+	if chs, _ := a.Channels(ctx); len(chs) != 1 || !chs[0].Pending {
+		t.Fatalf("channels: %+v", chs)
+	}
+	// Concurrent publishes of one channel never sign the same sequence number.
+	const k = 6
+	seqs := make(chan uint64, k)
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			r, err := a.Publish(ctx, "other", p1.MRI)
+			if err != nil {
+				t.Error(err)
+			}
+			seqs <- r.Seq
+		})
+	}
+	wg.Wait()
+	close(seqs)
+	seen := map[uint64]bool{}
+	for s := range seqs {
+		if seen[s] {
+			t.Fatalf("two publishes signed seq %d", s)
+		}
+		seen[s] = true
+	}
+	net.Connect(1, 0)
+	net.Eventually(30*time.Second, "B to resolve the channel published before A had peers", func() bool {
+		info, err := b.Info(ctx, res.MRI)
+		return err == nil && info.Package == p1.Package
+	})
+	net.Eventually(10*time.Second, "the channel to be announced", func() bool {
+		chs, _ := a.Channels(ctx)
+		return len(chs) == 2 && !chs[0].Pending && chs[0].Seq == 1 && !chs[1].Pending && chs[1].Seq == k
+	})
 }

@@ -25,7 +25,8 @@ const (
 )
 
 // FileConfig is the config file (config.toml in the node's home). Sizes and
-// rates are human strings ("20GB", "10MB/s"); "" or "unlimited" means no limit.
+// rates are human strings ("20GB", "10MB/s"); "" or "unlimited" means no limit
+// and 0 means zero (see ParseLimit).
 type FileConfig struct {
 	Version     int               `toml:"version"`
 	API         APIConfig         `toml:"api"`
@@ -103,7 +104,7 @@ func DefaultConfig() FileConfig {
 			DHT:       "auto",
 		},
 		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}, DNS: "tun"},
-		Quota:       QuotaConfig{Disk: "10GB", Replicas: "2GB"},
+		Quota:       QuotaConfig{Disk: "10GB", Upload: "unlimited", Download: "unlimited", Memory: "unlimited", Replicas: "2GB"},
 		Replication: ReplicationConfig{Replicas: DefaultReplicas},
 		Moderation:  DefaultModerationConfig(),
 	}
@@ -120,6 +121,13 @@ func LoadConfig(path string) (FileConfig, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
+	return parseConfig(data, path)
+}
+
+// parseConfig decodes and validates the text of a config file; path names
+// it in errors.
+func parseConfig(data []byte, path string) (FileConfig, error) {
+	cfg := DefaultConfig()
 	md, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		return cfg, fmt.Errorf("config: %s: %w", path, err)
@@ -159,10 +167,17 @@ func WriteConfig(path string, cfg FileConfig) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return writeConfigFile(path, renderConfig(cfg))
+}
+
+// renderConfig is the text of a fresh config file: every key with its
+// documentation as a comment.
+func renderConfig(cfg FileConfig) []byte {
 	var b bytes.Buffer
 	b.WriteString("# Myconet node configuration. Edit it by hand or with `myconet config set KEY VALUE`.\n")
 	b.WriteString("# Sizes take units (500MB, 20GB, 1TiB); rates take units per second (10MB/s);\n")
-	b.WriteString("# \"unlimited\" (or an empty string) lifts a limit. Flags given to `myconet daemon` win.\n\n")
+	b.WriteString("# \"unlimited\" (or an empty string) lifts a limit; 0 means zero, not unlimited.\n")
+	b.WriteString("# Flags given to `myconet daemon` win.\n\n")
 	fmt.Fprintf(&b, "version = %d\n", cfg.Version)
 	section := ""
 	for _, k := range configKeys {
@@ -177,13 +192,19 @@ func WriteConfig(path string, cfg FileConfig) error {
 		_, leaf, _ := strings.Cut(k.name, ".")
 		fmt.Fprintf(&b, "%s = %s\n", leaf, tomlValue(k.get(&cfg)))
 	}
+	return b.Bytes()
+}
+
+// writeConfigFile replaces the file at path with data atomically (temp
+// file + rename).
+func writeConfigFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, ".config-*.toml")
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b.Bytes()); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("config: %w", err)
 	}
@@ -306,10 +327,13 @@ func intKey(name, doc string, p func(*FileConfig) *int, min, max int) configKey 
 		name: name, doc: doc,
 		get: func(c *FileConfig) any { return *p(c) },
 		set: func(c *FileConfig, v string) error {
-			if v == "unlimited" {
+			if v == "auto" && min == 0 { // quota.connections, quota.cpu: 0 = automatic
 				v = "0"
 			}
 			n, err := strconv.Atoi(v)
+			if err != nil && min == 0 {
+				return codedf(CodeInvalid, "want a whole number or auto, got %q", v)
+			}
 			if err != nil {
 				return codedf(CodeInvalid, "want a whole number, got %q", v)
 			}
@@ -365,8 +389,9 @@ func withCheck(k configKey, check func(*FileConfig) error) configKey {
 	return k
 }
 
-func checkSize(s string) error { _, err := ParseSize(s); return err }
-func checkRate(s string) error { _, err := ParseRate(s); return err }
+func checkSize(s string) error  { _, err := ParseSize(s); return err }
+func checkLimit(s string) error { _, err := ParseLimit(s); return err }
+func checkRate(s string) error  { _, err := ParseRate(s); return err }
 
 // configKeys is the single table behind the file layout, `config get/set` and
 // validation. Keys of one section stay together, in file order.
@@ -389,22 +414,22 @@ var configKeys = []configKey{
 		func(c *FileConfig) *string { return &c.Overlay.TUNName }, checkTUNName),
 	intKey("overlay.mtu", "MTU of the TUN and largest packet forwarded (1280..65535); larger packets get ICMPv6 Packet Too Big.",
 		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
-	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic, first match wins, deny wins a tie:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
+	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic; the most specific match decides, deny among equals:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
 		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
 	strKey("overlay.dns", "Where the daemon answers DNS for .myco names: tun (port 53 on the TUN's overlay address), none, or HOST:PORT.",
 		func(c *FileConfig) *string { return &c.Overlay.DNS }, checkDNSAddr),
-	strKey("quota.disk", "Most disk the store may use. Cached content is evicted to stay under it.",
+	strKey("quota.disk", "Most disk the store may use (\"20GB\", or \"unlimited\"). Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),
-	strKey("quota.upload", "Upload bandwidth limit.",
+	strKey("quota.upload", "Upload bandwidth limit (\"10MB/s\", or \"unlimited\").",
 		func(c *FileConfig) *string { return &c.Quota.Upload }, checkRate),
-	strKey("quota.download", "Download bandwidth limit.",
+	strKey("quota.download", "Download bandwidth limit (\"10MB/s\", or \"unlimited\").",
 		func(c *FileConfig) *string { return &c.Quota.Download }, checkRate),
-	strKey("quota.memory", "Memory the network stack may use.",
+	strKey("quota.memory", "Memory the network stack may use (\"1GB\", or \"unlimited\").",
 		func(c *FileConfig) *string { return &c.Quota.Memory }, checkSize),
-	intKey("quota.connections", "Most open peer connections; 0 = automatic.",
+	intKey("quota.connections", "Most open peer connections; 0 = automatic (`quota set connections auto`).",
 		func(c *FileConfig) *int { return &c.Quota.Connections }, 0, 1<<20),
-	strKey("quota.replicas", "Part of the disk quota that may hold replicas of other people's content.",
-		func(c *FileConfig) *string { return &c.Quota.Replicas }, checkSize),
+	strKey("quota.replicas", "Part of the disk quota that may hold replicas of other people's content (\"2GB\";\n\"0\" takes no replicas, \"unlimited\" as many as the disk quota allows).",
+		func(c *FileConfig) *string { return &c.Quota.Replicas }, checkLimit),
 	intKey("quota.cpu", "Cores background work (replication checks and fetches) may use at once; 0 = automatic (2).",
 		func(c *FileConfig) *int { return &c.Quota.CPU }, 0, 4096),
 	intKey("replication.replicas", "Target number of nodes holding each package.",
@@ -413,6 +438,9 @@ var configKeys = []configKey{
 
 // tomlValue renders one value as TOML.
 func tomlValue(v any) string {
+	if r, ok := v.(Ratio); ok {
+		return r.tomlText()
+	}
 	if l, ok := v.([]string); ok {
 		parts := make([]string, len(l))
 		for i, s := range l {

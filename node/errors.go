@@ -14,14 +14,15 @@ type Code string
 
 // Error codes. Each maps to one HTTP status.
 const (
-	CodeInvalid  Code = "invalid"   // bad input: metadata, MRI, arguments
-	CodeNotFound Code = "not_found" // unknown CID, path, bookmark, key
-	CodeQuota    Code = "quota"     // a quota would be exceeded
-	CodeCorrupt  Code = "corrupt"   // a stored block no longer matches its hash
-	CodeLocked   Code = "locked"    // the store is in use by another process
-	CodeNoDaemon Code = "no_daemon" // the request needs a running daemon
-	CodeWithheld Code = "withheld"  // moderation withholds the content
-	CodeInternal Code = "internal"
+	CodeInvalid   Code = "invalid"   // bad input: metadata, MRI, arguments
+	CodeNotFound  Code = "not_found" // unknown CID, path, bookmark, key
+	CodeQuota     Code = "quota"     // a quota would be exceeded
+	CodeCorrupt   Code = "corrupt"   // a stored block no longer matches its hash
+	CodeLocked    Code = "locked"    // the store is in use by another process
+	CodeNoDaemon  Code = "no_daemon" // the request needs a running daemon
+	CodeWithheld  Code = "withheld"  // moderation withholds the content
+	CodeRetracted Code = "retracted" // the publisher retracted the package
+	CodeInternal  Code = "internal"
 	// CodeUnauthorized and CodeForbidden are the API's own refusals: a
 	// missing or wrong token, and a request from a host or origin it does
 	// not serve.
@@ -46,6 +47,8 @@ var (
 	ErrNoDaemon = &Error{Code: CodeNoDaemon, Msg: "no daemon is running"}
 	// ErrWithheld reports content withheld by moderation.
 	ErrWithheld = &Error{Code: CodeWithheld, Msg: "withheld by moderation"}
+	// ErrRetracted reports a package its publisher retracted.
+	ErrRetracted = &Error{Code: CodeRetracted, Msg: "retracted by its publisher"}
 	// ErrUnauthorized reports an API request without the right token.
 	ErrUnauthorized = &Error{Code: CodeUnauthorized, Msg: "unauthorized"}
 	// ErrForbidden reports an API request from a host or origin it does not serve.
@@ -97,6 +100,8 @@ func (c Code) HTTPStatus() int {
 		return http.StatusServiceUnavailable
 	case CodeWithheld:
 		return http.StatusUnavailableForLegalReasons
+	case CodeRetracted:
+		return http.StatusGone
 	case CodeUnauthorized:
 		return http.StatusUnauthorized
 	case CodeForbidden:

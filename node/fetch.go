@@ -40,6 +40,9 @@ func (n *Node) have(root cid.Cid) (bool, error) {
 // with reason, fetching what is missing from the network. A root already
 // pinned only gains the reason. Offline, a missing root is ErrNotFound.
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+	if kept, err := n.keepRetracted(root, reason); kept || err != nil {
+		return err // a retracted package the owner pins local, or an error saying why not
+	}
 	if err := n.withheldErr(ctx, root); err != nil {
 		return err
 	}
@@ -53,6 +56,9 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 			n.fetching[root] = done
 			n.fetchMu.Unlock()
 			err := n.ensureLocalOnce(ctx, root, reason, progress)
+			if rerr := n.retractedErr(root); err != nil && rerr != nil {
+				err = rerr // learnt while fetching: the providers refused it
+			}
 			n.fetchMu.Lock()
 			delete(n.fetching, root)
 			n.fetchMu.Unlock()

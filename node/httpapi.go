@@ -257,6 +257,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/moderation/why", h.moderationWhy},
 		{"GET " + p + "/moderation/rules", h.moderationRules},
 		{"POST " + p + "/moderation/rules", h.moderationSet},
+		{"POST " + p + "/moderation/retract", h.retract},
 		{"POST " + p + "/overlay/ping", h.overlayPing},
 		{"GET " + p + "/overlay/routes", h.overlayRoutes},
 		{"GET " + p + "/overlay/firewall", h.firewall},
@@ -265,6 +266,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/join", h.join},
 		{"GET " + p + "/names", h.names}, // names_local.go
 		{"POST " + p + "/names", h.nameEdit},
+		{"POST " + p + "/repo/verify", h.repoVerify},
 		{"GET " + p + "/log", h.logGet},
 		{"POST " + p + "/log", h.logSet},
 		{"GET /metrics", h.metrics},

@@ -203,14 +203,15 @@ func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
 	n.mu.Lock()
 	q := n.cfg.Quota
 	n.mu.Unlock()
-	info := QuotaInfo{Disk: u.Quota, DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
+	info := QuotaInfo{Disk: limitOf(u.Quota), DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
 	for r, b := range u.ByReason {
 		info.ByReason[string(r)] = b
 	}
-	info.Upload, _ = ParseRate(q.Upload)
-	info.Download, _ = ParseRate(q.Download)
-	info.Memory, _ = ParseSize(q.Memory)
-	info.Replicas, _ = ParseSize(q.Replicas)
+	up, _ := ParseRate(q.Upload)
+	down, _ := ParseRate(q.Download)
+	mem, _ := ParseSize(q.Memory)
+	info.Upload, info.Download, info.Memory = limitOf(up), limitOf(down), limitOf(mem)
+	info.Replicas, _ = ParseLimit(q.Replicas)
 	info.Conns, info.CPU = int64(q.Connections), int64(q.CPU)
 	if ns := n.network(); ns != nil {
 		info.Uploaded, info.Downloaded = ns.up.Total(), ns.down.Total()
@@ -222,6 +223,15 @@ func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
 		info.Packages = int64(len(recs))
 	}
 	return info, nil
+}
+
+// limitOf turns a limit in the internal convention (0 = none) into the
+// API's (Unlimited).
+func limitOf(n int64) int64 {
+	if n <= 0 {
+		return Unlimited
+	}
+	return n
 }
 
 // quotaKeys maps `quota set` resources to config keys.
@@ -285,7 +295,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 			return storeErr(err)
 		}
 	}
-	if err := WriteConfig(path, file); err != nil {
+	if err := writeConfigKey(path, key, file); err != nil { // keeps the file's comments
 		return err
 	}
 	n.cfg = next

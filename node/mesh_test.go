@@ -206,7 +206,7 @@ func TestBandwidthQuotasApplyToFetches(t *testing.T) {
 	if _, err := net.Nodes[0].SetQuota(ctx, "upload", "unlimited"); err != nil {
 		t.Fatal(err)
 	}
-	if q, _ := net.Nodes[0].Quota(ctx); q.Upload != 0 {
+	if q, _ := net.Nodes[0].Quota(ctx); q.Upload != node.Unlimited {
 		t.Fatalf("upload quota after lifting: %d", q.Upload)
 	}
 }

@@ -79,19 +79,12 @@ func newMetrics(stats prometheus.Collector) *metrics {
 	return m
 }
 
-// BuildVersion, BuildCommit and BuildDate describe the running binary; cmd
-// sets them from its -ldflags stamps (or debug.ReadBuildInfo) at startup.
-// They label myconet_build_info.
-var (
-	BuildCommit = "unknown"
-	BuildDate   = "unknown"
-)
-
 func buildInfo() prometheus.Collector {
+	b := Build()
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "myconet_build_info",
 		Help:        "Always 1; the labels name the running build.",
-		ConstLabels: prometheus.Labels{"version": Version, "commit": BuildCommit, "date": BuildDate},
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "date": b.Date, "goversion": b.GoVersion},
 	}, func() float64 { return 1 })
 }
 
@@ -150,7 +143,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if q, err := c.api.Quota(ctx); err == nil {
 		gauge(descStoreBytes, float64(q.DiskUsed))
 		gauge(descStoreBlocks, float64(q.Blocks))
-		gauge(descStoreQuota, float64(q.Disk))
+		gauge(descStoreQuota, float64(max(q.Disk, 0))) // QuotaInfo says -1; a disk quota is never 0
 		gauge(descPackages, float64(q.Packages))
 		gauge(descPins, float64(q.PinsCount))
 		counter(descSent, float64(q.Uploaded))

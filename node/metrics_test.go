@@ -35,8 +35,11 @@ func TestMetricsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/myco/" + res.Package + "/", "/myco/" + res.Package + "/missing"} {
-		resp, err := http.Get("http://" + gwAddr + path)
+	for _, path := range []string{"/", "/missing"} {
+		// The package's own origin, <cid>.localhost, dialled on loopback.
+		req, _ := http.NewRequest("GET", "http://"+gwAddr+path, nil)
+		req.Host = res.Package + ".localhost"
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

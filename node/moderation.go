@@ -33,8 +33,12 @@ package node
 // maxModBackground at a time) while the cached one (or none: served)
 // answers. User-facing reads (resolve, ensureLocal) wait for a fresh
 // decision, at most modWait; past that they fail open. The held packages
-// the node has looked at are refreshed in the background. Offline only the
-// local rules apply.
+// the node has looked at are refreshed in the background. The last
+// decision is kept on disk and applies after a restart and offline
+// (moderation_kept.go); aggregators reconcile their votes with each other
+// by digest (moderation_sync.go); a publisher can retract a package
+// (moderation_retract.go); a withheld package is withheld under every
+// name of its blocks (moderation_block.go).
 //
 // n.withheld(c) is the one seam the rest of the node asks: retrieval
 // (serving blocks), replication (taking and spreading replicas), the
@@ -73,9 +77,10 @@ const (
 	// modWait bounds how long a first look at a package waits for its
 	// tallies before failing open.
 	modWait = 5 * time.Second
-	// voteMaxAge: an aggregator refuses votes and annotations handed to it
-	// that were made longer ago (replays from the distant past).
-	voteMaxAge = 24 * time.Hour
+	// annotationMaxAge: an aggregator refuses annotations handed to it that
+	// were made longer ago (votes have no age limit: aggregators hand them
+	// on to each other, and one counted vote per voter limits replays).
+	annotationMaxAge = 24 * time.Hour
 	// tallyMaxAge: a node ignores tallies older than this (aggregators sign
 	// fresh ones on request).
 	tallyMaxAge = time.Hour
@@ -102,11 +107,13 @@ type modState struct {
 	content map[cid.Cid]cid.Cid          // content root → withheld package; guarded by mu
 	rules   map[string]bool              // CID string → allow; nil until loaded; guarded by mu
 	reject  map[string]int64             // "kind/reason" → count; guarded by mu
+	retract map[cid.Cid]retraction       // retracted packages; nil until loaded; guarded by mu
 	aggMu   sync.Mutex                   // serializes an aggregator's writes
 	polls   map[cid.Cid]*moderation.Poll // polls read from the store; guarded by aggMu
 
 	votesAccepted, annsAccepted, talliesServed, talliesUsed, votesServed atomic.Int64
 	decisions                                                            atomic.Int64
+	votesPulled, votesPushed                                             atomic.Int64 // aggregator sync
 
 	// tallyHook, if set, rewrites the tallies this node signs (tests: a
 	// lying aggregator).
@@ -127,6 +134,8 @@ type ModerationStats struct {
 	VotesServed         int64            `json:"votes_served"`
 	TalliesUsed         int64            `json:"tallies_used"`
 	Decisions           int64            `json:"decisions"`
+	VotesPulled         int64            `json:"votes_pulled"` // counted from another aggregator by sync
+	VotesPushed         int64            `json:"votes_pushed"` // handed to another aggregator by sync
 	Messages            int64            `json:"messages"`
 	Malformed           int64            `json:"malformed"`
 	Rejected            map[string]int64 `json:"rejected"` // by "vote/low_pow", "tally/bad_signature", …
@@ -139,6 +148,7 @@ func (n *Node) ModerationStats() ModerationStats {
 		VotesAccepted: m.votesAccepted.Load(), AnnotationsAccepted: m.annsAccepted.Load(),
 		TalliesServed: m.talliesServed.Load(), VotesServed: m.votesServed.Load(),
 		TalliesUsed: m.talliesUsed.Load(), Decisions: m.decisions.Load(),
+		VotesPulled: m.votesPulled.Load(), VotesPushed: m.votesPushed.Load(),
 		Rejected: map[string]int64{},
 	}
 	m.mu.Lock()
@@ -218,7 +228,7 @@ func (n *Node) modSettings() modSettings {
 	n.mu.Unlock()
 	s := modSettings{
 		policy: moderation.Policy{
-			MinVotes: mc.MinVotes, RemoveRatio: mc.RemoveRatio, MinTallies: mc.MinTallies,
+			MinVotes: mc.MinVotes, RemoveRatio: float64(mc.RemoveRatio), MinTallies: mc.MinTallies,
 			Trusted: peerKeys(mc.Trusted), Distrusted: peerKeys(mc.Distrusted),
 		},
 		powBits: mc.PowBits, aggregators: mc.Aggregators,
@@ -335,7 +345,19 @@ func (n *Node) policyWithRules(s modSettings) moderation.Policy {
 // replication checks).
 func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		return n.blockWithheldWhy(ctx, c, look)
+		return n.blockWithheldWhy(ctx, c, look, n.withheldWhy)
+	}
+	if rt, ok := n.retractionOf(c); ok {
+		return true, rt.why()
+	}
+	return n.moderatedWhy(ctx, c, look)
+}
+
+// moderatedWhy is withheldWhy without retractions: the local rules and the
+// community's decision.
+func (n *Node) moderatedWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
+	if !isPackageCID(c) {
+		return n.blockWithheldWhy(ctx, c, look, n.moderatedWhy)
 	}
 	switch n.localRule(c) {
 	case "deny":
@@ -349,9 +371,14 @@ func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, 
 	return r.Withheld, r.Reason
 }
 
-// withheldErr is the coded error of a withheld package.
+// withheldErr is the coded error of reading a withheld or retracted
+// package (a retracted one the owner pinned local stays readable).
 func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	if w, why := n.withheldWhy(ctx, c, lookWait); w {
+	w, why := n.moderatedWhy(ctx, c, lookWait) // first: a refresh learns of retractions too
+	if err := n.retractedErr(c); err != nil {
+		return err
+	}
+	if w {
 		if !isPackageCID(c) { // why names the package
 			return codedf(CodeWithheld, "withheld by moderation: %s", why)
 		}
@@ -543,6 +570,7 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 			if anns, err := n.fetchAnnotations(ctx, ns, p, c); err == nil {
 				a.anns = anns
 			}
+			n.fetchRetraction(ctx, ns, p, c)
 		}()
 	}
 	wg.Wait()
@@ -766,6 +794,7 @@ func (n *Node) fetchAnnotations(ctx context.Context, ns *netState, p peer.ID, c 
 func (n *Node) startModeration(ns *netState) *modService {
 	svc := newModService(dialHost{ns.host, ns}, n.handleModeration, n.log.With("component", "moderation"))
 	ns.goOwned(func(ctx context.Context) { n.modRefreshLoop(ctx) })
+	ns.goOwned(func(ctx context.Context) { n.modSyncLoop(ctx, ns) })
 	return svc
 }
 
@@ -799,6 +828,14 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 			return modRejected, []byte(err.Error())
 		}
 		return modOK, b
+	case modOpRetract:
+		out, err := n.acceptRetraction(from, req.Target, req.Record)
+		if err != nil {
+			return modRejected, []byte(rejectReason(err) + ": " + err.Error())
+		}
+		return modOK, []byte(out)
+	case modOpRetraction:
+		return modOK, n.answerRetraction(req.Target)
 	case modOpAnnotations:
 		recs, err := n.db.ModRecords(store.ModAnnotation, req.Target.Bytes())
 		if err != nil {
@@ -857,17 +894,32 @@ func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, err
 		err = moderation.CheckTarget(v, target)
 	}
 	if err == nil {
-		err = moderation.Verify(v, n.modSettings().powBits, n.now(), voteMaxAge, moderation.DefaultMaxSkew)
+		// No age limit: a signed vote stays valid however old (aggregators
+		// hand votes on to each other); one counted vote per voter and
+		// package is what limits a replay.
+		err = moderation.Verify(v, n.modSettings().powBits, n.now(), 0, moderation.DefaultMaxSkew)
 	}
 	if err != nil {
 		n.rejected("vote", from, err)
 		return "", err
 	}
+	res, err := n.countVote(target, v, rec)
+	if err != nil {
+		n.rejected("vote", from, err)
+		return "", err
+	}
+	n.mod.votesAccepted.Add(1)
+	n.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", PeerIDFromEd25519(v.Voter), "result", res)
+	return res.String(), nil
+}
+
+// countVote counts a verified vote in target's poll and keeps it.
+func (n *Node) countVote(target cid.Cid, v moderation.Vote, rec []byte) (moderation.AddResult, error) {
 	n.mod.aggMu.Lock()
 	defer n.mod.aggMu.Unlock()
 	poll, err := n.loadPoll(target)
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	res, err := poll.Add(v)
 	switch {
@@ -882,14 +934,10 @@ func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, err
 			delete(n.mod.polls, target) // the poll in memory counted it: read it again
 		}
 	}
-	if err != nil {
-		n.rejected("vote", from, err)
-		return "", err
+	if err == nil {
+		n.forgetDecision(target)
 	}
-	n.mod.votesAccepted.Add(1)
-	n.forgetDecision(target)
-	n.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", PeerIDFromEd25519(v.Voter), "result", res)
-	return res.String(), nil
+	return res, err
 }
 
 // acceptAnnotation verifies and keeps an annotation handed to this node.
@@ -899,7 +947,7 @@ func (n *Node) acceptAnnotation(from peer.ID, target cid.Cid, rec []byte) (strin
 		err = moderation.CheckAnnotationTarget(a, target)
 	}
 	if err == nil {
-		err = moderation.VerifyAnnotation(a, n.modSettings().powBits, n.now(), voteMaxAge, moderation.DefaultMaxSkew)
+		err = moderation.VerifyAnnotation(a, n.modSettings().powBits, n.now(), annotationMaxAge, moderation.DefaultMaxSkew)
 	}
 	if err != nil {
 		n.rejected("annotation", from, err)
@@ -1127,9 +1175,11 @@ type TallyReport struct {
 	Tallies     []TallyInfo `json:"tallies"`
 	Errors      []string    `json:"errors,omitempty"` // aggregators that did not answer usefully
 	Verified    bool        `json:"verified,omitempty"`
-	Checked     time.Time   `json:"checked"`         // when the tallies were gathered
-	Stale       bool        `json:"stale,omitempty"` // not refreshed for longer than moderation.refresh
-	Age         string      `json:"age,omitempty"`   // how long ago Checked was, when stale
+	Checked     time.Time   `json:"checked"`               // when the tallies were gathered
+	Stale       bool        `json:"stale,omitempty"`       // not refreshed for longer than moderation.refresh
+	Age         string      `json:"age,omitempty"`         // how long ago Checked was, when stale
+	Retracted   string      `json:"retracted,omitempty"`   // the publisher's retraction, in words
+	Explanation string      `json:"explanation,omitempty"` // the decision in one paragraph
 }
 
 // PolicyInfo is the policy a decision was made under.
@@ -1315,7 +1365,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	if ns == nil || ns.mod == nil {
 		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.modDecision(ctx, c, true, verify, lookWait), nil
+	return n.explained(c, n.modDecision(ctx, c, true, verify, lookWait)), nil
 }
 
 // ModerationWhy implements API.
@@ -1326,7 +1376,7 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.modDecision(wctx, c, false, false, lookWait), nil
+	return n.explained(c, n.modDecision(wctx, c, false, false, lookWait)), nil
 }
 
 // ModerationSet implements API.

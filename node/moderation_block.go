@@ -25,7 +25,8 @@ import (
 // content CID for a reader.
 
 // blockWithheldWhy is withheldWhy for a CID that is not a package root.
-func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
+// pkgWhy decides about each package that holds c.
+func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook, pkgWhy func(context.Context, cid.Cid, modLook) (bool, string)) (bool, string) {
 	roots, err := n.db.BlockRoots(c)
 	if err != nil {
 		n.log.Warn("moderation: block index", "block", c, "err", err)
@@ -43,7 +44,7 @@ func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook) (b
 		if !ok {
 			return false, ""
 		}
-		w, why := n.withheldWhy(ctx, pkg, look)
+		w, why := pkgWhy(ctx, pkg, look)
 		if !w {
 			return false, ""
 		}
@@ -51,7 +52,7 @@ func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook) (b
 	}
 	first, firstWhy := cid.Undef, ""
 	for _, p := range pkgs {
-		w, why := n.withheldWhy(ctx, p, look)
+		w, why := pkgWhy(ctx, p, look)
 		if !w {
 			return false, "" // shared with a package that is served
 		}

@@ -19,3 +19,12 @@ func (n *Node) FetchFromForTest(ctx context.Context, p peer.ID, root cid.Cid) er
 	_, err := n.network().retrieval.Fetch(ctx, root, discardSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}})
 	return err
 }
+
+// SendRetractionForTest sends a raw retraction bundle about c to p.
+func (n *Node) SendRetractionForTest(ctx context.Context, p peer.ID, c cid.Cid, bundle []byte) (string, error) {
+	out, err := n.network().mod.ask(ctx, p, modRequest{Op: modOpRetract, Target: c, Record: bundle})
+	return string(out), err
+}
+
+// RetractBundleForTest is encodeRetractBundle.
+func RetractBundleForTest(rec, root []byte) []byte { return encodeRetractBundle(rec, root) }

@@ -31,6 +31,13 @@ func addTree(t *testing.T, n *node.Node, title string, files map[string]string) 
 	return info
 }
 
+// gatewayURL is the gateway's URL of a myco:// ref: the package's own
+// origin <cid>.localhost.
+func gatewayURL(ref string) string {
+	root, path, _ := strings.Cut(strings.TrimPrefix(ref, "myco://"), "/")
+	return "http://" + root + ".localhost:8190/" + path
+}
+
 // pathCID is the CID of the UnixFS node ref names.
 func pathCID(t *testing.T, n *node.Node, ref string) cid.Cid {
 	t.Helper()
@@ -87,13 +94,17 @@ func TestWithheldUnderEveryName(t *testing.T) {
 			t.Errorf("%s: API info: %v", what, err)
 		}
 		rec := httptest.NewRecorder()
-		gw.ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+strings.TrimPrefix(ref, "myco://")+"/", nil))
+		gw.ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(ref), nil))
 		if rec.Code != 451 {
 			t.Errorf("%s: gateway %d %.80q", what, rec.Code, rec.Body.String())
 		}
 	}
 	if err := holder.Cat(ctx, names["path under content"], io.Discard); !errors.Is(err, node.ErrWithheld) {
 		t.Errorf("local cat under the content CID: %v", err)
+	}
+	// Search leaves it out.
+	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 0 {
+		t.Errorf("search: %v %v", found, err)
 	}
 	// The shared block is served, for the package that is not withheld.
 	var sb strings.Builder
@@ -121,6 +132,9 @@ func TestWithheldUnderEveryName(t *testing.T) {
 		if _, err := holder.Stat(ctx, ref); err != nil {
 			t.Errorf("%s after clear: %v", what, err)
 		}
+	}
+	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
+		t.Errorf("search after clear: %v %v", found, err)
 	}
 	if err := other.FetchFromForTest(ctx, p, cid.MustParse(w.Content)); err != nil {
 		t.Errorf("content after clear: retrieval: %v", err)

@@ -2,7 +2,6 @@ package node
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 // ModerationConfig is the [moderation] section: this node's policy.
 type ModerationConfig struct {
 	MinVotes    int      `toml:"min_votes"`
-	RemoveRatio float64  `toml:"remove_ratio"`
+	RemoveRatio Ratio    `toml:"remove_ratio"`
 	MinTallies  int      `toml:"min_tallies"`
 	Trusted     []string `toml:"trusted"`    // peer IDs of tally signers
 	Distrusted  []string `toml:"distrusted"` // peer IDs of tally signers
@@ -42,8 +41,8 @@ func init() {
 var moderationKeys = []configKey{
 	intKey("moderation.min_votes", "Fewest counted votes (keep + remove) before the community decides anything about a package.",
 		func(c *FileConfig) *int { return &c.Moderation.MinVotes }, 1, 1<<30),
-	floatKey("moderation.remove_ratio", "Share of remove votes (0 to 1) at or above which a package is withheld; 2/3 by default.",
-		func(c *FileConfig) *float64 { return &c.Moderation.RemoveRatio }),
+	ratioKey("moderation.remove_ratio", "Share of remove votes (0 to 1, a number or a fraction such as \"2/3\") at or above which a package is withheld.",
+		func(c *FileConfig) *Ratio { return &c.Moderation.RemoveRatio }),
 	intKey("moderation.min_tallies", "Fewest aggregators' tallies a decision needs (their median is used).",
 		func(c *FileConfig) *int { return &c.Moderation.MinTallies }, 1, 64),
 	peerListKey("moderation.trusted", "Peer IDs of tally signers to believe; when any of them answers, only their tallies count.",
@@ -58,30 +57,21 @@ var moderationKeys = []configKey{
 		func(c *FileConfig) *string { return &c.Moderation.Refresh }, checkDuration),
 }
 
-func floatKey(name, doc string, p func(*FileConfig) *float64) configKey {
+func ratioKey(name, doc string, p func(*FileConfig) *Ratio) configKey {
 	return configKey{
 		name: name, doc: doc,
 		get: func(c *FileConfig) any { return *p(c) },
 		set: func(c *FileConfig, v string) error {
-			if a, b, ok := strings.Cut(v, "/"); ok { // "2/3"
-				x, err1 := strconv.ParseFloat(a, 64)
-				y, err2 := strconv.ParseFloat(b, 64)
-				if err1 != nil || err2 != nil || y == 0 {
-					return codedf(CodeInvalid, "want a number or a fraction, got %q", v)
-				}
-				*p(c) = x / y
-				return nil
-			}
-			x, err := strconv.ParseFloat(v, 64)
+			r, err := parseRatio(v)
 			if err != nil {
-				return codedf(CodeInvalid, "want a number, got %q", v)
+				return coded(CodeInvalid, err)
 			}
-			*p(c) = x
+			*p(c) = r
 			return nil
 		},
 		check: func(c *FileConfig) error {
-			if x := *p(c); !(x > 0 && x <= 1) {
-				return codedf(CodeInvalid, "%v is not in (0, 1]", x)
+			if x := float64(*p(c)); !(x > 0 && x <= 1) {
+				return codedf(CodeInvalid, "%v is not in (0, 1]", *p(c))
 			}
 			return nil
 		},

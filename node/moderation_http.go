@@ -17,6 +17,16 @@ func (h *apiHandler) vote(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
+func (h *apiHandler) retract(w http.ResponseWriter, r *http.Request) {
+	var req RetractRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Retract(r.Context(), req)
+	reply(w, v, err)
+}
+
 func (h *apiHandler) annotate(w http.ResponseWriter, r *http.Request) {
 	var req AnnotateRequest
 	if err := readJSON(w, r, &req); err != nil {

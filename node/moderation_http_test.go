@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/myconet/myconet/node"
@@ -45,6 +46,16 @@ func (f *fakeAPI) ModerationSet(ctx context.Context, ref, rule string) (node.Mod
 	return node.ModerationRule{Package: ref, Rule: rule}, nil
 }
 
+func (f *fakeAPI) Retract(ctx context.Context, req node.RetractRequest) (node.RetractResult, error) {
+	if req.Ref == "retracted" {
+		return node.RetractResult{}, fmt.Errorf("%w: already gone", node.ErrRetracted)
+	}
+	if err := refErr(req.Ref); err != nil {
+		return node.RetractResult{}, err
+	}
+	return node.RetractResult{Package: req.Ref, Reason: req.Reason, Accepted: 2}, nil
+}
+
 func (f *fakeAPI) ModerationRules(ctx context.Context) ([]node.ModerationRule, error) {
 	return nil, nil
 }
@@ -82,6 +93,13 @@ func TestAPIModerationRoutes(t *testing.T) {
 	rule, err := c.ModerationSet(ctx, "bafyP", "deny")
 	if err != nil || rule.Rule != "deny" {
 		t.Fatalf("set: %+v, %v", rule, err)
+	}
+	ret, err := c.Retract(ctx, node.RetractRequest{Ref: "bafyP", Reason: "oops"})
+	if err != nil || ret.Reason != "oops" || ret.Accepted != 2 {
+		t.Fatalf("retract: %+v, %v", ret, err)
+	}
+	if _, err := c.Retract(ctx, node.RetractRequest{Ref: "retracted"}); !errors.Is(err, node.ErrRetracted) {
+		t.Fatalf("retract: the code does not survive: %v", err)
 	}
 	rules, err := c.ModerationRules(ctx)
 	if err != nil || rules == nil || len(rules) != 0 {

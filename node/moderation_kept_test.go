@@ -57,6 +57,9 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	if err != nil || !r.Withheld || r.Decision != "remove" || r.Remove != 3 || len(r.Tallies) < 3 || r.Age == "" {
 		t.Fatalf("why offline: %+v %v", r, err)
 	}
+	if !strings.Contains(r.Explanation, "stale") || !strings.Contains(r.Explanation, "3 remove") {
+		t.Errorf("why offline, in words: %q", r.Explanation)
+	}
 	if strings.Contains(r.Reason, "only local rules") {
 		t.Errorf("why offline ignores the kept decision: %s", r.Reason)
 	}

@@ -103,7 +103,7 @@ func TestModerationMesh(t *testing.T) {
 	}
 	// The gateway: 451 with the reason.
 	rec := httptest.NewRecorder()
-	net.Nodes[6].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removed.String()+"/", nil))
+	net.Nodes[6].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(removed.String()), nil))
 	if rec.Code != 451 || !strings.Contains(rec.Body.String(), "withheld by moderation: remove: 3 of 3") {
 		t.Errorf("gateway: %d %s", rec.Code, rec.Body.String())
 	}
@@ -112,7 +112,7 @@ func TestModerationMesh(t *testing.T) {
 		t.Errorf("holder, content CID: %v", err)
 	}
 	rec = httptest.NewRecorder()
-	net.Nodes[0].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:8190/myco/"+removedContent.String()+"/", nil))
+	net.Nodes[0].GatewayHandler().ServeHTTP(rec, httptest.NewRequest("GET", gatewayURL(removedContent.String()), nil))
 	if rec.Code != 451 {
 		t.Errorf("holder's gateway, content CID: %d %.80q", rec.Code, rec.Body.String())
 	}
@@ -181,7 +181,6 @@ func TestModerationMesh(t *testing.T) {
 		{"low work", kept, enc(lowWork), "low_pow"},
 		{"other package", kept, enc(mk(removed, now, 8)), "wrong_package"},
 		{"future", kept, enc(mk(kept, now.Add(time.Hour), 8)), "future"},
-		{"distant past", kept, enc(mk(kept, now.Add(-48*time.Hour), 8)), "expired"},
 		{"oversized", kept, make([]byte, moderation.MaxVoteSize+1), "oversized"},
 		{"garbage", kept, []byte{1, 2, 3}, "malformed"},
 	}
@@ -212,10 +211,21 @@ func TestModerationMesh(t *testing.T) {
 	if _, err := net.Nodes[9].SendRecordForTest(ctx, target, kept, false, replayed); err == nil || !strings.Contains(err.Error(), "duplicate") {
 		t.Errorf("replay: %v", err)
 	}
-	// That one new voter reached one aggregator: the median of the others holds.
+	// That one new voter reached one aggregator, which hands the vote on
+	// (aggregator sync): it counts once, wherever it is counted.
 	r, err = net.Nodes[9].Tally(ctx, kept.String(), false)
-	if err != nil || r.Decision != "keep" || r.Keep != 3 || r.Remove != 1 {
+	if err != nil || r.Decision != "keep" || r.Keep != 3 || r.Remove < 1 || r.Remove > 2 {
 		t.Errorf("after forged and replayed votes: %+v %v", r, err)
+	}
+	// A vote made two days ago is still a valid vote (no age limit; one
+	// counted vote per voter is what limits replays).
+	_, old, _ := ed25519.GenerateKey(nil)
+	ov, err := moderation.NewVote(old, kept, moderation.ChoiceKeep, "", now.Add(-48*time.Hour), 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := net.Nodes[9].SendRecordForTest(ctx, target, kept, false, enc(ov)); err != nil || res != "added" {
+		t.Errorf("a two-day-old vote: %q %v", res, err)
 	}
 
 	// One lying aggregator out of k changes nothing.

@@ -6,7 +6,7 @@ package node
 // its side; the aggregator answers and closes the stream. Integers are big
 // endian; records are the canonical encodings of package moderation.
 //
-//	request  = u16 len(body) body                     (len(body) ≤ 4,200)
+//	request  = u16 len(body) body                     (len(body) ≤ 4,200; op 6: ≤ 65,535)
 //	body     = version(1 byte, =1) op(1 byte) u16 len(target) target [record]
 //	target   : the package CID, binary (CIDv1 dag-cbor sha2-256, 36 bytes)
 //	op 1 vote        record = a vote encoding
@@ -14,6 +14,8 @@ package node
 //	op 3 tally       no record: "sign me a tally of your poll"
 //	op 4 votes       no record: "your tally and the votes behind it"
 //	op 5 annotations no record: "the annotations you hold"
+//	op 6 retract     record = a retraction bundle (moderation_retract.go)
+//	op 7 retraction  no record: "the retraction you hold, if any"
 //
 //	response = status(1 byte) u32 len(payload) payload
 //	status 0 ok, 1 rejected (payload: the reason, UTF-8), 2 busy
@@ -22,6 +24,8 @@ package node
 //	  tally          : a tally encoding (183 bytes)
 //	  votes          : a tally encoding, u32 count, count × (u16 len, vote encoding)
 //	  annotations    : u32 count, count × (u16 len, annotation encoding)
+//	  retract        : the outcome, UTF-8
+//	  retraction     : a retraction bundle, or nothing when none is known
 //
 // A payload is at most maxModPayload bytes (a full poll of 10,000 of the
 // longest votes). A request that does not decode resets the stream and
@@ -57,6 +61,7 @@ const (
 	modWireVersion = 1
 	maxModCID      = 64
 	maxModBody     = 4 + maxModCID + moderation.MaxAnnotationSize
+	maxModRetract  = 0xffff // body of op retract: the bundle carries a package root
 	maxModVotes    = moderation.DefaultMaxVotes
 	maxModAnns     = 1024
 	maxModPayload  = moderation.TallySize + 4 + maxModVotes*(2+moderation.MaxVoteSize)
@@ -71,7 +76,22 @@ const (
 	modOpTally       modOp = 3
 	modOpVotes       modOp = 4
 	modOpAnnotations modOp = 5
+	modOpRetract     modOp = 6
+	modOpRetraction  modOp = 7
 )
+
+// maxBody is the largest request body of op.
+func (op modOp) maxBody() int {
+	if op == modOpRetract {
+		return maxModRetract
+	}
+	return maxModBody
+}
+
+// hasRecord reports whether requests of op carry a record.
+func (op modOp) hasRecord() bool {
+	return op == modOpVote || op == modOpAnnotate || op == modOpRetract
+}
 
 // Response statuses.
 const (
@@ -95,8 +115,8 @@ func (r modRequest) encode() ([]byte, error) {
 	if !r.Target.Defined() || len(t) > maxModCID {
 		return nil, fmt.Errorf("%w: target", errModMalformed)
 	}
-	withRecord := r.Op == modOpVote || r.Op == modOpAnnotate
-	if r.Op < modOpVote || r.Op > modOpAnnotations || withRecord != (len(r.Record) > 0) {
+	withRecord := r.Op.hasRecord()
+	if r.Op < modOpVote || r.Op > modOpRetraction || withRecord != (len(r.Record) > 0) {
 		return nil, fmt.Errorf("%w: op %d with %d record bytes", errModMalformed, r.Op, len(r.Record))
 	}
 	body := make([]byte, 0, 6+len(t)+len(r.Record))
@@ -104,7 +124,7 @@ func (r modRequest) encode() ([]byte, error) {
 	body = binary.BigEndian.AppendUint16(body, uint16(len(t)))
 	body = append(body, t...)
 	body = append(body, r.Record...)
-	if len(body)-2 > maxModBody {
+	if len(body)-2 > r.Op.maxBody() {
 		return nil, fmt.Errorf("%w: body of %d bytes", errModMalformed, len(body)-2)
 	}
 	binary.BigEndian.PutUint16(body, uint16(len(body)-2))
@@ -113,15 +133,15 @@ func (r modRequest) encode() ([]byte, error) {
 
 // decodeModRequest decodes a request body (without its length prefix).
 func decodeModRequest(b []byte) (modRequest, error) {
-	if len(b) > maxModBody {
-		return modRequest{}, fmt.Errorf("%w: body of %d bytes", errModMalformed, len(b))
-	}
 	if len(b) < 4 || b[0] != modWireVersion {
 		return modRequest{}, fmt.Errorf("%w: version", errModMalformed)
 	}
 	req := modRequest{Op: modOp(b[1])}
-	if req.Op < modOpVote || req.Op > modOpAnnotations {
+	if req.Op < modOpVote || req.Op > modOpRetraction {
 		return modRequest{}, fmt.Errorf("%w: op %d", errModMalformed, b[1])
+	}
+	if len(b) > req.Op.maxBody() {
+		return modRequest{}, fmt.Errorf("%w: body of %d bytes", errModMalformed, len(b))
 	}
 	n := int(binary.BigEndian.Uint16(b[2:]))
 	b = b[4:]
@@ -134,7 +154,7 @@ func decodeModRequest(b []byte) (modRequest, error) {
 	}
 	req.Target = c
 	rest := b[n:]
-	withRecord := req.Op == modOpVote || req.Op == modOpAnnotate
+	withRecord := req.Op.hasRecord()
 	if withRecord != (len(rest) > 0) {
 		return modRequest{}, fmt.Errorf("%w: %d record bytes for op %d", errModMalformed, len(rest), req.Op)
 	}
@@ -277,22 +297,23 @@ func (s *modService) serve(st network.Stream) {
 	defer s.wg.Done()
 	from := st.Conn().RemotePeer()
 	st.SetDeadline(time.Now().Add(modIOTimeout))
-	r := bufio.NewReaderSize(io.LimitReader(st, maxModBody+2), 512)
-	var lb [2]byte
+	r := bufio.NewReaderSize(io.LimitReader(st, maxModRetract+2), 512)
+	var lb [4]byte // length, then version and op: the op bounds the length
 	if _, err := io.ReadFull(r, lb[:]); err != nil {
 		s.malformed.Add(1)
 		st.Reset()
 		return
 	}
 	n := int(binary.BigEndian.Uint16(lb[:]))
-	body := make([]byte, min(n, maxModBody+1))
-	if n > maxModBody {
+	if lim := modOp(lb[3]).maxBody(); n > lim || n < 2 {
 		s.malformed.Add(1)
 		s.log.Info("moderation: request rejected", "peer", from, "reason", "oversized", "bytes", n)
 		st.Reset()
 		return
 	}
-	if _, err := io.ReadFull(r, body); err != nil {
+	body := make([]byte, n)
+	copy(body, lb[2:])
+	if _, err := io.ReadFull(r, body[2:]); err != nil {
 		s.malformed.Add(1)
 		st.Reset()
 		return

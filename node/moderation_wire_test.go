@@ -73,7 +73,8 @@ func TestModRecordsRoundTrip(t *testing.T) {
 
 func FuzzModRequest(f *testing.F) {
 	c := testPackageCID(f, "p")
-	for _, req := range []modRequest{{Op: modOpVote, Target: c, Record: []byte{1}}, {Op: modOpTally, Target: c}} {
+	for _, req := range []modRequest{{Op: modOpVote, Target: c, Record: []byte{1}}, {Op: modOpTally, Target: c},
+		{Op: modOpRetract, Target: c, Record: make([]byte, 5000)}, {Op: modOpRetraction, Target: c}} {
 		b, _ := req.encode()
 		f.Add(b[2:])
 	}
@@ -194,7 +195,6 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 		{lowWork, c, "low_pow"},
 		{mk(keys[1], other, moderation.ChoiceKeep, now, 8), c, "wrong_package"},
 		{mk(keys[1], c, moderation.ChoiceKeep, now.Add(time.Hour), 8), c, "future"},
-		{mk(keys[1], c, moderation.ChoiceKeep, now.Add(-25*time.Hour), 8), c, "expired"},
 		{first, c, "superseded"},
 		{make([]byte, 2000), c, "oversized"},
 		{[]byte("junk"), c, "malformed"},
@@ -205,6 +205,11 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 		if got := n.ModerationStats().Rejected["vote/"+b.reason]; got != 1 {
 			t.Errorf("rejected vote/%s counted %d times", b.reason, got)
 		}
+	}
+	// No age limit on votes: an old vote of a voter whose later vote is
+	// counted is superseded, not counted again.
+	if _, err := n.acceptVote("", c, mk(keys[1], c, moderation.ChoiceKeep, now.Add(-25*time.Hour), 8)); err == nil || rejectReason(err) != "superseded" {
+		t.Errorf("old vote: %v", err)
 	}
 	last := mk(keys[2], c, moderation.ChoiceRemove, now, 8)
 	if _, err := n.acceptVote("", c, last); err == nil || rejectReason(err) != "duplicate" {

@@ -529,7 +529,7 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 			if err == nil {
 				seen := map[cid.Cid]bool{}
 				for _, p := range pins {
-					if !seen[p.Root] {
+					if !seen[p.Root] && !n.retracted(p.Root) {
 						seen[p.Root] = true
 						n.provide(ctx, ns, p.Root)
 					}

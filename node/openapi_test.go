@@ -216,7 +216,9 @@ func TestOpenAPIDocumentsOptionalFields(t *testing.T) {
 		API: "127.0.0.1:5190", Gateway: "127.0.0.1:8190", Peers: 1, DHT: "server", Store: q, Overlay: "off", Packages: 1,
 		Moderation: node.ModerationStats{VotesAccepted: 1, AnnotationsAccepted: 1, TalliesServed: 1, VotesServed: 1, TalliesUsed: 1,
 			Decisions: 1, Messages: 1, Malformed: 1, Rejected: map[string]int64{"vote/low_pow": 1}}}
-	for name, v := range map[string]any{"QuotaInfo": q, "Status": st} {
+	add := node.AddResult{MRI: "myco://bafy", Package: "bafy", Content: "bafy", Size: 1, Files: 1,
+		Links: &node.LinkReport{Followed: 1, Kept: 1, Dangling: 1, Examples: []string{"a -> /b (followed)"}}}
+	for name, v := range map[string]any{"QuotaInfo": q, "Status": st, "AddResult": add} {
 		b, err := json.Marshal(v)
 		if err != nil {
 			t.Fatal(err)

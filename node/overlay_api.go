@@ -54,7 +54,8 @@ type RouteInfo struct {
 	Error string `json:"error,omitempty"`
 }
 
-// FirewallInfo is the overlay firewall's rule set, in order.
+// FirewallInfo is the overlay firewall's rule set in the order it applies:
+// the first rule that matches a packet decides (see overlay.Order).
 type FirewallInfo struct {
 	Rules []string `json:"rules"`
 }
@@ -193,20 +194,41 @@ func (n *Node) Routes(ctx context.Context) ([]RouteInfo, error) {
 	return out, nil
 }
 
-// Firewall implements API: the rules of overlay.firewall.
+// Firewall implements API: the rules of overlay.firewall, in the order they
+// apply.
 func (n *Node) Firewall(ctx context.Context) (FirewallInfo, error) {
 	n.mu.Lock()
 	rules := slices.Clone(n.cfg.Overlay.Firewall)
 	n.mu.Unlock()
-	if rules == nil {
-		rules = []string{}
+	return FirewallInfo{Rules: orderRules(rules)}, nil
+}
+
+// orderRules sorts rule texts into the order the firewall applies them (see
+// overlay.Order), in canonical form; one that does not parse (Validate
+// refuses those) stays, last.
+func orderRules(texts []string) []string {
+	var rules []overlay.Rule
+	out := []string{}
+	var bad []string
+	for _, s := range texts {
+		r, err := overlay.ParseRule(s)
+		if err != nil {
+			bad = append(bad, s)
+			continue
+		}
+		rules = append(rules, r)
 	}
-	return FirewallInfo{Rules: rules}, nil
+	for _, r := range overlay.Order(rules) {
+		out = append(out, r.String())
+	}
+	return append(out, bad...)
 }
 
 // FirewallAdd implements API: rule replaces any rule with the same protocol,
-// port and source, or else goes at the end; the config file keeps it and a
-// running node applies it at once.
+// port and source, or else joins the set; the most specific matching rule
+// decides (deny among equals), whatever the order rules were added in. The
+// config file keeps the rules in that order and a running node applies them
+// at once.
 func (n *Node) FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error) {
 	return n.editFirewall(rule, true)
 }
@@ -244,7 +266,7 @@ func (n *Node) editFirewall(text string, add bool) (FirewallInfo, error) {
 		}
 		next = append(next, r.String())
 	}
-	if err := n.ConfigSet(context.Background(), "overlay.firewall", strings.Join(next, ",")); err != nil {
+	if err := n.ConfigSet(context.Background(), "overlay.firewall", strings.Join(orderRules(next), ",")); err != nil {
 		return FirewallInfo{}, err
 	}
 	return n.Firewall(context.Background())

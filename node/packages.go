@@ -42,6 +42,7 @@ type ReadSeekCloser interface {
 // resolved is a ref turned into local objects.
 type resolved struct {
 	m    mri.MRI
+	kept *keptResolution   // the ref was a channel resolved from a followed bookmark's last resolution
 	pkg  *metadata.Package // nil for a bare UnixFS root
 	stat PathStat
 	nd   ipld.Node
@@ -98,7 +99,7 @@ func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
 
 // resolve turns a ref into the package and the UnixFS node its path names.
 func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
-	m, err := n.resolveRef(ctx, ref)
+	m, kept, err := n.resolveRefKept(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +120,7 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &resolved{m: m, pkg: pkg}
+	r := &resolved{m: m, kept: kept, pkg: pkg}
 	r.stat.Package, r.stat.Content = m.Root, m.Root
 	if pkg != nil {
 		r.stat.Content = pkg.Content
@@ -206,7 +207,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if req.Path == "" {
 		return AddResult{}, codedf(CodeInvalid, "add: no path given")
 	}
-	plan, err := content.PlanPath(req.Path, req.Hidden)
+	plan, err := content.PlanPathOptions(req.Path, content.PlanOptions{Hidden: req.Hidden, NoFollowLinks: req.NoFollowLinks})
 	if err != nil {
 		return AddResult{}, coded(CodeInvalid, err)
 	}
@@ -232,7 +233,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
 	if err != nil {
-		if errors.Is(err, content.ErrUnreadable) {
+		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
 			return AddResult{}, coded(CodeInvalid, err)
 		}
 		return AddResult{}, storeErr(err)
@@ -281,7 +282,11 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	m, _ := mri.New(pc, "")
 	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
-	return AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}, nil
+	out := AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}
+	if l := plan.Links; l.Followed+l.Kept > 0 {
+		out.Links = &LinkReport{Followed: l.Followed, Kept: l.Kept, Dangling: l.Dangling, Examples: l.Examples}
+	}
+	return out, nil
 }
 
 // entrySegments splits a metadata entry (already validated: relative, no "..").
@@ -325,6 +330,10 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 		info.Pins = append(info.Pins, string(p.Reason))
 	}
 	info.Annotations = n.communityAnnotations(r.m.Root)
+	info.Retracted = n.retractedNote(r.m.Root)
+	if r.kept != nil {
+		info.Stale, info.ResolvedAt = true, r.kept.at
+	}
 	return info, nil
 }
 

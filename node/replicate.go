@@ -537,7 +537,7 @@ func (r *replicator) decide(ctx context.Context, from peer.ID, req replication.R
 	for _, b := range r.fetching {
 		reserved += b
 	}
-	if quota > 0 && u.ByReason[store.ReasonReplica]+reserved+size > quota {
+	if quota != Unlimited && (quota == 0 || u.ByReason[store.ReasonReplica]+reserved+size > quota) {
 		r.refQuota.Add(1)
 		return replication.RefusedQuota
 	}
@@ -555,12 +555,16 @@ func (r *replicator) decide(ctx context.Context, from peer.ID, req replication.R
 	return replication.Fetching
 }
 
-// replicaQuota is quota.replicas in bytes; 0 means no limit.
+// replicaQuota is quota.replicas in bytes, or Unlimited; 0 means the node
+// takes no replicas.
 func (n *Node) replicaQuota() int64 {
 	n.mu.Lock()
 	s := n.cfg.Quota.Replicas
 	n.mu.Unlock()
-	q, _ := ParseSize(s)
+	q, err := ParseLimit(s)
+	if err != nil {
+		return 0 // validated at load; never take replicas on a bad value
+	}
 	return q
 }
 
@@ -595,7 +599,7 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 			size = max(size, p.Size)
 		}
 	}
-	if q := n.replicaQuota(); q > 0 {
+	if q := n.replicaQuota(); q != Unlimited {
 		if u, err := n.db.Usage(); err == nil && u.ByReason[store.ReasonReplica] > q {
 			// The size hint was wrong: give the space back.
 			if err := n.db.RemovePin(root, store.ReasonReplica); err == nil {

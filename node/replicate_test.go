@@ -340,7 +340,16 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	t.Logf("2 nodes fetched all %d packages in %v", len(pkgs), time.Since(start).Round(time.Millisecond))
 }
 
+// TestReplicaQuotaRefuses: a node whose quota.replicas is too small for a
+// package, or 0 (take no replicas: issue 10 item 6, where 0 meant no limit),
+// refuses it.
 func TestReplicaQuotaRefuses(t *testing.T) {
+	for _, quota := range []string{"1KB", "0"} {
+		t.Run(quota, func(t *testing.T) { testReplicaQuotaRefuses(t, quota) })
+	}
+}
+
+func testReplicaQuotaRefuses(t *testing.T, quota string) {
 	nodetest.CheckGoroutines(t)
 	const tiny = 1
 	net := nodetest.New(t, 4, nodetest.Options{
@@ -348,7 +357,7 @@ func TestReplicaQuotaRefuses(t *testing.T) {
 		Logs:              os.Getenv("MESH_LOGS") != "",
 		Override: func(i int, fc *node.FileConfig) {
 			if i == tiny {
-				fc.Quota.Replicas = "1KB"
+				fc.Quota.Replicas = quota
 			}
 		},
 	})
@@ -361,10 +370,10 @@ func TestReplicaQuotaRefuses(t *testing.T) {
 	})
 	for _, i := range holders(net, p) {
 		if i == tiny {
-			t.Fatal("the node with a 1KB replica quota holds a 100KB replica")
+			t.Fatalf("the node with a %s replica quota holds a 100KB replica", quota)
 		}
 	}
 	if st := net.Nodes[tiny].ReplicationStats(); st.Accepted != 0 || st.Fetched != 0 {
-		t.Fatalf("tiny quota node stats %+v", st)
+		t.Fatalf("node with replica quota %s: stats %+v", quota, st)
 	}
 }

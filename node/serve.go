@@ -20,6 +20,11 @@ type RunOptions struct {
 	// APIAddr and GatewayAddr are host:port addresses to listen on; "" takes
 	// the config file's, "none" disables that server. Port 0 picks a free port.
 	APIAddr, GatewayAddr string
+	// GroupAccess makes <home>/api and <home>/api.token readable by the
+	// home's group (mode 0640, else 0600), so that the CLI of users in that
+	// group reaches the daemon: the operator group of a system service
+	// (contrib/systemd). The home itself must let the group in (0750).
+	GroupAccess bool
 	// Ready, if non-nil, is called once with the addresses actually bound
 	// ("" for a disabled server) when both listen and <home>/api is written.
 	Ready func(api, gateway string)
@@ -29,17 +34,19 @@ type RunOptions struct {
 	UI func(token string) http.Handler
 }
 
-// shutdownGrace is how long Run lets in-flight requests finish.
-const shutdownGrace = 5 * time.Second
+// shutdownGrace is how long Run lets in-flight requests, their contexts
+// cancelled, take to return before it drops their connections.
+const shutdownGrace = time.Second
 
 // Run serves the HTTP API and the gateway until ctx ends: the daemon. It
 // creates <home>/api.token (a random 32-byte hex token, mode 0600) if it is
 // missing, listens, writes the API's bound address to <home>/api for clients
 // (see node/client.FromHome), and marks the node online for Status. When ctx
-// ends it shuts both servers down (in-flight requests get 5 s, then their
-// contexts are cancelled), removes <home>/api and returns nil, or the first
-// error a server failed with. Run may be called again after it returns, but
-// not concurrently.
+// ends it says so in the log and shuts both servers down promptly: in-flight
+// requests are cancelled at once (an add leaves nothing, a download ends)
+// and get shutdownGrace to return before their connections are dropped. It
+// removes <home>/api and returns nil, or the first error a server failed
+// with. Run may be called again after it returns, but not concurrently.
 func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	n.mu.Lock()
 	if n.online {
@@ -62,7 +69,11 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		n.mu.Unlock()
 	}()
 
-	token, err := n.loadOrCreateToken()
+	fileMode := os.FileMode(0o600)
+	if opts.GroupAccess {
+		fileMode = 0o640
+	}
+	token, err := n.loadOrCreateToken(fileMode)
 	if err != nil {
 		return err
 	}
@@ -118,7 +129,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 
 	apiFile := filepath.Join(n.home, APIFile)
 	if apiBound != "" {
-		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), 0o600); err != nil {
+		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), fileMode); err != nil {
 			return fmt.Errorf("api: %w", err)
 		}
 	}
@@ -155,9 +166,13 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	var first error
 	select {
 	case <-ctx.Done():
+		n.log.Info("shutting down: cancelling in-flight requests")
 	case first = <-errc:
 		n.log.Error("server failed", "err", first)
 	}
+	// A download or an add in flight would hold the daemon for as long as
+	// it runs: the one who stops the daemon wants it stopped.
+	cancelBase()
 
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
@@ -167,8 +182,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		go func() {
 			defer swg.Done()
 			if err := srv.Shutdown(sctx); err != nil {
-				cancelBase() // stop in-flight handlers, then drop their connections
-				srv.Close()
+				srv.Close() // drop the connections of handlers still blocked
 			}
 		}()
 	}
@@ -179,12 +193,15 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 }
 
 // loadOrCreateToken returns the API token from <home>/api.token, creating
-// the file (mode 0600) with a random token if it is missing.
-func (n *Node) loadOrCreateToken() (string, error) {
+// the file with a random token if it is missing, and gives it mode.
+func (n *Node) loadOrCreateToken(mode os.FileMode) (string, error) {
 	path := filepath.Join(n.home, TokenFile)
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if tok := strings.TrimSpace(string(data)); tok != "" {
+			if err := os.Chmod(path, mode); err != nil {
+				return "", fmt.Errorf("api: token: %w", err)
+			}
 			return tok, nil
 		}
 		return "", codedf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
@@ -197,7 +214,7 @@ func (n *Node) loadOrCreateToken() (string, error) {
 		return "", fmt.Errorf("api: token: %w", err)
 	}
 	tok := hex.EncodeToString(b[:])
-	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(path, []byte(tok+"\n"), mode); err != nil {
 		return "", fmt.Errorf("api: token: %w", err)
 	}
 	return tok, nil

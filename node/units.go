@@ -17,12 +17,27 @@ var sizeUnits = []struct {
 	{"b", 1},
 }
 
-// ParseSize parses a human size: "500MB", "20GB", "1.5GiB", "4096", "unlimited".
-// "", "0" and "unlimited" return 0 (no limit).
-func ParseSize(s string) (int64, error) {
+// Quota values. Every limit is written the same way in the CLI, the config
+// file and the API: a size or rate limits, the word "unlimited" (or an unset
+// value) lifts the limit, and 0 means zero, never "no limit". Where zero
+// would stop the node (disk, memory, upload, download) it is refused; for
+// quota.replicas it means "take no replicas". "none" is refused everywhere as
+// ambiguous. quota.connections and quota.cpu are counts, "auto" (0 in the
+// file) choosing for you.
+
+// Unlimited is the value of a limit that does not limit, as ParseLimit and
+// the API (QuotaInfo) give it.
+const Unlimited int64 = -1
+
+// ParseLimit parses a size limit that may be zero: "500MB", "20GB",
+// "1.5GiB", "4096", "0", or "unlimited" (and "") for Unlimited.
+func ParseLimit(s string) (int64, error) {
+	if err := refuseNone(s, "0 for a limit of zero or unlimited for no limit"); err != nil {
+		return 0, err
+	}
 	t := strings.ToLower(strings.TrimSpace(s))
-	if t == "" || t == "unlimited" || t == "none" {
-		return 0, nil
+	if t == "" || t == "unlimited" {
+		return Unlimited, nil
 	}
 	mult := 1.0
 	for _, u := range sizeUnits {
@@ -39,19 +54,57 @@ func ParseSize(s string) (int64, error) {
 	return int64(f * mult), nil
 }
 
-// ParseRate parses a bandwidth: "10MB/s", "10MB", "unlimited"; bytes per second.
-func ParseRate(s string) (int64, error) {
-	t := strings.TrimSpace(s)
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
-	n, err := ParseSize(t)
-	if err != nil {
-		return 0, codedf(CodeInvalid, "invalid rate %q (want e.g. 10MB/s, unlimited)", s)
+// refuseNone refuses "none", which users mean as "no limit" as often as
+// "nothing".
+func refuseNone(s, want string) error {
+	if strings.EqualFold(strings.TrimSpace(s), "none") {
+		return codedf(CodeInvalid, "%q is ambiguous: write %s", s, want)
+	}
+	return nil
+}
+
+// ParseSize parses a size limit that cannot be zero (quota.disk,
+// quota.memory): as ParseLimit, but 0 means no limit in what it returns
+// (the store's and the runtime's convention) and a size of zero bytes is
+// refused.
+func ParseSize(s string) (int64, error) {
+	if err := refuseNone(s, "a size (500MB) or unlimited for no limit"); err != nil {
+		return 0, err
+	}
+	n, err := ParseLimit(s)
+	switch {
+	case err != nil:
+		return 0, err
+	case n == Unlimited:
+		return 0, nil
+	case n == 0:
+		return 0, codedf(CodeInvalid, "a limit of %q would stop the node: write a size (500MB) or unlimited", s)
 	}
 	return n, nil
 }
 
-// FormatSize renders n bytes for people: "1.5 GB", "512 B". 0 limits render as
-// "unlimited" through FormatLimit.
+// ParseRate parses a bandwidth: "10MB/s", "10MB", "unlimited"; bytes per
+// second, 0 meaning no limit in what it returns. A rate of zero is refused.
+func ParseRate(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "ps")
+	if err := refuseNone(t, "a rate (10MB/s) or unlimited for no limit"); err != nil {
+		return 0, err
+	}
+	n, err := ParseLimit(t)
+	switch {
+	case err != nil:
+		return 0, codedf(CodeInvalid, "invalid rate %q (want e.g. 10MB/s, unlimited)", s)
+	case n == Unlimited:
+		return 0, nil
+	case n == 0:
+		return 0, codedf(CodeInvalid, "a rate of %q would stop every transfer: write a rate (10MB/s) or unlimited", s)
+	}
+	return n, nil
+}
+
+// FormatSize renders n bytes for people: "1.5 GB", "512 B". Limits render
+// through FormatLimit.
 func FormatSize(n int64) string {
 	if n < 1000 {
 		return fmt.Sprintf("%d B", n)
@@ -66,9 +119,9 @@ func FormatSize(n int64) string {
 	return fmt.Sprintf("%.1f %s", f, units[i])
 }
 
-// FormatLimit renders a limit where 0 means none.
+// FormatLimit renders a limit as the API gives it (Unlimited, or bytes).
 func FormatLimit(n int64) string {
-	if n == 0 {
+	if n < 0 {
 		return "unlimited"
 	}
 	return FormatSize(n)

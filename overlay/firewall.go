@@ -30,10 +30,14 @@ type FirewallConfig struct {
 // pass when they quote a packet this node sent to the error's sender; rules
 // open (or close) ports.
 //
-// Rules are evaluated in order and the first that matches decides, except
-// that deny wins a tie: an allow rule is ignored when a deny rule with the
-// same protocol, port and source exists anywhere in the set. A packet no
-// rule matches is denied.
+// The most specific rule that matches a packet decides, whatever the order
+// the rules were given in: a rule for one address beats one for a prefix
+// that holds it, a longer prefix beats a shorter one, and any of them beats
+// a rule without a source; between equally specific rules deny wins. So
+// "deny tcp 8000 from A" closes port 8000 to A even after "allow tcp 8000",
+// and "allow tcp 22 from A" opens it to A even after "deny tcp 22". Order
+// lists rules in that order, the first match first. A packet no rule
+// matches is denied.
 //
 // A Firewall is safe for concurrent use; SetRules replaces the rule set
 // atomically for packets that follow. It starts no goroutines: expired flows
@@ -49,8 +53,7 @@ type Firewall struct {
 }
 
 type ruleSet struct {
-	all       []Rule // as given, for Rules
-	effective []Rule // allow rules shadowed by an identical deny removed
+	ordered []Rule // Order(rules): the first match is the most specific
 }
 
 type flowKey struct {
@@ -84,21 +87,13 @@ func NewFirewall(cfg FirewallConfig) *Firewall {
 // SetRules replaces the rule set; packets that follow see the new one.
 // Flows already tracked stay open.
 func (f *Firewall) SetRules(rules []Rule) {
-	rs := &ruleSet{all: slices.Clone(rules)}
-	for _, r := range rules {
-		if r.Action == Allow && slices.ContainsFunc(rules, func(o Rule) bool {
-			return o.Action == Deny && o.sameSelector(r)
-		}) {
-			continue
-		}
-		rs.effective = append(rs.effective, r)
-	}
-	f.rules.Store(rs)
+	f.rules.Store(&ruleSet{ordered: Order(rules)})
 }
 
-// Rules returns a copy of the current rule set, in order.
+// Rules returns a copy of the current rule set in the order it applies
+// (see Order).
 func (f *Firewall) Rules() []Rule {
-	return slices.Clone(f.rules.Load().all)
+	return slices.Clone(f.rules.Load().ordered)
 }
 
 func (f *Firewall) now() int64 { return int64(f.cfg.Now().Sub(f.start)) }
@@ -174,7 +169,7 @@ func (f *Firewall) Allow(b []byte, p *Packet) bool {
 		if f.refresh(k, p.Proto) {
 			return true
 		}
-		for _, r := range f.rules.Load().effective {
+		for _, r := range f.rules.Load().ordered {
 			if r.matches(p.Proto, p.DstPort, p.Src) {
 				return r.Action == Allow
 			}

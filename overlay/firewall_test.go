@@ -1,7 +1,10 @@
 package overlay_test
 
 import (
+	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,6 +56,10 @@ allow udp 53 from `+friend.String()+`
 deny udp 53 from `+friend.String()+`
 allow udp 5000 from `+friend.String()+`
 deny udp 5000
+allow tcp 8000
+deny tcp 8000 from `+friend.String()+`
+deny tcp 9000
+allow tcp 9000 from `+friendNet.String()+`
 `)
 	fw := overlay.NewFirewall(overlay.FirewallConfig{Rules: rules})
 	tests := []struct {
@@ -70,6 +77,11 @@ deny udp 5000
 		{"deny wins a tie", overlaytest.UDP(ap(friend, 5555), ap(me, 53), nil), false},
 		{"earlier allow before a broader deny", overlaytest.UDP(ap(friend, 5555), ap(me, 5000), nil), true},
 		{"broader deny", overlaytest.UDP(ap(other, 5555), ap(me, 5000), nil), false},
+		// Issue 10, item 24: the later, more specific deny applies.
+		{"deny after a broader allow", overlaytest.TCP(ap(friend, 5555), ap(me, 8000), overlay.TCPSyn, 0, nil), false},
+		{"broader allow for the others", overlaytest.TCP(ap(other, 5555), ap(me, 8000), overlay.TCPSyn, 0, nil), true},
+		{"allow after a broader deny", overlaytest.TCP(ap(friend, 5555), ap(me, 9000), overlay.TCPSyn, 0, nil), true},
+		{"broader deny for the others", overlaytest.TCP(ap(other, 5555), ap(me, 9000), overlay.TCPSyn, 0, nil), false},
 		{"echo request", overlaytest.Echo(other, me, 1, 1, nil), true},
 		{"unsolicited echo reply", mustEchoReply(t, overlaytest.Echo(me, other, 1, 1, nil)), false},
 		{"other icmp", overlay.BuildICMPv6(other, me, 135, 0, make([]byte, 20)), false},
@@ -92,7 +104,7 @@ deny udp 5000
 		if !allow(t, fw, ssh) {
 			t.Fatal("denied after the rules came back")
 		}
-		if got := fw.Rules(); len(got) != len(rules) || got[0] != rules[0] {
+		if got := fw.Rules(); len(got) != len(rules) || got[0] != rules[0] || !slices.Equal(got, overlay.Order(rules)) {
 			t.Fatalf("Rules() = %v", got)
 		}
 	})
@@ -257,4 +269,38 @@ func TestFirewallConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestFirewallOrder checks the order rules apply in, whatever the order
+// they were given in: most specific source first, deny first among equals.
+func TestFirewallOrder(t *testing.T) {
+	given := `
+allow tcp 8000
+allow udp 53
+deny tcp 8000 from fd6d:7963::1
+allow tcp 8000 from fd6d:7963::/32
+deny tcp 8000 from fd6d:7963::/32
+allow tcp 22 from fd6d:7963::/64
+allow tcp 8000 from fd6d:7963::/48
+`
+	want := []string{
+		"allow tcp 22 from fd6d:7963::/64",
+		"deny tcp 8000 from fd6d:7963::1",
+		"allow tcp 8000 from fd6d:7963::/48",
+		"deny tcp 8000 from fd6d:7963::/32",
+		"allow tcp 8000 from fd6d:7963::/32",
+		"allow tcp 8000",
+		"allow udp 53",
+	}
+	rules := mustRules(t, given)
+	for range 5 {
+		rand.Shuffle(len(rules), func(i, j int) { rules[i], rules[j] = rules[j], rules[i] })
+		var got []string
+		for _, r := range overlay.Order(rules) {
+			got = append(got, r.String())
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Order:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
 }

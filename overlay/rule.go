@@ -1,8 +1,10 @@
 package overlay
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -138,8 +140,30 @@ func ParseRules(text string) ([]Rule, error) {
 	return rules, nil
 }
 
-func (r Rule) sameSelector(o Rule) bool {
-	return r.Proto == o.Proto && r.Port == o.Port && r.From == o.From
+// Order returns a sorted copy of rules in the order a Firewall applies
+// them, so that the first rule matching a packet is the one that decides:
+// by protocol and port, then most specific source first (an address, then
+// longer prefixes, then no source), deny before allow among equals.
+func Order(rules []Rule) []Rule {
+	out := slices.Clone(rules)
+	slices.SortStableFunc(out, func(a, b Rule) int {
+		return cmp.Or(
+			cmp.Compare(a.Proto, b.Proto),
+			cmp.Compare(a.Port, b.Port),
+			cmp.Compare(b.specificity(), a.specificity()),
+			cmp.Compare(a.Action, b.Action), // Deny (0) first
+			a.From.Addr().Compare(b.From.Addr()),
+		)
+	})
+	return out
+}
+
+// specificity is the source prefix length, -1 for any source.
+func (r Rule) specificity() int {
+	if !r.From.IsValid() {
+		return -1
+	}
+	return r.From.Bits()
 }
 
 func (r Rule) matches(proto uint8, port uint16, src netip.Addr) bool {

@@ -39,7 +39,25 @@ func main() {
 	netBits := flag.Int("net-bits", 8, "proof of work of the mocknet votes")
 	cpuVotes := flag.Int("cpu-votes", 10, "votes computed at the default difficulty for the CPU figure")
 	verbose := flag.Bool("v", false, "progress on stderr")
+	var co churnOptions
+	churn := flag.Bool("churn", false, "run the churn benchmark (churn.go) instead")
+	flag.IntVar(&co.voters, "voters", 50, "-churn: voters")
+	flag.IntVar(&co.packages, "packages", 20, "-churn: packages voted on")
+	flag.Float64Var(&co.replace, "replace", 0.3, "-churn: fraction of the nodes replaced")
+	flag.IntVar(&co.waves, "waves", 3, "-churn: waves of replacement")
+	flag.DurationVar(&co.sync, "sync", 2*time.Second, "-churn: moderation.refresh, the aggregator sync interval")
+	flag.DurationVar(&co.waveGap, "wave-gap", 5*time.Second, "-churn: time between waves")
+	flag.DurationVar(&co.settle, "settle", 2*time.Minute, "-churn: longest wait for tallies to settle")
+	flag.Uint64Var(&co.seed, "seed", 1, "-churn: random seed")
 	flag.Parse()
+	if *churn {
+		co.nodes, co.bits, co.verbose = *nodes, *netBits, *verbose
+		if err := runChurn(co); err != nil {
+			fmt.Fprintln(os.Stderr, "moderation:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	cpuCost(*cpuVotes)
 	if err := runNetwork(*nodes, *votes, *netBits, *verbose); err != nil {
 		fmt.Fprintln(os.Stderr, "moderation:", err)

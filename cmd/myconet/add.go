@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/myconet/myconet/node"
 )
@@ -18,7 +20,14 @@ func addCmd() *command {
 		args:    "PATH --title T",
 		summary: "add a file or directory as a signed package, pin it, print its MRI",
 		detail: `A directory becomes a Mycosite when it has an index.html (or --entry names its start page).
-Dotfiles in a directory are skipped unless --hidden is given.`,
+Dotfiles in a directory are skipped unless --hidden is given.
+
+Symlinks: a link that stays inside the directory is kept as a link, and the
+gateway follows it. A link that leaves it (an absolute target, or one above
+the directory) is followed: its target's content goes into the package, since
+readers have nothing outside it. --no-follow-links keeps every link as it is.
+A link that loops, or leaves towards nothing, refuses the add. add says what
+it did with links.`,
 		setup: func(c *cli, fset *flag.FlagSet) runFunc {
 			var req node.AddRequest
 			var tags, authors stringList
@@ -32,6 +41,7 @@ Dotfiles in a directory are skipped unless --hidden is given.`,
 			fset.StringVar(&req.Entry, "entry", "", "start `PAGE` of a site (e.g. index.html)")
 			fset.StringVar(&req.Previous, "previous", "", "`MRI` of the package this one updates")
 			fset.BoolVar(&req.Hidden, "hidden", false, "include dotfiles of a directory")
+			fset.BoolVar(&req.NoFollowLinks, "no-follow-links", false, "keep symlinks that leave the directory as links (default: add their targets' content)")
 			quiet := fset.Bool("q", false, "print only the MRI")
 			asJSON := jsonFlag(c, fset)
 			return func(ctx context.Context, args []string) error {
@@ -64,6 +74,9 @@ Dotfiles in a directory are skipped unless --hidden is given.`,
 				default:
 					_, err = fmt.Fprintf(c.stdout, "added %s (%d %s, %s)\n",
 						res.MRI, res.Files, plural(res.Files, "file", "files"), node.FormatSize(res.Size))
+					if err == nil && res.Links != nil {
+						err = printLinks(c.stdout, res.Links)
+					}
 				}
 				return err
 			}
@@ -87,4 +100,29 @@ func localPath(p string) (string, error) {
 		return "", err
 	}
 	return abs, nil
+}
+
+// printLinks says what add did with symlinks.
+func printLinks(w io.Writer, l *node.LinkReport) error {
+	var parts []string
+	if l.Followed > 0 {
+		parts = append(parts, fmt.Sprintf("%d followed out of the directory (their content is in the package)", l.Followed))
+	}
+	if l.Kept > 0 {
+		parts = append(parts, fmt.Sprintf("%d kept as %s", l.Kept, plural(int64(l.Kept), "a link", "links")))
+	}
+	if _, err := fmt.Fprintf(w, "symlinks: %s\n", strings.Join(parts, ", ")); err != nil {
+		return err
+	}
+	for _, e := range l.Examples {
+		if _, err := fmt.Fprintf(w, "  %s\n", e); err != nil {
+			return err
+		}
+	}
+	if l.Dangling > 0 {
+		_, err := fmt.Fprintf(w, "warning: %d %s to nothing in the package; the gateway answers 404 there\n",
+			l.Dangling, plural(int64(l.Dangling), "symlink leads", "symlinks lead"))
+		return err
+	}
+	return nil
 }

@@ -71,6 +71,8 @@ func bookmarkCmd() *command {
 					})
 				},
 			},
+			followCmd("follow", "fetch and pin each new version of a bookmarked channel (as add --follow)", true),
+			followCmd("unfollow", "stop following a bookmarked channel (what was fetched stays pinned)", false),
 			{
 				name:    "rm",
 				args:    "NAME",
@@ -89,6 +91,33 @@ func bookmarkCmd() *command {
 	}
 }
 
+// followCmd is `bookmark follow` or `bookmark unfollow`.
+func followCmd(name, summary string, follow bool) *command {
+	return &command{
+		name:    name,
+		args:    "NAME",
+		summary: summary,
+		setup: func(c *cli, fs *flag.FlagSet) runFunc {
+			asJSON := jsonFlag(c, fs)
+			return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
+				b, err := api.BookmarkFollow(ctx, args[0], follow)
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					return printJSON(c.stdout, b)
+				}
+				verb := "following"
+				if !follow {
+					verb = "no longer following"
+				}
+				_, err = fmt.Fprintf(c.stdout, "%s %s → %s\n", verb, b.Name, b.MRI)
+				return err
+			})
+		},
+	}
+}
+
 func openCmd() *command {
 	return &command{
 		name:    "open",
@@ -102,7 +131,7 @@ func openCmd() *command {
 					return err
 				}
 				if o.Stale {
-					fmt.Fprintf(c.stderr, "myconet: open: the network cannot resolve this channel: showing the version fetched %s (possibly stale)\n", ago(time.Since(o.ResolvedAt)))
+					fmt.Fprintf(c.stderr, "myconet: open: %s\n", staleNote(o.ResolvedAt))
 				}
 				if _, err := fmt.Fprintln(c.stdout, o.URL); err != nil {
 					return err
@@ -126,11 +155,17 @@ func bookmarkWhere(b node.Bookmark, now time.Time) string {
 	case b.URL != "":
 		return b.URL
 	case b.Resolved != "":
-		return fmt.Sprintf("following; last %s, fetched %s", b.Resolved, ago(now.Sub(b.ResolvedAt)))
+		return fmt.Sprintf("following: %s (resolved %s)", b.Resolved, ago(now.Sub(b.ResolvedAt)))
 	case b.Follow:
-		return "following; nothing fetched yet"
+		return "following: nothing fetched yet"
 	}
 	return "channel"
+}
+
+// staleNote says that a channel was resolved from a followed bookmark's
+// last resolution, at resolvedAt.
+func staleNote(resolvedAt time.Time) string {
+	return fmt.Sprintf("possibly stale: the network cannot resolve this channel now; this is where it pointed %s", ago(time.Since(resolvedAt)))
 }
 
 // ago renders a duration for people: "40s ago", "3m ago", "5h ago", "2d ago".

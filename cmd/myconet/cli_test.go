@@ -293,13 +293,17 @@ func TestFormatting(t *testing.T) {
 	if got, want := usageLine(1_200_000_000, 10_000_000_000), "1.2 GB of 10.0 GB (12%)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
-	if got, want := usageLine(512, 0), "512 B (unlimited)"; got != want {
+	if got, want := usageLine(512, node.Unlimited), "512 B (unlimited)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
 	var buf bytes.Buffer
-	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000})
-	if !strings.HasPrefix(buf.String(), "disk         1.2 GB of 10.0 GB (12%)\n") {
-		t.Errorf("quota table:\n%s", buf.String())
+	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000, Replicas: 0,
+		Upload: node.Unlimited, Download: 5e6, Memory: node.Unlimited})
+	for _, want := range []string{"disk         1.2 GB of 10.0 GB (12%)\n", "replicas     0 B held (takes none)\n",
+		"upload       unlimited\n", "download     5.0 MB/s\n", "memory       unlimited\n"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("quota table lacks %q:\n%s", want, buf.String())
+		}
 	}
 
 	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Path: "sub/page.html"}); got != "page.html" {
@@ -512,5 +516,31 @@ func TestGetShowsFetch(t *testing.T) {
 	c.run([]string{"--home", dir, "get", "myco://bafyP", "-o", filepath.Join(dir, "out2")})
 	if stderr.Len() != 0 {
 		t.Errorf("stderr without a terminal: %q", stderr)
+	}
+}
+
+func TestBookmarkWhere(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tt := range []struct {
+		b    node.Bookmark
+		want string
+	}{
+		{node.Bookmark{URL: "http://p.localhost:8190/"}, "http://p.localhost:8190/"},
+		{node.Bookmark{Follow: true, Resolved: "myco://p", ResolvedAt: now.Add(-3 * time.Minute)}, "following: myco://p (resolved 3m ago)"},
+		{node.Bookmark{Follow: true}, "following: nothing fetched yet"},
+		{node.Bookmark{}, "channel"},
+	} {
+		if got := bookmarkWhere(tt.b, now); got != tt.want {
+			t.Errorf("bookmarkWhere(%+v) = %q, want %q", tt.b, got, tt.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{-time.Second: "0s ago", 40 * time.Second: "40s ago", 5 * time.Hour: "5h ago", 72 * time.Hour: "3d ago"} {
+		if got := ago(d); got != want {
+			t.Errorf("ago(%v) = %q, want %q", d, got, want)
+		}
+	}
+	rows := infoRows(node.PackageInfo{MRI: "myco://p", Stale: true, ResolvedAt: time.Now().Add(-2 * time.Hour)})
+	if rows[0].k != "channel" || !strings.Contains(rows[0].v, "possibly stale") || !strings.Contains(rows[0].v, "2h ago") {
+		t.Errorf("info of a stale channel starts with %+v", rows[0])
 	}
 }

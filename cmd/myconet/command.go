@@ -37,10 +37,10 @@ func commands() []*command {
 		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(), nameCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
-		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(),
+		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
-		versionCmd(), helpCmd(),
+		identityCmd(), repoCmd(), logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
 
@@ -101,6 +101,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 
 	fs := newFlagSet(name)
 	runner := cmd.setup(c, fs)
+	addGlobalFlags(c, fs)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(c.stdout, c, name, cmd)
@@ -227,6 +228,9 @@ func printUsage(w io.Writer, c *cli, name string, cmd *command) {
 	}
 	if cmd.setup == nil {
 		fmt.Fprintf(w, "Usage: myconet %s SUBCOMMAND\n\n%s\n", name, cmd.summary)
+		if cmd.detail != "" {
+			fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(cmd.detail))
+		}
 		subcommands()
 		return
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -33,13 +35,29 @@ func configCmd() *command {
 			},
 			{
 				name:    "set",
-				args:    "KEY VALUE",
-				summary: "set one key (validated) and write the file",
-				detail:  keys + "\nLists (network.listen, network.bootstrap) are comma-separated.",
+				args:    "KEY VALUE...",
+				summary: "set one key (validated) in the file, keeping its comments, and say what changed",
+				detail: keys + `
+A list (network.listen, network.bootstrap, …) takes several values, or one comma-separated.
+A running daemon applies most keys at once; addresses, network.* and overlay.tun* apply at
+its next start, and set says so.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
-					return c.onNode("KEY VALUE", func(ctx context.Context, api node.API, args []string) error {
-						return api.ConfigSet(ctx, args[0], args[1])
-					})
+					asJSON := jsonFlag(c, fs)
+					return func(ctx context.Context, args []string) error {
+						if len(args) < 2 {
+							return wantArgs(args, "KEY", "VALUE")
+						}
+						key, values := args[0], args[1:]
+						if len(values) > 1 && slices.Contains(node.ConfigKeys(), key) && !node.ConfigKeyIsList(key) {
+							return usagef("%s takes one value, got %d", key, len(values))
+						}
+						api, closeAPI, err := c.connect(ctx, c.home)
+						if err != nil {
+							return err
+						}
+						defer closeAPI()
+						return c.configSet(ctx, api, key, strings.Join(values, ","), *asJSON)
+					}
 				},
 			},
 			{
@@ -58,4 +76,64 @@ func configCmd() *command {
 			},
 		},
 	}
+}
+
+// configChange is what `config set` reports.
+type configChange struct {
+	Key     string `json:"key"`
+	Old     string `json:"old"`
+	New     string `json:"new"`
+	Applies string `json:"applies"` // now | next start
+}
+
+// configSet sets key and reports the change, and when it takes effect.
+func (c *cli) configSet(ctx context.Context, api node.API, key, value string, asJSON bool) error {
+	old := fileValue(ctx, api, key)
+	if err := api.ConfigSet(ctx, key, value); err != nil {
+		return err
+	}
+	ch := configChange{Key: key, Old: old, New: fileValue(ctx, api, key), Applies: "next start"}
+	_, err := api.Status(ctx)
+	daemon := err == nil
+	if daemon && !node.ConfigKeyAppliesAtStart(key) {
+		ch.Applies = "now"
+	}
+	return emit(c, asJSON, ch, func(w io.Writer, ch configChange) error {
+		line := fmt.Sprintf("%s: %s → %s", ch.Key, shownValue(ch.Old), shownValue(ch.New))
+		if ch.Old == ch.New {
+			line = fmt.Sprintf("%s: unchanged (%s)", ch.Key, shownValue(ch.New))
+		}
+		switch {
+		case daemon && ch.Applies == "now":
+			line += " (applied to the running daemon)"
+		case daemon:
+			line += " (applies at next start: restart the daemon)"
+		case node.ConfigKeyAppliesAtStart(key):
+			line += " (applies at next start)"
+		}
+		_, err := fmt.Fprintln(w, line)
+		return err
+	})
+}
+
+// fileValue is key's value in the config file (not this run's flags), or
+// "" when it cannot be read.
+func fileValue(ctx context.Context, api node.API, key string) string {
+	text, err := api.ConfigShow(ctx)
+	if err != nil {
+		return ""
+	}
+	cfg, err := node.ParseConfigText(text)
+	if err != nil {
+		return ""
+	}
+	v, _ := cfg.GetKey(key)
+	return v
+}
+
+func shownValue(v string) string {
+	if v == "" {
+		return `""`
+	}
+	return v
 }

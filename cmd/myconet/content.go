@@ -240,5 +240,8 @@ func infoRows(info node.PackageInfo) []kv {
 	}
 	rows = append(rows, kv{"pinned", orDash(strings.Join(info.Pins, ", "))})
 	rows = append(rows, annotationRows(info.Annotations)...)
+	if info.Stale {
+		rows = append([]kv{{"channel", staleNote(info.ResolvedAt)}}, rows...)
+	}
 	return rows
 }

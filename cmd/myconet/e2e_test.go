@@ -368,6 +368,27 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	if len(bms) != 1 || bms[0].MRI != file.MRI {
 		t.Errorf("bookmark add --force: %+v", bms)
 	}
+	// follow and unfollow a bookmarked channel; a package has nothing to follow.
+	var me struct {
+		PeerID string `json:"peer_id"`
+	}
+	u.okJSON(&me, "id")
+	u.ok("bookmark", "add", "mine", "myco://"+me.PeerID+"/docs")
+	if out := u.ok("bookmark", "follow", "mine"); !strings.HasPrefix(out, "following mine → myco://") {
+		t.Errorf("bookmark follow printed %q", out)
+	}
+	if msg := u.fail(1, "bookmark", "follow", "mysite"); !strings.Contains(msg, "nothing to follow") {
+		t.Errorf("bookmark follow of a package: %s", msg)
+	}
+	if msg := u.fail(1, "bookmark", "follow", "nosuch"); msg != `myconet: bookmark follow: no bookmark named "nosuch"` {
+		t.Errorf("bookmark follow of an unknown name: %s", msg)
+	}
+	var fb struct{ Follow bool }
+	u.okJSON(&fb, "bookmark", "unfollow", "mine")
+	if fb.Follow {
+		t.Errorf("bookmark unfollow --json: %+v", fb)
+	}
+	u.ok("bookmark", "rm", "mine")
 	u.ok("bookmark", "rm", "mysite")
 	u.okJSON(&bms, "bookmark", "ls")
 	if len(bms) != 0 {
@@ -532,6 +553,31 @@ func testQuota(t *testing.T, u *user) {
 	}
 	u.ok("quota", "set", "disk", "unlimited")
 	u.ok("add", "big.bin", "--title", "Fits now")
+
+	// 0 means zero, unlimited means no limit, none is ambiguous (issue 10 item 6).
+	if show := u.ok("quota", "set", "replicas", "0"); !strings.Contains(show, "(takes none)") {
+		t.Errorf("quota set replicas 0:\n%s", show)
+	}
+	var q struct{ Replicas, Disk int64 }
+	u.okJSON(&q, "quota", "show")
+	if q.Replicas != 0 || q.Disk != -1 {
+		t.Errorf("quota show --json after replicas 0, disk unlimited: %+v", q)
+	}
+	if msg := u.fail(1, "quota", "set", "replicas", "none"); !strings.Contains(msg, "ambiguous") {
+		t.Errorf("quota set replicas none: %s", msg)
+	}
+	if msg := u.fail(1, "quota", "set", "disk", "0"); !strings.Contains(msg, "unlimited") {
+		t.Errorf("quota set disk 0: %s", msg)
+	}
+	u.fail(1, "quota", "set", "connections", "unlimited")
+	u.ok("quota", "set", "connections", "auto")
+	if got := strings.TrimSpace(u.ok("config", "get", "quota.replicas")); got != "0" {
+		t.Errorf("config get quota.replicas = %q", got)
+	}
+	u.ok("quota", "set", "replicas", "unlimited")
+	if show := u.ok("quota", "show"); !strings.Contains(show, "replicas") || !strings.Contains(show, "B (unlimited)") {
+		t.Errorf("quota show after replicas unlimited:\n%s", show)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
@@ -844,7 +890,7 @@ func TestCrashDuringAdd(t *testing.T) {
 	u.checkAllOrNothing(7, size)
 }
 
-// TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 1 and
+// TestInterruptDuringAdd is Ctrl-C: the add stops, says so, exits 130 and
 // leaves nothing behind, whether the CLI works on the store or a daemon does
 // the work for it.
 func TestInterruptDuringAdd(t *testing.T) {
@@ -870,8 +916,8 @@ func TestInterruptDuringAdd(t *testing.T) {
 			}
 			if sent {
 				var ee *exec.ExitError
-				if !errors.As(err, &ee) || ee.ExitCode() != 1 || stderr != "myconet: add: interrupted\n" {
-					t.Errorf("interrupted add: %v, stderr %q; want exit 1 and \"myconet: add: interrupted\"", err, stderr)
+				if !errors.As(err, &ee) || ee.ExitCode() != 130 || stderr != "myconet: add: interrupted\n" {
+					t.Errorf("interrupted add: %v, stderr %q; want exit 130 and \"myconet: add: interrupted\"", err, stderr)
 				}
 				if p := u.pins(); len(p) != 0 {
 					t.Errorf("an interrupted add left pins: %+v", p)
@@ -952,7 +998,7 @@ func TestMesh(t *testing.T) {
 	a, b, c := newUser(t), newUser(t), newUser(t)
 	da := a.startDaemon(flags...)
 	db := b.startDaemon(append(flags, "--bootstrap", a.listenTCP())...)
-	c.startDaemon(append(flags, "--bootstrap", b.listenTCP())...)
+	dc := c.startDaemon(append(flags, "--bootstrap", b.listenTCP())...)
 	aID, bID, cID := a.peerID(), b.peerID(), c.peerID()
 
 	if text := a.ok("id"); !strings.Contains(text, "listen:") || !strings.Contains(text, "/p2p/"+aID) {
@@ -1046,6 +1092,11 @@ func TestMesh(t *testing.T) {
 		if got := c.ok("cat", want+"/sub/page.html"); !strings.Contains(got, "A page") {
 			t.Errorf("cat through the channel on C: %q", got)
 		}
+		// C follows the channel: the version it fetches is kept for offline use.
+		c.ok("bookmark", "add", "docs", want, "--follow")
+		c.eventually(30*time.Second, func(out string) bool {
+			return strings.Contains(out, site.Package)
+		}, "bookmark", "ls", "--json")
 	})
 
 	if text := c.ok("peers"); !strings.Contains(text, bID) {
@@ -1067,6 +1118,19 @@ func TestMesh(t *testing.T) {
 	url := strings.TrimSpace(c.ok("open", site.MRI))
 	if body := httpGet(t, url); !strings.Contains(body, "<h1>Hello</h1>") {
 		t.Errorf("C's gateway %s served %q", url, body)
+	}
+	// C still holds the channel's record in its DHT: the channel resolves.
+	if r := c.run("open", "docs"); r.code != 0 || strings.TrimSpace(r.stdout) != url || r.stderr != "" {
+		t.Errorf("open of the followed channel with its publisher gone: exit %d, %q, %q (want %s)", r.code, r.stdout, r.stderr, url)
+	}
+	// With no daemon at all, it opens from what C's bookmark kept, and says
+	// it may be stale.
+	dc.terminate(t)
+	if r := c.run("open", "docs"); r.code != 0 || !strings.Contains(r.stdout, site.Package) || !strings.Contains(r.stderr, "possibly stale") {
+		t.Errorf("open of the followed channel offline: exit %d, %q, %q", r.code, r.stdout, r.stderr)
+	}
+	if text := c.ok("info", "myco://"+aID+"/docs"); !strings.Contains(text, "possibly stale") || !strings.Contains(text, site.Package) {
+		t.Errorf("info of the followed channel with its publisher gone:\n%s", text)
 	}
 	t.Logf("mesh test took %v", time.Since(start).Round(time.Millisecond))
 }

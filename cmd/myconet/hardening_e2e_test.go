@@ -6,11 +6,15 @@ import (
 	"archive/tar"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/myconet/myconet/internal/fixture"
 )
 
 // A typo in --home must not start a new node: only init and the daemon
@@ -149,5 +153,97 @@ func TestGetAndExportToStdout(t *testing.T) {
 			t.Errorf("export -o - gave %d bytes, export -o site.car %d (%v)", len(car), len(data), err)
 		}
 		os.Remove(filepath.Join(u.dir, "site.car"))
+	}
+}
+
+// `config set` keeps the comments of config.toml, writes a fraction as
+// one, takes several values for a list, prints what changed and says when
+// a key applies only at the next start.
+func TestConfigSetReports(t *testing.T) {
+	u := newUser(t)
+	cfgPath := filepath.Join(u.home, "config.toml")
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const note = "# my own note: keep this\n"
+	if err := os.WriteFile(cfgPath, append([]byte(note), data...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		args []string
+		out  string
+	}{
+		{[]string{"quota.disk", "5GB"}, "quota.disk: 10GB → 5GB\n"},
+		{[]string{"quota.disk", "5GB"}, "quota.disk: unchanged (5GB)\n"},
+		{[]string{"gateway.address", "127.0.0.1:0"}, "gateway.address: 127.0.0.1:8190 → 127.0.0.1:0 (applies at next start)\n"},
+		{[]string{"network.listen", "/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}, "(applies at next start)\n"},
+		{[]string{"moderation.remove_ratio", "3/4"}, "moderation.remove_ratio: 2/3 → 0.75\n"},
+		{[]string{"moderation.remove_ratio", "2/3"}, "moderation.remove_ratio: 0.75 → 2/3\n"},
+	} {
+		if out := u.ok(append([]string{"config", "set"}, tt.args...)...); !strings.HasSuffix(out, tt.out) || strings.Count(out, "\n") != 1 {
+			t.Errorf("config set %s: %q, want %q", strings.Join(tt.args, " "), out, tt.out)
+		}
+	}
+	text, _ := os.ReadFile(cfgPath)
+	for _, want := range []string{note, "\n# Most disk the store may use.", `disk = "5GB"`, `remove_ratio = "2/3"`,
+		`listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]`} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("config.toml lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(string(text), "0.666") {
+		t.Errorf("config.toml has a rounded 2/3:\n%s", text)
+	}
+	u.fail(2, "config", "set", "quota.disk", "1GB", "2GB")
+
+	d := u.startDaemon("--api", "127.0.0.1:0", "--no-tun")
+	defer d.terminate(t)
+	if out := u.ok("config", "set", "quota.upload", "1MB/s"); out != "quota.upload: \"\" → 1MB/s (applied to the running daemon)\n" {
+		t.Errorf("live key: %q", out)
+	}
+	if out := u.ok("config", "set", "network.dht", "client"); out != "network.dht: auto → client (applies at next start: restart the daemon)\n" {
+		t.Errorf("restart key: %q", out)
+	}
+}
+
+// SIGTERM while a download is in flight stops the daemon promptly (it took
+// 6.7 s) and the log says it is shutting down.
+func TestDaemonStopsPromptlyDuringGet(t *testing.T) {
+	u := newUser(t)
+	bigFile(t, filepath.Join(u.dir, "big.bin"), 3, 32*fixture.MiB)
+	var f addResult
+	u.okJSON(&f, "add", "big.bin", "--title", "Big")
+	d := u.startDaemon("--api", "127.0.0.1:0", "--gateway", "none", "--no-tun")
+	addr, err := os.ReadFile(filepath.Join(u.home, "api"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := os.ReadFile(filepath.Join(u.home, "api.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", "http://"+strings.TrimSpace(string(addr))+"/api/v1/cat?ref="+f.MRI, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadFull(resp.Body, make([]byte, 1)); err != nil { // the download is under way; it reads no further
+		t.Fatal(err)
+	}
+	start := time.Now()
+	d.terminate(t)
+	took := time.Since(start)
+	t.Logf("daemon stopped %v after SIGTERM with a download in flight", took)
+	if took > 4*time.Second {
+		t.Errorf("daemon took %v to stop", took)
+	}
+	if !strings.Contains(d.stderr.String(), "shutting down") {
+		t.Errorf("no \"shutting down\" line in the log:\n%s", d.stderr.String())
+	}
+	if d.err != nil {
+		t.Errorf("daemon stopped by SIGTERM exits %v, want 0", d.err)
 	}
 }

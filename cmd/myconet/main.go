@@ -4,7 +4,7 @@
 //
 // main stays thin: it parses the global flags, finds the subcommand, runs it
 // and turns its error into one line on stderr and an exit status (0 ok,
-// 1 error, 2 usage).
+// 1 error, 2 usage, 128 + N for a command signal N stopped: 130 for Ctrl-C).
 package main
 
 import (
@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/myconet/myconet/node"
@@ -45,11 +46,12 @@ const (
 
 // cli is the environment every command runs in.
 type cli struct {
-	home   string // node home directory (absolute)
-	json   bool   // global --json
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	home    string // node home directory (absolute)
+	json    bool   // global --json
+	version bool   // global --version
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
 	// stderrTTY says whether stderr is a terminal (progress bars go there).
 	stderrTTY bool
 	// stdoutTTY says whether stdout is a terminal: output meant for a
@@ -95,6 +97,9 @@ func (c *cli) run(args []string) (status int) {
 		return exitUsage
 	}
 	rest := gfs.Args()
+	if c.version && len(rest) == 0 {
+		return c.report("", c.printVersion(c.json))
+	}
 	if len(rest) == 0 {
 		printMainUsage(stderr, gfs)
 		return exitUsage
@@ -107,14 +112,58 @@ func (c *cli) run(args []string) (status int) {
 	}
 	c.home = home
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, signaled, stop := c.notifySignals()
 	defer stop()
 
 	name, err := c.dispatch(ctx, rest)
-	if err != nil && ctx.Err() != nil && errors.Is(err, context.Canceled) {
-		err = errors.New("interrupted")
+	if sig := signaled(); sig != nil && err != nil {
+		// Stopped by Ctrl-C or SIGTERM: say so, and exit as shells expect
+		// of a command a signal ended (128 + the signal's number).
+		c.report(name, errors.New("interrupted"))
+		return exitSignal + int(sig.(syscall.Signal))
 	}
 	return c.report(name, err)
+}
+
+// exitSignal plus a signal's number is the exit status of a command that
+// signal stopped: 130 for Ctrl-C (SIGINT), 143 for SIGTERM.
+const exitSignal = 128
+
+// notifySignals returns a context that SIGINT or SIGTERM cancels, a
+// function that tells which signal did (nil if none) and one that stops
+// listening. A second signal ends the process at once, for a command that
+// does not stop by itself.
+func (c *cli) notifySignals() (context.Context, func() os.Signal, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigc := make(chan os.Signal, 2)
+	signal.Notify(sigc, os.Interrupt, syscall.SIGTERM)
+	var got atomic.Value
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-sigc:
+			got.Store(sig)
+			cancel()
+		case <-done:
+			return
+		}
+		select {
+		case sig := <-sigc:
+			fmt.Fprintln(c.stderr, "myconet: interrupted again: stopping now")
+			os.Exit(exitSignal + int(sig.(syscall.Signal)))
+		case <-done:
+		}
+	}()
+	signaled := func() os.Signal {
+		sig, _ := got.Load().(os.Signal)
+		return sig
+	}
+	stop := func() {
+		signal.Stop(sigc)
+		close(done)
+		cancel()
+	}
+	return ctx, signaled, stop
 }
 
 // globalFlags are the flags before the command name.
@@ -122,6 +171,7 @@ func globalFlags(c *cli) *flag.FlagSet {
 	gfs := newFlagSet("myconet")
 	gfs.StringVar(&c.home, "home", "", "node home `DIR` (default $MYCONET_HOME, else ~/.myconet)")
 	gfs.BoolVar(&c.json, "json", false, "print machine-readable JSON where a command supports it")
+	gfs.BoolVar(&c.version, "version", false, "print the version and exit")
 	return gfs
 }
 

@@ -212,6 +212,9 @@ func printDelivery(w io.Writer, d node.Delivery) error {
 }
 
 func printTally(w io.Writer, r node.TallyReport) error {
+	if r.Explanation != "" { // moderation why: the decision in words first
+		fmt.Fprintf(w, "%s\n\n", wrapText(r.Explanation, 78))
+	}
 	state := "served"
 	if r.Withheld {
 		state = "WITHHELD"
@@ -232,7 +235,14 @@ func printTally(w io.Writer, r node.TallyReport) error {
 		rows = append(rows, kv{"distrusted", strings.Join(r.Policy.Distrusted, ", ")})
 	}
 	if !r.Checked.IsZero() {
-		rows = append(rows, kv{"checked", r.Checked.Local().Format("2006-01-02 15:04:05 MST")})
+		checked := r.Checked.Local().Format("2006-01-02 15:04:05 MST")
+		if r.Stale {
+			checked += " (stale: " + r.Age + " ago)"
+		}
+		rows = append(rows, kv{"checked", checked})
+	}
+	if r.Retracted != "" {
+		rows = append(rows, kv{"retracted", r.Retracted})
 	}
 	if err := printKV(w, rows); err != nil {
 		return err
@@ -295,4 +305,23 @@ func annotationRows(a *node.Annotations) []kv {
 		rows = append(rows, kv{"  note", fmt.Sprintf("%q (%d %s)", n.Value, n.People, plural(n.People, "person", "people"))})
 	}
 	return rows
+}
+
+// wrapText breaks s into lines of at most width runes at spaces.
+func wrapText(s string, width int) string {
+	var b strings.Builder
+	line := 0
+	for _, word := range strings.Fields(s) {
+		n := len([]rune(word))
+		if line > 0 && line+1+n > width {
+			b.WriteByte('\n')
+			line = 0
+		} else if line > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
 }

@@ -161,7 +161,7 @@ func firewallCmd() *command {
 	edit := func(action string) *command {
 		summary := "open PORT to overlay peers (all of them, or --from ADDR|PREFIX)"
 		if action == "deny" {
-			summary = "refuse PORT to overlay peers (all, or --from ADDR|PREFIX); deny wins over allow"
+			summary = "refuse PORT to overlay peers (all, or --from ADDR|PREFIX)"
 		}
 		return &command{
 			name:    action,
@@ -184,7 +184,17 @@ func firewallCmd() *command {
 		summary: "the overlay firewall: what other nodes may reach on this one",
 		detail: `By default nothing on this node is reachable from the overlay except ICMPv6
 echo; replies to connections this node opened pass. Rules live in the config
-(overlay.firewall) and apply to a running daemon at once.`,
+(overlay.firewall) and apply to a running daemon at once.
+
+For each packet the most specific matching rule decides, whatever the order
+the rules were added in: a rule --from one address beats one --from a prefix
+holding it, a longer prefix beats a shorter one, and any --from beats a rule
+for everyone. Between equally specific rules, deny wins. So
+  firewall allow tcp 8000 ; firewall deny tcp 8000 --from ADDR
+opens 8000 to everyone but ADDR, and
+  firewall deny tcp 22 ; firewall allow tcp 22 --from PREFIX
+opens 22 to PREFIX only. "firewall ls" lists the rules in the order they
+apply: the first that matches a packet decides.`,
 		subs: []*command{
 			edit("allow"),
 			edit("deny"),
@@ -205,7 +215,7 @@ echo; replies to connections this node opened pass. Rules live in the config
 			},
 			{
 				name:    "ls",
-				summary: "list the rules, first match first",
+				summary: "list the rules in the order they apply (the first match decides)",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
 					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {

@@ -33,6 +33,9 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 					return err
 				}
 				_, err = fmt.Fprintf(c.stdout, "published %s → %s (seq %d)\n", res.MRI, res.Target, res.Seq)
+				if err == nil && res.Pending {
+					fmt.Fprintln(c.stderr, "myconet: publish: not in the network yet (no peers): the daemon announces it as soon as it has some")
+				}
 				return err
 			})
 		},
@@ -63,7 +66,7 @@ func printChannels(w io.Writer, chans []node.PublishResult) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "MRI\tTARGET\tSEQ\tEXPIRES\n")
 	for _, ch := range chans {
-		exp := "-"
+		exp := "pending (no peers yet)"
 		if !ch.Expires.IsZero() {
 			exp = ch.Expires.Local().Format("2006-01-02 15:04")
 		}

@@ -20,7 +20,9 @@ func quotaCmd() *command {
 				args:    "RESOURCE VALUE",
 				summary: "set a limit: disk, upload, download, memory, connections, replicas or cpu",
 				detail: `VALUE is a size for disk, memory and replicas (500MB, 20GB, 1.5GiB), a rate for
-upload and download (10MB/s), a count for connections and cpu; "unlimited" lifts a limit.
+upload and download (10MB/s), a count or "auto" for connections and cpu. "unlimited" lifts
+a size or rate limit; 0 means zero, never "no limit": "replicas 0" takes no replicas of
+other people's content, and a zero disk, memory, upload or download is refused.
 The limit is written to the config file and applies to a running daemon at once.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
@@ -52,9 +54,13 @@ The limit is written to the config file and applies to a running daemon at once.
 }
 
 // usageLine renders "1.2 GB of 10.0 GB (12%)", or "1.2 GB (unlimited)".
+// A limit of 0 (replicas) renders as "1.2 GB held (takes none)".
 func usageLine(used, limit int64) string {
-	if limit <= 0 {
+	if limit < 0 {
 		return node.FormatSize(used) + " (unlimited)"
+	}
+	if limit == 0 {
+		return fmt.Sprintf("%s held (takes none)", node.FormatSize(used))
 	}
 	pct := float64(used) * 100 / float64(limit)
 	return fmt.Sprintf("%s of %s (%.0f%%)", node.FormatSize(used), node.FormatSize(limit), pct)
@@ -63,7 +69,7 @@ func usageLine(used, limit int64) string {
 // quotaRows is the human table of `quota show`.
 func quotaRows(q node.QuotaInfo) []kv {
 	rate := func(n int64) string {
-		if n == 0 {
+		if n < 0 {
 			return "unlimited"
 		}
 		return node.FormatSize(n) + "/s"

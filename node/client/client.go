@@ -89,7 +89,7 @@ func FromHome(ctx context.Context, home string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api client: token: %w", err)
 	}
-	c := New(a, string(token))
+	c := New(loopbackFor(a), string(token))
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if _, err := c.ID(pctx); err != nil {
@@ -172,7 +172,7 @@ func decodeError(resp *http.Response) error {
 
 // codeOfStatus guesses a Code for a response without one.
 func codeOfStatus(status int) node.Code {
-	for _, c := range []node.Code{node.CodeInvalid, node.CodeNotFound, node.CodeQuota, node.CodeLocked, node.CodeNoDaemon, node.CodeWithheld} {
+	for _, c := range []node.Code{node.CodeInvalid, node.CodeNotFound, node.CodeQuota, node.CodeLocked, node.CodeNoDaemon, node.CodeWithheld, node.CodeRetracted} {
 		if c.HTTPStatus() == status {
 			return c
 		}

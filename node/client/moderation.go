@@ -14,6 +14,12 @@ func (c *Client) Vote(ctx context.Context, req node.VoteRequest) (node.Delivery,
 	return v, c.doJSON(ctx, http.MethodPost, "/moderation/vote", nil, req, &v)
 }
 
+// Retract implements node.API.
+func (c *Client) Retract(ctx context.Context, req node.RetractRequest) (node.RetractResult, error) {
+	var v node.RetractResult
+	return v, c.doJSON(ctx, http.MethodPost, "/moderation/retract", nil, req, &v)
+}
+
 // Annotate implements node.API.
 func (c *Client) Annotate(ctx context.Context, req node.AnnotateRequest) (node.Delivery, error) {
 	var v node.Delivery

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	pathpkg "path"
 	"path/filepath"
 	"runtime"
 	"sort"
@@ -51,11 +52,26 @@ type Plan struct {
 	Files int64
 	Bytes int64 // sum of file sizes
 	Dirs  int64
+	// Hidden and NoFollowLinks are the PlanOptions the walk used; Import
+	// walks the same way.
+	Hidden, NoFollowLinks bool
+	// Links is what the import will do with symlinks.
+	Links LinkReport
+}
+
+// PlanOptions tune PlanPath.
+type PlanOptions struct {
+	// Hidden includes names starting with "." inside directories (ipfs add -H).
+	Hidden bool
+	// NoFollowLinks keeps every symlink as a link, even one that leaves the
+	// tree (see LinkReport).
+	NoFollowLinks bool
 }
 
 // ImportOptions tune Import.
 type ImportOptions struct {
-	// Hidden includes names starting with "." inside directories (ipfs add -H).
+	// Hidden includes names starting with "." inside directories (ipfs add
+	// -H), as Plan.Hidden does.
 	Hidden bool
 	// Progress, if set, is called after each chunk and file.
 	Progress func(Progress)
@@ -70,8 +86,15 @@ type Result struct {
 }
 
 // PlanPath walks path and checks that everything in it can be read, without
-// reading file contents. Errors name the offending path and wrap ErrUnreadable.
+// reading file contents, with hidden names included or not and symlinks
+// followed as LinkReport says. Errors name the offending path and wrap
+// ErrUnreadable or ErrSymlink.
 func PlanPath(path string, hidden bool) (Plan, error) {
+	return PlanPathOptions(path, PlanOptions{Hidden: hidden})
+}
+
+// PlanPathOptions is PlanPath with every option.
+func PlanPathOptions(path string, opts PlanOptions) (Plan, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, err)
@@ -80,52 +103,97 @@ func PlanPath(path string, hidden bool) (Plan, error) {
 	if err != nil {
 		return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
 	}
-	p := Plan{Path: abs, IsDir: st.IsDir()}
+	p := Plan{Path: abs, IsDir: st.IsDir(), Hidden: opts.Hidden, NoFollowLinks: opts.NoFollowLinks}
 	if !st.IsDir() {
 		if !st.Mode().IsRegular() {
 			return Plan{}, fmt.Errorf("%w: %s: not a regular file or directory", ErrUnreadable, path)
 		}
-		f, err := os.Open(abs)
-		if err != nil {
-			return Plan{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+		if err := p.addFile(abs, st); err != nil {
+			return Plan{}, err
 		}
-		f.Close()
-		p.Files, p.Bytes = 1, st.Size()
 		return p, nil
 	}
-	err = filepath.WalkDir(abs, func(q string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
+	root, err := rootDir(abs)
+	if err != nil {
+		return Plan{}, err
+	}
+	return p, p.dir(root, "")
+}
+
+// rootDir is the walk state of the added directory abs.
+func rootDir(abs string) (walkDir, error) {
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return walkDir{}, fmt.Errorf("%w: %s: %v", ErrUnreadable, abs, unwrapPathErr(err))
+	}
+	return walkDir{real: real, mount: real, stack: []string{real}}, nil
+}
+
+func (p *Plan) addFile(path string, info fs.FileInfo) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
+	}
+	f.Close()
+	p.Files++
+	p.Bytes += info.Size()
+	return nil
+}
+
+// dir plans directory d, at rel in the package.
+func (p *Plan) dir(d walkDir, rel string) error {
+	p.Dirs++
+	ents, err := os.ReadDir(d.real)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrUnreadable, d.real, unwrapPathErr(err))
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !p.Hidden && strings.HasPrefix(name, ".") {
+			continue
 		}
-		if q != abs && !hidden && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
+		q, crel := filepath.Join(d.real, name), pathpkg.Join(rel, name)
 		switch {
-		case d.IsDir():
-			p.Dirs++
-		case d.Type()&fs.ModeSymlink != 0:
-			p.Files++
-		case d.Type().IsRegular():
-			info, err := d.Info()
-			if err != nil {
+		case e.IsDir():
+			err = p.dir(d.child(name), crel)
+		case e.Type()&fs.ModeSymlink != 0:
+			var lp linkPlan
+			if lp, err = planLink(d, name, crel, !p.NoFollowLinks); err != nil {
+				return err
+			}
+			switch {
+			case lp.follow && lp.info.IsDir():
+				p.Links.Followed++
+				p.Links.note(crel, lp.target, "followed")
+				err = p.dir(d.followed(lp.real), crel)
+			case lp.follow:
+				p.Links.Followed++
+				p.Links.note(crel, lp.target, "followed")
+				err = p.addFile(lp.real, lp.info)
+			default:
+				p.Links.Kept++
+				p.Files++
+				if lp.loose {
+					p.Links.Dangling++
+					p.Links.note(crel, lp.target, "dangling")
+				} else {
+					p.Links.note(crel, lp.target, "kept")
+				}
+			}
+		case e.Type().IsRegular():
+			var info fs.FileInfo
+			if info, err = e.Info(); err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
 			}
-			f, err := os.Open(q)
-			if err != nil {
-				return fmt.Errorf("%w: %s: %v", ErrUnreadable, q, unwrapPathErr(err))
-			}
-			f.Close()
-			p.Files++
-			p.Bytes += info.Size()
+			err = p.addFile(q, info)
 		default:
 			return fmt.Errorf("%w: %s: not a regular file, directory or symlink", ErrUnreadable, q)
 		}
-		return nil
-	})
-	return p, err
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func unwrapPathErr(err error) error {
@@ -139,13 +207,16 @@ func unwrapPathErr(err error) error {
 // Import adds the file or directory plan describes, writing every block to
 // sink. On error, blocks already given to sink are the caller's to discard.
 func Import(ctx context.Context, sink Sink, plan Plan, opts ImportOptions) (Result, error) {
-	im := &importer{ctx: ctx, opts: opts, total: plan.Bytes}
+	im := &importer{ctx: ctx, opts: opts, plan: plan, total: plan.Bytes}
 	im.w = newWriter(sink)
 	im.ds = newDAGService(nil, im.w.add)
 	var root ipld.Node
 	var err error
 	if plan.IsDir {
-		root, err = im.dir(plan.Path)
+		var d walkDir
+		if d, err = rootDir(plan.Path); err == nil {
+			root, err = im.dir(d, "")
+		}
 	} else {
 		root, err = im.file(plan.Path)
 	}
@@ -165,6 +236,7 @@ func Import(ctx context.Context, sink Sink, plan Plan, opts ImportOptions) (Resu
 type importer struct {
 	ctx   context.Context
 	opts  ImportOptions
+	plan  Plan
 	ds    *dagService
 	w     *writer
 	total int64
@@ -218,10 +290,12 @@ func (im *importer) file(path string) (ipld.Node, error) {
 	return nd, nil
 }
 
-func (im *importer) dir(path string) (ipld.Node, error) {
+// dir imports directory d, at rel in the package.
+func (im *importer) dir(wd walkDir, rel string) (ipld.Node, error) {
 	if err := im.ctx.Err(); err != nil {
 		return nil, err
 	}
+	path := wd.real
 	ents, err := os.ReadDir(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrUnreadable, path, unwrapPathErr(err))
@@ -237,16 +311,27 @@ func (im *importer) dir(path string) (ipld.Node, error) {
 	d.SetHAMTShardingSize(hamtThreshold - 1)
 	for _, e := range ents {
 		name := e.Name()
-		if !im.opts.Hidden && strings.HasPrefix(name, ".") {
+		if !im.plan.Hidden && !im.opts.Hidden && strings.HasPrefix(name, ".") {
 			continue
 		}
-		p := filepath.Join(path, name)
+		p, crel := filepath.Join(path, name), pathpkg.Join(rel, name)
 		var child ipld.Node
 		switch {
 		case e.IsDir():
-			child, err = im.dir(p)
+			child, err = im.dir(wd.child(name), crel)
 		case e.Type()&fs.ModeSymlink != 0:
-			child, err = im.symlink(p)
+			var lp linkPlan
+			if lp, err = planLink(wd, name, crel, !im.plan.NoFollowLinks); err != nil {
+				return nil, err
+			}
+			switch {
+			case lp.follow && lp.info.IsDir():
+				child, err = im.dir(wd.followed(lp.real), crel)
+			case lp.follow:
+				child, err = im.file(lp.real)
+			default:
+				child, err = im.symlink(p)
+			}
 		default:
 			child, err = im.file(p)
 		}

@@ -13,14 +13,16 @@ import (
 // Bookmarks.
 
 type bookmarksData struct {
-	Marks []node.Bookmark
-	Error string
+	Marks    []node.Bookmark
+	Error    string
+	Channels []node.PublishResult // this node's own channels
 }
 
 func (u *UI) bookmarksPage(w http.ResponseWriter, r *http.Request) {
 	var d bookmarksData
 	marks, err := u.api.Bookmarks(r.Context())
 	d.Marks, d.Error = marks, errorMsg(err)
+	d.Channels, _ = u.api.Channels(r.Context())
 	u.render(w, r, "bookmarks", d)
 }
 
@@ -234,7 +236,7 @@ func (u *UI) settings(r *http.Request) settingsData {
 	}
 	d.Quotas = []quotaRow{
 		{"disk", "Disk", cfg("quota.disk"), node.FormatSize(q.DiskUsed) + " used", "Cached content is evicted to stay under it."},
-		{"replicas", "Replica share", cfg("quota.replicas"), node.FormatSize(q.ByReason["replica"]) + " of replicas", "Part of the disk that may hold other people's content."},
+		{"replicas", "Replica share", cfg("quota.replicas"), node.FormatSize(q.ByReason["replica"]) + " of replicas", "Part of the disk that may hold other people's content; 0 takes none, unlimited as much as the disk allows."},
 		{"upload", "Upload", cfg("quota.upload"), node.FormatSize(q.Uploaded) + " sent this run", "Bytes per second (e.g. 1MB); unlimited."},
 		{"download", "Download", cfg("quota.download"), node.FormatSize(q.Downloaded) + " received this run", "Bytes per second."},
 		{"memory", "Memory", cfg("quota.memory"), lim(q.Memory) + " in effect", "Memory the network stack may use."},

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"syscall"
+	"testing"
+
+	"github.com/myconet/myconet/node"
+)
+
+// blockingAPI's Add waits for its context, as a long add does.
+type blockingAPI struct {
+	fakeAPI
+	started chan struct{}
+}
+
+func (f *blockingAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+	close(f.started)
+	<-ctx.Done()
+	return node.AddResult{}, ctx.Err()
+}
+
+// Ctrl-C stops a command with "interrupted" and exit status 130, SIGTERM
+// with 143, as shells expect (it was 1).
+func TestSignalExitStatus(t *testing.T) {
+	for _, tt := range []struct {
+		sig  syscall.Signal
+		want int
+	}{{syscall.SIGINT, 130}, {syscall.SIGTERM, 143}} {
+		api := &blockingAPI{started: make(chan struct{})}
+		c, _, stderr := testCLI(t, api)
+		go func() {
+			<-api.started // the handler is installed: run is inside the command
+			syscall.Kill(syscall.Getpid(), tt.sig)
+		}()
+		if status := c.run([]string{"--home", t.TempDir(), "add", t.TempDir(), "--title", "T"}); status != tt.want {
+			t.Errorf("%v: status %d, want %d", tt.sig, status, tt.want)
+		}
+		if got := stderr.String(); got != "myconet: add: interrupted\n" {
+			t.Errorf("%v: stderr %q", tt.sig, got)
+		}
+	}
+}

@@ -1,0 +1,458 @@
+package node
+
+// Retraction: a publisher takes a package back.
+//
+// `myconet retract MRI [--reason]` signs a moderation.Retraction with the
+// node's key, which must be the package's publisher key. The node sends it
+// over /myconet/moderation/1.0.0 (op retract) to the package's aggregators
+// and to the holders the DHT lists as providers, as a bundle:
+//
+//	bundle = u16 len(retraction) retraction root
+//
+// where root is the package's signed root block, so that a node that does
+// not hold the package can still check the publisher: the root's hash must
+// give the package CID, and the root names the publisher key. (A root too
+// large for one request, above maxModRetract, is left out; holders check
+// against their own copy.) Aggregators keep retractions and hand them to
+// anyone who gathers the package's tallies (op retraction), so a holder
+// that missed the push learns of it at its next refresh, and a node about
+// to fetch the package learns before it fetches.
+//
+// A node that accepts a retraction keeps it (modstate, kind retraction:
+// final, never expires), drops its replica and cache pins of the package,
+// leaves it out of search, no longer provides it (the reprovide loop skips
+// it; existing provider records expire), refuses it over retrieval and
+// replication, and reads of it fail with CodeRetracted (HTTP 410 Gone at
+// the gateway) giving the reason. Local pins stay: the owner chose them.
+// A node's owner can keep a copy by pinning it local (`myconet site get`)
+// while its blocks are still here; reads then work on that node, which
+// says that the package was retracted (PackageInfo.Retracted).
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/store"
+)
+
+// retraction is an accepted retraction and the bundle it came in.
+type retraction struct {
+	r      moderation.Retraction
+	bundle []byte
+}
+
+// why says what a retraction means, in words.
+func (rt retraction) why() string {
+	s := fmt.Sprintf("retracted by its publisher on %s", rt.r.Time.UTC().Format(time.RFC3339))
+	if rt.r.Reason != "" {
+		s += fmt.Sprintf(": %q", rt.r.Reason)
+	}
+	return s
+}
+
+// encodeRetractBundle joins a retraction encoding and the package root.
+func encodeRetractBundle(rec, root []byte) []byte {
+	b := binary.BigEndian.AppendUint16(nil, uint16(len(rec)))
+	b = append(b, rec...)
+	if len(b)+len(root)+4+maxModCID <= maxModRetract {
+		b = append(b, root...)
+	}
+	return b
+}
+
+// decodeRetractBundle splits a bundle; root is nil when it was left out.
+func decodeRetractBundle(b []byte) (moderation.Retraction, []byte, error) {
+	if len(b) < 2 {
+		return moderation.Retraction{}, nil, fmt.Errorf("%w: short retraction bundle", errModMalformed)
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if n > moderation.MaxRetractionSize || n > len(b)-2 {
+		return moderation.Retraction{}, nil, fmt.Errorf("%w: retraction of %d bytes", errModMalformed, n)
+	}
+	r, err := moderation.DecodeRetraction(b[2 : 2+n])
+	if err != nil {
+		return moderation.Retraction{}, nil, err
+	}
+	root := b[2+n:]
+	if len(root) == 0 {
+		root = nil
+	}
+	return r, root, nil
+}
+
+// retractions returns the retracted packages, loading them on first use.
+// Must hold n.mod.mu.
+func (n *Node) retractionsLocked() map[cid.Cid]retraction {
+	m := &n.mod
+	if m.retract != nil {
+		return m.retract
+	}
+	m.retract = map[cid.Cid]retraction{}
+	err := n.db.ModStates(store.ModRetraction, func(target, bundle []byte) bool {
+		c, err := cid.Cast(target)
+		if err != nil {
+			return true
+		}
+		r, _, err := decodeRetractBundle(bundle)
+		if err != nil || !r.Target.Equals(c) {
+			n.log.Warn("moderation: kept retraction does not decode; ignored", "package", c, "err", err)
+			return true
+		}
+		m.retract[c] = retraction{r: r, bundle: bytes.Clone(bundle)}
+		return true
+	})
+	if err != nil {
+		n.log.Warn("moderation: cannot read retractions", "err", err)
+	}
+	return m.retract
+}
+
+// retractionOf returns the retraction of package c, if this node knows one.
+func (n *Node) retractionOf(c cid.Cid) (retraction, bool) {
+	n.mod.mu.Lock()
+	defer n.mod.mu.Unlock()
+	rt, ok := n.retractionsLocked()[c]
+	return rt, ok
+}
+
+// retracted reports whether the node knows package c to be retracted.
+func (n *Node) retracted(c cid.Cid) bool {
+	_, ok := n.retractionOf(c)
+	return ok
+}
+
+// retractedRef returns the retracted package that c names: c itself, or
+// every package whose DAG holds block c (none served).
+func (n *Node) retractedRef(c cid.Cid) (cid.Cid, retraction, bool) {
+	if isPackageCID(c) {
+		rt, ok := n.retractionOf(c)
+		return c, rt, ok
+	}
+	roots, err := n.db.BlockRoots(c)
+	if err != nil {
+		return cid.Undef, retraction{}, false
+	}
+	var first cid.Cid
+	var rt retraction
+	for _, p := range roots {
+		if !isPackageCID(p) {
+			continue
+		}
+		r, ok := n.retractionOf(p)
+		if !ok {
+			return cid.Undef, retraction{}, false // also in a package that stands
+		}
+		if !first.Defined() {
+			first, rt = p, r
+		}
+	}
+	return first, rt, first.Defined()
+}
+
+// pinnedLocal reports whether the owner pinned c local.
+func (n *Node) pinnedLocal(c cid.Cid) bool {
+	pins, err := n.db.PinsOf(c)
+	if err != nil {
+		return false
+	}
+	for _, p := range pins {
+		if p.Reason == store.ReasonLocal {
+			return true
+		}
+	}
+	return false
+}
+
+// retractedErr is the coded error of reading a retracted package without
+// a local pin of it (nil otherwise).
+func (n *Node) retractedErr(c cid.Cid) error {
+	pkg, rt, ok := n.retractedRef(c)
+	if !ok || n.pinnedLocal(pkg) {
+		return nil
+	}
+	return codedf(CodeRetracted, "%s was %s", pkg, rt.why())
+}
+
+// checkRetraction verifies a retraction of target against the package
+// root: this node's copy when it holds one, else the bundle's.
+func (n *Node) checkRetraction(target cid.Cid, r moderation.Retraction, bundleRoot []byte) ([]byte, error) {
+	if !isPackageCID(target) {
+		return nil, fmt.Errorf("%w: %s is not a package CID", moderation.ErrInvalid, target)
+	}
+	root, err := n.db.Get(target)
+	if err != nil {
+		root = bundleRoot
+	}
+	if root == nil {
+		return nil, fmt.Errorf("%w: the package root is neither here nor in the bundle: cannot check the publisher", moderation.ErrInvalid)
+	}
+	if sum, err := target.Prefix().Sum(root); err != nil || !sum.Equals(target) {
+		return nil, fmt.Errorf("%w: the bundle's root block is not %s", moderation.ErrWrongTarget, target)
+	}
+	pkg, err := metadata.Decode(root)
+	if err != nil {
+		return nil, fmt.Errorf("%w: package root: %v", moderation.ErrInvalid, err)
+	}
+	if err := moderation.VerifyRetraction(r, target, pkg.Publisher, n.now(), moderation.DefaultMaxSkew); err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+// acceptRetraction verifies a retraction bundle about target and applies it.
+func (n *Node) acceptRetraction(from peer.ID, target cid.Cid, bundle []byte) (string, error) {
+	r, bundleRoot, err := decodeRetractBundle(bundle)
+	var root []byte
+	if err == nil {
+		root, err = n.checkRetraction(target, r, bundleRoot)
+	}
+	if err != nil {
+		n.rejected("retraction", from, err)
+		return "", err
+	}
+	if _, ok := n.retractionOf(target); ok {
+		return "duplicate", nil
+	}
+	rec, err := r.Encode()
+	if err != nil {
+		return "", err
+	}
+	if err := n.applyRetraction(target, retraction{r: r, bundle: encodeRetractBundle(rec, root)}); err != nil {
+		return "", err
+	}
+	return "retracted", nil
+}
+
+// applyRetraction keeps rt and acts on it: replica and cache pins of the
+// package (and cache pins of its bare content root) go, search forgets it.
+func (n *Node) applyRetraction(c cid.Cid, rt retraction) error {
+	if err := n.db.PutModState(store.ModRetraction, c.Bytes(), rt.bundle); err != nil {
+		return storeErr(err)
+	}
+	n.mod.mu.Lock()
+	n.retractionsLocked()[c] = rt
+	n.mod.mu.Unlock()
+	roots := []cid.Cid{c}
+	if rec, err := n.db.Package(c); err == nil && rec.Content.Defined() {
+		roots = append(roots, rec.Content)
+	}
+	dropped := 0
+	for _, root := range roots {
+		for _, reason := range []store.Reason{store.ReasonReplica, store.ReasonCache} {
+			if root != c && reason == store.ReasonReplica {
+				continue
+			}
+			if err := n.db.RemovePin(root, reason); err == nil {
+				dropped++
+			} else if !errors.Is(err, store.ErrNotPinned) {
+				n.log.Warn("moderation: retraction: cannot drop a pin", "root", root, "reason", reason, "err", err)
+			}
+		}
+	}
+	n.searchChanged(c)
+	n.log.Info("moderation: package retracted by its publisher", "package", c, "reason", rt.r.Reason,
+		"pinsDropped", dropped, "keptLocal", n.pinnedLocal(c))
+	return nil
+}
+
+// fetchRetraction asks aggregator p whether it holds a retraction of c,
+// and applies one that verifies.
+func (n *Node) fetchRetraction(ctx context.Context, ns *netState, p peer.ID, c cid.Cid) {
+	if p == n.id.PeerID {
+		return
+	}
+	if _, ok := n.retractionOf(c); ok {
+		return
+	}
+	payload, err := ns.mod.ask(ctx, p, modRequest{Op: modOpRetraction, Target: c})
+	if err != nil || len(payload) == 0 {
+		return
+	}
+	_, _ = n.acceptRetraction(p, c, payload)
+}
+
+// answerRetraction is the answer to op retraction.
+func (n *Node) answerRetraction(c cid.Cid) []byte {
+	rt, ok := n.retractionOf(c)
+	if !ok {
+		return nil
+	}
+	return rt.bundle
+}
+
+// retractedNote is PackageInfo.Retracted of c.
+func (n *Node) retractedNote(c cid.Cid) string {
+	if _, rt, ok := n.retractedRef(c); ok {
+		return rt.why()
+	}
+	return ""
+}
+
+// keepRetracted handles the owner pinning a retracted package local: the
+// pin is made when the package's whole DAG is still on this node (kept is
+// true); otherwise a CodeRetracted error says it is gone. A package that is
+// not retracted, or another reason, is left to ensureLocal (false, nil).
+func (n *Node) keepRetracted(root cid.Cid, reason store.Reason) (kept bool, err error) {
+	if reason != store.ReasonLocal || !isPackageCID(root) {
+		return false, nil
+	}
+	rt, ok := n.retractionOf(root)
+	if !ok {
+		return false, nil
+	}
+	if !n.dagComplete(root) {
+		return false, codedf(CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
+	}
+	now := n.now()
+	if err := n.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
+		return false, storeErr(err)
+	}
+	n.searchChanged(root)
+	n.log.Info("moderation: owner keeps a retracted package", "package", root, "retraction", rt.why())
+	return true, nil
+}
+
+// dagComplete reports whether every block of root's DAG is in the store.
+func (n *Node) dagComplete(root cid.Cid) bool {
+	seen := map[cid.Cid]bool{}
+	stack := []cid.Cid{root}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if c.Type() == cid.Raw {
+			if ok, err := n.db.Has(c); err != nil || !ok {
+				return false
+			}
+			continue
+		}
+		data, err := n.db.Get(c)
+		if err != nil {
+			return false
+		}
+		links, err := blockLinks(c, data)
+		if err != nil {
+			return false
+		}
+		stack = append(stack, links...)
+	}
+	return true
+}
+
+// ---- API ----
+
+// RetractRequest is the body of POST /api/v1/retract.
+type RetractRequest struct {
+	Ref    string `json:"ref"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// RetractResult is the outcome of Retract.
+type RetractResult struct {
+	Package     string             `json:"package"`
+	Reason      string             `json:"reason,omitempty"`
+	Aggregators []AggregatorAnswer `json:"aggregators"`
+	Holders     []AggregatorAnswer `json:"holders"`
+	Accepted    int                `json:"accepted"`             // aggregators and holders that took it
+	KeptLocal   bool               `json:"kept_local,omitempty"` // this node keeps its local pin
+}
+
+// Retract implements API.
+func (n *Node) Retract(ctx context.Context, req RetractRequest) (RetractResult, error) {
+	c, err := n.packageRef(ctx, req.Ref)
+	if err != nil {
+		return RetractResult{}, err
+	}
+	pkg, root, err := n.rootOf(c)
+	if err != nil {
+		return RetractResult{}, codedf(CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
+	}
+	if !bytes.Equal(pkg.Publisher, n.id.Ed25519().Public().(ed25519.PublicKey)) {
+		return RetractResult{}, codedf(CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
+			PeerIDFromEd25519(pkg.Publisher), c, n.id.PeerID)
+	}
+	ns := n.network()
+	if ns == nil || ns.mod == nil {
+		return RetractResult{}, codedf(CodeNoDaemon, "retract needs the network: start `myconet daemon`")
+	}
+	r, err := moderation.NewRetraction(n.id.Ed25519(), c, req.Reason, n.now())
+	if err != nil {
+		return RetractResult{}, coded(CodeInvalid, err)
+	}
+	rec, err := r.Encode()
+	if err != nil {
+		return RetractResult{}, coded(CodeInvalid, err)
+	}
+	rt := retraction{r: r, bundle: encodeRetractBundle(rec, root)}
+	if old, ok := n.retractionOf(c); ok {
+		rt = old // already retracted: spread the first one again
+	} else if err := n.applyRetraction(c, rt); err != nil {
+		return RetractResult{}, err
+	}
+	res := RetractResult{Package: c.String(), Reason: rt.r.Reason, KeptLocal: n.pinnedLocal(c)}
+	s := n.modSettings()
+	aggs, _ := n.aggregators(ctx, ns, c, s.aggregators)
+	res.Aggregators = n.sendRetraction(ctx, ns, aggs, c, rt.bundle)
+	seen := map[peer.ID]bool{n.id.PeerID: true}
+	for _, p := range aggs {
+		seen[p] = true
+	}
+	pctx, cancel := context.WithTimeout(ctx, closestLookupTimeout)
+	var holders []peer.ID
+	for ai := range ns.dht.FindProvidersAsync(pctx, c, maxProviders) {
+		if !seen[ai.ID] {
+			seen[ai.ID] = true
+			if len(ai.Addrs) > 0 {
+				ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+			}
+			holders = append(holders, ai.ID)
+		}
+	}
+	cancel()
+	res.Holders = n.sendRetraction(ctx, ns, holders, c, rt.bundle)
+	for _, a := range append(res.Aggregators, res.Holders...) {
+		if a.Error == "" {
+			res.Accepted++
+		}
+	}
+	return res, nil
+}
+
+// sendRetraction sends a bundle to peers (this node answers itself).
+func (n *Node) sendRetraction(ctx context.Context, ns *netState, peers []peer.ID, c cid.Cid, bundle []byte) []AggregatorAnswer {
+	out := make([]AggregatorAnswer, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i].Peer = p.String()
+			if p == n.id.PeerID {
+				out[i].Result = "retracted"
+				return
+			}
+			b, err := ns.mod.ask(ctx, p, modRequest{Op: modOpRetract, Target: c, Record: bundle})
+			if err != nil {
+				out[i].Error = err.Error()
+				return
+			}
+			out[i].Result = string(b)
+		}()
+	}
+	wg.Wait()
+	return out
+}
