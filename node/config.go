@@ -54,6 +54,9 @@ type NetworkConfig struct {
 	Bootstrap []string `toml:"bootstrap"`
 	MDNS      bool     `toml:"mdns"`
 	DHT       string   `toml:"dht"` // auto | server | client
+	// PortMap asks the home router for a port mapping (UPnP / NAT-PMP).
+	// Off by default: it sends multicast onto the local network.
+	PortMap bool `toml:"port_map"`
 }
 
 // OverlayConfig configures the IPv6 overlay.
@@ -406,6 +409,8 @@ var configKeys = []configKey{
 		func(c *FileConfig) *[]string { return &c.Network.Bootstrap }),
 	boolKey("network.mdns", "LAN discovery by multicast DNS. Off by default.",
 		func(c *FileConfig) *bool { return &c.Network.MDNS }),
+	boolKey("network.port_map", "Ask the router for a port mapping (UPnP / NAT-PMP). Off by default: it sends multicast.",
+		func(c *FileConfig) *bool { return &c.Network.PortMap }),
 	strKey("network.dht", "DHT mode: auto (serve others unless this node turns out to be behind NAT), server or client.",
 		func(c *FileConfig) *string { return &c.Network.DHT }, checkDHTMode),
 	boolKey("overlay.tun", "Bring up the overlay TUN interface (needs root or CAP_NET_ADMIN).",

@@ -310,6 +310,9 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.UserAgent("myconet/" + Version),
 		libp2p.SwarmOpts(swarm.WithDialRanker(ranker.rank)), // overlay_path.go
 	}
+	if cfg.Network.PortMap {
+		opts = append(opts, libp2p.NATPortMap()) // UPnP / NAT-PMP: multicast, so opt-in
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
