@@ -124,10 +124,12 @@ func TestNetnsNAT(t *testing.T) {
 					}
 				}
 			}
+			took := "-"
 			if direct {
 				ok++
+				took = time.Since(start).Round(100 * time.Millisecond).String()
 			}
-			times = append(times, fmt.Sprintf("first reply %v, path %q", first.Round(100*time.Millisecond), path))
+			times = append(times, fmt.Sprintf("first reply %v, %s after %s", first.Round(100*time.Millisecond), pathKind(path), took))
 			if _, err := da.CLI("ping", "-c", "1", "-W", "3s", db.ID.Address); err != nil {
 				t.Errorf("%s→%s: no reply after the path settled (%s): %v", pr.a, pr.b, path, err)
 			}
@@ -137,7 +139,9 @@ func TestNetnsNAT(t *testing.T) {
 			if tries == 1 && pr.direct && !direct {
 				t.Errorf("%s→%s: still %s after 30 s", pr.a, pr.b, path)
 			}
-			_ = last
+			if t.Failed() {
+				t.Logf("last ping: %s", last)
+			}
 			da.Proc.Stop()
 			db.Proc.Stop()
 		}
