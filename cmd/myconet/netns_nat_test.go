@@ -3,6 +3,7 @@ package main_test
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,7 +49,8 @@ func peerPath(d *netns.Daemon, peer string) string {
 // know only one of four public nodes, reach each other over the overlay
 // through a relay, and go direct by hole punching where the NATs allow it.
 // MYCONET_NAT_TRIES=N repeats each pair N times and logs the success rate
-// and times (the per-pair table of docs/ARCHITECTURE.md).
+// and times (the per-pair table of docs/ARCHITECTURE.md);
+// MYCONET_NAT_ONLY=symmetric-symmetric runs one pair.
 func TestNetnsNAT(t *testing.T) {
 	if err := netns.NATUsable(); err != nil {
 		t.Skip(err)
@@ -79,6 +81,14 @@ func TestNetnsNAT(t *testing.T) {
 	}
 	if os.Getenv("MYCONET_NAT_DEBUG") != "" {
 		pairs = pairs[:1]
+	}
+	if only := os.Getenv("MYCONET_NAT_ONLY"); only != "" { // "symmetric-symmetric"
+		pairs = slices.DeleteFunc(pairs, func(p struct {
+			a, b   netns.NATType
+			direct bool
+		}) bool {
+			return string(p.a)+"-"+string(p.b) != only
+		})
 	}
 	n := 0
 	for _, pr := range pairs {
