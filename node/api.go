@@ -150,6 +150,15 @@ type API interface {
 	// connects with one and remembers the peers it learns.
 	Invite(ctx context.Context, req InviteRequest) (InviteResult, error)
 	Join(ctx context.Context, invite string) (JoinResult, error)
+
+	// Names on the overlay (names_local.go): petnames (local), names this
+	// node publishes for itself (signed DHT records), and resolving any
+	// .myco name as the daemon's DNS server does.
+	Names(ctx context.Context) (NamesInfo, error)
+	NameSet(ctx context.Context, name, target string) (NameInfo, error)
+	NameRm(ctx context.Context, name string) error
+	NamePublish(ctx context.Context, name, target string) (NameInfo, error)
+	NameResolve(ctx context.Context, name string) (NameInfo, error)
 }
 
 // IDInfo is the node's identity.
