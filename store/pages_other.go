@@ -2,5 +2,12 @@
 
 package store
 
+import "os"
+
 // releasePages is a no-op where madvise semantics differ.
 func releasePages([]byte) {}
+
+func openCacheHandle(string) *os.File { return nil }
+
+// dropWritten is a no-op where fadvise is not available.
+func (db *DB) dropWritten([]written) {}

@@ -36,6 +36,12 @@ const nestThreshold = 16 << 10
 // mmap pages from the resident set after use (see releasePages).
 const releaseThreshold = 256 << 10
 
+// written names a block a transaction stored: its data key and size.
+type written struct {
+	seq  []byte
+	size int
+}
+
 // valueKey is the one key inside a block's nested bucket.
 var valueKey = []byte{0}
 
