@@ -72,3 +72,17 @@ func (db *DB) dropWritten(blocks []written) {
 		return nil
 	})
 }
+
+// readAhead asks the kernel to read the pages of a large block in its own
+// nested bucket b (size bytes, see blockTable) into the page cache in one
+// request before they are read through the mmap, so that a block not in the
+// cache costs one large read instead of a fault and a small read-ahead every
+// few pages.
+func (t blockTable) readAhead(b *bolt.Bucket, size int) {
+	if t.db == nil || t.db.cache == nil || size < releaseThreshold || b.Root() == 0 {
+		return
+	}
+	ps := int64(t.db.bolt.Info().PageSize)
+	n := int64(16+16+len(valueKey)) + int64(size)
+	_ = unix.Fadvise(int(t.db.cache.Fd()), int64(b.Root())*ps, (n+ps-1)/ps*ps, unix.FADV_WILLNEED)
+}

@@ -27,6 +27,7 @@ import (
 type blockTable struct {
 	idx  *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size
 	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
+	db   *DB          // for readAhead; nil to skip it
 }
 
 // nestThreshold is the block size from which a block gets its own bucket.
@@ -84,6 +85,7 @@ func (t blockTable) get(k []byte) ([]byte, error) {
 	data := t.data.Get(seq)
 	if data == nil {
 		if b := t.data.Bucket(seq); b != nil {
+			t.readAhead(b, n)
 			data = b.Get(valueKey)
 		}
 	}
