@@ -98,10 +98,10 @@ func (n *Node) logPeerEvents(ns *netState) {
 	log := n.baseLog.With("component", "peers")
 	nb := &network.NotifyBundle{
 		ConnectedF: func(_ network.Network, c network.Conn) {
-			log.Debug("peer connected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "dir", c.Stat().Direction, "relayed", isRelayed(c.RemoteMultiaddr()))
+			log.Debug("peer connected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "relayed", isRelayed(c.RemoteMultiaddr()))
 		},
 		DisconnectedF: func(_ network.Network, c network.Conn) {
-			log.Debug("peer disconnected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "dir", c.Stat().Direction)
+			log.Debug("peer disconnected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr())
 		},
 	}
 	ns.host.Network().Notify(nb)

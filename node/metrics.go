@@ -79,19 +79,12 @@ func newMetrics(stats prometheus.Collector) *metrics {
 	return m
 }
 
-// BuildVersion, BuildCommit and BuildDate describe the running binary; cmd
-// sets them from its -ldflags stamps (or debug.ReadBuildInfo) at startup.
-// They label myconet_build_info.
-var (
-	BuildCommit = "unknown"
-	BuildDate   = "unknown"
-)
-
 func buildInfo() prometheus.Collector {
+	b := Build()
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "myconet_build_info",
 		Help:        "Always 1; the labels name the running build.",
-		ConstLabels: prometheus.Labels{"version": Version, "commit": BuildCommit, "date": BuildDate},
+		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "date": b.Date, "goversion": b.GoVersion},
 	}, func() float64 { return 1 })
 }
 

@@ -32,9 +32,6 @@ import (
 	"github.com/myconet/myconet/store"
 )
 
-// Version is the software version reported by status.
-const Version = "0.1.0-dev"
-
 // File names inside the home directory.
 const (
 	IdentityFile = "identity.key"
@@ -183,6 +180,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		Links:     blockLinks,
 		Logger:    log, // store adds component=store itself
 		NoSync:    cfg.StoreNoSync,
+		Program:   "myconet " + Build().Version,
 		Now:       cfg.Now,
 	})
 	if err != nil {

@@ -20,6 +20,11 @@ type RunOptions struct {
 	// APIAddr and GatewayAddr are host:port addresses to listen on; "" takes
 	// the config file's, "none" disables that server. Port 0 picks a free port.
 	APIAddr, GatewayAddr string
+	// GroupAccess makes <home>/api and <home>/api.token readable by the
+	// home's group (mode 0640, else 0600), so that the CLI of users in that
+	// group reaches the daemon: the operator group of a system service
+	// (contrib/systemd). The home itself must let the group in (0750).
+	GroupAccess bool
 	// Ready, if non-nil, is called once with the addresses actually bound
 	// ("" for a disabled server) when both listen and <home>/api is written.
 	Ready func(api, gateway string)
@@ -64,7 +69,11 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		n.mu.Unlock()
 	}()
 
-	token, err := n.loadOrCreateToken()
+	fileMode := os.FileMode(0o600)
+	if opts.GroupAccess {
+		fileMode = 0o640
+	}
+	token, err := n.loadOrCreateToken(fileMode)
 	if err != nil {
 		return err
 	}
@@ -120,7 +129,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 
 	apiFile := filepath.Join(n.home, APIFile)
 	if apiBound != "" {
-		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), 0o600); err != nil {
+		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), fileMode); err != nil {
 			return fmt.Errorf("api: %w", err)
 		}
 	}
@@ -184,12 +193,15 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 }
 
 // loadOrCreateToken returns the API token from <home>/api.token, creating
-// the file (mode 0600) with a random token if it is missing.
-func (n *Node) loadOrCreateToken() (string, error) {
+// the file with a random token if it is missing, and gives it mode.
+func (n *Node) loadOrCreateToken(mode os.FileMode) (string, error) {
 	path := filepath.Join(n.home, TokenFile)
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if tok := strings.TrimSpace(string(data)); tok != "" {
+			if err := os.Chmod(path, mode); err != nil {
+				return "", fmt.Errorf("api: token: %w", err)
+			}
 			return tok, nil
 		}
 		return "", codedf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
@@ -202,7 +214,7 @@ func (n *Node) loadOrCreateToken() (string, error) {
 		return "", fmt.Errorf("api: token: %w", err)
 	}
 	tok := hex.EncodeToString(b[:])
-	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(path, []byte(tok+"\n"), mode); err != nil {
 		return "", fmt.Errorf("api: token: %w", err)
 	}
 	return tok, nil

@@ -18,10 +18,6 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 )
 
-// schemaVersion is the layout version written to the meta bucket. Open
-// refuses files with a newer version.
-const schemaVersion = 1
-
 // Tuning.
 const (
 	// flushBytes is how many bytes of new blocks a Batch buffers before it
@@ -87,6 +83,14 @@ type Config struct {
 
 	// Now returns the current time; nil means time.Now. A test seam.
 	Now func() time.Time
+
+	// Program names the software writing the file ("myconet 0.2.0"), for
+	// the history a new or migrated store records (migrate.go).
+	Program string
+
+	// testMigrate, if set, runs before each migration step (from version
+	// v); an error fails the step. Tests of crash safety set it.
+	testMigrate func(v int) error
 }
 
 // LinksFunc returns the CIDs a block links to. data is valid only during the
@@ -95,13 +99,16 @@ type LinksFunc func(c cid.Cid, data []byte) ([]cid.Cid, error)
 
 // DB is an open store. All methods are safe for concurrent use.
 type DB struct {
-	bolt   *bolt.DB
-	path   string
-	links  LinksFunc
-	log    *slog.Logger
-	now    func() time.Time
-	quota  atomic.Int64
-	closed atomic.Bool
+	bolt  *bolt.DB
+	path  string
+	links LinksFunc
+	log   *slog.Logger
+	// program and testMigrate are Config's (migrate.go).
+	program     string
+	testMigrate func(v int) error
+	now         func() time.Time
+	quota       atomic.Int64
+	closed      atomic.Bool
 
 	closeOnce sync.Once
 	closeErr  error
@@ -178,14 +185,16 @@ func Open(cfg Config) (_ *DB, reterr error) {
 	bdb.AllocSize = allocSize
 
 	db := &DB{
-		bolt:     bdb,
-		path:     cfg.Path,
-		links:    cfg.Links,
-		log:      log,
-		now:      now,
-		inflight: make(map[string]int),
-		batches:  make(map[*Batch]struct{}),
-		touches:  make(map[string]time.Time),
+		bolt:        bdb,
+		path:        cfg.Path,
+		links:       cfg.Links,
+		log:         log,
+		program:     cfg.Program,
+		testMigrate: cfg.testMigrate,
+		now:         now,
+		inflight:    make(map[string]int),
+		batches:     make(map[*Batch]struct{}),
+		touches:     make(map[string]time.Time),
 	}
 	db.quota.Store(cfg.DiskQuota)
 	db.cache = openCacheHandle(cfg.Path)
@@ -213,11 +222,18 @@ func (db *DB) recover(tx *bolt.Tx) error {
 		if err := meta.Put(keyVersion, binary.BigEndian.AppendUint64(nil, schemaVersion)); err != nil {
 			return fmt.Errorf("store: open: %w", err)
 		}
-	} else if len(v) != 8 {
+		if err := appendHistory(tx, fmt.Sprintf("v%d %s (created)", schemaVersion, db.program)); err != nil {
+			return fmt.Errorf("store: open: %w", err)
+		}
+	} else if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
 		return fmt.Errorf("store: open %s: %w: bad version key", db.path, ErrCorrupt)
 	} else if n := binary.BigEndian.Uint64(v); n > schemaVersion {
 		return fmt.Errorf("%w: %s has schema version %d, this program supports up to %d (upgrade myconet)",
 			ErrVersion, db.path, n, schemaVersion)
+	} else if n < schemaVersion {
+		if err := db.migrate(tx, n); err != nil {
+			return err
+		}
 	}
 
 	for _, name := range [][]byte{bucketBlocks, bucketStaged, bucketPins} {

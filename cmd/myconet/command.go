@@ -34,13 +34,13 @@ type runFunc func(ctx context.Context, args []string) error
 func commands() []*command {
 	return []*command{
 		initCmd(), daemonCmd(), idCmd(), statusCmd(),
-		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(),
+		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(), nameCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),
 		pinCmd(), gcCmd(), exportCmd(), importCmd(),
 		bookmarkCmd(), openCmd(), quotaCmd(), configCmd(), uiCmd(),
-		versionCmd(), helpCmd(),
+		identityCmd(), repoCmd(), logCmd(), versionCmd(), completionCmd(), helpCmd(),
 	}
 }
 
@@ -101,6 +101,7 @@ func (c *cli) dispatch(ctx context.Context, args []string) (string, error) {
 
 	fs := newFlagSet(name)
 	runner := cmd.setup(c, fs)
+	addGlobalFlags(c, fs)
 	pos, err := parseInterleaved(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		printUsage(c.stdout, c, name, cmd)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -31,18 +32,19 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface (overlay pings still work)")
 			tunName := fs.String("tun-name", "", "overlay TUN interface `NAME` (replaces overlay.tun_name)")
 			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
-			logLevel := fs.String("log-level", "info", "log `LEVEL`: debug, info, warn or error")
+			logf := addLogFlags(fs)
+			groupAccess := fs.Bool("group-access", false, "make the API address and token files readable by the home's group (0640), so its members' CLI reaches this daemon")
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
 					return err
 				}
-				var level slog.Level
-				if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
-					return usagef("--log-level: want debug, info, warn or error, got %q", *logLevel)
+				log, level, err := logf.logger(c.stderr)
+				if err != nil {
+					return err
 				}
-				log := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: level}))
 				return c.runDaemon(ctx, log, daemonOptions{
 					listen: listen, bootstrap: bootstrap, api: *apiAddr, gateway: *gwAddr, noTUN: *noTUN, tunName: *tunName, dht: *dhtMode,
+					logLevel: level, accessLog: *logf.access, groupAccess: *groupAccess,
 				})
 			}
 		},
@@ -56,6 +58,9 @@ type daemonOptions struct {
 	noTUN        bool
 	tunName      string
 	dht          string
+	logLevel     *slog.LevelVar // changed at run time through the API
+	accessLog    bool
+	groupAccess  bool // api and api.token readable by the home's group
 }
 
 func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) error {
@@ -65,7 +70,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	// Flags override the config file for this run only; `config set` through
 	// this daemon never writes them to the file.
-	cfg := node.Config{Home: home, Logger: log, Override: func(fc *node.FileConfig) {
+	cfg := node.Config{Home: home, Logger: log, LogLevel: o.logLevel, AccessLog: o.accessLog, Override: func(fc *node.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
 		}
@@ -105,18 +110,19 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 
 	id := n.Identity()
 	var ui *webui.UI
-	defer func() {
-		if ui != nil {
-			ui.Close()
-		}
-	}()
 	err = n.Run(ctx, node.RunOptions{
 		UI: func(token string) http.Handler {
-			ui = webui.New(n, webui.Options{Token: token, Log: log})
+			// Uploads are staged beside the store, not in a RAM-backed /tmp.
+			staging := filepath.Join(n.Home(), "uploads")
+			if err := os.MkdirAll(staging, 0o700); err != nil {
+				staging = ""
+			}
+			ui = webui.New(n, webui.Options{Token: token, Log: log, TempDir: staging})
 			return ui
 		},
 		APIAddr:     o.api,
 		GatewayAddr: o.gateway,
+		GroupAccess: o.groupAccess,
 		Ready: func(api, gw string) {
 			fmt.Fprintf(c.stdout, "API listening on %s\n", httpURL(api))
 			fmt.Fprintf(c.stdout, "Gateway on %s\n", httpURL(gw))
@@ -132,10 +138,13 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 			}
 			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, overlayNote)
 			if ui != nil && api != "" {
-				fmt.Fprintf(c.stdout, "Web app %s%s (one-time login link; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink().Path)
+				fmt.Fprintf(c.stdout, "Web app %s%s (a login link that works once, for a day; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink(webui.StartLinkTTL).Path)
 			}
 		},
 	})
+	if ui != nil {
+		ui.Close() // its downloads and votes stop before the node closes
+	}
 	if cerr := n.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

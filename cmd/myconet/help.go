@@ -3,42 +3,7 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
-	"runtime"
-	"runtime/debug"
-
-	"github.com/myconet/myconet/node"
 )
-
-func versionCmd() *command {
-	return &command{
-		name:    "version",
-		summary: "print the version",
-		setup: func(c *cli, fs *flag.FlagSet) runFunc {
-			return func(ctx context.Context, args []string) error {
-				if err := wantArgs(args); err != nil {
-					return err
-				}
-				_, err := fmt.Fprintf(c.stdout, "myconet %s (%s, %s/%s)\n", node.Version, buildRevision(), runtime.GOOS, runtime.GOARCH)
-				return err
-			}
-		},
-	}
-}
-
-// buildRevision is the VCS revision the binary was built from, or the Go version.
-func buildRevision() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return runtime.Version()
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			return s.Value[:12] + " " + bi.GoVersion
-		}
-	}
-	return bi.GoVersion
-}
 
 func helpCmd() *command {
 	return &command{

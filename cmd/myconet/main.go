@@ -46,11 +46,12 @@ const (
 
 // cli is the environment every command runs in.
 type cli struct {
-	home   string // node home directory (absolute)
-	json   bool   // global --json
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
+	home    string // node home directory (absolute)
+	json    bool   // global --json
+	version bool   // global --version
+	stdin   io.Reader
+	stdout  io.Writer
+	stderr  io.Writer
 	// stderrTTY says whether stderr is a terminal (progress bars go there).
 	stderrTTY bool
 	// stdoutTTY says whether stdout is a terminal: output meant for a
@@ -96,6 +97,9 @@ func (c *cli) run(args []string) (status int) {
 		return exitUsage
 	}
 	rest := gfs.Args()
+	if c.version && len(rest) == 0 {
+		return c.report("", c.printVersion(c.json))
+	}
 	if len(rest) == 0 {
 		printMainUsage(stderr, gfs)
 		return exitUsage
@@ -167,6 +171,7 @@ func globalFlags(c *cli) *flag.FlagSet {
 	gfs := newFlagSet("myconet")
 	gfs.StringVar(&c.home, "home", "", "node home `DIR` (default $MYCONET_HOME, else ~/.myconet)")
 	gfs.BoolVar(&c.json, "json", false, "print machine-readable JSON where a command supports it")
+	gfs.BoolVar(&c.version, "version", false, "print the version and exit")
 	return gfs
 }
 

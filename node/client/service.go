@@ -2,9 +2,12 @@ package client
 
 import (
 	"context"
+	"net"
 	"net/http"
+	"net/netip"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/store"
 )
 
 // LogSettings returns the daemon's log level and access-log switch.
@@ -17,4 +20,27 @@ func (c *Client) LogSettings(ctx context.Context) (node.LogSettings, error) {
 func (c *Client) SetLog(ctx context.Context, req node.LogRequest) (node.LogSettings, error) {
 	var v node.LogSettings
 	return v, c.doJSON(ctx, http.MethodPost, "/log", nil, req, &v)
+}
+
+// loopbackFor turns an API bound to every address (0.0.0.0:5190 in a
+// container, [::]:5190) into the loopback address of the same family, which
+// the daemon both listens on and accepts as Host.
+func loopbackFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && ip.IsUnspecified() {
+		if ip.Is4() {
+			return net.JoinHostPort("127.0.0.1", port)
+		}
+		return net.JoinHostPort("::1", port)
+	}
+	return addr
+}
+
+// VerifyRepo asks the daemon to check its store (store.DB.Verify).
+func (c *Client) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
+	var v store.VerifyReport
+	return v, c.doJSON(ctx, http.MethodPost, "/repo/verify", nil, nil, &v)
 }
