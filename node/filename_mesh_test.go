@@ -2,6 +2,8 @@ package node_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -53,5 +55,21 @@ func TestFileNameTravelsWithPackage(t *testing.T) {
 	f.Close()
 	if st.Name != "report.pdf" {
 		t.Errorf("gateway stat on B: name %q (its content type comes from it)", st.Name)
+	}
+	srv := httptest.NewServer(b.GatewayHandler())
+	defer srv.Close()
+	req, err := http.NewRequest("GET", srv.URL+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Host = res.Package + ".localhost"
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct, cd := resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"); resp.StatusCode != 200 ||
+		ct != "application/pdf" || cd != `inline; filename=report.pdf` {
+		t.Errorf("B's gateway: %d, Content-Type %q, Content-Disposition %q", resp.StatusCode, ct, cd)
 	}
 }
