@@ -57,6 +57,9 @@ func TestNames(t *testing.T) {
 	}
 
 	// A name B publishes for itself, resolved by A directly and through a petname.
+	// (The DHT adds a connected peer to its table a moment later: publishing
+	// at once failed with "failed to find any peer in table" under load.)
+	net.Eventually(30*time.Second, "B's DHT routing table", func() bool { return b.RoutingTableSize() > 0 })
 	pub, err := b.NamePublish(ctx, "www", "")
 	if err != nil {
 		t.Fatal(err)
