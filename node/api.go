@@ -150,6 +150,15 @@ type API interface {
 	// connects with one and remembers the peers it learns.
 	Invite(ctx context.Context, req InviteRequest) (InviteResult, error)
 	Join(ctx context.Context, invite string) (JoinResult, error)
+
+	// Names on the overlay (names_local.go): petnames (local), names this
+	// node publishes for itself (signed DHT records), and resolving any
+	// .myco name as the daemon's DNS server does.
+	Names(ctx context.Context) (NamesInfo, error)
+	NameSet(ctx context.Context, name, target string) (NameInfo, error)
+	NameRm(ctx context.Context, name string) error
+	NamePublish(ctx context.Context, name, target string) (NameInfo, error)
+	NameResolve(ctx context.Context, name string) (NameInfo, error)
 }
 
 // IDInfo is the node's identity.
@@ -227,18 +236,21 @@ type Meta struct {
 
 // PackageInfo describes a package and, when the ref names a path, that path.
 type PackageInfo struct {
-	MRI            string   `json:"mri"`
-	Package        string   `json:"package"`
-	Content        string   `json:"content"`
-	Meta           Meta     `json:"meta"`
-	Publisher      string   `json:"publisher"`     // peer ID
-	PublisherKey   string   `json:"publisher_key"` // base64 raw Ed25519
-	SignatureValid bool     `json:"signature_valid"`
-	Path           string   `json:"path,omitempty"`
-	PathCID        string   `json:"path_cid,omitempty"`
-	PathType       string   `json:"path_type,omitempty"` // file | dir
-	PathSize       int64    `json:"path_size,omitempty"`
-	Pins           []string `json:"pins,omitempty"` // reasons
+	MRI            string `json:"mri"`
+	Package        string `json:"package"`
+	Content        string `json:"content"`
+	Meta           Meta   `json:"meta"`
+	Publisher      string `json:"publisher"`     // peer ID
+	PublisherKey   string `json:"publisher_key"` // base64 raw Ed25519
+	SignatureValid bool   `json:"signature_valid"`
+	Path           string `json:"path,omitempty"`
+	PathCID        string `json:"path_cid,omitempty"`
+	PathType       string `json:"path_type,omitempty"` // file | dir
+	PathSize       int64  `json:"path_size,omitempty"`
+	// Name is the name a single file was added under (kept with this
+	// node's pin; empty elsewhere and for directories).
+	Name string   `json:"name,omitempty"`
+	Pins []string `json:"pins,omitempty"` // reasons
 	// Annotations are what community annotations say, with how many
 	// distinct people said each (nil when none are known here).
 	Annotations *Annotations `json:"annotations,omitempty"`

@@ -54,6 +54,9 @@ type NetworkConfig struct {
 	Bootstrap []string `toml:"bootstrap"`
 	MDNS      bool     `toml:"mdns"`
 	DHT       string   `toml:"dht"` // auto | server | client
+	// PortMap asks the home router for a port mapping (UPnP / NAT-PMP).
+	// Off by default: it sends multicast onto the local network.
+	PortMap bool `toml:"port_map"`
 }
 
 // OverlayConfig configures the IPv6 overlay.
@@ -62,6 +65,7 @@ type OverlayConfig struct {
 	TUNName  string   `toml:"tun_name"`
 	MTU      int      `toml:"mtu"`
 	Firewall []string `toml:"firewall"`
+	DNS      string   `toml:"dns"` // tun | none | HOST:PORT (names_local.go)
 }
 
 // DefaultOverlayMTU is the TUN's default MTU. Packets travel inside a
@@ -102,7 +106,7 @@ func DefaultConfig() FileConfig {
 			Bootstrap: []string{},
 			DHT:       "auto",
 		},
-		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}},
+		Overlay:     OverlayConfig{TUN: true, TUNName: "myco0", MTU: DefaultOverlayMTU, Firewall: []string{}, DNS: "tun"},
 		Quota:       QuotaConfig{Disk: "10GB", Upload: "unlimited", Download: "unlimited", Memory: "unlimited", Replicas: "2GB"},
 		Replication: ReplicationConfig{Replicas: DefaultReplicas},
 		Moderation:  DefaultModerationConfig(),
@@ -358,6 +362,16 @@ func checkHostPort(s string) error {
 	return nil
 }
 
+func checkDNSAddr(s string) error {
+	if s == "tun" || s == "none" || s == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return codedf(CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
+	}
+	return nil
+}
+
 func checkDHTMode(s string) error {
 	switch s {
 	case "", "auto", "server", "client":
@@ -395,6 +409,8 @@ var configKeys = []configKey{
 		func(c *FileConfig) *[]string { return &c.Network.Bootstrap }),
 	boolKey("network.mdns", "LAN discovery by multicast DNS. Off by default.",
 		func(c *FileConfig) *bool { return &c.Network.MDNS }),
+	boolKey("network.port_map", "Ask the router for a port mapping (UPnP / NAT-PMP). Off by default: it sends multicast.",
+		func(c *FileConfig) *bool { return &c.Network.PortMap }),
 	strKey("network.dht", "DHT mode: auto (serve others unless this node turns out to be behind NAT), server or client.",
 		func(c *FileConfig) *string { return &c.Network.DHT }, checkDHTMode),
 	boolKey("overlay.tun", "Bring up the overlay TUN interface (needs root or CAP_NET_ADMIN).",
@@ -405,6 +421,8 @@ var configKeys = []configKey{
 		func(c *FileConfig) *int { return &c.Overlay.MTU }, 1280, 65535),
 	withCheck(listKey("overlay.firewall", "Firewall rules for inbound overlay traffic; the most specific match decides, deny among equals:\n\"allow|deny tcp|udp PORT [from ADDR|PREFIX]\". Nothing else is reachable but ICMPv6 echo\nand replies to this node's own connections. `myconet firewall allow tcp 22` edits it.",
 		func(c *FileConfig) *[]string { return &c.Overlay.Firewall }), func(c *FileConfig) error { return checkFirewall(c.Overlay.Firewall) }),
+	strKey("overlay.dns", "Where the daemon answers DNS for .myco names: tun (port 53 on the TUN's overlay address), none, or HOST:PORT.",
+		func(c *FileConfig) *string { return &c.Overlay.DNS }, checkDNSAddr),
 	strKey("quota.disk", "Most disk the store may use (\"20GB\", or \"unlimited\"). Cached content is evicted to stay under it.",
 		func(c *FileConfig) *string { return &c.Quota.Disk }, checkSize),
 	strKey("quota.upload", "Upload bandwidth limit (\"10MB/s\", or \"unlimited\").",

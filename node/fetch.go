@@ -87,7 +87,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 			}
 		}
 		now := n.now()
-		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Created: now, Accessed: now, Size: pins[0].Size}))
+		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
 	}
 	// Verified blocks outlive a failed or interrupted fetch (Keep): the next
 	// one resumes from them, and GC reclaims them if none does. Blocks found
@@ -115,7 +115,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
 	defer n.metrics.countFetch(&reterr)
-	providers, err := n.findProviders(ctx, ns, root)
+	providers, err := n.findProviders(ctx, ns, root, providerLinger)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		return err
 	}
 	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
-	ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+	ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, root) })
 	return nil
 }
 
@@ -244,13 +244,13 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 }
 
 // findProviders asks the DHT who holds root: it waits up to providerWait for
-// the first, then providerLinger for more.
-func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([]peer.ID, error) {
+// the first, then linger for more (0: the first will do).
+func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
 	ch := ns.dht.FindProvidersAsync(ctx, root, maxProviders)
 	var out []peer.ID
-	var linger <-chan time.Time
+	var lingered <-chan time.Time
 	for {
 		select {
 		case ai, ok := <-ch:
@@ -264,10 +264,13 @@ func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid) ([
 				ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
 			}
 			out = append(out, ai.ID)
-			if linger == nil {
-				linger = time.After(providerLinger)
+			if linger <= 0 {
+				return out, nil
 			}
-		case <-linger:
+			if lingered == nil {
+				lingered = time.After(linger)
+			}
+		case <-lingered:
 			return out, nil
 		case <-ctx.Done():
 			if ctxErr := ctx.Err(); len(out) == 0 && errors.Is(ctxErr, context.Canceled) {
@@ -316,18 +319,42 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
+	held, err := n.have(m.Root)
+	if err != nil {
+		return nil, err
+	}
 	var out []ProviderInfo
+	var ids []peer.ID
 	for ai := range ns.dht.FindProvidersAsync(ctx, m.Root, 0) {
+		if ai.ID == n.id.PeerID && !held {
+			continue // a record from before this node let go of it
+		}
 		pi := ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
 		for _, a := range ai.Addrs {
 			pi.Addrs = append(pi.Addrs, a.String())
 		}
 		out = append(out, pi)
+		ids = append(ids, ai.ID)
 	}
-	if len(out) == 0 {
-		if ok, _ := n.have(m.Root); ok {
-			out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
+	// Provider records cannot be withdrawn from other nodes and live 48 h:
+	// ask each listed node, and drop those that answer they lack it.
+	lacking := make([]bool, len(out))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		if id != n.id.PeerID {
+			wg.Go(func() { lacking[i] = n.lacks(ctx, ns, id, m.Root) })
 		}
+	}
+	wg.Wait()
+	kept := out[:0]
+	for i, pi := range out {
+		if !lacking[i] {
+			kept = append(kept, pi)
+		}
+	}
+	out = kept
+	if len(out) == 0 && held {
+		out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
 	}
 	return out, nil
 }

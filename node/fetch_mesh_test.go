@@ -71,33 +71,46 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 	}
 }
 
-// Issue 10 item 8, issue 13 item 4: an interrupted fetch keeps the blocks it
-// verified, unpinned (the package is not shown as held); the next fetch asks
-// only for what is missing; GC reclaims what an abandoned fetch left.
-func TestInterruptedFetchResumes(t *testing.T) {
+// holderAndReader starts nodes A and B (B takes no replicas, so only its
+// reads fetch), caps A's upload, and adds size random bytes on A as one
+// file.
+func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res node.AddResult, root cid.Cid, want []byte) {
+	t.Helper()
 	nodetest.CheckGoroutines(t)
 	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
-		fc.Quota.Replicas = "1KB" // B takes no replica on its own: the gets below are the only fetches
+		fc.Quota.Replicas = "1KB"
 	}})
 	net.Connect(1, 0)
-	a, b := net.Nodes[0], net.Nodes[1]
+	a, b = net.Nodes[0], net.Nodes[1]
 	ctx := context.Background()
-	if _, err := a.SetQuota(ctx, "upload", "8MB/s"); err != nil {
+	if _, err := a.SetQuota(ctx, "upload", upload); err != nil {
 		t.Fatal(err)
 	}
 	src := filepath.Join(t.TempDir(), "big.bin")
-	const size = 12 << 20
-	want := writeRand(t, src, 12, size)
+	want = writeRand(t, src, seed, size)
 	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := cid.Decode(res.Package)
+	root, err = cid.Decode(res.Package)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, b, res, root, want
+}
+
+// Issue 10 item 8, issue 13 item 4: an interrupted fetch keeps the blocks it
+// verified, unpinned (the package is not shown as held); the next fetch asks
+// only for what is missing; GC reclaims what an abandoned fetch left.
+func TestInterruptedFetchResumes(t *testing.T) {
+	const size = 12 << 20
+	_, b, res, root, want := holderAndReader(t, "8MB/s", size, 12)
+	ctx := context.Background()
 
 	// First get: interrupted once 4 MB have arrived.
 	fctx, cancel := context.WithCancel(ctx)
 	var first int64
-	_, err = b.SiteGet(fctx, res.MRI, func(p node.Progress) {
+	_, err := b.SiteGet(fctx, res.MRI, func(p node.Progress) {
 		first = p.Bytes
 		if p.Bytes >= 4<<20 {
 			cancel()
@@ -154,5 +167,67 @@ func TestInterruptedFetchResumes(t *testing.T) {
 	}
 	if b.HasBlockForTest(root) {
 		t.Fatal("GC left the blocks of an abandoned fetch")
+	}
+}
+
+// lists reports whether the providers of ref, as n finds them, include id.
+func lists(t *testing.T, n *node.Node, ref, id string) bool {
+	t.Helper()
+	ps, err := n.Providers(context.Background(), ref)
+	if err != nil {
+		t.Fatalf("providers: %v", err)
+	}
+	for _, p := range ps {
+		if p.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// Issue 10 item 7: after `pin rm` and `gc` a node no longer lists itself as
+// a provider, and neither do the other nodes, though its provider record
+// still lives in their DHT stores.
+func TestNoStaleProviderAfterUnpinAndGC(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+		fc.Quota.Replicas = "1KB" // no replicas: A is the only holder
+	}})
+	net.Connect(1, 0)
+	net.Connect(2, 0)
+	net.Connect(2, 1)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "f.bin")
+	writeRand(t, src, 13, 100<<10)
+	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "f"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idA, err := a.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "B to find A's provider record", func() bool { return lists(t, b, res.MRI, idA.PeerID) })
+	if !lists(t, a, res.MRI, idA.PeerID) {
+		t.Fatal("A does not list itself while it holds the package")
+	}
+	root, _ := cid.Decode(res.Package)
+	waitFor(t, 10*time.Second, "A's own provider record", func() bool { return a.SelfProviderRecordForTest(root) })
+
+	if err := a.Unpin(ctx, res.MRI, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.SelfProviderRecordForTest(root) {
+		t.Fatal("A still answers GET_PROVIDERS with itself after pin rm and gc")
+	}
+	if lists(t, a, res.MRI, idA.PeerID) {
+		t.Fatal("A still lists itself as a provider after pin rm and gc")
+	}
+	if lists(t, b, res.MRI, idA.PeerID) {
+		t.Fatal("B still lists A as a provider after A's pin rm and gc")
 	}
 }

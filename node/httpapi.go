@@ -264,6 +264,8 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
 		{"POST " + p + "/join", h.join},
+		{"GET " + p + "/names", h.names}, // names_local.go
+		{"POST " + p + "/names", h.nameEdit},
 		{"POST " + p + "/repo/verify", h.repoVerify},
 		{"GET " + p + "/log", h.logGet},
 		{"POST " + p + "/log", h.logSet},
@@ -620,22 +622,23 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set(HeaderSize, strconv.FormatInt(st.Size, 10))
 	if st.Type != "dir" {
-		f, st, err := ts.OpenFile(r.Context(), ref)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		defer f.Close()
-		w.Header().Set(HeaderType, "file")
 		if r.Header.Get("Range") != "" {
+			f, st, err := ts.OpenFile(r.Context(), ref)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			defer f.Close()
+			w.Header().Set(HeaderType, "file")
 			serveFile(w, r, f, st)
 			return
 		}
-		// Streamed, not served with a Content-Length: a failure after the
-		// first byte then reaches the client in the trailers.
+		// Streamed as cat does (leaves read ahead in parallel), not served
+		// with a Content-Length: a failure after the first byte then reaches
+		// the client in the trailers.
+		w.Header().Set(HeaderType, "file")
 		h.stream(w, "application/octet-stream", func(w io.Writer) error {
-			_, err := io.Copy(w, f)
-			return err
+			return h.api.Cat(r.Context(), ref, w)
 		})
 		return
 	}

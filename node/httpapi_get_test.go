@@ -33,6 +33,11 @@ func (f *treeFake) OpenFile(ctx context.Context, ref string) (node.ReadSeekClose
 	return &failingFile{left: f.failAfter, err: f.failErr, size: f.size}, st, nil
 }
 
+func (f *treeFake) Cat(ctx context.Context, ref string, w io.Writer) error {
+	_, err := io.Copy(w, &failingFile{left: f.failAfter, err: f.failErr, size: f.size})
+	return err
+}
+
 func (f *treeFake) WriteTar(ctx context.Context, ref string, w io.Writer) error {
 	return errors.New("not a directory")
 }

@@ -25,3 +25,34 @@ func (h *apiHandler) join(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.Join(r.Context(), req.Invite)
 	reply(w, v, err)
 }
+
+func (h *apiHandler) names(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Names(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) nameEdit(w http.ResponseWriter, r *http.Request) {
+	var req NameRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	var (
+		v   NameInfo
+		err error
+	)
+	switch req.Op {
+	case "set":
+		v, err = h.api.NameSet(r.Context(), req.Name, req.Target)
+	case "publish":
+		v, err = h.api.NamePublish(r.Context(), req.Name, req.Target)
+	case "resolve":
+		v, err = h.api.NameResolve(r.Context(), req.Name)
+	case "rm":
+		err = h.api.NameRm(r.Context(), req.Name)
+		v = NameInfo{Name: req.Name}
+	default:
+		err = codedf(CodeInvalid, "names: op must be set, publish, resolve or rm, got %q", req.Op)
+	}
+	reply(w, v, err)
+}

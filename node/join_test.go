@@ -125,3 +125,28 @@ func TestInviteJoinHTTP(t *testing.T) {
 		t.Fatalf("join empty: %v", err)
 	}
 }
+
+// The names part of fakeAPI.
+
+func (f *fakeAPI) Names(ctx context.Context) (node.NamesInfo, error) {
+	return node.NamesInfo{Petnames: []node.NameInfo{{Name: "laptop", FQDN: "laptop.myco", Addr: "fd6d:7963::1", Kind: "petname"}}, Published: []node.NameInfo{}, Self: "k51x.myco"}, nil
+}
+
+func (f *fakeAPI) NameSet(ctx context.Context, name, target string) (node.NameInfo, error) {
+	return node.NameInfo{Name: name, Addr: target, Kind: "petname"}, nil
+}
+
+func (f *fakeAPI) NameRm(ctx context.Context, name string) error {
+	if name == "missing" {
+		return node.ErrNotFound
+	}
+	return nil
+}
+
+func (f *fakeAPI) NamePublish(ctx context.Context, name, target string) (node.NameInfo, error) {
+	return node.NameInfo{Name: name, Addr: target, Kind: "published"}, nil
+}
+
+func (f *fakeAPI) NameResolve(ctx context.Context, name string) (node.NameInfo, error) {
+	return node.NameInfo{Name: name, Addr: "fd6d:7963::2", Kind: "record"}, nil
+}

@@ -15,6 +15,9 @@ import (
 	"github.com/ipfs/go-cid"
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/storage"
+
+	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/nodetest"
 )
 
 // kuboCAR builds, as `ipfs add` with Kubo's defaults would (CIDv0, dag-pb
@@ -146,5 +149,58 @@ func TestImportKuboDefaultCAR(t *testing.T) {
 		if err := m.Cat(ctx, r2.Roots[0]+"/big.bin", io.Discard); err != nil {
 			t.Fatalf("cat after re-import: %v", err)
 		}
+	}
+}
+
+// Issue 10 item 8: a file added on its own keeps its name: ls and info show
+// it, and it survives another pin of the same root.
+func TestSingleFileKeepsItsName(t *testing.T) {
+	n := newTestNode(t)
+	ctx := context.Background()
+	src := filepath.Join(t.TempDir(), "report 2026.pdf")
+	if err := os.WriteFile(src, []byte("%PDF-1.7 not really"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := n.Add(ctx, node.AddRequest{Path: src, Title: "Report"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ents, err := n.Ls(ctx, res.MRI)
+	if err != nil || len(ents) != 1 || ents[0].Name != "report 2026.pdf" {
+		t.Fatalf("ls: %+v %v", ents, err)
+	}
+	info, err := n.Info(ctx, res.MRI)
+	if err != nil || info.Name != "report 2026.pdf" {
+		t.Fatalf("info name %q, %v", info.Name, err)
+	}
+	// A directory has no such name; its entries have theirs.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	dres, err := n.Add(ctx, node.AddRequest{Path: dir, Title: "Dir"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, _ := n.Info(ctx, dres.MRI); info.Name != "" {
+		t.Fatalf("a directory package got name %q", info.Name)
+	}
+}
+
+// A Kubo CAR (CIDv0 blocks) imported on A is fetched by B over the network,
+// blocks named by their CIDv0 links, verified and found.
+func TestKuboCARAcrossNodes(t *testing.T) {
+	nodetest.CheckGoroutines(t)
+	net := nodetest.New(t, 2, nodetest.Options{})
+	net.Connect(1, 0)
+	a, b := net.Nodes[0], net.Nodes[1]
+	ctx := context.Background()
+	data := bytes.Repeat([]byte("across "), 200000)
+	car, _, dir := kuboCAR(t, data)
+	if _, err := a.Import(ctx, bytes.NewReader(car)); err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "d")
+	getEventually(t, b, dir.String(), dest)
+	if got, _ := os.ReadFile(filepath.Join(dest, "big.bin")); !bytes.Equal(got, data) {
+		t.Fatal("B got other bytes")
 	}
 }

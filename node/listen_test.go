@@ -66,3 +66,23 @@ func TestListenPortHeldRefused(t *testing.T) {
 		t.Fatalf("port 0: %v", err)
 	}
 }
+
+// TestPortMapOffByDefault: UPnP / NAT-PMP sends multicast onto the LAN, so
+// it is opt-in (issue 15 §1), and the key can be set.
+func TestPortMapOffByDefault(t *testing.T) {
+	if node.DefaultConfig().Network.PortMap {
+		t.Fatal("network.port_map is on by default")
+	}
+	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Override: node.LoopbackOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	ctx := context.Background()
+	if err := n.ConfigSet(ctx, "network.port_map", "true"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := n.ConfigGet(ctx, "network.port_map"); v != "true" {
+		t.Fatalf("network.port_map = %q", v)
+	}
+}

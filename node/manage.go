@@ -57,6 +57,7 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 		removed++
 	}
 	n.searchChanged(m.Root)
+	n.unprovideGone(ctx)
 	if removed == 0 {
 		if reason != "" {
 			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
@@ -84,6 +85,7 @@ func (n *Node) GC(ctx context.Context) (GCResult, error) {
 		}
 	}
 	n.searchChanged()
+	n.unprovideGone(ctx)
 	return GCResult{Removed: res.Removed, Freed: res.Freed}, nil
 }
 
@@ -187,7 +189,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 	if ns := n.network(); ns != nil { // announce and replicate what was imported
 		for _, ri := range infos {
 			root := ri.c
-			ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, root) })
+			ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, root) })
 			n.replicateNow(root)
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,10 +22,12 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
@@ -39,6 +42,8 @@ type netState struct {
 	host      host.Host
 	ownsHost  bool
 	dht       *dht.IpfsDHT
+	provRecs  *providerRecords // the DHT's provider records (providers.go)
+	streamSem chan struct{}    // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
 	mod       *modService            // the moderation protocol (moderation.go)
@@ -46,6 +51,10 @@ type netState struct {
 	gater     *connGater             // quota.connections, live
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
+	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
+	punches   *punchLog              // successful hole punches (overlay_path.go)
+	hps       *holepunch.Service     // hole punching, run by the node to retry it (overlay_path.go)
+	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
@@ -102,11 +111,15 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if n.testHost != nil {
 		ns.host = n.testHost
 	} else {
+		ns.punches = &punchLog{log: n.log.Debug}
 		h, err := n.newHost(cfg, ns.gater)
 		if err != nil {
 			return err
 		}
 		ns.host, ns.ownsHost = h, true
+		if ns.hps, err = startHolePunching(h, ns.punches); err != nil {
+			return err
+		}
 		ns.gater.count = func() int { return len(h.Network().Conns()) }
 		ns.gater.has = func(p peer.ID) bool { return h.Network().Connectedness(p) == network.Connected }
 	}
@@ -130,12 +143,15 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	case privateOnly(ns.host.Addrs(), bootstrap):
 		mode = dht.ModeServer
 	}
-	ns.dht, err = dht.New(ns.host,
+	if ns.provRecs, err = newProviderRecords(ns.host.ID()); err != nil {
+		return fmt.Errorf("network: dht: %w", err)
+	}
+	ns.dht, err = dht.New(ns.host, append(ns.provRecs.dhtOptions(),
 		dht.ProtocolPrefix(DHTPrefix),
 		dht.Validator(names.Validators(n.now)),
 		dht.Mode(mode),
 		dht.BootstrapPeers(bootstrap...),
-	)
+	)...)
 	if err != nil {
 		return fmt.Errorf("network: dht: %w", err)
 	}
@@ -188,6 +204,12 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err := n.startOverlay(ns, cfg); err != nil {
 		n.log.Error("overlay did not start", "err", err)
 	}
+	tunName := ""
+	if ns.overlay != nil {
+		tunName = ns.overlay.tun
+	}
+	n.startDNS(ns, cfg, tunName) // names_local.go
+	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
 	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
@@ -226,6 +248,9 @@ func (ns *netState) close() {
 	if ns.dht != nil {
 		ns.dht.Close()
 	}
+	if ns.hps != nil {
+		ns.hps.Close()
+	}
 	if ns.host != nil && ns.ownsHost {
 		ns.host.Close()
 	} else if ns.host != nil {
@@ -241,7 +266,7 @@ func (n *Node) network() *netState {
 }
 
 // newHost builds the libp2p host from the config: TCP and QUIC, Noise and
-// TLS, yamux (libp2p's defaults), AutoNAT service, hole punching, circuit
+// TLS, yamux (libp2p's defaults), AutoNAT (v1 service, v2 per address), hole punching, circuit
 // relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
@@ -273,6 +298,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("network: connection manager: %w", err)
 	}
+	ranker := &punchRanker{}
 	opts := []libp2p.Option{
 		libp2p.Identity(n.id.Priv),
 		libp2p.ListenAddrStrings(cfg.Network.Listen...),
@@ -281,15 +307,23 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),
-		libp2p.EnableHolePunching(),
+		// AutoNAT v2 tests each public address on its own, and the host
+		// stops advertising those found unreachable (a NAT mapping nobody
+		// can dial), so that dialers no longer wait ~5 s on them first.
+		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
-		libp2p.SwarmOpts(swarm.WithDialRanker(tcpFirstRanker)),
+		libp2p.SwarmOpts(swarm.WithDialRanker(ranker.rank)), // overlay_path.go
+	}
+	if cfg.Network.PortMap {
+		opts = append(opts, libp2p.NATPortMap()) // UPnP / NAT-PMP: multicast, so opt-in
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("network: %w", err)
 	}
+	conns := h.Network().Conns
+	ranker.conns.Store(&conns)
 	return h, nil
 }
 
@@ -378,6 +412,10 @@ type PeerInfo struct {
 	Direction string   `json:"direction"` // inbound | outbound
 	Latency   float64  `json:"latency,omitempty"` // seconds (EWMA of the round trip); absent when unknown
 	Relayed   bool     `json:"relayed,omitempty"`
+	// Path is how the node reaches the peer: direct, hole-punched or
+	// "relayed via <relay>" (the overlay stream's connection when there is
+	// one, else the connection libp2p prefers).
+	Path string `json:"path,omitempty"`
 }
 
 // LatencyText is Latency for people: "1.234ms", or "" when unknown.
@@ -406,13 +444,17 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 			byID[id] = pi
 		}
 		addr := c.RemoteMultiaddr()
-		if _, err := addr.ValueForProtocol(ma.P_CIRCUIT); err == nil {
+		if isRelayed(addr) && !hasDirectConn(ns.host.Network().ConnsToPeer(id)) {
 			pi.Relayed = true
 		}
 		pi.Addrs = append(pi.Addrs, addr.String())
 	}
 	out := make([]PeerInfo, 0, len(byID))
-	for _, pi := range byID {
+	for id, pi := range byID {
+		if ns.overlay != nil {
+			pi.Path = ns.overlay.path(id)
+			pi.Relayed = strings.HasPrefix(pi.Path, "relayed")
+		}
 		out = append(out, *pi)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -497,6 +539,7 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 			return
 		case <-t.C:
 		}
+		n.unprovideGone(ctx) // evicted cache, for one
 		// Wait until the routing table has someone to tell.
 		if ns.dht.RoutingTable().Size() > 0 {
 			pins, err := n.db.Pins()
@@ -505,7 +548,7 @@ func (n *Node) reprovide(ctx context.Context, ns *netState) {
 				for _, p := range pins {
 					if !seen[p.Root] && !n.retracted(p.Root) {
 						seen[p.Root] = true
-						n.provide(ctx, ns, p.Root)
+						n.provideContent(ctx, ns, p.Root)
 					}
 				}
 			}

@@ -82,12 +82,13 @@ type overlayNet struct {
 	pingsMu sync.Mutex
 	pings   map[uint32]chan pingEvent // (echo id << 16 | seq) → waiter
 
-	mu      sync.Mutex
-	links   map[peer.ID]*overlayLink    // guarded by mu
-	inbound map[network.Stream]struct{} // guarded by mu
-	closed  bool                        // guarded by mu
-	relays  map[peer.ID]time.Time       // reservations held: relay → expiry; guarded by mu
-	keys    sync.Map                    // peer.ID → netip.Addr, the address of its key
+	mu       sync.Mutex
+	links    map[peer.ID]*overlayLink    // guarded by mu
+	inbound  map[network.Stream]struct{} // guarded by mu
+	closed   bool                        // guarded by mu
+	relays   map[peer.ID]time.Time       // reservations held: relay → expiry; guarded by mu
+	keys     sync.Map                    // peer.ID → netip.Addr, the address of its key
+	notifiee network.Notifiee            // watchDirect's
 }
 
 // startOverlay starts the Router (with a TUN when the config asks for one
@@ -153,6 +154,8 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	ns.goOwned(o.watchdog)
 	ns.goOwned(o.reserveLoop)
 	ns.goOwned(o.retryOnConnect)
+	o.watchDirect() // overlay_path.go
+	ns.goOwned(o.punchLoop)
 	return nil
 }
 
@@ -186,6 +189,9 @@ func (o *overlayNet) retryOnConnect(ctx context.Context) {
 // close stops the transport and the Router; ns's context has ended.
 func (o *overlayNet) close() {
 	o.ns.host.RemoveStreamHandler(OverlayProtocol)
+	if o.notifiee != nil {
+		o.ns.host.Network().StopNotify(o.notifiee)
+	}
 	o.mu.Lock()
 	o.closed = true
 	links := o.links
@@ -250,7 +256,8 @@ type overlayLink struct {
 	done     chan struct{}
 	once     sync.Once
 
-	deadline time.Time // the stream's write deadline; only Write uses it
+	deadline time.Time  // the stream's write deadline; used under wmu
+	wmu      sync.Mutex // held while a frame is written (toDirect swaps between frames)
 
 	mu     sync.Mutex
 	stream network.Stream // guarded by mu
@@ -282,6 +289,8 @@ func (l *overlayLink) run(ctx context.Context) {
 
 // Write sends one frame, opening the stream first if there is none.
 func (l *overlayLink) Write(b []byte) (int, error) {
+	l.wmu.Lock()
+	defer l.wmu.Unlock()
 	l.mu.Lock()
 	s, ctx := l.stream, l.ctx
 	l.mu.Unlock()
@@ -712,25 +721,6 @@ func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint1
 		}
 	}
 	return reply
-}
-
-// path describes how this node reaches id now: "direct", "relayed via
-// <relay>" or "not connected".
-func (o *overlayNet) path(id peer.ID) string {
-	relayed := ""
-	for _, c := range o.ns.host.Network().ConnsToPeer(id) {
-		a := c.RemoteMultiaddr()
-		if !isRelayed(a) {
-			return "direct"
-		}
-		if v, err := a.ValueForProtocol(ma.P_P2P); err == nil && relayed == "" {
-			relayed = "relayed via " + v
-		}
-	}
-	if relayed != "" {
-		return relayed
-	}
-	return "not connected"
 }
 
 var errNoOverlay = errors.New("the overlay is not running")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,6 +47,7 @@ type resolved struct {
 	pkg  *metadata.Package // nil for a bare UnixFS root
 	stat PathStat
 	nd   ipld.Node
+	rd   *content.Reader // reads the DAG (fetching on demand when streaming)
 }
 
 // blockLinks is the store's LinksFunc: UnixFS links, and a package root's
@@ -75,15 +77,25 @@ func parseRef(ref string) (mri.MRI, error) {
 
 // loadPackage reads and decodes the package root; a bare UnixFS root yields nil.
 func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
+	return n.loadPackageFrom(n.db, root)
+}
+
+// loadPackageFrom is loadPackage reading through bs.
+func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Package, error) {
 	if root.Type() != cid.DagCBOR {
-		if ok, err := n.db.Has(root); err != nil {
+		ok, err := n.db.Has(root)
+		if !ok && err == nil && bs != content.Blocks(n.db) {
+			err = bs.View(root, func([]byte) error { return nil }) // fetch it
+			ok = err == nil
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, storeErr(err)
 		} else if !ok {
 			return nil, codedf(CodeNotFound, "%s is not in the local store", root)
 		}
 		return nil, nil
 	}
-	data, err := n.db.Get(root)
+	data, err := bs.Get(root)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, codedf(CodeNotFound, "package %s is not in the local store", root)
 	}
@@ -97,8 +109,21 @@ func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
 	return p, nil
 }
 
-// resolve turns a ref into the package and the UnixFS node its path names.
+// resolve turns a ref into the package and the UnixFS node its path names,
+// with the whole package in the store (fetched first if need be).
 func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
+	return n.resolveFor(ctx, ref, false)
+}
+
+// resolveStreaming is resolve for reads of a few blocks (stat, info, ls, one
+// file or a range of it): when the package is not held, they read through
+// the network, fetching the blocks they need first, while the whole package
+// is fetched in the background.
+func (n *Node) resolveStreaming(ctx context.Context, ref string) (*resolved, error) {
+	return n.resolveFor(ctx, ref, true)
+}
+
+func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolved, error) {
 	m, kept, err := n.resolveRefKept(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -109,18 +134,27 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	// Only a pinned root is whole: a root merely present may be the top of
 	// a fetch in flight (a replica being taken) or of an interrupted one.
 	// ensureLocal joins the fetch in flight, or completes what is missing.
+	bs := content.Blocks(n.db)
 	if ok, err := n.have(m.Root); err != nil {
 		return nil, err
 	} else if !ok {
-		if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
-			return nil, err
+		switch rb := n.streamFrom(ctx, m.Root, stream); {
+		case rb != nil:
+			bs = rb
+		case stream && n.network() == nil && n.hasBlock(m.Root):
+			// Offline: read what is here; a block that is not fails the
+			// read that needs it.
+		default:
+			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+				return nil, err
+			}
 		}
 	}
-	pkg, err := n.loadPackage(m.Root)
+	pkg, err := n.loadPackageFrom(bs, m.Root)
 	if err != nil {
 		return nil, err
 	}
-	r := &resolved{m: m, kept: kept, pkg: pkg}
+	r := &resolved{m: m, kept: kept, pkg: pkg, rd: content.NewReader(bs)}
 	r.stat.Package, r.stat.Content = m.Root, m.Root
 	if pkg != nil {
 		r.stat.Content = pkg.Content
@@ -128,7 +162,7 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 		r.stat.Title = pkg.Meta.Title
 	}
 	segs := m.Segments()
-	nd, st, err := n.reader().Resolve(ctx, r.stat.Content, segs)
+	nd, st, err := r.rd.Resolve(ctx, r.stat.Content, segs)
 	if err != nil {
 		return nil, readErr(err, m)
 	}
@@ -136,6 +170,8 @@ func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
 	r.stat.CID, r.stat.Type, r.stat.Size, r.stat.Target = st.CID, st.Type, st.Size, st.Target
 	if len(segs) > 0 {
 		r.stat.Name = segs[len(segs)-1]
+	} else if r.stat.Type == content.TypeFile {
+		r.stat.Name = n.pinnedName(m.Root)
 	}
 	_ = n.db.Touch(m.Root)
 	return r, nil
@@ -158,7 +194,7 @@ func readErr(err error, m mri.MRI) error {
 
 // Stat describes what ref names.
 func (n *Node) Stat(ctx context.Context, ref string) (PathStat, error) {
-	r, err := n.resolve(ctx, ref)
+	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return PathStat{}, err
 	}
@@ -167,11 +203,11 @@ func (n *Node) Stat(ctx context.Context, ref string) (PathStat, error) {
 
 // OpenFile opens the file ref names for random access.
 func (n *Node) OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error) {
-	r, err := n.resolve(ctx, ref)
+	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return nil, PathStat{}, err
 	}
-	f, err := n.reader().Open(ctx, r.nd)
+	f, err := r.rd.Open(ctx, r.nd)
 	if err != nil {
 		return nil, PathStat{}, readErr(err, r.m)
 	}
@@ -266,7 +302,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	now := n.now()
 	err = batch.Commit(store.Commit{
 		Blocks: []store.Block{{CID: pc, Data: enc}},
-		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Created: now, Accessed: now, Size: res.Bytes},
+		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Name: fileName(plan), Created: now, Accessed: now, Size: res.Bytes},
 		Package: &store.PackageRecord{
 			CID: pc, Content: res.Root, Title: meta.Title, Kind: meta.Kind, Size: res.Bytes,
 			Files: res.Files, Publisher: pkg.Publisher, Added: now,
@@ -277,7 +313,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	n.searchChanged(pc)
 	if ns := n.network(); ns != nil {
-		ns.goOwned(func(ctx context.Context) { n.provide(ctx, ns, pc) })
+		ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, pc) })
 		n.replicateNow(pc)
 	}
 	m, _ := mri.New(pc, "")
@@ -300,7 +336,7 @@ func entrySegments(entry string) ([]string, error) {
 
 // Info implements API.
 func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
-	r, err := n.resolve(ctx, ref)
+	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return PackageInfo{}, err
 	}
@@ -315,6 +351,9 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher)
 		info.PublisherKey = base64.StdEncoding.EncodeToString(r.pkg.Publisher)
 		info.SignatureValid = r.pkg.Verify() == nil
+	}
+	if r.m.Path == "" && r.stat.Type == content.TypeFile {
+		info.Name = r.stat.Name
 	}
 	if r.m.Path != "" {
 		info.Path = r.m.Path
@@ -353,14 +392,14 @@ func apiMeta(m metadata.Meta) Meta {
 
 // Ls implements API.
 func (n *Node) Ls(ctx context.Context, ref string) ([]Entry, error) {
-	r, err := n.resolve(ctx, ref)
+	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	if r.stat.Type != content.TypeDir {
 		return []Entry{{Name: r.stat.Name, CID: r.stat.CID.String(), Size: r.stat.Size, Type: r.stat.Type}}, nil
 	}
-	ents, err := n.reader().List(ctx, r.nd)
+	ents, err := r.rd.List(ctx, r.nd)
 	if err != nil {
 		return nil, readErr(err, r.m)
 	}
@@ -373,14 +412,14 @@ func (n *Node) Ls(ctx context.Context, ref string) ([]Entry, error) {
 
 // Cat implements API.
 func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
-	r, err := n.resolve(ctx, ref)
+	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return err
 	}
 	if r.stat.Type != content.TypeFile {
 		return codedf(CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
-	return readErr(n.reader().WriteFile(ctx, r.nd, w, nil), r.m)
+	return readErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
 }
 
 // Get implements API.
@@ -403,4 +442,27 @@ func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress
 		return readErr(err, r.m)
 	}
 	return nil
+}
+
+// fileName is the name a single file is added under, kept with its pin (a
+// directory's entries carry their own names; a lone file's root has none).
+func fileName(plan content.Plan) string {
+	if plan.IsDir {
+		return ""
+	}
+	return filepath.Base(plan.Path)
+}
+
+// pinnedName is the file name kept with root's pins, if any.
+func (n *Node) pinnedName(root cid.Cid) string {
+	pins, err := n.db.PinsOf(root)
+	if err != nil {
+		return ""
+	}
+	for _, p := range pins {
+		if p.Name != "" {
+			return p.Name
+		}
+	}
+	return ""
 }

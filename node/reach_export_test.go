@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"time"
 
 	"github.com/myconet/myconet/node/names"
@@ -25,3 +26,26 @@ func AddrRecordFound(n *Node, addr netip.Addr) bool {
 
 // OverlayHostNet is n's libp2p network.
 func OverlayHostNet(n *Node) network.Network { return n.network().host.Network() }
+
+// DHTOf is n's DHT as a value store.
+func DHTOf(n *Node) names.Routing { return n.network().dht }
+
+// AllowDirect undoes RelayOnly.
+func AllowDirect(n *Node, p peer.ID) { n.network().gater.noDirect.Delete(p) }
+
+// OverlayStreamPath is the path of n's overlay stream to p ("" without one).
+func OverlayStreamPath(n *Node, p peer.ID) string {
+	o := n.network().overlay
+	o.mu.Lock()
+	l := o.links[p]
+	o.mu.Unlock()
+	if l == nil {
+		return ""
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stream == nil {
+		return ""
+	}
+	return o.connPath(p, l.stream.Conn())
+}

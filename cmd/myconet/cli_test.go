@@ -312,6 +312,14 @@ func TestFormatting(t *testing.T) {
 	if got := defaultOutputName(node.PackageInfo{Package: "bafyP"}); got != "bafyP" {
 		t.Errorf("defaultOutputName = %q", got)
 	}
+	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: "report.pdf"}); got != "report.pdf" {
+		t.Errorf("defaultOutputName of a named file = %q", got)
+	}
+	for _, bad := range []string{"../x", "..", "a/b", `a\b`} {
+		if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: bad}); got != "bafyP" {
+			t.Errorf("defaultOutputName with name %q = %q", bad, got)
+		}
+	}
 
 	rows := infoRows(node.PackageInfo{MRI: "myco://p", Package: "p", Content: "c",
 		Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}, Size: 2048, Files: 2}, Publisher: "12D3", SignatureValid: false})
@@ -372,8 +380,8 @@ type netAPI struct {
 
 func (f *netAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) {
 	return []node.PeerInfo{
-		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: 0.001},
-		{ID: "12D3B", Addrs: []string{"/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/udp/2/quic-v1"}, Direction: "inbound", Relayed: true},
+		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: 0.001, Path: "direct"},
+		{ID: "12D3B", Addrs: []string{"/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/udp/2/quic-v1"}, Direction: "inbound", Relayed: true, Path: "relayed via 12R"},
 	}, nil
 }
 
@@ -426,9 +434,9 @@ func TestNetworkCommands(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"peers"}, "PEER   DIRECTION          LATENCY  ADDRESSES\n" +
-			"12D3A  outbound           1ms      /ip4/127.0.0.1/tcp/1\n" +
-			"12D3B  inbound (relayed)  -        /ip4/127.0.0.1/tcp/2 /ip4/127.0.0.1/udp/2/quic-v1\n"},
+		{[]string{"peers"}, "PEER   DIRECTION  PATH             LATENCY  ADDRESSES\n" +
+			"12D3A  outbound   direct           1ms      /ip4/127.0.0.1/tcp/1\n" +
+			"12D3B  inbound    relayed via 12R  -        /ip4/127.0.0.1/tcp/2 /ip4/127.0.0.1/udp/2/quic-v1\n"},
 		{[]string{"connect", "/ip4/127.0.0.1/tcp/3/p2p/12D3C"}, "connected to 12D3C\n"},
 		{[]string{"providers", "myco://bafyP"}, "PEER                  ADDRESSES\n12D3A                 /ip4/127.0.0.1/tcp/1\n12D3Self (this node)  -\n"},
 		{[]string{"providers", "none"}, "no providers found\n"},

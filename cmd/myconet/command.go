@@ -34,7 +34,7 @@ type runFunc func(ctx context.Context, args []string) error
 func commands() []*command {
 	return []*command{
 		initCmd(), daemonCmd(), idCmd(), statusCmd(),
-		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(),
+		peersCmd(), connectCmd(), inviteCmd(), joinCmd(), pingCmd(), routesCmd(), firewallCmd(), nameCmd(),
 		addCmd(), getCmd(), catCmd(), lsCmd(), infoCmd(),
 		providersCmd(), searchCmd(), siteCmd(), publishCmd(),
 		voteCmd(), tallyCmd(), annotateCmd(), moderationCmd(), retractCmd(),

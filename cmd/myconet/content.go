@@ -22,8 +22,8 @@ func getCmd() *command {
 		name:    "get",
 		args:    "MRI",
 		summary: "save the file or directory tree an MRI names",
-		detail: `The output is named after the MRI's last path segment, or the package CID, unless -o says
-otherwise; it must not exist yet. "-o -" writes a file to stdout, and a directory as a tar
+		detail: `The output is named after the MRI's last path segment, the name a single file was added
+under, or the package CID, unless -o says otherwise; it must not exist yet. "-o -" writes a file to stdout, and a directory as a tar
 stream with one top directory (myconet get MRI -o - | tar x).`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			out := fs.String("o", "", "output `PATH`, or - for stdout")
@@ -105,6 +105,10 @@ func defaultOutputName(info node.PackageInfo) string {
 		if base := path.Base(p); base != "." && base != ".." && base != "/" {
 			return base
 		}
+	}
+	// A single file keeps the name it was added under.
+	if base := filepath.Base(info.Name); info.Name != "" && !strings.ContainsAny(info.Name, `/\`) && base != "." && base != ".." {
+		return base
 	}
 	return info.Package
 }

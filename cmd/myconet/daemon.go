@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/myconet/myconet/node"
@@ -109,14 +110,14 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 
 	id := n.Identity()
 	var ui *webui.UI
-	defer func() {
-		if ui != nil {
-			ui.Close()
-		}
-	}()
 	err = n.Run(ctx, node.RunOptions{
 		UI: func(token string) http.Handler {
-			ui = webui.New(n, webui.Options{Token: token, Log: log})
+			// Uploads are staged beside the store, not in a RAM-backed /tmp.
+			staging := filepath.Join(n.Home(), "uploads")
+			if err := os.MkdirAll(staging, 0o700); err != nil {
+				staging = ""
+			}
+			ui = webui.New(n, webui.Options{Token: token, Log: log, TempDir: staging})
 			return ui
 		},
 		APIAddr:     o.api,
@@ -137,10 +138,13 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 			}
 			fmt.Fprintf(c.stdout, "Overlay address %s (%s)\n", id.Address, overlayNote)
 			if ui != nil && api != "" {
-				fmt.Fprintf(c.stdout, "Web app %s%s (one-time login link; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink().Path)
+				fmt.Fprintf(c.stdout, "Web app %s%s (a login link that works once, for a day; `myconet ui` prints another)\n", httpURL(api), ui.NewLoginLink(webui.StartLinkTTL).Path)
 			}
 		},
 	})
+	if ui != nil {
+		ui.Close() // its downloads and votes stop before the node closes
+	}
 	if cerr := n.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -71,6 +71,11 @@ func TestJSONEveryCommand(t *testing.T) {
 		{a, []string{"firewall", "deny", "tcp", "22"}},
 		{a, []string{"firewall", "rm", "tcp", "8000"}},
 		{a, []string{"firewall", "ls"}},
+		{a, []string{"name", "set", "laptop", bid.PeerID}},
+		{a, []string{"name", "resolve", "laptop"}},
+		{a, []string{"name", "publish", "www"}},
+		{a, []string{"name", "ls"}},
+		{a, []string{"name", "rm", "laptop"}},
 		{a, []string{"add", "data.bin", "--title", "Json data again"}},
 		{a, []string{"get", file.MRI, "-o", filepath.Join(a.dir, "got.bin")}},
 		{a, []string{"ls", site.MRI}},
@@ -147,7 +152,7 @@ func TestJSONEveryCommand(t *testing.T) {
 // commandName is the command args run, without its arguments: "pin rm".
 func commandName(args []string) string {
 	groups := map[string]bool{"firewall": true, "moderation": true, "pin": true, "bookmark": true, "quota": true,
-		"config": true, "identity": true, "repo": true, "site": true}
+		"config": true, "identity": true, "repo": true, "site": true, "name": true}
 	if groups[args[0]] || (args[0] == "publish" && args[1] == "ls") {
 		return args[0] + " " + args[1]
 	}

@@ -33,13 +33,13 @@ func printPeers(w io.Writer, peers []node.PeerInfo) error {
 		return err
 	}
 	tw := newTable(w)
-	fmt.Fprintf(tw, "PEER\tDIRECTION\tLATENCY\tADDRESSES\n")
+	fmt.Fprintf(tw, "PEER\tDIRECTION\tPATH\tLATENCY\tADDRESSES\n")
 	for _, p := range peers {
-		dir := p.Direction
-		if p.Relayed {
-			dir += " (relayed)"
+		path := p.Path
+		if path == "" && p.Relayed {
+			path = "relayed"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.ID, dir, orDash(p.LatencyText()), orDash(strings.Join(p.Addrs, " ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Direction, orDash(path), orDash(p.LatencyText()), orDash(strings.Join(p.Addrs, " ")))
 	}
 	return tw.Flush()
 }

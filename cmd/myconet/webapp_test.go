@@ -10,15 +10,19 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 )
+
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // chromium returns the browser's path, or "" when none is installed.
 func chromium() string {
@@ -156,6 +160,18 @@ func TestWebApp(t *testing.T) {
 	a.ok("config", "set", "moderation.pow_bits", "12") // a vote's work in milliseconds
 	da := a.startDaemon("--api", "127.0.0.1:0", "--gateway", "127.0.0.1:0", "--no-tun")
 	waitFor(t, "the web app line", 10*time.Second, func() bool { return strings.Contains(da.stdout.String(), "Web app http://") })
+	// The link the daemon printed at start logs in once.
+	started := regexp.MustCompile(`Web app (http://\S+)`).FindStringSubmatch(da.stdout.String())
+	for i, want := range []int{http.StatusSeeOther, http.StatusUnauthorized} {
+		resp, err := noRedirects.Get(started[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("start link, use %d: %s, want %d", i+1, resp.Status, want)
+		}
+	}
 	link := strings.TrimSpace(a.ok("ui"))
 	if !strings.HasPrefix(link, "http://127.0.0.1:") || !strings.Contains(link, "/ui/login?code=") {
 		t.Fatalf("myconet ui printed %q", link)
@@ -263,33 +279,26 @@ func TestWebApp(t *testing.T) {
 		t.Errorf("disk quota after the settings page: %d, want 7GB", q.Disk)
 	}
 	screenshot(t, ctx, "settings")
-	for _, p := range []string{"bookmarks", "library", "network"} {
+	for _, p := range []string{"bookmarks", "library"} {
 		run(t, ctx, p, chromedp.Navigate(base+"/ui/"+p), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		screenshot(t, ctx, p)
 	}
-	run(t, ctx, "home", chromedp.Navigate(base+"/ui/"), chromedp.WaitVisible(chromedp.ID("live")))
+	run(t, ctx, "home", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.ID("live")))
+	if loc = value(t, ctx, "location", chromedp.Location()); loc != base+"/ui/" {
+		t.Errorf("the bare address led to %q, want the web app", loc)
+	}
 	screenshot(t, ctx, "home")
 
-	// A page of a package (the gateway's origin), in the same logged-in
-	// browser, tries to use the UI and the API: it can neither read nor change anything.
+	// A page of a package, in the same logged-in browser, tries to use the
+	// UI and the API: on its own origin (<cid>.myco.localhost), and on the
+	// gateway's path form (127.0.0.1:<port>/myco/<cid>/: the same site as
+	// the UI, where SameSite cookies do travel). It can neither read nor
+	// change anything.
 	gw := strings.TrimSpace(a.ok("open", "myco://"+pkg))
-	var out string
-	run(t, ctx, "attack page",
-		chromedp.Navigate(strings.TrimSuffix(gw, "/")+"/attack.html"),
-		chromedp.WaitVisible(chromedp.ID("out")),
-		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			_, err := chromedp.Poll[bool](`document.title === "done"`, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
-			return chromedp.Void{}, err
-		})
-	out = value(t, ctx, "attack results", chromedp.Evaluate[string](`document.getElementById("out").textContent`))
-	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 4 {
-		t.Fatalf("the attack page reported %d results, want 4:\n%s", n, out)
-	}
-	t.Logf("attack page:\n%s", out)
-	for _, line := range strings.Split(out, "\n") {
-		if strings.Contains(line, "status 200") || strings.Contains(line, "Myconet") || strings.Contains(line, "peer") {
-			t.Errorf("a package page reached the UI or API: %s", line)
-		}
+	var st struct{ Gateway string }
+	a.okJSON(&st, "status")
+	for _, page := range []string{strings.TrimSuffix(gw, "/") + "/attack.html", "http://" + st.Gateway + "/myco/" + pkg + "/attack.html"} {
+		attack(t, ctx, page)
 	}
 	if marks := a.ok("bookmark", "ls"); strings.Contains(marks, "pwned") {
 		t.Errorf("a package page added a bookmark:\n%s", marks)
@@ -312,6 +321,11 @@ func TestWebApp(t *testing.T) {
 		chromedp.Click(chromedp.ID("download-btn")),
 		chromedp.WaitVisible(chromedp.ID("download-done")))
 	gw2 = value(t, ctx, "gateway link", chromedp.AttributeValue(chromedp.ID("gateway-link"), "href")).Value
+	run(t, ctx, "network page", chromedp.Navigate(base2+"/ui/network"), chromedp.WaitVisible(chromedp.CSS("main h1")))
+	screenshot(t, ctx, "network")
+	run(t, ctx, "phone-sized home", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base2+"/ui/"), chromedp.WaitVisible(chromedp.ID("live")))
+	screenshot(t, ctx, "home-phone")
+	run(t, ctx, "desktop again", chromedp.EmulateViewport(1200, 900))
 	da.stop()
 	var h1 string
 	run(t, ctx, "read offline",
@@ -322,4 +336,36 @@ func TestWebApp(t *testing.T) {
 		t.Errorf("offline page shows %q", h1)
 	}
 	t.Logf("browser test took %s", time.Since(start).Round(time.Millisecond))
+}
+
+// TestUICommandNeedsDaemon: without a daemon, `myconet ui` says how to start one.
+func TestUICommandNeedsDaemon(t *testing.T) {
+	u := newUser(t)
+	u.ok("init")
+	if msg := u.fail(1, "ui"); !strings.Contains(msg, "myconet daemon") {
+		t.Errorf("ui without a daemon: %s", msg)
+	}
+}
+
+// attack opens a package page that tries to read and change the UI and the
+// API (attack.html of webSite) and checks that every try failed.
+func attack(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	run(t, ctx, "attack page "+page,
+		chromedp.Navigate(page),
+		chromedp.WaitReady(chromedp.ID("out")),
+		func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := chromedp.Poll[bool](`document.title === "done"`, chromedp.WithPollingTimeout(20*time.Second))(ctx, tg)
+			return chromedp.Void{}, err
+		})
+	out := value(t, ctx, "attack results", chromedp.Evaluate[string](`document.getElementById("out").textContent`))
+	if n := len(strings.Split(strings.TrimSpace(out), "\n")); n != 4 {
+		t.Fatalf("the attack page %s reported %d results, want 4:\n%s", page, n, out)
+	}
+	t.Logf("attack page %s:\n%s", page, out)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "status 200") || strings.Contains(line, "Myconet") || strings.Contains(line, "peer") {
+			t.Errorf("a package page reached the UI or API: %s", line)
+		}
+	}
 }

@@ -180,12 +180,28 @@ func (l *Lab) Link(a, b *NS) *Link {
 	l.t.Helper()
 	l.mu.Lock()
 	k := len(l.links) + 1
+	l.mu.Unlock()
+	return l.link(a, b, netip.AddrFrom4([4]byte{10, 77, byte(k), 1}), netip.AddrFrom4([4]byte{10, 77, byte(k), 2}), 24,
+		netip.MustParseAddr(fmt.Sprintf("fd77:0:0:%x::1", k)), netip.MustParseAddr(fmt.Sprintf("fd77:0:0:%x::2", k)))
+}
+
+// LinkAddrs joins a and b like Link, with the IPv4 addresses given (in one
+// subnet of bits bits) and no IPv6: for labs that route between links
+// (nat.go).
+func (l *Lab) LinkAddrs(a, b *NS, aIP, bIP netip.Addr, bits int) *Link {
+	l.t.Helper()
+	return l.link(a, b, aIP, bIP, bits, netip.Addr{}, netip.Addr{})
+}
+
+func (l *Lab) link(a, b *NS, aIP, bIP netip.Addr, bits int, a6, b6 netip.Addr) *Link {
+	l.t.Helper()
+	l.mu.Lock()
+	k := len(l.links) + 1
 	a.nif++
 	b.nif++
 	lk := &Link{lab: l, A: a, B: b,
 		AIf: fmt.Sprintf("v%s%d", b.Tag, a.nif), BIf: fmt.Sprintf("v%s%d", a.Tag, b.nif),
-		AIP: netip.AddrFrom4([4]byte{10, 77, byte(k), 1}), BIP: netip.AddrFrom4([4]byte{10, 77, byte(k), 2}),
-		A6IP: netip.MustParseAddr(fmt.Sprintf("fd77:0:0:%x::1", k)), B6IP: netip.MustParseAddr(fmt.Sprintf("fd77:0:0:%x::2", k)),
+		AIP: aIP, BIP: bIP, A6IP: a6, B6IP: b6,
 	}
 	l.links = append(l.links, lk)
 	l.mu.Unlock()
@@ -198,9 +214,11 @@ func (l *Lab) Link(a, b *NS) *Link {
 		dev    string
 		v4, v6 netip.Addr
 	}{{a, lk.AIf, lk.AIP, lk.A6IP}, {b, lk.BIf, lk.BIP, lk.B6IP}} {
-		l.must("ip", "-n", side.ns.Name, "addr", "add", side.v4.String()+"/24", "dev", side.dev)
-		// nodad: usable at once, not after a second of duplicate detection.
-		l.must("ip", "-n", side.ns.Name, "addr", "add", side.v6.String()+"/64", "dev", side.dev, "nodad")
+		l.must("ip", "-n", side.ns.Name, "addr", "add", fmt.Sprintf("%s/%d", side.v4, bits), "dev", side.dev)
+		if side.v6.IsValid() {
+			// nodad: usable at once, not after a second of duplicate detection.
+			l.must("ip", "-n", side.ns.Name, "addr", "add", side.v6.String()+"/64", "dev", side.dev, "nodad")
+		}
 		l.must("ip", "-n", side.ns.Name, "link", "set", side.dev, "up")
 	}
 	return lk

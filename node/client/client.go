@@ -685,3 +685,35 @@ func (c *Client) Join(ctx context.Context, invite string) (node.JoinResult, erro
 	var v node.JoinResult
 	return v, c.doJSON(ctx, http.MethodPost, "/join", nil, node.JoinRequest{Invite: invite}, &v)
 }
+
+// Names implements node.API.
+func (c *Client) Names(ctx context.Context) (node.NamesInfo, error) {
+	var v node.NamesInfo
+	return v, c.doJSON(ctx, http.MethodGet, "/names", nil, nil, &v)
+}
+
+func (c *Client) nameOp(ctx context.Context, op, name, target string) (node.NameInfo, error) {
+	var v node.NameInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/names", nil, node.NameRequest{Op: op, Name: name, Target: target}, &v)
+}
+
+// NameSet implements node.API.
+func (c *Client) NameSet(ctx context.Context, name, target string) (node.NameInfo, error) {
+	return c.nameOp(ctx, "set", name, target)
+}
+
+// NameRm implements node.API.
+func (c *Client) NameRm(ctx context.Context, name string) error {
+	_, err := c.nameOp(ctx, "rm", name, "")
+	return err
+}
+
+// NamePublish implements node.API.
+func (c *Client) NamePublish(ctx context.Context, name, target string) (node.NameInfo, error) {
+	return c.nameOp(ctx, "publish", name, target)
+}
+
+// NameResolve implements node.API.
+func (c *Client) NameResolve(ctx context.Context, name string) (node.NameInfo, error) {
+	return c.nameOp(ctx, "resolve", name, "")
+}

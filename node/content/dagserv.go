@@ -72,15 +72,36 @@ func (d *dagService) Get(ctx context.Context, c cid.Cid) (ipld.Node, error) {
 }
 
 // GetMany implements ipld.NodeGetter.
+//
+// Each node is sent as soon as it is read, a few at a time: boxo's file
+// reader preloads the next children of a node through GetMany, and when a
+// read of Blocks fetches from the network, the first of them must not wait
+// for the rest.
 func (d *dagService) GetMany(ctx context.Context, cs []cid.Cid) <-chan *ipld.NodeOption {
-	out := make(chan *ipld.NodeOption, len(cs))
+	out := make(chan *ipld.NodeOption, len(cs)) // senders never block
+	next := make(chan cid.Cid, len(cs))
 	for _, c := range cs {
-		nd, err := d.Get(ctx, c)
-		out <- &ipld.NodeOption{Node: nd, Err: err}
+		next <- c
 	}
-	close(out)
+	close(next)
+	var wg sync.WaitGroup
+	for range min(len(cs), getManyParallel) {
+		wg.Go(func() {
+			for c := range next {
+				nd, err := d.Get(ctx, c)
+				out <- &ipld.NodeOption{Node: nd, Err: err}
+			}
+		})
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
 	return out
 }
+
+// getManyParallel is how many nodes GetMany reads at once.
+const getManyParallel = 4
 
 // Add implements ipld.NodeAdder.
 func (d *dagService) Add(ctx context.Context, nd ipld.Node) error {

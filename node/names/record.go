@@ -1,7 +1,6 @@
 package names
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -161,10 +160,7 @@ func (r Record) appendUnsigned(dst []byte) ([]byte, error) {
 	dst = appendBytes(dst, pub)
 	dst = appendBytes(dst, []byte(r.Channel))
 	dst = appendBytes(dst, r.Target.Bytes())
-	dst = binary.BigEndian.AppendUint64(dst, r.Seq)
-	dst = binary.BigEndian.AppendUint64(dst, uint64(created))
-	dst = binary.BigEndian.AppendUint64(dst, uint64(expires))
-	return dst, nil
+	return appendSeqTimes(dst, r.Seq, created, expires), nil
 }
 
 // Encode returns the canonical encoding of r. It checks every field but does

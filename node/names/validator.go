@@ -15,6 +15,7 @@ func Validators(now func() time.Time) record.NamespacedValidator {
 	return record.NamespacedValidator{
 		NameNamespace: NameValidator{Now: now},
 		AddrNamespace: AddrValidator{},
+		HostNamespace: HostValidator{Now: now}, // host.go
 	}
 }
 

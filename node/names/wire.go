@@ -79,6 +79,14 @@ func (r *reader) end() {
 	}
 }
 
+// appendSeqTimes appends the sequence number, created and expiry fields
+// that channel and host records share.
+func appendSeqTimes(dst []byte, seq uint64, created, expires int64) []byte {
+	dst = binary.BigEndian.AppendUint64(dst, seq)
+	dst = binary.BigEndian.AppendUint64(dst, uint64(created))
+	return binary.BigEndian.AppendUint64(dst, uint64(expires))
+}
+
 func appendBytes(dst, v []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(v)))
 	return append(dst, v...)

@@ -37,6 +37,12 @@ type FetchOptions struct {
 	// Shallow fetches the root block only, not the DAG below it (for
 	// resolving a path one step at a time).
 	Shallow bool
+	// Wants, if set, are fetched instead of the root (with Shallow, these
+	// blocks alone; else the DAGs below them). The root still names the DAG
+	// to the providers, whose policy decides on it and who send only blocks
+	// below it. Each want must come from a block the caller verified (a link
+	// of it), as the CIDs of the DAG below it then do.
+	Wants []cid.Cid
 }
 
 // Progress is a snapshot of a running fetch.
@@ -167,7 +173,11 @@ func (f *fetch) failLocked(err error) {
 
 func (f *fetch) run() error {
 	// Seed: the root, or what is missing below a held root.
-	held, missing, err := f.expand([]cid.Cid{f.root}, !f.opts.Shallow)
+	seeds := []cid.Cid{f.root}
+	if len(f.opts.Wants) > 0 {
+		seeds = f.opts.Wants
+	}
+	held, missing, err := f.expand(seeds, !f.opts.Shallow)
 	if err != nil {
 		return err
 	}

@@ -180,6 +180,9 @@ func (u *UI) sampleLive(st *node.Status) liveData {
 		top = max(top, ups[i-1], downs[i-1])
 	}
 	line := func(v []float64) string {
+		if len(v) == 1 {
+			v = []float64{v[0], v[0]} // a level line until the next sample
+		}
 		var b strings.Builder
 		for i, x := range v {
 			px := 300.0

@@ -13,14 +13,16 @@ import (
 // Bookmarks.
 
 type bookmarksData struct {
-	Marks []node.Bookmark
-	Error string
+	Marks    []node.Bookmark
+	Error    string
+	Channels []node.PublishResult // this node's own channels
 }
 
 func (u *UI) bookmarksPage(w http.ResponseWriter, r *http.Request) {
 	var d bookmarksData
 	marks, err := u.api.Bookmarks(r.Context())
 	d.Marks, d.Error = marks, errorMsg(err)
+	d.Channels, _ = u.api.Channels(r.Context())
 	u.render(w, r, "bookmarks", d)
 }
 

@@ -2,6 +2,7 @@ package webui
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"path"
@@ -50,6 +51,19 @@ type previewData struct {
 	Kind string // image | video | audio
 	URL  string
 	Name string
+}
+
+// onPackage adapts a handler of the package the {cid} path value names
+// (checked first: a bad CID gets one line).
+func (u *UI) onPackage(fn func(w http.ResponseWriter, r *http.Request, c string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, err := pkgCID(r)
+		if err != nil {
+			u.fail(w, r, http.StatusBadRequest, err)
+			return
+		}
+		fn(w, r, c)
+	}
 }
 
 // pkgCID reads and checks the {cid} path value.
@@ -121,12 +135,13 @@ func (u *UI) tree(ctx context.Context, c, p string) treeData {
 	single := p == "" && len(ents) == 1 && ents[0].CID != "" && ents[0].Type == "file" && u.isContentRoot(ctx, c, ents[0].CID)
 	for _, e := range ents {
 		te := treeEntry{Entry: e, Path: path.Join(p, e.Name)}
-		if e.Type == "file" {
+		if single { // no name to go by: the first bytes tell
+			if kind, _ := u.sniff(ctx, c); kind != "" {
+				te.Preview = &previewData{Kind: kind, URL: "/ui/raw/" + c + "/file?file=1", Name: "preview"}
+			}
+		} else if e.Type == "file" {
 			if kind, _ := mediaType(e.Name); kind != "" {
 				raw := "/ui/raw/" + c + "/" + escapePath(te.Path)
-				if single {
-					raw += "?file=1" // the package is this one file
-				}
 				te.Preview = &previewData{Kind: kind, URL: raw, Name: e.Name}
 			}
 		}
@@ -143,24 +158,14 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
-func (u *UI) packageTree(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageTree(w http.ResponseWriter, r *http.Request, c string) {
 	p := strings.Trim(r.URL.Query().Get("path"), "/")
 	ctx, cancel := withTimeout(r.Context(), infoWait)
 	defer cancel()
 	u.fragment(w, r, "tree", u.tree(ctx, c, p))
 }
 
-func (u *UI) packageTally(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageTally(w http.ResponseWriter, r *http.Request, c string) {
 	ctx, cancel := withTimeout(r.Context(), tallyWait)
 	defer cancel()
 	rep, err := u.api.Tally(ctx, c, r.URL.Query().Get("verify") != "")
@@ -169,6 +174,42 @@ func (u *UI) packageTally(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.fragment(w, r, "tally", packageData{CID: c, Tally: &rep})
+}
+
+// whyWait bounds a search result's moderation badge (a first look may
+// gather tallies from the network).
+const whyWait = 10 * time.Second
+
+// packageWhy answers a search result's moderation badge: this node's
+// current decision (ModerationWhy: cached, gathered when unknown).
+func (u *UI) packageWhy(w http.ResponseWriter, r *http.Request, c string) {
+	ctx, cancel := withTimeout(r.Context(), whyWait)
+	defer cancel()
+	rep, err := u.api.ModerationWhy(ctx, c)
+	if err != nil {
+		u.fragment(w, r, "muted", "moderation: unknown ("+errorMsg(err)+")")
+		return
+	}
+	u.fragment(w, r, "why-badge", rep)
+}
+
+// packageRule sets this node's own rule for the package (allow, deny or
+// clear: local rules beat the community's decision here) and answers the
+// fresh moderation card.
+func (u *UI) packageRule(w http.ResponseWriter, r *http.Request, c string) {
+	if _, err := u.api.ModerationSet(r.Context(), c, r.PostFormValue("rule")); err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	ctx, cancel := withTimeout(r.Context(), whyWait)
+	defer cancel()
+	d := packageData{CID: c}
+	if rep, err := u.api.ModerationWhy(ctx, c); err == nil {
+		d.Tally = &rep
+	} else {
+		d.TallyErr = errorMsg(err)
+	}
+	u.fragment(w, r, "tally", d)
 }
 
 // voteResult is a finished vote or annotation: the delivery and the tally
@@ -180,12 +221,7 @@ type voteResult struct {
 	TallyErr string
 }
 
-func (u *UI) packageVote(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageVote(w http.ResponseWriter, r *http.Request, c string) {
 	choice := r.PostFormValue("choice")
 	if choice != "keep" && choice != "remove" {
 		u.fail(w, r, http.StatusBadRequest, uiError("a vote is keep or remove"))
@@ -216,12 +252,7 @@ func (u *UI) afterDelivery(ctx context.Context, c string, del node.Delivery) vot
 	return res
 }
 
-func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request, c string) {
 	req := node.AnnotateRequest{Ref: c, Tags: splitList(r.PostFormValue("tags")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	if lang, t := strings.TrimSpace(r.PostFormValue("title_lang")), strings.TrimSpace(r.PostFormValue("title_text")); lang != "" || t != "" {
 		if lang == "" || t == "" {
@@ -246,12 +277,7 @@ func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request) {
 	u.respondJob(w, r, j, err)
 }
 
-func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request, c string) {
 	j, err := u.startJob("download", c, func(ctx context.Context, progress func(node.Progress)) (any, error) {
 		info, err := u.api.SiteGet(ctx, c, progress)
 		if err != nil {
@@ -263,12 +289,7 @@ func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request) {
 	u.respondJob(w, r, j, err)
 }
 
-func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request) {
-	c, err := pkgCID(r)
-	if err != nil {
-		u.fail(w, r, http.StatusBadRequest, err)
-		return
-	}
+func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request, c string) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	ref := strings.TrimSpace(r.PostFormValue("ref"))
 	if ref == "" {
@@ -280,6 +301,20 @@ func (u *UI) packageBookmark(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.fragment(w, r, "ok", "Bookmarked as “"+b.Name+"”"+map[bool]string{true: ", following its channel", false: ""}[b.Follow]+".")
+}
+
+// packageChannel points one of this node's channels at the package: its
+// MRI myco://<peer-id>/<channel> then names the newest version anywhere.
+func (u *UI) packageChannel(w http.ResponseWriter, r *http.Request, c string) {
+	ctx, cancel := withTimeout(r.Context(), infoWait)
+	defer cancel()
+	res, err := u.api.Publish(ctx, strings.TrimSpace(r.PostFormValue("channel")), "myco://"+c)
+	if err != nil {
+		u.fail(w, r, statusOf(err), err)
+		return
+	}
+	u.noteActivity("published to channel "+res.MRI+":", r.PostFormValue("title"), c)
+	u.fragment(w, r, "channel-done", res)
 }
 
 // addBookmark adds a bookmark and, when asked, follows it.
@@ -321,6 +356,42 @@ func mediaType(name string) (kind, ctype string) {
 	return t[0], t[1]
 }
 
+// sniffedTypes are the types http.DetectContentType may find that the UI
+// previews; nothing else (HTML, SVG, text) is served from its origin.
+var sniffedTypes = map[string]string{
+	"image/png": "image", "image/jpeg": "image", "image/gif": "image", "image/webp": "image",
+	"video/mp4": "video", "video/webm": "video", "audio/mpeg": "audio", "audio/wave": "audio",
+	"application/ogg": "audio", "audio/aiff": "audio",
+}
+
+// errSniffed stops Cat once the first bytes are read.
+var errSniffed = errors.New("sniffed")
+
+type firstBytes struct{ b []byte }
+
+func (f *firstBytes) Write(p []byte) (int, error) {
+	n := min(len(p), 512-len(f.b))
+	f.b = append(f.b, p[:n]...)
+	if len(f.b) >= 512 {
+		return n, errSniffed
+	}
+	return len(p), nil
+}
+
+// sniff tells the preview kind and type of the file ref names by its
+// first 512 bytes, or "".
+func (u *UI) sniff(ctx context.Context, ref string) (kind, ctype string) {
+	var fb firstBytes
+	if err := u.api.Cat(ctx, ref, &fb); err != nil && !errors.Is(err, errSniffed) && len(fb.b) < 512 {
+		return "", ""
+	}
+	ctype = http.DetectContentType(fb.b)
+	if k, ok := sniffedTypes[ctype]; ok {
+		return k, ctype
+	}
+	return "", ""
+}
+
 // fileOpener is offered by *node.Node: random access, so a video seeks.
 type fileOpener interface {
 	OpenFile(ctx context.Context, ref string) (node.ReadSeekCloser, node.PathStat, error)
@@ -334,14 +405,15 @@ func (u *UI) raw(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := strings.Trim(r.PathValue("path"), "/")
+	ref := c + "/" + p
 	_, ctype := mediaType(p)
+	if r.URL.Query().Get("file") != "" {
+		ref = c // a single-file package: its first bytes give the type
+		_, ctype = u.sniff(r.Context(), c)
+	}
 	if ctype == "" {
 		http.Error(w, "no inline preview for this type: open it in the gateway", http.StatusUnsupportedMediaType)
 		return
-	}
-	ref := c + "/" + p
-	if r.URL.Query().Get("file") != "" {
-		ref = c // a single-file package: the name only gives the type
 	}
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -41,6 +42,12 @@ func (u *UI) publishPage(w http.ResponseWriter, r *http.Request) {
 // through the API and opens the new package's page.
 func (u *UI) publish(w http.ResponseWriter, r *http.Request) {
 	f := publishForm{Kinds: metadata.Kinds(), Errors: map[string]string{}}
+	limit, why := u.opt.MaxUpload, "the upload is larger than "+node.FormatSize(u.opt.MaxUpload)
+	if q, err := u.api.Quota(r.Context()); err == nil && q.Disk > 0 && q.Disk-q.DiskUsed < limit {
+		// Staged on the node's disk first: never more than the store may still take.
+		limit = max(0, q.Disk-q.DiskUsed)
+		why = "the upload is larger than the disk quota has room for (" + node.FormatSize(limit) + " free of " + node.FormatSize(q.Disk) + ")"
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, u.opt.MaxUpload+1<<20)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -58,19 +65,19 @@ func (u *UI) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	dir, err := os.MkdirTemp(u.opt.TempDir, "myconet-upload-")
+	dir, err := os.MkdirTemp(u.opt.TempDir, stagingPrefix)
 	if err != nil {
 		u.fail(w, r, http.StatusInternalServerError, fmt.Errorf("publish: staging area: %w", err))
 		return
 	}
 	defer os.RemoveAll(dir)
 	root := filepath.Join(dir, "upload")
-	files, uploadErr := u.receive(mr, root, &f)
+	files, uploadErr := u.receive(mr, root, limit, &f)
 	switch {
 	case uploadErr != nil:
 		var mbe *http.MaxBytesError
-		if errors.As(uploadErr, &mbe) {
-			f.Errors["files"] = "the upload is larger than " + node.FormatSize(u.opt.MaxUpload)
+		if errors.As(uploadErr, &mbe) || errors.Is(uploadErr, errTooBig) {
+			f.Errors["files"] = why
 		} else {
 			f.Errors["files"] = uploadErr.Error()
 		}
@@ -115,7 +122,7 @@ func (u *UI) publish(w http.ResponseWriter, r *http.Request) {
 
 // receive reads the form fields into f and writes the files under root. It
 // returns how many files it wrote.
-func (u *UI) receive(mr *multipart.Reader, root string, f *publishForm) (int, error) {
+func (u *UI) receive(mr *multipart.Reader, root string, limit int64, f *publishForm) (int, error) {
 	fields := map[string]*string{
 		"title": &f.Title, "description": &f.Description, "tags": &f.Tags, "kind": &f.Kind,
 		"language": &f.Language, "license": &f.License, "authors": &f.Authors, "entry": &f.Entry,
@@ -163,7 +170,10 @@ func (u *UI) receive(mr *multipart.Reader, root string, f *publishForm) (int, er
 		if err != nil {
 			return files, fmt.Errorf("%q: %v (a file and a folder with one name?)", rel, err)
 		}
-		_, err = io.Copy(out, part)
+		n, err := io.Copy(out, io.LimitReader(part, limit+1))
+		if limit -= n; err == nil && limit < 0 {
+			err = errTooBig
+		}
 		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
@@ -172,6 +182,9 @@ func (u *UI) receive(mr *multipart.Reader, root string, f *publishForm) (int, er
 		}
 	}
 }
+
+// errTooBig: the files are larger than the upload may be.
+var errTooBig = errors.New("upload too large")
 
 // rawFileName returns the filename parameter of a part's
 // Content-Disposition as sent: with the folder path a browser gives files of
@@ -256,4 +269,22 @@ func fieldOf(err error) (field, reason string, ok bool) {
 		return field, reason, ok
 	}
 	return "", "", false
+}
+
+// stagingPrefix names the directories uploads are staged in.
+const stagingPrefix = "myconet-upload-"
+
+// cleanStaging removes staging directories a crash left in dir.
+func cleanStaging(dir string, log *slog.Logger) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if e.IsDir() && strings.HasPrefix(e.Name(), stagingPrefix) {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				log.Warn("cannot remove an old upload", "dir", e.Name(), "err", err)
+			}
+		}
+	}
 }

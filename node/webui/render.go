@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node"
 )
 
@@ -38,6 +39,15 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"join": strings.Join,
+	// static is the address of an embedded file with its content hash, so
+	// a browser never keeps an old app.js after an upgrade.
+	"static":  staticURL,
+	"trimMRI": func(s string) string { return strings.TrimPrefix(s, "myco://") },
+	// channel reports whether an MRI names a publisher's channel (it can be followed).
+	"channel": func(s string) bool {
+		m, err := mri.Parse(s)
+		return err == nil && m.Mutable()
+	},
 	"ago": func(t time.Time) string {
 		if t.IsZero() {
 			return ""

@@ -95,7 +95,7 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	}
 	sum.Count = len(results)
 	sum.Order = strings.Join(ids, " ")
-	sum.Took = time.Since(start).Round(10 * time.Millisecond).String()
+	sum.Took = time.Since(start).Round(100 * time.Microsecond).String()
 	_ = t.ExecuteTemplate(w, "search-end", u.pageOf(r, "", sum))
 	_ = t.ExecuteTemplate(w, "bottom", p)
 }

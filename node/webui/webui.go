@@ -61,6 +61,9 @@ const (
 
 	sessionIdle  = 24 * time.Hour
 	loginCodeTTL = 10 * time.Minute
+	// StartLinkTTL is how long the link the daemon prints at start works
+	// (once): a person may open it long after starting the daemon.
+	StartLinkTTL = 24 * time.Hour
 	maxSessions  = 64
 	maxCodes     = 64
 )
@@ -77,7 +80,8 @@ type Options struct {
 	Token string
 	Log   *slog.Logger
 	// TempDir is where uploads are staged before they are added ("" = the
-	// system's temporary directory). It must be on the node's machine.
+	// system's temporary directory). It must be on the node's machine. New
+	// removes what a crash left there.
 	TempDir string
 	// MaxUpload is the most bytes one publish may upload (0 = 8 GiB).
 	MaxUpload int64
@@ -144,6 +148,9 @@ func New(api node.API, opt Options) *UI {
 		codes:    map[string]time.Time{},
 		jobs:     map[string]*job{},
 	}
+	if opt.TempDir != "" {
+		cleanStaging(opt.TempDir, u.log)
+	}
 	for _, rt := range u.routes() {
 		rt := rt
 		u.mux.HandleFunc(rt.pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -174,12 +181,15 @@ func (u *UI) routes() []route {
 		{pattern: "GET /ui/live", fn: u.live},
 		{pattern: "GET /ui/search", fn: u.search},
 		{pattern: "GET /ui/package/{cid}", fn: u.packagePage},
-		{pattern: "GET /ui/package/{cid}/tree", fn: u.packageTree},
-		{pattern: "GET /ui/package/{cid}/tally", fn: u.packageTally},
-		{pattern: "POST /ui/package/{cid}/vote", fn: u.packageVote},
-		{pattern: "POST /ui/package/{cid}/annotate", fn: u.packageAnnotate},
-		{pattern: "POST /ui/package/{cid}/download", fn: u.packageDownload},
-		{pattern: "POST /ui/package/{cid}/bookmark", fn: u.packageBookmark},
+		{pattern: "GET /ui/package/{cid}/tree", fn: u.onPackage(u.packageTree)},
+		{pattern: "GET /ui/package/{cid}/tally", fn: u.onPackage(u.packageTally)},
+		{pattern: "GET /ui/package/{cid}/why", fn: u.onPackage(u.packageWhy)},
+		{pattern: "POST /ui/package/{cid}/rule", fn: u.onPackage(u.packageRule)},
+		{pattern: "POST /ui/package/{cid}/vote", fn: u.onPackage(u.packageVote)},
+		{pattern: "POST /ui/package/{cid}/annotate", fn: u.onPackage(u.packageAnnotate)},
+		{pattern: "POST /ui/package/{cid}/download", fn: u.onPackage(u.packageDownload)},
+		{pattern: "POST /ui/package/{cid}/bookmark", fn: u.onPackage(u.packageBookmark)},
+		{pattern: "POST /ui/package/{cid}/channel", fn: u.onPackage(u.packageChannel)},
 		{pattern: "GET /ui/raw/{cid}/{path...}", fn: u.raw},
 		{pattern: "GET /ui/job/{id}", fn: u.jobStatus},
 		{pattern: "GET /ui/publish", fn: u.publishPage},
@@ -232,7 +242,8 @@ func (u *UI) guard(rt route, w http.ResponseWriter, r *http.Request) {
 	s := u.session(r)
 	if s == nil {
 		if r.Method == http.MethodGet && r.Header.Get("HX-Request") == "" {
-			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			// Back to this page (a deep link such as /ui/search?q=…) after logging in.
+			http.Redirect(w, r, "/ui/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
 		w.Header().Set("HX-Redirect", "/ui/login")
@@ -394,7 +405,7 @@ func (u *UI) loginLink(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized)
 		return
 	}
-	_ = json.NewEncoder(w).Encode(u.NewLoginLink())
+	_ = json.NewEncoder(w).Encode(u.NewLoginLink(loginCodeTTL))
 }
 
 // takeCode consumes a one-time login code.
@@ -421,25 +432,39 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "login", loginData{Error: "This login link is expired or was already used. Run `myconet ui` for a new one, or paste the API token below."})
 		return
 	}
+	next := nextPath(r.URL.Query().Get("next"))
 	if u.session(r) != nil {
-		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, "login", loginData{})
+	u.render(w, r, "login", loginData{Next: next})
 }
 
-type loginData struct{ Error string }
+type loginData struct{ Error, Next string }
+
+// nextPath returns p when it is a path of the UI (where to go after
+// logging in), else /ui/: never another site (//evil.example, https://…).
+func nextPath(p string) string {
+	if !strings.HasPrefix(p, "/ui/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return "/ui/"
+	}
+	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/ui/"
+	}
+	return p
+}
 
 func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4096)
 	tok := strings.TrimSpace(r.PostFormValue("token"))
+	next := nextPath(r.PostFormValue("next"))
 	if u.opt.Token == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(u.opt.Token)) != 1 {
 		w.WriteHeader(http.StatusUnauthorized)
-		u.render(w, r, "login", loginData{Error: "Wrong token. It is the text in <home>/api.token; or run `myconet ui` for a login link."})
+		u.render(w, r, "login", loginData{Next: next, Error: "Wrong token. It is the text in <home>/api.token; or run `myconet ui` for a login link."})
 		return
 	}
 	u.newSession(w, r)
-	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
@@ -450,6 +475,16 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName(r), Value: "", Path: Prefix, MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+}
+
+// staticURL returns /ui/static/<name>?v=<hash of its content>.
+func staticURL(name string) string {
+	data, err := fs.ReadFile(staticFS, "static/"+name)
+	if err != nil {
+		return "/ui/static/" + name
+	}
+	h := sha256.Sum256(data)
+	return "/ui/static/" + name + "?v=" + hex.EncodeToString(h[:6])
 }
 
 // static serves the embedded files (htmx, Pico.css, app.js, app.css).
@@ -469,16 +504,16 @@ func (u *UI) static(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	w.Header().Set("Cache-Control", "private, max-age=3600")
+	w.Header().Set("Cache-Control", "private, max-age=86400") // addresses carry the content hash
 	_, _ = w.Write(data)
 }
 
-// NewLoginLink mints a one-time login link (what POST /ui/login-link
-// answers), for the daemon to print at start.
-func (u *UI) NewLoginLink() LoginLink {
+// NewLoginLink mints a one-time login link valid for ttl (POST
+// /ui/login-link answers one of ten minutes); the daemon prints one at start.
+func (u *UI) NewLoginLink(ttl time.Duration) LoginLink {
 	code := randomToken()
 	now := u.opt.Now()
-	exp := now.Add(loginCodeTTL)
+	exp := now.Add(ttl)
 	u.mu.Lock()
 	for k, e := range u.codes {
 		if now.After(e) || len(u.codes) >= maxCodes {

@@ -3,6 +3,9 @@ package webui
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/myconet/myconet/node"
 )
 
 // FuzzUploadPath: a file name from the browser becomes a clean relative
@@ -41,3 +44,27 @@ func TestFieldOf(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// TestBandwidthChart: samples of the bulk counters become rates drawn as
+// two polylines, from the second sample on.
+func TestBandwidthChart(t *testing.T) {
+	now := time.Unix(1000, 0)
+	u := New(nil, Options{Now: func() time.Time { return now }})
+	defer u.Close()
+	st := &node.Status{Peers: 2, DHT: "server"}
+	if d := u.sampleLive(st); d.UpLine != "" || d.Peers != 2 {
+		t.Fatalf("first sample: %+v", d)
+	}
+	now = now.Add(2 * time.Second)
+	st.Store.Uploaded, st.Store.Downloaded = 2000, 4000
+	d := u.sampleLive(st)
+	if d.UpRate != node.FormatSize(1000)+"/s" || d.DownRate != node.FormatSize(2000)+"/s" {
+		t.Fatalf("rates %q %q", d.UpRate, d.DownRate)
+	}
+	if strings.Count(d.DownLine, ",") != 2 || !strings.HasPrefix(d.DownLine, "0.0,4.0 ") {
+		t.Fatalf("down line %q", d.DownLine)
+	}
+	if d := u.sampleLive(nil); d.Online {
+		t.Fatal("offline status drawn as online")
+	}
+}

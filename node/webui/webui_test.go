@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -31,6 +33,8 @@ type env struct {
 	srv  *httptest.Server
 	hc   *http.Client // logged in (cookie jar), no redirects followed
 	csrf string
+	// tempDir is the UI's staging area.
+	tempDir string
 }
 
 func newEnv(t *testing.T) *env {
@@ -41,10 +45,11 @@ func newEnv(t *testing.T) *env {
 		fc.Moderation.MinTallies = 1
 	}})
 	nt.Connect(0, 1)
-	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, TempDir: t.TempDir()})
+	tmp := t.TempDir()
+	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, TempDir: tmp})
 	srv := httptest.NewServer(ui)
 	t.Cleanup(func() { srv.Close(); ui.Close() })
-	e := &env{t: t, net: nt, ui: ui, srv: srv}
+	e := &env{t: t, net: nt, ui: ui, srv: srv, tempDir: tmp}
 	e.hc = newClient()
 	e.login()
 	return e
@@ -150,6 +155,23 @@ func (e *env) publish(title string) string {
 	return strings.TrimPrefix(loc, "/ui/package/")
 }
 
+// runJob posts an action that starts a job and polls the job until it is
+// done; it returns the finished job's fragment.
+func (e *env) runJob(path string, form url.Values) string {
+	e.t.Helper()
+	job := e.post(path, form, 200)
+	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
+	if id == nil {
+		e.t.Fatalf("%s did not start a job:\n%s", path, job)
+	}
+	var done string
+	nodetest.Eventually(e.t, 30*time.Second, path+" done", func() bool {
+		done = e.get("/ui/job/"+id[1], 200)
+		return strings.Contains(done, "job-done")
+	})
+	return done
+}
+
 func TestLogin(t *testing.T) {
 	e := newEnv(t)
 	anon := newClient()
@@ -161,8 +183,8 @@ func TestLogin(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" {
-		t.Fatalf("no session: %s → %q, want 303 to /ui/login", resp.Status, resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login?next=%2Fui%2Fsearch%3Fq%3Dx" {
+		t.Fatalf("no session: %s → %q, want 303 to /ui/login?next=…", resp.Status, resp.Header.Get("Location"))
 	}
 	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/library/gc", nil)
 	req.Header.Set("HX-Request", "true")
@@ -203,6 +225,69 @@ func TestLogin(t *testing.T) {
 	e.do(newClient(), req, http.StatusUnauthorized)
 	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader("token="+token))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.do(newClient(), req, http.StatusSeeOther)
+
+	// After logging in the form goes back to the deep link, never to another site.
+	for next, want := range map[string]string{
+		"/ui/search?q=x": "/ui/search?q=x", "//evil.example/ui/": "/ui/", "https://evil.example/": "/ui/",
+		"/ui/\\evil.example": "/ui/", "/api/v1/id": "/ui/",
+	} {
+		form := url.Values{"token": {token}, "next": {next}}
+		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := newClient().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("Location"); got != want {
+			t.Errorf("login with next %q went to %q, want %q", next, got, want)
+		}
+	}
+
+	// Log out: the session is gone.
+	cl := newClient()
+	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/login", strings.NewReader("token="+token))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.do(cl, req, http.StatusSeeOther)
+	req, _ = http.NewRequest("GET", e.srv.URL+"/ui/", nil)
+	page := e.do(cl, req, 200)
+	csrf := regexp.MustCompile(`X-CSRF-Token": "([0-9a-f]+)"`).FindStringSubmatch(page)[1]
+	req, _ = http.NewRequest("POST", e.srv.URL+"/ui/logout", strings.NewReader("csrf="+csrf))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	e.do(cl, req, http.StatusSeeOther)
+	req, _ = http.NewRequest("GET", e.srv.URL+"/ui/", nil)
+	e.do(cl, req, http.StatusSeeOther)
+}
+
+// TestSessionExpiry: a login link lasts ten minutes, a session 24 idle hours.
+func TestSessionExpiry(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	nt := nodetest.New(t, 1, nodetest.Options{})
+	ui := webui.New(nt.Nodes[0], webui.Options{Token: token, Now: clock})
+	srv := httptest.NewServer(ui)
+	t.Cleanup(func() { srv.Close(); ui.Close() })
+	e := &env{t: t, srv: srv, ui: ui}
+	link := e.loginLink()
+	now = now.Add(11 * time.Minute)
+	req, _ := http.NewRequest("GET", link, nil)
+	e.do(newClient(), req, http.StatusUnauthorized)
+
+	cl := newClient()
+	req, _ = http.NewRequest("GET", e.loginLink(), nil)
+	e.do(cl, req, http.StatusSeeOther)
+	now = now.Add(23 * time.Hour)
+	req, _ = http.NewRequest("GET", srv.URL+"/ui/bookmarks", nil)
+	e.do(cl, req, http.StatusOK) // used: the idle time starts again
+	now = now.Add(25 * time.Hour)
+	req, _ = http.NewRequest("GET", srv.URL+"/ui/bookmarks", nil)
+	e.do(cl, req, http.StatusSeeOther)
+
+	// The link the daemon prints at start lasts a day.
+	start := srv.URL + ui.NewLoginLink(webui.StartLinkTTL).Path
+	now = now.Add(23 * time.Hour)
+	req, _ = http.NewRequest("GET", start, nil)
 	e.do(newClient(), req, http.StatusSeeOther)
 }
 
@@ -246,6 +331,7 @@ func TestSecurityHeadersAndAttacks(t *testing.T) {
 	for _, origin := range []string{
 		"http://bafyreichtvvneqhcg7gxpvjyp4nepr64cqhfx6rohiqusvygsspryj7ec4.myco.localhost:8190",
 		"http://evil.example", "null", "http://localhost:1",
+		"http://127.0.0.1:8190", // the gateway's path form: same site (ports do not count), another origin
 	} {
 		req, _ = http.NewRequest("POST", e.srv.URL+"/ui/bookmarks", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -324,6 +410,9 @@ func TestPublishSearchVote(t *testing.T) {
 		t.Errorf("tree of img/ has no preview of dot.png:\n%s", tree)
 	}
 
+	if why := e.get("/ui/package/"+pkg+"/why", 200); !strings.Contains(why, "moderation: <strong>") {
+		t.Errorf("moderation badge: %s", why)
+	}
 	res := e.get("/ui/search?q=mushroom&kind=site", 200)
 	if !strings.Contains(res, `id="r-`+pkg+`"`) || !strings.Contains(res, "1 result,") {
 		t.Errorf("search does not find the package:\n%s", res)
@@ -333,16 +422,7 @@ func TestPublishSearchVote(t *testing.T) {
 	}
 
 	// Vote keep: a job, polled until done, then the tally counts it.
-	job := e.post("/ui/package/"+pkg+"/vote", url.Values{"choice": {"keep"}}, 200)
-	id := regexp.MustCompile(`id="job-([0-9a-f]+)"`).FindStringSubmatch(job)
-	if id == nil {
-		t.Fatalf("vote did not start a job:\n%s", job)
-	}
-	var done string
-	nodetest.Eventually(t, 30*time.Second, "vote done", func() bool {
-		done = e.get("/ui/job/"+id[1], 200)
-		return strings.Contains(done, "job-done")
-	})
+	done := e.runJob("/ui/package/"+pkg+"/vote", url.Values{"choice": {"keep"}})
 	if !strings.Contains(done, "vote-done") || !regexp.MustCompile(`Tally now: <strong>1</strong> keep`).MatchString(done) {
 		t.Fatalf("vote result:\n%s", done)
 	}
@@ -350,10 +430,19 @@ func TestPublishSearchVote(t *testing.T) {
 		t.Errorf("bad choice: %s", bad)
 	}
 
+	// This node's own rule: deny, then clear.
+	if card := e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"deny"}}, 200); !strings.Contains(card, "your rule: deny") {
+		t.Errorf("after deny:\n%s", card)
+	}
+	if card := e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"clear"}}, 200); strings.Contains(card, "your rule:") {
+		t.Errorf("after clear:\n%s", card)
+	}
+	e.post("/ui/package/"+pkg+"/rule", url.Values{"rule": {"maybe"}}, 400)
+
 	// Bookmark it; the bookmarks page lists it and resolves its version.
 	e.post("/ui/package/"+pkg+"/bookmark", url.Values{"name": {"guide"}}, 200)
-	if !strings.Contains(e.get("/ui/bookmarks", 200), "guide") {
-		t.Error("bookmarks page lacks the bookmark")
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, "guide") || strings.Contains(page, ">Follow<") {
+		t.Error("bookmarks page lacks the bookmark, or offers to follow a package (only channels can be followed)")
 	}
 	if v := e.get("/ui/bookmarks/version?ref=myco://"+pkg, 200); !strings.Contains(v, "Mushroom field guide") {
 		t.Errorf("bookmark version: %s", v)
@@ -482,4 +571,225 @@ func TestJobsStopOnClose(t *testing.T) {
 	if got := e.post("/ui/package/"+pkg+"/download", nil, http.StatusServiceUnavailable); !strings.Contains(got, "shutting down") {
 		t.Errorf("a job after Close: %s", got)
 	}
+}
+
+// TestUploadLimits: an upload larger than the disk quota has room for is
+// refused with a message by the files, nothing is added, and the staging
+// area is emptied; New removes what a crash left there.
+func TestUploadLimits(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.net.Nodes[0].SetQuota(context.Background(), "disk", "64KB"); err != nil {
+		t.Fatal(err)
+	}
+	resp := e.upload(e.csrf, map[string]string{"title": "big"}, map[string]string{"big.bin": strings.Repeat("x", 100_000)})
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(b), "disk quota has room for") {
+		t.Fatalf("upload over the quota: %s\n%s", resp.Status, b)
+	}
+	if pins, _ := e.net.Nodes[0].Pins(context.Background()); len(pins) != 0 {
+		t.Errorf("an upload over the quota pinned %d packages", len(pins))
+	}
+
+	dir := t.TempDir()
+	left := filepath.Join(dir, "myconet-upload-123", "upload")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ui := webui.New(e.net.Nodes[0], webui.Options{Token: token, TempDir: dir})
+	defer ui.Close()
+	if _, err := os.Stat(filepath.Dir(left)); !os.IsNotExist(err) {
+		t.Errorf("a crashed upload's staging directory is still there: %v", err)
+	}
+	resp = e.upload(e.csrf, map[string]string{"title": "small"}, map[string]string{"a.txt": "a"})
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("small upload: %s", resp.Status)
+	}
+	ents, _ := os.ReadDir(e.tempDir)
+	if len(ents) != 0 {
+		t.Errorf("staging area not emptied after publishing: %v", ents)
+	}
+}
+
+func TestAnnotateAndNetwork(t *testing.T) {
+	e := newEnv(t)
+	pkg := e.publish("Annotated guide")
+	if bad := e.post("/ui/package/"+pkg+"/annotate", url.Values{}, 400); !strings.Contains(bad, "write a tag") {
+		t.Errorf("empty annotation: %s", bad)
+	}
+	done := e.runJob("/ui/package/"+pkg+"/annotate", url.Values{"tags": {"fungi, forest"}, "note": {"lovely"}})
+	if !strings.Contains(done, "annotate-done") {
+		t.Fatalf("annotation result:\n%s", done)
+	}
+
+	// Network: the peer is listed; a firewall rule is added, then removed;
+	// a bad rule and a bad ping address get one clear line.
+	page := e.get("/ui/network", 200)
+	if !strings.Contains(page, e.net.Nodes[1].Identity().PeerID.String()) {
+		t.Error("network page does not list the connected peer")
+	}
+	fw := e.post("/ui/network/firewall", url.Values{"op": {"add"}, "rule": {"allow tcp 8000"}}, 200)
+	if !strings.Contains(fw, "<code>allow tcp 8000</code>") {
+		t.Errorf("firewall after add:\n%s", fw)
+	}
+	if got, _ := e.net.Nodes[0].Firewall(context.Background()); !strings.Contains(strings.Join(got.Rules, ";"), "allow tcp 8000") {
+		t.Errorf("node firewall: %v", got.Rules)
+	}
+	fw = e.post("/ui/network/firewall", url.Values{"op": {"remove"}, "rule": {"allow tcp 8000"}}, 200)
+	if strings.Contains(fw, "<code>allow tcp 8000</code>") {
+		t.Errorf("firewall after remove:\n%s", fw)
+	}
+	if fw := e.post("/ui/network/firewall", url.Values{"op": {"add"}, "rule": {"let everyone in"}}, 200); !strings.Contains(fw, `class="alert"`) {
+		t.Errorf("bad rule:\n%s", fw)
+	}
+	if bad := e.post("/ui/network/ping", url.Values{"addr": {"192.0.2.1"}}, 400); !strings.Contains(bad, "not an overlay address") {
+		t.Errorf("bad ping: %s", bad)
+	}
+}
+
+// streamingAPI is a node whose search answers one result, then waits.
+type streamingAPI struct {
+	node.API
+	release chan struct{}
+}
+
+func (s streamingAPI) Search(ctx context.Context, q string, opts node.SearchOptions, on func(node.SearchResult)) ([]node.SearchResult, error) {
+	first := node.SearchResult{Package: "bafyfirst", Title: "First to answer", Holders: 1}
+	on(first)
+	<-s.release
+	second := node.SearchResult{Package: "bafysecond", Title: "Second to answer", Holders: 2}
+	on(second)
+	return []node.SearchResult{second, first}, nil
+}
+
+// TestSearchStreams: a result is on the page before the search ends, and
+// the ranked order comes last.
+func TestSearchStreams(t *testing.T) {
+	nt := nodetest.New(t, 1, nodetest.Options{})
+	api := streamingAPI{API: nt.Nodes[0], release: make(chan struct{})}
+	ui := webui.New(api, webui.Options{Token: token})
+	srv := httptest.NewServer(ui)
+	t.Cleanup(func() { srv.Close(); ui.Close() })
+	e := &env{t: t, srv: srv, ui: ui, hc: newClient()}
+	req, _ := http.NewRequest("GET", e.loginLink(), nil)
+	e.do(e.hc, req, http.StatusSeeOther)
+
+	resp, err := e.hc.Get(srv.URL + "/ui/search?q=answer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	chunks := make(chan string, 64)
+	go func() {
+		defer close(chunks)
+		buf := make([]byte, 4096)
+		for {
+			n, err := resp.Body.Read(buf)
+			chunks <- string(buf[:n])
+			if err != nil {
+				return
+			}
+		}
+	}()
+	var got strings.Builder
+	timeout := time.After(5 * time.Second)
+	for !strings.Contains(got.String(), "First to answer") {
+		select {
+		case c := <-chunks:
+			got.WriteString(c)
+		case <-timeout:
+			close(api.release)
+			t.Fatalf("the first result did not arrive before the search ended:\n%s", got.String())
+		}
+	}
+	if strings.Contains(got.String(), "search-summary") {
+		t.Fatal("the summary came before the search ended")
+	}
+	close(api.release)
+	var rest strings.Builder
+	for c := range chunks {
+		rest.WriteString(c)
+	}
+	all := got.String() + rest.String()
+	if !strings.Contains(all, `data-order="bafysecond bafyfirst"`) || !strings.Contains(all, "2 results") {
+		t.Errorf("end of the stream:\n%s", rest.String())
+	}
+}
+
+// TestChannelFromPackagePage: a package is published to a channel from its
+// page; the bookmarks page lists the channel, and a bookmark of its MRI
+// resolves to the package.
+func TestChannelFromPackagePage(t *testing.T) {
+	e := newEnv(t)
+	pkg := e.publish("Weekly notes")
+	out := e.post("/ui/package/"+pkg+"/channel", url.Values{"channel": {"notes"}}, 200)
+	m := regexp.MustCompile(`<code class="cid">(myco://[^<]+/notes)</code>`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("channel answer:\n%s", out)
+	}
+	if bad := e.post("/ui/package/"+pkg+"/channel", url.Values{"channel": {"no/slash"}}, 400); !strings.Contains(bad, "alert") {
+		t.Errorf("bad channel name: %s", bad)
+	}
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, m[1]) {
+		t.Error("bookmarks page does not list the channel")
+	}
+	e.post("/ui/bookmarks", url.Values{"name": {"notes"}, "ref": {m[1]}, "follow": {"1"}}, 200)
+	if page := e.get("/ui/bookmarks", 200); !strings.Contains(page, ">Unfollow<") {
+		t.Error("a followed channel has no Unfollow button")
+	}
+	if v := e.get("/ui/bookmarks/version?ref="+url.QueryEscape(m[1]), 200); !strings.Contains(v, "Weekly notes") {
+		t.Errorf("followed channel's version: %s", v)
+	}
+}
+
+// TestSingleFilePreview: a package that is one image shows it inline, from
+// the package's content root.
+func TestSingleFilePreview(t *testing.T) {
+	e := newEnv(t)
+	resp := e.upload(e.csrf, map[string]string{"title": "A dot"}, map[string]string{"dot.png": "\x89PNG\r\n\x1a\nsingle"})
+	resp.Body.Close()
+	pkg := strings.TrimPrefix(resp.Header.Get("Location"), "/ui/package/")
+	if resp.StatusCode != http.StatusSeeOther || pkg == "" {
+		t.Fatalf("publish: %s", resp.Status)
+	}
+	page := e.get("/ui/package/"+pkg, 200)
+	m := regexp.MustCompile(`<img src="(/ui/raw/[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no inline image on the page of a one-image package:\n%s", page)
+	}
+	if got := e.get(strings.ReplaceAll(m[1], "&amp;", "&"), 200); got != "\x89PNG\r\n\x1a\nsingle" {
+		t.Errorf("preview bytes %q", got)
+	}
+
+	// A one-file HTML package is never served from the UI's origin, even
+	// under an image's name.
+	resp = e.upload(e.csrf, map[string]string{"title": "Sneaky"}, map[string]string{"x.png": "<html><script>alert(1)</script>"})
+	resp.Body.Close()
+	html := strings.TrimPrefix(resp.Header.Get("Location"), "/ui/package/")
+	if page := e.get("/ui/package/"+html, 200); strings.Contains(page, "/ui/raw/") {
+		t.Error("an HTML file got an inline preview")
+	}
+	e.get("/ui/raw/"+html+"/file?file=1", http.StatusUnsupportedMediaType)
+}
+
+// TestStaticFiles: pages load the embedded files by addresses that carry
+// their content hash; the licenses are not served.
+func TestStaticFiles(t *testing.T) {
+	e := newEnv(t)
+	home := e.get("/ui/", 200)
+	m := regexp.MustCompile(`src="(/ui/static/app\.js\?v=[0-9a-f]{12})"`).FindStringSubmatch(home)
+	if m == nil {
+		t.Fatal("home does not load app.js by a hashed address")
+	}
+	resp, err := e.hc.Get(e.srv.URL + m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript") {
+		t.Errorf("app.js: %s %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	e.get("/ui/static/htmx.LICENSE", http.StatusNotFound)
+	e.get("/ui/static/nope.js", http.StatusNotFound)
 }

@@ -4,6 +4,7 @@
 //
 //	nettool serve ADDR:PORT           (prints "ready ADDR:PORT" once listening)
 //	nettool send [-timeout 5s] ADDR:PORT BYTES
+//	nettool http ADDR:PORT TEXT       (answers every HTTP request with TEXT)
 //
 // send prints one JSON line {"bytes":N,"seconds":S,"connect_seconds":C}
 // and exits 0 when the server saw exactly the bytes sent; otherwise it
@@ -20,6 +21,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -38,6 +40,8 @@ func main() {
 		err = serve(os.Args[2:])
 	case "send":
 		err = send(os.Args[2:])
+	case "http":
+		err = serveHTTP(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q (want serve or send)", os.Args[1])
 	}
@@ -125,4 +129,18 @@ func send(args []string) error {
 		"seconds":         time.Since(start).Seconds(),
 		"connect_seconds": connected.Seconds(),
 	})
+}
+
+func serveHTTP(args []string) error {
+	if len(args) != 2 {
+		return errors.New("http: want ADDR:PORT TEXT")
+	}
+	ln, err := net.Listen("tcp", args[0])
+	if err != nil {
+		return err
+	}
+	fmt.Printf("ready %s\n", ln.Addr())
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, args[1])
+	}))
 }

@@ -1,0 +1,301 @@
+package node
+
+// The overlay's path to a peer, truthfully: the connection under the stream
+// that carries the packets, not "some connection to the peer". A link that
+// runs over a relayed connection moves to a direct one as soon as one
+// appears (a hole punch succeeded, or either side dialled the other): a new
+// stream is opened on the direct connection, swapped in between two
+// frames, and the relayed stream is closed for writing so that the peer
+// reads what is still in flight (its own link follows: followPeer). The
+// packets of a TCP connection across the switch may reorder but are not
+// lost. Whether a direct connection came from hole punching is read from
+// libp2p's hole punching tracer.
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
+	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
+	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+)
+
+// punchLog remembers when hole punching to a peer last succeeded. It is
+// the hole punching service's tracer.
+type punchLog struct {
+	at  sync.Map // peer.ID → time.Time
+	log func(msg string, args ...any)
+}
+
+// Trace implements holepunch.EventTracer.
+func (p *punchLog) Trace(evt *holepunch.Event) {
+	if p.log != nil {
+		p.log("hole punching", "peer", evt.Remote, "event", evt.Type, "detail", fmt.Sprintf("%+v", evt.Evt))
+	}
+	if e, ok := evt.Evt.(*holepunch.EndHolePunchEvt); ok && e.Success {
+		p.at.Store(evt.Remote, time.Unix(0, evt.Timestamp))
+	}
+}
+
+// punched reports whether c, a direct connection to p, came from a hole
+// punch: one succeeded around the time c opened.
+func (p *punchLog) punched(id peer.ID, c network.Conn) bool {
+	if p == nil {
+		return false
+	}
+	v, ok := p.at.Load(id)
+	if !ok {
+		return false
+	}
+	t := v.(time.Time)
+	opened := c.Stat().Opened
+	return !t.Before(opened.Add(-time.Second)) && t.Sub(opened) < time.Minute
+}
+
+// connPath describes one connection: "direct", "hole-punched" or
+// "relayed via <relay>".
+func (o *overlayNet) connPath(id peer.ID, c network.Conn) string {
+	a := c.RemoteMultiaddr()
+	if !isRelayed(a) {
+		if o.ns.punches.punched(id, c) {
+			return "hole-punched"
+		}
+		return "direct"
+	}
+	if v, err := a.ValueForProtocol(ma.P_P2P); err == nil {
+		return "relayed via " + v
+	}
+	return "relayed"
+}
+
+// path describes how this node reaches id now: the connection of the
+// overlay stream when one is open, else the best connection libp2p would
+// use ("not connected" without any).
+func (o *overlayNet) path(id peer.ID) string {
+	o.mu.Lock()
+	l := o.links[id]
+	o.mu.Unlock()
+	if l != nil {
+		l.mu.Lock()
+		s := l.stream
+		l.mu.Unlock()
+		if s != nil {
+			return o.connPath(id, s.Conn())
+		}
+	}
+	var best network.Conn
+	for _, c := range o.ns.host.Network().ConnsToPeer(id) {
+		if best == nil || isRelayed(best.RemoteMultiaddr()) && !isRelayed(c.RemoteMultiaddr()) {
+			best = c
+		}
+	}
+	if best == nil {
+		return "not connected"
+	}
+	return o.connPath(id, best)
+}
+
+// watchDirect moves links onto direct connections as they open.
+func (o *overlayNet) watchDirect() {
+	o.notifiee = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if isRelayed(c.RemoteMultiaddr()) {
+			return
+		}
+		o.mu.Lock()
+		l := o.links[c.RemotePeer()]
+		o.mu.Unlock()
+		if l != nil {
+			o.ns.goOwned(l.toDirect)
+		}
+	}}
+	o.ns.host.Network().Notify(o.notifiee)
+}
+
+// toDirect swaps the link's relayed stream for one on a direct connection,
+// if there is one.
+func (l *overlayLink) toDirect(ctx context.Context) {
+	l.mu.Lock()
+	old := l.stream
+	l.mu.Unlock()
+	if old == nil || !isRelayed(old.Conn().RemoteMultiaddr()) || !hasDirectConn(l.o.ns.host.Network().ConnsToPeer(l.id)) {
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
+	defer cancel()
+	s, err := l.o.ns.host.NewStream(network.WithNoDial(sctx, "overlay: move to direct"), l.id, OverlayProtocol)
+	if err != nil {
+		l.o.log.Debug("overlay: stream on the direct connection", "peer", l.id, "err", err)
+		return
+	}
+	if isRelayed(s.Conn().RemoteMultiaddr()) {
+		s.Reset()
+		return
+	}
+	l.wmu.Lock() // between two frames
+	l.mu.Lock()
+	swapped := l.stream == old
+	if swapped {
+		l.stream = s
+		l.deadline = time.Time{}
+	}
+	l.mu.Unlock()
+	l.wmu.Unlock()
+	if !swapped {
+		s.Reset()
+		return
+	}
+	l.o.log.Info("overlay: moved to a direct connection", "peer", l.id, "path", l.o.connPath(l.id, s.Conn()))
+	_ = old.CloseWrite()
+	// The peer closes its side at EOF; do not wait on it for long.
+	time.AfterFunc(10*time.Second, func() { _ = old.Reset() })
+}
+
+// Dialling for hole punching. The node dials TCP first (tcpFirstRanker:
+// TCP+TLS+yamux carries 2–2.5× more per CPU second than quic-go), but a
+// node behind NAT punches holes with QUIC: Linux conntrack defeats TCP
+// simultaneous open after a failed direct dial, and UDP mappings are kept
+// per 4-tuple. A UDP address is only learnt from peers that saw the node
+// over QUIC (libp2p trusts an observed address once quicObservers peers
+// report it), so while the node has fewer than quicObservers QUIC
+// connections to public addresses, a dial to a public address that offers
+// QUIC uses libp2p's own ranking (QUIC first). Private and loopback networks
+// have no NAT between their peers and keep TCP first throughout.
+const quicObservers = 4
+
+// punchRanker is the node's dial ranker.
+type punchRanker struct {
+	conns atomic.Pointer[func() []network.Conn] // the host's connections, once it exists
+}
+
+func (r *punchRanker) rank(addrs []ma.Multiaddr) []network.AddrDelay {
+	if r.wantQUIC(addrs) {
+		return swarm.DefaultDialRanker(addrs)
+	}
+	return tcpFirstRanker(addrs)
+}
+
+func (r *punchRanker) wantQUIC(addrs []ma.Multiaddr) bool {
+	if !slices.ContainsFunc(addrs, func(a ma.Multiaddr) bool {
+		return isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a)
+	}) {
+		return false
+	}
+	f := r.conns.Load()
+	if f == nil {
+		return true
+	}
+	n := 0
+	for _, c := range (*f)() {
+		a := c.RemoteMultiaddr()
+		if isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a) {
+			n++
+		}
+	}
+	return n < quicObservers
+}
+
+// Retrying hole punching. libp2p punches once, when a relayed connection
+// comes in, three attempts in a row; if those fail (the node learnt its
+// public UDP address only later, or the NAT's state was not ready) nothing
+// tries again, and relayed connections here carry no limits, so they never
+// expire into a new round. The node therefore runs the hole punching
+// service itself and, while a peer it exchanges overlay traffic with is
+// reachable through relays only, asks it for a direct connection again,
+// after 5 s, then at doubling intervals up to punchRetryMax.
+const (
+	punchRetryFirst = 5 * time.Second
+	punchRetryMax   = 5 * time.Minute
+)
+
+// punchHost is what the hole punching service needs of libp2p's host.
+type punchHost interface {
+	IDService() identify.IDService
+	AllAddrs() []ma.Multiaddr
+}
+
+// startHolePunching runs libp2p's hole punching service on h.
+func startHolePunching(h host.Host, punches *punchLog) (*holepunch.Service, error) {
+	ph, ok := h.(punchHost)
+	if !ok {
+		return nil, fmt.Errorf("network: the libp2p host (%T) cannot run hole punching", h)
+	}
+	// Every public direct address, reachable or not (AutoNAT v2 removes
+	// unreachable ones from Addrs: they are exactly those to punch).
+	addrs := func() []ma.Multiaddr {
+		return slices.DeleteFunc(ph.AllAddrs(), func(a ma.Multiaddr) bool { return !manet.IsPublicAddr(a) || isRelayed(a) })
+	}
+	return holepunch.NewService(h, ph.IDService(), addrs, holepunch.WithTracer(punches))
+}
+
+// punchLoop retries hole punching to the overlay's relayed-only peers.
+func (o *overlayNet) punchLoop(ctx context.Context) {
+	hps := o.ns.hps
+	if hps == nil {
+		return
+	}
+	type state struct {
+		next time.Time
+		wait time.Duration
+		busy atomic.Bool
+	}
+	peers := map[peer.ID]*state{}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		o.mu.Lock()
+		ids := make([]peer.ID, 0, len(o.links))
+		for id := range o.links {
+			ids = append(ids, id)
+		}
+		o.mu.Unlock()
+		// DirectConnect waits, without a deadline, until the service has a
+		// public address; it serves its protocol from then on.
+		if !slices.Contains(o.ns.host.Mux().Protocols(), holepunch.Protocol) {
+			continue
+		}
+		now := time.Now()
+		live := map[peer.ID]bool{}
+		for _, id := range ids {
+			conns := o.ns.host.Network().ConnsToPeer(id)
+			if len(conns) == 0 || hasDirectConn(conns) {
+				continue
+			}
+			live[id] = true
+			st := peers[id]
+			if st == nil {
+				st = &state{next: now.Add(punchRetryFirst), wait: punchRetryFirst}
+				peers[id] = st
+			}
+			if now.Before(st.next) || st.busy.Load() {
+				continue
+			}
+			st.wait = min(2*st.wait, punchRetryMax)
+			st.next = now.Add(st.wait)
+			st.busy.Store(true)
+			o.ns.goOwned(func(ctx context.Context) {
+				defer st.busy.Store(false)
+				err := hps.DirectConnect(id)
+				o.log.Debug("overlay: hole punching retried", "peer", id, "err", err)
+			})
+		}
+		for id := range peers {
+			if !live[id] {
+				delete(peers, id)
+			}
+		}
+	}
+}

@@ -1,0 +1,167 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/retrieval"
+	"github.com/myconet/myconet/store"
+)
+
+// remoteBlocks is a content.Blocks that reads the store and fetches a block
+// it lacks from the providers of root, on demand: reading one file (or a
+// range of it) out of a package not held yet starts before the package has
+// arrived. Each CID it is asked for comes from a block the reader verified
+// (a link of the package root, a directory, a file's inner node), and each
+// block fetched is verified against its CID, so nothing unverified is read.
+// Fetched blocks go to the store unpinned (a Keep batch), for the whole
+// fetch that runs meanwhile to find.
+type remoteBlocks struct {
+	n    *Node
+	ns   *netState
+	ctx  context.Context
+	root cid.Cid
+
+	mu        sync.Mutex
+	providers []peer.ID // guarded by mu
+	provErr   error     // guarded by mu
+	all       bool      // every listed provider was looked up; guarded by mu
+}
+
+var _ content.Blocks = (*remoteBlocks)(nil)
+
+// streamFrom returns the Blocks to read root through while it is not held:
+// the store, fetching on demand what is missing, with the whole package
+// fetched (and pinned cache) in the background as before. Offline, or
+// unless stream, it returns nil.
+func (n *Node) streamFrom(ctx context.Context, root cid.Cid, stream bool) *remoteBlocks {
+	ns := n.network()
+	if ns == nil || !stream {
+		return nil
+	}
+	n.fetchMu.Lock()
+	_, busy := n.fetching[root]
+	n.fetchMu.Unlock()
+	if !busy {
+		ns.goOwned(func(ctx context.Context) { _ = n.ensureLocal(ctx, root, store.ReasonCache, nil) })
+	}
+	ns.mu.Lock()
+	if ns.streamSem == nil {
+		ns.streamSem = make(chan struct{}, maxStreamFetches)
+	}
+	ns.mu.Unlock()
+	return &remoteBlocks{n: n, ns: ns, ctx: ctx, root: root}
+}
+
+// maxStreamFetches bounds the on-demand block fetches of a node at once,
+// under a provider's sessions per peer (8) with room for whole fetches.
+const maxStreamFetches = 4
+
+// Get implements content.Blocks.
+func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
+	data, err := rb.n.db.Get(c)
+	if !errors.Is(err, store.ErrNotFound) {
+		return data, err
+	}
+	return rb.fetch(c)
+}
+
+// View implements content.Blocks.
+func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
+	err := rb.n.db.View(c, fn)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	data, err := rb.fetch(c)
+	if err != nil {
+		return err
+	}
+	return fn(data)
+}
+
+// fetch brings block c (below root) from the providers and keeps it. It
+// starts with the first provider found (latency counts here); if that
+// fails, it asks every provider the DHT lists, once, and tries them all.
+func (rb *remoteBlocks) fetch(c cid.Cid) ([]byte, error) {
+	select {
+	case rb.ns.streamSem <- struct{}{}:
+		defer func() { <-rb.ns.streamSem }()
+	case <-rb.ctx.Done():
+		return nil, rb.ctx.Err()
+	}
+	providers, err := rb.providersFor(false)
+	if err == nil {
+		var data []byte
+		if data, err = rb.fetchFrom(c, providers); err == nil {
+			return data, nil
+		}
+	}
+	if ctxErr := rb.ctx.Err(); ctxErr != nil {
+		return nil, ctxErr
+	}
+	if more, perr := rb.providersFor(true); perr == nil && len(more) > len(providers) {
+		return rb.fetchFrom(c, more)
+	}
+	return nil, err
+}
+
+// providersFor returns the providers of root: the first found, or with
+// all, every one the DHT lists (looked up once).
+func (rb *remoteBlocks) providersFor(all bool) ([]peer.ID, error) {
+	rb.mu.Lock()
+	defer rb.mu.Unlock()
+	switch {
+	case all && !rb.all:
+		rb.all = true
+		if ps, err := rb.n.findProviders(rb.ctx, rb.ns, rb.root, providerLinger); err == nil {
+			rb.providers, rb.provErr = ps, nil
+		}
+	case rb.providers == nil && rb.provErr == nil:
+		rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root, 0)
+	}
+	return rb.providers, rb.provErr
+}
+
+// fetchFrom fetches block c from providers into the store.
+func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error) {
+	batch, err := rb.n.db.NewBatch(store.BatchOptions{Keep: true})
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	var got []byte
+	_, err = rb.ns.retrieval.Fetch(rb.ctx, rb.root, sinkFunc(func(bc cid.Cid, data []byte) error {
+		if bc.Equals(c) {
+			got = data
+		}
+		return batch.Put(bc, data)
+	}), retrieval.FetchOptions{Providers: providers, Shallow: true, Wants: []cid.Cid{c}})
+	if aerr := batch.Abort(); err == nil && aerr != nil { // Keep: Abort writes the block
+		rb.n.log.Debug("keep streamed block", "cid", c, "err", aerr)
+	}
+	if err != nil {
+		if ctxErr := rb.ctx.Err(); ctxErr != nil {
+			return nil, ctxErr
+		}
+		return nil, codedf(CodeNotFound, "fetch %s of %s: %v", c, rb.root, err)
+	}
+	if got == nil {
+		return nil, codedf(CodeNotFound, "fetch %s of %s: not delivered", c, rb.root)
+	}
+	return got, nil
+}
+
+// sinkFunc is a retrieval.Sink from a function.
+type sinkFunc func(c cid.Cid, data []byte) error
+
+func (f sinkFunc) Put(c cid.Cid, data []byte) error { return f(c, data) }
+
+// hasBlock reports whether block c is in the store (store errors: no).
+func (n *Node) hasBlock(c cid.Cid) bool {
+	ok, _ := n.db.Has(c)
+	return ok
+}
