@@ -186,7 +186,7 @@ func TestConfigSetReports(t *testing.T) {
 		}
 	}
 	text, _ := os.ReadFile(cfgPath)
-	for _, want := range []string{note, "\n# Most disk the store may use.", `disk = "5GB"`, `remove_ratio = "2/3"`,
+	for _, want := range []string{note, "\n# Most disk the store may use", `disk = "5GB"`, `remove_ratio = "2/3"`,
 		`listen = ["/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"]`} {
 		if !strings.Contains(string(text), want) {
 			t.Errorf("config.toml lacks %q:\n%s", want, text)
@@ -199,7 +199,7 @@ func TestConfigSetReports(t *testing.T) {
 
 	d := u.startDaemon("--api", "127.0.0.1:0", "--no-tun")
 	defer d.terminate(t)
-	if out := u.ok("config", "set", "quota.upload", "1MB/s"); out != "quota.upload: \"\" → 1MB/s (applied to the running daemon)\n" {
+	if out := u.ok("config", "set", "quota.upload", "1MB/s"); out != "quota.upload: unlimited → 1MB/s (applied to the running daemon)\n" {
 		t.Errorf("live key: %q", out)
 	}
 	if out := u.ok("config", "set", "network.dht", "client"); out != "network.dht: auto → client (applies at next start: restart the daemon)\n" {
