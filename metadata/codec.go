@@ -76,6 +76,7 @@ func assembleMeta(ma datamodel.MapAssembler, m *Meta) {
 	list("authors", m.Authors)
 	str("kind", m.Kind)
 	str("entry", m.Entry)
+	str("name", m.Name)
 	if !m.Created.IsZero() {
 		str("created", m.Created.UTC().Truncate(time.Second).Format(createdLayout))
 	}
@@ -213,6 +214,8 @@ func metaFromNode(n datamodel.Node) (Meta, error) {
 			dst = &m.Kind
 		case "entry":
 			dst = &m.Entry
+		case "name":
+			dst = &m.Name
 		case "tags":
 			m.Tags, err = asStrings(vn, k)
 		case "authors":

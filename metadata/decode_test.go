@@ -97,6 +97,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"previous raw", func(_, m map[string]qp.Assemble) {
 			m["previous"] = qp.Link(cidlink.Link{Cid: testCID(t, cid.Raw, "x")})
 		}, ErrInvalid, "previous", "not a package CID"},
+		{"name traversal", func(_, m map[string]qp.Assemble) { m["name"] = qp.String("../../.ssh/authorized_keys") }, ErrInvalid, "name", "not a single file name"},
+		{"name dotdot", func(_, m map[string]qp.Assemble) { m["name"] = qp.String("..") }, ErrInvalid, "name", "not a file name"},
+		{"name NUL", func(_, m map[string]qp.Assemble) { m["name"] = qp.String("x.pdf\x00.exe") }, ErrInvalid, "name", "control character"},
+		{"name bytes", func(_, m map[string]qp.Assemble) { m["name"] = qp.Bytes([]byte("x")) }, ErrInvalid, "name", "must be a string"},
+		{"name empty", func(_, m map[string]qp.Assemble) { m["name"] = qp.String("") }, ErrNonCanonical, "", ""},
 		{"kind bad", func(_, m map[string]qp.Assemble) { m["kind"] = qp.String("book") }, ErrInvalid, "kind", "not one of"},
 		// Fields that are present but empty would be omitted by Encode.
 		{"empty description", func(_, m map[string]qp.Assemble) { m["description"] = qp.String("") }, ErrNonCanonical, "", ""},
@@ -177,7 +182,7 @@ func TestDecodeNonCanonical(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	for _, m := range []Meta{{Title: "x"}, fullMeta(f), {Title: "big", Size: 1<<64 - 1, Files: 1}} {
+	for _, m := range []Meta{{Title: "x"}, fullMeta(f), {Title: "big", Size: 1<<64 - 1, Files: 1}, {Title: "file", Name: "report.pdf", Files: 1}} {
 		b, err := newPackage(f, m).Encode()
 		if err != nil {
 			f.Fatal(err)

@@ -52,6 +52,7 @@ const (
 	MaxAuthors     = 32 // number of authors
 	MaxAuthor      = 128
 	MaxEntry       = 1024
+	MaxName        = 255 // a file name, as most file systems bound it
 )
 
 // Meta is the metadata of a package (schema v1). Empty and zero fields are
@@ -65,6 +66,7 @@ type Meta struct {
 	Authors     []string  // <= 32, each 1..128 bytes
 	Kind        string    // one of Kinds(); "" means unspecified
 	Entry       string    // start page of a site: a clean relative path inside the package, <= 1024 bytes
+	Name        string    // original file name of a single-file package: one path segment, <= 255 bytes (see CheckName)
 	Created     time.Time // zero = absent; encoded as RFC 3339 UTC, second precision
 	Size        uint64    // total content bytes
 	Files       uint64    // number of files
@@ -107,6 +109,11 @@ func (m *Meta) Validate() error {
 	if m.Entry != "" {
 		if err := checkEntry(m.Entry); err != nil {
 			return fieldErr("entry", err.Error())
+		}
+	}
+	if m.Name != "" {
+		if err := CheckName(m.Name); err != nil {
+			return fieldErr("name", err.Error())
 		}
 	}
 	if !m.Created.IsZero() {
@@ -226,6 +233,31 @@ func checkLanguage(s string) error {
 	}
 	if _, err := language.Parse(s); err != nil {
 		return fmt.Errorf("%q is not a BCP 47 language tag: %v", s, err)
+	}
+	return nil
+}
+
+// CheckName reports why s cannot be a package's file name, or nil: it must
+// be 1..MaxName bytes of valid UTF-8, one path segment (no '/' or '\\'),
+// not "." or "..", without control characters (NUL included). A reader
+// writes a file under this name, so it must never name a path elsewhere.
+func CheckName(s string) error {
+	switch {
+	case s == "":
+		return fmt.Errorf("empty")
+	case len(s) > MaxName:
+		return fmt.Errorf("longer than %d bytes (%d)", MaxName, len(s))
+	case !utf8.ValidString(s):
+		return fmt.Errorf("not valid UTF-8")
+	case s == "." || s == "..":
+		return fmt.Errorf("%q is not a file name", s)
+	case strings.ContainsAny(s, `/\`):
+		return fmt.Errorf("%q is a path, not a single file name", truncate(s))
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("contains control character %U", r)
+		}
 	}
 	return nil
 }

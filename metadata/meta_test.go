@@ -119,6 +119,18 @@ func TestValidate(t *testing.T) {
 		{"entry control", func(m *Meta) { m.Entry = "a\x00" }, "entry", "control character"},
 		{"entry long", func(m *Meta) { m.Entry = strings.Repeat("e", 1025) }, "entry", "longer than 1024"},
 
+		{"name", func(m *Meta) { m.Name = "report 2024 ✓.pdf" }, "", ""},
+		{"name max", func(m *Meta) { m.Name = strings.Repeat("n", 255) }, "", ""},
+		{"name long", func(m *Meta) { m.Name = strings.Repeat("n", 256) }, "name", "longer than 255"},
+		{"name slash", func(m *Meta) { m.Name = "../../.bashrc" }, "name", "not a single file name"},
+		{"name absolute", func(m *Meta) { m.Name = "/etc/passwd" }, "name", "not a single file name"},
+		{"name backslash", func(m *Meta) { m.Name = `..\x.exe` }, "name", "not a single file name"},
+		{"name dot", func(m *Meta) { m.Name = "." }, "name", "not a file name"},
+		{"name dotdot", func(m *Meta) { m.Name = ".." }, "name", "not a file name"},
+		{"name NUL", func(m *Meta) { m.Name = "a\x00b" }, "name", "control character U+0000"},
+		{"name newline", func(m *Meta) { m.Name = "a\nb" }, "name", "control character U+000A"},
+		{"name utf8", func(m *Meta) { m.Name = "a\xffb" }, "name", "UTF-8"},
+
 		{"created year", func(m *Meta) { m.Created = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "created", "outside"},
 		{"created zone", func(m *Meta) { m.Created = time.Date(2024, 1, 1, 0, 0, 0, 5, time.FixedZone("x", 3600)) }, "", ""},
 

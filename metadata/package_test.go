@@ -68,6 +68,7 @@ func TestRoundTrip(t *testing.T) {
 		{"minimal", Meta{Title: "x"}},
 		{"full", fullMeta(t)},
 		{"huge size", Meta{Title: "big", Size: 1<<64 - 1, Files: 1 << 63}},
+		{"single file name", Meta{Title: "x", Name: "report.pdf", Files: 1}},
 		{"empty lists", Meta{Title: "x", Tags: []string{}, Authors: []string{}}},
 		{"created local with nanos", Meta{Title: "x", Created: time.Date(2024, 1, 2, 3, 4, 5, 999, time.FixedZone("CET", 3600))}},
 	}

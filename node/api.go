@@ -228,6 +228,7 @@ type Meta struct {
 	Authors     []string `json:"authors,omitempty"`
 	Kind        string   `json:"kind,omitempty"`
 	Entry       string   `json:"entry,omitempty"`
+	Name        string   `json:"name,omitempty"`    // original file name of a single-file package
 	Created     string   `json:"created,omitempty"` // RFC 3339
 	Size        uint64   `json:"size,omitempty"`
 	Files       uint64   `json:"files,omitempty"`
@@ -247,8 +248,9 @@ type PackageInfo struct {
 	PathCID        string `json:"path_cid,omitempty"`
 	PathType       string `json:"path_type,omitempty"` // file | dir
 	PathSize       int64  `json:"path_size,omitempty"`
-	// Name is the name a single file was added under (kept with this
-	// node's pin; empty elsewhere and for directories).
+	// Name is the name a single file was added under: the package's
+	// signed meta.name, else the name kept with this node's pin (empty
+	// for directories).
 	Name string   `json:"name,omitempty"`
 	Pins []string `json:"pins,omitempty"` // reasons
 	// Annotations are what community annotations say, with how many

@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -334,6 +335,9 @@ func (g *gateway) serveFile(w http.ResponseWriter, r *http.Request, ref string) 
 	hd.Set("Content-Type", ctype)
 	hd.Set("Etag", `"`+st.CID.String()+`"`)
 	hd.Set("Cache-Control", "public, max-age=29030400, immutable")
+	if cd := mime.FormatMediaType("inline", map[string]string{"filename": st.Name}); st.Name != "" && cd != "" {
+		hd.Set("Content-Disposition", cd) // "Save as" offers the file's own name
+	}
 	http.ServeContent(w, r, st.Name, time.Time{}, f)
 }
 

@@ -171,7 +171,13 @@ func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolv
 	if len(segs) > 0 {
 		r.stat.Name = segs[len(segs)-1]
 	} else if r.stat.Type == content.TypeFile {
-		r.stat.Name = n.pinnedName(m.Root)
+		// The signed name travels with the package; packages made before
+		// it fall back on the name kept with this node's pin.
+		if pkg != nil && pkg.Meta.Name != "" {
+			r.stat.Name = pkg.Meta.Name
+		} else {
+			r.stat.Name = n.pinnedName(m.Root)
+		}
 	}
 	_ = n.db.Touch(m.Root)
 	return r, nil
@@ -254,6 +260,9 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 				meta.Kind = metadata.KindSite
 			}
 		}
+	}
+	if name := fileName(plan); metadata.CheckName(name) == nil {
+		meta.Name = name // a name no reader could write (a control character, too long) stays local only
 	}
 	batch, err := n.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
 	if err != nil {
@@ -379,7 +388,7 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 func apiMeta(m metadata.Meta) Meta {
 	out := Meta{
 		Title: m.Title, Description: m.Description, Tags: m.Tags, Language: m.Language,
-		License: m.License, Authors: m.Authors, Kind: m.Kind, Entry: m.Entry, Size: m.Size, Files: m.Files,
+		License: m.License, Authors: m.Authors, Kind: m.Kind, Entry: m.Entry, Name: m.Name, Size: m.Size, Files: m.Files,
 	}
 	if !m.Created.IsZero() {
 		out.Created = m.Created.UTC().Format(time.RFC3339)

@@ -163,6 +163,9 @@ func (b *Batch) flushLocked() error {
 		if err != nil && res != nil {
 			b.undo(res) // the transaction failed to commit
 		}
+		if err == nil {
+			b.db.dropWritten(res.large)
+		}
 		var ns *needSpace
 		if !errors.As(err, &ns) {
 			break
@@ -198,6 +201,9 @@ func (b *Batch) flushLocked() error {
 type flushResult struct {
 	staged, touched []string
 	written         int64
+	// large are the new blocks of releaseThreshold bytes or more, for
+	// dropWritten.
+	large []written
 }
 
 // writePending writes b.pending in tx: new blocks are stored and staged;
@@ -233,6 +239,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 	}
 
 	var stagedNow, touchedNow []string
+	var large []written
 	prev = nil
 	for _, p := range b.pending {
 		k := blockKey(p.CID)
@@ -261,6 +268,9 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		if err := blocks.put(k, p.Data); err != nil {
 			return nil, err
 		}
+		if len(p.Data) >= releaseThreshold {
+			large = append(large, written{seq: bytes.Clone(blocks.idx.Get(k)[:8]), size: len(p.Data)})
+		}
 		if b.keep {
 			continue
 		}
@@ -287,7 +297,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		b.staged[k] = struct{}{}
 	}
 	b.written += newBytes
-	return &flushResult{staged: stagedNow, touched: touchedNow, written: newBytes}, nil
+	return &flushResult{staged: stagedNow, touched: touchedNow, written: newBytes, large: large}, nil
 }
 
 // undo reverts the in-memory side of a flush whose transaction failed.

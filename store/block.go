@@ -58,7 +58,9 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 	var notFound, corrupt bool
 	var ferr error
 	err := db.view(func(tx *bolt.Tx) error {
-		data, err := blocksIn(tx).get(blockKey(c))
+		t := blocksIn(tx)
+		t.db = db
+		data, err := t.get(blockKey(c))
 		if err != nil {
 			corrupt = true
 			return fmt.Errorf("store: get %s: %w", c, err)

@@ -132,6 +132,10 @@ type DB struct {
 	// touches holds deferred Touch times, written by the next write
 	// transaction that calls flushTouchesLocked.
 	touches map[string]time.Time
+
+	// cache is a read-only handle on the bbolt file, for page-cache advice
+	// (see dropWritten); nil where unsupported.
+	cache *os.File
 }
 
 // Open opens or creates the store described by cfg. On open it removes the
@@ -193,6 +197,12 @@ func Open(cfg Config) (_ *DB, reterr error) {
 		touches:     make(map[string]time.Time),
 	}
 	db.quota.Store(cfg.DiskQuota)
+	db.cache = openCacheHandle(cfg.Path)
+	defer func() {
+		if reterr != nil && db.cache != nil {
+			db.cache.Close()
+		}
+	}()
 	if err := db.bolt.Update(db.recover); err != nil {
 		return nil, err
 	}
@@ -333,6 +343,9 @@ func (db *DB) Close() error {
 		}))
 		db.closed.Store(true)
 		errs = append(errs, db.bolt.Close())
+		if db.cache != nil {
+			db.cache.Close()
+		}
 		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr

@@ -27,6 +27,7 @@ import (
 type blockTable struct {
 	idx  *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size
 	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
+	db   *DB          // for readAhead; nil to skip it
 }
 
 // nestThreshold is the block size from which a block gets its own bucket.
@@ -35,6 +36,12 @@ const nestThreshold = 16 << 10
 // releaseThreshold is the block size from which readers drop the block's
 // mmap pages from the resident set after use (see releasePages).
 const releaseThreshold = 256 << 10
+
+// written names a block a transaction stored: its data key and size.
+type written struct {
+	seq  []byte
+	size int
+}
 
 // valueKey is the one key inside a block's nested bucket.
 var valueKey = []byte{0}
@@ -78,6 +85,7 @@ func (t blockTable) get(k []byte) ([]byte, error) {
 	data := t.data.Get(seq)
 	if data == nil {
 		if b := t.data.Bucket(seq); b != nil {
+			t.readAhead(b, n)
 			data = b.Get(valueKey)
 		}
 	}
