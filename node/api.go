@@ -335,7 +335,7 @@ type Status struct {
 	ID       IDInfo    `json:"id"`
 	Version  string    `json:"version"`
 	Started  time.Time `json:"started"`
-	Uptime   string    `json:"uptime"`
+	Uptime   int64     `json:"uptime"` // seconds since Started
 	API      string    `json:"api"`
 	Gateway  string    `json:"gateway"`
 	Peers    int       `json:"peers"`
