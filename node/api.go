@@ -282,6 +282,9 @@ type PinInfo struct {
 	Title   string    `json:"title,omitempty"`
 	Size    int64     `json:"size"`
 	Created time.Time `json:"created"`
+	// Accessed is when the package was last read here (the LRU order in
+	// which cache pins are evicted).
+	Accessed time.Time `json:"accessed,omitzero"`
 }
 
 // GCResult is the outcome of GC.

@@ -409,7 +409,7 @@ func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
 type PeerInfo struct {
 	ID        string   `json:"id"`
 	Addrs     []string `json:"addrs"`
-	Direction string   `json:"direction"` // inbound | outbound
+	Direction string   `json:"direction"`         // inbound | outbound
 	Latency   float64  `json:"latency,omitempty"` // seconds (EWMA of the round trip); absent when unknown
 	Relayed   bool     `json:"relayed,omitempty"`
 	// Path is how the node reaches the peer: direct, hole-punched or
