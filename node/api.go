@@ -282,6 +282,9 @@ type PinInfo struct {
 	Title   string    `json:"title,omitempty"`
 	Size    int64     `json:"size"`
 	Created time.Time `json:"created"`
+	// Accessed is when the package was last read here (the LRU order in
+	// which cache pins are evicted).
+	Accessed time.Time `json:"accessed,omitzero"`
 }
 
 // GCResult is the outcome of GC.
@@ -335,7 +338,7 @@ type Status struct {
 	ID       IDInfo    `json:"id"`
 	Version  string    `json:"version"`
 	Started  time.Time `json:"started"`
-	Uptime   string    `json:"uptime"`
+	Uptime   int64     `json:"uptime"` // seconds since Started
 	API      string    `json:"api"`
 	Gateway  string    `json:"gateway"`
 	Peers    int       `json:"peers"`

@@ -184,3 +184,28 @@ func splice(data []byte, start, end int, s string) []byte {
 	out = append(out, s...)
 	return append(out, data[end:]...)
 }
+
+// ConfigTypedValue turns the text GetKey gives for key back into the
+// key's type: a number, a boolean, a list of strings or a string (for
+// `config get --json`).
+func ConfigTypedValue(key, text string) (any, error) {
+	k, err := findKey(key)
+	if err != nil {
+		return nil, err
+	}
+	c := DefaultConfig()
+	if err := k.set(&c, text); err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return k.get(&c), nil
+}
+
+// Values is every key of the config with its typed value (for `config
+// show --json`).
+func (c *FileConfig) Values() map[string]any {
+	out := make(map[string]any, len(configKeys))
+	for _, k := range configKeys {
+		out[k.name] = k.get(c)
+	}
+	return out
+}

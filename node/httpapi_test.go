@@ -194,7 +194,7 @@ func (f *fakeAPI) ConfigSet(ctx context.Context, key, value string) error {
 }
 
 var fakePeers = []node.PeerInfo{
-	{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Direction: "outbound", Latency: "1.2ms"},
+	{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Direction: "outbound", Latency: 0.0012},
 	{ID: "12D3KooWpeerB", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}, Direction: "inbound", Relayed: true},
 }
 

@@ -27,7 +27,7 @@ func (n *Node) Pins(ctx context.Context) ([]PinInfo, error) {
 	out := make([]PinInfo, 0, len(pins))
 	for _, p := range pins {
 		m, _ := mri.New(p.Root, "")
-		info := PinInfo{MRI: m.String(), Root: p.Root.String(), Reason: string(p.Reason), Size: p.Size, Created: p.Created}
+		info := PinInfo{MRI: m.String(), Root: p.Root.String(), Reason: string(p.Reason), Size: p.Size, Created: p.Created, Accessed: p.Accessed}
 		if rec, err := n.db.Package(p.Root); err == nil {
 			info.Title = rec.Title
 		}

@@ -1177,7 +1177,7 @@ type TallyReport struct {
 	Verified    bool        `json:"verified,omitempty"`
 	Checked     time.Time   `json:"checked"`               // when the tallies were gathered
 	Stale       bool        `json:"stale,omitempty"`       // not refreshed for longer than moderation.refresh
-	Age         string      `json:"age,omitempty"`         // how long ago Checked was, when stale
+	Age         int64       `json:"age,omitempty"`         // seconds since Checked, when stale
 	Retracted   string      `json:"retracted,omitempty"`   // the publisher's retraction, in words
 	Explanation string      `json:"explanation,omitempty"` // the decision in one paragraph
 }

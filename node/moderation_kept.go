@@ -73,7 +73,7 @@ func (n *Node) markStale(r *TallyReport, s modSettings) {
 		return
 	}
 	if age := n.now().Sub(r.Checked); age >= s.refresh {
-		r.Stale, r.Age = true, age.Round(time.Second).String()
+		r.Stale, r.Age = true, int64(age.Round(time.Second)/time.Second)
 	}
 }
 

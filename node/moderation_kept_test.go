@@ -54,7 +54,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 		return err == nil && r.Stale
 	})
 	r, err := n.ModerationWhy(ctx, pkg.String())
-	if err != nil || !r.Withheld || r.Decision != "remove" || r.Remove != 3 || len(r.Tallies) < 3 || r.Age == "" {
+	if err != nil || !r.Withheld || r.Decision != "remove" || r.Remove != 3 || len(r.Tallies) < 3 || !r.Stale {
 		t.Fatalf("why offline: %+v %v", r, err)
 	}
 	if !strings.Contains(r.Explanation, "stale") || !strings.Contains(r.Explanation, "3 remove") {

@@ -3,6 +3,7 @@ package node
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
@@ -95,7 +96,7 @@ func explain(r TallyReport, pinnedLocal bool) string {
 	}
 	if r.Stale {
 		say("This decision is stale: its tallies were gathered %s ago (%s), before a restart or while no aggregator could be reached, and it stands until they can be asked again.",
-			r.Age, r.Checked.UTC().Format("2006-01-02 15:04 MST"))
+			time.Duration(r.Age)*time.Second, r.Checked.UTC().Format("2006-01-02 15:04 MST"))
 	}
 	return b.String()
 }

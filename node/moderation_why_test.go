@@ -38,7 +38,7 @@ func TestExplain(t *testing.T) {
 		{"few tallies", TallyReport{Decision: "undecided", Policy: pol, Tallies: tallies(2, 0)}, false, []string{"only 2 of its aggregators", "needs 3"}},
 		{"few votes", TallyReport{Decision: "undecided", Keep: 1, Remove: 3, Policy: pol, Tallies: tallies(4, 0)}, false, []string{"only 4 votes", "needs 10"}},
 		{"offline", TallyReport{Decision: "undecided", Reason: "undecided: … (offline: only local rules apply)", Policy: pol}, false, []string{"offline", "local rules"}},
-		{"stale", TallyReport{Decision: "remove", Keep: 0, Remove: 12, Policy: pol, Tallies: tallies(3, 0), Stale: true, Age: "3h0m0s", Checked: checked}, false,
+		{"stale", TallyReport{Decision: "remove", Keep: 0, Remove: 12, Policy: pol, Tallies: tallies(3, 0), Stale: true, Age: 3 * 3600, Checked: checked}, false,
 			[]string{"stale", "3h0m0s ago", "2026-12-01 08:00 UTC"}},
 	} {
 		got := explain(tc.r, tc.pinned)

@@ -409,13 +409,21 @@ func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
 type PeerInfo struct {
 	ID        string   `json:"id"`
 	Addrs     []string `json:"addrs"`
-	Direction string   `json:"direction"` // inbound | outbound
-	Latency   string   `json:"latency,omitempty"`
+	Direction string   `json:"direction"`         // inbound | outbound
+	Latency   float64  `json:"latency,omitempty"` // seconds (EWMA of the round trip); absent when unknown
 	Relayed   bool     `json:"relayed,omitempty"`
 	// Path is how the node reaches the peer: direct, hole-punched or
 	// "relayed via <relay>" (the overlay stream's connection when there is
 	// one, else the connection libp2p prefers).
 	Path string `json:"path,omitempty"`
+}
+
+// LatencyText is Latency for people: "1.234ms", or "" when unknown.
+func (p PeerInfo) LatencyText() string {
+	if p.Latency <= 0 {
+		return ""
+	}
+	return (time.Duration(p.Latency * float64(time.Second))).Round(time.Microsecond).String()
 }
 
 // Peers lists connected peers.
@@ -431,7 +439,7 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 		if !ok {
 			pi = &PeerInfo{ID: id.String(), Direction: dirString(c.Stat().Direction)}
 			if l := ns.host.Peerstore().LatencyEWMA(id); l > 0 {
-				pi.Latency = l.Round(time.Microsecond).String()
+				pi.Latency = l.Round(time.Microsecond).Seconds()
 			}
 			byID[id] = pi
 		}

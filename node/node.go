@@ -258,7 +258,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		ID:         id,
 		Version:    Version,
 		Started:    started,
-		Uptime:     n.now().Sub(started).Round(time.Second).String(),
+		Uptime:     int64(n.now().Sub(started).Round(time.Second) / time.Second),
 		API:        api,
 		Gateway:    gw,
 		Store:      q,

@@ -212,7 +212,7 @@ func TestOpenAPIDocumentsOptionalFields(t *testing.T) {
 	}
 	q := node.QuotaInfo{Disk: 1, DiskUsed: 1, Blocks: 1, ByReason: map[string]int64{"local": 1}, Upload: 1, Uploaded: 1,
 		Downloaded: 1, Download: 1, Memory: 1, Conns: 1, Replicas: 1, CPU: 1, Packages: 1, PinsCount: 1}
-	st := node.Status{ID: node.IDInfo{PeerID: "12D3KooW", Address: "fd6d:7963::1", PublicKey: "AAAA"}, Version: "1", Uptime: "1s",
+	st := node.Status{ID: node.IDInfo{PeerID: "12D3KooW", Address: "fd6d:7963::1", PublicKey: "AAAA"}, Version: "1", Uptime: 1,
 		API: "127.0.0.1:5190", Gateway: "127.0.0.1:8190", Peers: 1, DHT: "server", Store: q, Overlay: "off", Packages: 1,
 		Moderation: node.ModerationStats{VotesAccepted: 1, AnnotationsAccepted: 1, TalliesServed: 1, VotesServed: 1, TalliesUsed: 1,
 			Decisions: 1, Messages: 1, Malformed: 1, Rejected: map[string]int64{"vote/low_pow": 1}}}

@@ -142,9 +142,9 @@ func run(tb *nodetest.ProgramTB, dur time.Duration, tcp bool, profDir string) {
 	dy := y.StartDaemon(bin, opts("relay-y", dr))
 	dy.MustCLI("firewall", "allow", "tcp", "5201")
 	waitPing(lab, x, dy.ID.Address)
-	var path []struct{ Addr, Path string }
+	var path struct{ Routes []struct{ Addr, Path string } }
 	if err := dx.CLIJSON(&path, "routes"); err == nil {
-		for _, p := range path {
+		for _, p := range path.Routes {
 			if p.Addr == dy.ID.Address {
 				fmt.Printf("relay case: x's path to y: %s (r is %s)\n", p.Path, dr.ID.PeerID)
 			}

@@ -30,6 +30,7 @@ func identityCmd() *command {
 					"the first line of standard input. FILE is created with mode 0600 and never overwritten.",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					passFile := fs.String("passphrase-file", "", "read the passphrase from `FILE`")
+					asJSON := jsonFlag(c, fs)
 					return func(ctx context.Context, args []string) error {
 						if err := wantArgs(args, "FILE"); err != nil {
 							return err
@@ -60,6 +61,9 @@ func identityCmd() *command {
 							return err
 						}
 						fmt.Fprintf(c.stderr, "identity written to %s; keep it and its passphrase apart\n", args[0])
+						if *asJSON {
+							return printJSON(c.stdout, map[string]string{"file": args[0]})
+						}
 						return nil
 					}
 				},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os/exec"
 	"runtime"
 	"time"
@@ -53,21 +54,7 @@ func bookmarkCmd() *command {
 						if err != nil {
 							return err
 						}
-						if *asJSON {
-							if bms == nil {
-								bms = []node.Bookmark{}
-							}
-							return printJSON(c.stdout, bms)
-						}
-						if len(bms) == 0 {
-							_, err = fmt.Fprintln(c.stdout, "no bookmarks")
-							return err
-						}
-						tw := newTable(c.stdout)
-						for _, b := range bms {
-							fmt.Fprintf(tw, "%s\t%s\t%s\n", b.Name, b.MRI, bookmarkWhere(b, time.Now()))
-						}
-						return tw.Flush()
+						return emitList(c, *asJSON, "bookmarks", bms, printBookmarks)
 					})
 				},
 			},
@@ -78,17 +65,29 @@ func bookmarkCmd() *command {
 				args:    "NAME",
 				summary: "delete a bookmark",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
 					return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
 						if err := api.BookmarkRm(ctx, args[0]); err != nil {
 							return err
 						}
-						_, err := fmt.Fprintf(c.stdout, "removed bookmark %s\n", args[0])
-						return err
+						return c.printDone(*asJSON, map[string]string{"removed": args[0]}, "removed bookmark "+args[0])
 					})
 				},
 			},
 		},
 	}
+}
+
+func printBookmarks(w io.Writer, bms []node.Bookmark) error {
+	if len(bms) == 0 {
+		_, err := fmt.Fprintln(w, "no bookmarks")
+		return err
+	}
+	tw := newTable(w)
+	for _, b := range bms {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", b.Name, b.MRI, bookmarkWhere(b, time.Now()))
+	}
+	return tw.Flush()
 }
 
 // followCmd is `bookmark follow` or `bookmark unfollow`.
@@ -125,6 +124,7 @@ func openCmd() *command {
 		summary: "print the gateway URL of a bookmark or MRI (and open it in a browser)",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			browser := fs.Bool("browser", false, "also open the URL in the default browser")
+			asJSON := jsonFlag(c, fs)
 			return c.onNode("NAME|MRI", func(ctx context.Context, api node.API, args []string) error {
 				o, err := api.OpenURL(ctx, args[0])
 				if err != nil {
@@ -133,7 +133,7 @@ func openCmd() *command {
 				if o.Stale {
 					fmt.Fprintf(c.stderr, "myconet: open: %s\n", staleNote(o.ResolvedAt))
 				}
-				if _, err := fmt.Fprintln(c.stdout, o.URL); err != nil {
+				if err := c.printDone(*asJSON, o, o.URL); err != nil {
 					return err
 				}
 				if *browser {

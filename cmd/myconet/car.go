@@ -21,12 +21,16 @@ func exportCmd() *command {
 		detail:  `The CAR is complete or absent: it is written to a temporary file and renamed when done. "-o -" writes to stdout.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			out := fs.String("o", "", "output `FILE` (.car), or - for stdout")
+			asJSON := jsonFlag(c, fs)
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args, "MRI"); err != nil {
 					return err
 				}
 				if *out == "" {
 					return usagef("missing -o FILE.car")
+				}
+				if *out == "-" && *asJSON {
+					return usagef("--json needs -o FILE: with -o - standard output carries the CAR")
 				}
 				api, closeAPI, err := c.connect(ctx, c.home)
 				if err != nil {
@@ -48,11 +52,18 @@ func exportCmd() *command {
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(c.stdout, "exported %s to %s (%s)\n", args[0], dest, node.FormatSize(n))
-				return err
+				return c.printDone(*asJSON, exported{args[0], dest, n},
+					fmt.Sprintf("exported %s to %s (%s)", args[0], dest, node.FormatSize(n)))
 			}
 		},
 	}
+}
+
+// exported is the JSON report of `export`.
+type exported struct {
+	MRI  string `json:"mri"`
+	File string `json:"file"`
+	Size int64  `json:"size"` // bytes of the CAR
 }
 
 // writeAtomic writes a file through fill into a temporary file next to dest

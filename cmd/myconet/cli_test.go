@@ -380,7 +380,7 @@ type netAPI struct {
 
 func (f *netAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) {
 	return []node.PeerInfo{
-		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: "1ms", Path: "direct"},
+		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: 0.001, Path: "direct"},
 		{ID: "12D3B", Addrs: []string{"/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/udp/2/quic-v1"}, Direction: "inbound", Relayed: true, Path: "relayed via 12R"},
 	}, nil
 }

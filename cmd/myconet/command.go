@@ -213,6 +213,7 @@ func printMainUsage(w io.Writer, gfs *flag.FlagSet) {
 	tw.Flush()
 	fmt.Fprintf(w, "\nGlobal flags (before COMMAND):\n")
 	printFlags(w, gfs)
+	fmt.Fprintf(w, "\nScripting: %s\n", jsonConvention)
 	fmt.Fprintf(w, "\nRun 'myconet help COMMAND' or 'myconet COMMAND -h' for a command's flags.\n")
 }
 

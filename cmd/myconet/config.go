@@ -23,13 +23,21 @@ func configCmd() *command {
 				summary: "print one key's value",
 				detail:  keys,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
 					return c.onNode("KEY", func(ctx context.Context, api node.API, args []string) error {
 						v, err := api.ConfigGet(ctx, args[0])
 						if err != nil {
 							return err
 						}
-						_, err = fmt.Fprintln(c.stdout, v)
-						return err
+						if !*asJSON {
+							_, err = fmt.Fprintln(c.stdout, v)
+							return err
+						}
+						typed, err := node.ConfigTypedValue(args[0], v)
+						if err != nil {
+							return err
+						}
+						return printJSON(c.stdout, configValue{args[0], typed})
 					})
 				},
 			},
@@ -63,11 +71,20 @@ its next start, and set says so.`,
 			{
 				name:    "show",
 				summary: "print the config file",
+				detail:  "--json prints every key with its value as the file sets it: {\"config\": {\"api.address\": …}}.",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
 					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
 						text, err := api.ConfigShow(ctx)
 						if err != nil {
 							return err
+						}
+						if *asJSON {
+							cfg, err := node.ParseConfigText(text)
+							if err != nil {
+								return err
+							}
+							return printJSON(c.stdout, map[string]map[string]any{"config": cfg.Values()})
 						}
 						_, err = fmt.Fprint(c.stdout, strings.TrimRight(text, "\n")+"\n")
 						return err
@@ -76,6 +93,13 @@ its next start, and set says so.`,
 			},
 		},
 	}
+}
+
+// configValue is what `config get --json` prints: the value typed as the
+// config file types it (a number, a boolean, a list, a string).
+type configValue struct {
+	Key   string `json:"key"`
+	Value any    `json:"value"`
 }
 
 // configChange is what `config set` reports.

@@ -27,7 +27,11 @@ under, or the package CID, unless -o says otherwise; it must not exist yet. "-o 
 stream with one top directory (myconet get MRI -o - | tar x).`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			out := fs.String("o", "", "output `PATH`, or - for stdout")
+			asJSON := jsonFlag(c, fs)
 			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+				if *out == "-" && *asJSON {
+					return usagef("--json needs -o PATH: with -o - standard output carries the content")
+				}
 				// A daemon fetches what its store lacks inside the first read;
 				// ask for that fetch first, to show its progress.
 				if err := c.fetch(ctx, api, args[0]); err != nil {
@@ -58,11 +62,16 @@ stream with one top directory (myconet get MRI -o - | tar x).`,
 				if err != nil {
 					return err
 				}
-				_, err = fmt.Fprintf(c.stdout, "saved %s to %s\n", args[0], dest)
-				return err
+				return c.printDone(*asJSON, saved{args[0], dest}, fmt.Sprintf("saved %s to %s", args[0], dest))
 			})
 		},
 	}
+}
+
+// saved is the JSON report of `get`.
+type saved struct {
+	MRI  string `json:"mri"`
+	Path string `json:"path"`
 }
 
 // fetcher is implemented by the API client of a daemon: it fetches a package
@@ -134,7 +143,7 @@ func lsCmd() *command {
 				if err != nil {
 					return err
 				}
-				return emit(c, *asJSON, entries, printEntries)
+				return emitList(c, *asJSON, "entries", entries, printEntries)
 			})
 		},
 	}

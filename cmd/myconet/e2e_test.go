@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,6 +136,29 @@ func (u *user) okJSON(v any, args ...string) {
 	}
 }
 
+// okList runs a command with --json and decodes the list its object holds
+// under key into v (`pin ls --json` prints {"pins": [...]}).
+func (u *user) okList(v any, key string, args ...string) {
+	u.t.Helper()
+	out := u.ok(append(args, "--json")...)
+	if err := decodeList(out, key, v); err != nil {
+		u.t.Fatalf("myconet %s --json: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// decodeList decodes the list under key of the JSON object out into v.
+func decodeList(out, key string, v any) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		return err
+	}
+	list, ok := obj[key]
+	if !ok {
+		return fmt.Errorf("no %q in the object", key)
+	}
+	return json.Unmarshal(list, v)
+}
+
 // fail runs a command that must fail with exit status code and one line on
 // stderr, and returns that line.
 func (u *user) fail(code int, args ...string) string {
@@ -169,14 +193,18 @@ type entry struct {
 func (u *user) pins() []pinInfo {
 	u.t.Helper()
 	var p []pinInfo
-	u.okJSON(&p, "pin", "ls")
+	u.okList(&p, "pins", "pin", "ls")
 	return p
 }
 
+// pinsText is `pin ls --json` without the access times, which reads (even
+// failed ones) move.
 func (u *user) pinsText() string {
 	u.t.Helper()
-	return u.ok("pin", "ls", "--json")
+	return accessedField.ReplaceAllString(u.ok("pin", "ls", "--json"), "")
 }
+
+var accessedField = regexp.MustCompile(`"accessed":\s*"[^"]*",?`)
 
 // writeFile writes deterministic bytes and returns them.
 func writeFile(t *testing.T, path string, seed uint64, n int) []byte {
@@ -303,7 +331,7 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 
 	// ls
 	var entries []entry
-	u.okJSON(&entries, "ls", site.MRI)
+	u.okList(&entries, "entries", "ls", site.MRI)
 	names := []string{}
 	for _, e := range entries {
 		names = append(names, e.Name+":"+e.Type)
@@ -340,7 +368,7 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	// bookmarks and open
 	u.ok("bookmark", "add", "mysite", site.MRI)
 	var bms []struct{ Name, MRI, URL string }
-	u.okJSON(&bms, "bookmark", "ls")
+	u.okList(&bms, "bookmarks", "bookmark", "ls")
 	if len(bms) != 1 || bms[0].Name != "mysite" || bms[0].MRI != site.MRI {
 		t.Errorf("bookmark ls = %+v", bms)
 	}
@@ -359,12 +387,12 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	if msg := u.fail(1, "bookmark", "add", "mysite", file.MRI, "--follow", "--force"); !strings.Contains(msg, "nothing to follow") {
 		t.Errorf("bookmark add --follow of a package: %s", msg)
 	}
-	u.okJSON(&bms, "bookmark", "ls")
+	u.okList(&bms, "bookmarks", "bookmark", "ls")
 	if len(bms) != 1 || bms[0].MRI != site.MRI {
 		t.Errorf("refused bookmark adds changed it: %+v", bms)
 	}
 	u.ok("bookmark", "add", "mysite", file.MRI, "--force")
-	u.okJSON(&bms, "bookmark", "ls")
+	u.okList(&bms, "bookmarks", "bookmark", "ls")
 	if len(bms) != 1 || bms[0].MRI != file.MRI {
 		t.Errorf("bookmark add --force: %+v", bms)
 	}
@@ -390,7 +418,7 @@ func commonSession(t *testing.T, u *user) (file, site addResult) {
 	}
 	u.ok("bookmark", "rm", "mine")
 	u.ok("bookmark", "rm", "mysite")
-	u.okJSON(&bms, "bookmark", "ls")
+	u.okList(&bms, "bookmarks", "bookmark", "ls")
 	if len(bms) != 0 {
 		t.Errorf("bookmark ls after rm = %+v", bms)
 	}
@@ -1019,7 +1047,7 @@ func TestMesh(t *testing.T) {
 	// B sees A (its bootstrap peer) and C (bootstrapped from B).
 	b.eventually(20*time.Second, func(out string) bool {
 		var peers []struct{ ID, Direction string }
-		return json.Unmarshal([]byte(out), &peers) == nil && hasIDs(peers, aID, cID)
+		return decodeList(out, "peers", &peers) == nil && hasIDs(peers, aID, cID)
 	}, "peers", "--json")
 	if text := b.ok("peers"); !strings.Contains(text, aID) || !strings.Contains(text, "outbound") {
 		t.Errorf("peers on B:\n%s", text)

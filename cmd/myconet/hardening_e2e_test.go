@@ -61,7 +61,7 @@ func TestInfoOnContentAndMessages(t *testing.T) {
 		t.Errorf("tags %q, want %q", info.Meta.Tags, want)
 	}
 	var ents []entry
-	u.okJSON(&ents, "ls", site.MRI)
+	u.okList(&ents, "entries", "ls", site.MRI)
 	var leaf, sub string
 	for _, e := range ents {
 		switch e.Name {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/myconet/myconet/node"
 )
@@ -68,7 +69,7 @@ func statusCmd() *command {
 func statusRows(st node.Status) []kv {
 	rows := []kv{
 		{"version", st.Version},
-		{"uptime", fmt.Sprintf("%s (since %s)", st.Uptime, st.Started.Local().Format("2006-01-02 15:04:05"))},
+		{"uptime", fmt.Sprintf("%s (since %s)", time.Duration(st.Uptime)*time.Second, st.Started.Local().Format("2006-01-02 15:04:05"))},
 		{"API", httpURL(st.API)},
 		{"gateway", httpURL(st.Gateway)},
 	}

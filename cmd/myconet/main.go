@@ -170,7 +170,7 @@ func (c *cli) notifySignals() (context.Context, func() os.Signal, func()) {
 func globalFlags(c *cli) *flag.FlagSet {
 	gfs := newFlagSet("myconet")
 	gfs.StringVar(&c.home, "home", "", "node home `DIR` (default $MYCONET_HOME, else ~/.myconet)")
-	gfs.BoolVar(&c.json, "json", false, "print machine-readable JSON where a command supports it")
+	gfs.BoolVar(&c.json, "json", false, "print one JSON object, for scripts (see 'myconet help')")
 	gfs.BoolVar(&c.version, "version", false, "print the version and exit")
 	return gfs
 }

@@ -158,7 +158,7 @@ func moderationCmd() *command {
 						if err != nil {
 							return err
 						}
-						return emit(c, *asJSON, rules, printRules)
+						return emitList(c, *asJSON, "rules", rules, printRules)
 					})
 				},
 			},
@@ -237,7 +237,7 @@ func printTally(w io.Writer, r node.TallyReport) error {
 	if !r.Checked.IsZero() {
 		checked := r.Checked.Local().Format("2006-01-02 15:04:05 MST")
 		if r.Stale {
-			checked += " (stale: " + r.Age + " ago)"
+			checked += fmt.Sprintf(" (stale: %s ago)", time.Duration(r.Age)*time.Second)
 		}
 		rows = append(rows, kv{"checked", checked})
 	}

@@ -80,12 +80,12 @@ overlay address; a petname (name set) is yours alone; a published name
 			{
 				name: "rm", args: "NAME", summary: "remove a petname, or stop publishing a name",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
+					asJSON := jsonFlag(c, fs)
 					return c.onNode("NAME", func(ctx context.Context, api node.API, a []string) error {
 						if err := api.NameRm(ctx, a[0]); err != nil {
 							return err
 						}
-						_, err := fmt.Fprintf(c.stdout, "removed %s\n", a[0])
-						return err
+						return c.printDone(*asJSON, map[string]string{"removed": a[0]}, "removed "+a[0])
 					})
 				},
 			},

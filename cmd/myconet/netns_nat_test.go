@@ -33,11 +33,11 @@ func pathKind(p string) string {
 
 // peerPath is the path d reports to peer in `myconet peers`.
 func peerPath(d *netns.Daemon, peer string) string {
-	var ps []node.PeerInfo
+	var ps struct{ Peers []node.PeerInfo }
 	if err := d.CLIJSON(&ps, "peers"); err != nil {
 		return ""
 	}
-	for _, p := range ps {
+	for _, p := range ps.Peers {
 		if p.ID == peer {
 			return p.Path
 		}

@@ -19,11 +19,11 @@ type routeInfo struct {
 
 func pathTo(t *testing.T, d *netns.Daemon, addr string) string {
 	t.Helper()
-	var rs []routeInfo
+	var rs struct{ Routes []routeInfo }
 	if err := d.CLIJSON(&rs, "routes"); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range rs {
+	for _, r := range rs.Routes {
 		if r.Addr == addr {
 			return r.Path
 		}

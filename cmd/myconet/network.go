@@ -21,7 +21,7 @@ func peersCmd() *command {
 				if err != nil {
 					return err
 				}
-				return emit(c, *asJSON, peers, printPeers)
+				return emitList(c, *asJSON, "peers", peers, printPeers)
 			})
 		},
 	}
@@ -39,7 +39,7 @@ func printPeers(w io.Writer, peers []node.PeerInfo) error {
 		if path == "" && p.Relayed {
 			path = "relayed"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Direction, orDash(path), orDash(p.Latency), orDash(strings.Join(p.Addrs, " ")))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.ID, p.Direction, orDash(path), orDash(p.LatencyText()), orDash(strings.Join(p.Addrs, " ")))
 	}
 	return tw.Flush()
 }
@@ -80,9 +80,6 @@ func providersCmd() *command {
 					return err
 				}
 				if *asJSON {
-					if provs == nil {
-						provs = []node.ProviderInfo{}
-					}
 					return printJSON(c.stdout, node.ProvidersResponse{Providers: provs})
 				}
 				return printProviders(c.stdout, provs)

@@ -132,29 +132,27 @@ func routesCmd() *command {
 				if err != nil {
 					return err
 				}
-				if *asJSON {
-					if routes == nil {
-						routes = []node.RouteInfo{}
-					}
-					return printJSON(c.stdout, routes)
-				}
-				if len(routes) == 0 {
-					_, err := fmt.Fprintln(c.stdout, "no routes")
-					return err
-				}
-				tw := newTable(c.stdout)
-				fmt.Fprintf(tw, "ADDRESS\tPEER\tSTATE\tPATH\n")
-				for _, r := range routes {
-					state := r.State
-					if r.Error != "" {
-						state += ": " + r.Error
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Addr, orDash(r.Peer), state, r.Path)
-				}
-				return tw.Flush()
+				return emitList(c, *asJSON, "routes", routes, printRoutes)
 			})
 		},
 	}
+}
+
+func printRoutes(w io.Writer, routes []node.RouteInfo) error {
+	if len(routes) == 0 {
+		_, err := fmt.Fprintln(w, "no routes")
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "ADDRESS\tPEER\tSTATE\tPATH\n")
+	for _, r := range routes {
+		state := r.State
+		if r.Error != "" {
+			state += ": " + r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Addr, orDash(r.Peer), state, r.Path)
+	}
+	return tw.Flush()
 }
 
 func firewallCmd() *command {
@@ -259,9 +257,6 @@ func (c *cli) firewallEdit(ctx context.Context, asJSON, add bool, rule string) e
 
 func printFirewall(w io.Writer, asJSON bool, fw node.FirewallInfo) error {
 	if asJSON {
-		if fw.Rules == nil {
-			fw.Rules = []string{}
-		}
 		return printJSON(w, fw)
 	}
 	if len(fw.Rules) == 0 {

@@ -24,7 +24,7 @@ func pinCmd() *command {
 						if err != nil {
 							return err
 						}
-						return emit(c, *asJSON, pins, printPins)
+						return emitList(c, *asJSON, "pins", pins, printPins)
 					})
 				},
 			},
@@ -34,17 +34,23 @@ func pinCmd() *command {
 				summary: "unpin a package (its blocks go at the next gc)",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					reason := fs.String("reason", "", "remove only the pin with this `REASON` (local, replica, cache); default all")
+					asJSON := jsonFlag(c, fs)
 					return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
 						if err := api.Unpin(ctx, args[0], *reason); err != nil {
 							return err
 						}
-						_, err := fmt.Fprintf(c.stdout, "unpinned %s\n", args[0])
-						return err
+						return c.printDone(*asJSON, unpinned{args[0], *reason}, "unpinned "+args[0])
 					})
 				},
 			},
 		},
 	}
+}
+
+// unpinned is the JSON report of `pin rm`.
+type unpinned struct {
+	MRI    string `json:"unpinned"`
+	Reason string `json:"reason,omitempty"` // the only reason removed; all when empty
 }
 
 func printPins(w io.Writer, pins []node.PinInfo) error {

@@ -50,7 +50,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 						if err != nil {
 							return err
 						}
-						return emit(c, *asJSON, chans, printChannels)
+						return emitList(c, *asJSON, "channels", chans, printChannels)
 					})
 				},
 			},

@@ -9,7 +9,7 @@ import (
 
 func TestPrintTallyExplains(t *testing.T) {
 	var b strings.Builder
-	r := node.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Stale: true, Age: "2h0m0s",
+	r := node.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Stale: true, Age: 2 * 3600,
 		Explanation: strings.Repeat("word ", 40) + "end."}
 	if err := printTally(&b, r); err != nil {
 		t.Fatal(err)

@@ -21,6 +21,7 @@ the web app at a clean address: search, publish, vote, bookmarks, the library,
 the network and the quotas. --browser opens it in the default browser.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			browser := fs.Bool("browser", false, "open the link in the default browser")
+			asJSON := jsonFlag(c, fs)
 			return func(ctx context.Context, args []string) error {
 				if err := wantArgs(args); err != nil {
 					return err
@@ -37,7 +38,9 @@ the network and the quotas. --browser opens it in the default browser.`,
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(c.stdout, link)
+				if err := c.printDone(*asJSON, map[string]string{"url": link}, link); err != nil {
+					return err
+				}
 				if *browser {
 					if err := openBrowser(link); err != nil {
 						return fmt.Errorf("ui: cannot open a browser (%v); open the link above yourself", err)

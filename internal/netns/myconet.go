@@ -194,12 +194,12 @@ func (d *Daemon) CLIJSON(v any, args ...string) error {
 // Peers returns the peer IDs d is connected to, with whether the
 // connection is relayed.
 func (d *Daemon) Peers() (map[string]bool, error) {
-	var ps []node.PeerInfo
+	var ps struct{ Peers []node.PeerInfo }
 	if err := d.CLIJSON(&ps, "peers"); err != nil {
 		return nil, err
 	}
 	out := map[string]bool{}
-	for _, p := range ps {
+	for _, p := range ps.Peers {
 		out[p.ID] = out[p.ID] || p.Relayed
 	}
 	return out, nil

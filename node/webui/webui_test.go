@@ -793,3 +793,24 @@ func TestStaticFiles(t *testing.T) {
 	e.get("/ui/static/htmx.LICENSE", http.StatusNotFound)
 	e.get("/ui/static/nope.js", http.StatusNotFound)
 }
+
+// The library shows when each package was last read here.
+func TestLibraryShowsLastRead(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("spores"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.net.Nodes[0].Add(t.Context(), node.AddRequest{Path: filepath.Join(dir, "notes.txt"), Title: "Notes"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := e.get("/ui/library", 200)
+	if !strings.Contains(page, "<th>Last read</th>") {
+		t.Fatalf("no last-read column:\n%s", page)
+	}
+	pins, err := e.net.Nodes[0].Pins(t.Context())
+	if err != nil || len(pins) != 1 || pins[0].Accessed.IsZero() || pins[0].MRI != res.MRI {
+		t.Fatalf("pins %+v %v: want one with its access time", pins, err)
+	}
+}
