@@ -226,7 +226,7 @@ func (db *DB) Touch(root cid.Cid) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
-	t := db.now()
+	t := db.now().UTC() // as Pins decodes the stored times (no zone, no monotonic reading)
 	db.mu.Lock()
 	db.touches[string(blockKey(root))] = t
 	db.mu.Unlock()
