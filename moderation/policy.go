@@ -224,7 +224,7 @@ func (p Policy) Decide(target string, tallies []Tally) Decision {
 
 	minTallies := cmpDefault(p.MinTallies, DefaultMinTallies)
 	if len(usable) < minTallies {
-		d.Reason = fmt.Sprintf("undecided: %d usable tallies, the policy needs %d", len(usable), minTallies)
+		d.Reason = fmt.Sprintf("undecided: %s, the policy needs %d", plural(len(usable), "usable tally", "usable tallies"), minTallies)
 		return d
 	}
 	keeps := make([]int, len(usable))
@@ -243,8 +243,8 @@ func (p Policy) Decide(target string, tallies []Tally) Decision {
 	total := d.Keep + d.Remove
 	minVotes := cmpDefault(p.MinVotes, DefaultMinVotes)
 	if total < minVotes {
-		d.Reason = fmt.Sprintf("undecided: %d counted votes (%d keep, %d remove; %s), the policy needs %d",
-			total, d.Keep, d.Remove, from, minVotes)
+		d.Reason = fmt.Sprintf("undecided: %s (%d keep, %d remove; %s), the policy needs %d",
+			plural(total, "counted vote", "counted votes"), d.Keep, d.Remove, from, minVotes)
 		return d
 	}
 	ratio := p.RemoveRatio
@@ -288,4 +288,12 @@ func cmpDefault(v, def int) int {
 		return def
 	}
 	return v
+}
+
+// plural writes n with the singular or plural noun.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

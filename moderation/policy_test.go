@@ -201,3 +201,13 @@ func TestOutcomeText(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A reason counts in the right number: "1 counted vote", "1 usable tally".
+func TestReasonPlurals(t *testing.T) {
+	if got := plural(1, "counted vote", "counted votes"); got != "1 counted vote" {
+		t.Errorf("plural(1) = %q", got)
+	}
+	if got := plural(0, "usable tally", "usable tallies"); got != "0 usable tallies" {
+		t.Errorf("plural(0) = %q", got)
+	}
+}

@@ -32,6 +32,11 @@ var funcs = template.FuncMap{
 		return fmt.Sprint(n)
 	},
 	"limit": node.FormatLimit,
+	// reasonText drops the decision word a moderation reason starts with
+	// ("undecided: …"), which the page already shows beside it.
+	"reasonText": func(decision, reason string) string {
+		return strings.TrimPrefix(reason, decision+": ")
+	},
 	"short": func(s string) string {
 		if len(s) > 20 {
 			return s[:10] + "…" + s[len(s)-6:]

@@ -405,6 +405,9 @@ func TestPublishSearchVote(t *testing.T) {
 			t.Errorf("package page lacks %q", want)
 		}
 	}
+	if card := e.get("/ui/package/"+pkg+"/tally", 200); !strings.Contains(card, "<strong>undecided</strong>: 0 counted votes") {
+		t.Errorf("the decision should read once, then why:\n%s", card)
+	}
 	tree := e.get("/ui/package/"+pkg+"/tree?path=img", 200)
 	if !strings.Contains(tree, "/ui/raw/"+pkg+"/img/dot.png") {
 		t.Errorf("tree of img/ has no preview of dot.png:\n%s", tree)
