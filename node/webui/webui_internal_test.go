@@ -68,3 +68,22 @@ func TestBandwidthChart(t *testing.T) {
 		t.Fatal("offline status drawn as online")
 	}
 }
+
+// A node with no peers says so on the home page (Status.Alone, which the
+// daemon sets while it has none), and says nothing when it has peers.
+func TestHomeSaysAlone(t *testing.T) {
+	tm := parseTemplates()
+	for _, tc := range []struct {
+		alone string
+		want  bool
+	}{{"no peers: lost every peer at 12:00:00", true}, {"", false}} {
+		var buf strings.Builder
+		d := homeData{Status: &node.Status{Alone: tc.alone}}
+		if err := tm.t.ExecuteTemplate(&buf, "home", page{Data: d}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), `id="alone"`); got != tc.want || (tc.want && !strings.Contains(buf.String(), tc.alone)) {
+			t.Errorf("alone %q: notice shown %v, want %v:\n%s", tc.alone, got, tc.want, buf.String())
+		}
+	}
+}
