@@ -45,6 +45,20 @@ func peerPath(d *netns.Daemon, peer string) string {
 	return ""
 }
 
+// startPublic starts a daemon in each of nl's public namespaces, all
+// bootstrapping from the first.
+func startPublic(nl *netns.NATLab) []*netns.Daemon {
+	var pubs []*netns.Daemon
+	for i, p := range nl.Public {
+		o := netns.DaemonOptions{}
+		if i > 0 {
+			o.Args = bootArgs(pubs[0])
+		}
+		pubs = append(pubs, p.StartDaemon(bin, o))
+	}
+	return pubs
+}
+
 // TestNetnsNAT: two nodes behind home routers (nftables masquerade), which
 // know only one of four public nodes, reach each other over the overlay
 // through a relay, and go direct by hole punching where the NATs allow it.
@@ -63,14 +77,7 @@ func TestNetnsNAT(t *testing.T) {
 		tries, _ = strconv.Atoi(s)
 	}
 	nl := netns.NewNATLab(t, 4)
-	var pubs []*netns.Daemon
-	for i, p := range nl.Public {
-		o := netns.DaemonOptions{}
-		if i > 0 {
-			o.Args = bootArgs(pubs[0])
-		}
-		pubs = append(pubs, p.StartDaemon(bin, o))
-	}
+	pubs := startPublic(nl)
 	pairs := []struct {
 		a, b   netns.NATType
 		direct bool // hole punching can work

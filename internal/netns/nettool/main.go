@@ -3,7 +3,7 @@
 // and a client that sends deterministic bytes and checks the answer.
 //
 //	nettool serve ADDR:PORT           (prints "ready ADDR:PORT" once listening)
-//	nettool send [-timeout 5s] ADDR:PORT BYTES
+//	nettool send [-timeout 5s] [-rate B/s] ADDR:PORT BYTES
 //	nettool http ADDR:PORT TEXT       (answers every HTTP request with TEXT)
 //
 // send prints one JSON line {"bytes":N,"seconds":S,"connect_seconds":C}
@@ -85,6 +85,7 @@ func serve(args []string) error {
 func send(args []string) error {
 	fs := flag.NewFlagSet("send", flag.ContinueOnError)
 	timeout := fs.Duration("timeout", 5*time.Second, "connect timeout; the transfer then has 10x as long")
+	rate := fs.Int64("rate", 0, "bytes per second, sent in 16 KiB writes (0: as fast as possible)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -105,8 +106,17 @@ func send(args []string) error {
 	c.SetDeadline(time.Now().Add(10 * *timeout))
 	h := sha256.New()
 	data := fixture.Bytes(1, 1<<20)
+	step := int64(len(data))
+	if *rate > 0 {
+		step = 16 << 10
+	}
 	for left := size; left > 0; {
-		chunk := data[:min(left, int64(len(data)))]
+		if *rate > 0 { // keep to the rate: the sent bytes are due at sent/rate
+			due := start.Add(time.Duration(float64(size-left) / float64(*rate) * float64(time.Second)))
+			time.Sleep(time.Until(due))
+		}
+		off := (size - left) % int64(len(data))
+		chunk := data[off:min(off+min(left, step), int64(len(data)))]
 		if _, err := c.Write(chunk); err != nil {
 			return fmt.Errorf("send: after %d bytes: %w", size-left, err)
 		}
