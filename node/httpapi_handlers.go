@@ -1,0 +1,459 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/myconet/myconet/store"
+)
+
+func (h *apiHandler) id(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.ID(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) status(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Status(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
+	var req AddRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	streamProgress(h, w, func(progress func(Progress)) (AddResult, error) {
+		return h.api.Add(r.Context(), req, progress)
+	})
+}
+
+// streamProgress answers with the NDJSON stream of run: progress lines, at
+// most about ten a second, then the result or the error. An error before the
+// first progress line is an ordinary error response with its status.
+func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progress func(Progress)) (T, error)) {
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	started := false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", ContentTypeNDJSON)
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+	}
+	var last time.Time
+	progress := func(p Progress) {
+		now := time.Now()
+		if now.Sub(last) < progressLineInterval {
+			return
+		}
+		last = now
+		if !started {
+			start()
+		}
+		if enc.Encode(ProgressLine[T]{Progress: &p}) == nil {
+			_ = rc.Flush()
+		}
+	}
+	res, err := run(progress)
+	if err != nil && !started {
+		// Nothing sent yet: a plain error response with its proper status.
+		writeError(w, err)
+		return
+	}
+	if !started {
+		start()
+	}
+	if err != nil {
+		h.log.Debug("stream failed", "err", err)
+		_ = enc.Encode(ProgressLine[T]{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		return
+	}
+	_ = enc.Encode(ProgressLine[T]{Result: &res})
+}
+
+func (h *apiHandler) info(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Info(r.Context(), ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) ls(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Ls(r.Context(), ref)
+	if v == nil {
+		v = []Entry{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) cat(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if fo, ok := h.api.(fileOpener); ok {
+		// On failure, fall through: Cat gives the node's own error for the
+		// ref (a directory, a missing path, …).
+		if f, st, err := fo.OpenFile(r.Context(), ref); err == nil {
+			defer f.Close()
+			serveFile(w, r, f, st)
+			return
+		}
+	}
+	h.stream(w, "application/octet-stream", func(w io.Writer) error {
+		return h.api.Cat(r.Context(), ref, w)
+	})
+}
+
+// serveFile serves an opened file with Range and conditional request support.
+func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, st PathStat) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if st.CID.Defined() {
+		w.Header().Set("Etag", `"`+st.CID.String()+`"`)
+	}
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// stream answers with the bytes fn writes. An error before the first byte is
+// an ordinary error response; a later one goes into the trailers.
+func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(io.Writer) error) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Trailer", TrailerError+", "+TrailerCode)
+	cw := &countWriter{w: w}
+	err := fn(cw)
+	if err == nil {
+		return
+	}
+	if cw.n == 0 {
+		writeError(w, err)
+		return
+	}
+	if errors.Is(err, context.Canceled) {
+		h.log.Debug("stream failed", "err", err, "sent", cw.n)
+	} else {
+		h.log.Warn("stream failed", "err", err, "sent", cw.n)
+	}
+	w.Header().Set(TrailerError, oneLine(err.Error()))
+	w.Header().Set(TrailerCode, string(CodeOf(err)))
+}
+
+func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	ts, ok := h.api.(treeSource)
+	if !ok {
+		writeErrorStatus(w, http.StatusNotImplemented, CodeInternal, "api: get is not supported by this node")
+		return
+	}
+	st, err := ts.Stat(r.Context(), ref)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set(HeaderSize, strconv.FormatInt(st.Size, 10))
+	if st.Type != "dir" {
+		if r.Header.Get("Range") != "" {
+			f, st, err := ts.OpenFile(r.Context(), ref)
+			if err != nil {
+				writeError(w, err)
+				return
+			}
+			defer f.Close()
+			w.Header().Set(HeaderType, "file")
+			serveFile(w, r, f, st)
+			return
+		}
+		// Streamed as cat does (leaves read ahead in parallel), not served
+		// with a Content-Length: a failure after the first byte then reaches
+		// the client in the trailers.
+		w.Header().Set(HeaderType, "file")
+		h.stream(w, "application/octet-stream", func(w io.Writer) error {
+			return h.api.Cat(r.Context(), ref, w)
+		})
+		return
+	}
+	w.Header().Set(HeaderType, "dir")
+	h.stream(w, "application/x-tar", func(w io.Writer) error {
+		return ts.WriteTar(r.Context(), ref, w)
+	})
+}
+
+func (h *apiHandler) pins(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Pins(r.Context())
+	if v == nil {
+		v = []PinInfo{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) unpin(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.api.Unpin(r.Context(), ref, r.URL.Query().Get("reason")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *apiHandler) gc(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.GC(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) export(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	h.stream(w, ContentTypeCAR, func(w io.Writer) error {
+		return h.api.Export(r.Context(), ref, w)
+	})
+}
+
+func (h *apiHandler) importCAR(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Import(r.Context(), r.Body)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarks(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Bookmarks(r.Context())
+	if v == nil {
+		v = []Bookmark{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
+	var req BookmarkRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.BookmarkAdd(r.Context(), req)
+	reply(w, v, err)
+}
+
+// FollowRequest is the body of POST /api/v1/bookmarks/{name}/follow.
+type FollowRequest struct {
+	Follow bool `json:"follow"`
+}
+
+func (h *apiHandler) bookmarkFollow(w http.ResponseWriter, r *http.Request) {
+	var req FollowRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.BookmarkFollow(r.Context(), r.PathValue("name"), req.Follow)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) bookmarkRm(w http.ResponseWriter, r *http.Request) {
+	if err := h.api.BookmarkRm(r.Context(), r.PathValue("name")); err != nil {
+		writeError(w, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *apiHandler) open(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.OpenURL(r.Context(), ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Quota(r.Context())
+	reply(w, v, err)
+}
+
+func (h *apiHandler) setQuota(w http.ResponseWriter, r *http.Request) {
+	var req QuotaRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.SetQuota(r.Context(), req.Resource, req.Value)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) configShow(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.ConfigShow(r.Context())
+	reply(w, ConfigText{Text: v}, err)
+}
+
+func (h *apiHandler) configGet(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	v, err := h.api.ConfigGet(r.Context(), key)
+	reply(w, ConfigValue{Key: key, Value: v}, err)
+}
+
+func (h *apiHandler) configSet(w http.ResponseWriter, r *http.Request) {
+	var req ConfigValue
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := h.api.ConfigSet(r.Context(), req.Key, req.Value); err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, req)
+}
+
+func (h *apiHandler) peers(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Peers(r.Context())
+	if v == nil {
+		v = []PeerInfo{}
+	}
+	reply(w, v, err)
+}
+
+func (h *apiHandler) connect(w http.ResponseWriter, r *http.Request) {
+	var req ConnectRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Addr == "" {
+		writeError(w, codedf(CodeInvalid, "connect: no addr given"))
+		return
+	}
+	v, err := h.api.Connect(r.Context(), req.Addr)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) providers(w http.ResponseWriter, r *http.Request) {
+	ref, err := refParam(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	v, err := h.api.Providers(r.Context(), ref)
+	if v == nil {
+		v = []ProviderInfo{}
+	}
+	reply(w, ProvidersResponse{Providers: v}, err)
+}
+
+// readRef decodes a RefRequest body with a non-empty ref.
+func readRef(w http.ResponseWriter, r *http.Request) (string, error) {
+	var req RefRequest
+	if err := readJSON(w, r, &req); err != nil {
+		return "", err
+	}
+	if req.Ref == "" {
+		return "", codedf(CodeInvalid, "request body: missing ref")
+	}
+	return req.Ref, nil
+}
+
+func (h *apiHandler) siteGet(w http.ResponseWriter, r *http.Request) {
+	ref, err := readRef(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	streamProgress(h, w, func(progress func(Progress)) (PackageInfo, error) {
+		return h.api.SiteGet(r.Context(), ref, progress)
+	})
+}
+
+// fetch answers the fetch stream. An API that cannot fetch (one without a
+// network) answers a zero FetchResult: there is nothing to wait for.
+func (h *apiHandler) fetch(w http.ResponseWriter, r *http.Request) {
+	ref, err := readRef(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	streamProgress(h, w, func(progress func(Progress)) (FetchResult, error) {
+		if f, ok := h.api.(fetcher); ok {
+			return f.fetchForAPI(r.Context(), ref, progress)
+		}
+		return FetchResult{}, nil
+	})
+}
+
+func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
+	var req PublishRequest
+	if err := readJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if req.Channel == "" || req.Ref == "" {
+		writeError(w, codedf(CodeInvalid, "publish: want a channel and a ref"))
+		return
+	}
+	v, err := h.api.Publish(r.Context(), req.Channel, req.Ref)
+	reply(w, v, err)
+}
+
+func (h *apiHandler) channels(w http.ResponseWriter, r *http.Request) {
+	v, err := h.api.Channels(r.Context())
+	if v == nil {
+		v = []PublishResult{}
+	}
+	reply(w, v, err)
+}
+
+// fetchForAPI implements fetcher for POST /api/v1/fetch: when the node runs
+// on the network and lacks the package ref names, it fetches the whole
+// package (pinned cache), as the first read of it would, but with progress.
+// Mutable MRIs resolve first.
+func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progress)) (FetchResult, error) {
+	m, err := n.resolveRef(ctx, ref)
+	if err != nil {
+		return FetchResult{}, err
+	}
+	if n.network() == nil {
+		return FetchResult{}, nil
+	}
+	if ok, err := n.have(m.Root); err != nil {
+		return FetchResult{}, err
+	} else if ok {
+		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
+	}
+	var last Progress
+	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {
+		last = p
+		if progress != nil {
+			progress(p)
+		}
+	})
+	if err != nil {
+		return FetchResult{}, err
+	}
+	return FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
+}
