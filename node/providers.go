@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/simplelru"
+	lru "github.com/hashicorp/golang-lru"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
@@ -28,18 +28,18 @@ import (
 type providerRecords struct {
 	self  peer.ID
 	ds    ds.Batching
-	cache *lockedLRU
+	cache *lru.Cache // thread-safe: the provider manager uses it, withdraw reaches it from outside
 
 	mu    sync.Mutex
 	roots map[cid.Cid]struct{} // content roots announced; guarded by mu
 }
 
 func newProviderRecords(self peer.ID) (*providerRecords, error) {
-	lru, err := simplelru.NewLRU(256, nil) // kad-dht's own default size
+	cache, err := lru.New(256) // kad-dht's own default size
 	if err != nil {
 		return nil, err
 	}
-	return &providerRecords{self: self, ds: dssync.MutexWrap(ds.NewMapDatastore()), cache: &lockedLRU{lru: lru},
+	return &providerRecords{self: self, ds: dssync.MutexWrap(ds.NewMapDatastore()), cache: cache,
 		roots: make(map[cid.Cid]struct{})}, nil
 }
 
@@ -126,78 +126,3 @@ func (n *Node) lacks(ctx context.Context, ns *netState, p peer.ID, root cid.Cid)
 type probeSink struct{}
 
 func (probeSink) Put(cid.Cid, []byte) error { return nil }
-
-// lockedLRU is a simplelru.LRU behind a mutex: the provider manager uses it
-// under its own lock, and withdraw reaches it from outside.
-type lockedLRU struct {
-	mu  sync.Mutex
-	lru *simplelru.LRU
-}
-
-var _ simplelru.LRUCache = (*lockedLRU)(nil)
-
-func (c *lockedLRU) Add(k, v any) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Add(k, v)
-}
-
-func (c *lockedLRU) Get(k any) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Get(k)
-}
-
-func (c *lockedLRU) Contains(k any) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Contains(k)
-}
-
-func (c *lockedLRU) Peek(k any) (any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Peek(k)
-}
-
-func (c *lockedLRU) Remove(k any) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Remove(k)
-}
-
-func (c *lockedLRU) RemoveOldest() (any, any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.RemoveOldest()
-}
-
-func (c *lockedLRU) GetOldest() (any, any, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.GetOldest()
-}
-
-func (c *lockedLRU) Keys() []any {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Keys()
-}
-
-func (c *lockedLRU) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Len()
-}
-
-func (c *lockedLRU) Purge() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.lru.Purge()
-}
-
-func (c *lockedLRU) Resize(size int) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.lru.Resize(size)
-}
