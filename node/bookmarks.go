@@ -43,16 +43,16 @@ func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
 func (n *Node) BookmarkAdd(ctx context.Context, req BookmarkRequest) (Bookmark, error) {
 	m, err := mri.Parse(req.Ref)
 	if err != nil {
-		return Bookmark{}, coded(CodeInvalid, err)
+		return Bookmark{}, Wrap(CodeInvalid, err)
 	}
 	if req.Follow && !m.Mutable() {
-		return Bookmark{}, codedf(CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
+		return Bookmark{}, Errorf(CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
 	}
 	b := store.Bookmark{Name: req.Name, Target: m.String(), Created: n.now(), Follow: req.Follow}
 	if err := n.db.AddBookmark(b, req.Force); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			old, _ := n.db.Bookmark(req.Name)
-			return Bookmark{}, codedf(CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
+			return Bookmark{}, Errorf(CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
 		}
 		return Bookmark{}, storeErr(err)
 	}
@@ -71,7 +71,7 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 	err := n.db.UpdateBookmark(name, func(b *store.Bookmark) error {
 		if follow {
 			if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
-				return codedf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
+				return Errorf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
 			}
 		} else {
 			b.Resolved, b.ResolvedAt = cid.Undef, time.Time{}
@@ -85,7 +85,7 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 	case errors.As(err, &coded):
 		return Bookmark{}, coded
 	case errors.Is(err, store.ErrNotFound):
-		return Bookmark{}, codedf(CodeNotFound, "no bookmark named %q", name)
+		return Bookmark{}, Errorf(CodeNotFound, "no bookmark named %q", name)
 	case err != nil:
 		return Bookmark{}, storeErr(err)
 	}
@@ -99,7 +99,7 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 	if _, err := n.db.Bookmark(name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return codedf(CodeNotFound, "no bookmark named %q", name)
+			return Errorf(CodeNotFound, "no bookmark named %q", name)
 		}
 		return storeErr(err)
 	}
@@ -116,7 +116,7 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, erro
 		return URLResponse{}, storeErr(err)
 	}
 	if _, err := mri.Parse(target); err != nil {
-		return URLResponse{}, codedf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
+		return URLResponse{}, Errorf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
 	}
 	m, stale, err := n.resolveRefKept(ctx, target)
 	if err != nil {

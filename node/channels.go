@@ -33,18 +33,18 @@ type PublishResult struct {
 // announces it once the node has peers.
 func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult, error) {
 	if err := names.ValidateChannel(channel); err != nil {
-		return PublishResult{}, coded(CodeInvalid, err)
+		return PublishResult{}, Wrap(CodeInvalid, err)
 	}
 	ns := n.network()
 	if ns == nil {
-		return PublishResult{}, codedf(CodeNoDaemon, "publish needs the network: start `myconet daemon`")
+		return PublishResult{}, Errorf(CodeNoDaemon, "publish needs the network: start `myconet daemon`")
 	}
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return PublishResult{}, err
 	}
 	if m.Root.Type() != cid.DagCBOR {
-		return PublishResult{}, codedf(CodeInvalid, "%s is not a package (channels point at packages)", m.Root)
+		return PublishResult{}, Errorf(CodeInvalid, "%s is not a package (channels point at packages)", m.Root)
 	}
 	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, nil); err != nil {
 		return PublishResult{}, err
@@ -65,7 +65,7 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	case ctx.Err() != nil:
 		return PublishResult{}, fmt.Errorf("publish %s: %w", channel, ctx.Err())
 	case errors.Is(err, names.ErrBadTime), errors.Is(err, names.ErrBadChannel), errors.Is(err, names.ErrBadTarget):
-		return PublishResult{}, coded(CodeInvalid, err)
+		return PublishResult{}, Wrap(CodeInvalid, err)
 	default: // the network could not take it now: kept, announced later
 		n.log.Warn("channel kept, not yet in the network: it is announced as soon as the node has peers", "channel", channel, "err", err)
 	}
@@ -113,7 +113,7 @@ func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
 func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptResolution, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return mri.MRI{}, nil, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, Wrap(CodeInvalid, err)
 	}
 	if !m.Mutable() {
 		return m, nil, nil
@@ -130,7 +130,7 @@ func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptRe
 	}
 	out, err := mri.New(target, m.Path)
 	if err != nil {
-		return mri.MRI{}, nil, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, Wrap(CodeInvalid, err)
 	}
 	out.Query, out.Fragment = m.Query, m.Fragment
 	return out, kept, nil
@@ -142,7 +142,7 @@ func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptRe
 func (n *Node) resolveChannel(ctx context.Context, ref string, m mri.MRI) (cid.Cid, error) {
 	pid, err := peer.Decode(m.Publisher)
 	if err != nil {
-		return cid.Undef, codedf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
+		return cid.Undef, Errorf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
 	}
 	if pid == n.id.PeerID { // our own channel: the local record is authoritative
 		if cr, err := n.db.Channel(m.Channel); err == nil {
@@ -153,16 +153,16 @@ func (n *Node) resolveChannel(ctx context.Context, ref string, m mri.MRI) (cid.C
 	}
 	ns := n.network()
 	if ns == nil {
-		return cid.Undef, codedf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
+		return cid.Undef, Errorf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
 	}
 	rctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
 	rec, err := names.Resolve(rctx, ns.dht, pid, m.Channel, n.now())
 	if err != nil {
 		if errors.Is(err, names.ErrNotFound) {
-			return cid.Undef, codedf(CodeNotFound, "%s: no record of this channel in the network", ref)
+			return cid.Undef, Errorf(CodeNotFound, "%s: no record of this channel in the network", ref)
 		}
-		return cid.Undef, codedf(CodeNotFound, "%s: %v", ref, err)
+		return cid.Undef, Errorf(CodeNotFound, "%s: %v", ref, err)
 	}
 	return rec.Target, nil
 }

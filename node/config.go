@@ -267,7 +267,7 @@ func findKey(key string) (configKey, error) {
 			return k, nil
 		}
 	}
-	return configKey{}, codedf(CodeInvalid, "unknown config key %q (known: %s)", key, strings.Join(ConfigKeys(), ", "))
+	return configKey{}, Errorf(CodeInvalid, "unknown config key %q (known: %s)", key, strings.Join(ConfigKeys(), ", "))
 }
 
 type configKey struct {
@@ -317,7 +317,7 @@ func boolKey(name, doc string, p func(*FileConfig) *bool) configKey {
 		set: func(c *FileConfig, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return codedf(CodeInvalid, "want true or false, got %q", v)
+				return Errorf(CodeInvalid, "want true or false, got %q", v)
 			}
 			*p(c) = b
 			return nil
@@ -335,17 +335,17 @@ func intKey(name, doc string, p func(*FileConfig) *int, min, max int) configKey 
 			}
 			n, err := strconv.Atoi(v)
 			if err != nil && min == 0 {
-				return codedf(CodeInvalid, "want a whole number or auto, got %q", v)
+				return Errorf(CodeInvalid, "want a whole number or auto, got %q", v)
 			}
 			if err != nil {
-				return codedf(CodeInvalid, "want a whole number, got %q", v)
+				return Errorf(CodeInvalid, "want a whole number, got %q", v)
 			}
 			*p(c) = n
 			return nil
 		},
 		check: func(c *FileConfig) error {
 			if n := *p(c); n < min || n > max {
-				return codedf(CodeInvalid, "%d is outside %d..%d", n, min, max)
+				return Errorf(CodeInvalid, "%d is outside %d..%d", n, min, max)
 			}
 			return nil
 		},
@@ -357,7 +357,7 @@ func checkHostPort(s string) error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return codedf(CodeInvalid, "want HOST:PORT or none, got %q", s)
+		return Errorf(CodeInvalid, "want HOST:PORT or none, got %q", s)
 	}
 	return nil
 }
@@ -367,7 +367,7 @@ func checkDNSAddr(s string) error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return codedf(CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
+		return Errorf(CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
 	}
 	return nil
 }
@@ -377,12 +377,12 @@ func checkDHTMode(s string) error {
 	case "", "auto", "server", "client":
 		return nil
 	}
-	return codedf(CodeInvalid, "want auto, server or client, got %q", s)
+	return Errorf(CodeInvalid, "want auto, server or client, got %q", s)
 }
 
 func checkTUNName(s string) error {
 	if s == "" || len(s) > 15 || strings.ContainsAny(s, "/ \t\n") {
-		return codedf(CodeInvalid, "want an interface name of 1 to 15 characters without / or spaces, got %q", s)
+		return Errorf(CodeInvalid, "want an interface name of 1 to 15 characters without / or spaces, got %q", s)
 	}
 	return nil
 }

@@ -110,9 +110,9 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	ns := n.network()
 	if ns == nil {
 		if ok, _ := n.db.Has(root); ok {
-			return codedf(CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
+			return Errorf(CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
 		}
-		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
+		return Errorf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
 	defer n.metrics.countFetch(&reterr)
 	providers, err := n.findProviders(ctx, ns, root, providerLinger)
@@ -148,7 +148,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 			return ctxErr // the caller gave up: not the content's fault
 		}
 		n.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
-		return codedf(CodeNotFound, "fetch %s: %v", root, err)
+		return Errorf(CodeNotFound, "fetch %s: %v", root, err)
 	}
 	if err := n.commitFetched(batch, root, reason, stats.Bytes); err != nil {
 		return err
@@ -216,7 +216,7 @@ func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (
 		size += int64(len(data))
 		kids, err := blockLinks(c, data)
 		if err != nil {
-			return 0, false, codedf(CodeCorrupt, "block %s: %v", c, err)
+			return 0, false, Errorf(CodeCorrupt, "block %s: %v", c, err)
 		}
 		stack = append(stack, kids...)
 	}
@@ -232,10 +232,10 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, codedf(CodeInvalid, "%s is not a valid package: %v", root, err)
+		return nil, Errorf(CodeInvalid, "%s is not a valid package: %v", root, err)
 	}
 	if err := p.Verify(); err != nil {
-		return nil, codedf(CodeInvalid, "package %s: %v", root, err)
+		return nil, Errorf(CodeInvalid, "package %s: %v", root, err)
 	}
 	return &store.PackageRecord{
 		CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind, Size: int64(p.Meta.Size),
@@ -295,7 +295,7 @@ func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, codedf(CodeNotFound, "no node in the network provides %s", root)
+		return nil, Errorf(CodeNotFound, "no node in the network provides %s", root)
 	}
 	return out, nil
 }
@@ -315,7 +315,7 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	}
 	ns := n.network()
 	if ns == nil {
-		return nil, codedf(CodeNoDaemon, "providers need the network: start `myconet daemon`")
+		return nil, Errorf(CodeNoDaemon, "providers need the network: start `myconet daemon`")
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()

@@ -240,7 +240,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 	trailing := escSub == "" || strings.HasSuffix(escSub, "/")
 	m, err := mri.New(root, plain)
 	if err != nil {
-		g.errorPage(w, r, coded(CodeInvalid, err))
+		g.errorPage(w, r, Wrap(CodeInvalid, err))
 		return
 	}
 	ref := m.String()
@@ -255,7 +255,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 			segs, st, err = rsegs, rst, nil
 			plain = strings.Join(segs, "/")
 			if m, err = mri.New(root, plain); err != nil {
-				g.errorPage(w, r, coded(CodeInvalid, err))
+				g.errorPage(w, r, Wrap(CodeInvalid, err))
 				return
 			}
 			ref = m.String()

@@ -20,7 +20,7 @@ type linkSource struct{ target string }
 func (s linkSource) Stat(_ context.Context, ref string) (PathStat, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return PathStat{}, coded(CodeInvalid, err)
+		return PathStat{}, Wrap(CodeInvalid, err)
 	}
 	if m.Path == "" || strings.HasSuffix(m.Path, "f") {
 		return PathStat{Type: "dir", Package: m.Root, Content: m.Root, CID: m.Root}, nil
@@ -28,7 +28,7 @@ func (s linkSource) Stat(_ context.Context, ref string) (PathStat, error) {
 	return PathStat{Type: "symlink", Target: s.target}, nil
 }
 func (s linkSource) OpenFile(context.Context, string) (ReadSeekCloser, PathStat, error) {
-	return nil, PathStat{}, codedf(CodeNotFound, "no file")
+	return nil, PathStat{}, Errorf(CodeNotFound, "no file")
 }
 func (s linkSource) Ls(context.Context, string) ([]Entry, error) { return nil, nil }
 func (s linkSource) Pins(context.Context) ([]PinInfo, error)     { return nil, nil }

@@ -35,7 +35,7 @@ func (g *gateway) followLinks(ctx context.Context, root cid.Cid, segs []string) 
 		cur, queue = append(cur, queue[0]), queue[1:]
 		m, err := mri.New(root, strings.Join(cur, "/"))
 		if err != nil {
-			return nil, PathStat{}, coded(CodeInvalid, err)
+			return nil, PathStat{}, Wrap(CodeInvalid, err)
 		}
 		if st, err = g.src.Stat(ctx, m.String()); err != nil {
 			if hops == 0 {

@@ -427,12 +427,12 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return codedf(CodeInvalid, "request body larger than %d bytes", mbe.Limit)
+			return Errorf(CodeInvalid, "request body larger than %d bytes", mbe.Limit)
 		}
-		return codedf(CodeInvalid, "request body: %v", err)
+		return Errorf(CodeInvalid, "request body: %v", err)
 	}
 	if dec.More() {
-		return codedf(CodeInvalid, "request body: more than one JSON value")
+		return Errorf(CodeInvalid, "request body: more than one JSON value")
 	}
 	return nil
 }
@@ -441,7 +441,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func refParam(r *http.Request) (string, error) {
 	ref := r.URL.Query().Get("ref")
 	if ref == "" {
-		return "", codedf(CodeInvalid, "missing query parameter ref")
+		return "", Errorf(CodeInvalid, "missing query parameter ref")
 	}
 	return ref, nil
 }

@@ -347,7 +347,7 @@ func (h *apiHandler) connect(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Addr == "" {
-		writeError(w, codedf(CodeInvalid, "connect: no addr given"))
+		writeError(w, Errorf(CodeInvalid, "connect: no addr given"))
 		return
 	}
 	v, err := h.api.Connect(r.Context(), req.Addr)
@@ -374,7 +374,7 @@ func readRef(w http.ResponseWriter, r *http.Request) (string, error) {
 		return "", err
 	}
 	if req.Ref == "" {
-		return "", codedf(CodeInvalid, "request body: missing ref")
+		return "", Errorf(CodeInvalid, "request body: missing ref")
 	}
 	return req.Ref, nil
 }
@@ -413,7 +413,7 @@ func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Channel == "" || req.Ref == "" {
-		writeError(w, codedf(CodeInvalid, "publish: want a channel and a ref"))
+		writeError(w, Errorf(CodeInvalid, "publish: want a channel and a ref"))
 		return
 	}
 	v, err := h.api.Publish(r.Context(), req.Channel, req.Ref)

@@ -19,7 +19,7 @@ func (h *apiHandler) join(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Invite == "" {
-		writeError(w, codedf(CodeInvalid, "no invite given"))
+		writeError(w, Errorf(CodeInvalid, "no invite given"))
 		return
 	}
 	v, err := h.api.Join(r.Context(), req.Invite)
@@ -52,7 +52,7 @@ func (h *apiHandler) nameEdit(w http.ResponseWriter, r *http.Request) {
 		err = h.api.NameRm(r.Context(), req.Name)
 		v = NameInfo{Name: req.Name}
 	default:
-		err = codedf(CodeInvalid, "names: op must be set, publish, resolve or rm, got %q", req.Op)
+		err = Errorf(CodeInvalid, "names: op must be set, publish, resolve or rm, got %q", req.Op)
 	}
 	reply(w, v, err)
 }

@@ -102,7 +102,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			writeError(w, codedf(CodeInvalid, "limit %q is not a number ≥ 0", l))
+			writeError(w, Errorf(CodeInvalid, "limit %q is not a number ≥ 0", l))
 			return
 		}
 		opts.Limit = n
@@ -110,7 +110,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	if lo := v.Get("local"); lo != "" {
 		b, err := strconv.ParseBool(lo)
 		if err != nil {
-			writeError(w, codedf(CodeInvalid, "local %q is not a boolean", lo))
+			writeError(w, Errorf(CodeInvalid, "local %q is not a boolean", lo))
 			return
 		}
 		opts.Local = b

@@ -68,13 +68,13 @@ const (
 func (n *Node) Invite(ctx context.Context, req InviteRequest) (InviteResult, error) {
 	ns := n.network()
 	if ns == nil {
-		return InviteResult{}, codedf(CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
+		return InviteResult{}, Errorf(CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
 	}
 	ttl := invite.DefaultTTL
 	if req.Expires != "" {
 		d, err := time.ParseDuration(req.Expires)
 		if err != nil || d <= 0 || d > invite.MaxTTL {
-			return InviteResult{}, codedf(CodeInvalid, "expires: want a duration such as 24h or 30m, up to %s; got %q", invite.MaxTTL, req.Expires)
+			return InviteResult{}, Errorf(CodeInvalid, "expires: want a duration such as 24h or 30m, up to %s; got %q", invite.MaxTTL, req.Expires)
 		}
 		ttl = d
 	}
@@ -83,12 +83,12 @@ func (n *Node) Invite(ctx context.Context, req InviteRequest) (InviteResult, err
 		uses = req.Uses
 	}
 	if uses < 1 || uses > 65535 {
-		return InviteResult{}, codedf(CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
+		return InviteResult{}, Errorf(CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
 	}
 	addrs := ns.inviteAddrs()
 	text, inv, err := invite.New(n.id.Priv, addrs, ttl, uses, n.now())
 	if err != nil {
-		return InviteResult{}, codedf(CodeInvalid, "%v", err)
+		return InviteResult{}, Errorf(CodeInvalid, "%v", err)
 	}
 	res := InviteResult{Invite: text, Peer: inv.Peer.String(), Expires: inv.Expires, Uses: inv.Uses}
 	for _, a := range inv.Addrs {
@@ -156,17 +156,17 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 func (n *Node) Join(ctx context.Context, text string) (JoinResult, error) {
 	inv, err := invite.Parse(text)
 	if err != nil {
-		return JoinResult{}, codedf(CodeInvalid, "%v", err)
+		return JoinResult{}, Errorf(CodeInvalid, "%v", err)
 	}
 	if err := inv.Check(n.now()); err != nil {
-		return JoinResult{}, codedf(CodeInvalid, "%v: ask for a new one", err)
+		return JoinResult{}, Errorf(CodeInvalid, "%v: ask for a new one", err)
 	}
 	if inv.Peer == n.id.PeerID {
-		return JoinResult{}, codedf(CodeInvalid, "that is this node's own invitation: use it on another node")
+		return JoinResult{}, Errorf(CodeInvalid, "that is this node's own invitation: use it on another node")
 	}
 	ns := n.network()
 	if ns == nil {
-		return JoinResult{}, codedf(CodeNoDaemon, "join needs the network: start `myconet daemon`")
+		return JoinResult{}, Errorf(CodeNoDaemon, "join needs the network: start `myconet daemon`")
 	}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
@@ -197,7 +197,7 @@ func (n *Node) Join(ctx context.Context, text string) (JoinResult, error) {
 		return JoinResult{}, fmt.Errorf("join: %s answered badly: %w", inv.Peer, err)
 	}
 	if rep.Error != "" {
-		return JoinResult{}, codedf(CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
+		return JoinResult{}, Errorf(CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
 	}
 	res := JoinResult{Peer: inv.Peer.String(), Learned: len(learned)}
 	n.savePeer(ns, inv.Peer)

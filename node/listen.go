@@ -29,10 +29,10 @@ func checkListenFree(listen []string) error {
 	for _, s := range listen {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
-			return codedf(CodeInvalid, "config: network.listen: %q: %v", s, err)
+			return Errorf(CodeInvalid, "config: network.listen: %q: %v", s, err)
 		}
 		if err := probeListen(a); errors.Is(err, syscall.EADDRINUSE) {
-			return codedf(CodeInvalid, "network.listen: %s is in use by another program (another Myconet daemon?): stop it, or give this node other ports with `myconet daemon --listen` or `myconet config set network.listen`", s)
+			return Errorf(CodeInvalid, "network.listen: %s is in use by another program (another Myconet daemon?): stop it, or give this node other ports with `myconet daemon --listen` or `myconet config set network.listen`", s)
 		}
 	}
 	return nil

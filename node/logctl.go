@@ -44,7 +44,7 @@ func (n *Node) LogSettings(ctx context.Context) (LogSettings, error) {
 	online := n.online
 	n.mu.Unlock()
 	if !online {
-		return LogSettings{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
+		return LogSettings{}, Errorf(CodeNoDaemon, "start one with `myconet daemon`")
 	}
 	s := LogSettings{Level: "info", Access: n.accessOn.Load()}
 	if n.logLevel != nil {
@@ -62,10 +62,10 @@ func (n *Node) SetLog(ctx context.Context, req LogRequest) (LogSettings, error) 
 	if req.Level != "" {
 		var l slog.Level
 		if err := l.UnmarshalText([]byte(req.Level)); err != nil {
-			return LogSettings{}, codedf(CodeInvalid, "log: level: want debug, info, warn or error, got %q", req.Level)
+			return LogSettings{}, Errorf(CodeInvalid, "log: level: want debug, info, warn or error, got %q", req.Level)
 		}
 		if n.logLevel == nil {
-			return LogSettings{}, codedf(CodeInvalid, "log: this node's level is fixed (no Config.LogLevel)")
+			return LogSettings{}, Errorf(CodeInvalid, "log: this node's level is fixed (no Config.LogLevel)")
 		}
 		old := n.logLevel.Level()
 		n.logLevel.Set(l)

@@ -60,9 +60,9 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 	n.unprovideGone(ctx)
 	if removed == 0 {
 		if reason != "" {
-			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
+			return Errorf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
 		}
-		return codedf(CodeNotFound, "%s is not pinned", m.Root)
+		return Errorf(CodeNotFound, "%s is not pinned", m.Root)
 	}
 	return nil
 }
@@ -119,7 +119,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 		return batch.Put(c, data)
 	})
 	if errors.Is(err, content.ErrBadCAR) {
-		return ImportResult{}, codedf(CodeInvalid, "import: %v", err)
+		return ImportResult{}, Errorf(CodeInvalid, "import: %v", err)
 	}
 	if err != nil {
 		return ImportResult{}, storeErr(err)
@@ -140,7 +140,7 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			return nil
 		})
 		if err != nil {
-			return ImportResult{}, codedf(CodeInvalid, "import: root %s is incomplete in the CAR: %v", root, err)
+			return ImportResult{}, Errorf(CodeInvalid, "import: root %s is incomplete in the CAR: %v", root, err)
 		}
 		ri := rootInfo{c: root}
 		if root.Type() == cid.DagCBOR {
@@ -150,10 +150,10 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			}
 			p, err := metadata.Decode(data)
 			if err != nil {
-				return ImportResult{}, codedf(CodeInvalid, "import: root %s is not a valid package: %v", root, err)
+				return ImportResult{}, Errorf(CodeInvalid, "import: root %s is not a valid package: %v", root, err)
 			}
 			if err := p.Verify(); err != nil {
-				return ImportResult{}, codedf(CodeInvalid, "import: package %s: %v", root, err)
+				return ImportResult{}, Errorf(CodeInvalid, "import: package %s: %v", root, err)
 			}
 			ri.rec = &store.PackageRecord{
 				CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind,
@@ -246,7 +246,7 @@ var quotaKeys = map[string]string{
 func (n *Node) SetQuota(ctx context.Context, resource, value string) (QuotaInfo, error) {
 	key, ok := quotaKeys[resource]
 	if !ok {
-		return QuotaInfo{}, codedf(CodeInvalid, "unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", resource)
+		return QuotaInfo{}, Errorf(CodeInvalid, "unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", resource)
 	}
 	if err := n.ConfigSet(ctx, key, value); err != nil {
 		return QuotaInfo{}, err
@@ -279,13 +279,13 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 	path := filepath.Join(n.home, ConfigFile)
 	file, err := LoadConfig(path)
 	if err != nil {
-		return coded(CodeInvalid, err)
+		return Wrap(CodeInvalid, err)
 	}
 	if err := file.SetKey(key, value); err != nil {
-		return coded(CodeInvalid, err)
+		return Wrap(CodeInvalid, err)
 	}
 	if err := file.Validate(); err != nil {
-		return coded(CodeInvalid, err)
+		return Wrap(CodeInvalid, err)
 	}
 	next, err := n.effective(file)
 	if err != nil {

@@ -116,7 +116,7 @@ func (n *Node) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
 		return cid.Undef, err
 	}
 	if !isPackageCID(m.Root) {
-		return cid.Undef, codedf(CodeInvalid, "%s is not a package (votes and annotations name a package root)", m.Root)
+		return cid.Undef, Errorf(CodeInvalid, "%s is not a package (votes and annotations name a package root)", m.Root)
 	}
 	return m.Root, nil
 }
@@ -125,7 +125,7 @@ func (n *Node) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
 func (n *Node) Vote(ctx context.Context, req VoteRequest) (Delivery, error) {
 	choice, err := moderation.ParseChoice(req.Choice)
 	if err != nil {
-		return Delivery{}, codedf(CodeInvalid, "vote: want keep or remove, got %q", req.Choice)
+		return Delivery{}, Errorf(CodeInvalid, "vote: want keep or remove, got %q", req.Choice)
 	}
 	c, err := n.packageRef(ctx, req.Ref)
 	if err != nil {
@@ -133,18 +133,18 @@ func (n *Node) Vote(ctx context.Context, req VoteRequest) (Delivery, error) {
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return Delivery{}, codedf(CodeNoDaemon, "vote needs the network: start `myconet daemon`")
+		return Delivery{}, Errorf(CodeNoDaemon, "vote needs the network: start `myconet daemon`")
 	}
 	s := n.modSettings()
 	start := time.Now()
 	v, err := moderation.NewVote(n.id.Ed25519(), c, choice, req.Reason, n.now(), s.powBits)
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return Delivery{}, Wrap(CodeInvalid, err)
 	}
 	took := time.Since(start)
 	rec, err := v.Encode()
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return Delivery{}, Wrap(CodeInvalid, err)
 	}
 	d := Delivery{Package: c.String(), Kind: "vote", Choice: choice.String(), Author: n.id.PeerID.String(),
 		WorkBits: s.powBits, WorkSeconds: took.Seconds()}
@@ -164,7 +164,7 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return Delivery{}, codedf(CodeNoDaemon, "annotate needs the network: start `myconet daemon`")
+		return Delivery{}, Errorf(CodeNoDaemon, "annotate needs the network: start `myconet daemon`")
 	}
 	a := moderation.Annotation{Target: c, Tags: slices.Clone(req.Tags), Note: req.Note}
 	sort.Strings(a.Tags)
@@ -176,12 +176,12 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	start := time.Now()
 	a, err = moderation.NewAnnotation(n.id.Ed25519(), a, n.now(), s.powBits)
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return Delivery{}, Wrap(CodeInvalid, err)
 	}
 	took := time.Since(start)
 	rec, err := a.Encode()
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return Delivery{}, Wrap(CodeInvalid, err)
 	}
 	d := Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
 	n.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
@@ -254,7 +254,7 @@ func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport,
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
+		return TallyReport{}, Errorf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
 	return n.explained(c, n.modDecision(ctx, c, true, verify, lookWait)), nil
 }
@@ -279,7 +279,7 @@ func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (ModerationR
 	switch rule {
 	case "allow", "deny", "clear":
 	default:
-		return ModerationRule{}, codedf(CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
+		return ModerationRule{}, Errorf(CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
 	}
 	if err := n.db.SetModRule(c.String(), rule == "allow", rule == "clear"); err != nil {
 		return ModerationRule{}, storeErr(err)

@@ -64,9 +64,9 @@ func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	}
 	if w {
 		if !isPackageCID(c) { // why names the package
-			return codedf(CodeWithheld, "withheld by moderation: %s", why)
+			return Errorf(CodeWithheld, "withheld by moderation: %s", why)
 		}
-		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
+		return Errorf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func (h *apiHandler) tally(w http.ResponseWriter, r *http.Request) {
 	verify := false
 	if s := r.URL.Query().Get("verify"); s != "" {
 		if verify, err = strconv.ParseBool(s); err != nil {
-			writeError(w, codedf(CodeInvalid, "verify: want true or false, got %q", s))
+			writeError(w, Errorf(CodeInvalid, "verify: want true or false, got %q", s))
 			return
 		}
 	}

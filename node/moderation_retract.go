@@ -181,7 +181,7 @@ func (n *Node) retractedErr(c cid.Cid) error {
 	if !ok || n.pinnedLocal(pkg) {
 		return nil
 	}
-	return codedf(CodeRetracted, "%s was %s", pkg, rt.why())
+	return Errorf(CodeRetracted, "%s was %s", pkg, rt.why())
 }
 
 // checkRetraction verifies a retraction of target against the package
@@ -312,7 +312,7 @@ func (n *Node) keepRetracted(root cid.Cid, reason store.Reason) (kept bool, err 
 		return false, nil
 	}
 	if !n.dagComplete(root) {
-		return false, codedf(CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
+		return false, Errorf(CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
 	}
 	now := n.now()
 	if err := n.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
@@ -379,23 +379,23 @@ func (n *Node) Retract(ctx context.Context, req RetractRequest) (RetractResult, 
 	}
 	pkg, root, err := n.rootOf(c)
 	if err != nil {
-		return RetractResult{}, codedf(CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
+		return RetractResult{}, Errorf(CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
 	}
 	if !bytes.Equal(pkg.Publisher, n.id.Ed25519().Public().(ed25519.PublicKey)) {
-		return RetractResult{}, codedf(CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
+		return RetractResult{}, Errorf(CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
 			PeerIDFromEd25519(pkg.Publisher), c, n.id.PeerID)
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return RetractResult{}, codedf(CodeNoDaemon, "retract needs the network: start `myconet daemon`")
+		return RetractResult{}, Errorf(CodeNoDaemon, "retract needs the network: start `myconet daemon`")
 	}
 	r, err := moderation.NewRetraction(n.id.Ed25519(), c, req.Reason, n.now())
 	if err != nil {
-		return RetractResult{}, coded(CodeInvalid, err)
+		return RetractResult{}, Wrap(CodeInvalid, err)
 	}
 	rec, err := r.Encode()
 	if err != nil {
-		return RetractResult{}, coded(CodeInvalid, err)
+		return RetractResult{}, Wrap(CodeInvalid, err)
 	}
 	rt := retraction{r: r, bundle: encodeRetractBundle(rec, root)}
 	if old, ok := n.retractionOf(c); ok {

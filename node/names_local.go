@@ -171,10 +171,10 @@ func checkNameLabel(p *string) error {
 	*p = strings.ToLower(*p)
 	name := *p
 	if err := names.ValidateLabel(name); err != nil {
-		return codedf(CodeInvalid, "name %q: want 1 to 63 of a-z, 0-9 and '-', not at either end", name)
+		return Errorf(CodeInvalid, "name %q: want 1 to 63 of a-z, 0-9 and '-', not at either end", name)
 	}
 	if _, ok := parsePeerLabel(name); ok {
-		return codedf(CodeInvalid, "name %q reads as a peer ID", name)
+		return Errorf(CodeInvalid, "name %q reads as a peer ID", name)
 	}
 	return nil
 }
@@ -186,7 +186,7 @@ func (n *Node) Names(ctx context.Context) (NamesInfo, error) {
 	hosts, herr := n.hostnames()
 	namesMu.Unlock()
 	if err = errors.Join(err, herr); err != nil {
-		return NamesInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return NamesInfo{}, Errorf(CodeCorrupt, "names: %v", err)
 	}
 	self := PeerDNSLabel(n.id.PeerID)
 	info := NamesInfo{Petnames: []NameInfo{}, Published: []NameInfo{}, Self: self + "." + NameZone}
@@ -216,19 +216,19 @@ func (n *Node) NameSet(ctx context.Context, name, target string) (NameInfo, erro
 	if id, ok := parsePeerLabel(strings.TrimSuffix(target, "."+NameZone)); ok {
 		a, ok := peerAddr(id)
 		if !ok {
-			return NameInfo{}, codedf(CodeInvalid, "%s has no Ed25519 key, so no overlay address", id)
+			return NameInfo{}, Errorf(CodeInvalid, "%s has no Ed25519 key, so no overlay address", id)
 		}
 		p = petname{Peer: id.String(), Addr: a.String()}
 	} else if a, err := netip.ParseAddr(target); err == nil && a.Is6() && a.Zone() == "" && overlay.Prefix.Contains(a) {
 		p = petname{Addr: a.String()}
 	} else {
-		return NameInfo{}, codedf(CodeInvalid, "%q is neither a peer ID nor an overlay address (fd6d:7963::/32)", target)
+		return NameInfo{}, Errorf(CodeInvalid, "%q is neither a peer ID nor an overlay address (fd6d:7963::/32)", target)
 	}
 	namesMu.Lock()
 	defer namesMu.Unlock()
 	pets, err := n.petnames()
 	if err != nil {
-		return NameInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return NameInfo{}, Errorf(CodeCorrupt, "names: %v", err)
 	}
 	pets[name] = p
 	if err := n.writeNames(petnamesFile, pets); err != nil {
@@ -245,12 +245,12 @@ func (n *Node) NameRm(ctx context.Context, name string) error {
 	pets, err := n.petnames()
 	hosts, herr := n.hostnames()
 	if err = errors.Join(err, herr); err != nil {
-		return codedf(CodeCorrupt, "names: %v", err)
+		return Errorf(CodeCorrupt, "names: %v", err)
 	}
 	_, pet := pets[name]
 	_, host := hosts[name]
 	if !pet && !host {
-		return codedf(CodeNotFound, "no name %q (see `myconet name ls`)", name)
+		return Errorf(CodeNotFound, "no name %q (see `myconet name ls`)", name)
 	}
 	if pet {
 		delete(pets, name)
@@ -284,13 +284,13 @@ func (n *Node) NamePublish(ctx context.Context, name, target string) (NameInfo, 
 	}
 	ns := n.network()
 	if ns == nil {
-		return NameInfo{}, codedf(CodeNoDaemon, "publishing a name needs the network: start `myconet daemon`")
+		return NameInfo{}, Errorf(CodeNoDaemon, "publishing a name needs the network: start `myconet daemon`")
 	}
 	namesMu.Lock()
 	hosts, err := n.hostnames()
 	if err != nil {
 		namesMu.Unlock()
-		return NameInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return NameInfo{}, Errorf(CodeCorrupt, "names: %v", err)
 	}
 	h := hosts[name]
 	h.Seq++
@@ -314,7 +314,7 @@ func (n *Node) NamePublish(ctx context.Context, name, target string) (NameInfo, 
 func (n *Node) resolveTarget(ctx context.Context, target string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(target); err == nil {
 		if !a.Is6() || a.Zone() != "" || !overlay.Prefix.Contains(a) {
-			return netip.Addr{}, codedf(CodeInvalid, "%s is not an overlay address (fd6d:7963::/32)", target)
+			return netip.Addr{}, Errorf(CodeInvalid, "%s is not an overlay address (fd6d:7963::/32)", target)
 		}
 		return a, nil
 	}
@@ -328,7 +328,7 @@ func (n *Node) resolveTarget(ctx context.Context, target string) (netip.Addr, er
 func (n *Node) publishHost(ctx context.Context, ns *netState, name string, h hostEntry) (names.HostRecord, error) {
 	addr, err := netip.ParseAddr(h.Addr)
 	if err != nil {
-		return names.HostRecord{}, codedf(CodeCorrupt, "names: %s: bad address %q", hostnamesFile, h.Addr)
+		return names.HostRecord{}, Errorf(CodeCorrupt, "names: %s: bad address %q", hostnamesFile, h.Addr)
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -374,14 +374,14 @@ func (n *Node) republishHosts(ctx context.Context, ns *netState) {
 func (n *Node) NameResolve(ctx context.Context, name string) (NameInfo, error) {
 	q := strings.TrimSuffix(strings.TrimSuffix(name, "."), "."+NameZone)
 	if strings.EqualFold(q, NameZone) || q == "" {
-		return NameInfo{}, codedf(CodeInvalid, "no name given")
+		return NameInfo{}, Errorf(CodeInvalid, "no name given")
 	}
 	info, found, err := n.lookupName(ctx, q)
 	if err != nil {
 		return NameInfo{}, err
 	}
 	if !found {
-		return NameInfo{}, codedf(CodeNotFound, "%s.%s: no such name", q, NameZone)
+		return NameInfo{}, Errorf(CodeNotFound, "%s.%s: no such name", q, NameZone)
 	}
 	return info, nil
 }
@@ -400,7 +400,7 @@ func (n *Node) lookupName(ctx context.Context, q string) (NameInfo, bool, error)
 		pets, err := n.petnames()
 		namesMu.Unlock()
 		if err != nil {
-			return NameInfo{}, false, codedf(CodeCorrupt, "names: %v", err)
+			return NameInfo{}, false, Errorf(CodeCorrupt, "names: %v", err)
 		}
 		if p, ok := pets[strings.ToLower(labels[0])]; ok {
 			return NameInfo{Name: q, FQDN: fqdn, Addr: p.Addr, Peer: p.Peer, Kind: "petname"}, true, nil
@@ -417,7 +417,7 @@ func (n *Node) lookupName(ctx context.Context, q string) (NameInfo, bool, error)
 			pets, err := n.petnames()
 			namesMu.Unlock()
 			if err != nil {
-				return NameInfo{}, false, codedf(CodeCorrupt, "names: %v", err)
+				return NameInfo{}, false, Errorf(CodeCorrupt, "names: %v", err)
 			}
 			p, has := pets[strings.ToLower(labels[1])]
 			if !has || p.Peer == "" {
@@ -429,7 +429,7 @@ func (n *Node) lookupName(ctx context.Context, q string) (NameInfo, bool, error)
 		}
 		ns := n.network()
 		if ns == nil {
-			return NameInfo{}, false, codedf(CodeNoDaemon, "names published by nodes need the network: start `myconet daemon`")
+			return NameInfo{}, false, Errorf(CodeNoDaemon, "names published by nodes need the network: start `myconet daemon`")
 		}
 		rec, err := names.ResolveHost(ctx, ns.dht, id, host, n.now())
 		switch {

@@ -95,7 +95,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	if n.net != nil {
 		n.mu.Unlock()
-		return codedf(CodeInvalid, "network already started")
+		return Errorf(CodeInvalid, "network already started")
 	}
 	cfg := n.cfg
 	n.mu.Unlock()
@@ -356,7 +356,7 @@ func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
 	for _, s := range cfg.Network.Bootstrap {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
-			return nil, codedf(CodeInvalid, "config: network.bootstrap: %q: %v", s, err)
+			return nil, Errorf(CodeInvalid, "config: network.bootstrap: %q: %v", s, err)
 		}
 		out = append(out, *ai)
 	}
@@ -430,7 +430,7 @@ func (p PeerInfo) LatencyText() string {
 func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return nil, codedf(CodeNoDaemon, "peers need the network: start `myconet daemon`")
+		return nil, Errorf(CodeNoDaemon, "peers need the network: start `myconet daemon`")
 	}
 	byID := map[peer.ID]*PeerInfo{}
 	for _, c := range ns.host.Network().Conns() {
@@ -472,14 +472,14 @@ func dirString(d network.Direction) string {
 func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return PeerInfo{}, codedf(CodeNoDaemon, "connect needs the network: start `myconet daemon`")
+		return PeerInfo{}, Errorf(CodeNoDaemon, "connect needs the network: start `myconet daemon`")
 	}
 	ai, err := peer.AddrInfoFromString(addr)
 	if err != nil {
-		return PeerInfo{}, codedf(CodeInvalid, "%q is not a peer multiaddr (want …/p2p/<peer-id>): %v", addr, err)
+		return PeerInfo{}, Errorf(CodeInvalid, "%q is not a peer multiaddr (want …/p2p/<peer-id>): %v", addr, err)
 	}
 	if ai.ID == n.id.PeerID {
-		return PeerInfo{}, codedf(CodeInvalid, "that is this node's own address")
+		return PeerInfo{}, Errorf(CodeInvalid, "that is this node's own address")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()

@@ -142,7 +142,7 @@ func Init(home string) (string, error) {
 // New opens a node in cfg.Home. The caller must Close it.
 func New(cfg Config) (n *Node, reterr error) {
 	if cfg.Home == "" {
-		return nil, codedf(CodeInvalid, "node: no home directory given")
+		return nil, Errorf(CodeInvalid, "node: no home directory given")
 	}
 	home, err := Init(cfg.Home)
 	if err != nil {
@@ -162,7 +162,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	n.override = cfg.Override
 	file, err := LoadConfig(filepath.Join(home, ConfigFile))
 	if err != nil {
-		return nil, coded(CodeInvalid, err)
+		return nil, Wrap(CodeInvalid, err)
 	}
 	if n.cfg, err = n.effective(file); err != nil {
 		return nil, err
@@ -195,7 +195,7 @@ func (n *Node) effective(file FileConfig) (FileConfig, error) {
 		n.override(&file)
 	}
 	if err := file.Validate(); err != nil {
-		return file, codedf(CodeInvalid, "config: %v", err)
+		return file, Errorf(CodeInvalid, "config: %v", err)
 	}
 	return file, nil
 }
@@ -235,7 +235,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 	online, started, api, gw := n.online, n.started, n.apiAddr, n.gwAddr
 	n.mu.Unlock()
 	if !online {
-		return Status{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
+		return Status{}, Errorf(CodeNoDaemon, "start one with `myconet daemon`")
 	}
 	q, err := n.Quota(ctx)
 	if err != nil {
@@ -274,15 +274,15 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return coded(CodeNotFound, err)
+		return Wrap(CodeNotFound, err)
 	case errors.Is(err, store.ErrQuota):
-		return coded(CodeQuota, err)
+		return Wrap(CodeQuota, err)
 	case errors.Is(err, store.ErrCorrupt):
-		return coded(CodeCorrupt, err)
+		return Wrap(CodeCorrupt, err)
 	case errors.Is(err, store.ErrLocked):
-		return coded(CodeLocked, err)
+		return Wrap(CodeLocked, err)
 	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return coded(CodeInvalid, err)
+		return Wrap(CodeInvalid, err)
 	}
 	return err
 }

@@ -98,7 +98,7 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	}
 	rules, err := overlay.ParseRules(joinLines(cfg.Overlay.Firewall))
 	if err != nil {
-		return codedf(CodeInvalid, "config: overlay.firewall: %v", err)
+		return Errorf(CodeInvalid, "config: overlay.firewall: %v", err)
 	}
 	var dev tun.Device
 	switch {

@@ -63,10 +63,10 @@ type FirewallInfo struct {
 func (n *Node) overlayNet() (*overlayNet, error) {
 	ns := n.network()
 	if ns == nil {
-		return nil, codedf(CodeNoDaemon, "the overlay needs the network: start `myconet daemon`")
+		return nil, Errorf(CodeNoDaemon, "the overlay needs the network: start `myconet daemon`")
 	}
 	if ns.overlay == nil {
-		return nil, codedf(CodeInternal, "%v", errNoOverlay)
+		return nil, Errorf(CodeInternal, "%v", errNoOverlay)
 	}
 	return ns.overlay, nil
 }
@@ -75,10 +75,10 @@ func (n *Node) overlayNet() (*overlayNet, error) {
 func (n *Node) Ping(ctx context.Context, addr string, opts PingOptions) (PingResult, error) {
 	dst, err := netip.ParseAddr(addr)
 	if err != nil || !dst.Is6() || !overlay.Prefix.Contains(dst) || dst.Zone() != "" {
-		return PingResult{}, codedf(CodeInvalid, "%q is not an overlay address (fd6d:7963::/32)", addr)
+		return PingResult{}, Errorf(CodeInvalid, "%q is not an overlay address (fd6d:7963::/32)", addr)
 	}
 	if dst == n.id.Address {
-		return PingResult{}, codedf(CodeInvalid, "%s is this node's own address", dst)
+		return PingResult{}, Errorf(CodeInvalid, "%s is this node's own address", dst)
 	}
 	o, err := n.overlayNet()
 	if err != nil {
@@ -88,13 +88,13 @@ func (n *Node) Ping(ctx context.Context, addr string, opts PingOptions) (PingRes
 		opts.Count = 1
 	}
 	if opts.Count > 100 {
-		return PingResult{}, codedf(CodeInvalid, "count %d is more than 100", opts.Count)
+		return PingResult{}, Errorf(CodeInvalid, "count %d is more than 100", opts.Count)
 	}
 	if opts.Size <= 0 {
 		opts.Size = 56
 	}
 	if max := o.router.MTU() - 48; opts.Size > max {
-		return PingResult{}, codedf(CodeInvalid, "size %d is more than the MTU allows (%d)", opts.Size, max)
+		return PingResult{}, Errorf(CodeInvalid, "size %d is more than the MTU allows (%d)", opts.Size, max)
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
@@ -242,7 +242,7 @@ func (n *Node) FirewallRemove(ctx context.Context, rule string) (FirewallInfo, e
 func (n *Node) editFirewall(text string, add bool) (FirewallInfo, error) {
 	r, err := overlay.ParseRule(text)
 	if err != nil {
-		return FirewallInfo{}, coded(CodeInvalid, err)
+		return FirewallInfo{}, Wrap(CodeInvalid, err)
 	}
 	n.mu.Lock()
 	cur := slices.Clone(n.cfg.Overlay.Firewall)
@@ -262,7 +262,7 @@ func (n *Node) editFirewall(text string, add bool) (FirewallInfo, error) {
 	}
 	if !found {
 		if !add {
-			return FirewallInfo{}, codedf(CodeNotFound, "no rule for %s", r.String()[strings.Index(r.String(), " ")+1:])
+			return FirewallInfo{}, Errorf(CodeNotFound, "no rule for %s", r.String()[strings.Index(r.String(), " ")+1:])
 		}
 		next = append(next, r.String())
 	}
@@ -328,7 +328,7 @@ func (h *apiHandler) overlayPing(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Addr == "" {
-		writeError(w, codedf(CodeInvalid, "no addr given"))
+		writeError(w, Errorf(CodeInvalid, "no addr given"))
 		return
 	}
 	v, err := h.api.Ping(r.Context(), req.Addr, PingOptions{
@@ -368,7 +368,7 @@ func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
 	case "remove":
 		v, err = h.api.FirewallRemove(r.Context(), req.Rule)
 	default:
-		err = codedf(CodeInvalid, "firewall: op must be add or remove, got %q", req.Op)
+		err = Errorf(CodeInvalid, "firewall: op must be add or remove, got %q", req.Op)
 	}
 	reply(w, v, err)
 }

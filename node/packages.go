@@ -67,10 +67,10 @@ func blockLinks(c cid.Cid, data []byte) ([]cid.Cid, error) {
 func parseRef(ref string) (mri.MRI, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return mri.MRI{}, coded(CodeInvalid, err)
+		return mri.MRI{}, Wrap(CodeInvalid, err)
 	}
 	if m.Mutable() {
-		return mri.MRI{}, codedf(CodeInvalid, "%s is a channel; give the package MRI here", ref)
+		return mri.MRI{}, Errorf(CodeInvalid, "%s is a channel; give the package MRI here", ref)
 	}
 	return m, nil
 }
@@ -91,20 +91,20 @@ func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Packa
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, storeErr(err)
 		} else if !ok {
-			return nil, codedf(CodeNotFound, "%s is not in the local store", root)
+			return nil, Errorf(CodeNotFound, "%s is not in the local store", root)
 		}
 		return nil, nil
 	}
 	data, err := bs.Get(root)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, codedf(CodeNotFound, "package %s is not in the local store", root)
+		return nil, Errorf(CodeNotFound, "package %s is not in the local store", root)
 	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, codedf(CodeCorrupt, "%s is not a valid package: %v", root, err)
+		return nil, Errorf(CodeCorrupt, "%s is not a valid package: %v", root, err)
 	}
 	return p, nil
 }
@@ -189,11 +189,11 @@ func (n *Node) reader() *content.Reader { return content.NewReader(n.db) }
 func readErr(err error, m mri.MRI) error {
 	switch {
 	case errors.Is(err, content.ErrNoSuchPath), errors.Is(err, content.ErrNotDir):
-		return codedf(CodeNotFound, "%s: %v", m, err)
+		return Errorf(CodeNotFound, "%s: %v", m, err)
 	case errors.Is(err, content.ErrNotFile):
-		return codedf(CodeInvalid, "%s: %v", m, err)
+		return Errorf(CodeInvalid, "%s: %v", m, err)
 	case errors.Is(err, store.ErrNotFound):
-		return codedf(CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
+		return Errorf(CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
 	}
 	return storeErr(err)
 }
@@ -239,19 +239,19 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if req.Previous != "" {
 		pm, err := parseRef(req.Previous)
 		if err != nil {
-			return AddResult{}, codedf(CodeInvalid, "previous: %v", err)
+			return AddResult{}, Errorf(CodeInvalid, "previous: %v", err)
 		}
 		meta.Previous = pm.Root
 	}
 	if err := meta.Validate(); err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return AddResult{}, Wrap(CodeInvalid, err)
 	}
 	if req.Path == "" {
-		return AddResult{}, codedf(CodeInvalid, "add: no path given")
+		return AddResult{}, Errorf(CodeInvalid, "add: no path given")
 	}
 	plan, err := content.PlanPathOptions(req.Path, content.PlanOptions{Hidden: req.Hidden, NoFollowLinks: req.NoFollowLinks})
 	if err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return AddResult{}, Wrap(CodeInvalid, err)
 	}
 	if plan.IsDir && meta.Entry == "" && (meta.Kind == "" || meta.Kind == metadata.KindSite) {
 		if st, err := os.Stat(path.Join(plan.Path, "index.html")); err == nil && st.Mode().IsRegular() {
@@ -279,7 +279,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
 	if err != nil {
 		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
-			return AddResult{}, coded(CodeInvalid, err)
+			return AddResult{}, Wrap(CodeInvalid, err)
 		}
 		return AddResult{}, storeErr(err)
 	}
@@ -292,13 +292,13 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 			_, _, err = content.NewReader(n.db).Resolve(ctx, res.Root, segs)
 		}
 		if err != nil {
-			return AddResult{}, codedf(CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
+			return AddResult{}, Errorf(CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
 		}
 	}
 	meta.Size, meta.Files = uint64(res.Bytes), uint64(res.Files)
 	pkg, err := metadata.New(res.Root, meta, n.id.Ed25519())
 	if err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return AddResult{}, Wrap(CodeInvalid, err)
 	}
 	enc, err := pkg.Encode()
 	if err != nil {
@@ -426,7 +426,7 @@ func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
 		return err
 	}
 	if r.stat.Type != content.TypeFile {
-		return codedf(CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
+		return Errorf(CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
 	return readErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
 }
@@ -438,7 +438,7 @@ func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress
 		return err
 	}
 	if _, err := os.Lstat(dest); err == nil {
-		return codedf(CodeInvalid, "%s already exists", dest)
+		return Errorf(CodeInvalid, "%s already exists", dest)
 	}
 	var onProgress func(content.Progress)
 	if progress != nil {

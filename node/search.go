@@ -350,18 +350,18 @@ func (n *Node) heldTerms() []string {
 func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return search.Query{}, 0, codedf(CodeInvalid, "empty query: give at least one word")
+		return search.Query{}, 0, Errorf(CodeInvalid, "empty query: give at least one word")
 	}
 	q, err := search.ParseQuery(text)
 	if err != nil {
-		return search.Query{}, 0, codedf(CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "search: "))
+		return search.Query{}, 0, Errorf(CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "search: "))
 	}
 	set := func(key, v string) error {
 		if v == "" {
 			return nil
 		}
 		if err := q.SetFilter(key, v); err != nil {
-			return codedf(CodeInvalid, "--%s: %s", key, strings.TrimPrefix(err.Error(), "search: "))
+			return Errorf(CodeInvalid, "--%s: %s", key, strings.TrimPrefix(err.Error(), "search: "))
 		}
 		return nil
 	}
@@ -376,12 +376,12 @@ func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
 		}
 	}
 	if len(q.String()) > search.MaxQueryLen {
-		return q, 0, codedf(CodeInvalid, "query too long (at most %d bytes)", search.MaxQueryLen)
+		return q, 0, Errorf(CodeInvalid, "query too long (at most %d bytes)", search.MaxQueryLen)
 	}
 	limit := opts.Limit
 	switch {
 	case limit < 0:
-		return q, 0, codedf(CodeInvalid, "limit must be positive")
+		return q, 0, Errorf(CodeInvalid, "limit must be positive")
 	case limit == 0:
 		limit = DefaultSearchLimit
 	case limit > search.MaxResults:

@@ -51,7 +51,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	n.mu.Lock()
 	if n.online {
 		n.mu.Unlock()
-		return codedf(CodeInvalid, "run: the node is already serving")
+		return Errorf(CodeInvalid, "run: the node is already serving")
 	}
 	apiAddr, gwAddr := opts.APIAddr, opts.GatewayAddr
 	if apiAddr == "" {
@@ -204,7 +204,7 @@ func (n *Node) loadOrCreateToken(mode os.FileMode) (string, error) {
 			}
 			return tok, nil
 		}
-		return "", codedf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
+		return "", Errorf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("api: token: %w", err)

@@ -147,10 +147,10 @@ func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error
 		if ctxErr := rb.ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, codedf(CodeNotFound, "fetch %s of %s: %v", c, rb.root, err)
+		return nil, Errorf(CodeNotFound, "fetch %s of %s: %v", c, rb.root, err)
 	}
 	if got == nil {
-		return nil, codedf(CodeNotFound, "fetch %s of %s: not delivered", c, rb.root)
+		return nil, Errorf(CodeNotFound, "fetch %s of %s: not delivered", c, rb.root)
 	}
 	return got, nil
 }
