@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -65,7 +66,7 @@ func TestBootstrapFailureSaid(t *testing.T) {
 	t.Cleanup(func() { n.Close() })
 	startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
 	ctx := context.Background()
-	var st node.Status
+	var st apitype.Status
 	nodetest.Eventually(t, 20*time.Second, "status and log saying the node is alone", func() bool {
 		st, err = n.Status(ctx)
 		return err == nil && st.Alone != "" && strings.Contains(logs.String(), "alone on the network")

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // ConfigVersion is the version of the config file format this code writes.
@@ -267,7 +268,7 @@ func findKey(key string) (configKey, error) {
 			return k, nil
 		}
 	}
-	return configKey{}, Errorf(CodeInvalid, "unknown config key %q (known: %s)", key, strings.Join(ConfigKeys(), ", "))
+	return configKey{}, apitype.Errorf(apitype.CodeInvalid, "unknown config key %q (known: %s)", key, strings.Join(ConfigKeys(), ", "))
 }
 
 type configKey struct {
@@ -317,7 +318,7 @@ func boolKey(name, doc string, p func(*FileConfig) *bool) configKey {
 		set: func(c *FileConfig, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return Errorf(CodeInvalid, "want true or false, got %q", v)
+				return apitype.Errorf(apitype.CodeInvalid, "want true or false, got %q", v)
 			}
 			*p(c) = b
 			return nil
@@ -335,17 +336,17 @@ func intKey(name, doc string, p func(*FileConfig) *int, min, max int) configKey 
 			}
 			n, err := strconv.Atoi(v)
 			if err != nil && min == 0 {
-				return Errorf(CodeInvalid, "want a whole number or auto, got %q", v)
+				return apitype.Errorf(apitype.CodeInvalid, "want a whole number or auto, got %q", v)
 			}
 			if err != nil {
-				return Errorf(CodeInvalid, "want a whole number, got %q", v)
+				return apitype.Errorf(apitype.CodeInvalid, "want a whole number, got %q", v)
 			}
 			*p(c) = n
 			return nil
 		},
 		check: func(c *FileConfig) error {
 			if n := *p(c); n < min || n > max {
-				return Errorf(CodeInvalid, "%d is outside %d..%d", n, min, max)
+				return apitype.Errorf(apitype.CodeInvalid, "%d is outside %d..%d", n, min, max)
 			}
 			return nil
 		},
@@ -357,7 +358,7 @@ func checkHostPort(s string) error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return Errorf(CodeInvalid, "want HOST:PORT or none, got %q", s)
+		return apitype.Errorf(apitype.CodeInvalid, "want HOST:PORT or none, got %q", s)
 	}
 	return nil
 }
@@ -367,7 +368,7 @@ func checkDNSAddr(s string) error {
 		return nil
 	}
 	if _, _, err := net.SplitHostPort(s); err != nil {
-		return Errorf(CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
+		return apitype.Errorf(apitype.CodeInvalid, "want tun, none or HOST:PORT, got %q", s)
 	}
 	return nil
 }
@@ -377,12 +378,12 @@ func checkDHTMode(s string) error {
 	case "", "auto", "server", "client":
 		return nil
 	}
-	return Errorf(CodeInvalid, "want auto, server or client, got %q", s)
+	return apitype.Errorf(apitype.CodeInvalid, "want auto, server or client, got %q", s)
 }
 
 func checkTUNName(s string) error {
 	if s == "" || len(s) > 15 || strings.ContainsAny(s, "/ \t\n") {
-		return Errorf(CodeInvalid, "want an interface name of 1 to 15 characters without / or spaces, got %q", s)
+		return apitype.Errorf(apitype.CodeInvalid, "want an interface name of 1 to 15 characters without / or spaces, got %q", s)
 	}
 	return nil
 }
@@ -392,9 +393,9 @@ func withCheck(k configKey, check func(*FileConfig) error) configKey {
 	return k
 }
 
-func checkSize(s string) error  { _, err := ParseSize(s); return err }
-func checkLimit(s string) error { _, err := ParseLimit(s); return err }
-func checkRate(s string) error  { _, err := ParseRate(s); return err }
+func checkSize(s string) error  { _, err := apitype.ParseSize(s); return err }
+func checkLimit(s string) error { _, err := apitype.ParseLimit(s); return err }
+func checkRate(s string) error  { _, err := apitype.ParseRate(s); return err }
 
 // configKeys is the single table behind the file layout, `config get/set` and
 // validation. Keys of one section stay together, in file order.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -34,7 +35,7 @@ func TestGetThroughRelay(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pkg, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "in.bin"), Title: "relayed"}, nil)
+	pkg, err := a.Add(ctx, apitype.AddRequest{Path: filepath.Join(dir, "in.bin"), Title: "relayed"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -25,7 +26,7 @@ func TestFileNameTravelsWithPackage(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "report.pdf")
 	want := writeRand(t, src, 3, 10<<10)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "Report"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "Report"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -95,14 +96,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // response.
 func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	opts := SearchOptions{
+	opts := apitype.SearchOptions{
 		Kind: v.Get("kind"), Language: v.Get("language"), License: v.Get("license"),
 		Publisher: v.Get("publisher"), Tags: v["tag"],
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			writeError(w, Errorf(CodeInvalid, "limit %q is not a number ≥ 0", l))
+			writeError(w, apitype.Errorf(apitype.CodeInvalid, "limit %q is not a number ≥ 0", l))
 			return
 		}
 		opts.Limit = n
@@ -110,7 +111,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	if lo := v.Get("local"); lo != "" {
 		b, err := strconv.ParseBool(lo)
 		if err != nil {
-			writeError(w, Errorf(CodeInvalid, "local %q is not a boolean", lo))
+			writeError(w, apitype.Errorf(apitype.CodeInvalid, "local %q is not a boolean", lo))
 			return
 		}
 		opts.Local = b
@@ -121,17 +122,17 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", ContentTypeNDJSON)
+	w.Header().Set("Content-Type", apitype.ContentTypeNDJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
-	onResult := func(res SearchResult) {
-		if enc.Encode(SearchLine{Result: &res}) == nil {
+	onResult := func(res apitype.SearchResult) {
+		if enc.Encode(apitype.SearchLine{Result: &res}) == nil {
 			_ = rc.Flush()
 		}
 	}
-	var done SearchResults
+	var done apitype.SearchResults
 	var err error
 	if n, ok := h.api.(*Node); ok {
 		done, err = n.search(r.Context(), query, opts, onResult)
@@ -139,11 +140,11 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}
 	if err != nil {
-		_ = enc.Encode(SearchLine{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		_ = enc.Encode(apitype.SearchLine{Error: oneLine(err.Error()), Code: apitype.CodeOf(err)})
 		return
 	}
 	if done.Results == nil {
-		done.Results = []SearchResult{}
+		done.Results = []apitype.SearchResult{}
 	}
-	_ = enc.Encode(SearchLine{Done: &done})
+	_ = enc.Encode(apitype.SearchLine{Done: &done})
 }

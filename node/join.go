@@ -28,36 +28,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/invite"
 )
-
-// InviteRequest is the body of POST /api/v1/invite.
-type InviteRequest struct {
-	Expires string `json:"expires,omitempty"` // a Go duration ("24h", "30m"); default 24h
-	Uses    int    `json:"uses,omitempty"`    // nodes that may join with it; default 1
-}
-
-// InviteResult is a new invitation.
-type InviteResult struct {
-	Invite  string    `json:"invite"`
-	Peer    string    `json:"peer"`
-	Addrs   []string  `json:"addrs"`
-	Expires time.Time `json:"expires"`
-	Uses    int       `json:"uses"`
-}
-
-// JoinRequest is the body of POST /api/v1/join.
-type JoinRequest struct {
-	Invite string `json:"invite"`
-}
-
-// JoinResult is the outcome of Join.
-type JoinResult struct {
-	Peer       string `json:"peer"`       // the inviting node
-	Learned    int    `json:"learned"`    // peers it told this node about
-	Connected  int    `json:"connected"`  // peers connected now
-	Remembered int    `json:"remembered"` // peers saved for later starts
-}
 
 const (
 	joinTimeout    = 20 * time.Second
@@ -65,16 +38,16 @@ const (
 )
 
 // Invite implements API.
-func (n *Node) Invite(ctx context.Context, req InviteRequest) (InviteResult, error) {
+func (n *Node) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.InviteResult, error) {
 	ns := n.network()
 	if ns == nil {
-		return InviteResult{}, Errorf(CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
+		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
 	}
 	ttl := invite.DefaultTTL
 	if req.Expires != "" {
 		d, err := time.ParseDuration(req.Expires)
 		if err != nil || d <= 0 || d > invite.MaxTTL {
-			return InviteResult{}, Errorf(CodeInvalid, "expires: want a duration such as 24h or 30m, up to %s; got %q", invite.MaxTTL, req.Expires)
+			return apitype.InviteResult{}, apitype.Errorf(apitype.CodeInvalid, "expires: want a duration such as 24h or 30m, up to %s; got %q", invite.MaxTTL, req.Expires)
 		}
 		ttl = d
 	}
@@ -83,14 +56,14 @@ func (n *Node) Invite(ctx context.Context, req InviteRequest) (InviteResult, err
 		uses = req.Uses
 	}
 	if uses < 1 || uses > 65535 {
-		return InviteResult{}, Errorf(CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
+		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
 	}
 	addrs := ns.inviteAddrs()
 	text, inv, err := invite.New(n.id.Priv, addrs, ttl, uses, n.now())
 	if err != nil {
-		return InviteResult{}, Errorf(CodeInvalid, "%v", err)
+		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeInvalid, "%v", err)
 	}
-	res := InviteResult{Invite: text, Peer: inv.Peer.String(), Expires: inv.Expires, Uses: inv.Uses}
+	res := apitype.InviteResult{Invite: text, Peer: inv.Peer.String(), Expires: inv.Expires, Uses: inv.Uses}
 	for _, a := range inv.Addrs {
 		res.Addrs = append(res.Addrs, a.String())
 	}
@@ -153,30 +126,30 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 }
 
 // Join implements API.
-func (n *Node) Join(ctx context.Context, text string) (JoinResult, error) {
+func (n *Node) Join(ctx context.Context, text string) (apitype.JoinResult, error) {
 	inv, err := invite.Parse(text)
 	if err != nil {
-		return JoinResult{}, Errorf(CodeInvalid, "%v", err)
+		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "%v", err)
 	}
 	if err := inv.Check(n.now()); err != nil {
-		return JoinResult{}, Errorf(CodeInvalid, "%v: ask for a new one", err)
+		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "%v: ask for a new one", err)
 	}
 	if inv.Peer == n.id.PeerID {
-		return JoinResult{}, Errorf(CodeInvalid, "that is this node's own invitation: use it on another node")
+		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "that is this node's own invitation: use it on another node")
 	}
 	ns := n.network()
 	if ns == nil {
-		return JoinResult{}, Errorf(CodeNoDaemon, "join needs the network: start `myconet daemon`")
+		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeNoDaemon, "join needs the network: start `myconet daemon`")
 	}
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
 	ns.host.Peerstore().AddAddrs(inv.Peer, inv.Addrs, peerstore.TempAddrTTL)
 	if err := ns.host.Connect(ctx, inv.AddrInfo()); err != nil {
-		return JoinResult{}, fmt.Errorf("join: cannot reach the inviting node %s at any of its %d addresses: %w", inv.Peer, len(inv.Addrs), err)
+		return apitype.JoinResult{}, fmt.Errorf("join: cannot reach the inviting node %s at any of its %d addresses: %w", inv.Peer, len(inv.Addrs), err)
 	}
 	s, err := ns.host.NewStream(network.WithAllowLimitedConn(ctx, "join"), inv.Peer, invite.Protocol)
 	if err != nil {
-		return JoinResult{}, fmt.Errorf("join: %s does not take invitations (not a Myconet node, or too old): %w", inv.Peer, err)
+		return apitype.JoinResult{}, fmt.Errorf("join: %s does not take invitations (not a Myconet node, or too old): %w", inv.Peer, err)
 	}
 	defer s.Close()
 	if dl, ok := ctx.Deadline(); ok {
@@ -184,22 +157,22 @@ func (n *Node) Join(ctx context.Context, text string) (JoinResult, error) {
 	}
 	if err := invite.WriteRequest(s, text); err != nil {
 		s.Reset()
-		return JoinResult{}, fmt.Errorf("join: %w", err)
+		return apitype.JoinResult{}, fmt.Errorf("join: %w", err)
 	}
 	_ = s.CloseWrite()
 	b, err := io.ReadAll(io.LimitReader(s, invite.MaxReply+1))
 	if err != nil {
 		s.Reset()
-		return JoinResult{}, fmt.Errorf("join: reading the answer of %s: %w", inv.Peer, err)
+		return apitype.JoinResult{}, fmt.Errorf("join: reading the answer of %s: %w", inv.Peer, err)
 	}
 	rep, learned, err := invite.DecodeReply(b)
 	if err != nil {
-		return JoinResult{}, fmt.Errorf("join: %s answered badly: %w", inv.Peer, err)
+		return apitype.JoinResult{}, fmt.Errorf("join: %s answered badly: %w", inv.Peer, err)
 	}
 	if rep.Error != "" {
-		return JoinResult{}, Errorf(CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
+		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
 	}
-	res := JoinResult{Peer: inv.Peer.String(), Learned: len(learned)}
+	res := apitype.JoinResult{Peer: inv.Peer.String(), Learned: len(learned)}
 	n.savePeer(ns, inv.Peer)
 	learned = slices.DeleteFunc(learned, func(ai peer.AddrInfo) bool { return ai.ID == n.id.PeerID || ai.ID == inv.Peer })
 	n.connectAll(ctx, ns, learned, nil)

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // startOn starts a node whose libp2p listens on exactly listen.
@@ -44,7 +45,7 @@ func TestListenPortHeldRefused(t *testing.T) {
 		t.Fatalf("first node: %v", err)
 	}
 	_, err = startOn(t, addrs[0])
-	if err == nil || node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "in use by another program") || !strings.Contains(err.Error(), addrs[0]) {
+	if err == nil || apitype.CodeOf(err) != apitype.CodeInvalid || !strings.Contains(err.Error(), "in use by another program") || !strings.Contains(err.Error(), addrs[0]) {
 		t.Fatalf("second node on the same TCP port: %v, want a refusal naming %s", err, addrs[0])
 	}
 	if _, err := startOn(t, addrs[1]); err == nil || !strings.Contains(err.Error(), "in use") {

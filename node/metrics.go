@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -91,7 +92,7 @@ func buildInfo() prometheus.Collector {
 // statsCollector reads an API's counters and gauges when scraped. Through a
 // Node it also reads the replication, overlay and store-file numbers.
 type statsCollector struct {
-	api API
+	api apitype.API
 }
 
 var (
@@ -151,7 +152,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	st, err := c.api.Status(ctx)
 	if err != nil {
-		if CodeOf(err) != CodeNoDaemon {
+		if apitype.CodeOf(err) != apitype.CodeNoDaemon {
 			return
 		}
 		gauge(descUp, 0)

@@ -57,6 +57,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -114,29 +115,14 @@ type modState struct {
 
 // modEntry is a cached decision.
 type modEntry struct {
-	report TallyReport
+	report apitype.TallyReport
 	at     time.Time
 }
 
-// ModerationStats counts moderation work since the node started.
-type ModerationStats struct {
-	VotesAccepted       int64            `json:"votes_accepted"`
-	AnnotationsAccepted int64            `json:"annotations_accepted"`
-	TalliesServed       int64            `json:"tallies_served"`
-	VotesServed         int64            `json:"votes_served"`
-	TalliesUsed         int64            `json:"tallies_used"`
-	Decisions           int64            `json:"decisions"`
-	VotesPulled         int64            `json:"votes_pulled"` // counted from another aggregator by sync
-	VotesPushed         int64            `json:"votes_pushed"` // handed to another aggregator by sync
-	Messages            int64            `json:"messages"`
-	Malformed           int64            `json:"malformed"`
-	Rejected            map[string]int64 `json:"rejected"` // by "vote/low_pow", "tally/bad_signature", …
-}
-
 // ModerationStats returns the moderation counters.
-func (n *Node) ModerationStats() ModerationStats {
+func (n *Node) ModerationStats() apitype.ModerationStats {
 	m := &n.mod
-	s := ModerationStats{
+	s := apitype.ModerationStats{
 		VotesAccepted: m.votesAccepted.Load(), AnnotationsAccepted: m.annsAccepted.Load(),
 		TalliesServed: m.talliesServed.Load(), VotesServed: m.votesServed.Load(),
 		TalliesUsed: m.talliesUsed.Load(), Decisions: m.decisions.Load(),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // ModerationConfig is the [moderation] section: this node's policy.
@@ -64,14 +65,14 @@ func ratioKey(name, doc string, p func(*FileConfig) *Ratio) configKey {
 		set: func(c *FileConfig, v string) error {
 			r, err := parseRatio(v)
 			if err != nil {
-				return Wrap(CodeInvalid, err)
+				return apitype.Wrap(apitype.CodeInvalid, err)
 			}
 			*p(c) = r
 			return nil
 		},
 		check: func(c *FileConfig) error {
 			if x := float64(*p(c)); !(x > 0 && x <= 1) {
-				return Errorf(CodeInvalid, "%v is not in (0, 1]", *p(c))
+				return apitype.Errorf(apitype.CodeInvalid, "%v is not in (0, 1]", *p(c))
 			}
 			return nil
 		},
@@ -83,7 +84,7 @@ func peerListKey(name, doc string, p func(*FileConfig) *[]string) configKey {
 	k.check = func(c *FileConfig) error {
 		for _, s := range *p(c) {
 			if _, err := peerKey(s); err != nil {
-				return Errorf(CodeInvalid, "%q is not an Ed25519 peer ID: %v", s, err)
+				return apitype.Errorf(apitype.CodeInvalid, "%q is not an Ed25519 peer ID: %v", s, err)
 			}
 		}
 		return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -20,7 +21,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	net.ConnectRandom(3)
 	ctx := context.Background()
 	holder := net.Nodes[0]
-	pkg, _ := meshAdd(t, holder, node.AddRequest{Title: "decided then offline"})
+	pkg, _ := meshAdd(t, holder, apitype.AddRequest{Title: "decided then offline"})
 	info, err := holder.Info(ctx, pkg.String())
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +46,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	}
 	defer n.Close()
 	for _, ref := range []string{pkg.String(), "myco://" + info.Content} {
-		if _, err := n.Stat(ctx, ref); !errors.Is(err, node.ErrWithheld) {
+		if _, err := n.Stat(ctx, ref); !errors.Is(err, apitype.ErrWithheld) {
 			t.Errorf("offline after a restart, %s: %v", ref, err)
 		}
 	}

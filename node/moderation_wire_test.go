@@ -12,6 +12,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func testPackageCID(t testing.TB, s string) cid.Cid {
@@ -254,7 +255,7 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 	n.mod.mu.Lock()
 	n.mod.rules = nil // reload
 	n.mod.mu.Unlock()
-	if err := n.withheldErr(t.Context(), c); !errors.Is(err, ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
+	if err := n.withheldErr(t.Context(), c); !errors.Is(err, apitype.ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
 		t.Fatalf("deny: %v", err)
 	}
 }

@@ -19,13 +19,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
@@ -95,7 +96,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	if n.net != nil {
 		n.mu.Unlock()
-		return Errorf(CodeInvalid, "network already started")
+		return apitype.Errorf(apitype.CodeInvalid, "network already started")
 	}
 	cfg := n.cfg
 	n.mu.Unlock()
@@ -155,8 +156,8 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if err != nil {
 		return fmt.Errorf("network: dht: %w", err)
 	}
-	upRate, _ := ParseRate(cfg.Quota.Upload)
-	downRate, _ := ParseRate(cfg.Quota.Download)
+	upRate, _ := apitype.ParseRate(cfg.Quota.Upload)
+	downRate, _ := apitype.ParseRate(cfg.Quota.Download)
 	ns.up = bandwidth.New(upRate, n.bwClock)
 	ns.down = bandwidth.New(downRate, n.bwClock)
 	ns.retrieval, err = retrieval.New(retrieval.Config{
@@ -274,7 +275,7 @@ func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
 	if err := checkListenFree(cfg.Network.Listen); err != nil {
 		return nil, err // listen.go: SO_REUSEPORT would share the port
 	}
-	mem, _ := ParseSize(cfg.Quota.Memory)
+	mem, _ := apitype.ParseSize(cfg.Quota.Memory)
 	limiter, err := resourceLimits(mem, cfg.Quota.Connections)
 	if err != nil {
 		return nil, err
@@ -356,7 +357,7 @@ func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
 	for _, s := range cfg.Network.Bootstrap {
 		ai, err := peer.AddrInfoFromString(s)
 		if err != nil {
-			return nil, Errorf(CodeInvalid, "config: network.bootstrap: %q: %v", s, err)
+			return nil, apitype.Errorf(apitype.CodeInvalid, "config: network.bootstrap: %q: %v", s, err)
 		}
 		out = append(out, *ai)
 	}
@@ -405,39 +406,18 @@ func mergeAddrInfos(in []peer.AddrInfo, self peer.ID) []peer.AddrInfo {
 	return out
 }
 
-// PeerInfo is one connected peer.
-type PeerInfo struct {
-	ID        string   `json:"id"`
-	Addrs     []string `json:"addrs"`
-	Direction string   `json:"direction"`         // inbound | outbound
-	Latency   float64  `json:"latency,omitempty"` // seconds (EWMA of the round trip); absent when unknown
-	Relayed   bool     `json:"relayed,omitempty"`
-	// Path is how the node reaches the peer: direct, hole-punched or
-	// "relayed via <relay>" (the overlay stream's connection when there is
-	// one, else the connection libp2p prefers).
-	Path string `json:"path,omitempty"`
-}
-
-// LatencyText is Latency for people: "1.234ms", or "" when unknown.
-func (p PeerInfo) LatencyText() string {
-	if p.Latency <= 0 {
-		return ""
-	}
-	return (time.Duration(p.Latency * float64(time.Second))).Round(time.Microsecond).String()
-}
-
 // Peers lists connected peers.
-func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
+func (n *Node) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return nil, Errorf(CodeNoDaemon, "peers need the network: start `myconet daemon`")
+		return nil, apitype.Errorf(apitype.CodeNoDaemon, "peers need the network: start `myconet daemon`")
 	}
-	byID := map[peer.ID]*PeerInfo{}
+	byID := map[peer.ID]*apitype.PeerInfo{}
 	for _, c := range ns.host.Network().Conns() {
 		id := c.RemotePeer()
 		pi, ok := byID[id]
 		if !ok {
-			pi = &PeerInfo{ID: id.String(), Direction: dirString(c.Stat().Direction)}
+			pi = &apitype.PeerInfo{ID: id.String(), Direction: dirString(c.Stat().Direction)}
 			if l := ns.host.Peerstore().LatencyEWMA(id); l > 0 {
 				pi.Latency = l.Round(time.Microsecond).Seconds()
 			}
@@ -449,7 +429,7 @@ func (n *Node) Peers(ctx context.Context) ([]PeerInfo, error) {
 		}
 		pi.Addrs = append(pi.Addrs, addr.String())
 	}
-	out := make([]PeerInfo, 0, len(byID))
+	out := make([]apitype.PeerInfo, 0, len(byID))
 	for id, pi := range byID {
 		if ns.overlay != nil {
 			pi.Path = ns.overlay.path(id)
@@ -469,22 +449,22 @@ func dirString(d network.Direction) string {
 }
 
 // Connect dials a peer by multiaddr (with /p2p/ID) and remembers it.
-func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
+func (n *Node) Connect(ctx context.Context, addr string) (apitype.PeerInfo, error) {
 	ns := n.network()
 	if ns == nil {
-		return PeerInfo{}, Errorf(CodeNoDaemon, "connect needs the network: start `myconet daemon`")
+		return apitype.PeerInfo{}, apitype.Errorf(apitype.CodeNoDaemon, "connect needs the network: start `myconet daemon`")
 	}
 	ai, err := peer.AddrInfoFromString(addr)
 	if err != nil {
-		return PeerInfo{}, Errorf(CodeInvalid, "%q is not a peer multiaddr (want …/p2p/<peer-id>): %v", addr, err)
+		return apitype.PeerInfo{}, apitype.Errorf(apitype.CodeInvalid, "%q is not a peer multiaddr (want …/p2p/<peer-id>): %v", addr, err)
 	}
 	if ai.ID == n.id.PeerID {
-		return PeerInfo{}, Errorf(CodeInvalid, "that is this node's own address")
+		return apitype.PeerInfo{}, apitype.Errorf(apitype.CodeInvalid, "that is this node's own address")
 	}
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := ns.host.Connect(cctx, *ai); err != nil {
-		return PeerInfo{}, fmt.Errorf("connect %s: %w", ai.ID, err)
+		return apitype.PeerInfo{}, fmt.Errorf("connect %s: %w", ai.ID, err)
 	}
 	n.savePeer(ns, ai.ID)
 	peers, _ := n.Peers(ctx)
@@ -493,7 +473,7 @@ func (n *Node) Connect(ctx context.Context, addr string) (PeerInfo, error) {
 			return p, nil
 		}
 	}
-	return PeerInfo{ID: ai.ID.String()}, nil
+	return apitype.PeerInfo{ID: ai.ID.String()}, nil
 }
 
 // setConnLimit applies a new quota.connections to the running node: new

@@ -28,6 +28,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/store"
 )
@@ -37,8 +38,6 @@ const (
 	IdentityFile = "identity.key"
 	ConfigFile   = "config.toml"
 	StoreFile    = "store.db"
-	APIFile      = "api"       // address of the running daemon's API
-	TokenFile    = "api.token" // bearer token of the API
 )
 
 // Config is what New needs. The zero value of every field but Home is a
@@ -115,7 +114,7 @@ type Node struct {
 	closeErr  error
 }
 
-var _ API = (*Node)(nil)
+var _ apitype.API = (*Node)(nil)
 
 // Init creates the home, identity and a commented config file if they are
 // missing, and returns the home's absolute path. It never overwrites anything.
@@ -142,7 +141,7 @@ func Init(home string) (string, error) {
 // New opens a node in cfg.Home. The caller must Close it.
 func New(cfg Config) (n *Node, reterr error) {
 	if cfg.Home == "" {
-		return nil, Errorf(CodeInvalid, "node: no home directory given")
+		return nil, apitype.Errorf(apitype.CodeInvalid, "node: no home directory given")
 	}
 	home, err := Init(cfg.Home)
 	if err != nil {
@@ -162,7 +161,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	n.override = cfg.Override
 	file, err := LoadConfig(filepath.Join(home, ConfigFile))
 	if err != nil {
-		return nil, Wrap(CodeInvalid, err)
+		return nil, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if n.cfg, err = n.effective(file); err != nil {
 		return nil, err
@@ -170,7 +169,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return nil, err
 	}
-	quota, err := ParseSize(n.cfg.Quota.Disk)
+	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
 	if err != nil {
 		return nil, fmt.Errorf("config: quota.disk: %w", err)
 	}
@@ -195,7 +194,7 @@ func (n *Node) effective(file FileConfig) (FileConfig, error) {
 		n.override(&file)
 	}
 	if err := file.Validate(); err != nil {
-		return file, Errorf(CodeInvalid, "config: %v", err)
+		return file, apitype.Errorf(apitype.CodeInvalid, "config: %v", err)
 	}
 	return file, nil
 }
@@ -221,7 +220,7 @@ func (n *Node) Close() error {
 }
 
 // ID implements API.
-func (n *Node) ID(ctx context.Context) (IDInfo, error) {
+func (n *Node) ID(ctx context.Context) (apitype.IDInfo, error) {
 	info := n.id.Info()
 	if ns := n.network(); ns != nil {
 		info.Listen = ns.listenAddrs()
@@ -230,16 +229,16 @@ func (n *Node) ID(ctx context.Context) (IDInfo, error) {
 }
 
 // Status implements API.
-func (n *Node) Status(ctx context.Context) (Status, error) {
+func (n *Node) Status(ctx context.Context) (apitype.Status, error) {
 	n.mu.Lock()
 	online, started, api, gw := n.online, n.started, n.apiAddr, n.gwAddr
 	n.mu.Unlock()
 	if !online {
-		return Status{}, Errorf(CodeNoDaemon, "start one with `myconet daemon`")
+		return apitype.Status{}, apitype.Errorf(apitype.CodeNoDaemon, "start one with `myconet daemon`")
 	}
 	q, err := n.Quota(ctx)
 	if err != nil {
-		return Status{}, err
+		return apitype.Status{}, err
 	}
 	id, _ := n.ID(ctx)
 	peers, alone := 0, ""
@@ -251,7 +250,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		dhtMode = ns.dhtMode()
 		overlayNote = ns.overlayStatus()
 	}
-	return Status{
+	return apitype.Status{
 		Peers:      peers,
 		Alone:      alone,
 		DHT:        dhtMode,
@@ -274,15 +273,15 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return Wrap(CodeNotFound, err)
+		return apitype.Wrap(apitype.CodeNotFound, err)
 	case errors.Is(err, store.ErrQuota):
-		return Wrap(CodeQuota, err)
+		return apitype.Wrap(apitype.CodeQuota, err)
 	case errors.Is(err, store.ErrCorrupt):
-		return Wrap(CodeCorrupt, err)
+		return apitype.Wrap(apitype.CodeCorrupt, err)
 	case errors.Is(err, store.ErrLocked):
-		return Wrap(CodeLocked, err)
+		return apitype.Wrap(apitype.CodeLocked, err)
 	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return Wrap(CodeInvalid, err)
+		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	return err
 }

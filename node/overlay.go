@@ -38,6 +38,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
@@ -98,7 +99,7 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	}
 	rules, err := overlay.ParseRules(joinLines(cfg.Overlay.Firewall))
 	if err != nil {
-		return Errorf(CodeInvalid, "config: overlay.firewall: %v", err)
+		return apitype.Errorf(apitype.CodeInvalid, "config: overlay.firewall: %v", err)
 	}
 	var dev tun.Device
 	switch {

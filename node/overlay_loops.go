@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -231,7 +232,7 @@ func (o *overlayNet) intercept(pkt []byte) bool {
 
 // pingOnce sends one echo request of size bytes of data to dst and waits
 // for the answer.
-func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) PingReply {
+func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) apitype.PingReply {
 	key := uint32(id)<<16 | uint32(seq)
 	ch := make(chan pingEvent, 1)
 	o.pingsMu.Lock()
@@ -248,7 +249,7 @@ func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint1
 		body[i] = byte(i)
 	}
 	pkt := overlay.BuildICMPv6(o.n.id.Address, dst, overlay.ICMPv6EchoRequest, 0, body)
-	reply := PingReply{Seq: int(seq)}
+	reply := apitype.PingReply{Seq: int(seq)}
 	start := time.Now()
 	if err := o.router.Send([][]byte{pkt}); err != nil {
 		reply.Error = err.Error()

@@ -16,6 +16,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/store"
 )
@@ -59,7 +60,7 @@ func publish(t *testing.T, net *nodetest.Net, i int, seed uint64, size int) *pub
 	t.Helper()
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("p%d.bin", seed))
 	data := writeRand(t, path, seed, size)
-	res, err := net.Nodes[i].Add(context.Background(), node.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
+	res, err := net.Nodes[i].Add(context.Background(), apitype.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +104,8 @@ func waitReplicated(t *testing.T, net *nodetest.Net, pkgs []*published, r int, d
 
 // sumStats adds up the replication counters of the live nodes, less what
 // each had in base (if given).
-func sumStats(net *nodetest.Net, base map[int]node.ReplicationStats) node.ReplicationStats {
-	var s node.ReplicationStats
+func sumStats(net *nodetest.Net, base map[int]apitype.ReplicationStats) apitype.ReplicationStats {
+	var s apitype.ReplicationStats
 	for _, i := range net.Live() {
 		x := net.Nodes[i].ReplicationStats()
 		if b, ok := base[i]; ok {
@@ -174,7 +175,7 @@ func getWithRetry(n *node.Node, ref, dest string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := n.Get(ctx, ref, dest, nil)
 		cancel()
-		if err == nil || !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, apitype.ErrNotFound) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond) // polling: provider records are announced asynchronously
@@ -283,7 +284,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	waitReplicated(t, net, pkgs, r, 90*time.Second, "R replicas of every package")
 	worst, total := maxSettled(pkgs)
 	before := sumStats(net, nil)
-	base := map[int]node.ReplicationStats{}
+	base := map[int]apitype.ReplicationStats{}
 	for i, nd := range net.Nodes {
 		base[i] = nd.ReplicationStats()
 	}

@@ -18,6 +18,7 @@ import (
 	mh "github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/store"
 )
@@ -483,8 +484,8 @@ func (w *world) waitRepair(pkgs []*simPackage) (time.Duration, int) {
 }
 
 // replStatsByNode returns each live full node's replication counters.
-func (w *world) replStatsByNode() map[int]node.ReplicationStats {
-	out := map[int]node.ReplicationStats{}
+func (w *world) replStatsByNode() map[int]apitype.ReplicationStats {
+	out := map[int]apitype.ReplicationStats{}
 	for _, i := range w.net.Live() {
 		out[i] = w.net.Nodes[i].ReplicationStats()
 	}
@@ -493,8 +494,8 @@ func (w *world) replStatsByNode() map[int]node.ReplicationStats {
 
 // replStats sums the replication counters of the live full nodes, each less
 // its own in base (nodes killed since drop out of both).
-func (w *world) replStats(base map[int]node.ReplicationStats) node.ReplicationStats {
-	var s node.ReplicationStats
+func (w *world) replStats(base map[int]apitype.ReplicationStats) apitype.ReplicationStats {
+	var s apitype.ReplicationStats
 	for _, i := range w.net.Live() {
 		x := w.net.Nodes[i].ReplicationStats()
 		b := base[i]

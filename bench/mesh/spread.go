@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -85,7 +86,7 @@ func spread(tb *nodetest.ProgramTB, o options) error {
 					break
 				}
 				r.err = err
-				if !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+				if !errors.Is(err, apitype.ErrNotFound) || time.Now().After(deadline) {
 					break
 				}
 				sleepCtx(ctx, 50*time.Millisecond) // polling: records spread asynchronously

@@ -31,6 +31,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/search"
 )
@@ -136,7 +137,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		if r.IntN(2) == 0 { // a word half of all packages have: broad queries
 			desc = commonWord + " " + desc
 		}
-		res, err := net.Nodes[i%nodes].Add(ctx, node.AddRequest{Path: p, Title: title, Description: desc}, nil)
+		res, err := net.Nodes[i%nodes].Add(ctx, apitype.AddRequest{Path: p, Title: title, Description: desc}, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -156,8 +157,8 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	for _, p := range pkgs[max(0, len(pkgs)-nodes):] {
 		w := strings.Fields(p.title)
 		for {
-			res, err := net.Nodes[0].Search(ctx, w[1]+" "+w[2], node.SearchOptions{Limit: 100}, nil)
-			if err == nil && slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+			res, err := net.Nodes[0].Search(ctx, w[1]+" "+w[2], apitype.SearchOptions{Limit: 100}, nil)
+			if err == nil && slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == p.id }) {
 				break
 			}
 			if time.Since(start) > settleTimeout {
@@ -176,12 +177,12 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		from := net.Nodes[fi]
 		s0, d0 := searches[fi].Load(), dhtMsgs[fi].Load()
 		t0 := time.Now()
-		res, err := from.Search(ctx, text, node.SearchOptions{Limit: 100}, nil)
+		res, err := from.Search(ctx, text, apitype.SearchOptions{Limit: 100}, nil)
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			return fmt.Errorf("query %d %q: %w", q, text, err)
 		}
-		if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+		if slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == p.id }) {
 			found++
 		}
 		asked += int(searches[fi].Load() - s0)
@@ -202,7 +203,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		fi := r.IntN(nodes)
 		s0, d0 := searches[fi].Load(), dhtMsgs[fi].Load()
 		t0 := time.Now()
-		res, err := net.Nodes[fi].Search(ctx, text, node.SearchOptions{Limit: 10}, nil)
+		res, err := net.Nodes[fi].Search(ctx, text, apitype.SearchOptions{Limit: 10}, nil)
 		blat = append(blat, time.Since(t0))
 		if err != nil {
 			return fmt.Errorf("broad query %q: %w", text, err)
@@ -213,7 +214,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		want := central.Search(pq, 10)
 		hit := 0
 		for _, w := range want {
-			if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == w.ID }) {
+			if slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == w.ID }) {
 				hit++
 			}
 		}
@@ -235,7 +236,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	start = time.Now()
 	id, _ := add(0, "freshly published zyzzyva")
 	for {
-		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", node.SearchOptions{}, nil)
+		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", apitype.SearchOptions{}, nil)
 		if err == nil && len(res) == 1 && res[0].Package == id {
 			break
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func configCmd() *command {
@@ -24,7 +25,7 @@ func configCmd() *command {
 				detail:  keys,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("KEY", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("KEY", func(ctx context.Context, api apitype.API, args []string) error {
 						v, err := api.ConfigGet(ctx, args[0])
 						if err != nil {
 							return err
@@ -74,7 +75,7 @@ its next start, and set says so.`,
 				detail:  "--json prints every key with its value as the file sets it: {\"config\": {\"api.address\": …}}.",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						text, err := api.ConfigShow(ctx)
 						if err != nil {
 							return err
@@ -111,7 +112,7 @@ type configChange struct {
 }
 
 // configSet sets key and reports the change, and when it takes effect.
-func (c *cli) configSet(ctx context.Context, api node.API, key, value string, asJSON bool) error {
+func (c *cli) configSet(ctx context.Context, api apitype.API, key, value string, asJSON bool) error {
 	old := fileValue(ctx, api, key)
 	if err := api.ConfigSet(ctx, key, value); err != nil {
 		return err
@@ -142,7 +143,7 @@ func (c *cli) configSet(ctx context.Context, api node.API, key, value string, as
 
 // fileValue is key's value in the config file (not this run's flags), or
 // "" when it cannot be read.
-func fileValue(ctx context.Context, api node.API, key string) string {
+func fileValue(ctx context.Context, api apitype.API, key string) string {
 	text, err := api.ConfigShow(ctx)
 	if err != nil {
 		return ""

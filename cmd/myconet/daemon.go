@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 	"github.com/myconet/myconet/node/webui"
 )
@@ -89,7 +90,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}}
 
 	n, err := node.New(cfg)
-	if errors.Is(err, node.ErrLocked) {
+	if errors.Is(err, apitype.ErrLocked) {
 		// Say whether it is a daemon that holds the store.
 		if cl, cerr := client.FromHome(ctx, home); cerr == nil {
 			if st, serr := cl.Status(ctx); serr == nil {

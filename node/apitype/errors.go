@@ -1,4 +1,4 @@
-package node
+package apitype
 
 import (
 	"errors"
@@ -135,9 +135,12 @@ type wrapped struct {
 	cause error
 }
 
-func (w *wrapped) Error() string   { return w.cause.Error() }
+func (w *wrapped) Error() string { return w.cause.Error() }
+
 func (w *wrapped) ErrorCode() Code { return w.code }
-func (w *wrapped) Unwrap() error   { return w.cause }
+
+func (w *wrapped) Unwrap() error { return w.cause }
+
 func (w *wrapped) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == w.code
