@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/myconet/myconet/node/config"
 )
 
 // peerWatchEvery is how often watchPeers looks at the peer count.
@@ -108,7 +109,7 @@ func (ns *netState) aloneNote(peers int) string {
 }
 
 // fileConfig returns the node's current effective configuration.
-func (n *Node) fileConfig() FileConfig {
+func (n *Node) fileConfig() config.FileConfig {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.cfg

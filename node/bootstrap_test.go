@@ -16,6 +16,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -55,7 +56,7 @@ func TestBootstrapFailureSaid(t *testing.T) {
 	n, err := node.New(node.Config{
 		Home: t.TempDir(), StoreNoSync: true,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Override: func(fc *node.FileConfig) {
+		Override: func(fc *config.FileConfig) {
 			node.LoopbackOnly(fc)
 			fc.Network.Bootstrap = []string{boot}
 		},

@@ -10,6 +10,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -18,7 +19,7 @@ import (
 // no replica. c still gets a's package, byte for byte, through b's relay.
 func TestGetThroughRelay(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Loopback: true, Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		if i == 1 {
 			fc.Quota.Replicas = "1B"
 		}

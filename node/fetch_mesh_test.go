@@ -12,6 +12,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -78,7 +79,7 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res apitype.AddResult, root cid.Cid, want []byte) {
 	t.Helper()
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB"
 	}})
 	net.Connect(1, 0)
@@ -191,7 +192,7 @@ func lists(t *testing.T, n *node.Node, ref, id string) bool {
 // still lives in their DHT stores.
 func TestNoStaleProviderAfterUnpinAndGC(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // no replicas: A is the only holder
 	}})
 	net.Connect(1, 0)

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -18,7 +18,7 @@ import (
 // (meta.name), so B, which only fetched it, shows and uses it.
 func TestFileNameTravelsWithPackage(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // B holds only what it reads
 	}})
 	net.Connect(1, 0)

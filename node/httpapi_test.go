@@ -25,6 +25,7 @@ import (
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -1138,7 +1139,7 @@ func TestInProcessClient(t *testing.T) {
 // answers directly, and fetch reports progress.
 func TestAPINetworkOverRealNodes(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1B" /* no replicas: this test is about fetching */
 	}})
 	net.Connect(0, 1)

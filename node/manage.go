@@ -15,6 +15,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/store"
 )
@@ -257,7 +258,7 @@ func (n *Node) SetQuota(ctx context.Context, resource, value string) (apitype.Qu
 
 // ConfigShow implements API.
 func (n *Node) ConfigShow(ctx context.Context) (string, error) {
-	data, err := os.ReadFile(filepath.Join(n.home, ConfigFile))
+	data, err := os.ReadFile(filepath.Join(n.home, config.ConfigFile))
 	if err != nil {
 		return "", fmt.Errorf("config: %w", err)
 	}
@@ -277,8 +278,8 @@ func (n *Node) ConfigGet(ctx context.Context, key string) (string, error) {
 func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	path := filepath.Join(n.home, ConfigFile)
-	file, err := LoadConfig(path)
+	path := filepath.Join(n.home, config.ConfigFile)
+	file, err := config.LoadConfig(path)
 	if err != nil {
 		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -298,7 +299,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 			return storeErr(err)
 		}
 	}
-	if err := writeConfigKey(path, key, file); err != nil { // keeps the file's comments
+	if err := config.WriteConfigKey(path, key, file); err != nil { // keeps the file's comments
 		return err
 	}
 	n.cfg = next

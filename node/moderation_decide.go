@@ -18,6 +18,7 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 // ---- the seam ----
@@ -435,7 +436,7 @@ func (n *Node) checkTally(t moderation.Tally, p peer.ID, c cid.Cid) error {
 	if !t.Target.Equals(c) {
 		return fmt.Errorf("%w: tally of %s", moderation.ErrWrongTarget, t.Target)
 	}
-	key, err := peerRawKey(p)
+	key, err := config.PeerRawKey(p)
 	if err != nil || !bytes.Equal(key, t.Signer) {
 		return errWrongSigner
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -37,7 +38,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	net.Kill(0)
 
 	// Reopened without the network: the kept decision applies.
-	n, err := node.New(node.Config{Home: home, StoreNoSync: true, Override: func(fc *node.FileConfig) {
+	n, err := node.New(node.Config{Home: home, StoreNoSync: true, Override: func(fc *config.FileConfig) {
 		node.LoopbackOnly(fc)
 		modTestConfig(0, fc)
 	}})

@@ -16,13 +16,14 @@ import (
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
 // modTestConfig is the policy of the moderation mesh tests: little proof
 // of work, three votes decide, decisions refreshed quickly.
-func modTestConfig(i int, fc *node.FileConfig) {
+func modTestConfig(i int, fc *config.FileConfig) {
 	noReplicas(i, fc)
 	fc.Moderation.PowBits = 8
 	fc.Moderation.MinVotes = 3

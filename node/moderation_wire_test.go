@@ -13,6 +13,7 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func testPackageCID(t testing.TB, s string) cid.Cid {
@@ -150,7 +151,7 @@ func FuzzModAnnotationsPayload(f *testing.F) {
 // logged and counted under its reason.
 func TestAggregatorPersistsAndRejects(t *testing.T) {
 	home := t.TempDir()
-	setBits := func(fc *FileConfig) { fc.Moderation.PowBits = 8 }
+	setBits := func(fc *config.FileConfig) { fc.Moderation.PowBits = 8 }
 	n, err := New(Config{Home: home, StoreNoSync: true, Override: setBits})
 	if err != nil {
 		t.Fatal(err)

@@ -44,6 +44,7 @@ import (
 	"github.com/multiformats/go-multibase"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
@@ -435,7 +436,7 @@ func (n *Node) dnsLookup(ctx context.Context, q string) ([]netip.Addr, bool, err
 // startDNS serves the .myco zone as overlay.dns says: "tun" (port 53 on
 // the TUN's address, when there is a TUN), "none", or HOST:PORT. It then
 // points the host's resolver at it where it can.
-func (n *Node) startDNS(ns *netState, cfg FileConfig, tunName string) {
+func (n *Node) startDNS(ns *netState, cfg config.FileConfig, tunName string) {
 	where := cfg.Overlay.DNS
 	switch {
 	case where == "none":

@@ -10,6 +10,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -19,7 +20,7 @@ import (
 // forged under another node's key is refused. Issue 15 §3.
 func TestNames(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		if i == 0 {
 			fc.Overlay.DNS = "127.0.0.1:0"
 		}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
@@ -82,7 +83,7 @@ func (ns *netState) goOwned(f func(ctx context.Context)) {
 
 // LoopbackOnly is a Config.Override for tests: libp2p listens on loopback
 // ports chosen by the kernel, with no bootstrap peers.
-func LoopbackOnly(fc *FileConfig) {
+func LoopbackOnly(fc *config.FileConfig) {
 	fc.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
 	fc.Network.Bootstrap = nil
 	fc.Network.MDNS = false
@@ -271,7 +272,7 @@ func (n *Node) network() *netState {
 // relay v2 as client (the service starts in startRelay), and the resource and
 // connection managers from the node's quotas. mDNS and UPnP stay off: both
 // send multicast onto the local network.
-func (n *Node) newHost(cfg FileConfig, gater *connGater) (host.Host, error) {
+func (n *Node) newHost(cfg config.FileConfig, gater *connGater) (host.Host, error) {
 	if err := checkListenFree(cfg.Network.Listen); err != nil {
 		return nil, err // listen.go: SO_REUSEPORT would share the port
 	}
@@ -352,7 +353,7 @@ func resourceLimits(mem int64, conns int) (rcmgr.Limiter, error) {
 
 // bootstrapPeers parses the configured bootstrap multiaddrs and adds the
 // peers this node remembers from earlier runs.
-func (n *Node) bootstrapPeers(cfg FileConfig) ([]peer.AddrInfo, error) {
+func (n *Node) bootstrapPeers(cfg config.FileConfig) ([]peer.AddrInfo, error) {
 	var out []peer.AddrInfo
 	for _, s := range cfg.Network.Bootstrap {
 		ai, err := peer.AddrInfoFromString(s)

@@ -30,13 +30,13 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/store"
 )
 
 // File names inside the home directory.
 const (
 	IdentityFile = "identity.key"
-	ConfigFile   = "config.toml"
 	StoreFile    = "store.db"
 )
 
@@ -48,7 +48,7 @@ type Config struct {
 	// Override adjusts the config loaded from <Home>/config.toml for this run
 	// only (daemon flags such as --listen and --no-tun). It is applied again
 	// after every ConfigSet and never written to the file.
-	Override func(*FileConfig)
+	Override func(*config.FileConfig)
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// LogLevel, if set, is the level Logger's handler reads: POST
@@ -91,8 +91,8 @@ type Node struct {
 	replInt   time.Duration // Config.ReplicateInterval
 
 	mu       sync.Mutex
-	cfg      FileConfig // effective config: the file plus override; guarded by mu
-	override func(*FileConfig)
+	cfg      config.FileConfig // effective config: the file plus override; guarded by mu
+	override func(*config.FileConfig)
 	memQuota bool      // quota.memory drives the runtime's memory limit (daemon)
 	net      *netState // the network while started; guarded by mu
 
@@ -129,9 +129,9 @@ func Init(home string) (string, error) {
 	if _, err := loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return "", err
 	}
-	cfgPath := filepath.Join(home, ConfigFile)
+	cfgPath := filepath.Join(home, config.ConfigFile)
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
-		if err := WriteConfig(cfgPath, DefaultConfig()); err != nil {
+		if err := config.WriteConfig(cfgPath, config.DefaultConfig()); err != nil {
 			return "", err
 		}
 	}
@@ -159,7 +159,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
-	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	file, err := config.LoadConfig(filepath.Join(home, config.ConfigFile))
 	if err != nil {
 		return nil, apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -189,7 +189,7 @@ func New(cfg Config) (n *Node, reterr error) {
 }
 
 // effective applies the run's override to a file config and validates it.
-func (n *Node) effective(file FileConfig) (FileConfig, error) {
+func (n *Node) effective(file config.FileConfig) (config.FileConfig, error) {
 	if n.override != nil {
 		n.override(&file)
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func testNode(t *testing.T) *Node {
@@ -335,7 +336,7 @@ func TestBookmarksAndConfig(t *testing.T) {
 	if !strings.Contains(text, `address = "127.0.0.1:9999"`) || !strings.Contains(text, "# ") {
 		t.Fatalf("config file:\n%s", text)
 	}
-	cfg, err := LoadConfig(filepath.Join(n.Home(), ConfigFile))
+	cfg, err := config.LoadConfig(filepath.Join(n.Home(), config.ConfigFile))
 	if err != nil || cfg.Gateway.Address != "127.0.0.1:9999" {
 		t.Fatalf("reload: %+v %v", cfg.Gateway, err)
 	}
@@ -366,7 +367,7 @@ func TestIdentityFile(t *testing.T) {
 
 func TestOverrideNeverWritten(t *testing.T) {
 	home := t.TempDir()
-	n, err := New(Config{Home: home, StoreNoSync: true, Override: func(fc *FileConfig) {
+	n, err := New(Config{Home: home, StoreNoSync: true, Override: func(fc *config.FileConfig) {
 		fc.Overlay.TUN = false
 		fc.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})
@@ -381,7 +382,7 @@ func TestOverrideNeverWritten(t *testing.T) {
 	if v, _ := n.ConfigGet(ctx, "overlay.tun"); v != "false" {
 		t.Fatalf("effective overlay.tun = %s, want the override", v)
 	}
-	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	file, err := config.LoadConfig(filepath.Join(home, config.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -91,7 +92,7 @@ type overlayNet struct {
 // startOverlay starts the Router (with a TUN when the config asks for one
 // and the system allows it) and the transport. It runs on ns's goroutines
 // and stops with them.
-func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
+func (n *Node) startOverlay(ns *netState, cfg config.FileConfig) error {
 	o := &overlayNet{
 		n: n, ns: ns, log: n.baseLog.With("component", "overlay"),
 		pings: make(map[uint32]chan pingEvent), links: make(map[peer.ID]*overlayLink),

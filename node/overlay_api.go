@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/overlay"
 )
 
@@ -229,7 +230,7 @@ func (n *Node) editFirewall(text string, add bool) (apitype.FirewallInfo, error)
 }
 
 // applyFirewall gives the running overlay the rules of cfg.
-func (ns *netState) applyFirewall(cfg FileConfig) {
+func (ns *netState) applyFirewall(cfg config.FileConfig) {
 	if ns == nil || ns.overlay == nil {
 		return
 	}
@@ -251,15 +252,6 @@ func (ns *netState) overlayStatus() string {
 }
 
 func joinLines(l []string) string { return strings.Join(l, "\n") }
-
-func checkFirewall(rules []string) error {
-	for _, s := range rules {
-		if _, err := overlay.ParseRule(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
 
 func (h *apiHandler) overlayPing(w http.ResponseWriter, r *http.Request) {
 	var req apitype.PingRequest

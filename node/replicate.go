@@ -68,6 +68,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/replication"
 	"github.com/myconet/myconet/store"
 )
@@ -332,7 +333,7 @@ func (n *Node) replicaTarget() int {
 	if r := n.cfg.Replication.Replicas; r > 0 {
 		return r
 	}
-	return DefaultReplicas
+	return config.DefaultReplicas
 }
 
 // publisherPeer returns the peer ID of root's publisher, or "" when root is

@@ -17,6 +17,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/store"
 )
@@ -230,7 +231,7 @@ func TestReplicationOutlivesPublisher(t *testing.T) {
 		t.Skip("30 nodes")
 	}
 	nodetest.CheckGoroutines(t)
-	const n, r = 30, node.DefaultReplicas
+	const n, r = 30, config.DefaultReplicas
 	// A long interval: what is counted is the cost of placing new packages,
 	// not of periodic checks.
 	net := nodetest.New(t, n, nodetest.Options{ReplicateInterval: 10 * time.Minute, Logs: os.Getenv("MESH_LOGS") != ""})
@@ -264,7 +265,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 		t.Skip("50 nodes")
 	}
 	nodetest.CheckGoroutines(t)
-	const n, r, publishers, perPublisher = 50, node.DefaultReplicas, 5, 4
+	const n, r, publishers, perPublisher = 50, config.DefaultReplicas, 5, 4
 	setup := time.Now()
 	var closing time.Time
 	t.Cleanup(func() { t.Logf("closing took %v", time.Since(closing).Round(time.Millisecond)) })
@@ -358,7 +359,7 @@ func testReplicaQuotaRefuses(t *testing.T, quota string) {
 	net := nodetest.New(t, 4, nodetest.Options{
 		ReplicateInterval: testReplicateInterval,
 		Logs:              os.Getenv("MESH_LOGS") != "",
-		Override: func(i int, fc *node.FileConfig) {
+		Override: func(i int, fc *config.FileConfig) {
 			if i == tiny {
 				fc.Quota.Replicas = quota
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/search"
 )
@@ -46,7 +47,7 @@ func meshAdd(t testing.TB, n *node.Node, req apitype.AddRequest) (cid.Cid, searc
 	return c, search.DocFromMeta(c.String(), pkg.Meta, node.PeerIDFromEd25519(pkg.Publisher), nil)
 }
 
-func noReplicas(i int, fc *node.FileConfig) {
+func noReplicas(i int, fc *config.FileConfig) {
 	fc.Quota.Replicas = "1B" /* no replicas: keep holders fixed */
 }
 

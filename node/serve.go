@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 // RunOptions configures Run.
@@ -259,7 +260,7 @@ func (n *Node) gatewayPort() string {
 	n.mu.Unlock()
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "0" || port == "" {
-		_, port, _ = net.SplitHostPort(DefaultGatewayAddr)
+		_, port, _ = net.SplitHostPort(config.DefaultGatewayAddr)
 	}
 	return port
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func TestParseSize(t *testing.T) {
@@ -96,8 +97,8 @@ func TestQuotaZeroAndUnlimited(t *testing.T) {
 }
 
 func TestQuotaConfigKeys(t *testing.T) {
-	set := func(key, v string) (FileConfig, error) {
-		c := DefaultConfig()
+	set := func(key, v string) (config.FileConfig, error) {
+		c := config.DefaultConfig()
 		if err := c.SetKey(key, v); err != nil {
 			return c, err
 		}
@@ -132,7 +133,7 @@ func TestQuotaConfigKeys(t *testing.T) {
 		t.Errorf("connections auto = %d", c.Quota.Connections)
 	}
 	// The defaults spell out "unlimited".
-	d := DefaultConfig().Quota
+	d := config.DefaultConfig().Quota
 	if d.Upload != "unlimited" || d.Download != "unlimited" || d.Memory != "unlimited" {
 		t.Errorf("default quotas %+v", d)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/store"
 )
@@ -63,7 +64,7 @@ func simulate(tb *nodetest.ProgramTB, o options) error {
 	progress("starting %d full nodes on mocknet", w.full)
 	w.net = nodetest.New(tb, w.full, nodetest.Options{
 		WrapHost:          func(i int, h host.Host) host.Host { return w.tr.wrap(h) },
-		Override:          func(i int, fc *node.FileConfig) { fc.Replication.Replicas = o.replicas },
+		Override:          func(i int, fc *config.FileConfig) { fc.Replication.Replicas = o.replicas },
 		ReplicateInterval: o.interval,
 		Logs:              o.logs,
 	})

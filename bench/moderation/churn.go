@@ -22,8 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -44,7 +44,7 @@ func runChurn(o churnOptions) (reterr error) {
 	defer tb.Recover(&reterr)
 	rng := rand.New(rand.NewPCG(o.seed, 7))
 	start := time.Now()
-	net := nodetest.New(tb, o.nodes, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(tb, o.nodes, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1B"
 		fc.Moderation.PowBits = o.bits
 		fc.Moderation.MinVotes = 10

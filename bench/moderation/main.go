@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -166,7 +167,7 @@ func runNetwork(nodes, votes, bits int, verbose bool) (reterr error) {
 	defer tb.Recover(&reterr)
 	counters := make([]*streamCounter, nodes)
 	net := nodetest.New(tb, nodes, nodetest.Options{
-		Override: func(i int, fc *node.FileConfig) {
+		Override: func(i int, fc *config.FileConfig) {
 			fc.Quota.Replicas = "1B"
 			fc.Moderation.PowBits = bits
 			fc.Moderation.MinVotes = 3

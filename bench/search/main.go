@@ -32,6 +32,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/search"
 )
@@ -116,7 +117,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	dhtMsgs := make([]atomic.Int64, nodes)
 	start := time.Now()
 	net := nodetest.New(tb, nodes, nodetest.Options{
-		Override: func(i int, fc *node.FileConfig) { fc.Quota.Replicas = "1B" },
+		Override: func(i int, fc *config.FileConfig) { fc.Quota.Replicas = "1B" },
 		WrapHost: func(i int, h host.Host) host.Host {
 			return &countingHost{Host: h, search: &searches[i], dht: &dhtMsgs[i]}
 		},

@@ -8,12 +8,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func configCmd() *command {
-	keys := "Keys: " + strings.Join(node.ConfigKeys(), ", ") + "."
+	keys := "Keys: " + strings.Join(config.ConfigKeys(), ", ") + "."
 	return &command{
 		name:    "config",
 		summary: "read and change the node's config file",
@@ -34,7 +34,7 @@ func configCmd() *command {
 							_, err = fmt.Fprintln(c.stdout, v)
 							return err
 						}
-						typed, err := node.ConfigTypedValue(args[0], v)
+						typed, err := config.ConfigTypedValue(args[0], v)
 						if err != nil {
 							return err
 						}
@@ -57,7 +57,7 @@ its next start, and set says so.`,
 							return wantArgs(args, "KEY", "VALUE")
 						}
 						key, values := args[0], args[1:]
-						if len(values) > 1 && slices.Contains(node.ConfigKeys(), key) && !node.ConfigKeyIsList(key) {
+						if len(values) > 1 && slices.Contains(config.ConfigKeys(), key) && !config.ConfigKeyIsList(key) {
 							return usagef("%s takes one value, got %d", key, len(values))
 						}
 						api, closeAPI, err := c.connect(ctx, c.home)
@@ -81,7 +81,7 @@ its next start, and set says so.`,
 							return err
 						}
 						if *asJSON {
-							cfg, err := node.ParseConfigText(text)
+							cfg, err := config.ParseConfigText(text)
 							if err != nil {
 								return err
 							}
@@ -120,7 +120,7 @@ func (c *cli) configSet(ctx context.Context, api apitype.API, key, value string,
 	ch := configChange{Key: key, Old: old, New: fileValue(ctx, api, key), Applies: "next start"}
 	_, err := api.Status(ctx)
 	daemon := err == nil
-	if daemon && !node.ConfigKeyAppliesAtStart(key) {
+	if daemon && !config.ConfigKeyAppliesAtStart(key) {
 		ch.Applies = "now"
 	}
 	return emit(c, asJSON, ch, func(w io.Writer, ch configChange) error {
@@ -133,7 +133,7 @@ func (c *cli) configSet(ctx context.Context, api apitype.API, key, value string,
 			line += " (applied to the running daemon)"
 		case daemon:
 			line += " (applies at next start: restart the daemon)"
-		case node.ConfigKeyAppliesAtStart(key):
+		case config.ConfigKeyAppliesAtStart(key):
 			line += " (applies at next start)"
 		}
 		_, err := fmt.Fprintln(w, line)
@@ -148,7 +148,7 @@ func fileValue(ctx context.Context, api apitype.API, key string) string {
 	if err != nil {
 		return ""
 	}
-	cfg, err := node.ParseConfigText(text)
+	cfg, err := config.ParseConfigText(text)
 	if err != nil {
 		return ""
 	}

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/webui"
 )
@@ -40,7 +40,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	nt := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	nt := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Moderation.PowBits = 4
 		fc.Moderation.MinVotes = 1
 		fc.Moderation.MinTallies = 1
