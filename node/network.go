@@ -20,9 +20,6 @@ import (
 	"github.com/myconet/myconet/node/retrieval"
 )
 
-// DHTPrefix is the protocol prefix of Myconet's own Kademlia DHT.
-const DHTPrefix = p2p.DHTPrefix
-
 // netState is what exists while the node is on the network.
 type netState struct {
 	p2p       *p2p.Host          // the libp2p host, the DHT, dialing (node/p2p)
