@@ -203,30 +203,30 @@ func New(cfg Config) (_ *Host, reterr error) {
 // reproviding, and LAN discovery when network.mdns is on.
 func (h *Host) Start(ctx context.Context) {
 	stop := context.AfterFunc(ctx, h.cancel)
-	h.Go(func(ctx context.Context) { <-ctx.Done(); stop() })
+	h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
-	h.Go(func(ctx context.Context) {
+	h.goOwned(func(ctx context.Context) {
 		h.connectAll(ctx, h.boot, h.cfg.Network.Bootstrap)
 		if err := h.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("dht bootstrap", "err", err)
 		}
 		h.watchPeers(ctx) // bootstrap.go: a node alone says so
 	})
-	h.Go(h.rememberPeers)
-	h.Go(h.reprovide)
+	h.goOwned(h.rememberPeers)
+	h.goOwned(h.reprovide)
 	if h.cfg.Network.MDNS && h.cfg.TestHost == nil {
 		stop, err := h.startMDNS()
 		if err != nil {
 			h.log.Warn("LAN discovery (mDNS) did not start", "err", err)
 		}
-		h.Go(func(ctx context.Context) { <-ctx.Done(); stop() })
+		h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
 	}
 }
 
-// Go runs f on a goroutine the host owns: Close waits for it, and nothing
+// goOwned runs f on a goroutine the host owns: Close waits for it, and nothing
 // starts after Close began.
-func (h *Host) Go(f func(ctx context.Context)) {
+func (h *Host) goOwned(f func(ctx context.Context)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
