@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -48,7 +49,7 @@ type netState struct {
 	streamSem chan struct{}    // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
-	mod       *modService            // the moderation protocol (moderation.go)
+	mod       *moderate.Service      // moderation, while on the network (moderation.go)
 	up, down  *bandwidth.Limiter     // quota.upload and quota.download, live
 	gater     *connGater             // quota.connections, live
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
@@ -239,7 +240,7 @@ func (ns *netState) close() {
 	}
 	ns.wg.Wait()
 	if ns.mod != nil {
-		ns.mod.close()
+		ns.mod.StopNetwork()
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()

@@ -1,4 +1,4 @@
-package node
+package moderate
 
 // The moderation protocol, /myconet/moderation/1.0.0.
 //
@@ -52,9 +52,9 @@ import (
 	"github.com/myconet/myconet/moderation"
 )
 
-// ModerationProtocol is the stream protocol of votes, annotations and
+// Protocol is the stream protocol of votes, annotations and
 // tallies.
-const ModerationProtocol protocol.ID = "/myconet/moderation/1.0.0"
+const Protocol protocol.ID = "/myconet/moderation/1.0.0"
 
 // Protocol constants.
 const (
@@ -263,7 +263,7 @@ type modService struct {
 func newModService(h host.Host, handle modHandler, log *slog.Logger) *modService {
 	s := &modService{host: h, handle: handle, log: log}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	h.SetStreamHandler(ModerationProtocol, s.serve)
+	h.SetStreamHandler(Protocol, s.serve)
 	return s
 }
 
@@ -273,7 +273,7 @@ func (s *modService) close() {
 	s.closed = true
 	s.mu.Unlock()
 	if first {
-		s.host.RemoveStreamHandler(ModerationProtocol)
+		s.host.RemoveStreamHandler(Protocol)
 		s.cancel()
 	}
 	s.wg.Wait()
@@ -367,7 +367,7 @@ func (s *modService) ask(ctx context.Context, p peer.ID, req modRequest) ([]byte
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(ctx, 3*modIOTimeout)
 	defer cancel()
-	st, err := s.host.NewStream(ctx, p, ModerationProtocol)
+	st, err := s.host.NewStream(ctx, p, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("open stream to %s: %w", p, err)
 	}
