@@ -10,7 +10,7 @@ package moderate
 // the provider key, so the nodes that count votes on a package are not the
 // ones that hold its replicas. A voter finds them with one GetClosestPeers
 // lookup and sends its vote to each over /myconet/moderation/1.0.0
-// (moderation_wire.go); a DHT server that is itself among the k closest
+// (wire.go); a DHT server that is itself among the k closest
 // counts its own vote locally.
 //
 // An aggregator verifies a vote (size, target, time window, proof of work
@@ -35,14 +35,15 @@ package moderate
 // decision, at most modWait; past that they fail open. The held packages
 // the node has looked at are refreshed in the background. The last
 // decision is kept on disk and applies after a restart and offline
-// (moderation_kept.go); aggregators reconcile their votes with each other
-// by digest (moderation_sync.go); a publisher can retract a package
-// (moderation_retract.go); a withheld package is withheld under every
-// name of its blocks (moderation_block.go).
+// (kept.go); aggregators reconcile their votes with each other
+// by digest (sync.go); a publisher can retract a package
+// (retract.go); a withheld package is withheld under every
+// name of its blocks (block.go).
 //
-// m.withheld(c) is the one seam the rest of the node asks: retrieval
-// (serving blocks), replication (taking and spreading replicas), the
-// gateway and the API (resolve), and search.
+// Service.Withheld (withheld.go) is the one seam the rest of the node
+// asks: retrieval (serving blocks), replication (taking and spreading
+// replicas), the gateway and the API (resolve, through WithheldErr), and
+// search (WithheldCached).
 
 import (
 	"crypto/ed25519"

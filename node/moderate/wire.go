@@ -14,7 +14,7 @@ package moderate
 //	op 3 tally       no record: "sign me a tally of your poll"
 //	op 4 votes       no record: "your tally and the votes behind it"
 //	op 5 annotations no record: "the annotations you hold"
-//	op 6 retract     record = a retraction bundle (moderation_retract.go)
+//	op 6 retract     record = a retraction bundle (retract.go)
 //	op 7 retraction  no record: "the retraction you hold, if any"
 //
 //	response = status(1 byte) u32 len(payload) payload
