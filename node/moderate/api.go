@@ -33,7 +33,9 @@ func (m *Service) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
 	return r.Root, nil
 }
 
-// Vote is Node.Vote.
+// Vote signs a vote on the package req.Ref names, with the proof of work
+// the policy asks for, and delivers it to the package's aggregators
+// (Node.Vote). Offline it fails with CodeNoDaemon.
 func (m *Service) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
 	choice, err := moderation.ParseChoice(req.Choice)
 	if err != nil {
@@ -68,7 +70,9 @@ func (m *Service) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.De
 	return d, nil
 }
 
-// Annotate is Node.Annotate.
+// Annotate signs an annotation (tags, titles, a note) on a package and
+// delivers it to the package's aggregators; the author sees it at once
+// (Node.Annotate). Offline it fails with CodeNoDaemon.
 func (m *Service) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
 	c, err := m.packageRef(ctx, req.Ref)
 	if err != nil {
@@ -158,7 +162,9 @@ func (m *Service) deliver(ctx context.Context, ns *netSession, c cid.Cid, op mod
 	}
 }
 
-// Tally is Node.Tally.
+// Tally gathers fresh tallies about a package (with verify: and recounts
+// them from the votes) and decides (Node.Tally). Offline it fails with
+// CodeNoDaemon.
 func (m *Service) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
 	c, err := m.packageRef(ctx, ref)
 	if err != nil {
@@ -171,7 +177,9 @@ func (m *Service) Tally(ctx context.Context, ref string, verify bool) (apitype.T
 	return m.explained(c, m.modDecision(ctx, c, true, verify, lookWait)), nil
 }
 
-// Why is Node.ModerationWhy: the decision about ref and why, waiting at most modWait for the tallies.
+// Why is the decision about a package and why, waiting at most modWait
+// for its tallies; offline, from the kept decision and the local rules
+// (Node.ModerationWhy).
 func (m *Service) Why(ctx context.Context, ref string) (apitype.TallyReport, error) {
 	c, err := m.packageRef(ctx, ref)
 	if err != nil {
@@ -182,7 +190,8 @@ func (m *Service) Why(ctx context.Context, ref string) (apitype.TallyReport, err
 	return m.explained(c, m.modDecision(wctx, c, false, false, lookWait)), nil
 }
 
-// SetRule is Node.ModerationSet: allow, deny or clear a local rule on a package.
+// SetRule sets (allow, deny) or clears a local rule on a package
+// (Node.ModerationSet).
 func (m *Service) SetRule(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
 	c, err := m.packageRef(ctx, ref)
 	if err != nil {
@@ -215,7 +224,7 @@ func (m *Service) SetRule(ctx context.Context, ref, rule string) (apitype.Modera
 	return out, nil
 }
 
-// Rules is Node.ModerationRules: the local rules.
+// Rules lists the local rules (Node.ModerationRules).
 func (m *Service) Rules(ctx context.Context) ([]apitype.ModerationRule, error) {
 	rules, err := m.db.ModRules()
 	if err != nil {

@@ -355,7 +355,9 @@ func (m *Service) dagComplete(root cid.Cid) bool {
 
 // ---- API ----
 
-// Retract is Node.Retract.
+// Retract signs a retraction of a package this node published, applies
+// it here, and sends it to the package's aggregators and holders
+// (Node.Retract). Offline it fails with CodeNoDaemon.
 func (m *Service) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
 	c, err := m.packageRef(ctx, req.Ref)
 	if err != nil {
