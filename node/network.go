@@ -15,6 +15,7 @@ import (
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/node/retrieval"
@@ -29,7 +30,7 @@ type netState struct {
 	streamSem chan struct{}      // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
-	mod       *modService            // the moderation protocol (moderation.go)
+	mod       *moderate.Service      // moderation, while on the network (node/moderate)
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
 	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
@@ -152,7 +153,7 @@ func (ns *netState) close() {
 	}
 	ns.wg.Wait()
 	if ns.mod != nil {
-		ns.mod.close()
+		ns.mod.StopNetwork()
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()
