@@ -305,7 +305,7 @@ func (n *Node) newHost(cfg config.FileConfig, gater *connGater) (host.Host, erro
 		libp2p.Identity(n.id.Priv),
 		libp2p.ListenAddrStrings(cfg.Network.Listen...),
 		libp2p.ResourceManager(rm),
-		libp2p.PrometheusRegisterer(n.metrics.reg), // served on /metrics
+		libp2p.PrometheusRegisterer(n.metrics.Reg), // served on /metrics
 		libp2p.ConnectionManager(cm),
 		libp2p.ConnectionGater(gater),
 		libp2p.EnableNATService(),
