@@ -1,13 +1,15 @@
 package node
 
-// The node's Prometheus metrics (node/metrics): built with the node, read at
-// scrape time through metrics.Stats, served by the API handler on /metrics.
+// The node's HTTP faces, wired: the gateway (node/gateway) and the metrics
+// (node/metrics) the API handler (node/httpapi) serves and counts into.
 
 import (
 	"net/http"
 	"path/filepath"
 	"time"
 
+	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/node/gateway"
 	"github.com/myconet/myconet/node/httpx"
 	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/overlay"
@@ -50,4 +52,18 @@ func (n *Node) observeHTTP(server string, h http.Handler) http.Handler {
 		}()
 		h.ServeHTTP(sw, r)
 	})
+}
+
+// GatewayHandler returns the read-only HTTP gateway that serves the node's
+// packages to browsers (see package gateway), counted in the node's metrics
+// and access log.
+func (n *Node) GatewayHandler() http.Handler {
+	return n.observeHTTP("gateway", gateway.New(n, n.log.With("component", "gateway")))
+}
+
+// GatewayURL returns the URL of path inside package pkg on its per-package
+// origin of the running gateway (or of the configured gateway address when
+// Run is not serving), e.g. http://<cid>.localhost:8190/<path>.
+func (n *Node) GatewayURL(pkg cid.Cid, p string) string {
+	return gateway.PackageURL(pkg, n.gatewayPort(), p)
 }
