@@ -48,7 +48,7 @@ type (
 	// network, reporting progress (get, cat and the rest fetch too, but
 	// silently, inside their first call).
 	fetcher interface {
-		fetchForAPI(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
+		FetchPackage(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
 	}
 )
 

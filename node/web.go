@@ -4,15 +4,18 @@ package node
 // (node/metrics) the API handler (node/httpapi) serves and counts into.
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/gateway"
 	"github.com/myconet/myconet/node/httpx"
 	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/overlay"
+	"github.com/myconet/myconet/store"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -66,4 +69,34 @@ func (n *Node) GatewayHandler() http.Handler {
 // Run is not serving), e.g. http://<cid>.localhost:8190/<path>.
 func (n *Node) GatewayURL(pkg cid.Cid, p string) string {
 	return gateway.PackageURL(pkg, n.gatewayPort(), p)
+}
+
+// FetchPackage serves POST /api/v1/fetch (node/httpapi): when the node runs
+// on the network and lacks the package ref names, it fetches the whole
+// package (pinned cache), as the first read of it would, but with progress.
+// Mutable MRIs resolve first.
+func (n *Node) FetchPackage(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error) {
+	m, err := n.resolveRef(ctx, ref)
+	if err != nil {
+		return apitype.FetchResult{}, err
+	}
+	if n.network() == nil {
+		return apitype.FetchResult{}, nil
+	}
+	if ok, err := n.have(m.Root); err != nil {
+		return apitype.FetchResult{}, err
+	} else if ok {
+		return apitype.FetchResult{}, nil // held whole: reads need no fetch (see resolve)
+	}
+	var last apitype.Progress
+	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p apitype.Progress) {
+		last = p
+		if progress != nil {
+			progress(p)
+		}
+	})
+	if err != nil {
+		return apitype.FetchResult{}, err
+	}
+	return apitype.FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }
