@@ -97,7 +97,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.p2p, ns.host, ns.dht, ns.up, ns.down = h, h.Host(), h.DHT(), h.Up(), h.Down()
 	ns.retrieval, err = retrieval.New(retrieval.Config{
 		// Bulk data moves through retrieval: its streams pay the bandwidth quotas.
-		Host:   &bandwidth.Host{Host: dialHost{ns.host, ns}, Up: ns.up, Down: ns.down}, // dial.go: directly or relayed
+		Host:   &bandwidth.Host{Host: h.Dialer(), Up: ns.up, Down: ns.down}, // directly or relayed
 		Blocks: n.db,
 		Links:  blockLinks,
 		Allow:  func(root cid.Cid) bool { return !n.withheld(root) },
