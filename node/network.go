@@ -88,7 +88,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
 		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
-		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
+		Now: n.now, Log: n.log, Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
 	if err != nil {

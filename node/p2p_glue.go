@@ -23,30 +23,9 @@ import (
 // reprovideInterval is how often held roots and search terms are announced again.
 const reprovideInterval = p2p.ReprovideInterval
 
-// holdings is p2p.Holdings: the pinned roots, for provider records.
-type holdings struct{ n *Node }
-
-func (h holdings) Roots() ([]cid.Cid, error) {
-	pins, err := h.n.db.Pins()
-	if err != nil {
-		return nil, err
-	}
-	seen := map[cid.Cid]bool{}
-	var out []cid.Cid
-	for _, p := range pins {
-		if !seen[p.Root] {
-			seen[p.Root] = true
-			out = append(out, p.Root)
-		}
-	}
-	return out, nil
-}
-
-func (h holdings) Retracted(c cid.Cid) bool     { return h.n.retracted(c) }
-func (h holdings) Have(c cid.Cid) (bool, error) { return h.n.have(c) }
-func (n *Node) fileConfig() config.FileConfig   { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
-func isRelayed(a ma.Multiaddr) bool             { return p2p.IsRelayed(a) }
-func hasDirectConn(conns []network.Conn) bool   { return p2p.HasDirectConn(conns) }
+func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
+func isRelayed(a ma.Multiaddr) bool           { return p2p.IsRelayed(a) }
+func hasDirectConn(conns []network.Conn) bool { return p2p.HasDirectConn(conns) }
 func (ns *netState) connect(ctx context.Context, id peer.ID) error {
 	return ns.p2p.ConnectPeer(ctx, id)
 }

@@ -55,14 +55,12 @@ type PeerBook interface {
 	PutPeers([]store.PeerRecord) error
 }
 
-// Holdings is what the node holds, for its provider records.
-type Holdings interface {
-	// Roots lists the pinned content roots, each once.
-	Roots() ([]cid.Cid, error)
-	// Retracted reports whether root was retracted: it is not announced.
-	Retracted(root cid.Cid) bool
-	// Have reports whether the node still holds root.
-	Have(root cid.Cid) (bool, error)
+// Holdings is what the node holds, for its provider records. A nil
+// function leaves that part of provider records alone.
+type Holdings struct {
+	Pins      func() ([]store.Pin, error)      // the node's pins (store.DB.Pins)
+	Retracted func(root cid.Cid) bool          // retracted roots are not announced
+	Have      func(root cid.Cid) (bool, error) // whether the node still holds root
 }
 
 // Config is what the host is built from.
