@@ -33,6 +33,7 @@ import (
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/retrieval"
+	"github.com/myconet/myconet/node/searchsvc"
 )
 
 // DHTPrefix is the protocol prefix of Myconet's own Kademlia DHT, so that it
@@ -214,7 +215,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
-	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
+	n.srch.Start(searchsvc.Net{Host: dialHost{ns.host, ns}, DHT: ns.dht})
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }
@@ -226,6 +227,7 @@ func (n *Node) stopNetwork() {
 	n.net = nil
 	n.mu.Unlock()
 	if ns != nil {
+		n.srch.Stop()
 		ns.close()
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -104,7 +105,8 @@ type Node struct {
 
 	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
 
-	srch     searchState    // the search index (search.go)
+	srch *searchsvc.Service // the search index and protocol (search.go)
+
 	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
 	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
 	accessOn atomic.Bool    // the access log is on (logctl.go)
@@ -185,6 +187,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	n.srch = n.newSearch()
 	return n, nil
 }
 
