@@ -128,7 +128,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
-	n.srch.Start(searchsvc.Net{Host: dialHost{ns.host, ns}, DHT: ns.dht})
+	n.srch.Start(searchsvc.Net{Host: ns.p2p.Dialer(), DHT: ns.dht})
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }
