@@ -126,8 +126,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	}
 	n.startDNS(ns, cfg, tunName) // names_local.go
 	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
-	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
-	ns.goOwned(n.follow)
+	n.chans.Start(ns.dht)
 	n.srch.Start(searchsvc.Net{Host: ns.p2p.Dialer(), DHT: ns.dht})
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
@@ -141,6 +140,7 @@ func (n *Node) stopNetwork() {
 	n.mu.Unlock()
 	if ns != nil {
 		n.srch.Stop()
+		n.chans.Stop()
 		ns.close()
 	}
 }

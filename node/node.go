@@ -30,6 +30,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/channels"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
@@ -103,7 +104,7 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
-	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+	chans *channels.Service // channels, bookmarks, following (channels.go)
 
 	srch *searchsvc.Service // the search index and protocol (search.go)
 
@@ -188,6 +189,7 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, storeErr(err)
 	}
 	n.srch = n.newSearch()
+	n.chans = n.newChannels()
 	return n, nil
 }
 
