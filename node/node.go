@@ -32,6 +32,8 @@ import (
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/channels"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/metrics"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
 )
@@ -108,10 +110,11 @@ type Node struct {
 
 	srch *searchsvc.Service // the search index and protocol (search.go)
 
-	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
-	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
-	accessOn atomic.Bool    // the access log is on (logctl.go)
-	mod      modState       // moderation (moderation.go)
+	metrics *metrics.Metrics // Prometheus registry and instruments (node/metrics)
+
+	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool       // the access log is on (logctl.go)
+	mod      *moderate.Service // moderation (node/moderate)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -158,7 +161,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	n.metrics = newMetrics(statsCollector{api: n})
+	n.metrics = n.newNodeMetrics()
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
@@ -190,6 +193,10 @@ func New(cfg Config) (n *Node, reterr error) {
 	}
 	n.srch = n.newSearch()
 	n.chans = n.newChannels()
+	if n.mod, err = n.newModeration(); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	return n, nil
 }
 

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/searchsvc"
 )
@@ -38,7 +37,7 @@ func (n *Node) Search(ctx context.Context, query string, opts apitype.SearchOpti
 // SearchResults is Search with the counts of the answer (nodes asked and
 // answered, results dropped), for the HTTP API's final line.
 func (n *Node) SearchResults(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) (apitype.SearchResults, error) {
-	defer n.metrics.observeSearch(opts.Local || n.network() == nil, time.Now())
+	defer n.metrics.ObserveSearch(opts.Local || n.network() == nil, time.Now())
 	res, err := n.srch.Search(ctx, query, opts, onResult)
 	return res, storeErr(err)
 }
@@ -50,16 +49,3 @@ func (n *Node) searchChanged(roots ...cid.Cid) { n.srch.Changed(roots...) }
 // reindexSearch indexes the package rooted at c anew, after its community
 // annotations changed.
 func (n *Node) reindexSearch(c cid.Cid) { n.srch.Reindex(c) }
-
-// rootOf reads and decodes a stored package root block.
-func (n *Node) rootOf(c cid.Cid) (*metadata.Package, []byte, error) {
-	data, err := n.db.Get(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkg, err := metadata.Decode(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pkg, data, nil
-}
