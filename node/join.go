@@ -98,13 +98,7 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 		}
 	}
 	if o := ns.overlay; o != nil {
-		o.mu.Lock()
-		relays := make([]peer.ID, 0, len(o.relays))
-		for r := range o.relays {
-			relays = append(relays, r)
-		}
-		o.mu.Unlock()
-		for _, r := range relays {
+		for _, r := range o.Relays() {
 			for _, c := range ns.host.Network().ConnsToPeer(r) {
 				if isRelayed(c.RemoteMultiaddr()) {
 					continue

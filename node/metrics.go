@@ -195,7 +195,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	if ns == nil || ns.overlay == nil {
 		return
 	}
-	o := ns.overlay.router.Stats()
+	o := ns.overlay.Router().Stats()
 	counter(descOvPackets, float64(o.TxPackets), "tx")
 	counter(descOvPackets, float64(o.RxPackets), "rx")
 	counter(descOvBytes, float64(o.TxBytes), "tx")

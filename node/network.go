@@ -32,6 +32,7 @@ import (
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/overlaynet"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
@@ -51,7 +52,7 @@ type netState struct {
 	mod       *modService            // the moderation protocol (moderation.go)
 	up, down  *bandwidth.Limiter     // quota.upload and quota.download, live
 	gater     *connGater             // quota.connections, live
-	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
+	overlay   *overlaynet.Service    // the IPv6 overlay (overlay_api.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
 	punches   *punchLog              // successful hole punches (overlay_path.go)
@@ -113,7 +114,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if n.testHost != nil {
 		ns.host = n.testHost
 	} else {
-		ns.punches = &punchLog{log: n.log.Debug}
+		ns.punches = &punchLog{log: n.log.Debug} // holepunch.go
 		h, err := n.newHost(cfg, ns.gater)
 		if err != nil {
 			return err
@@ -208,7 +209,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	}
 	tunName := ""
 	if ns.overlay != nil {
-		tunName = ns.overlay.tun
+		tunName = ns.overlay.TUN()
 	}
 	n.startDNS(ns, cfg, tunName) // names_local.go
 	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
@@ -243,6 +244,9 @@ func (ns *netState) close() {
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()
+	}
+	if ns.overlay != nil {
+		ns.overlay.Close()
 	}
 	if ns.relay != nil {
 		ns.relay.Close()
@@ -433,7 +437,7 @@ func (n *Node) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
 	out := make([]apitype.PeerInfo, 0, len(byID))
 	for id, pi := range byID {
 		if ns.overlay != nil {
-			pi.Path = ns.overlay.path(id)
+			pi.Path = ns.overlay.Path(id)
 			pi.Relayed = strings.HasPrefix(pi.Path, "relayed")
 		}
 		out = append(out, *pi)
