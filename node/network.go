@@ -29,9 +29,9 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
-	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/node/overlaynet"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -54,10 +54,9 @@ type netState struct {
 	gater     *connGater             // quota.connections, live
 	overlay   *overlaynet.Service    // the IPv6 overlay (overlay_api.go); nil if it failed to start
 	alone     atomic.Pointer[string] // why the node has no peers, when it has none (bootstrap.go)
-	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
-	punches   *punchLog              // successful hole punches (overlay_path.go)
-	hps       *holepunch.Service     // hole punching, run by the node to retry it (overlay_path.go)
-	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
+	names     *namesvc.Online        // names on the network, .myco DNS (names_local.go)
+	punches   *punchLog              // successful hole punches (holepunch.go)
+	hps       *holepunch.Service     // hole punching, run by the node to retry it (holepunch.go)
 	relay     io.Closer              // the circuit relay service
 	ctx       context.Context        // ends when the network stops
 	cancel    context.CancelFunc
@@ -211,8 +210,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	if ns.overlay != nil {
 		tunName = ns.overlay.TUN()
 	}
-	n.startDNS(ns, cfg, tunName) // names_local.go
-	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
+	ns.names = n.names.Start(ns.ctx, ns.dht, cfg.Overlay.DNS, tunName) // names_local.go
 	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
 	ns.goOwned(n.follow)
 	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
@@ -247,6 +245,9 @@ func (ns *netState) close() {
 	}
 	if ns.overlay != nil {
 		ns.overlay.Close()
+	}
+	if ns.names != nil {
+		ns.names.Close()
 	}
 	if ns.relay != nil {
 		ns.relay.Close()
@@ -319,7 +320,7 @@ func (n *Node) newHost(cfg config.FileConfig, gater *connGater) (host.Host, erro
 		libp2p.EnableAutoNATv2(),
 		libp2p.EnableRelay(),
 		libp2p.UserAgent("myconet/" + Version),
-		libp2p.SwarmOpts(swarm.WithDialRanker(ranker.rank)), // overlay_path.go
+		libp2p.SwarmOpts(swarm.WithDialRanker(ranker.rank)), // holepunch.go
 	}
 	if cfg.Network.PortMap {
 		opts = append(opts, libp2p.NATPortMap()) // UPnP / NAT-PMP: multicast, so opt-in

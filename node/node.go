@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -110,6 +111,8 @@ type Node struct {
 	accessOn atomic.Bool    // the access log is on (logctl.go)
 	mod      modState       // moderation (moderation.go)
 
+	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -167,6 +170,9 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, err
 	}
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
+		return nil, err
+	}
+	if err := n.newNames(); err != nil {
 		return nil, err
 	}
 	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
