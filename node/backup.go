@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -196,21 +195,4 @@ func (n *Node) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
 func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {
 	res, err := store.Compact(ctx, filepath.Join(home, StoreFile))
 	return res, storeErr(err)
-}
-
-// repoVerifier is what the API handler needs to serve /api/v1/repo/verify.
-type repoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
-}
-
-// repoVerify checks the running daemon's store: a read transaction, so it
-// runs beside the daemon's work.
-func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
-	rv, ok := h.api.(repoVerifier)
-	if !ok {
-		writeError(w, apitype.ErrNoDaemon)
-		return
-	}
-	v, err := rv.VerifyRepo(r.Context())
-	reply(w, v, err)
 }
