@@ -19,12 +19,12 @@ import (
 func (n *Node) startOverlay(ns *netState, cfg config.FileConfig) error {
 	opts := overlaynet.Options{
 		Host: ns.host, DHT: ns.dht, Priv: n.id.Priv, Config: cfg.Overlay,
-		Connect: ns.connect, // dial.go: directly or relayed
-		Punched: ns.punches.punched,
+		Connect: ns.p2p.ConnectPeer, // directly or relayed
+		Punched: ns.p2p.Punched,
 		Logger:  n.baseLog,
 	}
-	if ns.hps != nil {
-		opts.HolePunch = ns.hps
+	if hps := ns.p2p.HolePunch(); hps != nil {
+		opts.HolePunch = hps
 	}
 	o, err := overlaynet.New(opts)
 	if err != nil {

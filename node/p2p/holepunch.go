@@ -1,10 +1,6 @@
-package node
+package p2p
 
-// The host's side of reaching peers behind NAT: the hole punching service
-// and its tracer, the dial ranker, and the circuit relay service every node
-// runs. (The overlay, node/overlaynet, keeps relay reservations, moves its
-// streams onto direct connections and retries hole punching; it reads the
-// tracer through punchLog.punched.)
+// Hole punching and the dial ranking it needs, and the relay service.
 
 import (
 	"fmt"
@@ -84,7 +80,7 @@ func (r *punchRanker) rank(addrs []ma.Multiaddr) []network.AddrDelay {
 
 func (r *punchRanker) wantQUIC(addrs []ma.Multiaddr) bool {
 	if !slices.ContainsFunc(addrs, func(a ma.Multiaddr) bool {
-		return isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a)
+		return isProto(a, ma.P_QUIC_V1) && !IsRelayed(a) && manet.IsPublicAddr(a)
 	}) {
 		return false
 	}
@@ -95,7 +91,7 @@ func (r *punchRanker) wantQUIC(addrs []ma.Multiaddr) bool {
 	n := 0
 	for _, c := range (*f)() {
 		a := c.RemoteMultiaddr()
-		if isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a) {
+		if isProto(a, ma.P_QUIC_V1) && !IsRelayed(a) && manet.IsPublicAddr(a) {
 			n++
 		}
 	}
@@ -117,7 +113,7 @@ func startHolePunching(h host.Host, punches *punchLog) (*holepunch.Service, erro
 	// Every public direct address, reachable or not (AutoNAT v2 removes
 	// unreachable ones from Addrs: they are exactly those to punch).
 	addrs := func() []ma.Multiaddr {
-		return slices.DeleteFunc(ph.AllAddrs(), func(a ma.Multiaddr) bool { return !manet.IsPublicAddr(a) || isRelayed(a) })
+		return slices.DeleteFunc(ph.AllAddrs(), func(a ma.Multiaddr) bool { return !manet.IsPublicAddr(a) || IsRelayed(a) })
 	}
 	return holepunch.NewService(h, ph.IDService(), addrs, holepunch.WithTracer(punches))
 }
@@ -128,15 +124,15 @@ func startHolePunching(h host.Host, punches *punchLog) (*holepunch.Service, erro
 // duration cap: libp2p's defaults (128 KiB, 2 min) are meant for hole
 // punching and would cut overlay traffic off. Larger buffers keep a relayed
 // stream near the speed of a direct one.
-func (n *Node) startRelay(ns *netState) error {
+func (h *Host) startRelay() error {
 	res := relay.DefaultResources()
 	res.Limit = nil
 	res.BufferSize = 64 << 10 // 128 KiB a circuit: 8 circuits fit libp2p's 1 MiB per-peer relay memory
-	r, err := relay.New(&bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down}, relay.WithResources(res))
+	r, err := relay.New(&bandwidth.Host{Host: h.host, Up: h.up, Down: h.down}, relay.WithResources(res))
 	if err != nil {
 		return err
 	}
-	ns.relay = r
+	h.relay = r
 	return nil
 }
 
@@ -151,7 +147,7 @@ func tcpFirstRanker(addrs []ma.Multiaddr) []network.AddrDelay {
 	for i := range res {
 		a := res[i].Addr
 		switch {
-		case isRelayed(a):
+		case IsRelayed(a):
 		case isProto(a, ma.P_QUIC_V1) || isProto(a, ma.P_WEBTRANSPORT):
 			res[i].Delay += 300 * time.Millisecond
 		case isProto(a, ma.P_TCP):
@@ -166,11 +162,20 @@ func isProto(a ma.Multiaddr, code int) bool {
 	return err == nil
 }
 
-func hasDirectConn(conns []network.Conn) bool {
+// HasDirectConn reports whether one of conns is not relayed.
+func HasDirectConn(conns []network.Conn) bool {
 	for _, c := range conns {
-		if !isRelayed(c.RemoteMultiaddr()) {
+		if !IsRelayed(c.RemoteMultiaddr()) {
 			return true
 		}
 	}
 	return false
 }
+
+// Punched reports whether c, a direct connection to id, came from a hole
+// punch.
+func (h *Host) Punched(id peer.ID, c network.Conn) bool { return h.punches.punched(id, c) }
+
+// HolePunch is the hole punching service (nil with a TestHost), for
+// retrying it.
+func (h *Host) HolePunch() *holepunch.Service { return h.hps }
