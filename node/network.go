@@ -13,6 +13,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/node/overlaynet"
@@ -29,7 +30,7 @@ type netState struct {
 	streamSem chan struct{}      // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator         // replication (replicate.go); nil if it failed to start
-	mod       *modService         // the moderation protocol (moderation.go)
+	mod       *moderate.Service   // moderation, while on the network (node/moderate)
 	overlay   *overlaynet.Service // the IPv6 overlay (overlay_api.go); nil if it failed to start
 	names     *namesvc.Online     // names on the network, .myco DNS (names_local.go)
 	ctx       context.Context     // ends when the network stops
@@ -150,7 +151,7 @@ func (ns *netState) close() {
 	}
 	ns.wg.Wait()
 	if ns.mod != nil {
-		ns.mod.close()
+		ns.mod.StopNetwork()
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()

@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/store"
 )
@@ -105,11 +106,11 @@ type Node struct {
 
 	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
 
-	srch     searchState    // the search index (search.go)
-	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
-	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
-	accessOn atomic.Bool    // the access log is on (logctl.go)
-	mod      modState       // moderation (moderation.go)
+	srch     searchState       // the search index (search.go)
+	metrics  *metrics          // Prometheus registry and instruments (metrics.go)
+	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool       // the access log is on (logctl.go)
+	mod      *moderate.Service // moderation (node/moderate)
 
 	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
 
@@ -190,6 +191,10 @@ func New(cfg Config) (n *Node, reterr error) {
 	})
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	if n.mod, err = n.newModeration(); err != nil {
+		n.db.Close()
+		return nil, err
 	}
 	return n, nil
 }
