@@ -86,7 +86,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	h, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
-		Registerer: n.metrics.reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
+		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
 		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})

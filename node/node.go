@@ -31,6 +31,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/store"
@@ -106,8 +107,9 @@ type Node struct {
 
 	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
 
+	metrics *metrics.Metrics // Prometheus registry and instruments (node/metrics)
+
 	srch     searchState       // the search index (search.go)
-	metrics  *metrics          // Prometheus registry and instruments (metrics.go)
 	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
 	accessOn atomic.Bool       // the access log is on (logctl.go)
 	mod      *moderate.Service // moderation (node/moderate)
@@ -159,7 +161,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	n.metrics = newMetrics(statsCollector{api: n})
+	n.metrics = n.newNodeMetrics()
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
