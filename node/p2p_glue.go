@@ -20,23 +20,12 @@ import (
 	"github.com/myconet/myconet/node/retrieval"
 )
 
-// reprovideInterval is how often held roots and search terms are announced again.
-const reprovideInterval = p2p.ReprovideInterval
-
-func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
-func isRelayed(a ma.Multiaddr) bool           { return p2p.IsRelayed(a) }
-func hasDirectConn(conns []network.Conn) bool { return p2p.HasDirectConn(conns) }
-func (ns *netState) connect(ctx context.Context, id peer.ID) error {
-	return ns.p2p.ConnectPeer(ctx, id)
-}
+func (n *Node) fileConfig() config.FileConfig   { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
+func isRelayed(a ma.Multiaddr) bool             { return p2p.IsRelayed(a) }
 func (ns *netState) setConnLimit(limit int)     { ns.p2p.SetConnLimit(limit) }
 func (ns *netState) listenAddrs() []string      { return ns.p2p.ListenAddrs() }
 func (ns *netState) aloneNote(peers int) string { return ns.p2p.Alone(peers) }
 func (ns *netState) dhtMode() string            { return ns.p2p.DHTMode() }
-
-func (ns *netState) newStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
-	return ns.p2p.NewStream(ctx, p, protos...)
-}
 
 // dialHost is ns's host whose NewStream dials directly or relayed.
 type dialHost struct {
@@ -51,23 +40,11 @@ func (h dialHost) NewStream(ctx context.Context, p peer.ID, protos ...protocol.I
 func (n *Node) provideContent(ctx context.Context, ns *netState, c cid.Cid) {
 	ns.p2p.ProvideContent(ctx, c)
 }
-func (n *Node) provide(ctx context.Context, ns *netState, c cid.Cid) { ns.p2p.Provide(ctx, c) }
 
 func (n *Node) unprovideGone(ctx context.Context) {
 	if ns := n.network(); ns != nil {
 		ns.p2p.UnprovideGone(ctx)
 	}
-}
-
-// relayPeers lists the peers that hold a relay reservation for this node.
-func (o *overlayNet) relayPeers() []peer.ID {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	relays := make([]peer.ID, 0, len(o.relays))
-	for r := range o.relays {
-		relays = append(relays, r)
-	}
-	return relays
 }
 
 // probeTimeout bounds the check Providers makes with each listed node.
