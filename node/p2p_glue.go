@@ -20,12 +20,9 @@ import (
 	"github.com/myconet/myconet/node/retrieval"
 )
 
-func (n *Node) fileConfig() config.FileConfig   { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
-func isRelayed(a ma.Multiaddr) bool             { return p2p.IsRelayed(a) }
-func (ns *netState) setConnLimit(limit int)     { ns.p2p.SetConnLimit(limit) }
-func (ns *netState) listenAddrs() []string      { return ns.p2p.ListenAddrs() }
-func (ns *netState) aloneNote(peers int) string { return ns.p2p.Alone(peers) }
-func (ns *netState) dhtMode() string            { return ns.p2p.DHTMode() }
+func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
+func isRelayed(a ma.Multiaddr) bool           { return p2p.IsRelayed(a) }
+func (ns *netState) setConnLimit(limit int)   { ns.p2p.SetConnLimit(limit) }
 
 // dialHost is ns's host whose NewStream dials directly or relayed.
 type dialHost struct {
