@@ -88,7 +88,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
 		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
-		Now: n.now, Log: n.log, Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
+		Now: n.now, Log: n.log, PeerLog: n.baseLog.With("component", "peers"), Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
 	if err != nil {
@@ -113,7 +113,6 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Unlock()
 
 	h.Start(runCtx) // bootstrap, remembering peers, reproviding, mDNS
-	n.logPeerEvents(ns)
 	ns.mod = n.startModeration(ns)
 	ns.repl = n.startReplication(ns)
 	if err := n.startOverlay(ns, cfg); err != nil {

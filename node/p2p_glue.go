@@ -13,15 +13,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/config"
-	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
 func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
-func isRelayed(a ma.Multiaddr) bool           { return p2p.IsRelayed(a) }
 func (ns *netState) setConnLimit(limit int)   { ns.p2p.SetConnLimit(limit) }
 
 // dialHost is ns's host whose NewStream dials directly or relayed.

@@ -81,6 +81,7 @@ type Config struct {
 	BandwidthClock bandwidth.Clock
 	Now            func() time.Time
 	Log            *slog.Logger
+	PeerLog        *slog.Logger // connections opened and closed, at debug level (nil: not logged)
 	Peers          PeerBook
 	Holdings       Holdings
 	// Bootstrap returns the current network.bootstrap, for a node alone to
@@ -198,8 +199,10 @@ func New(cfg Config) (_ *Host, reterr error) {
 
 // Start runs the host's own work until ctx ends or Close: connecting to the
 // bootstrap and remembered peers, the DHT's bootstrap, remembering peers,
-// reproviding, and LAN discovery when network.mdns is on.
+// reproviding, logging connections, and LAN discovery when network.mdns is
+// on.
 func (h *Host) Start(ctx context.Context) {
+	h.logPeerEvents()
 	stop := context.AfterFunc(ctx, h.cancel)
 	h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
 	// Connect to bootstrap and remembered peers in the background; the DHT's
