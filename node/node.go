@@ -34,6 +34,7 @@ import (
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/node/moderate"
+	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
 )
@@ -116,6 +117,8 @@ type Node struct {
 	accessOn atomic.Bool       // the access log is on (logctl.go)
 	mod      *moderate.Service // moderation (node/moderate)
 
+	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -173,6 +176,9 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, err
 	}
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
+		return nil, err
+	}
+	if err := n.newNames(); err != nil {
 		return nil, err
 	}
 	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
