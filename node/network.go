@@ -134,7 +134,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	// machine it reports "private" and ModeAutoServer drops to client:
 	// a node that only has private addresses and starts only from private
 	// peers serves outright.
-	mode := dht.ModeAutoServer
+	mode := dhtStartMode(ns.host.Addrs(), bootstrap) // reach_dial.go: ModeAuto behind NAT
 	switch {
 	case n.dhtServer || cfg.Network.DHT == "server":
 		mode = dht.ModeServer

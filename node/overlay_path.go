@@ -264,9 +264,7 @@ func (o *overlayNet) punchLoop(ctx context.Context) {
 		o.mu.Unlock()
 		// DirectConnect waits, without a deadline, until the service has a
 		// public address; it serves its protocol from then on.
-		if !slices.Contains(o.ns.host.Mux().Protocols(), holepunch.Protocol) {
-			continue
-		}
+		punching := slices.Contains(o.ns.host.Mux().Protocols(), holepunch.Protocol)
 		now := time.Now()
 		live := map[peer.ID]bool{}
 		for _, id := range ids {
@@ -288,8 +286,13 @@ func (o *overlayNet) punchLoop(ctx context.Context) {
 			st.busy.Store(true)
 			o.ns.goOwned(func(ctx context.Context) {
 				defer st.busy.Store(false)
-				err := hps.DirectConnect(id)
-				o.log.Debug("overlay: hole punching retried", "peer", id, "err", err)
+				// A public address the peer advertises may take a plain dial
+				// (a full cone NAT, a forwarded port): reach_dial.go.
+				err := o.ns.dialAdvertised(ctx, id)
+				if err != nil && punching {
+					err = hps.DirectConnect(id)
+				}
+				o.log.Debug("overlay: direct connection retried", "peer", id, "err", err)
 			})
 		}
 		for id := range peers {

@@ -59,6 +59,15 @@ func startPublic(nl *netns.NATLab) []*netns.Daemon {
 	return pubs
 }
 
+// startPair starts daemons a<n> and b<n> behind NATs of types na and nb,
+// both bootstrapping from the public daemon boot only.
+func startPair(nl *netns.NATLab, boot *netns.Daemon, n int, na, nb netns.NATType) (da, db *netns.Daemon) {
+	ha, _ := nl.Behind(fmt.Sprintf("a%d", n), na)
+	hb, _ := nl.Behind(fmt.Sprintf("b%d", n), nb)
+	o := netns.DaemonOptions{Args: bootArgs(boot)}
+	return ha.StartDaemon(bin, o), hb.StartDaemon(bin, o)
+}
+
 // TestNetnsNAT: two nodes behind home routers (nftables masquerade), which
 // know only one of four public nodes, reach each other over the overlay
 // through a relay, and go direct by hole punching where the NATs allow it.
@@ -103,11 +112,7 @@ func TestNetnsNAT(t *testing.T) {
 		var times []string
 		for range tries {
 			n++
-			ha, _ := nl.Behind(fmt.Sprintf("a%d", n), pr.a)
-			hb, _ := nl.Behind(fmt.Sprintf("b%d", n), pr.b)
-			boot := netns.DaemonOptions{Args: bootArgs(pubs[0])}
-			da := ha.StartDaemon(bin, boot)
-			db := hb.StartDaemon(bin, boot)
+			da, db := startPair(nl, pubs[0], n, pr.a, pr.b)
 			start := time.Now()
 			var last string
 			nl.Eventually(60*time.Second, fmt.Sprintf("%s→%s: a ping reply from b", pr.a, pr.b), func() bool {
