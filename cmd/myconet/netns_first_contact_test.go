@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/internal/netns"
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // firstContactMax bounds first contact in TestNetnsFirstContact. Before
@@ -58,7 +58,7 @@ func TestNetnsFirstContact(t *testing.T) {
 		}
 		// Neither serves the DHT: nobody can dial them.
 		for _, x := range []*netns.Daemon{da, db} {
-			var st node.Status
+			var st apitype.Status
 			if err := x.CLIJSON(&st, "status"); err != nil {
 				t.Fatal(err)
 			}

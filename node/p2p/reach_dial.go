@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // First contact with a node behind NAT (issue 15). In the NAT lab it took
 // 5–6 s (5.1–10.9 s over 12 pairs); a timeline of the dials showed where:
@@ -55,16 +55,16 @@ const directHeadStart = 500 * time.Millisecond
 // peerstore), and through relays once the direct dial has had
 // directHeadStart, or has failed. The direct dial goes on for its
 // dialDirectTimeout while the relays are tried: a direct connection that
-// opens later replaces the relayed one for the overlay (toDirect).
-func (ns *netState) dialRace(ctx context.Context, id peer.ID, direct bool) error {
+// opens later replaces the relayed one for the overlay.
+func (hh *Host) dialRace(ctx context.Context, id peer.ID, direct bool) error {
 	if !direct {
-		return ns.connectRelayed(ctx, id)
+		return hh.connectRelayed(ctx, id)
 	}
 	done := make(chan error, 1)
 	go func() { // ends within dialDirectTimeout
 		dctx, cancel := context.WithTimeout(ctx, dialDirectTimeout)
 		defer cancel()
-		done <- ns.host.Connect(dctx, peer.AddrInfo{ID: id})
+		done <- hh.host.Connect(dctx, peer.AddrInfo{ID: id})
 	}()
 	head := time.NewTimer(directHeadStart)
 	defer head.Stop()
@@ -77,7 +77,7 @@ func (ns *netState) dialRace(ctx context.Context, id peer.ID, direct bool) error
 		directDone = true
 	case <-head.C:
 	}
-	rerr := ns.connectRelayed(ctx, id)
+	rerr := hh.connectRelayed(ctx, id)
 	if rerr == nil {
 		return nil
 	}
@@ -103,15 +103,15 @@ func dhtStartMode(own []ma.Multiaddr, boot []peer.AddrInfo) dht.ModeOpt {
 	return dht.ModeAuto
 }
 
-// dialAdvertised dials id directly, even though a relayed connection to
+// DialAdvertised dials id directly, even though a relayed connection to
 // it exists, at the public addresses it advertises (the peerstore's, from
 // identify). A node behind a full cone NAT is dialable there, but a node
 // behind a symmetric NAT cannot hole punch, so this plain dial is how the
 // two go direct (punchLoop retries it).
-func (ns *netState) dialAdvertised(ctx context.Context, id peer.ID) error {
+func (hh *Host) DialAdvertised(ctx context.Context, id peer.ID) error {
 	var addrs []ma.Multiaddr
-	for _, a := range ns.host.Peerstore().Addrs(id) {
-		if !isRelayed(a) && manet.IsPublicAddr(a) {
+	for _, a := range hh.host.Peerstore().Addrs(id) {
+		if !IsRelayed(a) && manet.IsPublicAddr(a) {
 			addrs = append(addrs, a)
 		}
 	}
@@ -120,7 +120,7 @@ func (ns *netState) dialAdvertised(ctx context.Context, id peer.ID) error {
 	}
 	dctx, cancel := context.WithTimeout(network.WithForceDirectDial(ctx, "myconet: relayed"), dialDirectTimeout)
 	defer cancel()
-	return ns.host.Connect(dctx, peer.AddrInfo{ID: id, Addrs: addrs})
+	return hh.host.Connect(dctx, peer.AddrInfo{ID: id, Addrs: addrs})
 }
 
 // clearDialBackoff forgets the swarm's dial backoff for p.
