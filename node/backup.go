@@ -186,11 +186,6 @@ func readIdentity(path string) (*Identity, error) {
 	return loadOrCreateIdentity(path)
 }
 
-// VerifyRepo checks the node's store (store.DB.Verify).
-func (n *Node) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
-	return n.db.Verify(ctx)
-}
-
 // CompactRepo compacts the store of the node in home, which must not be
 // running (store.Compact).
 func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {

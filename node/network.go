@@ -45,7 +45,6 @@ type netState struct {
 	ownsHost  bool
 	dht       *dht.IpfsDHT
 	provRecs  *providerRecords // the DHT's provider records (providers.go)
-	streamSem chan struct{}    // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
 	mod       *modService            // the moderation protocol (moderation.go)
@@ -177,6 +176,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	n.net = ns
 	n.mu.Unlock()
+	n.startLibraryNetwork(ns)
 
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
@@ -225,6 +225,7 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
+	n.lib.StopNetwork() // its fetches and announcements use the network
 	if ns != nil {
 		ns.close()
 	}
