@@ -113,7 +113,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 			ns.setConnLimit(next.Quota.Connections)
 		}
 		if key == "quota.cpu" && ns.repl != nil {
-			ns.repl.setWorkers(next.Quota.CPU)
+			ns.repl.SetWorkers(next.Quota.CPU)
 		}
 		if key == "overlay.firewall" {
 			ns.applyFirewall(next)

@@ -225,7 +225,7 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
-	n.lib.StopNetwork() // its fetches and announcements use the network
+	n.stopLibrary(ns) // replication and fetches use the network
 	if ns != nil {
 		ns.close()
 	}
