@@ -6,13 +6,11 @@ package node
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/backup"
 	"github.com/myconet/myconet/node/library"
 	"github.com/myconet/myconet/store"
@@ -82,21 +80,4 @@ func readIdentity(path string) (*Identity, error) {
 // running (store.Compact).
 func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {
 	return library.CompactRepo(ctx, filepath.Join(home, StoreFile))
-}
-
-// repoVerifier is what the API handler needs to serve /api/v1/repo/verify.
-type repoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
-}
-
-// repoVerify checks the running daemon's store: a read transaction, so it
-// runs beside the daemon's work.
-func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
-	rv, ok := h.api.(repoVerifier)
-	if !ok {
-		writeError(w, apitype.ErrNoDaemon)
-		return
-	}
-	v, err := rv.VerifyRepo(r.Context())
-	reply(w, v, err)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // gatewaySuffix is the host suffix of per-package origins:
@@ -139,13 +140,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.errorPage(w, r, &gwError{http.StatusMethodNotAllowed, "the gateway is read-only"})
 		return
 	}
-	if !loopbackHost(r.Host, true) {
+	if !httpx.LoopbackHost(r.Host, true) {
 		g.errorPage(w, r, &gwError{http.StatusForbidden, fmt.Sprintf("host %q is not a loopback address", r.Host)})
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	host := hostname(r.Host)
+	host := httpx.Hostname(r.Host)
 	if label, ok := strings.CutSuffix(host, gatewaySuffix); ok {
 		g.serveOrigin(w, r, label)
 		return
@@ -478,7 +479,7 @@ func (g *gateway) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		Status int
 		Text   string
 		Msg    string
-	}{status, http.StatusText(status), oneLine(err.Error())})
+	}{status, http.StatusText(status), httpx.OneLine(err.Error())})
 }
 
 // searcher is the part of a node the search page needs.
@@ -529,7 +530,7 @@ func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(data.Query) != "" {
 		res, err := s.Search(r.Context(), data.Query, apitype.SearchOptions{Kind: data.Kind}, nil)
 		if err != nil {
-			data.Error = oneLine(err.Error())
+			data.Error = httpx.OneLine(err.Error())
 			status = apitype.CodeOf(err).HTTPStatus()
 		}
 		for _, sr := range res {

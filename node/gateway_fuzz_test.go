@@ -12,6 +12,7 @@ import (
 
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // linkSource is a gatewaySource in which every path is a symlink to target,
@@ -70,7 +71,7 @@ func FuzzGatewayRequest(f *testing.F) {
 		}
 		if loc := rec.Header().Get("Location"); rec.Code == http.StatusMovedPermanently {
 			if strings.HasPrefix(loc, "http://") {
-				h := hostname(strings.SplitN(strings.TrimPrefix(loc, "http://"), "/", 2)[0])
+				h := httpx.Hostname(strings.SplitN(strings.TrimPrefix(loc, "http://"), "/", 2)[0])
 				label, ok := strings.CutSuffix(h, gatewaySuffix)
 				if c, err := cid.Decode(label); !ok || err != nil || subdomainLabel(c) != label {
 					t.Fatalf("redirect to %q", loc)

@@ -8,15 +8,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // HTTP API wire details shared with node/client.
@@ -171,17 +170,17 @@ func (h *apiHandler) routes() []apiRoute {
 
 func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := h.mux.Handler(r)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &httpx.StatusWriter{ResponseWriter: w}
 	defer func() {
 		path := pattern
 		if path == "" {
 			path = "unmatched"
 		}
-		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.statusCode())).Inc()
+		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.StatusCode())).Inc()
 	}()
 	w = sw
 
-	if !loopbackHost(r.Host, false) {
+	if !httpx.LoopbackHost(r.Host, false) {
 		writeError(w, fmt.Errorf("%w: api: host %q is not a loopback address", errForbidden, r.Host))
 		return
 	}
@@ -246,30 +245,6 @@ func (h *apiHandler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), h.token) == 1
 }
 
-// loopbackHost reports whether host (a Host header, with or without port) is
-// localhost, a loopback IP, or, when sub is set, a name under .localhost.
-func loopbackHost(host string, sub bool) bool {
-	name := hostname(host)
-	if name == "" {
-		return false
-	}
-	if name == "localhost" || (sub && strings.HasSuffix(name, ".localhost")) {
-		return true
-	}
-	ip, err := netip.ParseAddr(name)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// hostname strips the port and IPv6 brackets from host and lowercases it.
-func hostname(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else {
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	}
-	return strings.ToLower(strings.TrimSuffix(host, "."))
-}
-
 // sameLoopbackOrigin reports whether origin is http(s)://host where host is
 // the request's (loopback) Host.
 func sameLoopbackOrigin(origin, host string) bool {
@@ -277,7 +252,7 @@ func sameLoopbackOrigin(origin, host string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
 		return false
 	}
-	return strings.EqualFold(u.Host, host) && loopbackHost(u.Host, false)
+	return strings.EqualFold(u.Host, host) && httpx.LoopbackHost(u.Host, false)
 }
 
 // writeError answers err as JSON with its code's status.
@@ -299,16 +274,7 @@ func writeErrorStatus(w http.ResponseWriter, status int, code apitype.Code, msg 
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(apitype.ErrorBody{Error: oneLine(msg), Code: code})
-}
-
-// oneLine folds a message onto one line.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Join(strings.Fields(s), " ")
+	_ = json.NewEncoder(w).Encode(apitype.ErrorBody{Error: httpx.OneLine(msg), Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

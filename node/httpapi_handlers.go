@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/myconet/myconet/store"
 )
 
@@ -73,7 +74,7 @@ func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progre
 	}
 	if err != nil {
 		h.log.Debug("stream failed", "err", err)
-		_ = enc.Encode(apitype.ProgressLine[T]{Error: oneLine(err.Error()), Code: apitype.CodeOf(err)})
+		_ = enc.Encode(apitype.ProgressLine[T]{Error: httpx.OneLine(err.Error()), Code: apitype.CodeOf(err)})
 		return
 	}
 	_ = enc.Encode(apitype.ProgressLine[T]{Result: &res})
@@ -153,7 +154,7 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 	} else {
 		h.log.Warn("stream failed", "err", err, "sent", cw.n)
 	}
-	w.Header().Set(apitype.TrailerError, oneLine(err.Error()))
+	w.Header().Set(apitype.TrailerError, httpx.OneLine(err.Error()))
 	w.Header().Set(apitype.TrailerCode, string(apitype.CodeOf(err)))
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -17,39 +18,6 @@ import (
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
-}
-
-// statusWriter records the status of a response. Unwrap lets
-// http.ResponseController reach the connection (Flush).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64 // body bytes written (access log)
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(p)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusWriter) statusCode() int {
-	if s.status == 0 {
-		return http.StatusOK
-	}
-	return s.status
 }
 
 // headerRecorder captures the status and headers the mux would send.
@@ -140,7 +108,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}
 	if err != nil {
-		_ = enc.Encode(apitype.SearchLine{Error: oneLine(err.Error()), Code: apitype.CodeOf(err)})
+		_ = enc.Encode(apitype.SearchLine{Error: httpx.OneLine(err.Error()), Code: apitype.CodeOf(err)})
 		return
 	}
 	if done.Results == nil {

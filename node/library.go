@@ -45,7 +45,7 @@ func (n *Node) newLibrary() *library.Service {
 func (n *Node) startLibraryNetwork(ns *netState) {
 	n.lib.StartNetwork(library.Network{
 		Host: ns.host, Routing: ns.dht, Retrieval: ns.retrieval,
-		Provide: func(ctx context.Context, c cid.Cid) { n.provideContent(ctx, ns, c) },
+		Provide: ns.p2p.ProvideContent,
 	})
 }
 

@@ -15,14 +15,6 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 )
 
-// logControl is what the API handler needs to serve /api/v1/log (*Node).
-type logControl interface {
-	LogSettings(ctx context.Context) (apitype.LogSettings, error)
-	SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error)
-}
-
-var _ logControl = (*Node)(nil)
-
 // LogSettings reports the running daemon's log settings.
 func (n *Node) LogSettings(ctx context.Context) (apitype.LogSettings, error) {
 	n.mu.Lock()
@@ -94,29 +86,4 @@ func (n *Node) logPeerEvents(ns *netState) {
 		<-ctx.Done()
 		ns.host.Network().StopNotify(nb)
 	})
-}
-
-func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
-	lc, ok := h.api.(logControl)
-	if !ok {
-		writeError(w, apitype.ErrNoDaemon)
-		return
-	}
-	v, err := lc.LogSettings(r.Context())
-	reply(w, v, err)
-}
-
-func (h *apiHandler) logSet(w http.ResponseWriter, r *http.Request) {
-	var req apitype.LogRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	lc, ok := h.api.(logControl)
-	if !ok {
-		writeError(w, apitype.ErrNoDaemon)
-		return
-	}
-	v, err := lc.SetLog(r.Context(), req)
-	reply(w, v, err)
 }

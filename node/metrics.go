@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -236,13 +237,13 @@ func (m *metrics) observeSearch(local bool, start time.Time) {
 func (n *Node) observeHTTP(server string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		defer func() {
-			code := sw.statusCode()
+			code := sw.StatusCode()
 			if server == "gateway" {
 				n.metrics.gwRequests.WithLabelValues(codeLabel(code)).Inc()
 			}
-			n.accessLog(server, r, code, sw.bytes, time.Since(start))
+			n.accessLog(server, r, code, sw.Bytes, time.Since(start))
 		}()
 		h.ServeHTTP(sw, r)
 	})

@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"slices"
 	"sort"
@@ -252,55 +251,3 @@ func (ns *netState) overlayStatus() string {
 }
 
 func joinLines(l []string) string { return strings.Join(l, "\n") }
-
-func (h *apiHandler) overlayPing(w http.ResponseWriter, r *http.Request) {
-	var req apitype.PingRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.Addr == "" {
-		writeError(w, apitype.Errorf(apitype.CodeInvalid, "no addr given"))
-		return
-	}
-	v, err := h.api.Ping(r.Context(), req.Addr, apitype.PingOptions{
-		Count: req.Count, Seq: req.Seq, Size: req.Size,
-		Interval: time.Duration(req.IntervalMS) * time.Millisecond,
-		Timeout:  time.Duration(req.TimeoutMS) * time.Millisecond,
-	})
-	reply(w, v, err)
-}
-
-func (h *apiHandler) overlayRoutes(w http.ResponseWriter, r *http.Request) {
-	v, err := h.api.Routes(r.Context())
-	if v == nil {
-		v = []apitype.RouteInfo{}
-	}
-	reply(w, v, err)
-}
-
-func (h *apiHandler) firewall(w http.ResponseWriter, r *http.Request) {
-	v, err := h.api.Firewall(r.Context())
-	reply(w, v, err)
-}
-
-func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
-	var req apitype.FirewallRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	var (
-		v   apitype.FirewallInfo
-		err error
-	)
-	switch req.Op {
-	case "add":
-		v, err = h.api.FirewallAdd(r.Context(), req.Rule)
-	case "remove":
-		v, err = h.api.FirewallRemove(r.Context(), req.Rule)
-	default:
-		err = apitype.Errorf(apitype.CodeInvalid, "firewall: op must be add or remove, got %q", req.Op)
-	}
-	reply(w, v, err)
-}

@@ -171,15 +171,6 @@ func (o *overlayNet) reserveLoop(ctx context.Context) {
 	}
 }
 
-func hasDirectConn(conns []network.Conn) bool {
-	for _, c := range conns {
-		if !isRelayed(c.RemoteMultiaddr()) {
-			return true
-		}
-	}
-	return false
-}
-
 // The node's own pings: echo requests sent through the Router and the
 // replies (or ICMPv6 errors) caught by intercept before the TUN.
 

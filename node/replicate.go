@@ -27,7 +27,7 @@ func (n *Node) startReplication(ns *netState) *replicator {
 	cpu := n.cfg.Quota.CPU
 	n.mu.Unlock()
 	r, err := replication.NewReplicator(replication.ReplicatorConfig{
-		Store: n.db, Host: dialHost{ns.host, ns}, DHT: ns.dht, Self: n.id.PeerID, // dial.go: directly or relayed
+		Store: n.db, Host: ns.p2p.Dialer(), DHT: ns.dht, Self: n.id.PeerID, // directly or relayed
 		Interval: n.replInt, Workers: cpu,
 		Replicas: n.replicaTarget, Quota: n.replicaQuota,
 		Allow:   func(root cid.Cid) bool { return !n.withheld(root) },

@@ -16,6 +16,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // RunOptions configures Run.
@@ -102,7 +103,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		if addr == "" || addr == "none" {
 			return "", nil
 		}
-		if !loopbackHost(addr, false) {
+		if !httpx.LoopbackHost(addr, false) {
 			n.log.Warn(what+" listens on a non-loopback address; it only answers requests whose Host is loopback", "addr", addr)
 		}
 		ln, err := net.Listen("tcp", addr)

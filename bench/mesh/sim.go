@@ -17,10 +17,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mh "github.com/multiformats/go-multihash"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/store"
 )
 
@@ -213,7 +213,7 @@ func (w *world) connect(ctx context.Context) {
 // connected peer that speaks the DHT, so that its routing table is not
 // empty.
 func (w *world) waitIdentified(ctx context.Context) {
-	kad := protocol.ID(node.DHTPrefix + "/kad/1.0.0")
+	kad := protocol.ID(p2p.DHTPrefix + "/kad/1.0.0")
 	deadline := time.Now().Add(time.Minute)
 	for i := 0; i < len(w.ids); {
 		h := w.net.Mock.Host(w.ids[i])

@@ -30,10 +30,10 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/search"
 )
 
@@ -56,7 +56,7 @@ func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protoco
 	return &countingStream{Stream: st, n: h.dht}, nil
 }
 
-var kadProtocol = protocol.ID(node.DHTPrefix + "/kad/1.0.0")
+var kadProtocol = protocol.ID(p2p.DHTPrefix + "/kad/1.0.0")
 
 type countingStream struct {
 	network.Stream

@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // Refusing a listen port that another program holds.
 //

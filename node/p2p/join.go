@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // Invitations: `myconet invite` prints a signed invitation with this node's
 // reachable addresses (node/invite); `myconet join INVITE` on a new node
@@ -37,12 +37,8 @@ const (
 	joinReplyPeers = 16
 )
 
-// Invite implements API.
-func (n *Node) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.InviteResult, error) {
-	ns := n.network()
-	if ns == nil {
-		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeNoDaemon, "invitations carry the daemon's addresses: start `myconet daemon`")
-	}
+// Invite issues an invitation to this node (the API's Invite).
+func (h *Host) Invite(req apitype.InviteRequest) (apitype.InviteResult, error) {
 	ttl := invite.DefaultTTL
 	if req.Expires != "" {
 		d, err := time.ParseDuration(req.Expires)
@@ -58,8 +54,8 @@ func (n *Node) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.I
 	if uses < 1 || uses > 65535 {
 		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeInvalid, "uses: want 1..65535, got %d", req.Uses)
 	}
-	addrs := ns.inviteAddrs()
-	text, inv, err := invite.New(n.id.Priv, addrs, ttl, uses, n.now())
+	addrs := h.inviteAddrs()
+	text, inv, err := invite.New(h.cfg.Key, addrs, ttl, uses, h.cfg.Now())
 	if err != nil {
 		return apitype.InviteResult{}, apitype.Errorf(apitype.CodeInvalid, "%v", err)
 	}
@@ -73,7 +69,7 @@ func (n *Node) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.I
 // inviteAddrs lists where this node can be reached, best first: public
 // addresses, then circuits through the relays that hold a reservation for
 // it, then private and loopback ones (a LAN, or one machine).
-func (ns *netState) inviteAddrs() []ma.Multiaddr {
+func (h *Host) inviteAddrs() []ma.Multiaddr {
 	rank := func(a ma.Multiaddr) int {
 		switch {
 		case manet.IsPublicAddr(a):
@@ -84,8 +80,8 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 		return 2
 	}
 	var direct []ma.Multiaddr
-	for _, a := range ns.host.Addrs() {
-		if manet.IsIPUnspecified(a) || manet.IsIP6LinkLocal(a) || isRelayed(a) {
+	for _, a := range h.host.Addrs() {
+		if manet.IsIPUnspecified(a) || manet.IsIP6LinkLocal(a) || IsRelayed(a) {
 			continue
 		}
 		direct = append(direct, a)
@@ -97,16 +93,10 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 			out = append(out, a)
 		}
 	}
-	if o := ns.overlay; o != nil {
-		o.mu.Lock()
-		relays := make([]peer.ID, 0, len(o.relays))
-		for r := range o.relays {
-			relays = append(relays, r)
-		}
-		o.mu.Unlock()
-		for _, r := range relays {
-			for _, c := range ns.host.Network().ConnsToPeer(r) {
-				if isRelayed(c.RemoteMultiaddr()) {
+	if f := h.relays.Load(); f != nil {
+		for _, r := range (*f)() {
+			for _, c := range h.host.Network().ConnsToPeer(r) {
+				if IsRelayed(c.RemoteMultiaddr()) {
 					continue
 				}
 				circ, err := ma.NewMultiaddr("/p2p/" + r.String() + "/p2p-circuit")
@@ -125,29 +115,36 @@ func (ns *netState) inviteAddrs() []ma.Multiaddr {
 	return out
 }
 
-// Join implements API.
-func (n *Node) Join(ctx context.Context, text string) (apitype.JoinResult, error) {
+// SetRelays tells inviteAddrs which peers hold a relay reservation for
+// this node (the overlay keeps them).
+func (h *Host) SetRelays(f func() []peer.ID) { h.relays.Store(&f) }
+
+// ParseInvite reads an invitation for node self to use now: a clear
+// error when it is malformed, expired or self's own.
+func ParseInvite(text string, self peer.ID, now time.Time) (invite.Invitation, error) {
 	inv, err := invite.Parse(text)
 	if err != nil {
-		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "%v", err)
+		return invite.Invitation{}, apitype.Errorf(apitype.CodeInvalid, "%v", err)
 	}
-	if err := inv.Check(n.now()); err != nil {
-		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "%v: ask for a new one", err)
+	if err := inv.Check(now); err != nil {
+		return invite.Invitation{}, apitype.Errorf(apitype.CodeInvalid, "%v: ask for a new one", err)
 	}
-	if inv.Peer == n.id.PeerID {
-		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "that is this node's own invitation: use it on another node")
+	if inv.Peer == self {
+		return invite.Invitation{}, apitype.Errorf(apitype.CodeInvalid, "that is this node's own invitation: use it on another node")
 	}
-	ns := n.network()
-	if ns == nil {
-		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeNoDaemon, "join needs the network: start `myconet daemon`")
-	}
+	return inv, nil
+}
+
+// Join presents invitation text (inv, from ParseInvite) to the inviting
+// node and connects to the peers it hands out (the API's Join).
+func (h *Host) Join(ctx context.Context, text string, inv invite.Invitation) (apitype.JoinResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, joinTimeout)
 	defer cancel()
-	ns.host.Peerstore().AddAddrs(inv.Peer, inv.Addrs, peerstore.TempAddrTTL)
-	if err := ns.host.Connect(ctx, inv.AddrInfo()); err != nil {
+	h.host.Peerstore().AddAddrs(inv.Peer, inv.Addrs, peerstore.TempAddrTTL)
+	if err := h.host.Connect(ctx, inv.AddrInfo()); err != nil {
 		return apitype.JoinResult{}, fmt.Errorf("join: cannot reach the inviting node %s at any of its %d addresses: %w", inv.Peer, len(inv.Addrs), err)
 	}
-	s, err := ns.host.NewStream(network.WithAllowLimitedConn(ctx, "join"), inv.Peer, invite.Protocol)
+	s, err := h.host.NewStream(network.WithAllowLimitedConn(ctx, "join"), inv.Peer, invite.Protocol)
 	if err != nil {
 		return apitype.JoinResult{}, fmt.Errorf("join: %s does not take invitations (not a Myconet node, or too old): %w", inv.Peer, err)
 	}
@@ -173,27 +170,27 @@ func (n *Node) Join(ctx context.Context, text string) (apitype.JoinResult, error
 		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeInvalid, "the inviting node refused the invitation: %s", rep.Error)
 	}
 	res := apitype.JoinResult{Peer: inv.Peer.String(), Learned: len(learned)}
-	n.savePeer(ns, inv.Peer)
-	learned = slices.DeleteFunc(learned, func(ai peer.AddrInfo) bool { return ai.ID == n.id.PeerID || ai.ID == inv.Peer })
-	n.connectAll(ctx, ns, learned, nil)
+	h.SavePeer(inv.Peer)
+	learned = slices.DeleteFunc(learned, func(ai peer.AddrInfo) bool { return ai.ID == h.self || ai.ID == inv.Peer })
+	h.connectAll(ctx, learned, nil)
 	for _, ai := range learned {
-		if ns.host.Network().Connectedness(ai.ID) == network.Connected {
-			n.savePeer(ns, ai.ID)
+		if h.host.Network().Connectedness(ai.ID) == network.Connected {
+			h.SavePeer(ai.ID)
 			res.Remembered++
 		}
 	}
 	res.Remembered++ // the inviting node
-	res.Connected = len(ns.host.Network().Peers())
-	ns.dht.RefreshRoutingTable()
-	n.log.Info("joined the network", "through", inv.Peer, "learned", res.Learned, "connected", res.Connected)
+	res.Connected = len(h.host.Network().Peers())
+	h.dht.RefreshRoutingTable()
+	h.log.Info("joined the network", "through", inv.Peer, "learned", res.Learned, "connected", res.Connected)
 	return res, nil
 }
 
 // handleJoin answers a node that presents an invitation: refused (and the
 // connection closed) unless this node issued it, it has not expired and it
 // has uses left; else some of this node's peers for the newcomer.
-func (n *Node) handleJoin(ns *netState) network.StreamHandler {
-	ledger := invite.NewLedger(filepath.Join(n.home, "invites.json"))
+func (h *Host) handleJoin() network.StreamHandler {
+	ledger := invite.NewLedger(filepath.Join(h.cfg.Home, "invites.json"))
 	return func(s network.Stream) {
 		defer s.Close()
 		_ = s.SetDeadline(time.Now().Add(joinTimeout))
@@ -204,31 +201,31 @@ func (n *Node) handleJoin(ns *netState) network.StreamHandler {
 			return
 		}
 		refuse := func(why error) {
-			n.log.Info("join refused", "peer", from, "why", why)
+			h.log.Info("join refused", "peer", from, "why", why)
 			writeJoinReply(s, invite.Reply{Error: why.Error()})
 			_ = s.CloseWrite()
 			// Let the answer leave before the connection goes.
-			time.AfterFunc(time.Second, func() { _ = ns.host.Network().ClosePeer(from) })
+			time.AfterFunc(time.Second, func() { _ = h.host.Network().ClosePeer(from) })
 		}
 		inv, err := invite.Parse(text)
 		if err != nil {
 			refuse(err)
 			return
 		}
-		if err := ledger.Use(inv, n.id.PeerID, from, n.now()); err != nil {
+		if err := ledger.Use(inv, h.self, from, h.cfg.Now()); err != nil {
 			if !errors.Is(err, invite.ErrExpired) && !errors.Is(err, invite.ErrUsedUp) && !errors.Is(err, invite.ErrNotMine) {
-				n.log.Warn("invitation ledger", "err", err)
+				h.log.Warn("invitation ledger", "err", err)
 			}
 			refuse(err)
 			return
 		}
 		var rep invite.Reply
-		for _, p := range ns.host.Network().Peers() {
+		for _, p := range h.host.Network().Peers() {
 			if p == from || len(rep.Peers) == joinReplyPeers {
 				continue
 			}
 			rp := invite.ReplyPeer{ID: p.String()}
-			for _, a := range ns.host.Peerstore().Addrs(p) {
+			for _, a := range h.host.Peerstore().Addrs(p) {
 				if len(rp.Addrs) < invite.MaxAddrs {
 					rp.Addrs = append(rp.Addrs, a.String())
 				}
@@ -237,8 +234,8 @@ func (n *Node) handleJoin(ns *netState) network.StreamHandler {
 				rep.Peers = append(rep.Peers, rp)
 			}
 		}
-		n.savePeer(ns, from)
-		n.log.Info("a node joined with an invitation", "peer", from, "invitation", inv.IDString())
+		h.SavePeer(from)
+		h.log.Info("a node joined with an invitation", "peer", from, "invitation", inv.IDString())
 		writeJoinReply(s, rep)
 	}
 }
