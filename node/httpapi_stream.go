@@ -17,7 +17,7 @@ import (
 // and process, and Myconet's own (metrics.go).
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
+	promhttp.HandlerFor(h.m.Reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
 }
 
 // headerRecorder captures the status and headers the mux would send.

@@ -37,7 +37,7 @@ func (n *Node) newLibrary() *library.Service {
 		Changed:       n.searchChanged,
 		Added:         n.replicateNow,
 		Unprovide:     n.unprovideGone,
-		CountFetch:    n.metrics.countFetch,
+		CountFetch:    n.metrics.CountFetch,
 	})
 }
 

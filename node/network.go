@@ -15,6 +15,7 @@ import (
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/node/retrieval"
@@ -28,7 +29,7 @@ type netState struct {
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
 	retrieval *retrieval.Service
 	repl      *replicator            // replication (replicate.go); nil if it failed to start
-	mod       *modService            // the moderation protocol (moderation.go)
+	mod       *moderate.Service      // moderation, while on the network (node/moderate)
 	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
 	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
 	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
@@ -85,7 +86,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	h, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
-		Registerer: n.metrics.reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
+		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
 		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
@@ -153,7 +154,7 @@ func (ns *netState) close() {
 	}
 	ns.wg.Wait()
 	if ns.mod != nil {
-		ns.mod.close()
+		ns.mod.StopNetwork()
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()

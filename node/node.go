@@ -31,6 +31,8 @@ import (
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/library"
+	"github.com/myconet/myconet/node/metrics"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/store"
 )
 
@@ -103,11 +105,12 @@ type Node struct {
 
 	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
 
-	srch     searchState    // the search index (search.go)
-	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
-	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
-	accessOn atomic.Bool    // the access log is on (logctl.go)
-	mod      modState       // moderation (moderation.go)
+	metrics *metrics.Metrics // Prometheus registry and instruments (node/metrics)
+
+	srch     searchState       // the search index (search.go)
+	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool       // the access log is on (logctl.go)
+	mod      *moderate.Service // moderation (node/moderate)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -154,7 +157,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	n.metrics = newMetrics(statsCollector{api: n})
+	n.metrics = n.newNodeMetrics()
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
@@ -185,6 +188,10 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, storeErr(err)
 	}
 	n.lib = n.newLibrary()
+	if n.mod, err = n.newModeration(); err != nil {
+		n.db.Close()
+		return nil, err
+	}
 	return n, nil
 }
 

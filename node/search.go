@@ -362,7 +362,7 @@ func (n *Node) Search(ctx context.Context, query string, opts apitype.SearchOpti
 }
 
 func (n *Node) search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) (apitype.SearchResults, error) {
-	defer n.metrics.observeSearch(opts.Local || n.network() == nil, time.Now())
+	defer n.metrics.ObserveSearch(opts.Local || n.network() == nil, time.Now())
 	return n.searchExcept(ctx, query, opts, onResult, n.withheldCached)
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/gateway"
 	"github.com/myconet/myconet/search"
 	"github.com/myconet/myconet/store"
 )
@@ -277,7 +278,7 @@ func TestGatewaySearchPage(t *testing.T) {
 	}
 	status, body = get("q=needle")
 	c, _ := cid.Decode(res.Package)
-	if status != 200 || !strings.Contains(body, `href="`+packageURL(c, port, "")+`"`) || strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
+	if status != 200 || !strings.Contains(body, `href="`+gateway.PackageURL(c, port, "")+`"`) || strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatalf("%d %s", status, body)
 	}
 	if status, body = get("q=needle&kind=video"); status != 200 || strings.Contains(body, res.Package) {

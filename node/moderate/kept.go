@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"errors"
@@ -28,7 +28,7 @@ import (
 const keptDecisionMaxAge = 30 * 24 * time.Hour
 
 // keepDecision stores the tallies a decision about c was made from.
-func (n *Node) keepDecision(c cid.Cid, checked time.Time, asked int, tallies []moderation.Tally) {
+func (m *Service) keepDecision(c cid.Cid, checked time.Time, asked int, tallies []moderation.Tally) {
 	snap := moderation.Snapshot{Target: c, Checked: checked, Asked: min(asked, 0xffff)}
 	for _, t := range tallies {
 		if t.Target.Equals(c) && len(snap.Tallies) < moderation.MaxSnapshotTallies {
@@ -37,52 +37,52 @@ func (n *Node) keepDecision(c cid.Cid, checked time.Time, asked int, tallies []m
 	}
 	rec, err := snap.Encode()
 	if err == nil {
-		err = n.db.PutModState(store.ModDecision, c.Bytes(), rec)
+		err = m.db.PutModState(store.ModDecision, c.Bytes(), rec)
 	}
 	if err != nil {
-		n.log.Warn("moderation: cannot keep a decision", "package", c, "err", err)
+		m.log.Warn("moderation: cannot keep a decision", "package", c, "err", err)
 	}
 }
 
 // loadKeptDecision decides about c from its kept snapshot, caches that
 // decision as last refreshed when the snapshot was taken, and returns it;
 // nil when there is no usable snapshot.
-func (n *Node) loadKeptDecision(c cid.Cid, s modSettings) *modEntry {
-	rec, err := n.db.ModState(store.ModDecision, c.Bytes())
+func (m *Service) loadKeptDecision(c cid.Cid, s modSettings) *modEntry {
+	rec, err := m.db.ModState(store.ModDecision, c.Bytes())
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			n.log.Warn("moderation: cannot read a kept decision", "package", c, "err", err)
+			m.log.Warn("moderation: cannot read a kept decision", "package", c, "err", err)
 		}
 		return nil
 	}
 	snap, err := moderation.DecodeSnapshot(rec)
 	if err != nil || !snap.Target.Equals(c) {
-		n.log.Warn("moderation: kept decision does not decode; ignored", "package", c, "err", err)
+		m.log.Warn("moderation: kept decision does not decode; ignored", "package", c, "err", err)
 		return nil
 	}
-	r := n.decide(c, s, snap.Tallies, nil)
+	r := m.decide(c, s, snap.Tallies, nil)
 	r.Checked = snap.Checked
 	r.Aggregators = snap.Asked
-	return n.cacheDecisionAt(c, r, snap.Checked)
+	return m.cacheDecisionAt(c, r, snap.Checked)
 }
 
 // markStale flags a decision from tallies gathered longer than the
 // refresh interval ago (kept from before a restart, offline, or no
 // aggregator answered since).
-func (n *Node) markStale(r *apitype.TallyReport, s modSettings) {
+func (m *Service) markStale(r *apitype.TallyReport, s modSettings) {
 	if r.Local != "" || r.Checked.IsZero() {
 		return
 	}
-	if age := n.now().Sub(r.Checked); age >= s.refresh {
+	if age := m.now().Sub(r.Checked); age >= s.refresh {
 		r.Stale, r.Age = true, int64(age.Round(time.Second)/time.Second)
 	}
 }
 
 // pruneKeptDecisions drops the snapshots of packages not in held that are
 // older than keptDecisionMaxAge.
-func (n *Node) pruneKeptDecisions(held map[cid.Cid]bool) {
-	now := n.now()
-	dropped, err := n.db.DeleteModStates(store.ModDecision, func(target, enc []byte) bool {
+func (m *Service) pruneKeptDecisions(held map[cid.Cid]bool) {
+	now := m.now()
+	dropped, err := m.db.DeleteModStates(store.ModDecision, func(target, enc []byte) bool {
 		c, err := cid.Cast(target)
 		if err != nil {
 			return true
@@ -94,8 +94,8 @@ func (n *Node) pruneKeptDecisions(held map[cid.Cid]bool) {
 		return err != nil || now.Sub(snap.Checked) > keptDecisionMaxAge
 	})
 	if err != nil {
-		n.log.Warn("moderation: pruning kept decisions", "err", err)
+		m.log.Warn("moderation: pruning kept decisions", "err", err)
 	} else if dropped > 0 {
-		n.log.Info("moderation: dropped old kept decisions", "count", dropped)
+		m.log.Info("moderation: dropped old kept decisions", "count", dropped)
 	}
 }

@@ -1,4 +1,4 @@
-package node
+package moderate
 
 // Retraction: a publisher takes a package back.
 //
@@ -93,54 +93,53 @@ func decodeRetractBundle(b []byte) (moderation.Retraction, []byte, error) {
 }
 
 // retractions returns the retracted packages, loading them on first use.
-// Must hold n.mod.mu.
-func (n *Node) retractionsLocked() map[cid.Cid]retraction {
-	m := &n.mod
+// Must hold m.mu.
+func (m *Service) retractionsLocked() map[cid.Cid]retraction {
 	if m.retract != nil {
 		return m.retract
 	}
 	m.retract = map[cid.Cid]retraction{}
-	err := n.db.ModStates(store.ModRetraction, func(target, bundle []byte) bool {
+	err := m.db.ModStates(store.ModRetraction, func(target, bundle []byte) bool {
 		c, err := cid.Cast(target)
 		if err != nil {
 			return true
 		}
 		r, _, err := decodeRetractBundle(bundle)
 		if err != nil || !r.Target.Equals(c) {
-			n.log.Warn("moderation: kept retraction does not decode; ignored", "package", c, "err", err)
+			m.log.Warn("moderation: kept retraction does not decode; ignored", "package", c, "err", err)
 			return true
 		}
 		m.retract[c] = retraction{r: r, bundle: bytes.Clone(bundle)}
 		return true
 	})
 	if err != nil {
-		n.log.Warn("moderation: cannot read retractions", "err", err)
+		m.log.Warn("moderation: cannot read retractions", "err", err)
 	}
 	return m.retract
 }
 
 // retractionOf returns the retraction of package c, if this node knows one.
-func (n *Node) retractionOf(c cid.Cid) (retraction, bool) {
-	n.mod.mu.Lock()
-	defer n.mod.mu.Unlock()
-	rt, ok := n.retractionsLocked()[c]
+func (m *Service) retractionOf(c cid.Cid) (retraction, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rt, ok := m.retractionsLocked()[c]
 	return rt, ok
 }
 
-// retracted reports whether the node knows package c to be retracted.
-func (n *Node) retracted(c cid.Cid) bool {
-	_, ok := n.retractionOf(c)
+// Retracted reports whether the node knows package c to be retracted.
+func (m *Service) Retracted(c cid.Cid) bool {
+	_, ok := m.retractionOf(c)
 	return ok
 }
 
 // retractedRef returns the retracted package that c names: c itself, or
 // every package whose DAG holds block c (none served).
-func (n *Node) retractedRef(c cid.Cid) (cid.Cid, retraction, bool) {
+func (m *Service) retractedRef(c cid.Cid) (cid.Cid, retraction, bool) {
 	if isPackageCID(c) {
-		rt, ok := n.retractionOf(c)
+		rt, ok := m.retractionOf(c)
 		return c, rt, ok
 	}
-	roots, err := n.db.BlockRoots(c)
+	roots, err := m.db.BlockRoots(c)
 	if err != nil {
 		return cid.Undef, retraction{}, false
 	}
@@ -150,7 +149,7 @@ func (n *Node) retractedRef(c cid.Cid) (cid.Cid, retraction, bool) {
 		if !isPackageCID(p) {
 			continue
 		}
-		r, ok := n.retractionOf(p)
+		r, ok := m.retractionOf(p)
 		if !ok {
 			return cid.Undef, retraction{}, false // also in a package that stands
 		}
@@ -162,8 +161,8 @@ func (n *Node) retractedRef(c cid.Cid) (cid.Cid, retraction, bool) {
 }
 
 // pinnedLocal reports whether the owner pinned c local.
-func (n *Node) pinnedLocal(c cid.Cid) bool {
-	pins, err := n.db.PinsOf(c)
+func (m *Service) pinnedLocal(c cid.Cid) bool {
+	pins, err := m.db.PinsOf(c)
 	if err != nil {
 		return false
 	}
@@ -175,11 +174,11 @@ func (n *Node) pinnedLocal(c cid.Cid) bool {
 	return false
 }
 
-// retractedErr is the coded error of reading a retracted package without
+// RetractedErr is the coded error of reading a retracted package without
 // a local pin of it (nil otherwise).
-func (n *Node) retractedErr(c cid.Cid) error {
-	pkg, rt, ok := n.retractedRef(c)
-	if !ok || n.pinnedLocal(pkg) {
+func (m *Service) RetractedErr(c cid.Cid) error {
+	pkg, rt, ok := m.retractedRef(c)
+	if !ok || m.pinnedLocal(pkg) {
 		return nil
 	}
 	return apitype.Errorf(apitype.CodeRetracted, "%s was %s", pkg, rt.why())
@@ -187,11 +186,11 @@ func (n *Node) retractedErr(c cid.Cid) error {
 
 // checkRetraction verifies a retraction of target against the package
 // root: this node's copy when it holds one, else the bundle's.
-func (n *Node) checkRetraction(target cid.Cid, r moderation.Retraction, bundleRoot []byte) ([]byte, error) {
+func (m *Service) checkRetraction(target cid.Cid, r moderation.Retraction, bundleRoot []byte) ([]byte, error) {
 	if !isPackageCID(target) {
 		return nil, fmt.Errorf("%w: %s is not a package CID", moderation.ErrInvalid, target)
 	}
-	root, err := n.db.Get(target)
+	root, err := m.db.Get(target)
 	if err != nil {
 		root = bundleRoot
 	}
@@ -205,31 +204,31 @@ func (n *Node) checkRetraction(target cid.Cid, r moderation.Retraction, bundleRo
 	if err != nil {
 		return nil, fmt.Errorf("%w: package root: %v", moderation.ErrInvalid, err)
 	}
-	if err := moderation.VerifyRetraction(r, target, pkg.Publisher, n.now(), moderation.DefaultMaxSkew); err != nil {
+	if err := moderation.VerifyRetraction(r, target, pkg.Publisher, m.now(), moderation.DefaultMaxSkew); err != nil {
 		return nil, err
 	}
 	return root, nil
 }
 
 // acceptRetraction verifies a retraction bundle about target and applies it.
-func (n *Node) acceptRetraction(from peer.ID, target cid.Cid, bundle []byte) (string, error) {
+func (m *Service) acceptRetraction(from peer.ID, target cid.Cid, bundle []byte) (string, error) {
 	r, bundleRoot, err := decodeRetractBundle(bundle)
 	var root []byte
 	if err == nil {
-		root, err = n.checkRetraction(target, r, bundleRoot)
+		root, err = m.checkRetraction(target, r, bundleRoot)
 	}
 	if err != nil {
-		n.rejected("retraction", from, err)
+		m.rejected("retraction", from, err)
 		return "", err
 	}
-	if _, ok := n.retractionOf(target); ok {
+	if _, ok := m.retractionOf(target); ok {
 		return "duplicate", nil
 	}
 	rec, err := r.Encode()
 	if err != nil {
 		return "", err
 	}
-	if err := n.applyRetraction(target, retraction{r: r, bundle: encodeRetractBundle(rec, root)}); err != nil {
+	if err := m.applyRetraction(target, retraction{r: r, bundle: encodeRetractBundle(rec, root)}); err != nil {
 		return "", err
 	}
 	return "retracted", nil
@@ -237,15 +236,15 @@ func (n *Node) acceptRetraction(from peer.ID, target cid.Cid, bundle []byte) (st
 
 // applyRetraction keeps rt and acts on it: replica and cache pins of the
 // package (and cache pins of its bare content root) go, search forgets it.
-func (n *Node) applyRetraction(c cid.Cid, rt retraction) error {
-	if err := n.db.PutModState(store.ModRetraction, c.Bytes(), rt.bundle); err != nil {
+func (m *Service) applyRetraction(c cid.Cid, rt retraction) error {
+	if err := m.db.PutModState(store.ModRetraction, c.Bytes(), rt.bundle); err != nil {
 		return storeErr(err)
 	}
-	n.mod.mu.Lock()
-	n.retractionsLocked()[c] = rt
-	n.mod.mu.Unlock()
+	m.mu.Lock()
+	m.retractionsLocked()[c] = rt
+	m.mu.Unlock()
 	roots := []cid.Cid{c}
-	if rec, err := n.db.Package(c); err == nil && rec.Content.Defined() {
+	if rec, err := m.db.Package(c); err == nil && rec.Content.Defined() {
 		roots = append(roots, rec.Content)
 	}
 	dropped := 0
@@ -254,78 +253,78 @@ func (n *Node) applyRetraction(c cid.Cid, rt retraction) error {
 			if root != c && reason == store.ReasonReplica {
 				continue
 			}
-			if err := n.db.RemovePin(root, reason); err == nil {
+			if err := m.db.RemovePin(root, reason); err == nil {
 				dropped++
 			} else if !errors.Is(err, store.ErrNotPinned) {
-				n.log.Warn("moderation: retraction: cannot drop a pin", "root", root, "reason", reason, "err", err)
+				m.log.Warn("moderation: retraction: cannot drop a pin", "root", root, "reason", reason, "err", err)
 			}
 		}
 	}
-	n.searchChanged(c)
-	n.log.Info("moderation: package retracted by its publisher", "package", c, "reason", rt.r.Reason,
-		"pinsDropped", dropped, "keptLocal", n.pinnedLocal(c))
+	m.opt.Changed(c)
+	m.log.Info("moderation: package retracted by its publisher", "package", c, "reason", rt.r.Reason,
+		"pinsDropped", dropped, "keptLocal", m.pinnedLocal(c))
 	return nil
 }
 
 // fetchRetraction asks aggregator p whether it holds a retraction of c,
 // and applies one that verifies.
-func (n *Node) fetchRetraction(ctx context.Context, ns *netState, p peer.ID, c cid.Cid) {
-	if p == n.id.PeerID {
+func (m *Service) fetchRetraction(ctx context.Context, ns *netSession, p peer.ID, c cid.Cid) {
+	if p == m.self {
 		return
 	}
-	if _, ok := n.retractionOf(c); ok {
+	if _, ok := m.retractionOf(c); ok {
 		return
 	}
 	payload, err := ns.mod.ask(ctx, p, modRequest{Op: modOpRetraction, Target: c})
 	if err != nil || len(payload) == 0 {
 		return
 	}
-	_, _ = n.acceptRetraction(p, c, payload)
+	_, _ = m.acceptRetraction(p, c, payload)
 }
 
 // answerRetraction is the answer to op retraction.
-func (n *Node) answerRetraction(c cid.Cid) []byte {
-	rt, ok := n.retractionOf(c)
+func (m *Service) answerRetraction(c cid.Cid) []byte {
+	rt, ok := m.retractionOf(c)
 	if !ok {
 		return nil
 	}
 	return rt.bundle
 }
 
-// retractedNote is PackageInfo.Retracted of c.
-func (n *Node) retractedNote(c cid.Cid) string {
-	if _, rt, ok := n.retractedRef(c); ok {
+// RetractedNote is PackageInfo.Retracted of c.
+func (m *Service) RetractedNote(c cid.Cid) string {
+	if _, rt, ok := m.retractedRef(c); ok {
 		return rt.why()
 	}
 	return ""
 }
 
-// keepRetracted handles the owner pinning a retracted package local: the
+// KeepRetracted handles the owner pinning a retracted package local: the
 // pin is made when the package's whole DAG is still on this node (kept is
 // true); otherwise a CodeRetracted error says it is gone. A package that is
 // not retracted, or another reason, is left to ensureLocal (false, nil).
-func (n *Node) keepRetracted(root cid.Cid, reason store.Reason) (kept bool, err error) {
+func (m *Service) KeepRetracted(root cid.Cid, reason store.Reason) (kept bool, err error) {
 	if reason != store.ReasonLocal || !isPackageCID(root) {
 		return false, nil
 	}
-	rt, ok := n.retractionOf(root)
+	rt, ok := m.retractionOf(root)
 	if !ok {
 		return false, nil
 	}
-	if !n.dagComplete(root) {
+	if !m.dagComplete(root) {
 		return false, apitype.Errorf(apitype.CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
 	}
-	now := n.now()
-	if err := n.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
+	now := m.now()
+	if err := m.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
 		return false, storeErr(err)
 	}
-	n.searchChanged(root)
-	n.log.Info("moderation: owner keeps a retracted package", "package", root, "retraction", rt.why())
+	m.opt.Changed(root)
+	m.log.Info("moderation: owner keeps a retracted package", "package", root, "retraction", rt.why())
 	return true, nil
 }
 
 // dagComplete reports whether every block of root's DAG is in the store.
-func (n *Node) dagComplete(root cid.Cid) bool {
+func (m *Service) dagComplete(root cid.Cid) bool {
 	seen := map[cid.Cid]bool{}
 	stack := []cid.Cid{root}
 	for len(stack) > 0 {
@@ -336,16 +335,16 @@ func (n *Node) dagComplete(root cid.Cid) bool {
 		}
 		seen[c] = true
 		if c.Type() == cid.Raw {
-			if ok, err := n.db.Has(c); err != nil || !ok {
+			if ok, err := m.db.Has(c); err != nil || !ok {
 				return false
 			}
 			continue
 		}
-		data, err := n.db.Get(c)
+		data, err := m.db.Get(c)
 		if err != nil {
 			return false
 		}
-		links, err := blockLinks(c, data)
+		links, err := m.opt.Links(c, data)
 		if err != nil {
 			return false
 		}
@@ -356,25 +355,27 @@ func (n *Node) dagComplete(root cid.Cid) bool {
 
 // ---- API ----
 
-// Retract implements API.
-func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
-	c, err := n.packageRef(ctx, req.Ref)
+// Retract signs a retraction of a package this node published, applies
+// it here, and sends it to the package's aggregators and holders
+// (Node.Retract). Offline it fails with CodeNoDaemon.
+func (m *Service) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
+	c, err := m.packageRef(ctx, req.Ref)
 	if err != nil {
 		return apitype.RetractResult{}, err
 	}
-	pkg, root, err := n.rootOf(c)
+	pkg, root, err := rootOf(m.db, c)
 	if err != nil {
 		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
 	}
-	if !bytes.Equal(pkg.Publisher, n.id.Ed25519().Public().(ed25519.PublicKey)) {
+	if !bytes.Equal(pkg.Publisher, m.key.Public().(ed25519.PublicKey)) {
 		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
-			PeerIDFromEd25519(pkg.Publisher), c, n.id.PeerID)
+			peerIDOf(pkg.Publisher), c, m.self)
 	}
-	ns := n.network()
+	ns := m.network()
 	if ns == nil || ns.mod == nil {
 		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeNoDaemon, "retract needs the network: start `myconet daemon`")
 	}
-	r, err := moderation.NewRetraction(n.id.Ed25519(), c, req.Reason, n.now())
+	r, err := moderation.NewRetraction(m.key, c, req.Reason, m.now())
 	if err != nil {
 		return apitype.RetractResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -383,16 +384,16 @@ func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype
 		return apitype.RetractResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	rt := retraction{r: r, bundle: encodeRetractBundle(rec, root)}
-	if old, ok := n.retractionOf(c); ok {
+	if old, ok := m.retractionOf(c); ok {
 		rt = old // already retracted: spread the first one again
-	} else if err := n.applyRetraction(c, rt); err != nil {
+	} else if err := m.applyRetraction(c, rt); err != nil {
 		return apitype.RetractResult{}, err
 	}
-	res := apitype.RetractResult{Package: c.String(), Reason: rt.r.Reason, KeptLocal: n.pinnedLocal(c)}
-	s := n.modSettings()
-	aggs, _ := n.aggregators(ctx, ns, c, s.aggregators)
-	res.Aggregators = n.sendRetraction(ctx, ns, aggs, c, rt.bundle)
-	seen := map[peer.ID]bool{n.id.PeerID: true}
+	res := apitype.RetractResult{Package: c.String(), Reason: rt.r.Reason, KeptLocal: m.pinnedLocal(c)}
+	s := m.modSettings()
+	aggs, _ := m.aggregators(ctx, ns, c, s.aggregators)
+	res.Aggregators = m.sendRetraction(ctx, ns, aggs, c, rt.bundle)
+	seen := map[peer.ID]bool{m.self: true}
 	for _, p := range aggs {
 		seen[p] = true
 	}
@@ -408,7 +409,7 @@ func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype
 		}
 	}
 	cancel()
-	res.Holders = n.sendRetraction(ctx, ns, holders, c, rt.bundle)
+	res.Holders = m.sendRetraction(ctx, ns, holders, c, rt.bundle)
 	for _, a := range append(res.Aggregators, res.Holders...) {
 		if a.Error == "" {
 			res.Accepted++
@@ -418,7 +419,7 @@ func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype
 }
 
 // sendRetraction sends a bundle to peers (this node answers itself).
-func (n *Node) sendRetraction(ctx context.Context, ns *netState, peers []peer.ID, c cid.Cid, bundle []byte) []apitype.AggregatorAnswer {
+func (m *Service) sendRetraction(ctx context.Context, ns *netSession, peers []peer.ID, c cid.Cid, bundle []byte) []apitype.AggregatorAnswer {
 	out := make([]apitype.AggregatorAnswer, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
@@ -426,7 +427,7 @@ func (n *Node) sendRetraction(ctx context.Context, ns *netState, peers []peer.ID
 		go func() {
 			defer wg.Done()
 			out[i].Peer = p.String()
-			if p == n.id.PeerID {
+			if p == m.self {
 				out[i].Result = "retracted"
 				return
 			}

@@ -1,4 +1,4 @@
-package node
+package moderate
 
 // Aggregator sync: votes that survive churn.
 //
@@ -45,10 +45,10 @@ const (
 
 // modSyncLoop reconciles the polls this node holds, a batch per refresh
 // interval, round robin.
-func (n *Node) modSyncLoop(ctx context.Context, ns *netState) {
+func (m *Service) modSyncLoop(ctx context.Context, ns *netSession) {
 	var after []byte // the last poll reconciled: the next pass starts behind it
 	for {
-		s := n.modSettings()
+		s := m.modSettings()
 		t := time.NewTimer(jitter(max(s.refresh, 10*time.Millisecond)))
 		select {
 		case <-ctx.Done():
@@ -56,12 +56,12 @@ func (n *Node) modSyncLoop(ctx context.Context, ns *netState) {
 			return
 		case <-t.C:
 		}
-		if ns = n.network(); ns == nil || ns.mod == nil { // under n.mu: ns.mod is set after this loop starts
+		if ns = m.network(); ns == nil || ns.mod == nil { // under netMu: ns.mod is set after this loop starts
 			return
 		}
-		targets, err := n.db.ModTargets(store.ModVote, after, modSyncBatch)
+		targets, err := m.db.ModTargets(store.ModVote, after, modSyncBatch)
 		if err != nil {
-			n.log.Warn("moderation: sync: cannot list polls", "err", err)
+			m.log.Warn("moderation: sync: cannot list polls", "err", err)
 			continue
 		}
 		if len(targets) < modSyncBatch {
@@ -77,54 +77,54 @@ func (n *Node) modSyncLoop(ctx context.Context, ns *netState) {
 			if err != nil || !isPackageCID(c) {
 				continue
 			}
-			n.syncPoll(ctx, ns, c, s)
+			m.syncPoll(ctx, ns, c, s)
 		}
 	}
 }
 
 // syncPoll reconciles this node's votes on c with c's aggregators.
-func (n *Node) syncPoll(ctx context.Context, ns *netState, c cid.Cid, s modSettings) {
-	aggs, err := n.aggregators(ctx, ns, c, s.aggregators)
+func (m *Service) syncPoll(ctx context.Context, ns *netSession, c cid.Cid, s modSettings) {
+	aggs, err := m.aggregators(ctx, ns, c, s.aggregators)
 	if err != nil && len(aggs) == 0 {
 		return
 	}
-	n.mod.aggMu.Lock()
-	poll, err := n.loadPoll(c)
+	m.aggMu.Lock()
+	poll, err := m.loadPoll(c)
 	var digest [32]byte
 	var mine []moderation.Vote
 	if err == nil {
 		digest, mine = poll.Digest(), poll.Votes()
 	}
-	n.mod.aggMu.Unlock()
+	m.aggMu.Unlock()
 	if err != nil {
 		return
 	}
 	var wg sync.WaitGroup
 	for _, p := range aggs {
-		if p == n.id.PeerID {
+		if p == m.self {
 			continue
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n.syncWith(ctx, ns, p, c, digest, mine, s)
+			m.syncWith(ctx, ns, p, c, digest, mine, s)
 		}()
 	}
 	wg.Wait()
 }
 
 // syncWith reconciles this node's votes on c (digest, mine) with p's.
-func (n *Node) syncWith(ctx context.Context, ns *netState, p peer.ID, c cid.Cid, digest [32]byte, mine []moderation.Vote, s modSettings) {
+func (m *Service) syncWith(ctx context.Context, ns *netSession, p peer.ID, c cid.Cid, digest [32]byte, mine []moderation.Vote, s modSettings) {
 	payload, err := ns.mod.ask(ctx, p, modRequest{Op: modOpTally, Target: c})
 	if err != nil {
 		return
 	}
 	t, err := moderation.DecodeTally(payload)
 	if err == nil {
-		err = n.checkTally(t, p, c)
+		err = m.checkTally(t, p, c)
 	}
 	if err != nil {
-		n.rejected("tally", p, err)
+		m.rejected("tally", p, err)
 		return
 	}
 	if t.Digest == digest {
@@ -135,7 +135,7 @@ func (n *Node) syncWith(ctx context.Context, ns *netState, p peer.ID, c cid.Cid,
 	}
 	_, votes, err := decodeVotesPayload(payload)
 	if err != nil {
-		n.rejected("vote", p, err)
+		m.rejected("vote", p, err)
 		return
 	}
 	theirs := make(map[string]bool, len(votes))
@@ -146,15 +146,15 @@ func (n *Node) syncWith(ctx context.Context, ns *netState, p peer.ID, c cid.Cid,
 		}
 		theirs[string(rec)] = true
 		if err := moderation.CheckTarget(v, c); err != nil {
-			n.rejected("vote", p, err)
+			m.rejected("vote", p, err)
 			continue
 		}
-		if err := moderation.Verify(v, s.powBits, n.now(), 0, moderation.DefaultMaxSkew); err != nil {
-			n.rejected("vote", p, err)
+		if err := moderation.Verify(v, s.powBits, m.now(), 0, moderation.DefaultMaxSkew); err != nil {
+			m.rejected("vote", p, err)
 			continue
 		}
-		if res, err := n.countVote(c, v, rec); err == nil && res != moderation.Duplicate && res != moderation.Superseded {
-			n.mod.votesPulled.Add(1)
+		if res, err := m.countVote(c, v, rec); err == nil && res != moderation.Duplicate && res != moderation.Superseded {
+			m.votesPulled.Add(1)
 		}
 	}
 	pushed := 0
@@ -170,5 +170,5 @@ func (n *Node) syncWith(ctx context.Context, ns *netState, p peer.ID, c cid.Cid,
 			pushed++
 		}
 	}
-	n.mod.votesPushed.Add(int64(pushed))
+	m.votesPushed.Add(int64(pushed))
 }

@@ -1,4 +1,4 @@
-package node
+package gateway_test
 
 import (
 	"context"
@@ -13,7 +13,9 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/gateway"
 )
 
 // gwSite is the Mycosite the gateway tests serve.
@@ -30,7 +32,7 @@ var gwSite = map[string]string{
 
 type gwFixture struct {
 	t    *testing.T
-	n    *Node
+	n    *node.Node
 	srv  *httptest.Server
 	port string
 	pkg  string // package CID of gwSite
@@ -39,7 +41,7 @@ type gwFixture struct {
 
 func newGatewayFixture(t *testing.T) *gwFixture {
 	t.Helper()
-	n, err := New(Config{Home: t.TempDir(), StoreNoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +405,7 @@ func TestGatewayErrorStatuses(t *testing.T) {
 		{fmt.Errorf("%w: bad", apitype.ErrInvalid), 400},
 		{fmt.Errorf("disk on fire\nsecond line"), 500},
 	} {
-		g := &gateway{src: errSource{tt.err}, log: slog.New(slog.DiscardHandler)}
+		g := gateway.New(errSource{tt.err}, slog.New(slog.DiscardHandler))
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, httptest.NewRequest("GET", "http://"+pkg+".localhost:8190/x.html", nil))
 		if rec.Code != tt.status {

@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"context"
@@ -19,34 +19,39 @@ import (
 // ---- API ----
 
 // packageRef resolves ref to a package CID that can have a poll.
-func (n *Node) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
-	m, err := n.resolveRef(ctx, ref)
+func (m *Service) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
+	if m.opt.Resolve == nil {
+		return cid.Undef, apitype.Errorf(apitype.CodeInvalid, "moderation: cannot resolve %q here", ref)
+	}
+	r, err := m.opt.Resolve(ctx, ref)
 	if err != nil {
 		return cid.Undef, err
 	}
-	if !isPackageCID(m.Root) {
-		return cid.Undef, apitype.Errorf(apitype.CodeInvalid, "%s is not a package (votes and annotations name a package root)", m.Root)
+	if !isPackageCID(r.Root) {
+		return cid.Undef, apitype.Errorf(apitype.CodeInvalid, "%s is not a package (votes and annotations name a package root)", r.Root)
 	}
-	return m.Root, nil
+	return r.Root, nil
 }
 
-// Vote implements API.
-func (n *Node) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
+// Vote signs a vote on the package req.Ref names, with the proof of work
+// the policy asks for, and delivers it to the package's aggregators
+// (Node.Vote). Offline it fails with CodeNoDaemon.
+func (m *Service) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
 	choice, err := moderation.ParseChoice(req.Choice)
 	if err != nil {
 		return apitype.Delivery{}, apitype.Errorf(apitype.CodeInvalid, "vote: want keep or remove, got %q", req.Choice)
 	}
-	c, err := n.packageRef(ctx, req.Ref)
+	c, err := m.packageRef(ctx, req.Ref)
 	if err != nil {
 		return apitype.Delivery{}, err
 	}
-	ns := n.network()
+	ns := m.network()
 	if ns == nil || ns.mod == nil {
 		return apitype.Delivery{}, apitype.Errorf(apitype.CodeNoDaemon, "vote needs the network: start `myconet daemon`")
 	}
-	s := n.modSettings()
+	s := m.modSettings()
 	start := time.Now()
-	v, err := moderation.NewVote(n.id.Ed25519(), c, choice, req.Reason, n.now(), s.powBits)
+	v, err := moderation.NewVote(m.key, c, choice, req.Reason, m.now(), s.powBits)
 	if err != nil {
 		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -55,23 +60,25 @@ func (n *Node) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Deliv
 	if err != nil {
 		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
-	d := apitype.Delivery{Package: c.String(), Kind: "vote", Choice: choice.String(), Author: n.id.PeerID.String(),
+	d := apitype.Delivery{Package: c.String(), Kind: "vote", Choice: choice.String(), Author: m.self.String(),
 		WorkBits: s.powBits, WorkSeconds: took.Seconds()}
-	n.deliver(ctx, ns, c, modOpVote, rec, s, &d)
-	n.forgetDecision(c)
+	m.deliver(ctx, ns, c, modOpVote, rec, s, &d)
+	m.forgetDecision(c)
 	if d.Accepted == 0 {
 		return d, fmt.Errorf("vote reached no aggregator of %s (%s)", c, deliveryErrors(d))
 	}
 	return d, nil
 }
 
-// Annotate implements API.
-func (n *Node) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
-	c, err := n.packageRef(ctx, req.Ref)
+// Annotate signs an annotation (tags, titles, a note) on a package and
+// delivers it to the package's aggregators; the author sees it at once
+// (Node.Annotate). Offline it fails with CodeNoDaemon.
+func (m *Service) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
+	c, err := m.packageRef(ctx, req.Ref)
 	if err != nil {
 		return apitype.Delivery{}, err
 	}
-	ns := n.network()
+	ns := m.network()
 	if ns == nil || ns.mod == nil {
 		return apitype.Delivery{}, apitype.Errorf(apitype.CodeNoDaemon, "annotate needs the network: start `myconet daemon`")
 	}
@@ -81,9 +88,9 @@ func (n *Node) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apity
 	if len(req.Titles) > 0 {
 		a.Titles = req.Titles
 	}
-	s := n.modSettings()
+	s := m.modSettings()
 	start := time.Now()
-	a, err = moderation.NewAnnotation(n.id.Ed25519(), a, n.now(), s.powBits)
+	a, err = moderation.NewAnnotation(m.key, a, m.now(), s.powBits)
 	if err != nil {
 		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -92,11 +99,11 @@ func (n *Node) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apity
 	if err != nil {
 		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
-	d := apitype.Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
-	n.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
+	d := apitype.Delivery{Package: c.String(), Kind: "annotation", Author: m.self.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
+	m.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
 	// The author sees it at once, aggregator or not.
-	if _, err := n.storeAnnotation(a, rec); err == nil || errors.Is(err, errDuplicate) {
-		n.reindexSearch(c)
+	if _, err := m.storeAnnotation(a, rec); err == nil || errors.Is(err, errDuplicate) {
+		m.opt.Reindex(c)
 	}
 	if d.Accepted == 0 {
 		return d, fmt.Errorf("annotation reached no aggregator of %s (%s)", c, deliveryErrors(d))
@@ -116,8 +123,8 @@ func deliveryErrors(d apitype.Delivery) string {
 }
 
 // deliver sends a vote or annotation to c's aggregators.
-func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, rec []byte, s modSettings, d *apitype.Delivery) {
-	aggs, _ := n.aggregators(ctx, ns, c, s.aggregators)
+func (m *Service) deliver(ctx context.Context, ns *netSession, c cid.Cid, op modOp, rec []byte, s modSettings, d *apitype.Delivery) {
+	aggs, _ := m.aggregators(ctx, ns, c, s.aggregators)
 	d.Aggregators = make([]apitype.AggregatorAnswer, len(aggs))
 	var wg sync.WaitGroup
 	for i, p := range aggs {
@@ -129,13 +136,13 @@ func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, r
 			var out []byte
 			var err error
 			switch {
-			case p == n.id.PeerID && op == modOpVote:
+			case p == m.self && op == modOpVote:
 				var r string
-				r, err = n.acceptVote(p, c, rec)
+				r, err = m.acceptVote(p, c, rec)
 				out = []byte(r)
-			case p == n.id.PeerID:
+			case p == m.self:
 				var r string
-				r, err = n.acceptAnnotation(p, c, rec)
+				r, err = m.acceptAnnotation(p, c, rec)
 				out = []byte(r)
 			default:
 				out, err = ns.mod.ask(ctx, p, modRequest{Op: op, Target: c, Record: rec})
@@ -155,33 +162,38 @@ func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, r
 	}
 }
 
-// Tally implements API.
-func (n *Node) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
-	c, err := n.packageRef(ctx, ref)
+// Tally gathers fresh tallies about a package (with verify: and recounts
+// them from the votes) and decides (Node.Tally). Offline it fails with
+// CodeNoDaemon.
+func (m *Service) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
+	c, err := m.packageRef(ctx, ref)
 	if err != nil {
 		return apitype.TallyReport{}, err
 	}
-	ns := n.network()
+	ns := m.network()
 	if ns == nil || ns.mod == nil {
 		return apitype.TallyReport{}, apitype.Errorf(apitype.CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
-	return n.explained(c, n.modDecision(ctx, c, true, verify, lookWait)), nil
+	return m.explained(c, m.modDecision(ctx, c, true, verify, lookWait)), nil
 }
 
-// ModerationWhy implements API.
-func (n *Node) ModerationWhy(ctx context.Context, ref string) (apitype.TallyReport, error) {
-	c, err := n.packageRef(ctx, ref)
+// Why is the decision about a package and why, waiting at most modWait
+// for its tallies; offline, from the kept decision and the local rules
+// (Node.ModerationWhy).
+func (m *Service) Why(ctx context.Context, ref string) (apitype.TallyReport, error) {
+	c, err := m.packageRef(ctx, ref)
 	if err != nil {
 		return apitype.TallyReport{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	return n.explained(c, n.modDecision(wctx, c, false, false, lookWait)), nil
+	return m.explained(c, m.modDecision(wctx, c, false, false, lookWait)), nil
 }
 
-// ModerationSet implements API.
-func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
-	c, err := n.packageRef(ctx, ref)
+// SetRule sets (allow, deny) or clears a local rule on a package
+// (Node.ModerationSet).
+func (m *Service) SetRule(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
+	c, err := m.packageRef(ctx, ref)
 	if err != nil {
 		return apitype.ModerationRule{}, err
 	}
@@ -190,31 +202,31 @@ func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (apitype.Mod
 	default:
 		return apitype.ModerationRule{}, apitype.Errorf(apitype.CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
 	}
-	if err := n.db.SetModRule(c.String(), rule == "allow", rule == "clear"); err != nil {
+	if err := m.db.SetModRule(c.String(), rule == "allow", rule == "clear"); err != nil {
 		return apitype.ModerationRule{}, storeErr(err)
 	}
-	rules := n.modRules()
-	n.mod.mu.Lock()
+	rules := m.modRules()
+	m.mu.Lock()
 	if rule == "clear" {
 		delete(rules, c.String())
 	} else {
 		rules[c.String()] = rule == "allow"
 	}
-	n.mod.mu.Unlock()
-	n.reindexSearch(c)
+	m.mu.Unlock()
+	m.opt.Reindex(c)
 	out := apitype.ModerationRule{Package: c.String(), Rule: rule}
 	if rule == "clear" {
 		out.Rule = ""
 	}
-	if pkg, err := n.loadPackage(c); err == nil && pkg != nil {
+	if pkg, err := m.loadPackage(c); err == nil && pkg != nil {
 		out.Title = pkg.Meta.Title
 	}
 	return out, nil
 }
 
-// ModerationRules implements API.
-func (n *Node) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, error) {
-	rules, err := n.db.ModRules()
+// Rules lists the local rules (Node.ModerationRules).
+func (m *Service) Rules(ctx context.Context) ([]apitype.ModerationRule, error) {
+	rules, err := m.db.ModRules()
 	if err != nil {
 		return nil, storeErr(err)
 	}
@@ -225,7 +237,7 @@ func (n *Node) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, e
 			mr.Rule = "allow"
 		}
 		if c, err := cid.Decode(r.Target); err == nil {
-			if pkg, err := n.loadPackage(c); err == nil && pkg != nil {
+			if pkg, err := m.loadPackage(c); err == nil && pkg != nil {
 				mr.Title = pkg.Meta.Title
 			}
 		}
@@ -237,8 +249,8 @@ func (n *Node) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, e
 // ---- annotations on info and in search ----
 
 // annotationSummary summarizes the annotations the store holds on c.
-func (n *Node) annotationSummary(c cid.Cid) moderation.Summary {
-	recs, err := n.db.ModRecords(store.ModAnnotation, c.Bytes())
+func (m *Service) annotationSummary(c cid.Cid) moderation.Summary {
+	recs, err := m.db.ModRecords(store.ModAnnotation, c.Bytes())
 	if err != nil || len(recs) == 0 {
 		return moderation.Summary{}
 	}
@@ -251,12 +263,12 @@ func (n *Node) annotationSummary(c cid.Cid) moderation.Summary {
 	return moderation.Summarize(c, anns)
 }
 
-// communityAnnotations is Info's view of c's annotations (nil when none).
-func (n *Node) communityAnnotations(c cid.Cid) *apitype.Annotations {
+// Annotations is Info's view of c's annotations (nil when none).
+func (m *Service) Annotations(c cid.Cid) *apitype.Annotations {
 	if !isPackageCID(c) {
 		return nil
 	}
-	s := n.annotationSummary(c)
+	s := m.annotationSummary(c)
 	if s.Annotators == 0 {
 		return nil
 	}
@@ -277,10 +289,10 @@ func (n *Node) communityAnnotations(c cid.Cid) *apitype.Annotations {
 	return a
 }
 
-// annotationTags is the 4th argument of search.DocFromMeta: the tags the
+// AnnotationTags is the 4th argument of search.DocFromMeta: the tags the
 // community gave c.
-func (n *Node) annotationTags(c cid.Cid) []string {
-	s := n.annotationSummary(c)
+func (m *Service) AnnotationTags(c cid.Cid) []string {
+	s := m.annotationSummary(c)
 	var out []string
 	for _, t := range s.Tags {
 		out = append(out, t.Value)

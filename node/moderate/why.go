@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"fmt"
@@ -12,12 +12,12 @@ import (
 // explained completes a report for a person: the retraction, if any, and
 // one paragraph (Explanation) that says what this node does with the
 // package and why, with the figures.
-func (n *Node) explained(c cid.Cid, r apitype.TallyReport) apitype.TallyReport {
-	if rt, ok := n.retractionOf(c); ok {
+func (m *Service) explained(c cid.Cid, r apitype.TallyReport) apitype.TallyReport {
+	if rt, ok := m.retractionOf(c); ok {
 		r.Retracted = rt.why()
 		r.Withheld = true
 	}
-	r.Explanation = explain(r, n.pinnedLocal(c))
+	r.Explanation = explain(r, m.pinnedLocal(c))
 	return r
 }
 

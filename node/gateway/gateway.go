@@ -1,4 +1,41 @@
-package node
+// Package gateway is the read-only HTTP gateway that serves a node's
+// packages to browsers. It needs no token; it answers only requests whose
+// Host is localhost, a name under .localhost, or a loopback IP, and only GET
+// and HEAD.
+//
+// Routes:
+//
+//   - http://<package-cid>.localhost:PORT/<path>: the package's own origin
+//     and site (browsers resolve *.localhost to loopback), so one package's
+//     scripts cannot read another's cookies or storage, and its own fetch,
+//     localStorage and cookies work as on any web server. This is the form
+//     PackageURL builds (node.GatewayURL). A CID in another base or version
+//     redirects to the canonical label (CIDv1 base32), so a package has one
+//     origin.
+//   - http://<any loopback host>:PORT/myco/<package-cid>/<path> and the
+//     former http://<package-cid>.myco.localhost:PORT/<path> redirect (301)
+//     to that origin, like the IPFS subdomain gateway: a site served from a
+//     shared origin would either break (under a CSP sandbox) or read the
+//     other packages' data.
+//   - /: a page listing the node's pinned packages; /search searches.
+//
+// A file is served with its type (by extension from mediaTypes, else the
+// system table, else sniffed), Range and
+// If-None-Match support, ETag "<file cid>" and immutable caching. A directory
+// URL without a trailing slash redirects to one; a directory serves its
+// index.html, or else, at the package root, redirects to the metadata's entry
+// page, or else lists its entries. A symlink inside the package is followed
+// (relative to its directory, at most maxLinkHops of them) as a web server
+// with FollowSymLinks does; one that leads outside the package or loops
+// answers 404 naming it. Errors are a small HTML page: 400 for a
+// malformed CID or path (including ".." segments), 404 for an unknown
+// package or path, 451 for content withheld by moderation, 500 otherwise.
+//
+// It reads packages through Source (a node implements it) and, when the
+// source offers it, searches through its Search method. It imports
+// node/apitype, node/httpx and the pure cores (metadata, mri), nothing of
+// node.
+package gateway
 
 import (
 	"cmp"
@@ -18,7 +55,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
@@ -37,58 +73,16 @@ const gatewaySuffix = ".localhost"
 // hosts redirect to the package's current origin.
 const legacySuffix = ".myco" + gatewaySuffix
 
-// gatewaySource is what the gateway needs of a node; *Node implements it.
-type gatewaySource interface {
+// Source is what the gateway needs of a node; *node.Node implements it.
+type Source interface {
 	Stat(ctx context.Context, ref string) (apitype.PathStat, error)
 	OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
 	Ls(ctx context.Context, ref string) ([]apitype.Entry, error)
 	Pins(ctx context.Context) ([]apitype.PinInfo, error)
 }
 
-// GatewayHandler returns the read-only HTTP gateway that serves the node's
-// packages to browsers. It needs no token; it answers only requests whose
-// Host is localhost, a name under .localhost, or a loopback IP, and only GET
-// and HEAD.
-//
-// Routes:
-//
-//   - http://<package-cid>.localhost:PORT/<path>: the package's own origin
-//     and site (browsers resolve *.localhost to loopback), so one package's
-//     scripts cannot read another's cookies or storage, and its own fetch,
-//     localStorage and cookies work as on any web server. This is the form
-//     GatewayURL returns. A CID in another base or version redirects to
-//     the canonical label (CIDv1 base32), so a package has one origin.
-//   - http://<any loopback host>:PORT/myco/<package-cid>/<path> and the
-//     former http://<package-cid>.myco.localhost:PORT/<path> redirect (301)
-//     to that origin, like the IPFS subdomain gateway: a site served from a
-//     shared origin would either break (under a CSP sandbox) or read the
-//     other packages' data.
-//   - /: a page listing the node's pinned packages; /search searches.
-//
-// A file is served with its type (by extension from mediaTypes, else the
-// system table, else sniffed), Range and
-// If-None-Match support, ETag "<file cid>" and immutable caching. A directory
-// URL without a trailing slash redirects to one; a directory serves its
-// index.html, or else, at the package root, redirects to the metadata's entry
-// page, or else lists its entries. A symlink inside the package is followed
-// (relative to its directory, at most maxLinkHops of them) as a web server
-// with FollowSymLinks does; one that leads outside the package or loops
-// answers 404 naming it. Errors are a small HTML page: 400 for a
-// malformed CID or path (including ".." segments), 404 for an unknown
-// package or path, 451 for content withheld by moderation, 500 otherwise.
-func (n *Node) GatewayHandler() http.Handler {
-	return n.observeHTTP("gateway", &gateway{src: n, log: n.log.With("component", "gateway")})
-}
-
-// GatewayURL returns the URL of path inside package pkg on its per-package
-// origin of the running gateway (or of the configured gateway address when
-// Run is not serving), e.g. http://<cid>.localhost:8190/<path>.
-func (n *Node) GatewayURL(pkg cid.Cid, p string) string {
-	return packageURL(pkg, n.gatewayPort(), p)
-}
-
-// packageURL builds http://<cid>.localhost[:port]/<escaped path>.
-func packageURL(pkg cid.Cid, port, p string) string {
+// PackageURL builds http://<cid>.localhost[:port]/<escaped path>.
+func PackageURL(pkg cid.Cid, port, p string) string {
 	host := subdomainLabel(pkg) + gatewaySuffix
 	if port != "" {
 		host = net.JoinHostPort(host, port)
@@ -117,8 +111,13 @@ func escapePath(p string) string {
 	return strings.Join(segs, "/")
 }
 
+// New returns the gateway over src, logging to log.
+func New(src Source, log *slog.Logger) http.Handler {
+	return &gateway{src: src, log: log}
+}
+
 type gateway struct {
-	src gatewaySource
+	src Source
 	log *slog.Logger
 }
 
@@ -204,7 +203,7 @@ func packageCID(s string) (cid.Cid, error) {
 // toOrigin redirects (301) to escSub on the package's own origin, keeping
 // the query.
 func (g *gateway) toOrigin(w http.ResponseWriter, r *http.Request, c cid.Cid, escSub string) {
-	redirect(w, r, packageURL(c, portOf(r.Host), "")+escSub)
+	redirect(w, r, PackageURL(c, portOf(r.Host), "")+escSub)
 }
 
 // portOf returns the port of a Host header, or "".
@@ -431,7 +430,7 @@ func (g *gateway) home(w http.ResponseWriter, r *http.Request) {
 			Title:   cmp.Or(p.Title, p.Root),
 			Size:    apitype.FormatSize(p.Size),
 			Root:    p.Root,
-			URL:     template.URL(packageURL(c, portOf(r.Host), "")),
+			URL:     template.URL(PackageURL(c, portOf(r.Host), "")),
 			reasons: []string{p.Reason},
 		}
 		byRoot[p.Root] = e
@@ -538,7 +537,7 @@ func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				continue
 			}
-			data.Results = append(data.Results, result{SearchResult: sr, Size: apitype.FormatSize(sr.Size), URL: template.URL(packageURL(c, portOf(r.Host), ""))})
+			data.Results = append(data.Results, result{SearchResult: sr, Size: apitype.FormatSize(sr.Size), URL: template.URL(PackageURL(c, portOf(r.Host), ""))})
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -547,4 +546,57 @@ func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
 	if err := searchTmpl.Execute(w, data); err != nil {
 		g.log.Debug("search page", "err", err)
 	}
+}
+
+// followLinks resolves segs inside package root, replacing each symlink met
+// on the way by its target, read relative to the link's directory. It
+// answers errNoLink if the path holds no symlink, and a 404 naming the link
+// if one leaves the package (an absolute target, or one above the root),
+// dangles, or loops.
+func (g *gateway) followLinks(ctx context.Context, root cid.Cid, segs []string) ([]string, apitype.PathStat, error) {
+	queue := append([]string(nil), segs...)
+	var cur []string
+	var st apitype.PathStat
+	hops := 0
+	for len(queue) > 0 {
+		cur, queue = append(cur, queue[0]), queue[1:]
+		m, err := mri.New(root, strings.Join(cur, "/"))
+		if err != nil {
+			return nil, apitype.PathStat{}, apitype.Wrap(apitype.CodeInvalid, err)
+		}
+		if st, err = g.src.Stat(ctx, m.String()); err != nil {
+			if hops == 0 {
+				return nil, apitype.PathStat{}, errNoLink
+			}
+			return nil, apitype.PathStat{}, err
+		}
+		if st.Type != "symlink" {
+			continue
+		}
+		link := strings.Join(cur, "/")
+		if hops++; hops > maxLinkHops {
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("symlink loop: more than %d links followed at /%s", maxLinkHops, link)}
+		}
+		if path.IsAbs(st.Target) {
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
+		}
+		target := path.Join(path.Dir(link), st.Target)
+		if target == ".." || strings.HasPrefix(target, "../") {
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
+		}
+		var next []string
+		if target != "." {
+			next = strings.Split(target, "/")
+		}
+		queue = append(next, queue...)
+		cur = nil
+	}
+	if len(cur) == 0 { // the links led to the root
+		m, _ := mri.New(root, "")
+		var err error
+		if st, err = g.src.Stat(ctx, m.String()); err != nil {
+			return nil, apitype.PathStat{}, err
+		}
+	}
+	return cur, st, nil
 }

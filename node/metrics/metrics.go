@@ -1,6 +1,8 @@
-package node
-
-// Prometheus metrics. Each Node has its own registry: libp2p registers its
+// Package metrics holds a node's Prometheus registry and the instruments the
+// node, the API server and the gateway update. It imports node/apitype, the
+// overlay core (for its counters) and client_golang, nothing of node.
+//
+// Each Node has its own registry: libp2p registers its
 // families into it (libp2p.PrometheusRegisterer in newHost, the resource
 // manager through its stats reporter), beside the Go runtime and process
 // collectors and Myconet's own families. GET /metrics serves it through
@@ -9,45 +11,46 @@ package node
 // collectors are package globals, so its families are per process anyway.
 //
 // Counters that already exist elsewhere (replication, moderation, overlay,
-// bandwidth) are read at scrape time by statsCollector; the ones that did
+// bandwidth) are read at scrape time by Stats; the ones that did
 // not (requests by status, fetches, searches) live here.
+package metrics
 
 import (
 	"context"
-	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/node/httpx"
+	"github.com/myconet/myconet/overlay"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
-// metrics holds a node's registry and the instruments the node updates.
-type metrics struct {
-	reg *prometheus.Registry
+// Metrics holds a node's registry and the instruments the node updates.
+type Metrics struct {
+	Reg *prometheus.Registry // libp2p registers its collectors here too
 
-	apiRequests   *prometheus.CounterVec // by route pattern and status
-	gwRequests    *prometheus.CounterVec // by status
-	fetches       prometheus.Counter
-	fetchFailures prometheus.Counter
-	searches      *prometheus.CounterVec // by scope: local, network
-	searchSeconds prometheus.Histogram
+	APIRequests     *prometheus.CounterVec // by route pattern and status
+	GatewayRequests *prometheus.CounterVec // by status
+	fetches         prometheus.Counter
+	fetchFailures   prometheus.Counter
+	searches        *prometheus.CounterVec // by scope: local, network
+	searchSeconds   prometheus.Histogram
 }
 
-// newMetrics builds a registry with the Go runtime and process collectors and
-// Myconet's own instruments; stats, if non-nil, is collected at scrape time.
-func newMetrics(stats prometheus.Collector) *metrics {
-	m := &metrics{
-		reg: prometheus.NewRegistry(),
-		apiRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+// New builds a registry with the Go runtime and process collectors and
+// Myconet's own instruments. build labels the myconet_build_info gauge
+// (version, commit, date, goversion; nil leaves the gauge out); stats, if
+// non-nil, is collected at scrape time.
+func New(build prometheus.Labels, stats prometheus.Collector) *Metrics {
+	m := &Metrics{
+		Reg: prometheus.NewRegistry(),
+		APIRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "myconet_api_requests_total",
 			Help: "API requests answered, by route and status.",
 		}, []string{"path", "code"}),
-		gwRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+		GatewayRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "myconet_gateway_requests_total",
 			Help: "Gateway requests answered, by status.",
 		}, []string{"code"}),
@@ -69,31 +72,37 @@ func newMetrics(stats prometheus.Collector) *metrics {
 			Buckets: []float64{.001, .005, .02, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}),
 	}
-	m.reg.MustRegister(
+	m.Reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		buildInfo(),
-		m.apiRequests, m.gwRequests, m.fetches, m.fetchFailures, m.searches, m.searchSeconds,
+		m.APIRequests, m.GatewayRequests, m.fetches, m.fetchFailures, m.searches, m.searchSeconds,
 	)
+	if build != nil {
+		m.Reg.MustRegister(buildInfo(build))
+	}
 	if stats != nil {
-		m.reg.MustRegister(stats)
+		m.Reg.MustRegister(stats)
 	}
 	return m
 }
 
-func buildInfo() prometheus.Collector {
-	b := Build()
+func buildInfo(build prometheus.Labels) prometheus.Collector {
 	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "myconet_build_info",
 		Help:        "Always 1; the labels name the running build.",
-		ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "date": b.Date, "goversion": b.GoVersion},
+		ConstLabels: build,
 	}, func() float64 { return 1 })
 }
 
-// statsCollector reads an API's counters and gauges when scraped. Through a
-// Node it also reads the replication, overlay and store-file numbers.
-type statsCollector struct {
-	api apitype.API
+// Stats reads an API's counters and gauges when scraped. For a node it also
+// reads the store file's size and the replication and overlay numbers.
+type Stats struct {
+	API apitype.API
+
+	// The node's own numbers; all nil for an API that is not a node.
+	StoreFile   string                          // path of the store file ("" = none)
+	Replication func() apitype.ReplicationStats // nil = not a node
+	Overlay     func() (overlay.Stats, bool)    // false while the overlay is off
 }
 
 var (
@@ -131,9 +140,9 @@ var (
 
 // Describe sends nothing: an unchecked collector, since what it collects
 // depends on the node's state (and collecting needs an open store).
-func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {}
+func (c Stats) Describe(ch chan<- *prometheus.Desc) {}
 
-func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+func (c Stats) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
@@ -142,7 +151,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter := func(d *prometheus.Desc, v float64, labels ...string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 	}
-	if q, err := c.api.Quota(ctx); err == nil {
+	if q, err := c.API.Quota(ctx); err == nil {
 		gauge(descStoreBytes, float64(q.DiskUsed))
 		gauge(descStoreBlocks, float64(q.Blocks))
 		gauge(descStoreQuota, float64(max(q.Disk, 0))) // QuotaInfo says -1; a disk quota is never 0
@@ -151,7 +160,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSent, float64(q.Uploaded))
 		counter(descReceived, float64(q.Downloaded))
 	}
-	st, err := c.api.Status(ctx)
+	st, err := c.API.Status(ctx)
 	if err != nil {
 		if apitype.CodeOf(err) != apitype.CodeNoDaemon {
 			return
@@ -172,14 +181,13 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descModRejected, float64(v), reason)
 	}
 
-	n, ok := c.api.(*Node)
-	if !ok {
+	if c.Replication == nil {
 		return
 	}
-	if fi, err := os.Stat(filepath.Join(n.home, StoreFile)); err == nil {
+	if fi, err := os.Stat(c.StoreFile); err == nil {
 		gauge(descStoreFile, float64(fi.Size()))
 	}
-	r := n.ReplicationStats()
+	r := c.Replication()
 	counter(descReplChecks, float64(r.Checks))
 	counter(descReplRecruited, float64(r.Recruited))
 	counter(descReplRefused, float64(r.Refused))
@@ -192,11 +200,13 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descReplBytes, float64(r.FetchedBytes))
 	gauge(descReplRunning, float64(r.Running))
 
-	ns := n.network()
-	if ns == nil || ns.overlay == nil {
+	if c.Overlay == nil {
 		return
 	}
-	o := ns.overlay.router.Stats()
+	o, ok := c.Overlay()
+	if !ok {
+		return
+	}
 	counter(descOvPackets, float64(o.TxPackets), "tx")
 	counter(descOvPackets, float64(o.RxPackets), "rx")
 	counter(descOvBytes, float64(o.TxBytes), "tx")
@@ -208,43 +218,24 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descOvRoutes, float64(o.Routes))
 }
 
-// codeLabel is the status label of a request counter.
-func codeLabel(code int) string { return strconv.Itoa(code) }
+// CodeLabel is the status label of a request counter.
+func CodeLabel(code int) string { return strconv.Itoa(code) }
 
-func (n *Node) nodeMetrics() *metrics { return n.metrics }
-
-// countFetch counts a network fetch and, if *err is set when it returns, its
+// CountFetch counts a network fetch and, if *err is set when it returns, its
 // failure. Deferred by ensureLocalOnce.
-func (m *metrics) countFetch(err *error) {
+func (m *Metrics) CountFetch(err *error) {
 	m.fetches.Inc()
 	if *err != nil {
 		m.fetchFailures.Inc()
 	}
 }
 
-// observeSearch counts a search query and its latency since start.
-func (m *metrics) observeSearch(local bool, start time.Time) {
+// ObserveSearch counts a search query and its latency since start.
+func (m *Metrics) ObserveSearch(local bool, start time.Time) {
 	scope := "network"
 	if local {
 		scope = "local"
 	}
 	m.searches.WithLabelValues(scope).Inc()
 	m.searchSeconds.Observe(time.Since(start).Seconds())
-}
-
-// observeHTTP counts the gateway's requests by status (the API handler counts
-// its own, by route too) and writes the access log when it is on.
-func (n *Node) observeHTTP(server string, h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &httpx.StatusWriter{ResponseWriter: w}
-		defer func() {
-			code := sw.StatusCode()
-			if server == "gateway" {
-				n.metrics.gwRequests.WithLabelValues(codeLabel(code)).Inc()
-			}
-			n.accessLog(server, r, code, sw.Bytes, time.Since(start))
-		}()
-		h.ServeHTTP(sw, r)
-	})
 }

@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"bytes"
@@ -29,23 +29,23 @@ import (
 // lookBackground answers at once and gathers it in the background (serving,
 // taking replicas); lookCached only reads what the node knows (search,
 // replication checks).
-func (n *Node) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
+func (m *Service) withheldWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		return n.blockWithheldWhy(ctx, c, look, n.withheldWhy)
+		return m.blockWithheldWhy(ctx, c, look, m.withheldWhy)
 	}
-	if rt, ok := n.retractionOf(c); ok {
+	if rt, ok := m.retractionOf(c); ok {
 		return true, rt.why()
 	}
-	return n.moderatedWhy(ctx, c, look)
+	return m.moderatedWhy(ctx, c, look)
 }
 
 // moderatedWhy is withheldWhy without retractions: the local rules and the
 // community's decision.
-func (n *Node) moderatedWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
+func (m *Service) moderatedWhy(ctx context.Context, c cid.Cid, look modLook) (bool, string) {
 	if !isPackageCID(c) {
-		return n.blockWithheldWhy(ctx, c, look, n.moderatedWhy)
+		return m.blockWithheldWhy(ctx, c, look, m.moderatedWhy)
 	}
-	switch n.localRule(c) {
+	switch m.localRule(c) {
 	case "deny":
 		return true, "remove: on this node's deny list (local override)"
 	case "allow":
@@ -53,15 +53,15 @@ func (n *Node) moderatedWhy(ctx context.Context, c cid.Cid, look modLook) (bool,
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
-	r := n.modDecision(wctx, c, false, false, look)
+	r := m.modDecision(wctx, c, false, false, look)
 	return r.Withheld, r.Reason
 }
 
-// withheldErr is the coded error of reading a withheld or retracted
+// WithheldErr is the coded error of reading a withheld or retracted
 // package (a retracted one the owner pinned local stays readable).
-func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
-	w, why := n.moderatedWhy(ctx, c, lookWait) // first: a refresh learns of retractions too
-	if err := n.retractedErr(c); err != nil {
+func (m *Service) WithheldErr(ctx context.Context, c cid.Cid) error {
+	w, why := m.moderatedWhy(ctx, c, lookWait) // first: a refresh learns of retractions too
+	if err := m.RetractedErr(c); err != nil {
 		return err
 	}
 	if w {
@@ -89,34 +89,33 @@ const (
 
 // modDecision returns the cached decision about c, refreshing it as look
 // allows when it is stale (or force is set) and the node is online.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) (r apitype.TallyReport) {
+func (m *Service) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) (r apitype.TallyReport) {
 	wait := look == lookWait
-	s := n.modSettings()
-	defer func() { n.markStale(&r, s) }()
-	m := &n.mod
-	now := n.now()
+	s := m.modSettings()
+	defer func() { m.markStale(&r, s) }()
+	now := m.now()
 	m.mu.Lock()
 	e := m.cache[c]
 	m.mu.Unlock()
 	if e == nil {
-		e = n.loadKeptDecision(c, s) // the last decision known before a restart
+		e = m.loadKeptDecision(c, s) // the last decision known before a restart
 	}
 	fresh := e != nil && now.Sub(e.at) < s.refresh && !force
-	ns := n.network()
+	ns := m.network()
 	if fresh || ns == nil || ns.mod == nil || look == lookCached {
 		if e != nil {
 			r := e.report
-			n.applyLocal(&r, c, s)
+			m.applyLocal(&r, c, s)
 			return r
 		}
-		r := n.decide(c, s, nil, nil)
+		r := m.decide(c, s, nil, nil)
 		if ns == nil && r.Local == "" {
 			r.Reason += " (offline: only local rules apply)"
 		}
 		return r
 	}
 	if verify { // not shared with other callers: a verifying refresh is the caller's own
-		return n.refreshDecision(ctx, ns, c, true)
+		return m.refreshDecision(ctx, ns, c, true)
 	}
 	m.mu.Lock()
 	ch, running := m.flight[c]
@@ -136,7 +135,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, l
 			}()
 			rctx, cancel := context.WithTimeout(nctx, 2*modIOTimeout+closestLookupTimeout)
 			defer cancel()
-			n.refreshDecision(rctx, ns, c, false)
+			m.refreshDecision(rctx, ns, c, false)
 		})
 	}
 	m.mu.Unlock()
@@ -151,28 +150,28 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, l
 	m.mu.Unlock()
 	if e != nil {
 		r := e.report
-		n.applyLocal(&r, c, s)
+		m.applyLocal(&r, c, s)
 		return r
 	}
-	r = n.decide(c, s, nil, nil)
+	r = m.decide(c, s, nil, nil)
 	r.Reason += " (tallies not gathered yet)"
 	return r
 }
 
 // applyLocal redoes a cached report's decision when a local rule now
 // applies (rules change without clearing the cache).
-func (n *Node) applyLocal(r *apitype.TallyReport, c cid.Cid, s modSettings) {
-	r.Local = n.localRule(c)
+func (m *Service) applyLocal(r *apitype.TallyReport, c cid.Cid, s modSettings) {
+	r.Local = m.localRule(c)
 	if r.Local == "" {
 		return
 	}
-	d := n.policyWithRules(s).Decide(c.String(), nil)
+	d := m.policyWithRules(s).Decide(c.String(), nil)
 	r.Decision, r.Reason, r.Withheld = d.Outcome.String(), d.Reason, d.Outcome == moderation.OutcomeRemove
 }
 
 // decide applies the policy to tallies and builds a report.
-func (n *Node) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, recount map[string]string) apitype.TallyReport {
-	p := n.policyWithRules(s)
+func (m *Service) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, recount map[string]string) apitype.TallyReport {
+	p := m.policyWithRules(s)
 	d := p.Decide(c.String(), tallies)
 	r := apitype.TallyReport{
 		Package:  c.String(),
@@ -181,13 +180,13 @@ func (n *Node) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, reco
 		Reason:   d.Reason,
 		Keep:     d.Keep,
 		Remove:   d.Remove,
-		Local:    n.localRule(c),
+		Local:    m.localRule(c),
 		Policy: apitype.PolicyInfo{
 			MinVotes: cmpOr(s.policy.MinVotes, moderation.DefaultMinVotes), RemoveRatio: s.policy.RemoveRatio,
 			MinTallies: cmpOr(s.policy.MinTallies, moderation.DefaultMinTallies), Aggregators: s.aggregators,
 			PowBits: s.powBits, Trusted: peerIDs(s.policy.Trusted), Distrusted: peerIDs(s.policy.Distrusted),
 		},
-		Checked: n.now().UTC(),
+		Checked: m.now().UTC(),
 	}
 	if r.Policy.RemoveRatio == 0 {
 		r.Policy.RemoveRatio = moderation.DefaultRemoveRatio
@@ -211,14 +210,14 @@ func cmpOr(v, def int) int {
 func peerIDs(keys [][]byte) []string {
 	out := []string{}
 	for _, k := range keys {
-		out = append(out, PeerIDFromEd25519(k))
+		out = append(out, peerIDOf(k))
 	}
 	return out
 }
 
 func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) apitype.TallyInfo {
 	return apitype.TallyInfo{
-		Signer: PeerIDFromEd25519(t.Signer), Keep: t.Keep, Remove: t.Remove,
+		Signer: peerIDOf(t.Signer), Keep: t.Keep, Remove: t.Remove,
 		Digest: hex.EncodeToString(t.Digest[:]), Time: t.Time, Used: ignored == "", Ignored: ignored,
 		Recount: recount[string(t.Signer)],
 	}
@@ -226,9 +225,9 @@ func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) ap
 
 // refreshDecision gathers tallies (and annotations) from c's aggregators,
 // decides, and caches the result.
-func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, verify bool) apitype.TallyReport {
-	s := n.modSettings()
-	aggs, err := n.aggregators(ctx, ns, c, s.aggregators)
+func (m *Service) refreshDecision(ctx context.Context, ns *netSession, c cid.Cid, verify bool) apitype.TallyReport {
+	s := m.modSettings()
+	aggs, err := m.aggregators(ctx, ns, c, s.aggregators)
 	var errs []string
 	if err != nil {
 		errs = append(errs, "aggregator lookup: "+err.Error())
@@ -247,16 +246,16 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 		go func() {
 			defer wg.Done()
 			a := &answers[i]
-			t, rc, err := n.fetchTally(ctx, ns, p, c, verify, s)
+			t, rc, err := m.fetchTally(ctx, ns, p, c, verify, s)
 			if err != nil {
 				a.err = fmt.Sprintf("%s: %v", p, err)
 			} else {
 				a.t, a.ok, a.recount = t, true, rc
 			}
-			if anns, err := n.fetchAnnotations(ctx, ns, p, c); err == nil {
+			if anns, err := m.fetchAnnotations(ctx, ns, p, c); err == nil {
 				a.anns = anns
 			}
-			n.fetchRetraction(ctx, ns, p, c)
+			m.fetchRetraction(ctx, ns, p, c)
 		}()
 	}
 	wg.Wait()
@@ -275,37 +274,36 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 		}
 		anns = append(anns, a.anns...)
 	}
-	n.mod.talliesUsed.Add(int64(len(tallies)))
-	n.learnAnnotations(c, anns)
+	m.talliesUsed.Add(int64(len(tallies)))
+	m.learnAnnotations(c, anns)
 	if len(tallies) == 0 && len(errs) > 0 {
 		// No aggregator answered: the last known decision stands (stale)
 		// until one does.
-		if e := n.loadKeptDecision(c, s); e != nil {
+		if e := m.loadKeptDecision(c, s); e != nil {
 			r := e.report
 			r.Errors = errs
-			n.cacheDecisionAt(c, r, n.now())
+			m.cacheDecisionAt(c, r, m.now())
 			return r
 		}
 	}
-	r := n.decide(c, s, tallies, recount)
+	r := m.decide(c, s, tallies, recount)
 	r.Aggregators = len(aggs)
 	r.Errors = errs
 	r.Verified = verify
-	n.cacheDecision(c, r)
-	n.keepDecision(c, r.Checked, len(aggs), tallies)
+	m.cacheDecision(c, r)
+	m.keepDecision(c, r.Checked, len(aggs), tallies)
 	return r
 }
 
 // cacheDecision stores r and keeps the content-root map in step.
-func (n *Node) cacheDecision(c cid.Cid, r apitype.TallyReport) { n.cacheDecisionAt(c, r, n.now()) }
+func (m *Service) cacheDecision(c cid.Cid, r apitype.TallyReport) { m.cacheDecisionAt(c, r, m.now()) }
 
 // cacheDecisionAt is cacheDecision of a decision last refreshed at at.
-func (n *Node) cacheDecisionAt(c cid.Cid, r apitype.TallyReport, at time.Time) *modEntry {
+func (m *Service) cacheDecisionAt(c cid.Cid, r apitype.TallyReport, at time.Time) *modEntry {
 	var content cid.Cid
-	if pkg, err := n.loadPackage(c); err == nil && pkg != nil {
+	if pkg, err := m.loadPackage(c); err == nil && pkg != nil {
 		content = pkg.Content
 	}
-	m := &n.mod
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cache == nil {
@@ -336,48 +334,48 @@ func (n *Node) cacheDecisionAt(c cid.Cid, r apitype.TallyReport, at time.Time) *
 		if old == nil && r.Decision == moderation.OutcomeUndecided.String() {
 			level = slog.LevelDebug
 		}
-		n.log.Log(context.Background(), level, "moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
+		m.log.Log(context.Background(), level, "moderation: decision", "package", c, "decision", r.Decision, "reason", r.Reason)
 	}
 	return e
 }
 
 // forgetDecision drops the cached decision about c (its poll changed here).
-func (n *Node) forgetDecision(c cid.Cid) {
-	n.mod.mu.Lock()
-	if e := n.mod.cache[c]; e != nil {
+func (m *Service) forgetDecision(c cid.Cid) {
+	m.mu.Lock()
+	if e := m.cache[c]; e != nil {
 		e.at = time.Time{}
 	}
-	n.mod.mu.Unlock()
+	m.mu.Unlock()
 }
 
 // forgetAllDecisions marks every cached decision stale (the policy changed).
-func (n *Node) forgetAllDecisions() {
-	n.mod.mu.Lock()
-	for _, e := range n.mod.cache {
+func (m *Service) forgetAllDecisions() {
+	m.mu.Lock()
+	for _, e := range m.cache {
 		e.at = time.Time{}
 	}
-	n.mod.mu.Unlock()
+	m.mu.Unlock()
 }
 
 // aggregators returns the k peers closest to c's poll key, this node
 // included when it is a DHT server or already holds votes on c (a DHT
 // client that others reached as a connected peer, as in a young network of
 // two, must count the votes it accepted).
-func (n *Node) aggregators(ctx context.Context, ns *netState, c cid.Cid, k int) ([]peer.ID, error) {
+func (m *Service) aggregators(ctx context.Context, ns *netSession, c cid.Cid, k int) ([]peer.ID, error) {
 	key := pollKey(c)
 	lctx, cancel := context.WithTimeout(ctx, closestLookupTimeout)
 	closest, err := ns.dht.GetClosestPeers(lctx, key)
 	cancel()
-	self := ns.dht.Mode() == dht.ModeServer || n.holdsVotes(c)
+	self := ns.dht.Mode() == dht.ModeServer || m.holdsVotes(c)
 	if err != nil && len(closest) == 0 {
 		if self {
-			return []peer.ID{n.id.PeerID}, err
+			return []peer.ID{m.self}, err
 		}
 		return nil, err
 	}
-	cands := slices.DeleteFunc(slices.Clone(closest), func(p peer.ID) bool { return p == n.id.PeerID })
+	cands := slices.DeleteFunc(slices.Clone(closest), func(p peer.ID) bool { return p == m.self })
 	if self {
-		cands = append(cands, n.id.PeerID)
+		cands = append(cands, m.self)
 	}
 	cands = kbucket.SortClosestPeers(cands, kbucket.ConvertKey(key))
 	return cands[:min(k, len(cands))], nil
@@ -385,16 +383,16 @@ func (n *Node) aggregators(ctx context.Context, ns *netState, c cid.Cid, k int) 
 
 // fetchTally asks p for a tally of c (with verify: and the votes behind it,
 // recounted) and checks it.
-func (n *Node) fetchTally(ctx context.Context, ns *netState, p peer.ID, c cid.Cid, verify bool, s modSettings) (moderation.Tally, string, error) {
+func (m *Service) fetchTally(ctx context.Context, ns *netSession, p peer.ID, c cid.Cid, verify bool, s modSettings) (moderation.Tally, string, error) {
 	var t moderation.Tally
 	var votes []moderation.Vote
 	var err error
 	switch {
-	case p == n.id.PeerID && !verify:
-		t, err = n.signTally(c)
-	case p == n.id.PeerID:
+	case p == m.self && !verify:
+		t, err = m.signTally(c)
+	case p == m.self:
 		var payload []byte
-		if payload, err = n.votesPayload(c); err == nil {
+		if payload, err = m.votesPayload(c); err == nil {
 			t, votes, err = decodeVotesPayload(payload)
 		}
 	case verify:
@@ -414,25 +412,25 @@ func (n *Node) fetchTally(ctx context.Context, ns *netState, p peer.ID, c cid.Ci
 			!errors.Is(err, moderation.ErrInvalid) && !errors.Is(err, moderation.ErrTooLarge) {
 			return t, "", err // unreachable or refused: not a bad record
 		}
-		n.rejected("tally", p, err)
+		m.rejected("tally", p, err)
 		return t, "", err
 	}
-	if err := n.checkTally(t, p, c); err != nil {
-		n.rejected("tally", p, err)
+	if err := m.checkTally(t, p, c); err != nil {
+		m.rejected("tally", p, err)
 		return t, "", err
 	}
 	if !verify {
 		return t, "", nil
 	}
-	if err := moderation.Recount(t, votes, s.powBits, n.now()); err != nil {
-		n.rejected("tally", p, err)
+	if err := moderation.Recount(t, votes, s.powBits, m.now()); err != nil {
+		m.rejected("tally", p, err)
 		return t, "", err
 	}
 	return t, "ok", nil
 }
 
 // checkTally checks a tally that p sent about c.
-func (n *Node) checkTally(t moderation.Tally, p peer.ID, c cid.Cid) error {
+func (m *Service) checkTally(t moderation.Tally, p peer.ID, c cid.Cid) error {
 	if !t.Target.Equals(c) {
 		return fmt.Errorf("%w: tally of %s", moderation.ErrWrongTarget, t.Target)
 	}
@@ -440,13 +438,13 @@ func (n *Node) checkTally(t moderation.Tally, p peer.ID, c cid.Cid) error {
 	if err != nil || !bytes.Equal(key, t.Signer) {
 		return errWrongSigner
 	}
-	return moderation.VerifyTally(t, n.now(), tallyMaxAge, moderation.DefaultMaxSkew)
+	return moderation.VerifyTally(t, m.now(), tallyMaxAge, moderation.DefaultMaxSkew)
 }
 
 // fetchAnnotations asks p for the annotations it holds on c; each is
 // verified (any age) before use.
-func (n *Node) fetchAnnotations(ctx context.Context, ns *netState, p peer.ID, c cid.Cid) ([]moderation.Annotation, error) {
-	if p == n.id.PeerID {
+func (m *Service) fetchAnnotations(ctx context.Context, ns *netSession, p peer.ID, c cid.Cid) ([]moderation.Annotation, error) {
+	if p == m.self {
 		return nil, nil // already in the store
 	}
 	payload, err := ns.mod.ask(ctx, p, modRequest{Op: modOpAnnotations, Target: c})
@@ -455,18 +453,18 @@ func (n *Node) fetchAnnotations(ctx context.Context, ns *netState, p peer.ID, c 
 	}
 	anns, err := decodeAnnotationsPayload(payload)
 	if err != nil {
-		n.rejected("annotation", p, err)
+		m.rejected("annotation", p, err)
 		return nil, err
 	}
-	s := n.modSettings()
+	s := m.modSettings()
 	out := anns[:0]
 	for _, a := range anns {
 		if err := moderation.CheckAnnotationTarget(a, c); err != nil {
-			n.rejected("annotation", p, err)
+			m.rejected("annotation", p, err)
 			continue
 		}
-		if err := moderation.VerifyAnnotation(a, s.powBits, n.now(), 0, moderation.DefaultMaxSkew); err != nil {
-			n.rejected("annotation", p, err)
+		if err := moderation.VerifyAnnotation(a, s.powBits, m.now(), 0, moderation.DefaultMaxSkew); err != nil {
+			m.rejected("annotation", p, err)
 			continue
 		}
 		out = append(out, a)

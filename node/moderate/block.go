@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"context"
@@ -26,10 +26,10 @@ import (
 
 // blockWithheldWhy is withheldWhy for a CID that is not a package root.
 // pkgWhy decides about each package that holds c.
-func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook, pkgWhy func(context.Context, cid.Cid, modLook) (bool, string)) (bool, string) {
-	roots, err := n.db.BlockRoots(c)
+func (m *Service) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook, pkgWhy func(context.Context, cid.Cid, modLook) (bool, string)) (bool, string) {
+	roots, err := m.db.BlockRoots(c)
 	if err != nil {
-		n.log.Warn("moderation: block index", "block", c, "err", err)
+		m.log.Warn("moderation: block index", "block", c, "err", err)
 	}
 	var pkgs []cid.Cid
 	for _, r := range roots {
@@ -38,9 +38,9 @@ func (n *Node) blockWithheldWhy(ctx context.Context, c cid.Cid, look modLook, pk
 		}
 	}
 	if len(pkgs) == 0 {
-		n.mod.mu.Lock()
-		pkg, ok := n.mod.content[c]
-		n.mod.mu.Unlock()
+		m.mu.Lock()
+		pkg, ok := m.content[c]
+		m.mu.Unlock()
 		if !ok {
 			return false, ""
 		}

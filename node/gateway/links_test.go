@@ -1,4 +1,4 @@
-package node
+package gateway_test
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/gateway"
 )
 
 func symlink(t *testing.T, target, link string) {
@@ -85,7 +86,7 @@ func TestGatewaySymlinkedSite(t *testing.T) {
 		t.Errorf("a linked directory without its slash: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	// Too many links on one path is a loop, answered 404 with its reason.
-	resp, body := f.get(origin, "/sub"+strings.Repeat("/loop", maxLinkHops+1)+"/deep/x.html")
+	resp, body := f.get(origin, "/sub"+strings.Repeat("/loop", gateway.MaxLinkHops+1)+"/deep/x.html")
 	if resp.StatusCode != 404 || !strings.Contains(body, "symlink loop") {
 		t.Errorf("link loop: %d %s", resp.StatusCode, body)
 	}

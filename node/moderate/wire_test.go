@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"bytes"
@@ -151,11 +151,10 @@ func FuzzModAnnotationsPayload(f *testing.F) {
 // logged and counted under its reason.
 func TestAggregatorPersistsAndRejects(t *testing.T) {
 	home := t.TempDir()
-	setBits := func(fc *config.FileConfig) { fc.Moderation.PowBits = 8 }
-	n, err := New(Config{Home: home, StoreNoSync: true, Override: setBits})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mc := config.DefaultConfig().Moderation
+	mc.PowBits = 8
+	_, key, _ := ed25519.GenerateKey(nil)
+	m, closeStore := testService(t, home, key, mc, nil)
 	c := testPackageCID(t, "pkg")
 	other := testPackageCID(t, "other")
 	now := time.Now()
@@ -174,12 +173,12 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 	}
 	first := mk(keys[0], c, moderation.ChoiceKeep, now.Add(-time.Minute), 8)
 	for i, rec := range [][]byte{first, mk(keys[1], c, moderation.ChoiceRemove, now, 8), mk(keys[2], c, moderation.ChoiceRemove, now, 8)} {
-		if res, err := n.acceptVote("", c, rec); err != nil || res != "added" {
+		if res, err := m.acceptVote("", c, rec); err != nil || res != "added" {
 			t.Fatalf("vote %d: %s %v", i, res, err)
 		}
 	}
 	// keys[0] changes its mind.
-	if res, err := n.acceptVote("", c, mk(keys[0], c, moderation.ChoiceRemove, now, 8)); err != nil || res != "replaced" {
+	if res, err := m.acceptVote("", c, mk(keys[0], c, moderation.ChoiceRemove, now, 8)); err != nil || res != "replaced" {
 		t.Fatalf("replacement: %s %v", res, err)
 	}
 	tampered := mk(keys[1], c, moderation.ChoiceKeep, now, 8)
@@ -201,38 +200,34 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 		{make([]byte, 2000), c, "oversized"},
 		{[]byte("junk"), c, "malformed"},
 	} {
-		if _, err := n.acceptVote("", b.target, b.rec); err == nil || rejectReason(err) != b.reason {
+		if _, err := m.acceptVote("", b.target, b.rec); err == nil || rejectReason(err) != b.reason {
 			t.Errorf("%s: %v (%s)", b.reason, err, rejectReason(err))
 		}
-		if got := n.ModerationStats().Rejected["vote/"+b.reason]; got != 1 {
+		if got := m.Stats().Rejected["vote/"+b.reason]; got != 1 {
 			t.Errorf("rejected vote/%s counted %d times", b.reason, got)
 		}
 	}
 	// No age limit on votes: an old vote of a voter whose later vote is
 	// counted is superseded, not counted again.
-	if _, err := n.acceptVote("", c, mk(keys[1], c, moderation.ChoiceKeep, now.Add(-25*time.Hour), 8)); err == nil || rejectReason(err) != "superseded" {
+	if _, err := m.acceptVote("", c, mk(keys[1], c, moderation.ChoiceKeep, now.Add(-25*time.Hour), 8)); err == nil || rejectReason(err) != "superseded" {
 		t.Errorf("old vote: %v", err)
 	}
 	last := mk(keys[2], c, moderation.ChoiceRemove, now, 8)
-	if _, err := n.acceptVote("", c, last); err == nil || rejectReason(err) != "duplicate" {
+	if _, err := m.acceptVote("", c, last); err == nil || rejectReason(err) != "duplicate" {
 		t.Errorf("duplicate: %v", err)
 	}
-	before, err := n.signTally(c)
+	before, err := m.signTally(c)
 	if err != nil || before.Keep != 0 || before.Remove != 3 {
 		t.Fatalf("tally: %+v %v", before, err)
 	}
-	n.Close()
+	closeStore()
 
-	n, err = New(Config{Home: home, StoreNoSync: true, Override: setBits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
-	after, err := n.signTally(c)
+	m, _ = testService(t, home, key, mc, nil)
+	after, err := m.signTally(c)
 	if err != nil || after.Keep != 0 || after.Remove != 3 || after.Digest != before.Digest {
 		t.Fatalf("after restart: %+v %v", after, err)
 	}
-	payload, err := n.votesPayload(c)
+	payload, err := m.votesPayload(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,19 +239,19 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 		t.Fatalf("recount after restart: %v", err)
 	}
 	// Offline, only local rules decide; a deny withholds with a reason.
-	if n.withheld(c) {
+	if m.Withheld(c) {
 		t.Fatal("withheld with no rule and no network")
 	}
-	if _, err := n.db.ModRules(); err != nil {
+	if _, err := m.db.ModRules(); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.db.SetModRule(c.String(), false, false); err != nil {
+	if err := m.db.SetModRule(c.String(), false, false); err != nil {
 		t.Fatal(err)
 	}
-	n.mod.mu.Lock()
-	n.mod.rules = nil // reload
-	n.mod.mu.Unlock()
-	if err := n.withheldErr(t.Context(), c); !errors.Is(err, apitype.ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
+	m.mu.Lock()
+	m.rules = nil // reload
+	m.mu.Unlock()
+	if err := m.WithheldErr(t.Context(), c); !errors.Is(err, apitype.ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
 		t.Fatalf("deny: %v", err)
 	}
 }

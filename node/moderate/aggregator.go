@@ -1,4 +1,4 @@
-package node
+package moderate
 
 import (
 	"bytes"
@@ -15,31 +15,31 @@ import (
 
 // ---- the aggregator ----
 
-// startModeration registers the protocol; StartNetwork calls it.
-func (n *Node) startModeration(ns *netState) *modService {
-	svc := newModService(dialHost{ns.host, ns}, n.handleModeration, n.log.With("component", "moderation"))
-	ns.goOwned(func(ctx context.Context) { n.modRefreshLoop(ctx) })
-	ns.goOwned(func(ctx context.Context) { n.modSyncLoop(ctx, ns) })
+// startModeration registers the protocol and starts the loops; StartNetwork calls it.
+func (m *Service) startModeration(ns *netSession) *modService {
+	svc := newModService(ns.host, m.handleModeration, m.log.With("component", "moderation"))
+	ns.goOwned(func(ctx context.Context) { m.modRefreshLoop(ctx) })
+	ns.goOwned(func(ctx context.Context) { m.modSyncLoop(ctx, ns) })
 	return svc
 }
 
 // handleModeration answers one request of the protocol.
-func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modRequest) (byte, []byte) {
+func (m *Service) handleModeration(ctx context.Context, from peer.ID, req modRequest) (byte, []byte) {
 	switch req.Op {
 	case modOpVote:
-		out, err := n.acceptVote(from, req.Target, req.Record)
+		out, err := m.acceptVote(from, req.Target, req.Record)
 		if err != nil {
 			return modRejected, []byte(rejectReason(err) + ": " + err.Error())
 		}
 		return modOK, []byte(out)
 	case modOpAnnotate:
-		out, err := n.acceptAnnotation(from, req.Target, req.Record)
+		out, err := m.acceptAnnotation(from, req.Target, req.Record)
 		if err != nil {
 			return modRejected, []byte(rejectReason(err) + ": " + err.Error())
 		}
 		return modOK, []byte(out)
 	case modOpTally:
-		t, err := n.signTally(req.Target)
+		t, err := m.signTally(req.Target)
 		if err == nil {
 			var b []byte
 			if b, err = t.Encode(); err == nil {
@@ -48,21 +48,21 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 		}
 		return modRejected, []byte(err.Error())
 	case modOpVotes:
-		b, err := n.votesPayload(req.Target)
+		b, err := m.votesPayload(req.Target)
 		if err != nil {
 			return modRejected, []byte(err.Error())
 		}
 		return modOK, b
 	case modOpRetract:
-		out, err := n.acceptRetraction(from, req.Target, req.Record)
+		out, err := m.acceptRetraction(from, req.Target, req.Record)
 		if err != nil {
 			return modRejected, []byte(rejectReason(err) + ": " + err.Error())
 		}
 		return modOK, []byte(out)
 	case modOpRetraction:
-		return modOK, n.answerRetraction(req.Target)
+		return modOK, m.answerRetraction(req.Target)
 	case modOpAnnotations:
-		recs, err := n.db.ModRecords(store.ModAnnotation, req.Target.Bytes())
+		recs, err := m.db.ModRecords(store.ModAnnotation, req.Target.Bytes())
 		if err != nil {
 			return modBusy, nil
 		}
@@ -72,18 +72,18 @@ func (n *Node) handleModeration(ctx context.Context, from peer.ID, req modReques
 }
 
 // holdsVotes reports whether this node, as an aggregator, stored votes on c.
-func (n *Node) holdsVotes(c cid.Cid) bool {
-	recs, err := n.db.ModRecords(store.ModVote, c.Bytes())
+func (m *Service) holdsVotes(c cid.Cid) bool {
+	recs, err := m.db.ModRecords(store.ModVote, c.Bytes())
 	return err == nil && len(recs) > 0
 }
 
 // loadPoll returns c's poll, from memory or the store. Stored votes were
 // verified when they arrived and are not verified again. Must hold aggMu.
-func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
-	if p := n.mod.polls[c]; p != nil {
+func (m *Service) loadPoll(c cid.Cid) (*moderation.Poll, error) {
+	if p := m.polls[c]; p != nil {
 		return p, nil
 	}
-	recs, err := n.db.ModRecords(store.ModVote, c.Bytes())
+	recs, err := m.db.ModRecords(store.ModVote, c.Bytes())
 	if err != nil {
 		return nil, err
 	}
@@ -91,20 +91,20 @@ func (n *Node) loadPoll(c cid.Cid) (*moderation.Poll, error) {
 	for _, r := range recs {
 		v, err := moderation.DecodeVote(r)
 		if err != nil {
-			n.log.Warn("moderation: stored vote does not decode", "package", c, "err", err)
+			m.log.Warn("moderation: stored vote does not decode", "package", c, "err", err)
 			continue
 		}
 		_, _ = poll.Add(v)
 	}
-	if n.mod.polls == nil || len(n.mod.polls) >= maxModPolls {
-		n.mod.polls = map[cid.Cid]*moderation.Poll{} // start over: a cache, not the truth
+	if m.polls == nil || len(m.polls) >= maxModPolls {
+		m.polls = map[cid.Cid]*moderation.Poll{} // start over: a cache, not the truth
 	}
-	n.mod.polls[c] = poll
+	m.polls[c] = poll
 	return poll, nil
 }
 
 // acceptVote verifies and counts a vote handed to this aggregator.
-func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, error) {
+func (m *Service) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, error) {
 	err := func() error {
 		if !isPackageCID(target) {
 			return fmt.Errorf("%w: %s is not a package CID", moderation.ErrInvalid, target)
@@ -122,27 +122,27 @@ func (n *Node) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, err
 		// No age limit: a signed vote stays valid however old (aggregators
 		// hand votes on to each other); one counted vote per voter and
 		// package is what limits a replay.
-		err = moderation.Verify(v, n.modSettings().powBits, n.now(), 0, moderation.DefaultMaxSkew)
+		err = moderation.Verify(v, m.modSettings().powBits, m.now(), 0, moderation.DefaultMaxSkew)
 	}
 	if err != nil {
-		n.rejected("vote", from, err)
+		m.rejected("vote", from, err)
 		return "", err
 	}
-	res, err := n.countVote(target, v, rec)
+	res, err := m.countVote(target, v, rec)
 	if err != nil {
-		n.rejected("vote", from, err)
+		m.rejected("vote", from, err)
 		return "", err
 	}
-	n.mod.votesAccepted.Add(1)
-	n.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", PeerIDFromEd25519(v.Voter), "result", res)
+	m.votesAccepted.Add(1)
+	m.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", peerIDOf(v.Voter), "result", res)
 	return res.String(), nil
 }
 
 // countVote counts a verified vote in target's poll and keeps it.
-func (n *Node) countVote(target cid.Cid, v moderation.Vote, rec []byte) (moderation.AddResult, error) {
-	n.mod.aggMu.Lock()
-	defer n.mod.aggMu.Unlock()
-	poll, err := n.loadPoll(target)
+func (m *Service) countVote(target cid.Cid, v moderation.Vote, rec []byte) (moderation.AddResult, error) {
+	m.aggMu.Lock()
+	defer m.aggMu.Unlock()
+	poll, err := m.loadPoll(target)
 	if err != nil {
 		return 0, err
 	}
@@ -154,46 +154,46 @@ func (n *Node) countVote(target cid.Cid, v moderation.Vote, rec []byte) (moderat
 	case res == moderation.Superseded:
 		err = errSuperseded
 	default:
-		err = n.db.PutModRecord(store.ModVote, target.Bytes(), v.Voter, rec, store.ModLimits{PerTarget: maxModVotes, PerAuthor: maxModPerAuthor})
+		err = m.db.PutModRecord(store.ModVote, target.Bytes(), v.Voter, rec, store.ModLimits{PerTarget: maxModVotes, PerAuthor: maxModPerAuthor})
 		if err != nil {
-			delete(n.mod.polls, target) // the poll in memory counted it: read it again
+			delete(m.polls, target) // the poll in memory counted it: read it again
 		}
 	}
 	if err == nil {
-		n.forgetDecision(target)
+		m.forgetDecision(target)
 	}
 	return res, err
 }
 
 // acceptAnnotation verifies and keeps an annotation handed to this node.
-func (n *Node) acceptAnnotation(from peer.ID, target cid.Cid, rec []byte) (string, error) {
+func (m *Service) acceptAnnotation(from peer.ID, target cid.Cid, rec []byte) (string, error) {
 	a, err := moderation.DecodeAnnotation(rec)
 	if err == nil {
 		err = moderation.CheckAnnotationTarget(a, target)
 	}
 	if err == nil {
-		err = moderation.VerifyAnnotation(a, n.modSettings().powBits, n.now(), annotationMaxAge, moderation.DefaultMaxSkew)
+		err = moderation.VerifyAnnotation(a, m.modSettings().powBits, m.now(), annotationMaxAge, moderation.DefaultMaxSkew)
 	}
 	if err != nil {
-		n.rejected("annotation", from, err)
+		m.rejected("annotation", from, err)
 		return "", err
 	}
-	res, err := n.storeAnnotation(a, rec)
+	res, err := m.storeAnnotation(a, rec)
 	if err != nil {
-		n.rejected("annotation", from, err)
+		m.rejected("annotation", from, err)
 		return "", err
 	}
-	n.mod.annsAccepted.Add(1)
-	n.reindexSearch(target)
+	m.annsAccepted.Add(1)
+	m.opt.Reindex(target)
 	return res, nil
 }
 
 // storeAnnotation keeps a (verified) annotation unless the store holds a
 // later one of its annotator.
-func (n *Node) storeAnnotation(a moderation.Annotation, rec []byte) (string, error) {
-	n.mod.aggMu.Lock()
-	defer n.mod.aggMu.Unlock()
-	recs, err := n.db.ModRecords(store.ModAnnotation, a.Target.Bytes())
+func (m *Service) storeAnnotation(a moderation.Annotation, rec []byte) (string, error) {
+	m.aggMu.Lock()
+	defer m.aggMu.Unlock()
+	recs, err := m.db.ModRecords(store.ModAnnotation, a.Target.Bytes())
 	if err != nil {
 		return "", err
 	}
@@ -211,68 +211,68 @@ func (n *Node) storeAnnotation(a moderation.Annotation, rec []byte) (string, err
 		}
 		res = "replaced"
 	}
-	err = n.db.PutModRecord(store.ModAnnotation, a.Target.Bytes(), a.Annotator, rec, store.ModLimits{PerTarget: maxModAnns, PerAuthor: maxModPerAuthor})
+	err = m.db.PutModRecord(store.ModAnnotation, a.Target.Bytes(), a.Annotator, rec, store.ModLimits{PerTarget: maxModAnns, PerAuthor: maxModPerAuthor})
 	return res, err
 }
 
 // learnAnnotations keeps annotations fetched from aggregators and reindexes
 // the package when they changed what the node knows.
-func (n *Node) learnAnnotations(c cid.Cid, anns []moderation.Annotation) {
+func (m *Service) learnAnnotations(c cid.Cid, anns []moderation.Annotation) {
 	changed := false
 	for _, a := range anns {
 		rec, err := a.Encode()
 		if err != nil {
 			continue
 		}
-		if _, err := n.storeAnnotation(a, rec); err == nil {
+		if _, err := m.storeAnnotation(a, rec); err == nil {
 			changed = true
 		}
 	}
 	if changed {
-		n.reindexSearch(c)
+		m.opt.Reindex(c)
 	}
 }
 
 // signTally signs a tally of this node's poll on c.
-func (n *Node) signTally(c cid.Cid) (moderation.Tally, error) {
+func (m *Service) signTally(c cid.Cid) (moderation.Tally, error) {
 	if !isPackageCID(c) {
 		return moderation.Tally{}, fmt.Errorf("%s is not a package CID", c)
 	}
-	n.mod.aggMu.Lock()
-	poll, err := n.loadPoll(c)
+	m.aggMu.Lock()
+	poll, err := m.loadPoll(c)
 	var t moderation.Tally
 	if err == nil {
-		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
+		t, err = moderation.NewTally(m.key, poll, m.now())
 	}
-	n.mod.aggMu.Unlock()
+	m.aggMu.Unlock()
 	if err != nil {
 		return t, err
 	}
-	if h := n.mod.tallyHook.Load(); h != nil {
+	if h := m.tallyHook.Load(); h != nil {
 		(*h)(&t)
 	}
-	n.mod.talliesServed.Add(1)
+	m.talliesServed.Add(1)
 	return t, nil
 }
 
 // votesPayload is the answer to op votes: a tally and its votes.
-func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
+func (m *Service) votesPayload(c cid.Cid) ([]byte, error) {
 	if !isPackageCID(c) {
 		return nil, fmt.Errorf("%s is not a package CID", c)
 	}
-	n.mod.aggMu.Lock()
-	poll, err := n.loadPoll(c)
+	m.aggMu.Lock()
+	poll, err := m.loadPoll(c)
 	var t moderation.Tally
 	var votes []moderation.Vote
 	if err == nil {
-		t, err = moderation.NewTally(n.id.Ed25519(), poll, n.now())
+		t, err = moderation.NewTally(m.key, poll, m.now())
 		votes = poll.Votes()
 	}
-	n.mod.aggMu.Unlock()
+	m.aggMu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if h := n.mod.tallyHook.Load(); h != nil {
+	if h := m.tallyHook.Load(); h != nil {
 		(*h)(&t)
 	}
 	tb, err := t.Encode()
@@ -285,7 +285,7 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 			recs = append(recs, b)
 		}
 	}
-	n.mod.votesServed.Add(int64(len(recs)))
+	m.votesServed.Add(int64(len(recs)))
 	return appendRecords(tb, recs), nil
 }
 
@@ -296,11 +296,11 @@ func (n *Node) votesPayload(c cid.Cid) ([]byte, error) {
 // after the loop first saw it, so that a node full of packages spreads its
 // lookups rather than making them all at start. At most modRefreshBatch
 // lookups per pass (every refresh/4).
-func (n *Node) modRefreshLoop(ctx context.Context) {
+func (m *Service) modRefreshLoop(ctx context.Context) {
 	seen := map[cid.Cid]time.Time{} // held package → when this loop first saw it
 	var pruned time.Time            // when kept decisions were last pruned
 	for {
-		s := n.modSettings()
+		s := m.modSettings()
 		t := time.NewTimer(jitter(max(s.refresh/4, 10*time.Millisecond)))
 		select {
 		case <-ctx.Done():
@@ -308,14 +308,14 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		pins, err := n.db.Pins()
+		pins, err := m.db.Pins()
 		if err != nil {
 			continue
 		}
-		now := n.now()
+		now := m.now()
 		held := map[cid.Cid]bool{}
 		var due []cid.Cid
-		n.mod.mu.Lock()
+		m.mu.Lock()
 		for _, p := range pins {
 			c := p.Root
 			if held[c] || !isPackageCID(c) {
@@ -325,12 +325,12 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 			if _, ok := seen[c]; !ok {
 				seen[c] = now
 			}
-			e := n.mod.cache[c]
+			e := m.cache[c]
 			if e != nil && now.Sub(e.at) >= s.refresh || e == nil && now.Sub(seen[c]) >= s.refresh {
 				due = append(due, c)
 			}
 		}
-		n.mod.mu.Unlock()
+		m.mu.Unlock()
 		for c := range seen {
 			if !held[c] {
 				delete(seen, c)
@@ -338,13 +338,13 @@ func (n *Node) modRefreshLoop(ctx context.Context) {
 		}
 		if now.Sub(pruned) >= 24*time.Hour {
 			pruned = now
-			n.pruneKeptDecisions(held)
+			m.pruneKeptDecisions(held)
 		}
 		for _, c := range due[:min(len(due), modRefreshBatch)] {
 			if ctx.Err() != nil {
 				return
 			}
-			n.modDecision(ctx, c, false, false, lookWait)
+			m.modDecision(ctx, c, false, false, lookWait)
 		}
 	}
 }

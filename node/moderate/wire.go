@@ -1,4 +1,4 @@
-package node
+package moderate
 
 // The moderation protocol, /myconet/moderation/1.0.0.
 //
@@ -14,7 +14,7 @@ package node
 //	op 3 tally       no record: "sign me a tally of your poll"
 //	op 4 votes       no record: "your tally and the votes behind it"
 //	op 5 annotations no record: "the annotations you hold"
-//	op 6 retract     record = a retraction bundle (moderation_retract.go)
+//	op 6 retract     record = a retraction bundle (retract.go)
 //	op 7 retraction  no record: "the retraction you hold, if any"
 //
 //	response = status(1 byte) u32 len(payload) payload
@@ -53,9 +53,9 @@ import (
 	"github.com/myconet/myconet/node/httpx"
 )
 
-// ModerationProtocol is the stream protocol of votes, annotations and
+// Protocol is the stream protocol of votes, annotations and
 // tallies.
-const ModerationProtocol protocol.ID = "/myconet/moderation/1.0.0"
+const Protocol protocol.ID = "/myconet/moderation/1.0.0"
 
 // Protocol constants.
 const (
@@ -264,7 +264,7 @@ type modService struct {
 func newModService(h host.Host, handle modHandler, log *slog.Logger) *modService {
 	s := &modService{host: h, handle: handle, log: log}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	h.SetStreamHandler(ModerationProtocol, s.serve)
+	h.SetStreamHandler(Protocol, s.serve)
 	return s
 }
 
@@ -274,7 +274,7 @@ func (s *modService) close() {
 	s.closed = true
 	s.mu.Unlock()
 	if first {
-		s.host.RemoveStreamHandler(ModerationProtocol)
+		s.host.RemoveStreamHandler(Protocol)
 		s.cancel()
 	}
 	s.wg.Wait()
@@ -368,7 +368,7 @@ func (s *modService) ask(ctx context.Context, p peer.ID, req modRequest) ([]byte
 	defer s.wg.Done()
 	ctx, cancel := context.WithTimeout(ctx, 3*modIOTimeout)
 	defer cancel()
-	st, err := s.host.NewStream(ctx, p, ModerationProtocol)
+	st, err := s.host.NewStream(ctx, p, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("open stream to %s: %w", p, err)
 	}
