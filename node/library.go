@@ -10,10 +10,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/node/library"
 	"github.com/myconet/myconet/store"
 )
@@ -50,10 +48,7 @@ func (n *Node) startLibraryNetwork(ns *netState) {
 }
 
 // Seams the rest of the node reads the library through.
-const (
-	providerWait = library.ProviderWait
-	maxProviders = library.MaxProviders
-)
+const providerWait = library.ProviderWait
 
 var (
 	blockLinks = library.BlockLinks
@@ -61,10 +56,6 @@ var (
 )
 
 func (n *Node) have(root cid.Cid) (bool, error) { return n.lib.Have(root) }
-func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
-	return n.lib.LoadPackage(root)
-}
-func (n *Node) reader() *content.Reader { return n.lib.Reader() }
 func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) error {
 	return n.lib.EnsureLocal(ctx, root, reason, progress)
 }

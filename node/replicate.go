@@ -6,8 +6,6 @@ package node
 
 import (
 	"context"
-	"math/rand/v2"
-	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -69,14 +67,6 @@ func (n *Node) ReplicationStats() apitype.ReplicationStats {
 		return apitype.ReplicationStats{}
 	}
 	return ns.repl.Stats()
-}
-
-// closestLookupTimeout bounds a GetClosestPeers lookup (moderation's too).
-const closestLookupTimeout = replication.ClosestLookupTimeout
-
-// jitter returns d scaled by a random factor in [0.75, 1.25).
-func jitter(d time.Duration) time.Duration {
-	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
 }
 
 // replicaTarget reads R from the effective config.
