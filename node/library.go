@@ -21,11 +21,7 @@ func (n *Node) newLibrary() *library.Service {
 	return library.New(n.db, library.Options{
 		Logger: n.log, Now: n.now, Key: n.id.Ed25519(), Self: n.id.PeerID,
 		ResolveRef: func(ctx context.Context, ref string) (mri.MRI, *time.Time, error) {
-			m, kept, err := n.resolveRefKept(ctx, ref)
-			if kept != nil {
-				return m, &kept.at, err
-			}
-			return m, nil, err
+			return n.chans.Resolve(ctx, ref) // built after the library
 		},
 		Withheld:      n.withheldErr,
 		KeepRetracted: n.keepRetracted,

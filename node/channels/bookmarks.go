@@ -1,4 +1,4 @@
-package node
+package channels
 
 import (
 	"context"
@@ -12,23 +12,23 @@ import (
 	"github.com/myconet/myconet/store"
 )
 
-// Bookmarks implements API.
-func (n *Node) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) {
-	bms, err := n.db.Bookmarks()
+// Bookmarks lists the bookmarks.
+func (s *Service) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) {
+	bms, err := s.cfg.DB.Bookmarks()
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	out := make([]apitype.Bookmark, len(bms))
 	for i, b := range bms {
-		out[i] = n.apiBookmark(b)
+		out[i] = s.apiBookmark(b)
 	}
 	return out, nil
 }
 
-func (n *Node) apiBookmark(b store.Bookmark) apitype.Bookmark {
+func (s *Service) apiBookmark(b store.Bookmark) apitype.Bookmark {
 	out := apitype.Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
 	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
-		out.URL = n.GatewayURL(m.Root, m.Path)
+		out.URL = s.cfg.URL(m.Root, m.Path)
 	}
 	if b.Resolved.Defined() {
 		if m, err := mri.New(b.Resolved, ""); err == nil {
@@ -38,10 +38,10 @@ func (n *Node) apiBookmark(b store.Bookmark) apitype.Bookmark {
 	return out
 }
 
-// BookmarkAdd implements API: one store transaction creates (or, with
+// BookmarkAdd adds a bookmark: one store transaction creates (or, with
 // Force, replaces) the bookmark with its follow flag, so a refused request
 // leaves the store as it was.
-func (n *Node) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (apitype.Bookmark, error) {
+func (s *Service) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (apitype.Bookmark, error) {
 	m, err := mri.Parse(req.Ref)
 	if err != nil {
 		return apitype.Bookmark{}, apitype.Wrap(apitype.CodeInvalid, err)
@@ -49,27 +49,27 @@ func (n *Node) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (ap
 	if req.Follow && !m.Mutable() {
 		return apitype.Bookmark{}, apitype.Errorf(apitype.CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
 	}
-	b := store.Bookmark{Name: req.Name, Target: m.String(), Created: n.now(), Follow: req.Follow}
-	if err := n.db.AddBookmark(b, req.Force); err != nil {
+	b := store.Bookmark{Name: req.Name, Target: m.String(), Created: s.cfg.Now(), Follow: req.Follow}
+	if err := s.cfg.DB.AddBookmark(b, req.Force); err != nil {
 		if errors.Is(err, store.ErrExists) {
-			old, _ := n.db.Bookmark(req.Name)
+			old, _ := s.cfg.DB.Bookmark(req.Name)
 			return apitype.Bookmark{}, apitype.Errorf(apitype.CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
 		}
 		return apitype.Bookmark{}, storeErr(err)
 	}
 	if req.Follow {
-		n.followSoon()
+		s.followSoon()
 	}
-	return n.apiBookmark(b), nil
+	return s.apiBookmark(b), nil
 }
 
-// BookmarkFollow implements API: it turns following on or off for a
-// bookmark. A followed bookmark of a mutable MRI (myco://<peer>/<channel>)
-// has each new version fetched and pinned local as it appears, so it reads
-// offline. Turning following off forgets the last resolution.
-func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (apitype.Bookmark, error) {
+// BookmarkFollow turns following on or off for a bookmark. A followed
+// bookmark of a mutable MRI (myco://<peer>/<channel>) has each new version
+// fetched and pinned local as it appears, so it reads offline. Turning
+// following off forgets the last resolution.
+func (s *Service) BookmarkFollow(ctx context.Context, name string, follow bool) (apitype.Bookmark, error) {
 	var out store.Bookmark
-	err := n.db.UpdateBookmark(name, func(b *store.Bookmark) error {
+	err := s.cfg.DB.UpdateBookmark(name, func(b *store.Bookmark) error {
 		if follow {
 			if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
 				return apitype.Errorf(apitype.CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
@@ -91,27 +91,28 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (ap
 		return apitype.Bookmark{}, storeErr(err)
 	}
 	if follow {
-		n.followSoon()
+		s.followSoon()
 	}
-	return n.apiBookmark(out), nil
+	return s.apiBookmark(out), nil
 }
 
-// BookmarkRm implements API.
-func (n *Node) BookmarkRm(ctx context.Context, name string) error {
-	if _, err := n.db.Bookmark(name); err != nil {
+// BookmarkRm removes a bookmark.
+func (s *Service) BookmarkRm(ctx context.Context, name string) error {
+	if _, err := s.cfg.DB.Bookmark(name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return apitype.Errorf(apitype.CodeNotFound, "no bookmark named %q", name)
 		}
 		return storeErr(err)
 	}
-	return storeErr(n.db.DeleteBookmark(name))
+	return storeErr(s.cfg.DB.DeleteBookmark(name))
 }
 
-// OpenURL implements API.
-func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLResponse, error) {
+// OpenURL is the gateway URL of a bookmark or a ref, a channel resolved
+// to what it points at now (or, offline, to its kept resolution: Stale).
+func (s *Service) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLResponse, error) {
 	target := nameOrRef
 	var bm *store.Bookmark
-	if b, err := n.db.Bookmark(nameOrRef); err == nil {
+	if b, err := s.cfg.DB.Bookmark(nameOrRef); err == nil {
 		target, bm = b.Target, &b
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
 		return apitype.URLResponse{}, storeErr(err)
@@ -119,15 +120,15 @@ func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLRespon
 	if _, err := mri.Parse(target); err != nil {
 		return apitype.URLResponse{}, apitype.Errorf(apitype.CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
 	}
-	m, stale, err := n.resolveRefKept(ctx, target)
+	m, stale, err := s.resolveKept(ctx, target)
 	if err != nil {
 		return apitype.URLResponse{}, err
 	}
-	out := apitype.URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
+	out := apitype.URLResponse{URL: s.cfg.URL(m.Root, m.Path)}
 	if stale != nil {
 		out.Stale, out.ResolvedAt = true, stale.at
 	} else if bm != nil && bm.Follow && !bm.Resolved.Equals(m.Root) {
-		n.followSoon() // a new version: fetch and keep it now, not at the next round
+		s.followSoon() // a new version: fetch and keep it now, not at the next round
 	}
 	return out, nil
 }
@@ -142,8 +143,8 @@ type keptResolution struct {
 
 // keptResolutionOf returns the newest resolution that a bookmark following
 // publisher's channel kept, or nil.
-func (n *Node) keptResolutionOf(publisher, channel string) *keptResolution {
-	bms, err := n.db.Bookmarks()
+func (s *Service) keptResolutionOf(publisher, channel string) *keptResolution {
+	bms, err := s.cfg.DB.Bookmarks()
 	if err != nil {
 		return nil
 	}
@@ -165,16 +166,16 @@ func (n *Node) keptResolutionOf(publisher, channel string) *keptResolution {
 
 // keepResolution records that the channel bookmark b follows pointed at
 // target (fetched and pinned) now, unless the bookmark changed meanwhile.
-func (n *Node) keepResolution(b store.Bookmark, target cid.Cid) {
-	err := n.db.UpdateBookmark(b.Name, func(cur *store.Bookmark) error {
+func (s *Service) keepResolution(b store.Bookmark, target cid.Cid) {
+	err := s.cfg.DB.UpdateBookmark(b.Name, func(cur *store.Bookmark) error {
 		if cur.Target != b.Target || !cur.Follow {
 			return errBookmarkChanged
 		}
-		cur.Resolved, cur.ResolvedAt = target, n.now()
+		cur.Resolved, cur.ResolvedAt = target, s.cfg.Now()
 		return nil
 	})
 	if err != nil && !errors.Is(err, errBookmarkChanged) && !errors.Is(err, store.ErrNotFound) {
-		n.log.Warn("follow: cannot keep the resolution", "bookmark", b.Name, "err", err)
+		s.log.Warn("follow: cannot keep the resolution", "bookmark", b.Name, "err", err)
 	}
 }
 

@@ -1,4 +1,4 @@
-package node
+package searchsvc
 
 import (
 	"github.com/ipfs/go-cid"
@@ -7,7 +7,7 @@ import (
 )
 
 // The moderation filter of search: a package that the node's policy
-// withholds (n.withheld) is never returned from its own index, never sent
+// withholds (Config.Withheld) is never returned from its own index, never sent
 // to a searcher, and dropped from the results other nodes send. The
 // helpers take the decision as a function so that tests can inject one.
 

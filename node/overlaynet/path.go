@@ -1,4 +1,4 @@
-package node
+package overlaynet
 
 // The overlay's path to a peer, truthfully: the connection under the stream
 // that carries the packets, not "some connection to the peer". A link that
@@ -8,8 +8,8 @@ package node
 // frames, and the relayed stream is closed for writing so that the peer
 // reads what is still in flight (its own link follows: followPeer). The
 // packets of a TCP connection across the switch may reorder but are not
-// lost. Whether a direct connection came from hole punching is read from
-// libp2p's hole punching tracer.
+// lost. Whether a direct connection came from hole punching the node reads
+// from libp2p's hole punching tracer (Options.Punched).
 
 import (
 	"context"
@@ -25,10 +25,10 @@ import (
 
 // connPath describes one connection: "direct", "hole-punched" or
 // "relayed via <relay>".
-func (o *overlayNet) connPath(id peer.ID, c network.Conn) string {
+func (o *Service) connPath(id peer.ID, c network.Conn) string {
 	a := c.RemoteMultiaddr()
 	if !isRelayed(a) {
-		if o.ns.p2p.Punched(id, c) {
+		if o.punched != nil && o.punched(id, c) {
 			return "hole-punched"
 		}
 		return "direct"
@@ -39,23 +39,32 @@ func (o *overlayNet) connPath(id peer.ID, c network.Conn) string {
 	return "relayed"
 }
 
-// path describes how this node reaches id now: the connection of the
-// overlay stream when one is open, else the best connection libp2p would
-// use ("not connected" without any).
-func (o *overlayNet) path(id peer.ID) string {
+// StreamPath is the path of the overlay stream to id ("" without one).
+func (o *Service) StreamPath(id peer.ID) string {
 	o.mu.Lock()
 	l := o.links[id]
 	o.mu.Unlock()
-	if l != nil {
-		l.mu.Lock()
-		s := l.stream
-		l.mu.Unlock()
-		if s != nil {
-			return o.connPath(id, s.Conn())
-		}
+	if l == nil {
+		return ""
+	}
+	l.mu.Lock()
+	s := l.stream
+	l.mu.Unlock()
+	if s == nil {
+		return ""
+	}
+	return o.connPath(id, s.Conn())
+}
+
+// Path describes how this node reaches id now: the connection of the
+// overlay stream when one is open, else the best connection libp2p would
+// use ("not connected" without any).
+func (o *Service) Path(id peer.ID) string {
+	if p := o.StreamPath(id); p != "" {
+		return p
 	}
 	var best network.Conn
-	for _, c := range o.ns.host.Network().ConnsToPeer(id) {
+	for _, c := range o.host.Network().ConnsToPeer(id) {
 		if best == nil || isRelayed(best.RemoteMultiaddr()) && !isRelayed(c.RemoteMultiaddr()) {
 			best = c
 		}
@@ -67,7 +76,7 @@ func (o *overlayNet) path(id peer.ID) string {
 }
 
 // watchDirect moves links onto direct connections as they open.
-func (o *overlayNet) watchDirect() {
+func (o *Service) watchDirect() {
 	o.notifiee = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
 		if isRelayed(c.RemoteMultiaddr()) {
 			return
@@ -76,10 +85,10 @@ func (o *overlayNet) watchDirect() {
 		l := o.links[c.RemotePeer()]
 		o.mu.Unlock()
 		if l != nil {
-			o.ns.goOwned(l.toDirect)
+			o.goOwned(l.toDirect)
 		}
 	}}
-	o.ns.host.Network().Notify(o.notifiee)
+	o.host.Network().Notify(o.notifiee)
 }
 
 // toDirect swaps the link's relayed stream for one on a direct connection,
@@ -88,12 +97,12 @@ func (l *overlayLink) toDirect(ctx context.Context) {
 	l.mu.Lock()
 	old := l.stream
 	l.mu.Unlock()
-	if old == nil || !isRelayed(old.Conn().RemoteMultiaddr()) || !hasDirectConn(l.o.ns.host.Network().ConnsToPeer(l.id)) {
+	if old == nil || !isRelayed(old.Conn().RemoteMultiaddr()) || !hasDirectConn(l.o.host.Network().ConnsToPeer(l.id)) {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
 	defer cancel()
-	s, err := l.o.ns.host.NewStream(network.WithNoDial(sctx, "overlay: move to direct"), l.id, OverlayProtocol)
+	s, err := l.o.host.NewStream(network.WithNoDial(sctx, "overlay: move to direct"), l.id, Protocol)
 	if err != nil {
 		l.o.log.Debug("overlay: stream on the direct connection", "peer", l.id, "err", err)
 		return
@@ -135,8 +144,8 @@ const (
 )
 
 // punchLoop retries hole punching to the overlay's relayed-only peers.
-func (o *overlayNet) punchLoop(ctx context.Context) {
-	hps := o.ns.p2p.HolePunch()
+func (o *Service) punchLoop(ctx context.Context) {
+	hps := o.hps
 	if hps == nil {
 		return
 	}
@@ -162,13 +171,13 @@ func (o *overlayNet) punchLoop(ctx context.Context) {
 		o.mu.Unlock()
 		// DirectConnect waits, without a deadline, until the service has a
 		// public address; it serves its protocol from then on.
-		if !slices.Contains(o.ns.host.Mux().Protocols(), holepunch.Protocol) {
+		if !slices.Contains(o.host.Mux().Protocols(), holepunch.Protocol) {
 			continue
 		}
 		now := time.Now()
 		live := map[peer.ID]bool{}
 		for _, id := range ids {
-			conns := o.ns.host.Network().ConnsToPeer(id)
+			conns := o.host.Network().ConnsToPeer(id)
 			if len(conns) == 0 || hasDirectConn(conns) {
 				continue
 			}
@@ -184,7 +193,7 @@ func (o *overlayNet) punchLoop(ctx context.Context) {
 			st.wait = min(2*st.wait, punchRetryMax)
 			st.next = now.Add(st.wait)
 			st.busy.Store(true)
-			o.ns.goOwned(func(ctx context.Context) {
+			o.goOwned(func(ctx context.Context) {
 				defer st.busy.Store(false)
 				err := hps.DirectConnect(id)
 				o.log.Debug("overlay: hole punching retried", "peer", id, "err", err)

@@ -1,9 +1,16 @@
-package node
-
-// The overlay in the node: the Router of package overlay wired to libp2p.
+// Package overlaynet runs the IPv6 overlay of a node: the Router of package
+// overlay (the pure core) wired to a libp2p host, with the TUN device, the
+// node's /myco-addr/ record, relay reservations, the path of each peer's
+// stream, hole punching retries, and the node's own pings.
+//
+// It may import the pure cores (overlay), node/apitype, node/config,
+// node/names and libp2p; never package node nor another service package.
+// What it needs of the rest of the node comes in through Options: the host,
+// the DHT, a dialler (directly or through relays), the hole punching
+// service and its log of successes.
 //
 // Transport: one long-lived stream per peer and direction, protocol
-// OverlayProtocol, carrying frames of batched packets (overlay.Sender and
+// Protocol, carrying frames of batched packets (overlay.Sender and
 // FrameReader). The stream is opened on the first packet for a peer and
 // opened again after a write fails; a watchdog pings peers with traffic and
 // drops a path that stops answering, so that the next frame dials another
@@ -15,9 +22,10 @@ package node
 // the /myco-addr/ DHT record → key → peer ID → connect (DHT FindPeer, then
 // through relays).
 //
-// Relays: every node runs circuit relay v2 (see startRelay) and keeps
-// reservations at a few of its peers (reserveLoop), so that a peer that
-// cannot reach it directly can through them.
+// Relays: every node runs circuit relay v2 (the node starts the service)
+// and keeps reservations at a few of its peers (reserveLoop), so that a peer
+// that cannot reach it directly can through them.
+package overlaynet
 
 import (
 	"context"
@@ -28,8 +36,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -41,8 +51,8 @@ import (
 	"github.com/myconet/myconet/overlay"
 )
 
-// OverlayProtocol is the libp2p protocol of overlay packet streams.
-const OverlayProtocol = protocol.ID("/myconet/overlay/1.0.0")
+// Protocol is the libp2p protocol of overlay packet streams.
+const Protocol = protocol.ID("/myconet/overlay/1.0.0")
 
 // Overlay tuning.
 const (
@@ -63,14 +73,42 @@ const (
 	overlayNegativeTTL = time.Second
 )
 
-// overlayNet is the running overlay.
-type overlayNet struct {
-	n      *Node
-	ns     *netState
-	log    *slog.Logger
-	router *overlay.Router
-	tun    string // interface name, "" without a TUN
-	note   string // for status: why there is no TUN, or the TUN's name
+// HolePuncher asks a peer reachable through relays only for a direct
+// connection (libp2p's *holepunch.Service).
+type HolePuncher interface {
+	DirectConnect(id peer.ID) error
+}
+
+// Options is what the overlay takes from the node.
+type Options struct {
+	Host   host.Host
+	DHT    *dht.IpfsDHT   // address records
+	Priv   crypto.PrivKey // the node's key: its overlay address and address record
+	Config config.OverlayConfig
+	// Connect makes sure there is a connection to a peer, directly or
+	// through a relay.
+	Connect func(ctx context.Context, id peer.ID) error
+	// Punched reports whether c, a direct connection to id, came from hole
+	// punching (nil: never).
+	Punched func(id peer.ID, c network.Conn) bool
+	// HolePunch retries hole punching to relayed-only peers (nil: none).
+	HolePunch HolePuncher
+	Logger    *slog.Logger // without component; the service adds its own
+}
+
+// Service is the running overlay.
+type Service struct {
+	host    host.Host
+	dht     *dht.IpfsDHT
+	priv    crypto.PrivKey
+	self    netip.Addr // this node's overlay address
+	dial    func(ctx context.Context, id peer.ID) error
+	punched func(id peer.ID, c network.Conn) bool
+	hps     HolePuncher
+	log     *slog.Logger
+	router  *overlay.Router
+	tun     string // interface name, "" without a TUN
+	note    string // for status: why there is no TUN, or the TUN's name
 
 	pingID  atomic.Uint32
 	pingsMu sync.Mutex
@@ -83,81 +121,137 @@ type overlayNet struct {
 	relays   map[peer.ID]time.Time       // reservations held: relay → expiry; guarded by mu
 	keys     sync.Map                    // peer.ID → netip.Addr, the address of its key
 	notifiee network.Notifiee            // watchDirect's
+
+	runMu     sync.Mutex
+	stopped   bool // guarded by runMu; no goroutine starts once set
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
 }
 
-// startOverlay starts the Router (with a TUN when the config asks for one
-// and the system allows it) and the transport. It runs on ns's goroutines
-// and stops with them.
-func (n *Node) startOverlay(ns *netState, cfg config.FileConfig) error {
-	o := &overlayNet{
-		n: n, ns: ns, log: n.baseLog.With("component", "overlay"),
+// New builds the Router (with a TUN when the config asks for one and the
+// system allows it) and the transport; Start runs them.
+func New(opts Options) (*Service, error) {
+	pub, err := crypto.MarshalPublicKey(opts.Priv.GetPublic())
+	if err != nil {
+		return nil, fmt.Errorf("overlay: %w", err)
+	}
+	cfg := opts.Config
+	o := &Service{
+		host: opts.Host, dht: opts.DHT, priv: opts.Priv, self: overlay.AddressFromKey(pub),
+		dial: opts.Connect, punched: opts.Punched, hps: opts.HolePunch,
+		log:   opts.Logger.With("component", "overlay"),
 		pings: make(map[uint32]chan pingEvent), links: make(map[peer.ID]*overlayLink),
 		inbound: make(map[network.Stream]struct{}), relays: make(map[peer.ID]time.Time),
 	}
-	rules, err := overlay.ParseRules(joinLines(cfg.Overlay.Firewall))
+	rules, err := ParseRules(cfg.Firewall)
 	if err != nil {
-		return apitype.Errorf(apitype.CodeInvalid, "config: overlay.firewall: %v", err)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "config: overlay.firewall: %v", err)
 	}
 	var dev tun.Device
 	switch {
-	case !cfg.Overlay.TUN:
+	case !cfg.TUN:
 		o.note = "TUN disabled (overlay.tun = false or --no-tun)"
 	default:
-		dev, err = createTUN(cfg.Overlay.TUNName, cfg.Overlay.MTU, n.id.Address)
+		dev, err = createTUN(cfg.TUNName, cfg.MTU, o.self)
 		if err != nil {
 			// Said once; everything else (overlay pings included) runs.
 			o.note = "no TUN: " + err.Error()
-			n.log.Warn("overlay: no TUN interface; the node runs without it and still answers overlay pings",
-				"tun", cfg.Overlay.TUNName, "err", err)
+			o.log.Warn("overlay: no TUN interface; the node runs without it and still answers overlay pings",
+				"tun", cfg.TUNName, "err", err)
 		} else {
-			o.tun = cfg.Overlay.TUNName
+			o.tun = cfg.TUNName
 			if name, err := dev.Name(); err == nil {
 				o.tun = name
 			}
 			o.note = "tun " + o.tun
-			n.log.Info("overlay: TUN up", "tun", o.tun, "address", n.id.Address, "mtu", cfg.Overlay.MTU)
+			o.log.Info("overlay: TUN up", "tun", o.tun, "address", o.self, "mtu", cfg.MTU)
 		}
 	}
 	o.pingID.Store(uint32(time.Now().UnixNano()))
 	o.router, err = overlay.New(overlay.Config{
-		Key:         n.id.pubRaw,
+		Key:         pub,
 		TUN:         dev,
 		Transport:   o,
 		Resolver:    o,
 		Firewall:    overlay.NewFirewall(overlay.FirewallConfig{Rules: rules}),
-		MTU:         cfg.Overlay.MTU,
+		MTU:         cfg.MTU,
 		NegativeTTL: overlayNegativeTTL,
 		Intercept:   o.intercept,
-		Logger:      n.baseLog,
+		Logger:      opts.Logger,
 	})
 	if err != nil {
 		if dev != nil {
 			dev.Close()
 		}
-		return fmt.Errorf("overlay: %w", err)
+		return nil, fmt.Errorf("overlay: %w", err)
 	}
-	ns.host.SetStreamHandler(OverlayProtocol, o.handleStream)
-	ns.overlay = o
-	ns.goOwned(func(ctx context.Context) {
+	return o, nil
+}
+
+// Start serves overlay streams and runs the Router and the overlay's loops
+// until Close.
+func (o *Service) Start(ctx context.Context) {
+	o.runMu.Lock()
+	o.ctx, o.cancel = context.WithCancel(ctx)
+	o.runMu.Unlock()
+	o.host.SetStreamHandler(Protocol, o.handleStream)
+	o.goOwned(func(ctx context.Context) {
 		if err := o.router.Run(ctx); err != nil {
-			n.log.Error("overlay: router stopped", "err", err)
+			o.log.Error("overlay: router stopped", "err", err)
 		}
 	})
-	ns.goOwned(func(ctx context.Context) { <-ctx.Done(); o.close() })
-	ns.goOwned(o.publishLoop)
-	ns.goOwned(o.watchdog)
-	ns.goOwned(o.reserveLoop)
-	ns.goOwned(o.retryOnConnect)
-	o.watchDirect() // overlay_path.go
-	ns.goOwned(o.punchLoop)
+	o.goOwned(o.publishLoop)
+	o.goOwned(o.watchdog)
+	o.goOwned(o.reserveLoop)
+	o.goOwned(o.retryOnConnect)
+	o.watchDirect() // path.go
+	o.goOwned(o.punchLoop)
+}
+
+// Close stops the transport, the Router and every goroutine of the
+// service, and waits for them.
+func (o *Service) Close() error {
+	o.closeOnce.Do(func() {
+		o.runMu.Lock()
+		o.stopped = true
+		if o.cancel != nil {
+			o.cancel()
+		}
+		o.runMu.Unlock()
+		o.close()
+		o.wg.Wait()
+	})
 	return nil
 }
+
+// goOwned runs f on a goroutine the service owns: Close waits for it, and
+// nothing starts after Close began (nor before Start).
+func (o *Service) goOwned(f func(ctx context.Context)) {
+	o.runMu.Lock()
+	defer o.runMu.Unlock()
+	if o.stopped || o.ctx == nil {
+		return
+	}
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		f(o.ctx)
+	}()
+}
+
+// TUN is the name of the TUN interface, "" without one.
+func (o *Service) TUN() string { return o.tun }
+
+// Router is the overlay's Router (statistics, firewall, routes).
+func (o *Service) Router() *overlay.Router { return o.router }
 
 // retryOnConnect clears a failed lookup of a peer's address the moment the
 // peer connects: its address now resolves from the connection, so packets
 // for it need not wait for the failure to expire.
-func (o *overlayNet) retryOnConnect(ctx context.Context) {
-	sub, err := o.ns.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
+func (o *Service) retryOnConnect(ctx context.Context) {
+	sub, err := o.host.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
 	if err != nil {
 		o.log.Warn("overlay: no connection events", "err", err)
 		return
@@ -181,10 +275,10 @@ func (o *overlayNet) retryOnConnect(ctx context.Context) {
 }
 
 // close stops the transport and the Router; ns's context has ended.
-func (o *overlayNet) close() {
-	o.ns.host.RemoveStreamHandler(OverlayProtocol)
+func (o *Service) close() {
+	o.host.RemoveStreamHandler(Protocol)
 	if o.notifiee != nil {
-		o.ns.host.Network().StopNotify(o.notifiee)
+		o.host.Network().StopNotify(o.notifiee)
 	}
 	o.mu.Lock()
 	o.closed = true
@@ -201,7 +295,7 @@ func (o *overlayNet) close() {
 }
 
 // Send implements overlay.Transport.
-func (o *overlayNet) Send(p string, packets [][]byte) error {
+func (o *Service) Send(p string, packets [][]byte) error {
 	id, err := peer.Decode(p)
 	if err != nil {
 		return err
@@ -218,7 +312,7 @@ func (o *overlayNet) Send(p string, packets [][]byte) error {
 }
 
 // link returns the link to id, starting it if needed (nil once closed).
-func (o *overlayNet) link(id peer.ID) *overlayLink {
+func (o *Service) link(id peer.ID) *overlayLink {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -232,15 +326,15 @@ func (o *overlayNet) link(id peer.ID) *overlayLink {
 	o.links[id] = l
 	// The connection manager must not trim a connection that carries overlay
 	// traffic; idle links close after overlayLinkIdle and unprotect.
-	o.ns.host.ConnManager().Protect(id, "overlay")
-	o.ns.goOwned(l.run)
+	o.host.ConnManager().Protect(id, "overlay")
+	o.goOwned(l.run)
 	return l
 }
 
 // overlayLink carries packets to one peer. It is the io.Writer under its
 // Sender: the stream is opened on the first frame and again after a failure.
 type overlayLink struct {
-	o        *overlayNet
+	o        *Service
 	id       peer.ID
 	sender   *overlay.Sender
 	lastSend atomic.Int64 // unix ns of the last packet queued
@@ -325,7 +419,7 @@ func (l *overlayLink) resetStream() {
 func (l *overlayLink) close() {
 	l.once.Do(func() {
 		close(l.done)
-		l.o.ns.host.ConnManager().Unprotect(l.id, "overlay")
+		l.o.host.ConnManager().Unprotect(l.id, "overlay")
 	})
 	l.sender.Close()
 	l.resetStream()
@@ -333,13 +427,13 @@ func (l *overlayLink) close() {
 
 // openStream connects to id (see connect) and opens an overlay stream,
 // relayed connections allowed.
-func (o *overlayNet) openStream(ctx context.Context, id peer.ID) (network.Stream, error) {
+func (o *Service) openStream(ctx context.Context, id peer.ID) (network.Stream, error) {
 	ctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
 	defer cancel()
 	if err := o.connect(ctx, id); err != nil {
 		return nil, err
 	}
-	s, err := o.ns.host.NewStream(network.WithAllowLimitedConn(ctx, "overlay"), id, OverlayProtocol)
+	s, err := o.host.NewStream(network.WithAllowLimitedConn(ctx, "overlay"), id, Protocol)
 	if err != nil {
 		return nil, fmt.Errorf("overlay stream to %s: %w", id, err)
 	}
@@ -347,16 +441,16 @@ func (o *overlayNet) openStream(ctx context.Context, id peer.ID) (network.Stream
 }
 
 // connect makes sure there is a connection to id, directly or through a
-// relay (netState.connect).
-func (o *overlayNet) connect(ctx context.Context, id peer.ID) error {
-	if err := o.ns.connect(ctx, id); err != nil {
+// relay (Options.Connect).
+func (o *Service) connect(ctx context.Context, id peer.ID) error {
+	if err := o.dial(ctx, id); err != nil {
 		return fmt.Errorf("overlay: %w", err)
 	}
 	return nil
 }
 
 // handleStream serves one inbound overlay stream until it ends.
-func (o *overlayNet) handleStream(s network.Stream) {
+func (o *Service) handleStream(s network.Stream) {
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
@@ -390,7 +484,7 @@ func (o *overlayNet) handleStream(s network.Stream) {
 // new path, most likely because the old one died, which our watchdog would
 // only notice seconds later. At most once per 5 s per link, so that two
 // peers cannot chase each other between connections.
-func (o *overlayNet) followPeer(id peer.ID, conn network.Conn) {
+func (o *Service) followPeer(id peer.ID, conn network.Conn) {
 	o.mu.Lock()
 	l := o.links[id]
 	o.mu.Unlock()
@@ -412,8 +506,8 @@ func (o *overlayNet) followPeer(id peer.ID, conn network.Conn) {
 }
 
 // Resolve implements overlay.Resolver.
-func (o *overlayNet) Resolve(ctx context.Context, addr netip.Addr) (string, []byte, error) {
-	h := o.ns.host
+func (o *Service) Resolve(ctx context.Context, addr netip.Addr) (string, []byte, error) {
+	h := o.host
 	for _, id := range h.Network().Peers() {
 		if o.addrOf(id) == addr {
 			key, err := crypto.MarshalPublicKey(h.Peerstore().PubKey(id))
@@ -422,7 +516,7 @@ func (o *overlayNet) Resolve(ctx context.Context, addr netip.Addr) (string, []by
 			}
 		}
 	}
-	pub, err := names.ResolveAddr(ctx, o.ns.dht, addr)
+	pub, err := names.ResolveAddr(ctx, o.dht, addr)
 	if err != nil {
 		return "", nil, err
 	}
@@ -441,11 +535,11 @@ func (o *overlayNet) Resolve(ctx context.Context, addr netip.Addr) (string, []by
 }
 
 // addrOf returns the overlay address of id's key (cached), or the zero Addr.
-func (o *overlayNet) addrOf(id peer.ID) netip.Addr {
+func (o *Service) addrOf(id peer.ID) netip.Addr {
 	if a, ok := o.keys.Load(id); ok {
 		return a.(netip.Addr)
 	}
-	pub := o.ns.host.Peerstore().PubKey(id)
+	pub := o.host.Peerstore().PubKey(id)
 	if pub == nil {
 		return netip.Addr{}
 	}

@@ -1,8 +1,9 @@
-package node
+package searchsvc
 
 import (
 	"bufio"
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
@@ -31,11 +33,16 @@ const (
 	announceWorkers      = 8               // concurrent term announcements
 	announceCheckEvery   = time.Hour       // how often the announcer looks for due terms
 	searchResponderLimit = 2               // ask responders for limit × this results
+	// reannounceEvery is how often held terms are announced again: the
+	// node's reprovide interval, so that provider records outlive their
+	// expiry while the node holds the terms.
+	reannounceEvery = 12 * time.Hour
+	provideTimeout  = 2 * time.Minute // one announcement
 )
 
 // searchServer answers /myconet/search/1.0.0.
 type searchServer struct {
-	n       *Node
+	s       *Service
 	mu      sync.Mutex
 	perPeer map[peer.ID]int // requests being served, by peer; guarded by mu
 	total   int             // guarded by mu
@@ -77,14 +84,14 @@ func (s *searchServer) handle(st network.Stream) {
 		st.Reset()
 		return
 	}
-	resp, err := s.n.answerSearch(req, s.n.withheldCached)
+	resp, err := s.s.Answer(req, s.s.withheld)
 	if err != nil {
 		st.Reset()
 		return
 	}
 	out, err := resp.Encode()
 	if err != nil {
-		s.n.log.Debug("search: encode response", "err", err)
+		s.s.log.Debug("search: encode response", "err", err)
 		st.Reset()
 		return
 	}
@@ -95,14 +102,14 @@ func (s *searchServer) handle(st network.Stream) {
 	st.Close()
 }
 
-// answerSearch is the response to req: the node's best local results,
-// without the packages withheld reports, each with its signed root block.
-func (n *Node) answerSearch(req search.SearchRequest, withheld func(cid.Cid) bool) (search.SearchResponse, error) {
+// Answer is the response to req: the node's best local results, without
+// the packages withheld reports, each with its signed root block.
+func (s *Service) Answer(req search.SearchRequest, withheld func(cid.Cid) bool) (search.SearchResponse, error) {
 	q, err := search.ParseQuery(req.Query)
 	if err != nil {
 		return search.SearchResponse{}, err
 	}
-	res, resp, err := n.localSearch(q, req.Limit, withheld)
+	res, resp, err := s.localSearch(q, req.Limit, withheld)
 	if err != nil {
 		return search.SearchResponse{}, err
 	}
@@ -111,7 +118,7 @@ func (n *Node) answerSearch(req search.SearchRequest, withheld func(cid.Cid) boo
 		if err != nil {
 			continue
 		}
-		_, root, err := n.rootOf(c)
+		_, root, err := s.rootOf(c)
 		if err != nil {
 			continue
 		}
@@ -121,26 +128,26 @@ func (n *Node) answerSearch(req search.SearchRequest, withheld func(cid.Cid) boo
 	return resp, nil
 }
 
-// runSearch serves the search protocol and announces held terms until ctx
-// ends. StartNetwork runs it on a goroutine the network owns.
-func (n *Node) runSearch(ctx context.Context, ns *netState) {
-	srv := &searchServer{n: n, perPeer: map[peer.ID]int{}}
-	ns.host.SetStreamHandler(protocol.ID(search.ProtocolID), srv.handle)
-	defer ns.host.RemoveStreamHandler(protocol.ID(search.ProtocolID))
-	if err := n.syncSearch(); err != nil { // build the index from the store
-		n.log.Warn("search: cannot build the index", "err", err)
+// run serves the search protocol and announces held terms until ctx
+// ends. Start runs it on the service's goroutine.
+func (s *Service) run(ctx context.Context, net Net) {
+	srv := &searchServer{s: s, perPeer: map[peer.ID]int{}}
+	net.Host.SetStreamHandler(protocol.ID(search.ProtocolID), srv.handle)
+	defer net.Host.RemoveStreamHandler(protocol.ID(search.ProtocolID))
+	if err := s.sync(); err != nil { // build the index from the store
+		s.log.Warn("search: cannot build the index", "err", err)
 	}
-	n.announceTerms(ctx, ns)
+	s.announceTerms(ctx, net)
 }
 
 // announceTerms provides TermCID(term) for every term of every indexed
 // package: new terms soon after a change, all of them again every
-// reprovideInterval. Terms no longer held are not withdrawn: their provider
+// reannounceEvery. Terms no longer held are not withdrawn: their provider
 // records expire.
-func (n *Node) announceTerms(ctx context.Context, ns *netState) {
-	kick := n.srch.kickChan()
+func (s *Service) announceTerms(ctx context.Context, net Net) {
+	kick := s.kick
 	announced := map[string]time.Time{}
-	synced := time.Now() // runSearch synced
+	synced := time.Now() // run synced
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {
@@ -151,24 +158,24 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 			// Pins that changed unseen (cache evicted to make room)
 			// leave the index here, within the hour.
 			if time.Since(synced) >= announceCheckEvery {
-				if err := n.syncSearch(); err != nil {
-					n.log.Warn("search: index sync failed", "err", err)
+				if err := s.sync(); err != nil {
+					s.log.Warn("search: index sync failed", "err", err)
 				}
 				synced = time.Now()
 			}
 		case <-kick:
 		}
-		if ns.dht.RoutingTable().Size() == 0 {
+		if net.DHT.RoutingTable().Size() == 0 {
 			t.Reset(time.Second) // wait for someone to tell
 			continue
 		}
 		now := time.Now()
-		n.srch.mu.RLock()
-		gen := n.srch.gen
-		n.srch.mu.RUnlock()
+		s.mu.RLock()
+		gen := s.gen
+		s.mu.RUnlock()
 		var due []string
-		for _, term := range n.heldTerms() {
-			if at, ok := announced[term]; !ok || now.Sub(at) >= reprovideInterval {
+		for _, term := range s.heldTerms() {
+			if at, ok := announced[term]; !ok || now.Sub(at) >= reannounceEvery {
 				due = append(due, term)
 			}
 		}
@@ -190,7 +197,7 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				n.provide(ctx, ns, search.TermCID(term))
+				s.provide(ctx, net.DHT, search.TermCID(term))
 				mu.Lock()
 				announced[term] = time.Now()
 				done++
@@ -198,11 +205,11 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 			}()
 		}
 		wg.Wait()
-		n.srch.mu.Lock()
-		n.srch.annGen = max(n.srch.annGen, gen)
-		n.srch.mu.Unlock()
+		s.mu.Lock()
+		s.annGen = max(s.annGen, gen)
+		s.mu.Unlock()
 		if len(due) > 0 && ctx.Err() == nil {
-			n.log.Debug("search: announced terms", "terms", done, "took", time.Since(now))
+			s.log.Debug("search: announced terms", "terms", done, "took", time.Since(now))
 		}
 		t.Reset(announceCheckEvery)
 	}
@@ -213,15 +220,15 @@ func (n *Node) announceTerms(ctx context.Context, ns *netState) {
 // each valid response. After a wave it asks the next only if more() says
 // the answer may still change (the searcher's top results moved). It
 // returns when no wave is left or ctx ends.
-func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, limit int, onResponse func(from string, resp search.SearchResponse), more func() bool, asked *int) {
-	peers := n.searchPeers(ctx, ns, q)
+func (s *Service) remoteSearch(ctx context.Context, net *Net, q search.Query, limit int, onResponse func(from string, resp search.SearchResponse), more func() bool, asked *int) {
+	peers := s.searchPeers(ctx, net, q)
 	if len(peers) == 0 {
 		return
 	}
 	reqLimit := min(search.MaxResults, limit*searchResponderLimit)
 	req, err := search.SearchRequest{Query: q.String(), Limit: reqLimit}.Encode()
 	if err != nil {
-		n.log.Debug("search: encode request", "err", err)
+		s.log.Debug("search: encode request", "err", err)
 		return
 	}
 	type answer struct {
@@ -238,9 +245,9 @@ func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, l
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				resp, err := n.askSearch(ctx, ns, p, req)
+				resp, err := s.askSearch(ctx, net, p, req)
 				if err != nil {
-					n.log.Debug("search: peer did not answer", "peer", p, "err", err)
+					s.log.Debug("search: peer did not answer", "peer", p, "err", err)
 					return
 				}
 				answers <- answer{p.String(), resp}
@@ -257,10 +264,10 @@ func (n *Node) remoteSearch(ctx context.Context, ns *netState, q search.Query, l
 }
 
 // askSearch sends one request to p and reads its response.
-func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byte) (search.SearchResponse, error) {
+func (s *Service) askSearch(ctx context.Context, net *Net, p peer.ID, req []byte) (search.SearchResponse, error) {
 	sctx, cancel := context.WithTimeout(ctx, searchStreamTimeout)
 	defer cancel()
-	st, err := ns.newStream(sctx, p, protocol.ID(search.ProtocolID)) // dial.go: directly or relayed
+	st, err := net.Host.NewStream(sctx, p, protocol.ID(search.ProtocolID)) // directly or relayed (Net.Host)
 	if err != nil {
 		return search.SearchResponse{}, err
 	}
@@ -289,8 +296,8 @@ func (n *Node) askSearch(ctx context.Context, ns *netState, p peer.ID, req []byt
 // of them first, at most searchMaxAsked. With none found, the connected
 // peers. The order among equals is random, so that the waves of different
 // searchers spread over the holders.
-func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []peer.ID {
-	terms := q.RarestTerms(n.localDF, searchRareTerms)
+func (s *Service) searchPeers(ctx context.Context, net *Net, q search.Query) []peer.ID {
+	terms := q.RarestTerms(s.localDF, searchRareTerms)
 	for _, tag := range q.Tags {
 		terms = append(terms, strings.Fields(tag)...)
 	}
@@ -313,12 +320,12 @@ func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ai := range ns.dht.FindProvidersAsync(pctx, search.TermCID(term), 0) {
-				if ai.ID == n.id.PeerID {
+			for ai := range net.DHT.FindProvidersAsync(pctx, search.TermCID(term), 0) {
+				if ai.ID == s.self {
 					continue
 				}
 				if len(ai.Addrs) > 0 {
-					ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+					net.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
 				}
 				mu.Lock()
 				count[ai.ID]++
@@ -340,8 +347,8 @@ func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []
 		}
 	}
 	if len(out) == 0 { // nobody announces: a small or young network
-		for _, p := range ns.host.Network().Peers() {
-			if p != n.id.PeerID && len(out) < searchFallbackPeers {
+		for _, p := range net.Host.Network().Peers() {
+			if p != s.self && len(out) < searchFallbackPeers {
 				out = append(out, p)
 			}
 		}
@@ -352,4 +359,13 @@ func (n *Node) searchPeers(ctx context.Context, ns *netState, q search.Query) []
 		out = out[:searchMaxAsked]
 	}
 	return out
+}
+
+// provide announces this node as a provider of c.
+func (s *Service) provide(ctx context.Context, d *dht.IpfsDHT, c cid.Cid) {
+	pctx, cancel := context.WithTimeout(ctx, provideTimeout)
+	defer cancel()
+	if err := d.Provide(pctx, c, true); err != nil && !errors.Is(err, context.Canceled) {
+		s.log.Debug("provide", "cid", c, "err", err)
+	}
 }

@@ -1,4 +1,4 @@
-package node
+package overlaynet
 
 import (
 	"net/netip"
@@ -24,7 +24,7 @@ func FuzzIntercept(f *testing.F) {
 	f.Add(unr[:50])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		o := &overlayNet{pings: map[uint32]chan pingEvent{7<<16 | 9: make(chan pingEvent, 1)}}
+		o := &Service{pings: map[uint32]chan pingEvent{7<<16 | 9: make(chan pingEvent, 1)}}
 		consumed := o.intercept(b)
 		if !consumed {
 			return

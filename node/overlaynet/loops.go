@@ -1,8 +1,7 @@
-package node
+package overlaynet
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/names"
@@ -21,7 +21,7 @@ import (
 // routing table has peers, retrying until it succeeds, then again after 1
 // and 10 minutes (the first store may have reached only the few peers the
 // node knew then) and every names.RepublishInterval after that.
-func (o *overlayNet) publishLoop(ctx context.Context) {
+func (o *Service) publishLoop(ctx context.Context) {
 	t := time.NewTimer(0)
 	defer t.Stop()
 	next := []time.Duration{time.Minute, 10 * time.Minute}
@@ -31,12 +31,12 @@ func (o *overlayNet) publishLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if o.ns.dht.RoutingTable().Size() == 0 {
+		if o.dht.RoutingTable().Size() == 0 {
 			t.Reset(time.Second)
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
-		err := names.PublishAddr(pctx, o.ns.dht, o.n.id.Priv)
+		err := names.PublishAddr(pctx, o.dht, o.priv)
 		cancel()
 		if err != nil {
 			if ctx.Err() == nil {
@@ -45,7 +45,7 @@ func (o *overlayNet) publishLoop(ctx context.Context) {
 			t.Reset(addrPublishRetry)
 			continue
 		}
-		o.log.Debug("overlay: address record published", "address", o.n.id.Address)
+		o.log.Debug("overlay: address record published", "address", o.self)
 		if len(next) > 0 {
 			t.Reset(next[0])
 			next = next[1:]
@@ -59,7 +59,7 @@ func (o *overlayNet) publishLoop(ctx context.Context) {
 // their peer, and after overlayProbeFails failures in a row closes the
 // connections to it so that the next frame finds another path. Idle links
 // close.
-func (o *overlayNet) watchdog(ctx context.Context) {
+func (o *Service) watchdog(ctx context.Context) {
 	t := time.NewTicker(overlayProbeEvery)
 	defer t.Stop()
 	for {
@@ -89,16 +89,16 @@ func (o *overlayNet) watchdog(ctx context.Context) {
 		o.mu.Unlock()
 		for _, l := range active {
 			l.probing.Store(true)
-			o.ns.goOwned(func(ctx context.Context) { o.probe(ctx, l) })
+			o.goOwned(func(ctx context.Context) { o.probe(ctx, l) })
 		}
 	}
 }
 
-func (o *overlayNet) probe(ctx context.Context, l *overlayLink) {
+func (o *Service) probe(ctx context.Context, l *overlayLink) {
 	defer l.probing.Store(false)
 	pctx, cancel := context.WithTimeout(ctx, overlayProbeTimeout)
 	defer cancel()
-	res, ok := <-ping.Ping(pctx, o.ns.host, l.id)
+	res, ok := <-ping.Ping(pctx, o.host, l.id)
 	if ctx.Err() != nil {
 		return
 	}
@@ -115,16 +115,16 @@ func (o *overlayNet) probe(ctx context.Context, l *overlayLink) {
 	l.fails.Store(0)
 	o.log.Info("overlay: path to peer stopped answering; finding another", "peer", l.id, "err", res.Error)
 	l.resetStream()
-	_ = o.ns.host.Network().ClosePeer(l.id)
+	_ = o.host.Network().ClosePeer(l.id)
 }
 
 // reserveLoop keeps circuit relay reservations at up to overlayMaxRelays
 // connected peers that offer relay service, so that peers which cannot dial
 // this node reach it through them.
-func (o *overlayNet) reserveLoop(ctx context.Context) {
+func (o *Service) reserveLoop(ctx context.Context) {
 	t := time.NewTimer(2 * time.Second)
 	defer t.Stop()
-	h := o.ns.host
+	h := o.host
 	for {
 		select {
 		case <-ctx.Done():
@@ -171,6 +171,20 @@ func (o *overlayNet) reserveLoop(ctx context.Context) {
 	}
 }
 
+func isRelayed(a ma.Multiaddr) bool {
+	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
+	return err == nil
+}
+
+func hasDirectConn(conns []network.Conn) bool {
+	for _, c := range conns {
+		if !isRelayed(c.RemoteMultiaddr()) {
+			return true
+		}
+	}
+	return false
+}
+
 // The node's own pings: echo requests sent through the Router and the
 // replies (or ICMPv6 errors) caught by intercept before the TUN.
 
@@ -183,7 +197,7 @@ type pingEvent struct {
 
 // intercept is the Router's Intercept: it consumes echo replies and errors
 // quoting echo requests that a waiting ping sent.
-func (o *overlayNet) intercept(pkt []byte) bool {
+func (o *Service) intercept(pkt []byte) bool {
 	// Cheap pre-check: ICMPv6 right after the fixed header.
 	if len(pkt) < 48 || pkt[6] != overlay.ProtoICMPv6 {
 		return false
@@ -223,7 +237,7 @@ func (o *overlayNet) intercept(pkt []byte) bool {
 
 // pingOnce sends one echo request of size bytes of data to dst and waits
 // for the answer.
-func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) apitype.PingReply {
+func (o *Service) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) apitype.PingReply {
 	key := uint32(id)<<16 | uint32(seq)
 	ch := make(chan pingEvent, 1)
 	o.pingsMu.Lock()
@@ -239,7 +253,7 @@ func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint1
 	for i := 4; i < len(body); i++ {
 		body[i] = byte(i)
 	}
-	pkt := overlay.BuildICMPv6(o.n.id.Address, dst, overlay.ICMPv6EchoRequest, 0, body)
+	pkt := overlay.BuildICMPv6(o.self, dst, overlay.ICMPv6EchoRequest, 0, body)
 	reply := apitype.PingReply{Seq: int(seq)}
 	start := time.Now()
 	if err := o.router.Send([][]byte{pkt}); err != nil {
@@ -266,5 +280,3 @@ func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint1
 	}
 	return reply
 }
-
-var errNoOverlay = errors.New("the overlay is not running")
