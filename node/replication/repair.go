@@ -19,7 +19,7 @@ package replication
 //
 // # Protocol
 //
-// /myconet/replicate/1.0.0 (package node/replication) carries one request
+// /myconet/replicate/1.0.0 (replication.go) carries one request
 // per stream: "please replicate <root>" (with the size the asker knows) or
 // "do you hold <root>?". The answer is one byte: holding, fetching
 // (accepted, not done), not holding, refused (quota or policy), or busy. A
@@ -27,8 +27,8 @@ package replication
 // moderation) allows the root, the bytes pinned as replicas plus those being
 // fetched plus this one fit quota.replicas (unlimited when unset), and fewer
 // than maxPendingReplicas fetches are queued. It answers at once and fetches
-// in the background with ReplicatorConfig.Fetch (pinned as a replica), at most quota.cpu
-// fetches at a time. Before fetching it records the asker as a provider in
+// in the background with ReplicatorConfig.Fetch (pinned as a replica), at
+// most quota.cpu fetches at a time. Before fetching it records the asker as a provider in
 // its own DHT provider store (the same trust as the asker's own
 // ADD_PROVIDER), so a fresh package is found even before the publisher's
 // provider records have spread. A replica that turns out larger than the
@@ -44,7 +44,7 @@ package replication
 // the next candidate is asked, up to R+maxExtraCandidates candidates. So a
 // check costs one DHT lookup and, when all is well, R one-byte exchanges.
 // A package whose R slots all answered holding is settled and checked again
-// after the interval (Config.ReplicateInterval, ±25% jitter per check);
+// after the interval (ReplicatorConfig.Interval, ±25% jitter per check);
 // otherwise after the retry delay (min(interval, 30 s)). New pins are
 // noticed on the next scan of the pin list (a local read, every tick), and
 // Kick asks for a check at once. At most quota.cpu checks run at a
