@@ -27,27 +27,31 @@ const (
 // progressLineInterval throttles progress lines to about ten a second.
 const progressLineInterval = 100 * time.Millisecond
 
-// The optional interfaces the API handler uses when its API offers them
-// (*Node does): random access for cat (Range requests) and file or tar
-// streams for get.
+// The optional capabilities the API handler uses when its API offers them
+// (*node.Node offers all): random access for cat (Range requests) and file
+// or tar streams for get, the node's metrics, fetching with progress, the
+// ranked search with its counts, repository checks and log control.
 type (
-	fileOpener interface {
+	// FileOpener opens a file for random access (cat with Range).
+	FileOpener interface {
 		OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
 	}
-	treeSource interface {
-		fileOpener
+	// TreeSource streams what a ref names for get: a file, or a directory
+	// as a tar.
+	TreeSource interface {
+		FileOpener
 		Stat(ctx context.Context, ref string) (apitype.PathStat, error)
 		WriteTar(ctx context.Context, ref string, w io.Writer) error
 	}
-	// metricsSource offers the registry /metrics serves and the API
+	// MetricsSource offers the registry /metrics serves and the API
 	// counts into (a node's own); without it the handler keeps its own.
-	metricsSource interface {
+	MetricsSource interface {
 		Metrics() *metrics.Metrics
 	}
-	// fetcher brings what a ref names into the local store from the
+	// Fetcher brings what a ref names into the local store from the
 	// network, reporting progress (get, cat and the rest fetch too, but
 	// silently, inside their first call).
-	fetcher interface {
+	Fetcher interface {
 		FetchPackage(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
 	}
 )
@@ -78,7 +82,7 @@ func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler
 		log:   log.With("component", "api"),
 		mux:   http.NewServeMux(),
 	}
-	if ms, ok := api.(metricsSource); ok {
+	if ms, ok := api.(MetricsSource); ok {
 		h.m = ms.Metrics()
 	} else {
 		h.m = metrics.New(nil, metrics.Stats{API: api})

@@ -63,15 +63,16 @@ func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// repoVerifier is what the API handler needs to serve /api/v1/repo/verify.
-type repoVerifier interface {
+// RepoVerifier is what the API handler needs to serve /api/v1/repo/verify;
+// without it the route answers ErrNoDaemon.
+type RepoVerifier interface {
 	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
 }
 
 // repoVerify checks the running daemon's store: a read transaction, so it
 // runs beside the daemon's work.
 func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
-	rv, ok := h.api.(repoVerifier)
+	rv, ok := h.api.(RepoVerifier)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return
@@ -80,16 +81,15 @@ func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// logControl is what the API handler needs to serve /api/v1/log (*Node).
-type logControl interface {
+// LogControl is what the API handler needs to serve /api/v1/log; without
+// it the route answers ErrNoDaemon.
+type LogControl interface {
 	LogSettings(ctx context.Context) (apitype.LogSettings, error)
 	SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error)
 }
 
-var _ logControl = (*Node)(nil)
-
 func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
-	lc, ok := h.api.(logControl)
+	lc, ok := h.api.(LogControl)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return
@@ -104,7 +104,7 @@ func (h *apiHandler) logSet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	lc, ok := h.api.(logControl)
+	lc, ok := h.api.(LogControl)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return
