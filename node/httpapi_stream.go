@@ -85,7 +85,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		opts.Local = b
 	}
 	query := v.Get("q")
-	if _, _, err := parseSearch(query, opts); err != nil {
+	if _, _, err := apitype.ParseSearch(query, opts); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -103,7 +103,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	var done apitype.SearchResults
 	var err error
 	if n, ok := h.api.(*Node); ok {
-		done, err = n.search(r.Context(), query, opts, onResult)
+		done, err = n.SearchResults(r.Context(), query, opts, onResult)
 	} else {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}

@@ -30,8 +30,12 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/channels"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/metrics"
+	"github.com/myconet/myconet/node/moderate"
+	"github.com/myconet/myconet/node/namesvc"
+	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -103,14 +107,17 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
-	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+	chans *channels.Service // channels, bookmarks, following (channels.go)
+
+	srch *searchsvc.Service // the search index and protocol (search.go)
 
 	metrics *metrics.Metrics // Prometheus registry and instruments (node/metrics)
 
-	srch     searchState    // the search index (search.go)
-	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
-	accessOn atomic.Bool    // the access log is on (logctl.go)
-	mod      modState       // moderation (moderation.go)
+	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool       // the access log is on (logctl.go)
+	mod      *moderate.Service // moderation (node/moderate)
+
+	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -171,6 +178,9 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return nil, err
 	}
+	if err := n.newNames(); err != nil {
+		return nil, err
+	}
 	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
 	if err != nil {
 		return nil, fmt.Errorf("config: quota.disk: %w", err)
@@ -186,6 +196,12 @@ func New(cfg Config) (n *Node, reterr error) {
 	})
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	n.srch = n.newSearch()
+	n.chans = n.newChannels()
+	if n.mod, err = n.newModeration(); err != nil {
+		n.db.Close()
+		return nil, err
 	}
 	return n, nil
 }

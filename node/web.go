@@ -33,7 +33,7 @@ func (n *Node) overlayStats() (overlay.Stats, bool) {
 	if ns == nil || ns.overlay == nil {
 		return overlay.Stats{}, false
 	}
-	return ns.overlay.router.Stats(), true
+	return ns.overlay.Router().Stats(), true
 }
 
 // Metrics returns the node's registry and instruments (the API handler
