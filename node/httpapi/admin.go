@@ -1,12 +1,10 @@
-package node
+package httpapi
 
 import (
-	"context"
 	"net/http"
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/store"
 )
 
 // The overlay, repository and log routes of the HTTP API (see routes in httpapi.go).
@@ -63,12 +61,6 @@ func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// RepoVerifier is what the API handler needs to serve /api/v1/repo/verify;
-// without it the route answers ErrNoDaemon.
-type RepoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
-}
-
 // repoVerify checks the running daemon's store: a read transaction, so it
 // runs beside the daemon's work.
 func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
@@ -79,13 +71,6 @@ func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := rv.VerifyRepo(r.Context())
 	reply(w, v, err)
-}
-
-// LogControl is what the API handler needs to serve /api/v1/log; without
-// it the route answers ErrNoDaemon.
-type LogControl interface {
-	LogSettings(ctx context.Context) (apitype.LogSettings, error)
-	SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error)
 }
 
 func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
