@@ -52,6 +52,11 @@ const progressLineInterval = 100 * time.Millisecond
 // Code.HTTPStatus. Streams that fail after they began (cat, get, export)
 // report the error in the trailers X-Myco-Error and X-Myco-Error-Code; the add
 // stream reports it in its last line.
+//
+// /metrics serves the API's own registry when it offers one (MetricsSource,
+// as a node does); otherwise the handler builds one with the Go and process
+// collectors, its request counters and the API's store numbers, but no
+// myconet_build_info (the build is the node's to name).
 func New(api apitype.API, token string, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
