@@ -8,7 +8,7 @@ import (
 
 func TestLoopbackHost(t *testing.T) {
 	for _, tt := range []struct {
-		host     string
+		host         string
 		plain, under bool // want with sub=false; with sub=true (names under .localhost)
 	}{
 		{"localhost", true, true},
