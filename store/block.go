@@ -20,7 +20,7 @@ type Block struct {
 func (db *DB) Has(c cid.Cid) (bool, error) {
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		ok = blocksIn(tx).has(blockKey(c))
+		ok = db.blocksIn(tx).has(blockKey(c))
 		return nil
 	})
 	if err != nil {
@@ -58,8 +58,10 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 	var notFound, corrupt bool
 	var ferr error
 	err := db.view(func(tx *bolt.Tx) error {
-		t := blocksIn(tx)
+		t := db.blocksIn(tx)
 		t.db = db
+		t.scratch = blobReads.Get().(*[]byte)
+		defer blobReads.Put(t.scratch)
 		data, err := t.get(blockKey(c))
 		if err != nil {
 			corrupt = true
@@ -76,7 +78,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 			}
 		}
 		ferr = fn(data)
-		releasePages(data)
+		t.release(data)
 		return nil
 	})
 	switch {
@@ -94,7 +96,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 func (db *DB) BlockSize(c cid.Cid) (int, error) {
 	n := -1
 	err := db.view(func(tx *bolt.Tx) error {
-		if size, ok := blocksIn(tx).size(blockKey(c)); ok {
+		if size, ok := db.blocksIn(tx).size(blockKey(c)); ok {
 			n = size
 		}
 		return nil
