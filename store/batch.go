@@ -53,7 +53,12 @@ type Batch struct {
 	done    bool
 	pending []pendingBlock
 	pendLen int64 // bytes in pending held in memory
-	blobLen int64 // bytes in pending already written to the blob file
+	blobLen int64 // bytes in pending written (or being written) to the blob file
+	// writes counts the blob writes under way; werr is the first that
+	// failed (under werrMu: writers never take mu).
+	writes  sync.WaitGroup
+	werrMu  sync.Mutex
+	werr    error
 	written int64
 	// staged holds the keys on which this batch holds a staged reference.
 	staged map[string]struct{}
@@ -120,16 +125,13 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 	}
 	p := pendingBlock{Block: Block{CID: c, Data: data}}
 	if len(data) >= blobThreshold && b.db.blobs.write {
-		// Written now, by this goroutine, without holding the batch; a
-		// block already stored is only counted, as for small blocks.
-		if has, err := b.db.Has(c); err != nil {
+		// A block already stored is only counted, as small blocks are.
+		has, err := b.db.Has(c)
+		if err != nil {
 			return err
-		} else if !has {
-			loc, err := b.db.blobs.put(data)
-			if err != nil {
-				return err
-			}
-			p = pendingBlock{Block: Block{CID: c}, loc: loc, inBlob: true}
+		}
+		if !has {
+			p = pendingBlock{Block: Block{CID: c}, loc: b.db.blobs.reserve(len(data)), inBlob: true}
 		}
 	}
 	b.mu.Lock()
@@ -139,6 +141,12 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 			b.db.blobs.release([]blobLoc{p.loc})
 		}
 		return ErrBatchDone
+	}
+	if p.inBlob {
+		// Written in the background (Put's contract lets the batch hold
+		// data until the flush, which waits for the write): the caller
+		// hashes the next blocks meanwhile.
+		b.startWrite(data, p.loc.off)
 	}
 	b.pending = append(b.pending, p)
 	if p.inBlob {
@@ -153,6 +161,35 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 		return b.flushLocked()
 	}
 	return nil
+}
+
+// startWrite writes data at off in the blob file on its own goroutine, at
+// most blobWriters at a time. Must hold b.mu.
+func (b *Batch) startWrite(data []byte, off int64) {
+	blobs := b.db.blobs
+	blobs.writers <- struct{}{}
+	b.writes.Add(1)
+	go func() {
+		defer b.writes.Done()
+		err := blobs.writeAt(data, off)
+		<-blobs.writers
+		if err != nil {
+			b.werrMu.Lock()
+			if b.werr == nil {
+				b.werr = err
+			}
+			b.werrMu.Unlock()
+		}
+	}()
+}
+
+// waitWrites waits for the blob writes under way and returns the first
+// error. Must hold b.mu (so no Put starts another meanwhile).
+func (b *Batch) waitWrites() error {
+	b.writes.Wait()
+	b.werrMu.Lock()
+	defer b.werrMu.Unlock()
+	return b.werr
 }
 
 // PutVerified is Put after checking that data hashes to c (ErrCorrupt if
@@ -191,6 +228,11 @@ func (e *needSpace) Error() string { return "need space" }
 func (b *Batch) flushLocked() error {
 	if len(b.pending) == 0 {
 		return nil
+	}
+	if b.blobLen > 0 {
+		if err := b.waitWrites(); err != nil {
+			return err
+		}
 	}
 	slices.SortFunc(b.pending, func(x, y pendingBlock) int { return bytes.Compare(blockKey(x.CID), blockKey(y.CID)) })
 	if b.blobLen > 0 {
@@ -558,6 +600,7 @@ func (b *Batch) Abort() error {
 // hold b.mu.
 func (b *Batch) finishLocked() {
 	b.done = true
+	_ = b.waitWrites() // a range is released only once nothing writes it
 	var unused []blobLoc
 	for _, p := range b.pending {
 		if p.inBlob {

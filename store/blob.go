@@ -58,6 +58,8 @@ type blobFile struct {
 	// freed ranges wait here until no reader that began at their epoch or
 	// before is open.
 	freed []hole
+	// writers holds a token per write under way (blobWriters).
+	writers chan struct{}
 	// reserved are the ranges written or being written by batches and not
 	// yet indexed or released: Open's gap scan must not touch them, and
 	// Check counts them.
@@ -125,7 +127,7 @@ func openBlobFile(path string, noSync bool) (*blobFile, error) {
 		return nil, fmt.Errorf("store: open blob file: %w", err)
 	}
 	b := &blobFile{f: f, noSync: noSync, end: alignUp(st.Size()),
-		readers: make(map[uint64]int), reserved: make(map[int64]int64)}
+		readers: make(map[uint64]int), reserved: make(map[int64]int64), writers: make(chan struct{}, blobWriters)}
 	b.write = canPunch(f)
 	if b.write {
 		if d := openDirect(path + ".blob"); d != nil {
@@ -163,23 +165,42 @@ func (b *blobFile) tidy(locs []blobLoc) error {
 	return nil
 }
 
-// write stores data at a new range of the file and returns it.
+// put stores data at a new range of the file and returns it (TidyAfterCrash
+// uses it; batches use reserve and write).
 func (b *blobFile) put(data []byte) (blobLoc, error) {
-	n := alignUp(int64(len(data)))
+	l := b.reserve(len(data))
+	if err := b.writeAt(data, l.off); err != nil {
+		b.release([]blobLoc{l})
+		return blobLoc{}, err
+	}
+	return l, nil
+}
+
+// reserve allocates a range of size bytes at the end of the file.
+func (b *blobFile) reserve(size int) blobLoc {
+	n := alignUp(int64(size))
 	b.mu.Lock()
 	off := b.end
 	b.end += n
 	b.reserved[off] = n
 	b.mu.Unlock()
+	return blobLoc{off: off, size: size}
+}
+
+// writeAt writes data at off, a range reserve returned.
+func (b *blobFile) writeAt(data []byte, off int64) error {
 	if b.writeDirect(data, off) {
-		return blobLoc{off: off, size: len(data)}, nil
+		return nil
 	}
 	if _, err := b.f.WriteAt(data, off); err != nil {
-		b.release([]blobLoc{{off: off, size: len(data)}})
-		return blobLoc{}, fmt.Errorf("store: write blob: %w", err)
+		return fmt.Errorf("store: write blob: %w", err)
 	}
-	return blobLoc{off: off, size: len(data)}, nil
+	return nil
 }
+
+// blobWriters bounds the blob writes under way at once (per file): enough
+// to keep a device queue busy while the caller hashes the next blocks.
+const blobWriters = 4
 
 // writeDirect writes data at off through the O_DIRECT handle, from an
 // aligned copy when data is not aligned, and reports whether it did. On a

@@ -10,10 +10,17 @@
 // names the same block as its CIDv1, whichever one a caller or a CAR uses;
 // Open rewrites CIDv0 keys that older stores hold.
 //
-//   - blocks: an index from CID to the block's sequence number and size.
+//   - blocks: an index from CID to the block's sequence number and size,
+//     or to its range in the blob file.
 //   - data: block bytes keyed by sequence number, so that a batch appends
 //     to the end of the tree instead of rewriting the large neighbours of
 //     random keys.
+//
+// Blocks of 64 KiB or more that a Batch writes go to <path>.blob, an
+// append-only file beside the bbolt file, written around the page cache
+// (O_DIRECT) and fsynced before the transaction that indexes them; deleted
+// ranges are punched out of it (see blobFile). Where holes cannot be punched
+// they stay in bbolt, as all blocks did before schema version 3.
 //   - staged: blocks written by a batch that has not committed yet, with the
 //     number of open batches holding each.
 //   - pins: for each pinned root, its pins (one per reason).
