@@ -35,6 +35,8 @@ require (
 	google.golang.org/protobuf v1.36.11
 )
 
+require go.uber.org/goleak v1.3.0
+
 require (
 	filippo.io/bigmod v0.1.1-0.20260103110540-f8a47775ebe5 // indirect
 	filippo.io/keygen v0.0.0-20260114151900-8e2790ea4c5b // indirect

@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 	"golang.org/x/crypto/nacl/secretbox"
 	"golang.org/x/crypto/scrypt"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -44,7 +44,7 @@ var ErrPassphrase = errors.New("wrong passphrase, or the backup was altered")
 // text of an identity backup file.
 func ExportIdentity(home, passphrase string) ([]byte, error) {
 	if len(passphrase) < MinPassphrase {
-		return nil, codedf(CodeInvalid, "identity export: the passphrase needs at least %d characters", MinPassphrase)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity export: the passphrase needs at least %d characters", MinPassphrase)
 	}
 	id, err := readIdentity(filepath.Join(home, IdentityFile))
 	if err != nil {
@@ -84,20 +84,20 @@ func ExportIdentity(home, passphrase string) ([]byte, error) {
 func DecodeIdentityBackup(data []byte, passphrase string) (*Identity, error) {
 	blk, rest := pem.Decode(data)
 	if blk == nil || blk.Type != identityPEMType {
-		return nil, codedf(CodeInvalid, "identity import: not a Myconet identity backup (no %q block)", identityPEMType)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: not a Myconet identity backup (no %q block)", identityPEMType)
 	}
 	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, codedf(CodeInvalid, "identity import: data after the identity block")
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: data after the identity block")
 	}
 	if blk.Headers["Cipher"] != identityCipher {
-		return nil, codedf(CodeInvalid, "identity import: unknown cipher %q", blk.Headers["Cipher"])
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: unknown cipher %q", blk.Headers["Cipher"])
 	}
 	var log2N, r, p int
 	if n, err := fmt.Sscanf(blk.Headers["Kdf"], identityKDF+" log2n=%d r=%d p=%d", &log2N, &r, &p); err != nil || n != 3 || r != 8 || p != 1 || log2N < 10 || log2N > scryptMaxLog2N {
-		return nil, codedf(CodeInvalid, "identity import: unsupported key derivation %q", blk.Headers["Kdf"])
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: unsupported key derivation %q", blk.Headers["Kdf"])
 	}
 	if len(blk.Bytes) < 16+24+secretbox.Overhead {
-		return nil, codedf(CodeInvalid, "identity import: the backup is truncated")
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the backup is truncated")
 	}
 	salt, body := blk.Bytes[:16], blk.Bytes[16:]
 	var nonce [24]byte
@@ -108,21 +108,21 @@ func DecodeIdentityBackup(data []byte, passphrase string) (*Identity, error) {
 	}
 	raw, ok := secretbox.Open(nil, body[24:], &nonce, key)
 	if !ok {
-		return nil, coded(CodeInvalid, fmt.Errorf("identity import: %w", ErrPassphrase))
+		return nil, apitype.Wrap(apitype.CodeInvalid, fmt.Errorf("identity import: %w", ErrPassphrase))
 	}
 	priv, err := crypto.UnmarshalPrivateKey(raw)
 	if err != nil {
-		return nil, codedf(CodeInvalid, "identity import: the sealed key is not a key: %v", err)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the sealed key is not a key: %v", err)
 	}
 	if priv.Type() != crypto.Ed25519 {
-		return nil, codedf(CodeInvalid, "identity import: a %s key, want Ed25519", priv.Type())
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: a %s key, want Ed25519", priv.Type())
 	}
 	id, err := newIdentity(priv)
 	if err != nil {
 		return nil, err
 	}
 	if want := blk.Headers["Peer-Id"]; want != "" && want != id.PeerID.String() {
-		return nil, codedf(CodeInvalid, "identity import: the backup says peer %s but holds %s", want, id.PeerID)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the backup says peer %s but holds %s", want, id.PeerID)
 	}
 	return id, nil
 }
@@ -155,7 +155,7 @@ func ImportIdentity(home string, data []byte, passphrase string, replace bool) (
 			return id, nil // already this identity
 		}
 		if !replace {
-			return nil, codedf(CodeInvalid, "identity import: %s already holds peer %s (use --force to replace it; the old key is kept as %s.bak)", home, old.PeerID, IdentityFile)
+			return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: %s already holds peer %s (use --force to replace it; the old key is kept as %s.bak)", home, old.PeerID, IdentityFile)
 		}
 		oldRaw, err := os.ReadFile(path)
 		if err != nil {
@@ -195,21 +195,4 @@ func (n *Node) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
 func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {
 	res, err := store.Compact(ctx, filepath.Join(home, StoreFile))
 	return res, storeErr(err)
-}
-
-// repoVerifier is what the API handler needs to serve /api/v1/repo/verify.
-type repoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
-}
-
-// repoVerify checks the running daemon's store: a read transaction, so it
-// runs beside the daemon's work.
-func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
-	rv, ok := h.api.(repoVerifier)
-	if !ok {
-		writeError(w, ErrNoDaemon)
-		return
-	}
-	v, err := rv.VerifyRepo(r.Context())
-	reply(w, v, err)
 }

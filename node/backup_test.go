@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func TestIdentityBackupRoundTrip(t *testing.T) {
@@ -14,7 +15,7 @@ func TestIdentityBackupRoundTrip(t *testing.T) {
 	if _, err := node.Init(home); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.ExportIdentity(home, "short"); node.CodeOf(err) != node.CodeInvalid {
+	if _, err := node.ExportIdentity(home, "short"); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("short passphrase: %v", err)
 	}
 	data, err := node.ExportIdentity(home, "a good passphrase")
@@ -64,7 +65,7 @@ func FuzzDecodeIdentityBackup(f *testing.F) {
 		if err == nil && id == nil {
 			t.Fatal("nil identity without an error")
 		}
-		if err != nil && node.CodeOf(err) != node.CodeInvalid {
+		if err != nil && apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Fatalf("error without the invalid code: %v", err)
 		}
 	})

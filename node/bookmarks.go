@@ -8,24 +8,25 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
 // Bookmarks implements API.
-func (n *Node) Bookmarks(ctx context.Context) ([]Bookmark, error) {
+func (n *Node) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) {
 	bms, err := n.db.Bookmarks()
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	out := make([]Bookmark, len(bms))
+	out := make([]apitype.Bookmark, len(bms))
 	for i, b := range bms {
 		out[i] = n.apiBookmark(b)
 	}
 	return out, nil
 }
 
-func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
-	out := Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
+func (n *Node) apiBookmark(b store.Bookmark) apitype.Bookmark {
+	out := apitype.Bookmark{Name: b.Name, MRI: b.Target, Created: b.Created, Follow: b.Follow}
 	if m, err := mri.Parse(b.Target); err == nil && !m.Mutable() {
 		out.URL = n.GatewayURL(m.Root, m.Path)
 	}
@@ -40,21 +41,21 @@ func (n *Node) apiBookmark(b store.Bookmark) Bookmark {
 // BookmarkAdd implements API: one store transaction creates (or, with
 // Force, replaces) the bookmark with its follow flag, so a refused request
 // leaves the store as it was.
-func (n *Node) BookmarkAdd(ctx context.Context, req BookmarkRequest) (Bookmark, error) {
+func (n *Node) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (apitype.Bookmark, error) {
 	m, err := mri.Parse(req.Ref)
 	if err != nil {
-		return Bookmark{}, coded(CodeInvalid, err)
+		return apitype.Bookmark{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if req.Follow && !m.Mutable() {
-		return Bookmark{}, codedf(CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
+		return apitype.Bookmark{}, apitype.Errorf(apitype.CodeInvalid, "%s names a package, not a channel (myco://PEER/NAME): there is nothing to follow", req.Ref)
 	}
 	b := store.Bookmark{Name: req.Name, Target: m.String(), Created: n.now(), Follow: req.Follow}
 	if err := n.db.AddBookmark(b, req.Force); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			old, _ := n.db.Bookmark(req.Name)
-			return Bookmark{}, codedf(CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
+			return apitype.Bookmark{}, apitype.Errorf(apitype.CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
 		}
-		return Bookmark{}, storeErr(err)
+		return apitype.Bookmark{}, storeErr(err)
 	}
 	if req.Follow {
 		n.followSoon()
@@ -66,12 +67,12 @@ func (n *Node) BookmarkAdd(ctx context.Context, req BookmarkRequest) (Bookmark, 
 // bookmark. A followed bookmark of a mutable MRI (myco://<peer>/<channel>)
 // has each new version fetched and pinned local as it appears, so it reads
 // offline. Turning following off forgets the last resolution.
-func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bookmark, error) {
+func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (apitype.Bookmark, error) {
 	var out store.Bookmark
 	err := n.db.UpdateBookmark(name, func(b *store.Bookmark) error {
 		if follow {
 			if m, err := mri.Parse(b.Target); err != nil || !m.Mutable() {
-				return codedf(CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
+				return apitype.Errorf(apitype.CodeInvalid, "bookmark %q names a package, not a channel: there is nothing to follow", name)
 			}
 		} else {
 			b.Resolved, b.ResolvedAt = cid.Undef, time.Time{}
@@ -80,14 +81,14 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 		out = *b
 		return nil
 	})
-	var coded *Error
+	var coded *apitype.Error
 	switch {
 	case errors.As(err, &coded):
-		return Bookmark{}, coded
+		return apitype.Bookmark{}, coded
 	case errors.Is(err, store.ErrNotFound):
-		return Bookmark{}, codedf(CodeNotFound, "no bookmark named %q", name)
+		return apitype.Bookmark{}, apitype.Errorf(apitype.CodeNotFound, "no bookmark named %q", name)
 	case err != nil:
-		return Bookmark{}, storeErr(err)
+		return apitype.Bookmark{}, storeErr(err)
 	}
 	if follow {
 		n.followSoon()
@@ -99,7 +100,7 @@ func (n *Node) BookmarkFollow(ctx context.Context, name string, follow bool) (Bo
 func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 	if _, err := n.db.Bookmark(name); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return codedf(CodeNotFound, "no bookmark named %q", name)
+			return apitype.Errorf(apitype.CodeNotFound, "no bookmark named %q", name)
 		}
 		return storeErr(err)
 	}
@@ -107,22 +108,22 @@ func (n *Node) BookmarkRm(ctx context.Context, name string) error {
 }
 
 // OpenURL implements API.
-func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (URLResponse, error) {
+func (n *Node) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLResponse, error) {
 	target := nameOrRef
 	var bm *store.Bookmark
 	if b, err := n.db.Bookmark(nameOrRef); err == nil {
 		target, bm = b.Target, &b
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
-		return URLResponse{}, storeErr(err)
+		return apitype.URLResponse{}, storeErr(err)
 	}
 	if _, err := mri.Parse(target); err != nil {
-		return URLResponse{}, codedf(CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
+		return apitype.URLResponse{}, apitype.Errorf(apitype.CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)
 	}
 	m, stale, err := n.resolveRefKept(ctx, target)
 	if err != nil {
-		return URLResponse{}, err
+		return apitype.URLResponse{}, err
 	}
-	out := URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
+	out := apitype.URLResponse{URL: n.GatewayURL(m.Root, m.Path)}
 	if stale != nil {
 		out.Stale, out.ResolvedAt = true, stale.at
 	} else if bm != nil && bm.Follow && !bm.Resolved.Equals(m.Root) {

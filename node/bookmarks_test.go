@@ -7,13 +7,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // addSmall adds a 10-byte file of seed's bytes on n.
-func addSmall(t *testing.T, n *Node, seed uint64) AddResult {
+func addSmall(t *testing.T, n *Node, seed uint64) apitype.AddResult {
 	t.Helper()
 	p, _ := randFile(t, t.TempDir(), "f", seed, 10)
-	res, err := n.Add(context.Background(), AddRequest{Path: p, Title: "f"}, nil)
+	res, err := n.Add(context.Background(), apitype.AddRequest{Path: p, Title: "f"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,13 +37,13 @@ func TestBookmarkAddConcurrent(t *testing.T) {
 			if i%2 == 1 {
 				ref += "/"
 			}
-			_, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "x", Ref: ref})
+			_, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "x", Ref: ref})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
 			case err == nil:
 				won = append(won, ref)
-			case errors.Is(err, ErrInvalid) && strings.Contains(err.Error(), "already exists"):
+			case errors.Is(err, apitype.ErrInvalid) && strings.Contains(err.Error(), "already exists"):
 				refused++
 			default:
 				t.Errorf("add: %v", err)
@@ -71,11 +73,11 @@ func TestKeptResolutionScope(t *testing.T) {
 	}
 	alice, bob := other("alice"), other("bob")
 	channel := "myco://" + alice + "/docs"
-	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "docs", Ref: channel, Follow: true}); err != nil {
+	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: channel, Follow: true}); err != nil {
 		t.Fatal(err)
 	}
 	// Offline and never resolved: nothing to fall back on.
-	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, ErrNoDaemon) {
+	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("open before any resolution: %v", err)
 	}
 	b, _ := n.db.Bookmark("docs")
@@ -88,7 +90,7 @@ func TestKeptResolutionScope(t *testing.T) {
 		t.Fatalf("a path under the channel: %+v %v", o2, err)
 	}
 	for _, ref := range []string{"myco://" + bob + "/docs", "myco://" + alice + "/other"} {
-		if _, err := n.OpenURL(ctx, ref); !errors.Is(err, ErrNoDaemon) {
+		if _, err := n.OpenURL(ctx, ref); !errors.Is(err, apitype.ErrNoDaemon) {
 			t.Errorf("open %s used another channel's kept resolution: %v", ref, err)
 		}
 	}
@@ -96,7 +98,7 @@ func TestKeptResolutionScope(t *testing.T) {
 	if _, err := n.BookmarkFollow(ctx, "docs", false); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, ErrNoDaemon) {
+	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("open after unfollow: %v", err)
 	}
 	// Following again and replacing with force forgets it too.
@@ -105,7 +107,7 @@ func TestKeptResolutionScope(t *testing.T) {
 	}
 	b, _ = n.db.Bookmark("docs")
 	n.keepResolution(b, pkg.Root)
-	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "docs", Ref: channel, Follow: true, Force: true}); err != nil {
+	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: channel, Follow: true, Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if b, _ := n.db.Bookmark("docs"); b.Resolved.Defined() {

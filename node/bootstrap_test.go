@@ -15,6 +15,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -54,7 +56,7 @@ func TestBootstrapFailureSaid(t *testing.T) {
 	n, err := node.New(node.Config{
 		Home: t.TempDir(), StoreNoSync: true,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
-		Override: func(fc *node.FileConfig) {
+		Override: func(fc *config.FileConfig) {
 			node.LoopbackOnly(fc)
 			fc.Network.Bootstrap = []string{boot}
 		},
@@ -65,7 +67,7 @@ func TestBootstrapFailureSaid(t *testing.T) {
 	t.Cleanup(func() { n.Close() })
 	startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
 	ctx := context.Background()
-	var st node.Status
+	var st apitype.Status
 	nodetest.Eventually(t, 20*time.Second, "status and log saying the node is alone", func() bool {
 		st, err = n.Status(ctx)
 		return err == nil && st.Alone != "" && strings.Contains(logs.String(), "alone on the network")

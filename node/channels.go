@@ -10,20 +10,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/store"
 )
-
-// PublishResult describes one of this node's mutable channels.
-type PublishResult struct {
-	MRI     string    `json:"mri"`    // myco://<peer-id>/<channel>
-	Target  string    `json:"target"` // the package MRI it points at
-	Seq     uint64    `json:"seq"`
-	Expires time.Time `json:"expires"`
-	// Pending is set when the record could not be stored in the network yet
-	// (no peers): the node keeps it and announces it as soon as it can.
-	Pending bool `json:"pending,omitempty"`
-}
 
 // Publish points this node's channel at the package ref names: it signs a
 // /myco-name/ record with the next sequence number and stores it in the DHT.
@@ -31,23 +21,23 @@ type PublishResult struct {
 // its publisher may drop. When the DHT cannot take the record (no peers
 // yet), the channel is kept and the result is Pending: the republisher
 // announces it once the node has peers.
-func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult, error) {
+func (n *Node) Publish(ctx context.Context, channel, ref string) (apitype.PublishResult, error) {
 	if err := names.ValidateChannel(channel); err != nil {
-		return PublishResult{}, coded(CodeInvalid, err)
+		return apitype.PublishResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	ns := n.network()
 	if ns == nil {
-		return PublishResult{}, codedf(CodeNoDaemon, "publish needs the network: start `myconet daemon`")
+		return apitype.PublishResult{}, apitype.Errorf(apitype.CodeNoDaemon, "publish needs the network: start `myconet daemon`")
 	}
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
-		return PublishResult{}, err
+		return apitype.PublishResult{}, err
 	}
 	if m.Root.Type() != cid.DagCBOR {
-		return PublishResult{}, codedf(CodeInvalid, "%s is not a package (channels point at packages)", m.Root)
+		return apitype.PublishResult{}, apitype.Errorf(apitype.CodeInvalid, "%s is not a package (channels point at packages)", m.Root)
 	}
 	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, nil); err != nil {
-		return PublishResult{}, err
+		return apitype.PublishResult{}, err
 	}
 	n.chanMu.Lock() // the sequence number is read, signed and stored as one step
 	defer n.chanMu.Unlock()
@@ -55,7 +45,7 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	if prev, err := n.db.Channel(channel); err == nil {
 		seq = prev.Seq + 1
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return PublishResult{}, storeErr(err)
+		return apitype.PublishResult{}, storeErr(err)
 	}
 	cr := store.ChannelRecord{Name: channel, Target: m.Root.String(), Seq: seq, Published: n.now()}
 	rec, err := names.Publish(ctx, ns.dht, n.id.Priv, channel, m.Root, seq, names.DefaultTTL, n.now())
@@ -63,21 +53,21 @@ func (n *Node) Publish(ctx context.Context, channel, ref string) (PublishResult,
 	case err == nil:
 		cr.Expires = rec.Expires
 	case ctx.Err() != nil:
-		return PublishResult{}, fmt.Errorf("publish %s: %w", channel, ctx.Err())
+		return apitype.PublishResult{}, fmt.Errorf("publish %s: %w", channel, ctx.Err())
 	case errors.Is(err, names.ErrBadTime), errors.Is(err, names.ErrBadChannel), errors.Is(err, names.ErrBadTarget):
-		return PublishResult{}, coded(CodeInvalid, err)
+		return apitype.PublishResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	default: // the network could not take it now: kept, announced later
 		n.log.Warn("channel kept, not yet in the network: it is announced as soon as the node has peers", "channel", channel, "err", err)
 	}
 	if err := n.db.PutChannel(cr); err != nil {
-		return PublishResult{}, storeErr(err)
+		return apitype.PublishResult{}, storeErr(err)
 	}
 	n.log.Info("published channel", "channel", channel, "target", m.Root, "seq", seq, "pending", cr.Expires.IsZero())
 	return n.publishResult(cr), nil
 }
 
-func (n *Node) publishResult(cr store.ChannelRecord) PublishResult {
-	out := PublishResult{MRI: "myco://" + n.id.PeerID.String() + "/" + cr.Name, Target: cr.Target, Seq: cr.Seq, Expires: cr.Expires, Pending: cr.Expires.IsZero()}
+func (n *Node) publishResult(cr store.ChannelRecord) apitype.PublishResult {
+	out := apitype.PublishResult{MRI: "myco://" + n.id.PeerID.String() + "/" + cr.Name, Target: cr.Target, Seq: cr.Seq, Expires: cr.Expires, Pending: cr.Expires.IsZero()}
 	if c, err := cid.Decode(cr.Target); err == nil {
 		if m, err := mri.New(c, ""); err == nil {
 			out.Target = m.String()
@@ -87,12 +77,12 @@ func (n *Node) publishResult(cr store.ChannelRecord) PublishResult {
 }
 
 // Channels lists this node's channels (works offline).
-func (n *Node) Channels(ctx context.Context) ([]PublishResult, error) {
+func (n *Node) Channels(ctx context.Context) ([]apitype.PublishResult, error) {
 	recs, err := n.db.Channels()
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	out := make([]PublishResult, len(recs))
+	out := make([]apitype.PublishResult, len(recs))
 	for i, r := range recs {
 		out[i] = n.publishResult(r)
 	}
@@ -113,7 +103,7 @@ func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
 func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptResolution, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return mri.MRI{}, nil, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if !m.Mutable() {
 		return m, nil, nil
@@ -130,7 +120,7 @@ func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptRe
 	}
 	out, err := mri.New(target, m.Path)
 	if err != nil {
-		return mri.MRI{}, nil, coded(CodeInvalid, err)
+		return mri.MRI{}, nil, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	out.Query, out.Fragment = m.Query, m.Fragment
 	return out, kept, nil
@@ -142,7 +132,7 @@ func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptRe
 func (n *Node) resolveChannel(ctx context.Context, ref string, m mri.MRI) (cid.Cid, error) {
 	pid, err := peer.Decode(m.Publisher)
 	if err != nil {
-		return cid.Undef, codedf(CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
+		return cid.Undef, apitype.Errorf(apitype.CodeInvalid, "%s: bad publisher peer ID: %v", ref, err)
 	}
 	if pid == n.id.PeerID { // our own channel: the local record is authoritative
 		if cr, err := n.db.Channel(m.Channel); err == nil {
@@ -153,16 +143,16 @@ func (n *Node) resolveChannel(ctx context.Context, ref string, m mri.MRI) (cid.C
 	}
 	ns := n.network()
 	if ns == nil {
-		return cid.Undef, codedf(CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
+		return cid.Undef, apitype.Errorf(apitype.CodeNoDaemon, "%s: resolving another publisher's channel needs the network: start `myconet daemon`", ref)
 	}
 	rctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
 	rec, err := names.Resolve(rctx, ns.dht, pid, m.Channel, n.now())
 	if err != nil {
 		if errors.Is(err, names.ErrNotFound) {
-			return cid.Undef, codedf(CodeNotFound, "%s: no record of this channel in the network", ref)
+			return cid.Undef, apitype.Errorf(apitype.CodeNotFound, "%s: no record of this channel in the network", ref)
 		}
-		return cid.Undef, codedf(CodeNotFound, "%s: %v", ref, err)
+		return cid.Undef, apitype.Errorf(apitype.CodeNotFound, "%s: %v", ref, err)
 	}
 	return rec.Target, nil
 }

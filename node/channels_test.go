@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
 // addVersions adds two small packages on n, titled v1 and v2.
-func addVersions(t *testing.T, n *node.Node) (p1, p2 node.AddResult) {
+func addVersions(t *testing.T, n *node.Node) (p1, p2 apitype.AddResult) {
 	t.Helper()
 	dir := t.TempDir()
 	for i, body := range []string{"version one", "version two"} {
@@ -24,7 +25,7 @@ func addVersions(t *testing.T, n *node.Node) (p1, p2 node.AddResult) {
 		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		res, err := n.Add(context.Background(), node.AddRequest{Path: path, Title: fmt.Sprintf("v%d", i+1)}, nil)
+		res, err := n.Add(context.Background(), apitype.AddRequest{Path: path, Title: fmt.Sprintf("v%d", i+1)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -60,7 +61,7 @@ func TestChannelResolvesToNewest(t *testing.T) {
 	net.Eventually(60*time.Second, "C to resolve the channel to v1", func() bool { return title(c) == "v1" })
 
 	// C follows the channel: each new version is fetched and pinned local.
-	if _, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
+	if _, err := c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
 		t.Fatal(err)
 	}
 	pinnedLocal := func(n *node.Node, pkg string) bool {
@@ -82,17 +83,17 @@ func TestChannelResolvesToNewest(t *testing.T) {
 		c.RefreshFollowed(ctx)
 		return pinnedLocal(c, p2.Package)
 	})
-	if _, err := c.BookmarkFollow(ctx, "nosuch", true); !errors.Is(err, node.ErrNotFound) {
+	if _, err := c.BookmarkFollow(ctx, "nosuch", true); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("follow unknown bookmark: %v", err)
 	}
 	if got := title(a); got != "v2" {
 		t.Fatalf("A resolves its own channel to %q", got)
 	}
 	// Bad input.
-	if _, err := a.Publish(ctx, "Bad Name", p1.MRI); !errors.Is(err, node.ErrInvalid) {
+	if _, err := a.Publish(ctx, "Bad Name", p1.MRI); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("bad channel name: %v", err)
 	}
-	if _, err := c.Info(ctx, "myco://"+a.Identity().PeerID.String()+"/nosuch"); !errors.Is(err, node.ErrNotFound) {
+	if _, err := c.Info(ctx, "myco://"+a.Identity().PeerID.String()+"/nosuch"); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("unknown channel: %v", err)
 	}
 }
@@ -118,17 +119,17 @@ func TestChannelAfterRestarts(t *testing.T) {
 	})
 	// C follows the channel and keeps v1.
 	c := net.Nodes[2]
-	if _, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
+	if _, err := c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: mutable, Follow: true}); err != nil {
 		t.Fatal(err)
 	}
-	kept := func(n *node.Node) node.Bookmark {
+	kept := func(n *node.Node) apitype.Bookmark {
 		bms, _ := n.Bookmarks(ctx)
 		for _, b := range bms {
 			if b.Name == "docs" {
 				return b
 			}
 		}
-		return node.Bookmark{}
+		return apitype.Bookmark{}
 	}
 	net.Eventually(60*time.Second, "C to follow the channel to v1", func() bool {
 		net.Nodes[2].RefreshFollowed(ctx)
@@ -193,7 +194,7 @@ func TestChannelAfterRestarts(t *testing.T) {
 		t.Fatalf("cat offline: %q %v", buf.String(), err)
 	}
 	// A channel nobody follows still needs the network.
-	if _, err := off.OpenURL(ctx, "myco://"+a.Identity().PeerID.String()+"/other"); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := off.OpenURL(ctx, "myco://"+a.Identity().PeerID.String()+"/other"); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("open of an unfollowed channel offline: %v", err)
 	}
 }

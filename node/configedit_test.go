@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/BurntSushi/toml"
+	"github.com/myconet/myconet/node/config"
 )
 
 // userConfig is a config file as a person keeps it: their own comments,
@@ -49,7 +50,7 @@ func TestConfigSetKeepsComments(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
 			home := t.TempDir()
-			path := filepath.Join(home, ConfigFile)
+			path := filepath.Join(home, config.ConfigFile)
 			if err := os.WriteFile(path, []byte(userConfig), 0o600); err != nil {
 				t.Fatal(err)
 			}
@@ -85,7 +86,7 @@ func TestConfigSetKeepsComments(t *testing.T) {
 
 func TestConfigSetRefusesInlineTable(t *testing.T) {
 	home := t.TempDir()
-	path := filepath.Join(home, ConfigFile)
+	path := filepath.Join(home, config.ConfigFile)
 	orig := "version = 1\nquota = { disk = \"20GB\" }\n"
 	os.WriteFile(path, []byte(orig), 0o600)
 	n, err := New(Config{Home: home, StoreNoSync: true})
@@ -113,12 +114,12 @@ func TestRatioText(t *testing.T) {
 		{"1", "1", "1.0"},
 		{"0.123456789", "0.123456789", "0.123456789"},
 	} {
-		r, err := parseRatio(tt.in)
+		r, err := config.ParseRatio(tt.in)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r.String() != tt.text || r.tomlText() != tt.toml {
-			t.Errorf("%s: String %q tomlText %q, want %q %q", tt.in, r.String(), r.tomlText(), tt.text, tt.toml)
+		if r.String() != tt.text || r.TOMLText() != tt.toml {
+			t.Errorf("%s: String %q TOMLText %q, want %q %q", tt.in, r.String(), r.TOMLText(), tt.text, tt.toml)
 		}
 	}
 }
@@ -147,7 +148,7 @@ func FuzzSetConfigText(f *testing.F) {
 		if err := decodeTOML(text, &before); err != nil {
 			return
 		}
-		out, err := setConfigText([]byte(text), key, val)
+		out, err := config.SetConfigText([]byte(text), key, val)
 		if err != nil {
 			return
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -17,7 +19,7 @@ import (
 // no replica. c still gets a's package, byte for byte, through b's relay.
 func TestGetThroughRelay(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Loopback: true, Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		if i == 1 {
 			fc.Quota.Replicas = "1B"
 		}
@@ -34,7 +36,7 @@ func TestGetThroughRelay(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in.bin"), data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pkg, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "in.bin"), Title: "relayed"}, nil)
+	pkg, err := a.Add(ctx, apitype.AddRequest{Path: filepath.Join(dir, "in.bin"), Title: "relayed"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
 )
@@ -39,7 +40,7 @@ func (n *Node) have(root cid.Cid) (bool, error) {
 // ensureLocal makes sure root's whole DAG is in the local store and pinned
 // with reason, fetching what is missing from the network. A root already
 // pinned only gains the reason. Offline, a missing root is ErrNotFound.
-func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) error {
+func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) error {
 	if kept, err := n.keepRetracted(root, reason); kept || err != nil {
 		return err // a retracted package the owner pins local, or an error saying why not
 	}
@@ -74,7 +75,7 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	}
 }
 
-func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(Progress)) (reterr error) {
+func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) (reterr error) {
 	pins, err := n.db.PinsOf(root)
 	if err != nil {
 		return storeErr(err)
@@ -110,9 +111,9 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	ns := n.network()
 	if ns == nil {
 		if ok, _ := n.db.Has(root); ok {
-			return codedf(CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
+			return apitype.Errorf(apitype.CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
 		}
-		return codedf(CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
+		return apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
 	defer n.metrics.countFetch(&reterr)
 	providers, err := n.findProviders(ctx, ns, root, providerLinger)
@@ -122,7 +123,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	var onProgress func(retrieval.Progress)
 	if progress != nil {
 		onProgress = func(p retrieval.Progress) {
-			progress(Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
+			progress(apitype.Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
 		}
 	}
 	sink := newAsyncSink(batch)
@@ -148,7 +149,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 			return ctxErr // the caller gave up: not the content's fault
 		}
 		n.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
-		return codedf(CodeNotFound, "fetch %s: %v", root, err)
+		return apitype.Errorf(apitype.CodeNotFound, "fetch %s: %v", root, err)
 	}
 	if err := n.commitFetched(batch, root, reason, stats.Bytes); err != nil {
 		return err
@@ -216,7 +217,7 @@ func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (
 		size += int64(len(data))
 		kids, err := blockLinks(c, data)
 		if err != nil {
-			return 0, false, codedf(CodeCorrupt, "block %s: %v", c, err)
+			return 0, false, apitype.Errorf(apitype.CodeCorrupt, "block %s: %v", c, err)
 		}
 		stack = append(stack, kids...)
 	}
@@ -232,10 +233,10 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, codedf(CodeInvalid, "%s is not a valid package: %v", root, err)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "%s is not a valid package: %v", root, err)
 	}
 	if err := p.Verify(); err != nil {
-		return nil, codedf(CodeInvalid, "package %s: %v", root, err)
+		return nil, apitype.Errorf(apitype.CodeInvalid, "package %s: %v", root, err)
 	}
 	return &store.PackageRecord{
 		CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind, Size: int64(p.Meta.Size),
@@ -295,27 +296,20 @@ func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, codedf(CodeNotFound, "no node in the network provides %s", root)
+		return nil, apitype.Errorf(apitype.CodeNotFound, "no node in the network provides %s", root)
 	}
 	return out, nil
 }
 
-// ProviderInfo is one node that holds a package.
-type ProviderInfo struct {
-	ID    string   `json:"id"`
-	Addrs []string `json:"addrs,omitempty"`
-	Self  bool     `json:"self,omitempty"`
-}
-
 // Providers lists the nodes that announce the package a ref names.
-func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error) {
+func (n *Node) Providers(ctx context.Context, ref string) ([]apitype.ProviderInfo, error) {
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	ns := n.network()
 	if ns == nil {
-		return nil, codedf(CodeNoDaemon, "providers need the network: start `myconet daemon`")
+		return nil, apitype.Errorf(apitype.CodeNoDaemon, "providers need the network: start `myconet daemon`")
 	}
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
@@ -323,13 +317,13 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	if err != nil {
 		return nil, err
 	}
-	var out []ProviderInfo
+	var out []apitype.ProviderInfo
 	var ids []peer.ID
 	for ai := range ns.dht.FindProvidersAsync(ctx, m.Root, 0) {
 		if ai.ID == n.id.PeerID && !held {
 			continue // a record from before this node let go of it
 		}
-		pi := ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
+		pi := apitype.ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
 		for _, a := range ai.Addrs {
 			pi.Addrs = append(pi.Addrs, a.String())
 		}
@@ -354,20 +348,20 @@ func (n *Node) Providers(ctx context.Context, ref string) ([]ProviderInfo, error
 	}
 	out = kept
 	if len(out) == 0 && held {
-		out = append(out, ProviderInfo{ID: n.id.PeerID.String(), Self: true})
+		out = append(out, apitype.ProviderInfo{ID: n.id.PeerID.String(), Self: true})
 	}
 	return out, nil
 }
 
 // SiteGet downloads the whole package a ref names and pins it local, so that
 // it can be read (and browsed through the gateway) with the network gone.
-func (n *Node) SiteGet(ctx context.Context, ref string, progress func(Progress)) (PackageInfo, error) {
+func (n *Node) SiteGet(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.PackageInfo, error) {
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
-		return PackageInfo{}, err
+		return apitype.PackageInfo{}, err
 	}
 	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, progress); err != nil {
-		return PackageInfo{}, err
+		return apitype.PackageInfo{}, err
 	}
 	root, _ := mri.New(m.Root, "")
 	return n.Info(ctx, root.String())

@@ -11,6 +11,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -44,7 +46,7 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 	}
 	src := filepath.Join(t.TempDir(), "big.bin")
 	want := writeRand(t, src, 11, 24<<20)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,10 +76,10 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 // holderAndReader starts nodes A and B (B takes no replicas, so only its
 // reads fetch), caps A's upload, and adds size random bytes on A as one
 // file.
-func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res node.AddResult, root cid.Cid, want []byte) {
+func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res apitype.AddResult, root cid.Cid, want []byte) {
 	t.Helper()
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB"
 	}})
 	net.Connect(1, 0)
@@ -88,7 +90,7 @@ func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *
 	}
 	src := filepath.Join(t.TempDir(), "big.bin")
 	want = writeRand(t, src, seed, size)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +112,7 @@ func TestInterruptedFetchResumes(t *testing.T) {
 	// First get: interrupted once 4 MB have arrived.
 	fctx, cancel := context.WithCancel(ctx)
 	var first int64
-	_, err := b.SiteGet(fctx, res.MRI, func(p node.Progress) {
+	_, err := b.SiteGet(fctx, res.MRI, func(p apitype.Progress) {
 		first = p.Bytes
 		if p.Bytes >= 4<<20 {
 			cancel()
@@ -135,7 +137,7 @@ func TestInterruptedFetchResumes(t *testing.T) {
 
 	// Second get: only the rest crosses the network.
 	var second int64
-	if _, err := b.SiteGet(ctx, res.MRI, func(p node.Progress) { second = p.Bytes }); err != nil {
+	if _, err := b.SiteGet(ctx, res.MRI, func(p apitype.Progress) { second = p.Bytes }); err != nil {
 		t.Fatal(err)
 	}
 	if second+first > size+size/8 || second > size-first+(1<<20) {
@@ -157,7 +159,7 @@ func TestInterruptedFetchResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	fctx, cancel = context.WithCancel(ctx)
-	_, _ = b.SiteGet(fctx, res.MRI, func(p node.Progress) { cancel() })
+	_, _ = b.SiteGet(fctx, res.MRI, func(p apitype.Progress) { cancel() })
 	cancel()
 	if !b.HasBlockForTest(root) {
 		t.Fatal("the abandoned fetch kept nothing")
@@ -190,7 +192,7 @@ func lists(t *testing.T, n *node.Node, ref, id string) bool {
 // still lives in their DHT stores.
 func TestNoStaleProviderAfterUnpinAndGC(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // no replicas: A is the only holder
 	}})
 	net.Connect(1, 0)
@@ -200,7 +202,7 @@ func TestNoStaleProviderAfterUnpinAndGC(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "f.bin")
 	writeRand(t, src, 13, 100<<10)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "f"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "f"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -17,7 +18,7 @@ import (
 // (meta.name), so B, which only fetched it, shows and uses it.
 func TestFileNameTravelsWithPackage(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // B holds only what it reads
 	}})
 	net.Connect(1, 0)
@@ -25,7 +26,7 @@ func TestFileNameTravelsWithPackage(t *testing.T) {
 	ctx := context.Background()
 	src := filepath.Join(t.TempDir(), "report.pdf")
 	want := writeRand(t, src, 3, 10<<10)
-	res, err := a.Add(ctx, node.AddRequest{Path: src, Title: "Report"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "Report"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

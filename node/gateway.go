@@ -21,6 +21,8 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // gatewaySuffix is the host suffix of per-package origins:
@@ -37,10 +39,10 @@ const legacySuffix = ".myco" + gatewaySuffix
 
 // gatewaySource is what the gateway needs of a node; *Node implements it.
 type gatewaySource interface {
-	Stat(ctx context.Context, ref string) (PathStat, error)
-	OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error)
-	Ls(ctx context.Context, ref string) ([]Entry, error)
-	Pins(ctx context.Context) ([]PinInfo, error)
+	Stat(ctx context.Context, ref string) (apitype.PathStat, error)
+	OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
+	Ls(ctx context.Context, ref string) ([]apitype.Entry, error)
+	Pins(ctx context.Context) ([]apitype.PinInfo, error)
 }
 
 // GatewayHandler returns the read-only HTTP gateway that serves the node's
@@ -138,13 +140,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.errorPage(w, r, &gwError{http.StatusMethodNotAllowed, "the gateway is read-only"})
 		return
 	}
-	if !loopbackHost(r.Host, true) {
+	if !httpx.LoopbackHost(r.Host, true) {
 		g.errorPage(w, r, &gwError{http.StatusForbidden, fmt.Sprintf("host %q is not a loopback address", r.Host)})
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	host := hostname(r.Host)
+	host := httpx.Hostname(r.Host)
 	if label, ok := strings.CutSuffix(host, gatewaySuffix); ok {
 		g.serveOrigin(w, r, label)
 		return
@@ -240,12 +242,12 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 	trailing := escSub == "" || strings.HasSuffix(escSub, "/")
 	m, err := mri.New(root, plain)
 	if err != nil {
-		g.errorPage(w, r, coded(CodeInvalid, err))
+		g.errorPage(w, r, apitype.Wrap(apitype.CodeInvalid, err))
 		return
 	}
 	ref := m.String()
 	st, err := g.src.Stat(ctx, ref)
-	if (err != nil && CodeOf(err) == CodeNotFound && len(segs) > 1) || (err == nil && st.Type == "symlink") {
+	if (err != nil && apitype.CodeOf(err) == apitype.CodeNotFound && len(segs) > 1) || (err == nil && st.Type == "symlink") {
 		// A symlink on the way, or at the end: follow it in the package.
 		if rsegs, rst, lerr := g.followLinks(ctx, root, segs); lerr != nil {
 			if !errors.Is(lerr, errNoLink) {
@@ -255,7 +257,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 			segs, st, err = rsegs, rst, nil
 			plain = strings.Join(segs, "/")
 			if m, err = mri.New(root, plain); err != nil {
-				g.errorPage(w, r, coded(CodeInvalid, err))
+				g.errorPage(w, r, apitype.Wrap(apitype.CodeInvalid, err))
 				return
 			}
 			ref = m.String()
@@ -285,7 +287,7 @@ func (g *gateway) servePackage(w http.ResponseWriter, r *http.Request, root cid.
 		case err == nil && ist.Type == "file":
 			g.serveFile(w, r, idx.String())
 			return
-		case err != nil && !errors.Is(err, ErrNotFound):
+		case err != nil && !errors.Is(err, apitype.ErrNotFound):
 			g.errorPage(w, r, err)
 			return
 		}
@@ -360,7 +362,7 @@ type listingEntry struct {
 	Dir              bool
 }
 
-func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st PathStat, plain string, entries []Entry) {
+func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st apitype.PathStat, plain string, entries []apitype.Entry) {
 	data := struct {
 		Title, Path, CID string
 		Entries          []listingEntry
@@ -370,7 +372,7 @@ func (g *gateway) listing(w http.ResponseWriter, r *http.Request, st PathStat, p
 		if le.Dir {
 			le.Href += "/"
 		} else {
-			le.Size = FormatSize(e.Size)
+			le.Size = apitype.FormatSize(e.Size)
 		}
 		data.Entries = append(data.Entries, le)
 	}
@@ -427,7 +429,7 @@ func (g *gateway) home(w http.ResponseWriter, r *http.Request) {
 		}
 		e := &pkg{
 			Title:   cmp.Or(p.Title, p.Root),
-			Size:    FormatSize(p.Size),
+			Size:    apitype.FormatSize(p.Size),
 			Root:    p.Root,
 			URL:     template.URL(packageURL(c, portOf(r.Host), "")),
 			reasons: []string{p.Reason},
@@ -458,7 +460,7 @@ var errorTmpl = template.Must(template.New("error").Parse(`<!DOCTYPE html>
 // errorPage answers err as a small HTML page: a *gwError with its status,
 // anything else with the status of its Code.
 func (g *gateway) errorPage(w http.ResponseWriter, r *http.Request, err error) {
-	status := CodeOf(err).HTTPStatus()
+	status := apitype.CodeOf(err).HTTPStatus()
 	var ge *gwError
 	if errors.As(err, &ge) {
 		status = ge.status
@@ -477,12 +479,12 @@ func (g *gateway) errorPage(w http.ResponseWriter, r *http.Request, err error) {
 		Status int
 		Text   string
 		Msg    string
-	}{status, http.StatusText(status), oneLine(err.Error())})
+	}{status, http.StatusText(status), httpx.OneLine(err.Error())})
 }
 
 // searcher is the part of a node the search page needs.
 type searcher interface {
-	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
+	Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error)
 }
 
 var searchTmpl = template.Must(template.New("search").Parse(`<!DOCTYPE html>
@@ -515,7 +517,7 @@ func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type result struct {
-		SearchResult
+		apitype.SearchResult
 		Size string
 		URL  template.URL
 	}
@@ -526,17 +528,17 @@ func (g *gateway) search(w http.ResponseWriter, r *http.Request) {
 	}{Query: r.URL.Query().Get("q"), Kind: r.URL.Query().Get("kind"), Kinds: metadata.Kinds()}
 	status := http.StatusOK
 	if strings.TrimSpace(data.Query) != "" {
-		res, err := s.Search(r.Context(), data.Query, SearchOptions{Kind: data.Kind}, nil)
+		res, err := s.Search(r.Context(), data.Query, apitype.SearchOptions{Kind: data.Kind}, nil)
 		if err != nil {
-			data.Error = oneLine(err.Error())
-			status = CodeOf(err).HTTPStatus()
+			data.Error = httpx.OneLine(err.Error())
+			status = apitype.CodeOf(err).HTTPStatus()
 		}
 		for _, sr := range res {
 			c, err := cid.Decode(sr.Package)
 			if err != nil {
 				continue
 			}
-			data.Results = append(data.Results, result{SearchResult: sr, Size: FormatSize(sr.Size), URL: template.URL(packageURL(c, portOf(r.Host), ""))})
+			data.Results = append(data.Results, result{SearchResult: sr, Size: apitype.FormatSize(sr.Size), URL: template.URL(packageURL(c, portOf(r.Host), ""))})
 		}
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/myconet/myconet/internal/browser"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // browserResult navigates to u and returns the JSON the page's script puts
@@ -51,7 +52,7 @@ func TestGatewayBrowserPathForm(t *testing.T) {
 })();
 </script></body></html>`,
 	}
-	res, err := f.n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, site), Title: "js site"}, nil)
+	res, err := f.n.Add(t.Context(), apitype.AddRequest{Path: gwWriteTree(t, site), Title: "js site"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ localStorage.setItem('secret', 'A');
 window.result = JSON.stringify({cookie: document.cookie, storage: localStorage.getItem('secret')});
 </script></body></html>`,
 	}
-	a, err := f.n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, attacker), Title: "A"}, nil)
+	a, err := f.n.Add(t.Context(), apitype.AddRequest{Path: gwWriteTree(t, attacker), Title: "A"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +105,7 @@ window.result = JSON.stringify({cookie: document.cookie, storage: localStorage.g
 })();
 </script></body></html>`,
 	}
-	b, err := f.n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, reader), Title: "B"}, nil)
+	b, err := f.n.Add(t.Context(), apitype.AddRequest{Path: gwWriteTree(t, reader), Title: "B"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,27 +11,29 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // linkSource is a gatewaySource in which every path is a symlink to target,
 // except paths ending in "f" (a file): the worst case for followLinks.
 type linkSource struct{ target string }
 
-func (s linkSource) Stat(_ context.Context, ref string) (PathStat, error) {
+func (s linkSource) Stat(_ context.Context, ref string) (apitype.PathStat, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return PathStat{}, coded(CodeInvalid, err)
+		return apitype.PathStat{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if m.Path == "" || strings.HasSuffix(m.Path, "f") {
-		return PathStat{Type: "dir", Package: m.Root, Content: m.Root, CID: m.Root}, nil
+		return apitype.PathStat{Type: "dir", Package: m.Root, Content: m.Root, CID: m.Root}, nil
 	}
-	return PathStat{Type: "symlink", Target: s.target}, nil
+	return apitype.PathStat{Type: "symlink", Target: s.target}, nil
 }
-func (s linkSource) OpenFile(context.Context, string) (ReadSeekCloser, PathStat, error) {
-	return nil, PathStat{}, codedf(CodeNotFound, "no file")
+func (s linkSource) OpenFile(context.Context, string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
+	return nil, apitype.PathStat{}, apitype.Errorf(apitype.CodeNotFound, "no file")
 }
-func (s linkSource) Ls(context.Context, string) ([]Entry, error) { return nil, nil }
-func (s linkSource) Pins(context.Context) ([]PinInfo, error)     { return nil, nil }
+func (s linkSource) Ls(context.Context, string) ([]apitype.Entry, error) { return nil, nil }
+func (s linkSource) Pins(context.Context) ([]apitype.PinInfo, error)     { return nil, nil }
 
 // FuzzGatewayRequest feeds the gateway arbitrary hosts, paths and symlink
 // targets: it must answer (never panic or loop), redirect only to a
@@ -69,7 +71,7 @@ func FuzzGatewayRequest(f *testing.F) {
 		}
 		if loc := rec.Header().Get("Location"); rec.Code == http.StatusMovedPermanently {
 			if strings.HasPrefix(loc, "http://") {
-				h := hostname(strings.SplitN(strings.TrimPrefix(loc, "http://"), "/", 2)[0])
+				h := httpx.Hostname(strings.SplitN(strings.TrimPrefix(loc, "http://"), "/", 2)[0])
 				label, ok := strings.CutSuffix(h, gatewaySuffix)
 				if c, err := cid.Decode(label); !ok || err != nil || subdomainLabel(c) != label {
 					t.Fatalf("redirect to %q", loc)

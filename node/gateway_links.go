@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // maxLinkHops bounds the symlinks followed for one request, as Linux's
@@ -26,36 +27,36 @@ var errNoLink = errors.New("no symlink on the path")
 // answers errNoLink if the path holds no symlink, and a 404 naming the link
 // if one leaves the package (an absolute target, or one above the root),
 // dangles, or loops.
-func (g *gateway) followLinks(ctx context.Context, root cid.Cid, segs []string) ([]string, PathStat, error) {
+func (g *gateway) followLinks(ctx context.Context, root cid.Cid, segs []string) ([]string, apitype.PathStat, error) {
 	queue := append([]string(nil), segs...)
 	var cur []string
-	var st PathStat
+	var st apitype.PathStat
 	hops := 0
 	for len(queue) > 0 {
 		cur, queue = append(cur, queue[0]), queue[1:]
 		m, err := mri.New(root, strings.Join(cur, "/"))
 		if err != nil {
-			return nil, PathStat{}, coded(CodeInvalid, err)
+			return nil, apitype.PathStat{}, apitype.Wrap(apitype.CodeInvalid, err)
 		}
 		if st, err = g.src.Stat(ctx, m.String()); err != nil {
 			if hops == 0 {
-				return nil, PathStat{}, errNoLink
+				return nil, apitype.PathStat{}, errNoLink
 			}
-			return nil, PathStat{}, err
+			return nil, apitype.PathStat{}, err
 		}
 		if st.Type != "symlink" {
 			continue
 		}
 		link := strings.Join(cur, "/")
 		if hops++; hops > maxLinkHops {
-			return nil, PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("symlink loop: more than %d links followed at /%s", maxLinkHops, link)}
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("symlink loop: more than %d links followed at /%s", maxLinkHops, link)}
 		}
 		if path.IsAbs(st.Target) {
-			return nil, PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
 		}
 		target := path.Join(path.Dir(link), st.Target)
 		if target == ".." || strings.HasPrefix(target, "../") {
-			return nil, PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
+			return nil, apitype.PathStat{}, &gwError{http.StatusNotFound, fmt.Sprintf("/%s is a symlink to %s, outside the package", link, st.Target)}
 		}
 		var next []string
 		if target != "." {
@@ -68,7 +69,7 @@ func (g *gateway) followLinks(ctx context.Context, root cid.Cid, segs []string) 
 		m, _ := mri.New(root, "")
 		var err error
 		if st, err = g.src.Stat(ctx, m.String()); err != nil {
-			return nil, PathStat{}, err
+			return nil, apitype.PathStat{}, err
 		}
 	}
 	return cur, st, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
 )
 
@@ -52,7 +53,7 @@ func TestGatewaySymlinkedSite(t *testing.T) {
 	symlink(t, "deep/../deep/x.html", filepath.Join(site, "sub/link.html")) // inside, through ..
 	symlink(t, ".", filepath.Join(site, "sub/loop"))                        // inside, its own directory
 
-	res, err := f.n.Add(t.Context(), AddRequest{Path: site, Title: "linked"}, nil)
+	res, err := f.n.Add(t.Context(), apitype.AddRequest{Path: site, Title: "linked"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestGatewaySymlinkedSite(t *testing.T) {
 	}
 
 	// --no-follow-links keeps the links that leave: the gateway says so.
-	res, err = f.n.Add(t.Context(), AddRequest{Path: site, Title: "linked", NoFollowLinks: true}, nil)
+	res, err = f.n.Add(t.Context(), apitype.AddRequest{Path: site, Title: "linked", NoFollowLinks: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +141,8 @@ func TestAddRefusesSymlinkLoops(t *testing.T) {
 			tt.make(site)
 			real, _ := filepath.EvalSymlinks(site)
 			want := strings.ReplaceAll(tt.want, "SITE", site)
-			_, err := f.n.Add(t.Context(), AddRequest{Path: site, Title: "loop"}, nil)
-			if err == nil || !errors.Is(err, ErrInvalid) || !errors.Is(err, content.ErrSymlink) ||
+			_, err := f.n.Add(t.Context(), apitype.AddRequest{Path: site, Title: "loop"}, nil)
+			if err == nil || !errors.Is(err, apitype.ErrInvalid) || !errors.Is(err, content.ErrSymlink) ||
 				(!strings.Contains(err.Error(), want) && !strings.Contains(err.Error(), strings.ReplaceAll(tt.want, "SITE", real))) || strings.Contains(err.Error(), "\n") {
 				t.Fatalf("add: %v, want an invalid-input error with %q", err, want)
 			}

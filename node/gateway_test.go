@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // gwSite is the Mycosite the gateway tests serve.
@@ -43,7 +44,7 @@ func newGatewayFixture(t *testing.T) *gwFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	res, err := n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, gwSite), Title: "Test <site>"}, nil)
+	res, err := n.Add(t.Context(), apitype.AddRequest{Path: gwWriteTree(t, gwSite), Title: "Test <site>"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +314,7 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 	ctx := t.Context()
 	// A site without index.html whose metadata names an entry page.
 	dir := gwWriteTree(t, map[string]string{"start/here.html": "<p>start</p>", "other.txt": "x"})
-	entryPkg, err := f.n.Add(ctx, AddRequest{Path: dir, Title: "Entry site", Entry: "start/here.html"}, nil)
+	entryPkg, err := f.n.Add(ctx, apitype.AddRequest{Path: dir, Title: "Entry site", Entry: "start/here.html"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func TestGatewayHomeEntryAndFiles(t *testing.T) {
 
 	// A package of a single file.
 	file := filepath.Join(gwWriteTree(t, map[string]string{"song.txt": "la la"}), "song.txt")
-	filePkg, err := f.n.Add(ctx, AddRequest{Path: file, Title: "Song"}, nil)
+	filePkg, err := f.n.Add(ctx, apitype.AddRequest{Path: file, Title: "Song"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,12 +382,14 @@ func TestGatewayURL(t *testing.T) {
 // errSource is a gatewaySource whose every call fails with err.
 type errSource struct{ err error }
 
-func (e errSource) Stat(context.Context, string) (PathStat, error) { return PathStat{}, e.err }
-func (e errSource) OpenFile(context.Context, string) (ReadSeekCloser, PathStat, error) {
-	return nil, PathStat{}, e.err
+func (e errSource) Stat(context.Context, string) (apitype.PathStat, error) {
+	return apitype.PathStat{}, e.err
 }
-func (e errSource) Ls(context.Context, string) ([]Entry, error) { return nil, e.err }
-func (e errSource) Pins(context.Context) ([]PinInfo, error)     { return nil, e.err }
+func (e errSource) OpenFile(context.Context, string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
+	return nil, apitype.PathStat{}, e.err
+}
+func (e errSource) Ls(context.Context, string) ([]apitype.Entry, error) { return nil, e.err }
+func (e errSource) Pins(context.Context) ([]apitype.PinInfo, error)     { return nil, e.err }
 
 func TestGatewayErrorStatuses(t *testing.T) {
 	const pkg = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
@@ -394,10 +397,10 @@ func TestGatewayErrorStatuses(t *testing.T) {
 		err    error
 		status int
 	}{
-		{fmt.Errorf("%w: voted remove by 93%% of 1200 voters", ErrWithheld), 451},
-		{fmt.Errorf("%w: block mismatch", ErrCorrupt), 500},
-		{fmt.Errorf("%w: no such path", ErrNotFound), 404},
-		{fmt.Errorf("%w: bad", ErrInvalid), 400},
+		{fmt.Errorf("%w: voted remove by 93%% of 1200 voters", apitype.ErrWithheld), 451},
+		{fmt.Errorf("%w: block mismatch", apitype.ErrCorrupt), 500},
+		{fmt.Errorf("%w: no such path", apitype.ErrNotFound), 404},
+		{fmt.Errorf("%w: bad", apitype.ErrInvalid), 400},
 		{fmt.Errorf("disk on fire\nsecond line"), 500},
 	} {
 		g := &gateway{src: errSource{tt.err}, log: slog.New(slog.DiscardHandler)}
@@ -433,7 +436,7 @@ func TestGatewayMediaTypes(t *testing.T) {
 	for name := range want {
 		files[name] = "x"
 	}
-	res, err := f.n.Add(t.Context(), AddRequest{Path: gwWriteTree(t, files), Title: "types"}, nil)
+	res, err := f.n.Add(t.Context(), apitype.AddRequest{Path: gwWriteTree(t, files), Title: "types"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

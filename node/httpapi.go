@@ -8,124 +8,19 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // HTTP API wire details shared with node/client.
 const (
-	// APIPrefix is the path prefix of every API endpoint but /metrics.
-	APIPrefix = "/api/v1"
-
-	// HeaderType tells a get response's kind: "file" (raw bytes) or "dir" (a tar stream).
-	HeaderType = "X-Myco-Type"
-	// HeaderSize carries the total size of a get response's files when known.
-	HeaderSize = "X-Myco-Size"
-	// TrailerError and TrailerCode report an error that happened after a
-	// streamed response (cat, get, export) had started; they are HTTP trailers,
-	// declared in the response's Trailer header.
-	TrailerError = "X-Myco-Error"
-	TrailerCode  = "X-Myco-Error-Code"
-
-	// ContentTypeNDJSON is the type of the progress streams (add, site get, fetch).
-	ContentTypeNDJSON = "application/x-ndjson"
-	// ContentTypeCAR is the type of export and import bodies.
-	ContentTypeCAR = "application/vnd.ipld.car"
-
 	maxJSONBody = 1 << 20
-)
-
-// ErrorBody is the JSON body of an API error, and of the error line that ends
-// a failed add stream.
-type ErrorBody struct {
-	Error string `json:"error"`
-	Code  Code   `json:"code"`
-}
-
-// ProgressLine is one line of the NDJSON streams that POST /api/v1/add,
-// /api/v1/site/get and /api/v1/fetch return: exactly one of Progress, Result
-// or Error is set. The last line holds Result or Error.
-type ProgressLine[T any] struct {
-	Progress *Progress `json:"progress,omitempty"`
-	Result   *T        `json:"result,omitempty"`
-	Error    string    `json:"error,omitempty"`
-	Code     Code      `json:"code,omitempty"`
-}
-
-// AddLine is a line of the add stream.
-type AddLine = ProgressLine[AddResult]
-
-// SiteGetLine is a line of the site get stream.
-type SiteGetLine = ProgressLine[PackageInfo]
-
-// FetchLine is a line of the fetch stream.
-type FetchLine = ProgressLine[FetchResult]
-
-// FetchResult is the outcome of POST /api/v1/fetch: what the node fetched
-// from the network to hold the package a ref names (all zero when it
-// already held it, or runs offline).
-type FetchResult struct {
-	Fetched   bool  `json:"fetched"`
-	Bytes     int64 `json:"bytes"`
-	Blocks    int64 `json:"blocks"`
-	Providers int   `json:"providers"`
-}
-
-// Request bodies and small responses of the API.
-type (
-	// BookmarkRequest is the body of POST /api/v1/bookmarks.
-	BookmarkRequest struct {
-		Name   string `json:"name"`
-		Ref    string `json:"ref"`
-		Follow bool   `json:"follow,omitempty"` // follow the channel Ref names
-		Force  bool   `json:"force,omitempty"`  // replace a bookmark of that name
-	}
-	// QuotaRequest is the body of POST /api/v1/quota.
-	QuotaRequest struct {
-		Resource string `json:"resource"`
-		Value    string `json:"value"`
-	}
-	// ConfigValue is the body of POST /api/v1/config and the answer of
-	// GET /api/v1/config/{key}.
-	ConfigValue struct {
-		Key   string `json:"key"`
-		Value string `json:"value"`
-	}
-	// ConfigText is the answer of GET /api/v1/config.
-	ConfigText struct {
-		Text string `json:"text"`
-	}
-	// URLResponse is the answer of GET /api/v1/open.
-	URLResponse struct {
-		URL string `json:"url"`
-		// Stale is set when the network could not resolve the channel and URL
-		// comes from the last resolution a followed bookmark kept, at
-		// ResolvedAt: the channel may point elsewhere by now.
-		Stale      bool      `json:"stale,omitempty"`
-		ResolvedAt time.Time `json:"resolved_at,omitzero"`
-	}
-	// RefRequest is the body of POST /api/v1/site/get and /api/v1/fetch.
-	RefRequest struct {
-		Ref string `json:"ref"`
-	}
-	// ConnectRequest is the body of POST /api/v1/peers/connect.
-	ConnectRequest struct {
-		Addr string `json:"addr"` // a multiaddr ending in /p2p/<peer-id>
-	}
-	// ProvidersResponse is the answer of GET /api/v1/providers.
-	ProvidersResponse struct {
-		Providers []ProviderInfo `json:"providers"`
-	}
-	// PublishRequest is the body of POST /api/v1/publish.
-	PublishRequest struct {
-		Channel string `json:"channel"`
-		Ref     string `json:"ref"`
-	}
 )
 
 // progressLineInterval throttles progress lines to about ten a second.
@@ -136,18 +31,18 @@ const progressLineInterval = 100 * time.Millisecond
 // streams for get.
 type (
 	fileOpener interface {
-		OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error)
+		OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
 	}
 	treeSource interface {
 		fileOpener
-		Stat(ctx context.Context, ref string) (PathStat, error)
+		Stat(ctx context.Context, ref string) (apitype.PathStat, error)
 		WriteTar(ctx context.Context, ref string, w io.Writer) error
 	}
 	// fetcher brings what a ref names into the local store from the
 	// network, reporting progress (get, cat and the rest fetch too, but
 	// silently, inside their first call).
 	fetcher interface {
-		fetchForAPI(ctx context.Context, ref string, progress func(Progress)) (FetchResult, error)
+		fetchForAPI(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
 	}
 )
 
@@ -167,7 +62,7 @@ type (
 // Code.HTTPStatus. Streams that fail after they began (cat, get, export)
 // report the error in the trailers X-Myco-Error and X-Myco-Error-Code; the add
 // stream reports it in its last line.
-func NewAPIHandler(api API, token string, log *slog.Logger) http.Handler {
+func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -206,7 +101,7 @@ type apiRoute struct {
 }
 
 type apiHandler struct {
-	api   API
+	api   apitype.API
 	token []byte
 	log   *slog.Logger
 	mux   *http.ServeMux
@@ -214,7 +109,7 @@ type apiHandler struct {
 }
 
 func (h *apiHandler) routes() []apiRoute {
-	p := APIPrefix
+	p := apitype.APIPrefix
 	return []apiRoute{
 		{"GET " + p + "/id", h.id},
 		{"GET " + p + "/status", h.status},
@@ -275,17 +170,17 @@ func (h *apiHandler) routes() []apiRoute {
 
 func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, pattern := h.mux.Handler(r)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &httpx.StatusWriter{ResponseWriter: w}
 	defer func() {
 		path := pattern
 		if path == "" {
 			path = "unmatched"
 		}
-		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.statusCode())).Inc()
+		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.StatusCode())).Inc()
 	}()
 	w = sw
 
-	if !loopbackHost(r.Host, false) {
+	if !httpx.LoopbackHost(r.Host, false) {
 		writeError(w, fmt.Errorf("%w: api: host %q is not a loopback address", errForbidden, r.Host))
 		return
 	}
@@ -310,10 +205,10 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if allow := rec.header.Get("Allow"); allow != "" {
 			w.Header().Set("Allow", allow)
 		}
-		code := CodeNotFound
+		code := apitype.CodeNotFound
 		msg := fmt.Sprintf("api: no endpoint %s", r.URL.Path)
 		if rec.status == http.StatusMethodNotAllowed {
-			code, msg = CodeInvalid, fmt.Sprintf("api: method %s not allowed on %s", r.Method, r.URL.Path)
+			code, msg = apitype.CodeInvalid, fmt.Sprintf("api: method %s not allowed on %s", r.Method, r.URL.Path)
 		}
 		writeErrorStatus(w, rec.status, code, msg)
 		return
@@ -324,20 +219,20 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // errForbidden and errUnauthorized are API-only refusals, with codes of
 // their own (a 401 that said "invalid" misled scripts).
 var (
-	errForbidden    = &statusError{CodeForbidden, "forbidden", http.StatusForbidden}
-	errUnauthorized = &statusError{CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
+	errForbidden    = &statusError{apitype.CodeForbidden, "forbidden", http.StatusForbidden}
+	errUnauthorized = &statusError{apitype.CodeUnauthorized, "api: missing or wrong bearer token (see <home>/api.token)", http.StatusUnauthorized}
 )
 
 // statusError is an error with a Code, answered with a status other than the
 // code's.
 type statusError struct {
-	code   Code
+	code   apitype.Code
 	msg    string
 	status int
 }
 
-func (e *statusError) Error() string   { return e.msg }
-func (e *statusError) ErrorCode() Code { return e.code }
+func (e *statusError) Error() string           { return e.msg }
+func (e *statusError) ErrorCode() apitype.Code { return e.code }
 
 func (h *apiHandler) authorized(r *http.Request) bool {
 	if len(h.token) == 0 {
@@ -350,30 +245,6 @@ func (h *apiHandler) authorized(r *http.Request) bool {
 	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), h.token) == 1
 }
 
-// loopbackHost reports whether host (a Host header, with or without port) is
-// localhost, a loopback IP, or, when sub is set, a name under .localhost.
-func loopbackHost(host string, sub bool) bool {
-	name := hostname(host)
-	if name == "" {
-		return false
-	}
-	if name == "localhost" || (sub && strings.HasSuffix(name, ".localhost")) {
-		return true
-	}
-	ip, err := netip.ParseAddr(name)
-	return err == nil && ip.Unmap().IsLoopback()
-}
-
-// hostname strips the port and IPv6 brackets from host and lowercases it.
-func hostname(host string) string {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	} else {
-		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-	}
-	return strings.ToLower(strings.TrimSuffix(host, "."))
-}
-
 // sameLoopbackOrigin reports whether origin is http(s)://host where host is
 // the request's (loopback) Host.
 func sameLoopbackOrigin(origin, host string) bool {
@@ -381,38 +252,29 @@ func sameLoopbackOrigin(origin, host string) bool {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Path != "" {
 		return false
 	}
-	return strings.EqualFold(u.Host, host) && loopbackHost(u.Host, false)
+	return strings.EqualFold(u.Host, host) && httpx.LoopbackHost(u.Host, false)
 }
 
 // writeError answers err as JSON with its code's status.
 func writeError(w http.ResponseWriter, err error) {
-	status := CodeOf(err).HTTPStatus()
+	status := apitype.CodeOf(err).HTTPStatus()
 	var se *statusError
 	if errors.As(err, &se) {
 		status = se.status
 	}
-	writeErrorStatus(w, status, CodeOf(err), err.Error())
+	writeErrorStatus(w, status, apitype.CodeOf(err), err.Error())
 }
 
-func writeErrorStatus(w http.ResponseWriter, status int, code Code, msg string) {
+func writeErrorStatus(w http.ResponseWriter, status int, code apitype.Code, msg string) {
 	hd := w.Header()
-	for _, k := range []string{"Trailer", HeaderType, HeaderSize, "Etag", "Content-Disposition", "Last-Modified", "Content-Encoding", "Content-Length"} {
+	for _, k := range []string{"Trailer", apitype.HeaderType, apitype.HeaderSize, "Etag", "Content-Disposition", "Last-Modified", "Content-Encoding", "Content-Length"} {
 		hd.Del(k)
 	}
 	hd.Set("Content-Type", "application/json")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(ErrorBody{Error: oneLine(msg), Code: code})
-}
-
-// oneLine folds a message onto one line.
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.Join(strings.Fields(s), " ")
+	_ = json.NewEncoder(w).Encode(apitype.ErrorBody{Error: httpx.OneLine(msg), Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -427,12 +289,12 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return codedf(CodeInvalid, "request body larger than %d bytes", mbe.Limit)
+			return apitype.Errorf(apitype.CodeInvalid, "request body larger than %d bytes", mbe.Limit)
 		}
-		return codedf(CodeInvalid, "request body: %v", err)
+		return apitype.Errorf(apitype.CodeInvalid, "request body: %v", err)
 	}
 	if dec.More() {
-		return codedf(CodeInvalid, "request body: more than one JSON value")
+		return apitype.Errorf(apitype.CodeInvalid, "request body: more than one JSON value")
 	}
 	return nil
 }
@@ -441,7 +303,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func refParam(r *http.Request) (string, error) {
 	ref := r.URL.Query().Get("ref")
 	if ref == "" {
-		return "", codedf(CodeInvalid, "missing query parameter ref")
+		return "", apitype.Errorf(apitype.CodeInvalid, "missing query parameter ref")
 	}
 	return ref, nil
 }

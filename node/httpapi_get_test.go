@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 )
 
@@ -24,11 +25,11 @@ type treeFake struct {
 	failErr   error
 }
 
-func (f *treeFake) Stat(ctx context.Context, ref string) (node.PathStat, error) {
-	return node.PathStat{Type: "file", Size: f.size, Name: "x.bin"}, nil
+func (f *treeFake) Stat(ctx context.Context, ref string) (apitype.PathStat, error) {
+	return apitype.PathStat{Type: "file", Size: f.size, Name: "x.bin"}, nil
 }
 
-func (f *treeFake) OpenFile(ctx context.Context, ref string) (node.ReadSeekCloser, node.PathStat, error) {
+func (f *treeFake) OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
 	st, _ := f.Stat(ctx, ref)
 	return &failingFile{left: f.failAfter, err: f.failErr, size: f.size}, st, nil
 }
@@ -76,7 +77,7 @@ func (f *failingFile) Close() error { return nil }
 // dest.
 func TestClientGetFileTrailerError(t *testing.T) {
 	f := &treeFake{fakeAPI: &fakeAPI{}, size: 1 << 20, failAfter: 300 << 10,
-		failErr: fmt.Errorf("%w: fetch bafyx: no provider left (blocks still missing: 3)", node.ErrNotFound)}
+		failErr: fmt.Errorf("%w: fetch bafyx: no provider left (blocks still missing: 3)", apitype.ErrNotFound)}
 	srv := httptest.NewServer(node.NewAPIHandler(f, testToken, testLogger(t)))
 	t.Cleanup(srv.Close)
 	c := client.New(srv.URL, testToken)
@@ -84,7 +85,7 @@ func TestClientGetFileTrailerError(t *testing.T) {
 
 	dest := filepath.Join(t.TempDir(), "out.bin")
 	err := c.Get(t.Context(), "bafyx", dest, nil)
-	if !errors.Is(err, node.ErrNotFound) || !strings.Contains(err.Error(), "blocks still missing: 3") {
+	if !errors.Is(err, apitype.ErrNotFound) || !strings.Contains(err.Error(), "blocks still missing: 3") {
 		t.Fatalf("get: %v, want the server's error", err)
 	}
 	if _, serr := os.Lstat(dest); !os.IsNotExist(serr) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/myconet/myconet/store"
 )
 
@@ -23,12 +25,12 @@ func (h *apiHandler) status(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
-	var req AddRequest
+	var req apitype.AddRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
-	streamProgress(h, w, func(progress func(Progress)) (AddResult, error) {
+	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.AddResult, error) {
 		return h.api.Add(r.Context(), req, progress)
 	})
 }
@@ -36,19 +38,19 @@ func (h *apiHandler) add(w http.ResponseWriter, r *http.Request) {
 // streamProgress answers with the NDJSON stream of run: progress lines, at
 // most about ten a second, then the result or the error. An error before the
 // first progress line is an ordinary error response with its status.
-func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progress func(Progress)) (T, error)) {
+func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progress func(apitype.Progress)) (T, error)) {
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	started := false
 	start := func() {
 		started = true
-		w.Header().Set("Content-Type", ContentTypeNDJSON)
+		w.Header().Set("Content-Type", apitype.ContentTypeNDJSON)
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusOK)
 	}
 	var last time.Time
-	progress := func(p Progress) {
+	progress := func(p apitype.Progress) {
 		now := time.Now()
 		if now.Sub(last) < progressLineInterval {
 			return
@@ -57,7 +59,7 @@ func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progre
 		if !started {
 			start()
 		}
-		if enc.Encode(ProgressLine[T]{Progress: &p}) == nil {
+		if enc.Encode(apitype.ProgressLine[T]{Progress: &p}) == nil {
 			_ = rc.Flush()
 		}
 	}
@@ -72,10 +74,10 @@ func streamProgress[T any](h *apiHandler, w http.ResponseWriter, run func(progre
 	}
 	if err != nil {
 		h.log.Debug("stream failed", "err", err)
-		_ = enc.Encode(ProgressLine[T]{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		_ = enc.Encode(apitype.ProgressLine[T]{Error: httpx.OneLine(err.Error()), Code: apitype.CodeOf(err)})
 		return
 	}
-	_ = enc.Encode(ProgressLine[T]{Result: &res})
+	_ = enc.Encode(apitype.ProgressLine[T]{Result: &res})
 }
 
 func (h *apiHandler) info(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +98,7 @@ func (h *apiHandler) ls(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.api.Ls(r.Context(), ref)
 	if v == nil {
-		v = []Entry{}
+		v = []apitype.Entry{}
 	}
 	reply(w, v, err)
 }
@@ -122,7 +124,7 @@ func (h *apiHandler) cat(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveFile serves an opened file with Range and conditional request support.
-func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, st PathStat) {
+func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, st apitype.PathStat) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if st.CID.Defined() {
@@ -137,7 +139,7 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Trailer", TrailerError+", "+TrailerCode)
+	w.Header().Set("Trailer", apitype.TrailerError+", "+apitype.TrailerCode)
 	cw := &countWriter{w: w}
 	err := fn(cw)
 	if err == nil {
@@ -152,8 +154,8 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 	} else {
 		h.log.Warn("stream failed", "err", err, "sent", cw.n)
 	}
-	w.Header().Set(TrailerError, oneLine(err.Error()))
-	w.Header().Set(TrailerCode, string(CodeOf(err)))
+	w.Header().Set(apitype.TrailerError, httpx.OneLine(err.Error()))
+	w.Header().Set(apitype.TrailerCode, string(apitype.CodeOf(err)))
 }
 
 func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +166,7 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 	}
 	ts, ok := h.api.(treeSource)
 	if !ok {
-		writeErrorStatus(w, http.StatusNotImplemented, CodeInternal, "api: get is not supported by this node")
+		writeErrorStatus(w, http.StatusNotImplemented, apitype.CodeInternal, "api: get is not supported by this node")
 		return
 	}
 	st, err := ts.Stat(r.Context(), ref)
@@ -172,7 +174,7 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	w.Header().Set(HeaderSize, strconv.FormatInt(st.Size, 10))
+	w.Header().Set(apitype.HeaderSize, strconv.FormatInt(st.Size, 10))
 	if st.Type != "dir" {
 		if r.Header.Get("Range") != "" {
 			f, st, err := ts.OpenFile(r.Context(), ref)
@@ -181,20 +183,20 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			defer f.Close()
-			w.Header().Set(HeaderType, "file")
+			w.Header().Set(apitype.HeaderType, "file")
 			serveFile(w, r, f, st)
 			return
 		}
 		// Streamed as cat does (leaves read ahead in parallel), not served
 		// with a Content-Length: a failure after the first byte then reaches
 		// the client in the trailers.
-		w.Header().Set(HeaderType, "file")
+		w.Header().Set(apitype.HeaderType, "file")
 		h.stream(w, "application/octet-stream", func(w io.Writer) error {
 			return h.api.Cat(r.Context(), ref, w)
 		})
 		return
 	}
-	w.Header().Set(HeaderType, "dir")
+	w.Header().Set(apitype.HeaderType, "dir")
 	h.stream(w, "application/x-tar", func(w io.Writer) error {
 		return ts.WriteTar(r.Context(), ref, w)
 	})
@@ -203,7 +205,7 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) pins(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.Pins(r.Context())
 	if v == nil {
-		v = []PinInfo{}
+		v = []apitype.PinInfo{}
 	}
 	reply(w, v, err)
 }
@@ -232,7 +234,7 @@ func (h *apiHandler) export(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	h.stream(w, ContentTypeCAR, func(w io.Writer) error {
+	h.stream(w, apitype.ContentTypeCAR, func(w io.Writer) error {
 		return h.api.Export(r.Context(), ref, w)
 	})
 }
@@ -245,13 +247,13 @@ func (h *apiHandler) importCAR(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) bookmarks(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.Bookmarks(r.Context())
 	if v == nil {
-		v = []Bookmark{}
+		v = []apitype.Bookmark{}
 	}
 	reply(w, v, err)
 }
 
 func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
-	var req BookmarkRequest
+	var req apitype.BookmarkRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -260,13 +262,8 @@ func (h *apiHandler) bookmarkAdd(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// FollowRequest is the body of POST /api/v1/bookmarks/{name}/follow.
-type FollowRequest struct {
-	Follow bool `json:"follow"`
-}
-
 func (h *apiHandler) bookmarkFollow(w http.ResponseWriter, r *http.Request) {
-	var req FollowRequest
+	var req apitype.FollowRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -299,7 +296,7 @@ func (h *apiHandler) quota(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) setQuota(w http.ResponseWriter, r *http.Request) {
-	var req QuotaRequest
+	var req apitype.QuotaRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -310,17 +307,17 @@ func (h *apiHandler) setQuota(w http.ResponseWriter, r *http.Request) {
 
 func (h *apiHandler) configShow(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.ConfigShow(r.Context())
-	reply(w, ConfigText{Text: v}, err)
+	reply(w, apitype.ConfigText{Text: v}, err)
 }
 
 func (h *apiHandler) configGet(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
 	v, err := h.api.ConfigGet(r.Context(), key)
-	reply(w, ConfigValue{Key: key, Value: v}, err)
+	reply(w, apitype.ConfigValue{Key: key, Value: v}, err)
 }
 
 func (h *apiHandler) configSet(w http.ResponseWriter, r *http.Request) {
-	var req ConfigValue
+	var req apitype.ConfigValue
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -335,19 +332,19 @@ func (h *apiHandler) configSet(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) peers(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.Peers(r.Context())
 	if v == nil {
-		v = []PeerInfo{}
+		v = []apitype.PeerInfo{}
 	}
 	reply(w, v, err)
 }
 
 func (h *apiHandler) connect(w http.ResponseWriter, r *http.Request) {
-	var req ConnectRequest
+	var req apitype.ConnectRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
 	if req.Addr == "" {
-		writeError(w, codedf(CodeInvalid, "connect: no addr given"))
+		writeError(w, apitype.Errorf(apitype.CodeInvalid, "connect: no addr given"))
 		return
 	}
 	v, err := h.api.Connect(r.Context(), req.Addr)
@@ -362,19 +359,19 @@ func (h *apiHandler) providers(w http.ResponseWriter, r *http.Request) {
 	}
 	v, err := h.api.Providers(r.Context(), ref)
 	if v == nil {
-		v = []ProviderInfo{}
+		v = []apitype.ProviderInfo{}
 	}
-	reply(w, ProvidersResponse{Providers: v}, err)
+	reply(w, apitype.ProvidersResponse{Providers: v}, err)
 }
 
 // readRef decodes a RefRequest body with a non-empty ref.
 func readRef(w http.ResponseWriter, r *http.Request) (string, error) {
-	var req RefRequest
+	var req apitype.RefRequest
 	if err := readJSON(w, r, &req); err != nil {
 		return "", err
 	}
 	if req.Ref == "" {
-		return "", codedf(CodeInvalid, "request body: missing ref")
+		return "", apitype.Errorf(apitype.CodeInvalid, "request body: missing ref")
 	}
 	return req.Ref, nil
 }
@@ -385,7 +382,7 @@ func (h *apiHandler) siteGet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	streamProgress(h, w, func(progress func(Progress)) (PackageInfo, error) {
+	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.PackageInfo, error) {
 		return h.api.SiteGet(r.Context(), ref, progress)
 	})
 }
@@ -398,22 +395,22 @@ func (h *apiHandler) fetch(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	streamProgress(h, w, func(progress func(Progress)) (FetchResult, error) {
+	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.FetchResult, error) {
 		if f, ok := h.api.(fetcher); ok {
 			return f.fetchForAPI(r.Context(), ref, progress)
 		}
-		return FetchResult{}, nil
+		return apitype.FetchResult{}, nil
 	})
 }
 
 func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
-	var req PublishRequest
+	var req apitype.PublishRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
 	if req.Channel == "" || req.Ref == "" {
-		writeError(w, codedf(CodeInvalid, "publish: want a channel and a ref"))
+		writeError(w, apitype.Errorf(apitype.CodeInvalid, "publish: want a channel and a ref"))
 		return
 	}
 	v, err := h.api.Publish(r.Context(), req.Channel, req.Ref)
@@ -423,7 +420,7 @@ func (h *apiHandler) publish(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) channels(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.Channels(r.Context())
 	if v == nil {
-		v = []PublishResult{}
+		v = []apitype.PublishResult{}
 	}
 	reply(w, v, err)
 }
@@ -432,28 +429,28 @@ func (h *apiHandler) channels(w http.ResponseWriter, r *http.Request) {
 // on the network and lacks the package ref names, it fetches the whole
 // package (pinned cache), as the first read of it would, but with progress.
 // Mutable MRIs resolve first.
-func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(Progress)) (FetchResult, error) {
+func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error) {
 	m, err := n.resolveRef(ctx, ref)
 	if err != nil {
-		return FetchResult{}, err
+		return apitype.FetchResult{}, err
 	}
 	if n.network() == nil {
-		return FetchResult{}, nil
+		return apitype.FetchResult{}, nil
 	}
 	if ok, err := n.have(m.Root); err != nil {
-		return FetchResult{}, err
+		return apitype.FetchResult{}, err
 	} else if ok {
-		return FetchResult{}, nil // held whole: reads need no fetch (see resolve)
+		return apitype.FetchResult{}, nil // held whole: reads need no fetch (see resolve)
 	}
-	var last Progress
-	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p Progress) {
+	var last apitype.Progress
+	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p apitype.Progress) {
 		last = p
 		if progress != nil {
 			progress(p)
 		}
 	})
 	if err != nil {
-		return FetchResult{}, err
+		return apitype.FetchResult{}, err
 	}
-	return FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
+	return apitype.FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }

@@ -1,9 +1,13 @@
 package node
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/myconet/myconet/node/apitype"
+)
 
 func (h *apiHandler) invite(w http.ResponseWriter, r *http.Request) {
-	var req InviteRequest
+	var req apitype.InviteRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -13,13 +17,13 @@ func (h *apiHandler) invite(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) join(w http.ResponseWriter, r *http.Request) {
-	var req JoinRequest
+	var req apitype.JoinRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
 	if req.Invite == "" {
-		writeError(w, codedf(CodeInvalid, "no invite given"))
+		writeError(w, apitype.Errorf(apitype.CodeInvalid, "no invite given"))
 		return
 	}
 	v, err := h.api.Join(r.Context(), req.Invite)
@@ -32,13 +36,13 @@ func (h *apiHandler) names(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) nameEdit(w http.ResponseWriter, r *http.Request) {
-	var req NameRequest
+	var req apitype.NameRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
 	var (
-		v   NameInfo
+		v   apitype.NameInfo
 		err error
 	)
 	switch req.Op {
@@ -50,9 +54,9 @@ func (h *apiHandler) nameEdit(w http.ResponseWriter, r *http.Request) {
 		v, err = h.api.NameResolve(r.Context(), req.Name)
 	case "rm":
 		err = h.api.NameRm(r.Context(), req.Name)
-		v = NameInfo{Name: req.Name}
+		v = apitype.NameInfo{Name: req.Name}
 	default:
-		err = codedf(CodeInvalid, "names: op must be set, publish, resolve or rm, got %q", req.Op)
+		err = apitype.Errorf(apitype.CodeInvalid, "names: op must be set, publish, resolve or rm, got %q", req.Op)
 	}
 	reply(w, v, err)
 }

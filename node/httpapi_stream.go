@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -16,39 +18,6 @@ import (
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
-}
-
-// statusWriter records the status of a response. Unwrap lets
-// http.ResponseController reach the connection (Flush).
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	bytes  int64 // body bytes written (access log)
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(p []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	n, err := s.ResponseWriter.Write(p)
-	s.bytes += int64(n)
-	return n, err
-}
-
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func (s *statusWriter) statusCode() int {
-	if s.status == 0 {
-		return http.StatusOK
-	}
-	return s.status
 }
 
 // headerRecorder captures the status and headers the mux would send.
@@ -95,14 +64,14 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // response.
 func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	v := r.URL.Query()
-	opts := SearchOptions{
+	opts := apitype.SearchOptions{
 		Kind: v.Get("kind"), Language: v.Get("language"), License: v.Get("license"),
 		Publisher: v.Get("publisher"), Tags: v["tag"],
 	}
 	if l := v.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 0 {
-			writeError(w, codedf(CodeInvalid, "limit %q is not a number ≥ 0", l))
+			writeError(w, apitype.Errorf(apitype.CodeInvalid, "limit %q is not a number ≥ 0", l))
 			return
 		}
 		opts.Limit = n
@@ -110,7 +79,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	if lo := v.Get("local"); lo != "" {
 		b, err := strconv.ParseBool(lo)
 		if err != nil {
-			writeError(w, codedf(CodeInvalid, "local %q is not a boolean", lo))
+			writeError(w, apitype.Errorf(apitype.CodeInvalid, "local %q is not a boolean", lo))
 			return
 		}
 		opts.Local = b
@@ -121,17 +90,17 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", ContentTypeNDJSON)
+	w.Header().Set("Content-Type", apitype.ContentTypeNDJSON)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
-	onResult := func(res SearchResult) {
-		if enc.Encode(SearchLine{Result: &res}) == nil {
+	onResult := func(res apitype.SearchResult) {
+		if enc.Encode(apitype.SearchLine{Result: &res}) == nil {
 			_ = rc.Flush()
 		}
 	}
-	var done SearchResults
+	var done apitype.SearchResults
 	var err error
 	if n, ok := h.api.(*Node); ok {
 		done, err = n.search(r.Context(), query, opts, onResult)
@@ -139,11 +108,11 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}
 	if err != nil {
-		_ = enc.Encode(SearchLine{Error: oneLine(err.Error()), Code: CodeOf(err)})
+		_ = enc.Encode(apitype.SearchLine{Error: httpx.OneLine(err.Error()), Code: apitype.CodeOf(err)})
 		return
 	}
 	if done.Results == nil {
-		done.Results = []SearchResult{}
+		done.Results = []apitype.SearchResult{}
 	}
-	_ = enc.Encode(SearchLine{Done: &done})
+	_ = enc.Encode(apitype.SearchLine{Done: &done})
 }

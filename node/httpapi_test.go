@@ -23,7 +23,9 @@ import (
 
 	"github.com/myconet/myconet/internal/fixture"
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -36,61 +38,61 @@ type fakeAPI struct {
 	addFailLate bool   // Add fails after its progress calls
 	export      []byte // what Export writes
 	exportErr   error  // returned by Export after writing export
-	bookmarks   []node.Bookmark
-	lastReq     node.AddRequest
+	bookmarks   []apitype.Bookmark
+	lastReq     apitype.AddRequest
 	config      map[string]string
 }
 
-var _ node.API = (*fakeAPI)(nil)
+var _ apitype.API = (*fakeAPI)(nil)
 
 func refErr(ref string) error {
 	switch ref {
 	case "missing":
-		return fmt.Errorf("%w: %s: no such package", node.ErrNotFound, ref)
+		return fmt.Errorf("%w: %s: no such package", apitype.ErrNotFound, ref)
 	case "bad":
-		return fmt.Errorf("%w: %s: malformed MRI", node.ErrInvalid, ref)
+		return fmt.Errorf("%w: %s: malformed MRI", apitype.ErrInvalid, ref)
 	case "withheld":
-		return fmt.Errorf("%w: voted remove 80%%", node.ErrWithheld)
+		return fmt.Errorf("%w: voted remove 80%%", apitype.ErrWithheld)
 	case "corrupt":
-		return fmt.Errorf("%w: block bafy... does not match its hash", node.ErrCorrupt)
+		return fmt.Errorf("%w: block bafy... does not match its hash", apitype.ErrCorrupt)
 	case "plain":
 		return errors.New("some internal failure\nwith a second line")
 	}
 	return nil
 }
 
-func (f *fakeAPI) ID(ctx context.Context) (node.IDInfo, error) {
-	return node.IDInfo{PeerID: "12D3KooWfake", Address: "fd6d:7963::1", PublicKey: "AAAA"}, nil
+func (f *fakeAPI) ID(ctx context.Context) (apitype.IDInfo, error) {
+	return apitype.IDInfo{PeerID: "12D3KooWfake", Address: "fd6d:7963::1", PublicKey: "AAAA"}, nil
 }
-func (f *fakeAPI) Status(ctx context.Context) (node.Status, error) {
-	return node.Status{}, fmt.Errorf("%w: offline", node.ErrNoDaemon)
+func (f *fakeAPI) Status(ctx context.Context) (apitype.Status, error) {
+	return apitype.Status{}, fmt.Errorf("%w: offline", apitype.ErrNoDaemon)
 }
-func (f *fakeAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+func (f *fakeAPI) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
 	f.lastReq = req
 	if err := refErr(req.Path); err != nil && !f.addFailLate {
-		return node.AddResult{}, err
+		return apitype.AddResult{}, err
 	}
 	for i := range f.addProgress {
 		if progress != nil {
-			progress(node.Progress{Bytes: int64(i), Total: int64(f.addProgress)})
+			progress(apitype.Progress{Bytes: int64(i), Total: int64(f.addProgress)})
 		}
 	}
 	if f.addFailLate {
-		return node.AddResult{}, fmt.Errorf("%w: add: 10 GB needed", node.ErrQuota)
+		return apitype.AddResult{}, fmt.Errorf("%w: add: 10 GB needed", apitype.ErrQuota)
 	}
-	return node.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Content: "bafycontent", Size: 42, Files: 1}, nil
+	return apitype.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Content: "bafycontent", Size: 42, Files: 1}, nil
 }
-func (f *fakeAPI) Info(ctx context.Context, ref string) (node.PackageInfo, error) {
+func (f *fakeAPI) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
 	if err := refErr(ref); err != nil {
-		return node.PackageInfo{}, err
+		return apitype.PackageInfo{}, err
 	}
-	return node.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}}, SignatureValid: true}, nil
+	return apitype.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: apitype.Meta{Title: "T", Tags: []string{"a", "b"}}, SignatureValid: true}, nil
 }
-func (f *fakeAPI) Ls(ctx context.Context, ref string) ([]node.Entry, error) {
+func (f *fakeAPI) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
 	if err := refErr(ref); err != nil {
 		return nil, err
 	}
-	return []node.Entry{{Name: "a.txt", CID: "bafya", Size: 3, Type: "file"}}, nil
+	return []apitype.Entry{{Name: "a.txt", CID: "bafya", Size: 3, Type: "file"}}, nil
 }
 func (f *fakeAPI) Cat(ctx context.Context, ref string, w io.Writer) error {
 	if err := refErr(ref); err != nil {
@@ -99,21 +101,21 @@ func (f *fakeAPI) Cat(ctx context.Context, ref string, w io.Writer) error {
 	_, err := io.WriteString(w, "hello "+ref)
 	return err
 }
-func (f *fakeAPI) Get(ctx context.Context, ref, dest string, p func(node.Progress)) error {
+func (f *fakeAPI) Get(ctx context.Context, ref, dest string, p func(apitype.Progress)) error {
 	return errors.New("fake: not used")
 }
-func (f *fakeAPI) Pins(ctx context.Context) ([]node.PinInfo, error) { return nil, nil }
+func (f *fakeAPI) Pins(ctx context.Context) ([]apitype.PinInfo, error) { return nil, nil }
 func (f *fakeAPI) Unpin(ctx context.Context, ref, reason string) error {
 	if err := refErr(ref); err != nil {
 		return err
 	}
 	if reason != "local" {
-		return fmt.Errorf("%w: reason %q", node.ErrInvalid, reason)
+		return fmt.Errorf("%w: reason %q", apitype.ErrInvalid, reason)
 	}
 	return nil
 }
-func (f *fakeAPI) GC(ctx context.Context) (node.GCResult, error) {
-	return node.GCResult{Removed: 3, Freed: 300}, nil
+func (f *fakeAPI) GC(ctx context.Context) (apitype.GCResult, error) {
+	return apitype.GCResult{Removed: 3, Freed: 300}, nil
 }
 func (f *fakeAPI) Export(ctx context.Context, ref string, w io.Writer) error {
 	if err := refErr(ref); err != nil {
@@ -124,33 +126,33 @@ func (f *fakeAPI) Export(ctx context.Context, ref string, w io.Writer) error {
 	}
 	return f.exportErr
 }
-func (f *fakeAPI) Import(ctx context.Context, r io.Reader) (node.ImportResult, error) {
+func (f *fakeAPI) Import(ctx context.Context, r io.Reader) (apitype.ImportResult, error) {
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return node.ImportResult{}, err
+		return apitype.ImportResult{}, err
 	}
 	if len(b) == 0 {
-		return node.ImportResult{}, fmt.Errorf("%w: empty CAR", node.ErrInvalid)
+		return apitype.ImportResult{}, fmt.Errorf("%w: empty CAR", apitype.ErrInvalid)
 	}
-	return node.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: int64(len(b))}, nil
+	return apitype.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: int64(len(b))}, nil
 }
-func (f *fakeAPI) Bookmarks(ctx context.Context) ([]node.Bookmark, error) { return f.bookmarks, nil }
-func (f *fakeAPI) BookmarkAdd(ctx context.Context, req node.BookmarkRequest) (node.Bookmark, error) {
+func (f *fakeAPI) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) { return f.bookmarks, nil }
+func (f *fakeAPI) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (apitype.Bookmark, error) {
 	if err := refErr(req.Ref); err != nil {
-		return node.Bookmark{}, err
+		return apitype.Bookmark{}, err
 	}
-	b := node.Bookmark{Name: req.Name, MRI: "myco://" + req.Ref, URL: "http://x/", Created: time.Unix(1700000000, 0).UTC(), Follow: req.Follow}
+	b := apitype.Bookmark{Name: req.Name, MRI: "myco://" + req.Ref, URL: "http://x/", Created: time.Unix(1700000000, 0).UTC(), Follow: req.Follow}
 	f.bookmarks = append(f.bookmarks, b)
 	return b, nil
 }
-func (f *fakeAPI) BookmarkFollow(ctx context.Context, name string, follow bool) (node.Bookmark, error) {
+func (f *fakeAPI) BookmarkFollow(ctx context.Context, name string, follow bool) (apitype.Bookmark, error) {
 	for i, b := range f.bookmarks {
 		if b.Name == name {
 			f.bookmarks[i].Follow = follow
 			return f.bookmarks[i], nil
 		}
 	}
-	return node.Bookmark{}, fmt.Errorf("%w: no bookmark %q", node.ErrNotFound, name)
+	return apitype.Bookmark{}, fmt.Errorf("%w: no bookmark %q", apitype.ErrNotFound, name)
 }
 
 func (f *fakeAPI) BookmarkRm(ctx context.Context, name string) error {
@@ -160,92 +162,92 @@ func (f *fakeAPI) BookmarkRm(ctx context.Context, name string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: bookmark %q", node.ErrNotFound, name)
+	return fmt.Errorf("%w: bookmark %q", apitype.ErrNotFound, name)
 }
-func (f *fakeAPI) OpenURL(ctx context.Context, nameOrRef string) (node.URLResponse, error) {
+func (f *fakeAPI) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLResponse, error) {
 	if err := refErr(nameOrRef); err != nil {
-		return node.URLResponse{}, err
+		return apitype.URLResponse{}, err
 	}
-	return node.URLResponse{URL: "http://" + nameOrRef + ".myco.localhost:8190/"}, nil
+	return apitype.URLResponse{URL: "http://" + nameOrRef + ".myco.localhost:8190/"}, nil
 }
-func (f *fakeAPI) Quota(ctx context.Context) (node.QuotaInfo, error) {
-	return node.QuotaInfo{Disk: 1000, DiskUsed: 123, Blocks: 7, Packages: 2, PinsCount: 2, ByReason: map[string]int64{"local": 123}}, nil
+func (f *fakeAPI) Quota(ctx context.Context) (apitype.QuotaInfo, error) {
+	return apitype.QuotaInfo{Disk: 1000, DiskUsed: 123, Blocks: 7, Packages: 2, PinsCount: 2, ByReason: map[string]int64{"local": 123}}, nil
 }
-func (f *fakeAPI) SetQuota(ctx context.Context, r, v string) (node.QuotaInfo, error) {
+func (f *fakeAPI) SetQuota(ctx context.Context, r, v string) (apitype.QuotaInfo, error) {
 	if r != "disk" {
-		return node.QuotaInfo{}, fmt.Errorf("%w: unknown resource %q", node.ErrInvalid, r)
+		return apitype.QuotaInfo{}, fmt.Errorf("%w: unknown resource %q", apitype.ErrInvalid, r)
 	}
-	return node.QuotaInfo{Disk: 5000}, nil
+	return apitype.QuotaInfo{Disk: 5000}, nil
 }
 func (f *fakeAPI) ConfigShow(ctx context.Context) (string, error) { return "version = 1\n", nil }
 func (f *fakeAPI) ConfigGet(ctx context.Context, key string) (string, error) {
 	v, ok := f.config[key]
 	if !ok {
-		return "", fmt.Errorf("%w: unknown config key %q", node.ErrInvalid, key)
+		return "", fmt.Errorf("%w: unknown config key %q", apitype.ErrInvalid, key)
 	}
 	return v, nil
 }
 func (f *fakeAPI) ConfigSet(ctx context.Context, key, value string) error {
 	if _, ok := f.config[key]; !ok {
-		return fmt.Errorf("%w: unknown config key %q", node.ErrInvalid, key)
+		return fmt.Errorf("%w: unknown config key %q", apitype.ErrInvalid, key)
 	}
 	f.config[key] = value
 	return nil
 }
 
-var fakePeers = []node.PeerInfo{
+var fakePeers = []apitype.PeerInfo{
 	{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}, Direction: "outbound", Latency: 0.0012},
 	{ID: "12D3KooWpeerB", Addrs: []string{"/ip4/127.0.0.1/udp/4002/quic-v1"}, Direction: "inbound", Relayed: true},
 }
 
-func (f *fakeAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) { return fakePeers, nil }
-func (f *fakeAPI) Connect(ctx context.Context, addr string) (node.PeerInfo, error) {
+func (f *fakeAPI) Peers(ctx context.Context) ([]apitype.PeerInfo, error) { return fakePeers, nil }
+func (f *fakeAPI) Connect(ctx context.Context, addr string) (apitype.PeerInfo, error) {
 	if err := refErr(addr); err != nil {
-		return node.PeerInfo{}, err
+		return apitype.PeerInfo{}, err
 	}
-	return node.PeerInfo{ID: "12D3KooWdialed", Addrs: []string{addr}, Direction: "outbound"}, nil
+	return apitype.PeerInfo{ID: "12D3KooWdialed", Addrs: []string{addr}, Direction: "outbound"}, nil
 }
-func (f *fakeAPI) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
+func (f *fakeAPI) Providers(ctx context.Context, ref string) ([]apitype.ProviderInfo, error) {
 	if err := refErr(ref); err != nil {
 		return nil, err
 	}
 	if ref == "nobody" {
 		return nil, nil
 	}
-	return []node.ProviderInfo{{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}}, {ID: "12D3KooWfake", Self: true}}, nil
+	return []apitype.ProviderInfo{{ID: "12D3KooWpeerA", Addrs: []string{"/ip4/127.0.0.1/tcp/4001"}}, {ID: "12D3KooWfake", Self: true}}, nil
 }
-func (f *fakeAPI) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
+func (f *fakeAPI) SiteGet(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.PackageInfo, error) {
 	if err := refErr(ref); err != nil && !f.addFailLate {
-		return node.PackageInfo{}, err
+		return apitype.PackageInfo{}, err
 	}
 	for i := range f.addProgress {
 		if progress != nil {
-			progress(node.Progress{Bytes: int64(i), Blocks: int64(i / 10), Providers: 2})
+			progress(apitype.Progress{Bytes: int64(i), Blocks: int64(i / 10), Providers: 2})
 		}
 	}
 	if f.addFailLate {
-		return node.PackageInfo{}, fmt.Errorf("%w: fetch: no provider left", node.ErrNotFound)
+		return apitype.PackageInfo{}, fmt.Errorf("%w: fetch: no provider left", apitype.ErrNotFound)
 	}
 	return f.Info(ctx, ref)
 }
-func (f *fakeAPI) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
+func (f *fakeAPI) Publish(ctx context.Context, channel, ref string) (apitype.PublishResult, error) {
 	if err := refErr(ref); err != nil {
-		return node.PublishResult{}, err
+		return apitype.PublishResult{}, err
 	}
 	if channel == "" || strings.Contains(channel, "/") {
-		return node.PublishResult{}, fmt.Errorf("%w: channel %q", node.ErrInvalid, channel)
+		return apitype.PublishResult{}, fmt.Errorf("%w: channel %q", apitype.ErrInvalid, channel)
 	}
-	return node.PublishResult{MRI: "myco://12D3KooWfake/" + channel, Target: "myco://" + ref, Seq: 3, Expires: time.Unix(1800000000, 0).UTC()}, nil
+	return apitype.PublishResult{MRI: "myco://12D3KooWfake/" + channel, Target: "myco://" + ref, Seq: 3, Expires: time.Unix(1800000000, 0).UTC()}, nil
 }
-func (f *fakeAPI) Channels(ctx context.Context) ([]node.PublishResult, error) {
+func (f *fakeAPI) Channels(ctx context.Context) ([]apitype.PublishResult, error) {
 	return nil, nil
 }
 
-func (f *fakeAPI) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+func (f *fakeAPI) Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
 	if query == "fail" {
-		return nil, fmt.Errorf("%w: search: bad filter", node.ErrInvalid)
+		return nil, fmt.Errorf("%w: search: bad filter", apitype.ErrInvalid)
 	}
-	res := []node.SearchResult{
+	res := []apitype.SearchResult{
 		{MRI: "myco://bafyA", Title: "A " + opts.Kind + " " + strings.Join(opts.Tags, ","), Holders: 1},
 		{MRI: "myco://bafyB", Title: "B", Holders: 2},
 	}
@@ -329,11 +331,11 @@ func TestAPIAuthAndHost(t *testing.T) {
 				t.Fatalf("status %d, want %d", resp.StatusCode, tt.want)
 			}
 			if tt.want != 200 {
-				var eb node.ErrorBody
+				var eb apitype.ErrorBody
 				if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil || eb.Error == "" || eb.Code == "" {
 					t.Fatalf("error body %+v, %v", eb, err)
 				}
-				if want := map[int]node.Code{401: node.CodeUnauthorized, 403: node.CodeForbidden}[tt.want]; eb.Code != want {
+				if want := map[int]apitype.Code{401: apitype.CodeUnauthorized, 403: apitype.CodeForbidden}[tt.want]; eb.Code != want {
 					t.Fatalf("code %q with status %d, want %q", eb.Code, tt.want, want)
 				}
 			}
@@ -358,33 +360,33 @@ func TestAPIRouting(t *testing.T) {
 	tests := []struct {
 		method, path string
 		want         int
-		code         node.Code
+		code         apitype.Code
 	}{
-		{"POST", "/api/v1/id", 405, node.CodeInvalid},
-		{"GET", "/api/v1/gc", 405, node.CodeInvalid},
-		{"GET", "/api/v1/add", 405, node.CodeInvalid},
-		{"GET", "/api/v1/pins/rm?ref=x", 405, node.CodeInvalid},
-		{"GET", "/api/v1/nope", 404, node.CodeNotFound},
-		{"GET", "/", 404, node.CodeNotFound},
+		{"POST", "/api/v1/id", 405, apitype.CodeInvalid},
+		{"GET", "/api/v1/gc", 405, apitype.CodeInvalid},
+		{"GET", "/api/v1/add", 405, apitype.CodeInvalid},
+		{"GET", "/api/v1/pins/rm?ref=x", 405, apitype.CodeInvalid},
+		{"GET", "/api/v1/nope", 404, apitype.CodeNotFound},
+		{"GET", "/", 404, apitype.CodeNotFound},
 		{"GET", "/api/v1/x/../id", 301, ""},
-		{"GET", "/api/v1/info", 400, node.CodeInvalid}, // no ref
-		{"GET", "/api/v1/info?ref=missing", 404, node.CodeNotFound},
-		{"GET", "/api/v1/info?ref=withheld", 451, node.CodeWithheld},
-		{"GET", "/api/v1/info?ref=corrupt", 500, node.CodeCorrupt},
-		{"GET", "/api/v1/info?ref=plain", 500, node.CodeInternal},
-		{"GET", "/api/v1/status", 503, node.CodeNoDaemon},
-		{"GET", "/api/v1/get?ref=x", 501, node.CodeInternal}, // the fake has no Stat/WriteTar
-		{"POST", "/api/v1/peers", 405, node.CodeInvalid},
-		{"GET", "/api/v1/peers/connect", 405, node.CodeInvalid},
-		{"POST", "/api/v1/peers/connect", 400, node.CodeInvalid}, // no body
-		{"GET", "/api/v1/providers", 400, node.CodeInvalid},      // no ref
-		{"GET", "/api/v1/providers?ref=missing", 404, node.CodeNotFound},
-		{"GET", "/api/v1/site/get?ref=x", 405, node.CodeInvalid},
-		{"POST", "/api/v1/site/get", 400, node.CodeInvalid},
-		{"POST", "/api/v1/fetch", 400, node.CodeInvalid},
-		{"GET", "/api/v1/publish", 405, node.CodeInvalid},
-		{"POST", "/api/v1/publish", 400, node.CodeInvalid},
-		{"POST", "/api/v1/channels", 405, node.CodeInvalid},
+		{"GET", "/api/v1/info", 400, apitype.CodeInvalid}, // no ref
+		{"GET", "/api/v1/info?ref=missing", 404, apitype.CodeNotFound},
+		{"GET", "/api/v1/info?ref=withheld", 451, apitype.CodeWithheld},
+		{"GET", "/api/v1/info?ref=corrupt", 500, apitype.CodeCorrupt},
+		{"GET", "/api/v1/info?ref=plain", 500, apitype.CodeInternal},
+		{"GET", "/api/v1/status", 503, apitype.CodeNoDaemon},
+		{"GET", "/api/v1/get?ref=x", 501, apitype.CodeInternal}, // the fake has no Stat/WriteTar
+		{"POST", "/api/v1/peers", 405, apitype.CodeInvalid},
+		{"GET", "/api/v1/peers/connect", 405, apitype.CodeInvalid},
+		{"POST", "/api/v1/peers/connect", 400, apitype.CodeInvalid}, // no body
+		{"GET", "/api/v1/providers", 400, apitype.CodeInvalid},      // no ref
+		{"GET", "/api/v1/providers?ref=missing", 404, apitype.CodeNotFound},
+		{"GET", "/api/v1/site/get?ref=x", 405, apitype.CodeInvalid},
+		{"POST", "/api/v1/site/get", 400, apitype.CodeInvalid},
+		{"POST", "/api/v1/fetch", 400, apitype.CodeInvalid},
+		{"GET", "/api/v1/publish", 405, apitype.CodeInvalid},
+		{"POST", "/api/v1/publish", 400, apitype.CodeInvalid},
+		{"POST", "/api/v1/channels", 405, apitype.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
@@ -407,7 +409,7 @@ func TestAPIRouting(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 				t.Fatalf("content type %q", ct)
 			}
-			var eb node.ErrorBody
+			var eb apitype.ErrorBody
 			if err := json.NewDecoder(resp.Body).Decode(&eb); err != nil {
 				t.Fatal(err)
 			}
@@ -422,7 +424,7 @@ func TestClientErrorsRoundTrip(t *testing.T) {
 	f := &fakeAPI{config: map[string]string{"quota.disk": "10GB"}}
 	_, c := serveFake(t, f)
 	ctx := t.Context()
-	sentinels := map[string]error{"missing": node.ErrNotFound, "bad": node.ErrInvalid, "withheld": node.ErrWithheld, "corrupt": node.ErrCorrupt}
+	sentinels := map[string]error{"missing": apitype.ErrNotFound, "bad": apitype.ErrInvalid, "withheld": apitype.ErrWithheld, "corrupt": apitype.ErrCorrupt}
 	for ref, want := range sentinels {
 		direct := refErr(ref)
 		calls := map[string]error{}
@@ -431,9 +433,9 @@ func TestClientErrorsRoundTrip(t *testing.T) {
 		calls["cat"] = c.Cat(ctx, ref, io.Discard)
 		calls["export"] = c.Export(ctx, ref, io.Discard)
 		calls["unpin"] = c.Unpin(ctx, ref, "local")
-		_, calls["bookmark add"] = c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "b", Ref: ref})
+		_, calls["bookmark add"] = c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "b", Ref: ref})
 		_, calls["open"] = c.OpenURL(ctx, ref)
-		_, calls["add"] = c.Add(ctx, node.AddRequest{Path: ref, Title: "x"}, nil)
+		_, calls["add"] = c.Add(ctx, apitype.AddRequest{Path: ref, Title: "x"}, nil)
 		_, calls["connect"] = c.Connect(ctx, ref)
 		_, calls["providers"] = c.Providers(ctx, ref)
 		_, calls["site get"] = c.SiteGet(ctx, ref, nil)
@@ -446,24 +448,24 @@ func TestClientErrorsRoundTrip(t *testing.T) {
 			if err.Error() != direct.Error() {
 				t.Errorf("%s(%s): message %q, want %q", name, ref, err, direct)
 			}
-			if node.CodeOf(err) != node.CodeOf(direct) {
-				t.Errorf("%s(%s): code %s", name, ref, node.CodeOf(err))
+			if apitype.CodeOf(err) != apitype.CodeOf(direct) {
+				t.Errorf("%s(%s): code %s", name, ref, apitype.CodeOf(err))
 			}
 		}
 	}
-	if _, err := c.Status(ctx); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := c.Status(ctx); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Errorf("status: %v", err)
 	}
-	if err := c.BookmarkRm(ctx, "nope"); !errors.Is(err, node.ErrNotFound) {
+	if err := c.BookmarkRm(ctx, "nope"); !errors.Is(err, apitype.ErrNotFound) {
 		t.Errorf("bookmark rm: %v", err)
 	}
-	if _, err := c.ConfigGet(ctx, "nope.key"); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.ConfigGet(ctx, "nope.key"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("config get: %v", err)
 	}
-	if _, err := c.SetQuota(ctx, "cpux", "1"); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.SetQuota(ctx, "cpux", "1"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("set quota: %v", err)
 	}
-	if _, err := c.Import(ctx, bytes.NewReader(nil)); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Import(ctx, bytes.NewReader(nil)); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("import: %v", err)
 	}
 }
@@ -498,35 +500,35 @@ func TestClientValues(t *testing.T) {
 	err = c.Export(ctx, "bafyx", &buf)
 	check("export", buf.String(), "CAR bytes", err)
 	imp, err := c.Import(ctx, strings.NewReader("some CAR"))
-	check("import", imp, node.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: 8}, err)
+	check("import", imp, apitype.ImportResult{Roots: []string{"myco://bafyimported"}, Blocks: 1, Bytes: 8}, err)
 	gc, err := c.GC(ctx)
-	check("gc", gc, node.GCResult{Removed: 3, Freed: 300}, err)
+	check("gc", gc, apitype.GCResult{Removed: 3, Freed: 300}, err)
 	pins, err := c.Pins(ctx)
-	check("pins", pins, []node.PinInfo{}, err)
+	check("pins", pins, []apitype.PinInfo{}, err)
 	check("unpin", nil, nil, c.Unpin(ctx, "bafyx", "local"))
-	bm, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "my site", Ref: "bafyx", Follow: true})
+	bm, err := c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "my site", Ref: "bafyx", Follow: true})
 	check("bookmark add", bm, f.bookmarks[0], err)
 	bms, err := c.Bookmarks(ctx)
 	check("bookmarks", bms, f.bookmarks, err)
-	_, err = c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "a/b c?d", Ref: "bafyx"})
+	_, err = c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "a/b c?d", Ref: "bafyx"})
 	check("bookmark add odd name", nil, nil, err)
 	check("bookmark rm odd name", nil, nil, c.BookmarkRm(ctx, "a/b c?d"))
 	check("bookmark rm", nil, nil, c.BookmarkRm(ctx, "my site"))
 	check("bookmarks after rm", len(f.bookmarks), 0, nil)
 	u, err := c.OpenURL(ctx, "bafyx")
-	check("open", u, node.URLResponse{URL: "http://bafyx.myco.localhost:8190/"}, err)
+	check("open", u, apitype.URLResponse{URL: "http://bafyx.myco.localhost:8190/"}, err)
 	q, err := c.Quota(ctx)
 	wq, _ := f.Quota(ctx)
 	check("quota", q, wq, err)
 	q, err = c.SetQuota(ctx, "disk", "5KB")
-	check("set quota", q, node.QuotaInfo{Disk: 5000}, err)
+	check("set quota", q, apitype.QuotaInfo{Disk: 5000}, err)
 	text, err := c.ConfigShow(ctx)
 	check("config show", text, "version = 1\n", err)
 	check("config set", nil, nil, c.ConfigSet(ctx, "quota.disk", "1GB"))
 	v, err := c.ConfigGet(ctx, "quota.disk")
 	check("config get", v, "1GB", err)
 
-	req := node.AddRequest{Path: "/tmp/x", Title: "T", Tags: []string{"a"}, Hidden: true, Entry: "index.html"}
+	req := apitype.AddRequest{Path: "/tmp/x", Title: "T", Tags: []string{"a"}, Hidden: true, Entry: "index.html"}
 	res, err := c.Add(ctx, req, nil)
 	wres, _ := (&fakeAPI{}).Add(ctx, req, nil)
 	check("add", res, wres, err)
@@ -541,25 +543,25 @@ func TestClientValues(t *testing.T) {
 	wprovs, _ := f.Providers(ctx, "bafyx")
 	check("providers", provs, wprovs, err)
 	provs, err = c.Providers(ctx, "nobody")
-	check("providers none", provs, []node.ProviderInfo{}, err)
+	check("providers none", provs, []apitype.ProviderInfo{}, err)
 	si, err := c.SiteGet(ctx, "bafyx", nil)
 	check("site get", si, winfo, err)
 	pub, err := c.Publish(ctx, "docs", "bafyx")
 	wpub, _ := f.Publish(ctx, "docs", "bafyx")
 	check("publish", pub, wpub, err)
 	_, err = c.Publish(ctx, "a/b", "bafyx")
-	check("publish bad channel", errors.Is(err, node.ErrInvalid), true, nil)
+	check("publish bad channel", errors.Is(err, apitype.ErrInvalid), true, nil)
 	chans, err := c.Channels(ctx)
-	check("channels", chans, []node.PublishResult{}, err)
+	check("channels", chans, []apitype.PublishResult{}, err)
 	fr, err := c.Fetch(ctx, "bafyx", nil) // the fake cannot fetch: nothing to do
-	check("fetch", fr, node.FetchResult{}, err)
+	check("fetch", fr, apitype.FetchResult{}, err)
 }
 
 func TestAPISiteGetProgress(t *testing.T) {
 	f := &fakeAPI{addProgress: 50000}
 	_, c := serveFake(t, f)
-	var got []node.Progress
-	info, err := c.SiteGet(t.Context(), "bafyx", func(p node.Progress) { got = append(got, p) })
+	var got []apitype.Progress
+	info, err := c.SiteGet(t.Context(), "bafyx", func(p apitype.Progress) { got = append(got, p) })
 	if err != nil || info.Package != "bafyx" {
 		t.Fatalf("site get: %+v, %v", info, err)
 	}
@@ -568,7 +570,7 @@ func TestAPISiteGetProgress(t *testing.T) {
 	}
 	f.addFailLate, f.addProgress = true, 10
 	_, err = c.SiteGet(t.Context(), "bafyx", nil)
-	if !errors.Is(err, node.ErrNotFound) || err.Error() != "not found: fetch: no provider left" {
+	if !errors.Is(err, apitype.ErrNotFound) || err.Error() != "not found: fetch: no provider left" {
 		t.Fatalf("late site get error: %v", err)
 	}
 }
@@ -576,9 +578,9 @@ func TestAPISiteGetProgress(t *testing.T) {
 func TestAPIAddProgress(t *testing.T) {
 	f := &fakeAPI{addProgress: 200000}
 	_, c := serveFake(t, f)
-	var got []node.Progress
+	var got []apitype.Progress
 	start := time.Now()
-	res, err := c.Add(t.Context(), node.AddRequest{Path: "/x", Title: "x"}, func(p node.Progress) { got = append(got, p) })
+	res, err := c.Add(t.Context(), apitype.AddRequest{Path: "/x", Title: "x"}, func(p apitype.Progress) { got = append(got, p) })
 	elapsed := time.Since(start)
 	if err != nil || res.Package != "bafyfake" {
 		t.Fatalf("add: %+v, %v", res, err)
@@ -594,8 +596,8 @@ func TestAPIAddProgress(t *testing.T) {
 	// An error after progress started arrives in the stream, with its code.
 	f.addFailLate, f.addProgress = true, 10
 	got = nil
-	_, err = c.Add(t.Context(), node.AddRequest{Path: "/x", Title: "x"}, func(p node.Progress) { got = append(got, p) })
-	if !errors.Is(err, node.ErrQuota) || err.Error() != "quota exceeded: add: 10 GB needed" {
+	_, err = c.Add(t.Context(), apitype.AddRequest{Path: "/x", Title: "x"}, func(p apitype.Progress) { got = append(got, p) })
+	if !errors.Is(err, apitype.ErrQuota) || err.Error() != "quota exceeded: add: 10 GB needed" {
 		t.Fatalf("late add error: %v", err)
 	}
 	if len(got) == 0 {
@@ -604,11 +606,11 @@ func TestAPIAddProgress(t *testing.T) {
 }
 
 func TestAPIStreamErrorTrailer(t *testing.T) {
-	f := &fakeAPI{export: bytes.Repeat([]byte("x"), 100000), exportErr: fmt.Errorf("%w: block gone bad", node.ErrCorrupt)}
+	f := &fakeAPI{export: bytes.Repeat([]byte("x"), 100000), exportErr: fmt.Errorf("%w: block gone bad", apitype.ErrCorrupt)}
 	_, c := serveFake(t, f)
 	var buf bytes.Buffer
 	err := c.Export(t.Context(), "bafyx", &buf)
-	if !errors.Is(err, node.ErrCorrupt) || !strings.Contains(err.Error(), "block gone bad") {
+	if !errors.Is(err, apitype.ErrCorrupt) || !strings.Contains(err.Error(), "block gone bad") {
 		t.Fatalf("export: %v", err)
 	}
 	if buf.Len() != 100000 {
@@ -626,9 +628,9 @@ func TestAPIBodyLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var eb node.ErrorBody
+	var eb apitype.ErrorBody
 	json.NewDecoder(resp.Body).Decode(&eb)
-	if resp.StatusCode != 400 || eb.Code != node.CodeInvalid || !strings.Contains(eb.Error, "larger than") {
+	if resp.StatusCode != 400 || eb.Code != apitype.CodeInvalid || !strings.Contains(eb.Error, "larger than") {
 		t.Fatalf("status %d, %+v", resp.StatusCode, eb)
 	}
 }
@@ -749,7 +751,7 @@ func TestClientGetRefusesUnsafeTar(t *testing.T) {
 			}
 			tw.Close()
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set(node.HeaderType, "dir")
+				w.Header().Set(apitype.HeaderType, "dir")
 				w.Write(tb.Bytes())
 			}))
 			defer srv.Close()
@@ -788,17 +790,17 @@ func TestClientGetRefusesUnsafeTar(t *testing.T) {
 func TestFromHomeNoDaemon(t *testing.T) {
 	home := t.TempDir()
 	ctx := t.Context()
-	if _, err := client.FromHome(ctx, home); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := client.FromHome(ctx, home); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("no api file: %v", err)
 	}
 	// A stale file: nothing listens there any more.
 	srv := httptest.NewServer(http.NotFoundHandler())
 	addr := srv.Listener.Addr().String()
 	srv.Close()
-	os.WriteFile(filepath.Join(home, node.APIFile), []byte(addr+"\n"), 0o600)
-	os.WriteFile(filepath.Join(home, node.TokenFile), []byte("tok\n"), 0o600)
+	os.WriteFile(filepath.Join(home, apitype.APIFile), []byte(addr+"\n"), 0o600)
+	os.WriteFile(filepath.Join(home, apitype.TokenFile), []byte("tok\n"), 0o600)
 	start := time.Now()
-	if _, err := client.FromHome(ctx, home); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := client.FromHome(ctx, home); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("stale api file: %v", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -807,8 +809,8 @@ func TestFromHomeNoDaemon(t *testing.T) {
 	// A daemon that answers but refuses the token is not "no daemon".
 	srv2 := httptest.NewServer(node.NewAPIHandler(&fakeAPI{}, "other", nil))
 	defer srv2.Close()
-	os.WriteFile(filepath.Join(home, node.APIFile), []byte(srv2.Listener.Addr().String()), 0o600)
-	if _, err := client.FromHome(ctx, home); err == nil || errors.Is(err, node.ErrNoDaemon) {
+	os.WriteFile(filepath.Join(home, apitype.APIFile), []byte(srv2.Listener.Addr().String()), 0o600)
+	if _, err := client.FromHome(ctx, home); err == nil || errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("wrong token: %v", err)
 	}
 }
@@ -899,8 +901,8 @@ func TestAPIOverRealNode(t *testing.T) {
 	ctx := t.Context()
 
 	site := writeTree(t, siteFiles)
-	var progress []node.Progress
-	res, err := c.Add(ctx, node.AddRequest{Path: site, Title: "Test site", Tags: []string{"test"}}, func(p node.Progress) {
+	var progress []apitype.Progress
+	res, err := c.Add(ctx, apitype.AddRequest{Path: site, Title: "Test site", Tags: []string{"test"}}, func(p apitype.Progress) {
 		progress = append(progress, p)
 	})
 	if err != nil {
@@ -910,7 +912,7 @@ func TestAPIOverRealNode(t *testing.T) {
 
 	same := func(name string, viaAPI, direct any, errAPI, errDirect error) {
 		t.Helper()
-		if (errAPI == nil) != (errDirect == nil) || (errAPI != nil && (errAPI.Error() != errDirect.Error() || node.CodeOf(errAPI) != node.CodeOf(errDirect))) {
+		if (errAPI == nil) != (errDirect == nil) || (errAPI != nil && (errAPI.Error() != errDirect.Error() || apitype.CodeOf(errAPI) != apitype.CodeOf(errDirect))) {
 			t.Errorf("%s: error via API %v, direct %v", name, errAPI, errDirect)
 			return
 		}
@@ -944,8 +946,8 @@ func TestAPIOverRealNode(t *testing.T) {
 	for _, p := range []string{"", "/sub/page.html", "/docs"} {
 		base := t.TempDir()
 		d1, d2 := filepath.Join(base, "api"), filepath.Join(base, "direct")
-		var last node.Progress
-		e1 := c.Get(ctx, pkg+p, d1, func(pr node.Progress) { last = pr })
+		var last apitype.Progress
+		e1 := c.Get(ctx, pkg+p, d1, func(pr apitype.Progress) { last = pr })
 		e2 := n.Get(ctx, pkg+p, d2, nil)
 		if e1 != nil || e2 != nil {
 			t.Fatalf("get %q: %v / %v", p, e1, e2)
@@ -960,7 +962,7 @@ func TestAPIOverRealNode(t *testing.T) {
 		if last.Bytes == 0 || last.Files == 0 {
 			t.Errorf("get %q: final progress %+v", p, last)
 		}
-		if err := c.Get(ctx, pkg+p, d1, nil); !errors.Is(err, node.ErrInvalid) {
+		if err := c.Get(ctx, pkg+p, d1, nil); !errors.Is(err, apitype.ErrInvalid) {
 			t.Errorf("get %q onto an existing dest: %v", p, err)
 		}
 	}
@@ -973,7 +975,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	}()); !reflect.DeepEqual(got, siteFiles) {
 		t.Errorf("get of the whole site differs from what was added")
 	}
-	if err := c.Get(ctx, pkg+"/nope", filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, node.ErrNotFound) {
+	if err := c.Get(ctx, pkg+"/nope", filepath.Join(t.TempDir(), "x"), nil); !errors.Is(err, apitype.ErrNotFound) {
 		t.Errorf("get of a missing path: %v", err)
 	}
 
@@ -996,7 +998,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	inf2, e2 := n.Info(ctx, pkg)
 	inf1.Pins, inf2.Pins = nil, nil
 	same("info after import", inf1, inf2, e1, e2)
-	if _, err := c2.Import(ctx, strings.NewReader("not a CAR")); err == nil || errors.Is(err, node.ErrNotFound) {
+	if _, err := c2.Import(ctx, strings.NewReader("not a CAR")); err == nil || errors.Is(err, apitype.ErrNotFound) {
 		t.Errorf("import of garbage: %v", err)
 	}
 
@@ -1004,7 +1006,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	p1, e1 := c.Pins(ctx)
 	p2, e2 := n.Pins(ctx)
 	same("pins", p1, p2, e1, e2)
-	bm, err := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html"})
+	bm, err := c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1016,18 +1018,18 @@ func TestAPIOverRealNode(t *testing.T) {
 	}
 	// A taken name is refused, and so is --follow of a package, both leaving
 	// the bookmark as it was; force replaces.
-	for _, req := range []node.BookmarkRequest{{Name: "site", Ref: pkg}, {Name: "site", Ref: pkg, Follow: true, Force: true}} {
+	for _, req := range []apitype.BookmarkRequest{{Name: "site", Ref: pkg}, {Name: "site", Ref: pkg, Follow: true, Force: true}} {
 		_, e1 = c.BookmarkAdd(ctx, req)
 		_, e2 = n.BookmarkAdd(ctx, req)
 		same(fmt.Sprintf("bookmark add %+v", req), nil, nil, e1, e2)
-		if e1 == nil || !errors.Is(e1, node.ErrInvalid) {
+		if e1 == nil || !errors.Is(e1, apitype.ErrInvalid) {
 			t.Errorf("bookmark add %+v: %v, want invalid", req, e1)
 		}
 	}
 	if bms, _ := n.Bookmarks(ctx); len(bms) != 1 || bms[0].MRI != bm.MRI || bms[0].Follow {
 		t.Errorf("refused adds changed the bookmark: %+v", bms)
 	}
-	b1, e1 := c.BookmarkAdd(ctx, node.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html", Force: true})
+	b1, e1 := c.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "site", Ref: pkg + "/sub/page.html", Force: true})
 	if e1 != nil || b1.MRI != bm.MRI {
 		t.Errorf("forced add: %+v %v", b1, e1)
 	}
@@ -1094,7 +1096,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	if err != nil || gc.Removed == 0 {
 		t.Errorf("gc: %+v, %v", gc, err)
 	}
-	if _, err := c.Info(ctx, pkg); !errors.Is(err, node.ErrNotFound) {
+	if _, err := c.Info(ctx, pkg); !errors.Is(err, apitype.ErrNotFound) {
 		t.Errorf("info after unpin and gc: %v", err)
 	}
 }
@@ -1112,7 +1114,7 @@ func TestInProcessClient(t *testing.T) {
 		t.Fatalf("id %+v vs %+v", id1, id2)
 	}
 	dir := writeTree(t, map[string]string{"f.txt": "hello"})
-	res, err := c.Add(ctx, node.AddRequest{Path: filepath.Join(dir, "f.txt"), Title: "f"}, nil)
+	res, err := c.Add(ctx, apitype.AddRequest{Path: filepath.Join(dir, "f.txt"), Title: "f"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1120,7 +1122,7 @@ func TestInProcessClient(t *testing.T) {
 	if err := c.Cat(ctx, res.MRI, &b); err != nil || b.String() != "hello" {
 		t.Fatalf("cat: %q %v", b.String(), err)
 	}
-	if _, err := c.Status(ctx); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := c.Status(ctx); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("status: %v", err)
 	}
 	if err := c.Close(); err != nil {
@@ -1137,7 +1139,7 @@ func TestInProcessClient(t *testing.T) {
 // answers directly, and fetch reports progress.
 func TestAPINetworkOverRealNodes(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *node.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1B" /* no replicas: this test is about fetching */
 	}})
 	net.Connect(0, 1)
@@ -1149,7 +1151,7 @@ func TestAPINetworkOverRealNodes(t *testing.T) {
 	defer c.Close()
 
 	dir := writeTree(t, map[string]string{"big.bin": string(fixture.Bytes(5, 3_200_000)), "index.html": "<h1>hi</h1>"})
-	res, err := a.Add(ctx, node.AddRequest{Path: dir, Title: "net"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: dir, Title: "net"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1159,15 +1161,15 @@ func TestAPINetworkOverRealNodes(t *testing.T) {
 	if e1 != nil || e2 != nil || len(p1) != 1 || p1[0].ID != a.Identity().PeerID.String() || p1[0].ID != p2[0].ID {
 		t.Fatalf("peers: via API %+v %v, direct %+v %v", p1, e1, p2, e2)
 	}
-	if _, err := c.Connect(ctx, "/ip4/127.0.0.1/tcp/1"); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Connect(ctx, "/ip4/127.0.0.1/tcp/1"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("connect without /p2p: %v", err)
 	}
 
 	// fetch: progress, then nothing left to do.
-	var got []node.Progress
-	var fr node.FetchResult
+	var got []apitype.Progress
+	var fr apitype.FetchResult
 	nodetest.Eventually(t, 30*time.Second, "a fetch from A", func() bool {
-		fr, err = c.Fetch(ctx, res.MRI, func(p node.Progress) { got = append(got, p) })
+		fr, err = c.Fetch(ctx, res.MRI, func(p apitype.Progress) { got = append(got, p) })
 		return err == nil
 	})
 	if !fr.Fetched || fr.Bytes < 3_200_000 || fr.Blocks < 4 || fr.Providers != 1 || len(got) == 0 || got[0].Providers != 1 {
@@ -1200,7 +1202,7 @@ func TestAPINetworkOverRealNodes(t *testing.T) {
 	if e1 != nil || e2 != nil || len(ch1) != 1 || !ch1[0].Expires.Equal(ch2[0].Expires) || ch1[0].MRI != ch2[0].MRI {
 		t.Errorf("channels: via API %+v %v, direct %+v %v", ch1, e1, ch2, e2)
 	}
-	if _, err := c.Publish(ctx, "bad/name", res.MRI); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Publish(ctx, "bad/name", res.MRI); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("publish under a bad name: %v", err)
 	}
 }
@@ -1221,7 +1223,7 @@ func TestAPINetworkOffline(t *testing.T) {
 	_, checks["providers"] = c.Providers(ctx, ref)
 	_, checks["publish"] = c.Publish(ctx, "docs", ref)
 	for name, err := range checks {
-		if !errors.Is(err, node.ErrNoDaemon) {
+		if !errors.Is(err, apitype.ErrNoDaemon) {
 			t.Errorf("%s offline: %v", name, err)
 		}
 	}
@@ -1241,7 +1243,7 @@ func TestAPINetworkOffline(t *testing.T) {
 func TestAPISearch(t *testing.T) {
 	_, c := serveFake(t, &fakeAPI{})
 	var streamed []string
-	res, err := c.Search(t.Context(), "hello", node.SearchOptions{Kind: "video", Tags: []string{"a", "b c"}, Limit: 5}, func(r node.SearchResult) {
+	res, err := c.Search(t.Context(), "hello", apitype.SearchOptions{Kind: "video", Tags: []string{"a", "b c"}, Limit: 5}, func(r apitype.SearchResult) {
 		streamed = append(streamed, r.MRI)
 	})
 	if err != nil || len(res) != 2 || res[0].Title != "A video a,b c" || res[1].Holders != 2 {
@@ -1250,10 +1252,10 @@ func TestAPISearch(t *testing.T) {
 	if len(streamed) != 2 {
 		t.Fatalf("streamed %v", streamed)
 	}
-	if _, err := c.Search(t.Context(), "fail", node.SearchOptions{}, nil); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Search(t.Context(), "fail", apitype.SearchOptions{}, nil); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("fail: %v", err)
 	}
-	if _, err := c.Search(t.Context(), "  ", node.SearchOptions{}, nil); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Search(t.Context(), "  ", apitype.SearchOptions{}, nil); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("empty: %v", err)
 	}
 
@@ -1265,18 +1267,18 @@ func TestAPISearch(t *testing.T) {
 	defer rc.Close()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644)
-	if _, err := n.Add(t.Context(), node.AddRequest{Path: filepath.Join(dir, "f"), Title: "Needle in <b>haystack</b>", Kind: "document"}, nil); err != nil {
+	if _, err := n.Add(t.Context(), apitype.AddRequest{Path: filepath.Join(dir, "f"), Title: "Needle in <b>haystack</b>", Kind: "document"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	direct, err1 := n.Search(t.Context(), "needle", node.SearchOptions{Kind: "document"}, nil)
-	via, err2 := rc.Search(t.Context(), "needle", node.SearchOptions{Kind: "document"}, nil)
+	direct, err1 := n.Search(t.Context(), "needle", apitype.SearchOptions{Kind: "document"}, nil)
+	via, err2 := rc.Search(t.Context(), "needle", apitype.SearchOptions{Kind: "document"}, nil)
 	if err1 != nil || err2 != nil || len(direct) != 1 || len(via) != 1 || direct[0].MRI != via[0].MRI || direct[0].Score != via[0].Score {
 		t.Fatalf("direct %+v %v, via API %+v %v", direct, err1, via, err2)
 	}
-	if via, err := rc.Search(t.Context(), "needle -haystack", node.SearchOptions{}, nil); err != nil || len(via) != 0 {
+	if via, err := rc.Search(t.Context(), "needle -haystack", apitype.SearchOptions{}, nil); err != nil || len(via) != 0 {
 		t.Fatalf("exclusion via API: %+v %v", via, err)
 	}
-	if _, err := rc.Search(t.Context(), "needle", node.SearchOptions{Limit: -1}, nil); !errors.Is(err, node.ErrInvalid) {
+	if _, err := rc.Search(t.Context(), "needle", apitype.SearchOptions{Limit: -1}, nil); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("negative limit: %v", err)
 	}
 }

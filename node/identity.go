@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/overlay"
 )
 
@@ -84,8 +85,8 @@ func (id *Identity) Ed25519() ed25519.PrivateKey {
 }
 
 // Info returns the public identity as the API shows it.
-func (id *Identity) Info() IDInfo {
-	return IDInfo{
+func (id *Identity) Info() apitype.IDInfo {
+	return apitype.IDInfo{
 		PeerID:    id.PeerID.String(),
 		Address:   id.Address.String(),
 		PublicKey: base64.StdEncoding.EncodeToString(id.pubRaw),

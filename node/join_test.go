@@ -10,21 +10,22 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
 // The invitation part of fakeAPI (httpapi_test.go).
 
-func (f *fakeAPI) Invite(ctx context.Context, req node.InviteRequest) (node.InviteResult, error) {
-	return node.InviteResult{Invite: invite.Prefix + "fake", Peer: "12D3KooWfake", Uses: max(req.Uses, 1)}, nil
+func (f *fakeAPI) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.InviteResult, error) {
+	return apitype.InviteResult{Invite: invite.Prefix + "fake", Peer: "12D3KooWfake", Uses: max(req.Uses, 1)}, nil
 }
 
-func (f *fakeAPI) Join(ctx context.Context, text string) (node.JoinResult, error) {
+func (f *fakeAPI) Join(ctx context.Context, text string) (apitype.JoinResult, error) {
 	if text == "bad" {
-		return node.JoinResult{}, node.ErrInvalid
+		return apitype.JoinResult{}, apitype.ErrInvalid
 	}
-	return node.JoinResult{Peer: "12D3KooWfake", Learned: 1, Connected: 2, Remembered: 2}, nil
+	return apitype.JoinResult{Peer: "12D3KooWfake", Learned: 1, Connected: 2, Remembered: 2}, nil
 }
 
 // TestInviteJoin: B joins through A's invitation, learns A's peer C and
@@ -38,7 +39,7 @@ func TestInviteJoin(t *testing.T) {
 	a, b, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]
 	ctx := context.Background()
 
-	inv, err := a.Invite(ctx, node.InviteRequest{Expires: "1h", Uses: 1})
+	inv, err := a.Invite(ctx, apitype.InviteRequest{Expires: "1h", Uses: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,29 +81,29 @@ func TestInviteJoin(t *testing.T) {
 		}
 	}})
 	_, err = d.Join(ctx, inv.Invite)
-	if node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "used up") {
+	if apitype.CodeOf(err) != apitype.CodeInvalid || !strings.Contains(err.Error(), "used up") {
 		t.Fatalf("second node on a one-use invitation: %v", err)
 	}
 	net.Eventually(10*time.Second, "A closing the refused node's connection", closed.Load)
 
-	short, err := a.Invite(ctx, node.InviteRequest{Expires: "1s", Uses: 5})
+	short, err := a.Invite(ctx, apitype.InviteRequest{Expires: "1s", Uses: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(time.Until(short.Expires) + 10*time.Millisecond) // the invitation's own expiry
-	if _, err := d.Join(ctx, short.Invite); node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "expired") {
+	if _, err := d.Join(ctx, short.Invite); apitype.CodeOf(err) != apitype.CodeInvalid || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired invitation: %v", err)
 	}
-	good, _ := a.Invite(ctx, node.InviteRequest{Uses: 2})
+	good, _ := a.Invite(ctx, apitype.InviteRequest{Uses: 2})
 	tampered := good.Invite[:20] + string('1'+(good.Invite[20]-'0'+1)%9) + good.Invite[21:]
-	if _, err := d.Join(ctx, tampered); node.CodeOf(err) != node.CodeInvalid {
+	if _, err := d.Join(ctx, tampered); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("tampered invitation: %v", err)
 	}
-	if _, err := a.Join(ctx, good.Invite); node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "own invitation") {
+	if _, err := a.Join(ctx, good.Invite); apitype.CodeOf(err) != apitype.CodeInvalid || !strings.Contains(err.Error(), "own invitation") {
 		t.Fatalf("own invitation: %v", err)
 	}
-	for _, bad := range []node.InviteRequest{{Expires: "soon"}, {Expires: "-1h"}, {Uses: -1}, {Uses: 70000}} {
-		if _, err := a.Invite(ctx, bad); node.CodeOf(err) != node.CodeInvalid {
+	for _, bad := range []apitype.InviteRequest{{Expires: "soon"}, {Expires: "-1h"}, {Uses: -1}, {Uses: 70000}} {
+		if _, err := a.Invite(ctx, bad); apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Errorf("Invite(%+v): %v, want invalid", bad, err)
 		}
 	}
@@ -117,43 +118,43 @@ func TestInviteJoinHTTP(t *testing.T) {
 	f := &fakeAPI{}
 	_, c := serveFake(t, f)
 	ctx := t.Context()
-	inv, err := c.Invite(ctx, node.InviteRequest{Expires: "2h", Uses: 3})
-	if want, _ := f.Invite(ctx, node.InviteRequest{Uses: 3}); err != nil || inv.Invite != want.Invite || inv.Uses != 3 {
+	inv, err := c.Invite(ctx, apitype.InviteRequest{Expires: "2h", Uses: 3})
+	if want, _ := f.Invite(ctx, apitype.InviteRequest{Uses: 3}); err != nil || inv.Invite != want.Invite || inv.Uses != 3 {
 		t.Fatalf("invite %+v %v", inv, err)
 	}
 	res, err := c.Join(ctx, "mycoinv1x")
 	if want, _ := f.Join(ctx, "x"); err != nil || res != want {
 		t.Fatalf("join %+v %v", res, err)
 	}
-	if _, err := c.Join(ctx, "bad"); node.CodeOf(err) != node.CodeInvalid {
+	if _, err := c.Join(ctx, "bad"); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("join bad: %v", err)
 	}
-	if _, err := c.Join(ctx, ""); node.CodeOf(err) != node.CodeInvalid {
+	if _, err := c.Join(ctx, ""); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("join empty: %v", err)
 	}
 }
 
 // The names part of fakeAPI.
 
-func (f *fakeAPI) Names(ctx context.Context) (node.NamesInfo, error) {
-	return node.NamesInfo{Petnames: []node.NameInfo{{Name: "laptop", FQDN: "laptop.myco", Addr: "fd6d:7963::1", Kind: "petname"}}, Published: []node.NameInfo{}, Self: "k51x.myco"}, nil
+func (f *fakeAPI) Names(ctx context.Context) (apitype.NamesInfo, error) {
+	return apitype.NamesInfo{Petnames: []apitype.NameInfo{{Name: "laptop", FQDN: "laptop.myco", Addr: "fd6d:7963::1", Kind: "petname"}}, Published: []apitype.NameInfo{}, Self: "k51x.myco"}, nil
 }
 
-func (f *fakeAPI) NameSet(ctx context.Context, name, target string) (node.NameInfo, error) {
-	return node.NameInfo{Name: name, Addr: target, Kind: "petname"}, nil
+func (f *fakeAPI) NameSet(ctx context.Context, name, target string) (apitype.NameInfo, error) {
+	return apitype.NameInfo{Name: name, Addr: target, Kind: "petname"}, nil
 }
 
 func (f *fakeAPI) NameRm(ctx context.Context, name string) error {
 	if name == "missing" {
-		return node.ErrNotFound
+		return apitype.ErrNotFound
 	}
 	return nil
 }
 
-func (f *fakeAPI) NamePublish(ctx context.Context, name, target string) (node.NameInfo, error) {
-	return node.NameInfo{Name: name, Addr: target, Kind: "published"}, nil
+func (f *fakeAPI) NamePublish(ctx context.Context, name, target string) (apitype.NameInfo, error) {
+	return apitype.NameInfo{Name: name, Addr: target, Kind: "published"}, nil
 }
 
-func (f *fakeAPI) NameResolve(ctx context.Context, name string) (node.NameInfo, error) {
-	return node.NameInfo{Name: name, Addr: "fd6d:7963::2", Kind: "record"}, nil
+func (f *fakeAPI) NameResolve(ctx context.Context, name string) (apitype.NameInfo, error) {
+	return apitype.NameInfo{Name: name, Addr: "fd6d:7963::2", Kind: "record"}, nil
 }

@@ -16,7 +16,7 @@ import (
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/storage"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -161,7 +161,7 @@ func TestSingleFileKeepsItsName(t *testing.T) {
 	if err := os.WriteFile(src, []byte("%PDF-1.7 not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := n.Add(ctx, node.AddRequest{Path: src, Title: "Report"}, nil)
+	res, err := n.Add(ctx, apitype.AddRequest{Path: src, Title: "Report"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +176,7 @@ func TestSingleFileKeepsItsName(t *testing.T) {
 	// A directory has no such name; its entries have theirs.
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
-	dres, err := n.Add(ctx, node.AddRequest{Path: dir, Title: "Dir"}, nil)
+	dres, err := n.Add(ctx, apitype.AddRequest{Path: dir, Title: "Dir"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 // startOn starts a node whose libp2p listens on exactly listen.
@@ -16,7 +18,7 @@ func startOn(t *testing.T, listen ...string) (*node.Node, error) {
 	nd, err := node.New(node.Config{
 		Home:        t.TempDir(),
 		StoreNoSync: true,
-		Override: func(fc *node.FileConfig) {
+		Override: func(fc *config.FileConfig) {
 			node.LoopbackOnly(fc)
 			fc.Network.Listen = listen
 		},
@@ -44,7 +46,7 @@ func TestListenPortHeldRefused(t *testing.T) {
 		t.Fatalf("first node: %v", err)
 	}
 	_, err = startOn(t, addrs[0])
-	if err == nil || node.CodeOf(err) != node.CodeInvalid || !strings.Contains(err.Error(), "in use by another program") || !strings.Contains(err.Error(), addrs[0]) {
+	if err == nil || apitype.CodeOf(err) != apitype.CodeInvalid || !strings.Contains(err.Error(), "in use by another program") || !strings.Contains(err.Error(), addrs[0]) {
 		t.Fatalf("second node on the same TCP port: %v, want a refusal naming %s", err, addrs[0])
 	}
 	if _, err := startOn(t, addrs[1]); err == nil || !strings.Contains(err.Error(), "in use") {
@@ -70,7 +72,7 @@ func TestListenPortHeldRefused(t *testing.T) {
 // TestPortMapOffByDefault: UPnP / NAT-PMP sends multicast onto the LAN, so
 // it is opt-in (issue 15 §1), and the key can be set.
 func TestPortMapOffByDefault(t *testing.T) {
-	if node.DefaultConfig().Network.PortMap {
+	if config.DefaultConfig().Network.PortMap {
 		t.Fatal("network.port_map is on by default")
 	}
 	n, err := node.New(node.Config{Home: t.TempDir(), StoreNoSync: true, Override: node.LoopbackOnly})

@@ -12,41 +12,18 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/myconet/myconet/node/apitype"
 )
 
-// LogSettings is the answer of GET and POST /api/v1/log.
-type LogSettings struct {
-	// Level is the daemon's log level: debug, info, warn or error.
-	Level string `json:"level"`
-	// Access says whether the access log (one info line per API and
-	// gateway request) is on.
-	Access bool `json:"access"`
-}
-
-// LogRequest is the body of POST /api/v1/log: the fields set change, the
-// others stay.
-type LogRequest struct {
-	Level  string `json:"level,omitempty"`
-	Access *bool  `json:"access,omitempty"`
-}
-
-// logControl is what the API handler needs to serve /api/v1/log (*Node).
-type logControl interface {
-	LogSettings(ctx context.Context) (LogSettings, error)
-	SetLog(ctx context.Context, req LogRequest) (LogSettings, error)
-}
-
-var _ logControl = (*Node)(nil)
-
 // LogSettings reports the running daemon's log settings.
-func (n *Node) LogSettings(ctx context.Context) (LogSettings, error) {
+func (n *Node) LogSettings(ctx context.Context) (apitype.LogSettings, error) {
 	n.mu.Lock()
 	online := n.online
 	n.mu.Unlock()
 	if !online {
-		return LogSettings{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
+		return apitype.LogSettings{}, apitype.Errorf(apitype.CodeNoDaemon, "start one with `myconet daemon`")
 	}
-	s := LogSettings{Level: "info", Access: n.accessOn.Load()}
+	s := apitype.LogSettings{Level: "info", Access: n.accessOn.Load()}
 	if n.logLevel != nil {
 		s.Level = strings.ToLower(n.logLevel.Level().String())
 	}
@@ -55,17 +32,17 @@ func (n *Node) LogSettings(ctx context.Context) (LogSettings, error) {
 
 // SetLog changes the running daemon's log level and access log. A level
 // change needs Config.LogLevel (the daemon sets it).
-func (n *Node) SetLog(ctx context.Context, req LogRequest) (LogSettings, error) {
+func (n *Node) SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error) {
 	if _, err := n.LogSettings(ctx); err != nil {
-		return LogSettings{}, err
+		return apitype.LogSettings{}, err
 	}
 	if req.Level != "" {
 		var l slog.Level
 		if err := l.UnmarshalText([]byte(req.Level)); err != nil {
-			return LogSettings{}, codedf(CodeInvalid, "log: level: want debug, info, warn or error, got %q", req.Level)
+			return apitype.LogSettings{}, apitype.Errorf(apitype.CodeInvalid, "log: level: want debug, info, warn or error, got %q", req.Level)
 		}
 		if n.logLevel == nil {
-			return LogSettings{}, codedf(CodeInvalid, "log: this node's level is fixed (no Config.LogLevel)")
+			return apitype.LogSettings{}, apitype.Errorf(apitype.CodeInvalid, "log: this node's level is fixed (no Config.LogLevel)")
 		}
 		old := n.logLevel.Level()
 		n.logLevel.Set(l)
@@ -109,29 +86,4 @@ func (n *Node) logPeerEvents(ns *netState) {
 		<-ctx.Done()
 		ns.host.Network().StopNotify(nb)
 	})
-}
-
-func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
-	lc, ok := h.api.(logControl)
-	if !ok {
-		writeError(w, ErrNoDaemon)
-		return
-	}
-	v, err := lc.LogSettings(r.Context())
-	reply(w, v, err)
-}
-
-func (h *apiHandler) logSet(w http.ResponseWriter, r *http.Request) {
-	var req LogRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	lc, ok := h.api.(logControl)
-	if !ok {
-		writeError(w, ErrNoDaemon)
-		return
-	}
-	v, err := lc.SetLog(r.Context(), req)
-	reply(w, v, err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // logBuffer collects a node's text log lines.
@@ -48,7 +49,7 @@ func TestStoreLogNamesComponentOnce(t *testing.T) {
 	n, lb := loggedNode(t, slog.LevelDebug)
 	ctx := context.Background()
 	p, _ := randFile(t, t.TempDir(), "f.bin", 1, 4096)
-	res, err := n.Add(ctx, AddRequest{Path: p, Title: "F"}, nil)
+	res, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "F"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,14 +80,14 @@ func TestUndecidedDecisionLogsAtDebug(t *testing.T) {
 	h, _ := mh.Sum([]byte("pkg"), mh.SHA2_256, -1)
 	c := cid.NewCidV1(cid.DagCBOR, h)
 	for range 3 {
-		n.cacheDecision(c, TallyReport{Decision: "undecided"})
+		n.cacheDecision(c, apitype.TallyReport{Decision: "undecided"})
 		n.forgetDecision(c)
 	}
 	if l := lb.lines(); len(l) != 1 || l[0] != "" {
 		t.Fatalf("undecided decisions logged at info: %q", l)
 	}
-	n.cacheDecision(c, TallyReport{Decision: "remove"})
-	n.cacheDecision(c, TallyReport{Decision: "undecided"})
+	n.cacheDecision(c, apitype.TallyReport{Decision: "remove"})
+	n.cacheDecision(c, apitype.TallyReport{Decision: "undecided"})
 	if l := lb.lines(); len(l) != 2 || !strings.Contains(l[0], "decision=remove") || !strings.Contains(l[1], "decision=undecided") {
 		t.Fatalf("decisions and changes not logged at info: %q", l)
 	}

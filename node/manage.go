@@ -14,20 +14,22 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/store"
 )
 
 // Pins implements API.
-func (n *Node) Pins(ctx context.Context) ([]PinInfo, error) {
+func (n *Node) Pins(ctx context.Context) ([]apitype.PinInfo, error) {
 	pins, err := n.db.Pins()
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	out := make([]PinInfo, 0, len(pins))
+	out := make([]apitype.PinInfo, 0, len(pins))
 	for _, p := range pins {
 		m, _ := mri.New(p.Root, "")
-		info := PinInfo{MRI: m.String(), Root: p.Root.String(), Reason: string(p.Reason), Size: p.Size, Created: p.Created, Accessed: p.Accessed}
+		info := apitype.PinInfo{MRI: m.String(), Root: p.Root.String(), Reason: string(p.Reason), Size: p.Size, Created: p.Created, Accessed: p.Accessed}
 		if rec, err := n.db.Package(p.Root); err == nil {
 			info.Title = rec.Title
 		}
@@ -60,33 +62,33 @@ func (n *Node) Unpin(ctx context.Context, ref, reason string) error {
 	n.unprovideGone(ctx)
 	if removed == 0 {
 		if reason != "" {
-			return codedf(CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
+			return apitype.Errorf(apitype.CodeNotFound, "%s is not pinned with reason %q", m.Root, reason)
 		}
-		return codedf(CodeNotFound, "%s is not pinned", m.Root)
+		return apitype.Errorf(apitype.CodeNotFound, "%s is not pinned", m.Root)
 	}
 	return nil
 }
 
 // GC implements API. Package records whose root block is gone go too.
-func (n *Node) GC(ctx context.Context) (GCResult, error) {
+func (n *Node) GC(ctx context.Context) (apitype.GCResult, error) {
 	res, err := n.db.GC(ctx)
 	if err != nil {
-		return GCResult{}, storeErr(err)
+		return apitype.GCResult{}, storeErr(err)
 	}
 	recs, err := n.db.Packages()
 	if err != nil {
-		return GCResult{}, storeErr(err)
+		return apitype.GCResult{}, storeErr(err)
 	}
 	for _, r := range recs {
 		if ok, err := n.db.Has(r.CID); err == nil && !ok {
 			if err := n.db.DeletePackage(r.CID); err != nil {
-				return GCResult{}, storeErr(err)
+				return apitype.GCResult{}, storeErr(err)
 			}
 		}
 	}
 	n.searchChanged()
 	n.unprovideGone(ctx)
-	return GCResult{Removed: res.Removed, Freed: res.Freed}, nil
+	return apitype.GCResult{Removed: res.Removed, Freed: res.Freed}, nil
 }
 
 // Export implements API: a CARv1 rooted at the package (or at the UnixFS node
@@ -106,26 +108,26 @@ func (n *Node) Export(ctx context.Context, ref string, w io.Writer) error {
 // Import implements API: every block is verified; every root must be complete;
 // package roots must carry a valid signature. Nothing becomes visible unless
 // all of that holds.
-func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
+func (n *Node) Import(ctx context.Context, r io.Reader) (apitype.ImportResult, error) {
 	batch, err := n.db.NewBatch(store.BatchOptions{})
 	if err != nil {
-		return ImportResult{}, storeErr(err)
+		return apitype.ImportResult{}, storeErr(err)
 	}
 	defer batch.Abort()
-	var res ImportResult
+	var res apitype.ImportResult
 	roots, err := content.ReadCAR(ctx, r, func(c cid.Cid, data []byte) error {
 		res.Blocks++
 		res.Bytes += int64(len(data))
 		return batch.Put(c, data)
 	})
 	if errors.Is(err, content.ErrBadCAR) {
-		return ImportResult{}, codedf(CodeInvalid, "import: %v", err)
+		return apitype.ImportResult{}, apitype.Errorf(apitype.CodeInvalid, "import: %v", err)
 	}
 	if err != nil {
-		return ImportResult{}, storeErr(err)
+		return apitype.ImportResult{}, storeErr(err)
 	}
 	if err := batch.Flush(); err != nil {
-		return ImportResult{}, storeErr(err)
+		return apitype.ImportResult{}, storeErr(err)
 	}
 	now := n.now()
 	type rootInfo struct {
@@ -140,20 +142,20 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 			return nil
 		})
 		if err != nil {
-			return ImportResult{}, codedf(CodeInvalid, "import: root %s is incomplete in the CAR: %v", root, err)
+			return apitype.ImportResult{}, apitype.Errorf(apitype.CodeInvalid, "import: root %s is incomplete in the CAR: %v", root, err)
 		}
 		ri := rootInfo{c: root}
 		if root.Type() == cid.DagCBOR {
 			data, err := n.db.Get(root)
 			if err != nil {
-				return ImportResult{}, storeErr(err)
+				return apitype.ImportResult{}, storeErr(err)
 			}
 			p, err := metadata.Decode(data)
 			if err != nil {
-				return ImportResult{}, codedf(CodeInvalid, "import: root %s is not a valid package: %v", root, err)
+				return apitype.ImportResult{}, apitype.Errorf(apitype.CodeInvalid, "import: root %s is not a valid package: %v", root, err)
 			}
 			if err := p.Verify(); err != nil {
-				return ImportResult{}, codedf(CodeInvalid, "import: package %s: %v", root, err)
+				return apitype.ImportResult{}, apitype.Errorf(apitype.CodeInvalid, "import: package %s: %v", root, err)
 			}
 			ri.rec = &store.PackageRecord{
 				CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind,
@@ -172,17 +174,17 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 		}
 		if i == 0 {
 			if err := batch.Commit(store.Commit{Pin: pin, Package: ri.rec}); err != nil {
-				return ImportResult{}, storeErr(err)
+				return apitype.ImportResult{}, storeErr(err)
 			}
 			continue
 		}
 		if ri.rec != nil {
 			if err := n.db.PutPackage(*ri.rec); err != nil {
-				return ImportResult{}, storeErr(err)
+				return apitype.ImportResult{}, storeErr(err)
 			}
 		}
 		if err := n.db.AddPin(pin); err != nil {
-			return ImportResult{}, storeErr(err)
+			return apitype.ImportResult{}, storeErr(err)
 		}
 	}
 	n.searchChanged()
@@ -197,23 +199,23 @@ func (n *Node) Import(ctx context.Context, r io.Reader) (ImportResult, error) {
 }
 
 // Quota implements API.
-func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
+func (n *Node) Quota(ctx context.Context) (apitype.QuotaInfo, error) {
 	u, err := n.db.Usage()
 	if err != nil {
-		return QuotaInfo{}, storeErr(err)
+		return apitype.QuotaInfo{}, storeErr(err)
 	}
 	n.mu.Lock()
 	q := n.cfg.Quota
 	n.mu.Unlock()
-	info := QuotaInfo{Disk: limitOf(u.Quota), DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
+	info := apitype.QuotaInfo{Disk: limitOf(u.Quota), DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
 	for r, b := range u.ByReason {
 		info.ByReason[string(r)] = b
 	}
-	up, _ := ParseRate(q.Upload)
-	down, _ := ParseRate(q.Download)
-	mem, _ := ParseSize(q.Memory)
+	up, _ := apitype.ParseRate(q.Upload)
+	down, _ := apitype.ParseRate(q.Download)
+	mem, _ := apitype.ParseSize(q.Memory)
 	info.Upload, info.Download, info.Memory = limitOf(up), limitOf(down), limitOf(mem)
-	info.Replicas, _ = ParseLimit(q.Replicas)
+	info.Replicas, _ = apitype.ParseLimit(q.Replicas)
 	info.Conns, info.CPU = int64(q.Connections), int64(q.CPU)
 	if ns := n.network(); ns != nil {
 		info.Uploaded, info.Downloaded = ns.up.Total(), ns.down.Total()
@@ -231,7 +233,7 @@ func (n *Node) Quota(ctx context.Context) (QuotaInfo, error) {
 // API's (Unlimited).
 func limitOf(n int64) int64 {
 	if n <= 0 {
-		return Unlimited
+		return apitype.Unlimited
 	}
 	return n
 }
@@ -243,20 +245,20 @@ var quotaKeys = map[string]string{
 }
 
 // SetQuota implements API.
-func (n *Node) SetQuota(ctx context.Context, resource, value string) (QuotaInfo, error) {
+func (n *Node) SetQuota(ctx context.Context, resource, value string) (apitype.QuotaInfo, error) {
 	key, ok := quotaKeys[resource]
 	if !ok {
-		return QuotaInfo{}, codedf(CodeInvalid, "unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", resource)
+		return apitype.QuotaInfo{}, apitype.Errorf(apitype.CodeInvalid, "unknown quota %q (want disk, upload, download, memory, connections, replicas or cpu)", resource)
 	}
 	if err := n.ConfigSet(ctx, key, value); err != nil {
-		return QuotaInfo{}, err
+		return apitype.QuotaInfo{}, err
 	}
 	return n.Quota(ctx)
 }
 
 // ConfigShow implements API.
 func (n *Node) ConfigShow(ctx context.Context) (string, error) {
-	data, err := os.ReadFile(filepath.Join(n.home, ConfigFile))
+	data, err := os.ReadFile(filepath.Join(n.home, config.ConfigFile))
 	if err != nil {
 		return "", fmt.Errorf("config: %w", err)
 	}
@@ -276,28 +278,28 @@ func (n *Node) ConfigGet(ctx context.Context, key string) (string, error) {
 func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	path := filepath.Join(n.home, ConfigFile)
-	file, err := LoadConfig(path)
+	path := filepath.Join(n.home, config.ConfigFile)
+	file, err := config.LoadConfig(path)
 	if err != nil {
-		return coded(CodeInvalid, err)
+		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if err := file.SetKey(key, value); err != nil {
-		return coded(CodeInvalid, err)
+		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if err := file.Validate(); err != nil {
-		return coded(CodeInvalid, err)
+		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	next, err := n.effective(file)
 	if err != nil {
 		return err
 	}
 	if next.Quota.Disk != n.cfg.Quota.Disk {
-		q, _ := ParseSize(next.Quota.Disk)
+		q, _ := apitype.ParseSize(next.Quota.Disk)
 		if err := n.db.SetDiskQuota(q); err != nil {
 			return storeErr(err)
 		}
 	}
-	if err := writeConfigKey(path, key, file); err != nil { // keeps the file's comments
+	if err := config.WriteConfigKey(path, key, file); err != nil { // keeps the file's comments
 		return err
 	}
 	n.cfg = next
@@ -306,8 +308,8 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		n.applyMemoryQuotaLocked()
 	}
 	if ns := n.net; ns != nil { // bandwidth quotas apply to the running network
-		up, _ := ParseRate(next.Quota.Upload)
-		down, _ := ParseRate(next.Quota.Download)
+		up, _ := apitype.ParseRate(next.Quota.Upload)
+		down, _ := apitype.ParseRate(next.Quota.Download)
 		ns.up.SetRate(up)
 		ns.down.SetRate(down)
 		if key == "quota.connections" {
@@ -334,7 +336,7 @@ func (n *Node) ApplyMemoryQuota() {
 
 // applyMemoryQuotaLocked sets the limit. Must hold n.mu.
 func (n *Node) applyMemoryQuotaLocked() {
-	limit, _ := ParseSize(n.cfg.Quota.Memory)
+	limit, _ := apitype.ParseSize(n.cfg.Quota.Memory)
 	if limit <= 0 {
 		limit = math.MaxInt64
 	}

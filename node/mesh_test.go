@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -44,7 +45,7 @@ func getEventually(t *testing.T, n *node.Node, ref, dest string) {
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+		if !errors.Is(err, apitype.ErrNotFound) || time.Now().After(deadline) {
 			t.Fatalf("get %s: %v", ref, err)
 		}
 		time.Sleep(50 * time.Millisecond) // polling: provider records are announced asynchronously
@@ -68,11 +69,11 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 			os.WriteFile(filepath.Join(site, "index.html"), []byte(`<a href="sub/p.html">p</a>`), 0o644)
 			os.WriteFile(filepath.Join(site, "sub", "p.html"), []byte("page"), 0o644)
 
-			fres, err := a.Add(ctx, node.AddRequest{Path: filepath.Join(src, "data.bin"), Title: "data"}, nil)
+			fres, err := a.Add(ctx, apitype.AddRequest{Path: filepath.Join(src, "data.bin"), Title: "data"}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sres, err := a.Add(ctx, node.AddRequest{Path: site, Title: "site"}, nil)
+			sres, err := a.Add(ctx, apitype.AddRequest{Path: site, Title: "site"}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +130,7 @@ func TestFetchWithNoProviderFailsInBoundedTime(t *testing.T) {
 	net.Connect(0, 1)
 	start := time.Now()
 	_, err := net.Nodes[1].Info(context.Background(), "myco://bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
-	if !errors.Is(err, node.ErrNotFound) {
+	if !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 40*time.Second {
@@ -186,7 +187,7 @@ func TestBandwidthQuotasApplyToFetches(t *testing.T) {
 	const size = 4_000_000
 	src := filepath.Join(t.TempDir(), "big")
 	writeRand(t, src, 4, size)
-	res, err := net.Nodes[0].Add(ctx, node.AddRequest{Path: src, Title: "big"}, nil)
+	res, err := net.Nodes[0].Add(ctx, apitype.AddRequest{Path: src, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +207,7 @@ func TestBandwidthQuotasApplyToFetches(t *testing.T) {
 	if _, err := net.Nodes[0].SetQuota(ctx, "upload", "unlimited"); err != nil {
 		t.Fatal(err)
 	}
-	if q, _ := net.Nodes[0].Quota(ctx); q.Upload != node.Unlimited {
+	if q, _ := net.Nodes[0].Quota(ctx); q.Upload != apitype.Unlimited {
 		t.Fatalf("upload quota after lifting: %d", q.Upload)
 	}
 }

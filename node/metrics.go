@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -91,7 +93,7 @@ func buildInfo() prometheus.Collector {
 // statsCollector reads an API's counters and gauges when scraped. Through a
 // Node it also reads the replication, overlay and store-file numbers.
 type statsCollector struct {
-	api API
+	api apitype.API
 }
 
 var (
@@ -151,7 +153,7 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	st, err := c.api.Status(ctx)
 	if err != nil {
-		if CodeOf(err) != CodeNoDaemon {
+		if apitype.CodeOf(err) != apitype.CodeNoDaemon {
 			return
 		}
 		gauge(descUp, 0)
@@ -235,13 +237,13 @@ func (m *metrics) observeSearch(local bool, start time.Time) {
 func (n *Node) observeHTTP(server string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &httpx.StatusWriter{ResponseWriter: w}
 		defer func() {
-			code := sw.statusCode()
+			code := sw.StatusCode()
 			if server == "gateway" {
 				n.metrics.gwRequests.WithLabelValues(codeLabel(code)).Inc()
 			}
-			n.accessLog(server, r, code, sw.bytes, time.Since(start))
+			n.accessLog(server, r, code, sw.Bytes, time.Since(start))
 		}()
 		h.ServeHTTP(sw, r)
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 )
 
@@ -31,7 +32,7 @@ func TestMetricsServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Add(ctx, node.AddRequest{Path: writeTree(t, map[string]string{"index.html": "hi"}), Title: "Metered"}, nil)
+	res, err := c.Add(ctx, apitype.AddRequest{Path: writeTree(t, map[string]string{"index.html": "hi"}), Title: "Metered"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func TestMetricsServed(t *testing.T) {
 		resp.Body.Close()
 	}
 	http.DefaultClient.CloseIdleConnections()
-	if _, err := c.Search(ctx, "metered", node.SearchOptions{Local: true}, nil); err != nil {
+	if _, err := c.Search(ctx, "metered", apitype.SearchOptions{Local: true}, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -142,7 +143,7 @@ func TestLogRuntimeLevel(t *testing.T) {
 	}
 	t.Cleanup(func() { n.Close() })
 	ctx := t.Context()
-	if _, err := n.LogSettings(ctx); node.CodeOf(err) != node.CodeNoDaemon {
+	if _, err := n.LogSettings(ctx); apitype.CodeOf(err) != apitype.CodeNoDaemon {
 		t.Fatalf("offline LogSettings: %v", err)
 	}
 	startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
@@ -150,7 +151,7 @@ func TestLogRuntimeLevel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err := c.LogSettings(ctx); err != nil || s != (node.LogSettings{Level: "info"}) {
+	if s, err := c.LogSettings(ctx); err != nil || s != (apitype.LogSettings{Level: "info"}) {
 		t.Fatalf("settings %+v %v", s, err)
 	}
 	c.ID(ctx)
@@ -158,8 +159,8 @@ func TestLogRuntimeLevel(t *testing.T) {
 		t.Fatal("access log written while off")
 	}
 	on := true
-	s, err := c.SetLog(ctx, node.LogRequest{Level: "debug", Access: &on})
-	if err != nil || s != (node.LogSettings{Level: "debug", Access: true}) {
+	s, err := c.SetLog(ctx, apitype.LogRequest{Level: "debug", Access: &on})
+	if err != nil || s != (apitype.LogSettings{Level: "debug", Access: true}) {
 		t.Fatalf("set: %+v %v", s, err)
 	}
 	if level.Level() != slog.LevelDebug {
@@ -178,7 +179,7 @@ func TestLogRuntimeLevel(t *testing.T) {
 	if strings.Contains(buf.String(), "Bearer") {
 		t.Fatal("the access log carries the token")
 	}
-	if _, err := c.SetLog(ctx, node.LogRequest{Level: "loud"}); node.CodeOf(err) != node.CodeInvalid {
+	if _, err := c.SetLog(ctx, apitype.LogRequest{Level: "loud"}); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("bad level: %v", err)
 	}
 	if level.Level() != slog.LevelDebug {

@@ -46,26 +46,22 @@ package node
 
 import (
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/store"
 )
 
 // Moderation tuning.
 const (
-	// DefaultAggregators is k, the number of aggregators of a package.
-	DefaultAggregators = 5
-	// DefaultModerationRefresh is how long a decision is trusted.
-	DefaultModerationRefresh = 10 * time.Minute
 	// modWait bounds how long a first look at a package waits for its
 	// tallies before failing open.
 	modWait = 5 * time.Second
@@ -114,29 +110,14 @@ type modState struct {
 
 // modEntry is a cached decision.
 type modEntry struct {
-	report TallyReport
+	report apitype.TallyReport
 	at     time.Time
 }
 
-// ModerationStats counts moderation work since the node started.
-type ModerationStats struct {
-	VotesAccepted       int64            `json:"votes_accepted"`
-	AnnotationsAccepted int64            `json:"annotations_accepted"`
-	TalliesServed       int64            `json:"tallies_served"`
-	VotesServed         int64            `json:"votes_served"`
-	TalliesUsed         int64            `json:"tallies_used"`
-	Decisions           int64            `json:"decisions"`
-	VotesPulled         int64            `json:"votes_pulled"` // counted from another aggregator by sync
-	VotesPushed         int64            `json:"votes_pushed"` // handed to another aggregator by sync
-	Messages            int64            `json:"messages"`
-	Malformed           int64            `json:"malformed"`
-	Rejected            map[string]int64 `json:"rejected"` // by "vote/low_pow", "tally/bad_signature", …
-}
-
 // ModerationStats returns the moderation counters.
-func (n *Node) ModerationStats() ModerationStats {
+func (n *Node) ModerationStats() apitype.ModerationStats {
 	m := &n.mod
-	s := ModerationStats{
+	s := apitype.ModerationStats{
 		VotesAccepted: m.votesAccepted.Load(), AnnotationsAccepted: m.annsAccepted.Load(),
 		TalliesServed: m.talliesServed.Load(), VotesServed: m.votesServed.Load(),
 		TalliesUsed: m.talliesUsed.Load(), Decisions: m.decisions.Load(),
@@ -227,10 +208,10 @@ func (n *Node) modSettings() modSettings {
 	}
 	s.refresh, _ = time.ParseDuration(mc.Refresh)
 	if s.refresh <= 0 {
-		s.refresh = DefaultModerationRefresh
+		s.refresh = config.DefaultModerationRefresh
 	}
 	if s.aggregators <= 0 {
-		s.aggregators = DefaultAggregators
+		s.aggregators = config.DefaultAggregators
 	}
 	if s.powBits <= 0 {
 		s.powBits = moderation.DefaultDifficulty
@@ -242,31 +223,11 @@ func (n *Node) modSettings() modSettings {
 func peerKeys(ids []string) [][]byte {
 	var out [][]byte
 	for _, s := range ids {
-		if k, err := peerKey(s); err == nil {
+		if k, err := config.PeerKey(s); err == nil {
 			out = append(out, k)
 		}
 	}
 	return out
-}
-
-// peerKey returns the raw Ed25519 key of a peer ID.
-func peerKey(s string) ([]byte, error) {
-	id, err := peer.Decode(s)
-	if err != nil {
-		return nil, err
-	}
-	return peerRawKey(id)
-}
-
-func peerRawKey(id peer.ID) ([]byte, error) {
-	pk, err := id.ExtractPublicKey()
-	if err != nil {
-		return nil, fmt.Errorf("peer %s: %w", id, err)
-	}
-	if pk.Type() != crypto.Ed25519 {
-		return nil, fmt.Errorf("peer %s: not an Ed25519 key", id)
-	}
-	return pk.Raw()
 }
 
 // isPackageCID reports whether c can have a poll (a package root).

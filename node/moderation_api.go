@@ -12,102 +12,11 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
 // ---- API ----
-
-// VoteRequest is the body of POST /api/v1/moderation/vote.
-type VoteRequest struct {
-	Ref    string `json:"ref"`
-	Choice string `json:"choice"` // keep | remove
-	Reason string `json:"reason,omitempty"`
-}
-
-// AnnotateRequest is the body of POST /api/v1/moderation/annotate.
-type AnnotateRequest struct {
-	Ref    string            `json:"ref"`
-	Tags   []string          `json:"tags,omitempty"`
-	Titles map[string]string `json:"titles,omitempty"` // language → title
-	Note   string            `json:"note,omitempty"`
-}
-
-// Delivery is the outcome of Vote and Annotate.
-type Delivery struct {
-	Package     string             `json:"package"`
-	Kind        string             `json:"kind"` // vote | annotation
-	Choice      string             `json:"choice,omitempty"`
-	Author      string             `json:"author"` // peer ID of the voter or annotator
-	WorkBits    int                `json:"work_bits"`
-	WorkSeconds float64            `json:"work_seconds"`
-	Aggregators []AggregatorAnswer `json:"aggregators"`
-	Accepted    int                `json:"accepted"`
-}
-
-// AggregatorAnswer is one aggregator's answer to a delivery.
-type AggregatorAnswer struct {
-	Peer   string `json:"peer"`
-	Result string `json:"result,omitempty"` // added, replaced, …
-	Error  string `json:"error,omitempty"`
-}
-
-// TallyReport is a node's view of a package's poll: the tallies it used
-// and ignored, its policy and its decision.
-type TallyReport struct {
-	Package     string      `json:"package"`
-	Decision    string      `json:"decision"` // keep | remove | undecided
-	Withheld    bool        `json:"withheld"`
-	Reason      string      `json:"reason"`
-	Keep        int         `json:"keep"`            // combined counted keep votes
-	Remove      int         `json:"remove"`          // combined counted remove votes
-	Local       string      `json:"local,omitempty"` // allow | deny: this node's own rule
-	Policy      PolicyInfo  `json:"policy"`
-	Aggregators int         `json:"aggregators"` // asked
-	Tallies     []TallyInfo `json:"tallies"`
-	Errors      []string    `json:"errors,omitempty"` // aggregators that did not answer usefully
-	Verified    bool        `json:"verified,omitempty"`
-	Checked     time.Time   `json:"checked"`               // when the tallies were gathered
-	Stale       bool        `json:"stale,omitempty"`       // not refreshed for longer than moderation.refresh
-	Age         int64       `json:"age,omitempty"`         // seconds since Checked, when stale
-	Retracted   string      `json:"retracted,omitempty"`   // the publisher's retraction, in words
-	Explanation string      `json:"explanation,omitempty"` // the decision in one paragraph
-}
-
-// PolicyInfo is the policy a decision was made under.
-type PolicyInfo struct {
-	MinVotes    int      `json:"min_votes"`
-	RemoveRatio float64  `json:"remove_ratio"`
-	MinTallies  int      `json:"min_tallies"`
-	Aggregators int      `json:"aggregators"`
-	PowBits     int      `json:"pow_bits"`
-	Trusted     []string `json:"trusted"`
-	Distrusted  []string `json:"distrusted"`
-}
-
-// TallyInfo is one aggregator's signed tally.
-type TallyInfo struct {
-	Signer  string    `json:"signer"` // peer ID
-	Keep    int       `json:"keep"`
-	Remove  int       `json:"remove"`
-	Digest  string    `json:"digest"` // hex
-	Time    time.Time `json:"time"`
-	Used    bool      `json:"used"`
-	Ignored string    `json:"ignored,omitempty"` // why not used
-	Recount string    `json:"recount,omitempty"` // "ok" after --verify
-}
-
-// ModerationRule is a local override.
-type ModerationRule struct {
-	Package string `json:"package"`
-	Rule    string `json:"rule"` // allow | deny | "" (cleared)
-	Title   string `json:"title,omitempty"`
-}
-
-// ModerationRuleRequest is the body of POST /api/v1/moderation/rules.
-type ModerationRuleRequest struct {
-	Ref  string `json:"ref"`
-	Rule string `json:"rule"` // allow | deny | clear
-}
 
 // packageRef resolves ref to a package CID that can have a poll.
 func (n *Node) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
@@ -116,37 +25,37 @@ func (n *Node) packageRef(ctx context.Context, ref string) (cid.Cid, error) {
 		return cid.Undef, err
 	}
 	if !isPackageCID(m.Root) {
-		return cid.Undef, codedf(CodeInvalid, "%s is not a package (votes and annotations name a package root)", m.Root)
+		return cid.Undef, apitype.Errorf(apitype.CodeInvalid, "%s is not a package (votes and annotations name a package root)", m.Root)
 	}
 	return m.Root, nil
 }
 
 // Vote implements API.
-func (n *Node) Vote(ctx context.Context, req VoteRequest) (Delivery, error) {
+func (n *Node) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
 	choice, err := moderation.ParseChoice(req.Choice)
 	if err != nil {
-		return Delivery{}, codedf(CodeInvalid, "vote: want keep or remove, got %q", req.Choice)
+		return apitype.Delivery{}, apitype.Errorf(apitype.CodeInvalid, "vote: want keep or remove, got %q", req.Choice)
 	}
 	c, err := n.packageRef(ctx, req.Ref)
 	if err != nil {
-		return Delivery{}, err
+		return apitype.Delivery{}, err
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return Delivery{}, codedf(CodeNoDaemon, "vote needs the network: start `myconet daemon`")
+		return apitype.Delivery{}, apitype.Errorf(apitype.CodeNoDaemon, "vote needs the network: start `myconet daemon`")
 	}
 	s := n.modSettings()
 	start := time.Now()
 	v, err := moderation.NewVote(n.id.Ed25519(), c, choice, req.Reason, n.now(), s.powBits)
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	took := time.Since(start)
 	rec, err := v.Encode()
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
-	d := Delivery{Package: c.String(), Kind: "vote", Choice: choice.String(), Author: n.id.PeerID.String(),
+	d := apitype.Delivery{Package: c.String(), Kind: "vote", Choice: choice.String(), Author: n.id.PeerID.String(),
 		WorkBits: s.powBits, WorkSeconds: took.Seconds()}
 	n.deliver(ctx, ns, c, modOpVote, rec, s, &d)
 	n.forgetDecision(c)
@@ -157,14 +66,14 @@ func (n *Node) Vote(ctx context.Context, req VoteRequest) (Delivery, error) {
 }
 
 // Annotate implements API.
-func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, error) {
+func (n *Node) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
 	c, err := n.packageRef(ctx, req.Ref)
 	if err != nil {
-		return Delivery{}, err
+		return apitype.Delivery{}, err
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return Delivery{}, codedf(CodeNoDaemon, "annotate needs the network: start `myconet daemon`")
+		return apitype.Delivery{}, apitype.Errorf(apitype.CodeNoDaemon, "annotate needs the network: start `myconet daemon`")
 	}
 	a := moderation.Annotation{Target: c, Tags: slices.Clone(req.Tags), Note: req.Note}
 	sort.Strings(a.Tags)
@@ -176,14 +85,14 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	start := time.Now()
 	a, err = moderation.NewAnnotation(n.id.Ed25519(), a, n.now(), s.powBits)
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	took := time.Since(start)
 	rec, err := a.Encode()
 	if err != nil {
-		return Delivery{}, coded(CodeInvalid, err)
+		return apitype.Delivery{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
-	d := Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
+	d := apitype.Delivery{Package: c.String(), Kind: "annotation", Author: n.id.PeerID.String(), WorkBits: s.powBits, WorkSeconds: took.Seconds()}
 	n.deliver(ctx, ns, c, modOpAnnotate, rec, s, &d)
 	// The author sees it at once, aggregator or not.
 	if _, err := n.storeAnnotation(a, rec); err == nil || errors.Is(err, errDuplicate) {
@@ -195,7 +104,7 @@ func (n *Node) Annotate(ctx context.Context, req AnnotateRequest) (Delivery, err
 	return d, nil
 }
 
-func deliveryErrors(d Delivery) string {
+func deliveryErrors(d apitype.Delivery) string {
 	if len(d.Aggregators) == 0 {
 		return "none found: is the node connected?"
 	}
@@ -207,9 +116,9 @@ func deliveryErrors(d Delivery) string {
 }
 
 // deliver sends a vote or annotation to c's aggregators.
-func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, rec []byte, s modSettings, d *Delivery) {
+func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, rec []byte, s modSettings, d *apitype.Delivery) {
 	aggs, _ := n.aggregators(ctx, ns, c, s.aggregators)
-	d.Aggregators = make([]AggregatorAnswer, len(aggs))
+	d.Aggregators = make([]apitype.AggregatorAnswer, len(aggs))
 	var wg sync.WaitGroup
 	for i, p := range aggs {
 		wg.Add(1)
@@ -247,23 +156,23 @@ func (n *Node) deliver(ctx context.Context, ns *netState, c cid.Cid, op modOp, r
 }
 
 // Tally implements API.
-func (n *Node) Tally(ctx context.Context, ref string, verify bool) (TallyReport, error) {
+func (n *Node) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
 	c, err := n.packageRef(ctx, ref)
 	if err != nil {
-		return TallyReport{}, err
+		return apitype.TallyReport{}, err
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return TallyReport{}, codedf(CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
+		return apitype.TallyReport{}, apitype.Errorf(apitype.CodeNoDaemon, "tally needs the network: start `myconet daemon` (`myconet moderation why` shows the local rules offline)")
 	}
 	return n.explained(c, n.modDecision(ctx, c, true, verify, lookWait)), nil
 }
 
 // ModerationWhy implements API.
-func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, error) {
+func (n *Node) ModerationWhy(ctx context.Context, ref string) (apitype.TallyReport, error) {
 	c, err := n.packageRef(ctx, ref)
 	if err != nil {
-		return TallyReport{}, err
+		return apitype.TallyReport{}, err
 	}
 	wctx, cancel := context.WithTimeout(ctx, modWait)
 	defer cancel()
@@ -271,18 +180,18 @@ func (n *Node) ModerationWhy(ctx context.Context, ref string) (TallyReport, erro
 }
 
 // ModerationSet implements API.
-func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (ModerationRule, error) {
+func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
 	c, err := n.packageRef(ctx, ref)
 	if err != nil {
-		return ModerationRule{}, err
+		return apitype.ModerationRule{}, err
 	}
 	switch rule {
 	case "allow", "deny", "clear":
 	default:
-		return ModerationRule{}, codedf(CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
+		return apitype.ModerationRule{}, apitype.Errorf(apitype.CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
 	}
 	if err := n.db.SetModRule(c.String(), rule == "allow", rule == "clear"); err != nil {
-		return ModerationRule{}, storeErr(err)
+		return apitype.ModerationRule{}, storeErr(err)
 	}
 	rules := n.modRules()
 	n.mod.mu.Lock()
@@ -293,7 +202,7 @@ func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (ModerationR
 	}
 	n.mod.mu.Unlock()
 	n.reindexSearch(c)
-	out := ModerationRule{Package: c.String(), Rule: rule}
+	out := apitype.ModerationRule{Package: c.String(), Rule: rule}
 	if rule == "clear" {
 		out.Rule = ""
 	}
@@ -304,14 +213,14 @@ func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (ModerationR
 }
 
 // ModerationRules implements API.
-func (n *Node) ModerationRules(ctx context.Context) ([]ModerationRule, error) {
+func (n *Node) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, error) {
 	rules, err := n.db.ModRules()
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	out := []ModerationRule{}
+	out := []apitype.ModerationRule{}
 	for _, r := range rules {
-		mr := ModerationRule{Package: r.Target, Rule: "deny"}
+		mr := apitype.ModerationRule{Package: r.Target, Rule: "deny"}
 		if r.Allow {
 			mr.Rule = "allow"
 		}
@@ -326,20 +235,6 @@ func (n *Node) ModerationRules(ctx context.Context) ([]ModerationRule, error) {
 }
 
 // ---- annotations on info and in search ----
-
-// AnnotationCount is one annotated value and how many distinct people gave it.
-type AnnotationCount struct {
-	Value  string `json:"value"`
-	People int    `json:"people"`
-}
-
-// Annotations is what community annotations say about a package.
-type Annotations struct {
-	People int                          `json:"people"` // distinct annotators
-	Tags   []AnnotationCount            `json:"tags,omitempty"`
-	Titles map[string][]AnnotationCount `json:"titles,omitempty"` // by language
-	Notes  []AnnotationCount            `json:"notes,omitempty"`
-}
 
 // annotationSummary summarizes the annotations the store holds on c.
 func (n *Node) annotationSummary(c cid.Cid) moderation.Summary {
@@ -357,7 +252,7 @@ func (n *Node) annotationSummary(c cid.Cid) moderation.Summary {
 }
 
 // communityAnnotations is Info's view of c's annotations (nil when none).
-func (n *Node) communityAnnotations(c cid.Cid) *Annotations {
+func (n *Node) communityAnnotations(c cid.Cid) *apitype.Annotations {
 	if !isPackageCID(c) {
 		return nil
 	}
@@ -365,16 +260,16 @@ func (n *Node) communityAnnotations(c cid.Cid) *Annotations {
 	if s.Annotators == 0 {
 		return nil
 	}
-	conv := func(cs []moderation.Count) []AnnotationCount {
-		out := make([]AnnotationCount, len(cs))
+	conv := func(cs []moderation.Count) []apitype.AnnotationCount {
+		out := make([]apitype.AnnotationCount, len(cs))
 		for i, x := range cs {
-			out[i] = AnnotationCount{x.Value, x.Annotators}
+			out[i] = apitype.AnnotationCount{Value: x.Value, People: x.Annotators}
 		}
 		return out
 	}
-	a := &Annotations{People: s.Annotators, Tags: conv(s.Tags), Notes: conv(s.Notes)}
+	a := &apitype.Annotations{People: s.Annotators, Tags: conv(s.Tags), Notes: conv(s.Notes)}
 	if len(s.Titles) > 0 {
-		a.Titles = map[string][]AnnotationCount{}
+		a.Titles = map[string][]apitype.AnnotationCount{}
 		for l, ts := range s.Titles {
 			a.Titles[l] = conv(ts)
 		}

@@ -11,16 +11,17 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
 // addTree adds a directory of files as a package on n.
-func addTree(t *testing.T, n *node.Node, title string, files map[string]string) node.PackageInfo {
+func addTree(t *testing.T, n *node.Node, title string, files map[string]string) apitype.PackageInfo {
 	t.Helper()
 	dir := writeTree(t, files)
-	res, err := n.Add(context.Background(), node.AddRequest{Path: dir, Title: title}, nil)
+	res, err := n.Add(context.Background(), apitype.AddRequest{Path: dir, Title: title}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,13 +85,13 @@ func TestWithheldUnderEveryName(t *testing.T) {
 	defer api.Close()
 	gw := holder.GatewayHandler()
 	for what, ref := range names {
-		if _, err := holder.Stat(ctx, ref); !errors.Is(err, node.ErrWithheld) {
+		if _, err := holder.Stat(ctx, ref); !errors.Is(err, apitype.ErrWithheld) {
 			t.Errorf("%s: local stat: %v", what, err)
 		}
-		if _, err := holder.Info(ctx, ref); !errors.Is(err, node.ErrWithheld) {
+		if _, err := holder.Info(ctx, ref); !errors.Is(err, apitype.ErrWithheld) {
 			t.Errorf("%s: local info: %v", what, err)
 		}
-		if _, err := api.Info(ctx, ref); !errors.Is(err, node.ErrWithheld) {
+		if _, err := api.Info(ctx, ref); !errors.Is(err, apitype.ErrWithheld) {
 			t.Errorf("%s: API info: %v", what, err)
 		}
 		rec := httptest.NewRecorder()
@@ -99,11 +100,11 @@ func TestWithheldUnderEveryName(t *testing.T) {
 			t.Errorf("%s: gateway %d %.80q", what, rec.Code, rec.Body.String())
 		}
 	}
-	if err := holder.Cat(ctx, names["path under content"], io.Discard); !errors.Is(err, node.ErrWithheld) {
+	if err := holder.Cat(ctx, names["path under content"], io.Discard); !errors.Is(err, apitype.ErrWithheld) {
 		t.Errorf("local cat under the content CID: %v", err)
 	}
 	// Search leaves it out.
-	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 0 {
+	if found, err := holder.Search(ctx, "withheld tree", apitype.SearchOptions{Local: true}, nil); err != nil || len(found) != 0 {
 		t.Errorf("search: %v %v", found, err)
 	}
 	// The shared block is served, for the package that is not withheld.
@@ -133,7 +134,7 @@ func TestWithheldUnderEveryName(t *testing.T) {
 			t.Errorf("%s after clear: %v", what, err)
 		}
 	}
-	if found, err := holder.Search(ctx, "withheld tree", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
+	if found, err := holder.Search(ctx, "withheld tree", apitype.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
 		t.Errorf("search after clear: %v %v", found, err)
 	}
 	if err := other.FetchFromForTest(ctx, p, cid.MustParse(w.Content)); err != nil {

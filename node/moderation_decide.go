@@ -17,6 +17,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 // ---- the seam ----
@@ -64,9 +66,9 @@ func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error {
 	}
 	if w {
 		if !isPackageCID(c) { // why names the package
-			return codedf(CodeWithheld, "withheld by moderation: %s", why)
+			return apitype.Errorf(apitype.CodeWithheld, "withheld by moderation: %s", why)
 		}
-		return codedf(CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
+		return apitype.Errorf(apitype.CodeWithheld, "withheld by moderation: %s (see `myconet moderation why %s`)", why, c)
 	}
 	return nil
 }
@@ -87,7 +89,7 @@ const (
 
 // modDecision returns the cached decision about c, refreshing it as look
 // allows when it is stale (or force is set) and the node is online.
-func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) (r TallyReport) {
+func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, look modLook) (r apitype.TallyReport) {
 	wait := look == lookWait
 	s := n.modSettings()
 	defer func() { n.markStale(&r, s) }()
@@ -159,7 +161,7 @@ func (n *Node) modDecision(ctx context.Context, c cid.Cid, force, verify bool, l
 
 // applyLocal redoes a cached report's decision when a local rule now
 // applies (rules change without clearing the cache).
-func (n *Node) applyLocal(r *TallyReport, c cid.Cid, s modSettings) {
+func (n *Node) applyLocal(r *apitype.TallyReport, c cid.Cid, s modSettings) {
 	r.Local = n.localRule(c)
 	if r.Local == "" {
 		return
@@ -169,10 +171,10 @@ func (n *Node) applyLocal(r *TallyReport, c cid.Cid, s modSettings) {
 }
 
 // decide applies the policy to tallies and builds a report.
-func (n *Node) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, recount map[string]string) TallyReport {
+func (n *Node) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, recount map[string]string) apitype.TallyReport {
 	p := n.policyWithRules(s)
 	d := p.Decide(c.String(), tallies)
-	r := TallyReport{
+	r := apitype.TallyReport{
 		Package:  c.String(),
 		Decision: d.Outcome.String(),
 		Withheld: d.Outcome == moderation.OutcomeRemove,
@@ -180,7 +182,7 @@ func (n *Node) decide(c cid.Cid, s modSettings, tallies []moderation.Tally, reco
 		Keep:     d.Keep,
 		Remove:   d.Remove,
 		Local:    n.localRule(c),
-		Policy: PolicyInfo{
+		Policy: apitype.PolicyInfo{
 			MinVotes: cmpOr(s.policy.MinVotes, moderation.DefaultMinVotes), RemoveRatio: s.policy.RemoveRatio,
 			MinTallies: cmpOr(s.policy.MinTallies, moderation.DefaultMinTallies), Aggregators: s.aggregators,
 			PowBits: s.powBits, Trusted: peerIDs(s.policy.Trusted), Distrusted: peerIDs(s.policy.Distrusted),
@@ -214,8 +216,8 @@ func peerIDs(keys [][]byte) []string {
 	return out
 }
 
-func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) TallyInfo {
-	return TallyInfo{
+func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) apitype.TallyInfo {
+	return apitype.TallyInfo{
 		Signer: PeerIDFromEd25519(t.Signer), Keep: t.Keep, Remove: t.Remove,
 		Digest: hex.EncodeToString(t.Digest[:]), Time: t.Time, Used: ignored == "", Ignored: ignored,
 		Recount: recount[string(t.Signer)],
@@ -224,7 +226,7 @@ func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) Ta
 
 // refreshDecision gathers tallies (and annotations) from c's aggregators,
 // decides, and caches the result.
-func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, verify bool) TallyReport {
+func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, verify bool) apitype.TallyReport {
 	s := n.modSettings()
 	aggs, err := n.aggregators(ctx, ns, c, s.aggregators)
 	var errs []string
@@ -295,10 +297,10 @@ func (n *Node) refreshDecision(ctx context.Context, ns *netState, c cid.Cid, ver
 }
 
 // cacheDecision stores r and keeps the content-root map in step.
-func (n *Node) cacheDecision(c cid.Cid, r TallyReport) { n.cacheDecisionAt(c, r, n.now()) }
+func (n *Node) cacheDecision(c cid.Cid, r apitype.TallyReport) { n.cacheDecisionAt(c, r, n.now()) }
 
 // cacheDecisionAt is cacheDecision of a decision last refreshed at at.
-func (n *Node) cacheDecisionAt(c cid.Cid, r TallyReport, at time.Time) *modEntry {
+func (n *Node) cacheDecisionAt(c cid.Cid, r apitype.TallyReport, at time.Time) *modEntry {
 	var content cid.Cid
 	if pkg, err := n.loadPackage(c); err == nil && pkg != nil {
 		content = pkg.Content
@@ -434,7 +436,7 @@ func (n *Node) checkTally(t moderation.Tally, p peer.ID, c cid.Cid) error {
 	if !t.Target.Equals(c) {
 		return fmt.Errorf("%w: tally of %s", moderation.ErrWrongTarget, t.Target)
 	}
-	key, err := peerRawKey(p)
+	key, err := config.PeerRawKey(p)
 	if err != nil || !bytes.Equal(key, t.Signer) {
 		return errWrongSigner
 	}

@@ -6,57 +6,57 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // The moderation methods of fakeAPI (httpapi_test.go).
 
-func (f *fakeAPI) Vote(ctx context.Context, req node.VoteRequest) (node.Delivery, error) {
+func (f *fakeAPI) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
 	if err := refErr(req.Ref); err != nil {
-		return node.Delivery{}, err
+		return apitype.Delivery{}, err
 	}
-	return node.Delivery{Package: req.Ref, Kind: "vote", Choice: req.Choice, Accepted: 3}, nil
+	return apitype.Delivery{Package: req.Ref, Kind: "vote", Choice: req.Choice, Accepted: 3}, nil
 }
 
-func (f *fakeAPI) Annotate(ctx context.Context, req node.AnnotateRequest) (node.Delivery, error) {
+func (f *fakeAPI) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
 	if err := refErr(req.Ref); err != nil {
-		return node.Delivery{}, err
+		return apitype.Delivery{}, err
 	}
-	return node.Delivery{Package: req.Ref, Kind: "annotation", Accepted: len(req.Tags) + len(req.Titles)}, nil
+	return apitype.Delivery{Package: req.Ref, Kind: "annotation", Accepted: len(req.Tags) + len(req.Titles)}, nil
 }
 
-func (f *fakeAPI) Tally(ctx context.Context, ref string, verify bool) (node.TallyReport, error) {
+func (f *fakeAPI) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
 	if err := refErr(ref); err != nil {
-		return node.TallyReport{}, err
+		return apitype.TallyReport{}, err
 	}
-	return node.TallyReport{Package: ref, Decision: "remove", Keep: 1, Remove: 3, Verified: verify}, nil
+	return apitype.TallyReport{Package: ref, Decision: "remove", Keep: 1, Remove: 3, Verified: verify}, nil
 }
 
-func (f *fakeAPI) ModerationWhy(ctx context.Context, ref string) (node.TallyReport, error) {
+func (f *fakeAPI) ModerationWhy(ctx context.Context, ref string) (apitype.TallyReport, error) {
 	if err := refErr(ref); err != nil {
-		return node.TallyReport{}, err
+		return apitype.TallyReport{}, err
 	}
-	return node.TallyReport{Package: ref, Decision: "keep", Reason: "keep: on this node's allow list"}, nil
+	return apitype.TallyReport{Package: ref, Decision: "keep", Reason: "keep: on this node's allow list"}, nil
 }
 
-func (f *fakeAPI) ModerationSet(ctx context.Context, ref, rule string) (node.ModerationRule, error) {
+func (f *fakeAPI) ModerationSet(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
 	if err := refErr(ref); err != nil {
-		return node.ModerationRule{}, err
+		return apitype.ModerationRule{}, err
 	}
-	return node.ModerationRule{Package: ref, Rule: rule}, nil
+	return apitype.ModerationRule{Package: ref, Rule: rule}, nil
 }
 
-func (f *fakeAPI) Retract(ctx context.Context, req node.RetractRequest) (node.RetractResult, error) {
+func (f *fakeAPI) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
 	if req.Ref == "retracted" {
-		return node.RetractResult{}, fmt.Errorf("%w: already gone", node.ErrRetracted)
+		return apitype.RetractResult{}, fmt.Errorf("%w: already gone", apitype.ErrRetracted)
 	}
 	if err := refErr(req.Ref); err != nil {
-		return node.RetractResult{}, err
+		return apitype.RetractResult{}, err
 	}
-	return node.RetractResult{Package: req.Ref, Reason: req.Reason, Accepted: 2}, nil
+	return apitype.RetractResult{Package: req.Ref, Reason: req.Reason, Accepted: 2}, nil
 }
 
-func (f *fakeAPI) ModerationRules(ctx context.Context) ([]node.ModerationRule, error) {
+func (f *fakeAPI) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, error) {
 	return nil, nil
 }
 
@@ -65,14 +65,14 @@ func (f *fakeAPI) ModerationRules(ctx context.Context) ([]node.ModerationRule, e
 func TestAPIModerationRoutes(t *testing.T) {
 	_, c := serveFake(t, &fakeAPI{})
 	ctx := context.Background()
-	d, err := c.Vote(ctx, node.VoteRequest{Ref: "bafyP", Choice: "remove"})
+	d, err := c.Vote(ctx, apitype.VoteRequest{Ref: "bafyP", Choice: "remove"})
 	if err != nil || d.Choice != "remove" || d.Accepted != 3 {
 		t.Fatalf("vote: %+v, %v", d, err)
 	}
-	if _, err := c.Vote(ctx, node.VoteRequest{Ref: "bad", Choice: "keep"}); !errors.Is(err, node.ErrInvalid) {
+	if _, err := c.Vote(ctx, apitype.VoteRequest{Ref: "bad", Choice: "keep"}); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("vote bad ref: %v", err)
 	}
-	d, err = c.Annotate(ctx, node.AnnotateRequest{Ref: "bafyP", Tags: []string{"a", "b"}, Titles: map[string]string{"fr": "T"}})
+	d, err = c.Annotate(ctx, apitype.AnnotateRequest{Ref: "bafyP", Tags: []string{"a", "b"}, Titles: map[string]string{"fr": "T"}})
 	if err != nil || d.Accepted != 3 {
 		t.Fatalf("annotate: %+v, %v", d, err)
 	}
@@ -80,25 +80,25 @@ func TestAPIModerationRoutes(t *testing.T) {
 	if err != nil || r.Decision != "remove" || r.Remove != 3 || !r.Verified {
 		t.Fatalf("tally: %+v, %v", r, err)
 	}
-	if _, err := c.Tally(ctx, "withheld", false); !errors.Is(err, node.ErrWithheld) {
+	if _, err := c.Tally(ctx, "withheld", false); !errors.Is(err, apitype.ErrWithheld) {
 		t.Fatalf("tally withheld: %v", err)
 	}
 	r, err = c.ModerationWhy(ctx, "bafyP")
 	if err != nil || r.Decision != "keep" {
 		t.Fatalf("why: %+v, %v", r, err)
 	}
-	if _, err := c.ModerationWhy(ctx, "missing"); !errors.Is(err, node.ErrNotFound) {
+	if _, err := c.ModerationWhy(ctx, "missing"); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("why missing: %v", err)
 	}
 	rule, err := c.ModerationSet(ctx, "bafyP", "deny")
 	if err != nil || rule.Rule != "deny" {
 		t.Fatalf("set: %+v, %v", rule, err)
 	}
-	ret, err := c.Retract(ctx, node.RetractRequest{Ref: "bafyP", Reason: "oops"})
+	ret, err := c.Retract(ctx, apitype.RetractRequest{Ref: "bafyP", Reason: "oops"})
 	if err != nil || ret.Reason != "oops" || ret.Accepted != 2 {
 		t.Fatalf("retract: %+v, %v", ret, err)
 	}
-	if _, err := c.Retract(ctx, node.RetractRequest{Ref: "retracted"}); !errors.Is(err, node.ErrRetracted) {
+	if _, err := c.Retract(ctx, apitype.RetractRequest{Ref: "retracted"}); !errors.Is(err, apitype.ErrRetracted) {
 		t.Fatalf("retract: the code does not survive: %v", err)
 	}
 	rules, err := c.ModerationRules(ctx)

@@ -7,6 +7,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -68,7 +69,7 @@ func (n *Node) loadKeptDecision(c cid.Cid, s modSettings) *modEntry {
 // markStale flags a decision from tallies gathered longer than the
 // refresh interval ago (kept from before a restart, offline, or no
 // aggregator answered since).
-func (n *Node) markStale(r *TallyReport, s modSettings) {
+func (n *Node) markStale(r *apitype.TallyReport, s modSettings) {
 	if r.Local != "" || r.Checked.IsZero() {
 		return
 	}

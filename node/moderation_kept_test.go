@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -20,7 +22,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	net.ConnectRandom(3)
 	ctx := context.Background()
 	holder := net.Nodes[0]
-	pkg, _ := meshAdd(t, holder, node.AddRequest{Title: "decided then offline"})
+	pkg, _ := meshAdd(t, holder, apitype.AddRequest{Title: "decided then offline"})
 	info, err := holder.Info(ctx, pkg.String())
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +38,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	net.Kill(0)
 
 	// Reopened without the network: the kept decision applies.
-	n, err := node.New(node.Config{Home: home, StoreNoSync: true, Override: func(fc *node.FileConfig) {
+	n, err := node.New(node.Config{Home: home, StoreNoSync: true, Override: func(fc *config.FileConfig) {
 		node.LoopbackOnly(fc)
 		modTestConfig(0, fc)
 	}})
@@ -45,7 +47,7 @@ func TestModerationKeptAcrossRestart(t *testing.T) {
 	}
 	defer n.Close()
 	for _, ref := range []string{pkg.String(), "myco://" + info.Content} {
-		if _, err := n.Stat(ctx, ref); !errors.Is(err, node.ErrWithheld) {
+		if _, err := n.Stat(ctx, ref); !errors.Is(err, apitype.ErrWithheld) {
 			t.Errorf("offline after a restart, %s: %v", ref, err)
 		}
 	}

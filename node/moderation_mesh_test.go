@@ -15,13 +15,15 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
 // modTestConfig is the policy of the moderation mesh tests: little proof
 // of work, three votes decide, decisions refreshed quickly.
-func modTestConfig(i int, fc *node.FileConfig) {
+func modTestConfig(i int, fc *config.FileConfig) {
 	noReplicas(i, fc)
 	fc.Moderation.PowBits = 8
 	fc.Moderation.MinVotes = 3
@@ -34,7 +36,7 @@ func vote(t *testing.T, net *nodetest.Net, i int, c cid.Cid, choice string) {
 	t.Helper()
 	var last error
 	net.Eventually(2*time.Minute, "vote delivered", func() bool {
-		d, err := net.Nodes[i].Vote(context.Background(), node.VoteRequest{Ref: c.String(), Choice: choice, Reason: "test"})
+		d, err := net.Nodes[i].Vote(context.Background(), apitype.VoteRequest{Ref: c.String(), Choice: choice, Reason: "test"})
 		last = err
 		return err == nil && d.Accepted >= 4
 	})
@@ -56,9 +58,9 @@ func TestModerationMesh(t *testing.T) {
 	net := nodetest.New(t, size, nodetest.Options{Override: modTestConfig})
 	net.ConnectRandom(4)
 	ctx := context.Background()
-	removed, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "moderated package to remove"})
-	kept, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "moderated package to keep"})
-	liedAbout, _ := meshAdd(t, net.Nodes[1], node.AddRequest{Title: "moderated package with a liar"})
+	removed, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "moderated package to remove"})
+	kept, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "moderated package to keep"})
+	liedAbout, _ := meshAdd(t, net.Nodes[1], apitype.AddRequest{Title: "moderated package with a liar"})
 
 	removedInfo, err := net.Nodes[0].Info(ctx, removed.String())
 	if err != nil {
@@ -97,7 +99,7 @@ func TestModerationMesh(t *testing.T) {
 	// Fetch and read: a coded error saying why, everywhere.
 	for _, i := range []int{0, 5, size - 1} {
 		err := catErr(net.Nodes[i], removed)
-		if !errors.Is(err, node.ErrWithheld) || !strings.Contains(err.Error(), "withheld by moderation") {
+		if !errors.Is(err, apitype.ErrWithheld) || !strings.Contains(err.Error(), "withheld by moderation") {
 			t.Errorf("node %d cat: %v", i, err)
 		}
 	}
@@ -108,7 +110,7 @@ func TestModerationMesh(t *testing.T) {
 		t.Errorf("gateway: %d %s", rec.Code, rec.Body.String())
 	}
 	// Under its content CID too, on its holder and from it (the block index).
-	if _, err := net.Nodes[0].Stat(ctx, "myco://"+removedContent.String()); !errors.Is(err, node.ErrWithheld) {
+	if _, err := net.Nodes[0].Stat(ctx, "myco://"+removedContent.String()); !errors.Is(err, apitype.ErrWithheld) {
 		t.Errorf("holder, content CID: %v", err)
 	}
 	rec = httptest.NewRecorder()
@@ -274,12 +276,12 @@ func TestModerationMesh(t *testing.T) {
 	if err != nil || why.Withheld || why.Local != "allow" || !strings.Contains(why.Reason, "allow list") {
 		t.Errorf("why after allow: %+v %v", why, err)
 	}
-	if err := catErr(net.Nodes[size-4], removed); !errors.Is(err, node.ErrWithheld) {
+	if err := catErr(net.Nodes[size-4], removed); !errors.Is(err, apitype.ErrWithheld) {
 		t.Errorf("node n-4 still withholds: %v", err)
 	}
 	// Search drops it (its own results and the ones it merges): node 0
 	// allows it, node n-4 does not.
-	res, err := net.Nodes[size-4].Search(ctx, "moderated remove", node.SearchOptions{}, nil)
+	res, err := net.Nodes[size-4].Search(ctx, "moderated remove", apitype.SearchOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,11 +292,11 @@ func TestModerationMesh(t *testing.T) {
 	}
 
 	// A community tag finds the package on its holder, by that word alone.
-	if _, err := net.Nodes[3].Annotate(ctx, node.AnnotateRequest{Ref: kept.String(), Tags: []string{"zebrafishy"}}); err != nil {
+	if _, err := net.Nodes[3].Annotate(ctx, apitype.AnnotateRequest{Ref: kept.String(), Tags: []string{"zebrafishy"}}); err != nil {
 		t.Fatal(err)
 	}
 	net.Eventually(time.Minute, "the holder's search to find the package by its community tag", func() bool {
-		res, err := net.Nodes[0].Search(ctx, "zebrafishy", node.SearchOptions{Local: true}, nil)
+		res, err := net.Nodes[0].Search(ctx, "zebrafishy", apitype.SearchOptions{Local: true}, nil)
 		return err == nil && len(res) == 1 && res[0].Package == kept.String()
 	})
 }

@@ -43,6 +43,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -181,7 +182,7 @@ func (n *Node) retractedErr(c cid.Cid) error {
 	if !ok || n.pinnedLocal(pkg) {
 		return nil
 	}
-	return codedf(CodeRetracted, "%s was %s", pkg, rt.why())
+	return apitype.Errorf(apitype.CodeRetracted, "%s was %s", pkg, rt.why())
 }
 
 // checkRetraction verifies a retraction of target against the package
@@ -312,7 +313,7 @@ func (n *Node) keepRetracted(root cid.Cid, reason store.Reason) (kept bool, err 
 		return false, nil
 	}
 	if !n.dagComplete(root) {
-		return false, codedf(CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
+		return false, apitype.Errorf(apitype.CodeRetracted, "%s was %s; its blocks are no longer on this node, and other nodes no longer serve it", root, rt.why())
 	}
 	now := n.now()
 	if err := n.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
@@ -355,55 +356,39 @@ func (n *Node) dagComplete(root cid.Cid) bool {
 
 // ---- API ----
 
-// RetractRequest is the body of POST /api/v1/retract.
-type RetractRequest struct {
-	Ref    string `json:"ref"`
-	Reason string `json:"reason,omitempty"`
-}
-
-// RetractResult is the outcome of Retract.
-type RetractResult struct {
-	Package     string             `json:"package"`
-	Reason      string             `json:"reason,omitempty"`
-	Aggregators []AggregatorAnswer `json:"aggregators"`
-	Holders     []AggregatorAnswer `json:"holders"`
-	Accepted    int                `json:"accepted"`             // aggregators and holders that took it
-	KeptLocal   bool               `json:"kept_local,omitempty"` // this node keeps its local pin
-}
-
 // Retract implements API.
-func (n *Node) Retract(ctx context.Context, req RetractRequest) (RetractResult, error) {
+func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
 	c, err := n.packageRef(ctx, req.Ref)
 	if err != nil {
-		return RetractResult{}, err
+		return apitype.RetractResult{}, err
 	}
 	pkg, root, err := n.rootOf(c)
 	if err != nil {
-		return RetractResult{}, codedf(CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
+		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
 	}
 	if !bytes.Equal(pkg.Publisher, n.id.Ed25519().Public().(ed25519.PublicKey)) {
-		return RetractResult{}, codedf(CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
+		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
 			PeerIDFromEd25519(pkg.Publisher), c, n.id.PeerID)
 	}
 	ns := n.network()
 	if ns == nil || ns.mod == nil {
-		return RetractResult{}, codedf(CodeNoDaemon, "retract needs the network: start `myconet daemon`")
+		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeNoDaemon, "retract needs the network: start `myconet daemon`")
 	}
 	r, err := moderation.NewRetraction(n.id.Ed25519(), c, req.Reason, n.now())
 	if err != nil {
-		return RetractResult{}, coded(CodeInvalid, err)
+		return apitype.RetractResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	rec, err := r.Encode()
 	if err != nil {
-		return RetractResult{}, coded(CodeInvalid, err)
+		return apitype.RetractResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	rt := retraction{r: r, bundle: encodeRetractBundle(rec, root)}
 	if old, ok := n.retractionOf(c); ok {
 		rt = old // already retracted: spread the first one again
 	} else if err := n.applyRetraction(c, rt); err != nil {
-		return RetractResult{}, err
+		return apitype.RetractResult{}, err
 	}
-	res := RetractResult{Package: c.String(), Reason: rt.r.Reason, KeptLocal: n.pinnedLocal(c)}
+	res := apitype.RetractResult{Package: c.String(), Reason: rt.r.Reason, KeptLocal: n.pinnedLocal(c)}
 	s := n.modSettings()
 	aggs, _ := n.aggregators(ctx, ns, c, s.aggregators)
 	res.Aggregators = n.sendRetraction(ctx, ns, aggs, c, rt.bundle)
@@ -433,8 +418,8 @@ func (n *Node) Retract(ctx context.Context, req RetractRequest) (RetractResult, 
 }
 
 // sendRetraction sends a bundle to peers (this node answers itself).
-func (n *Node) sendRetraction(ctx context.Context, ns *netState, peers []peer.ID, c cid.Cid, bundle []byte) []AggregatorAnswer {
-	out := make([]AggregatorAnswer, len(peers))
+func (n *Node) sendRetraction(ctx context.Context, ns *netState, peers []peer.ID, c cid.Cid, bundle []byte) []apitype.AggregatorAnswer {
+	out := make([]apitype.AggregatorAnswer, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
 		wg.Add(1)

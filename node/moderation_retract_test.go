@@ -13,6 +13,7 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -42,7 +43,7 @@ func TestRetract(t *testing.T) {
 	net.ConnectRandom(3)
 	ctx := context.Background()
 	pub, cacher, keeper, late := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[5]
-	pkg, _ := meshAdd(t, pub, node.AddRequest{Title: "private file added by mistake"})
+	pkg, _ := meshAdd(t, pub, apitype.AddRequest{Title: "private file added by mistake"})
 	ref := pkg.String()
 	net.Eventually(time.Minute, "the cacher reads it", func() bool { return catErr(cacher, pkg) == nil })
 	if _, err := keeper.SiteGet(ctx, ref, nil); err != nil {
@@ -53,7 +54,7 @@ func TestRetract(t *testing.T) {
 	}
 
 	// Not the publisher: refused on the API and on the wire.
-	if _, err := cacher.Retract(ctx, node.RetractRequest{Ref: ref}); !errors.Is(err, node.ErrInvalid) ||
+	if _, err := cacher.Retract(ctx, apitype.RetractRequest{Ref: ref}); !errors.Is(err, apitype.ErrInvalid) ||
 		!strings.Contains(err.Error(), "only the publisher") {
 		t.Fatalf("retract by a holder: %v", err)
 	}
@@ -76,16 +77,16 @@ func TestRetract(t *testing.T) {
 		t.Fatalf("after forged retractions: %v", err)
 	}
 
-	if found, err := pub.Search(ctx, "mistake", node.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
+	if found, err := pub.Search(ctx, "mistake", apitype.SearchOptions{Local: true}, nil); err != nil || len(found) != 1 {
 		t.Fatalf("search before: %v %v", found, err)
 	}
 	// The publisher retracts.
-	res, err := pub.Retract(ctx, node.RetractRequest{Ref: ref, Reason: "published by mistake"})
+	res, err := pub.Retract(ctx, apitype.RetractRequest{Ref: ref, Reason: "published by mistake"})
 	if err != nil || res.Accepted == 0 || !res.KeptLocal {
 		t.Fatalf("retract: %+v %v", res, err)
 	}
 	net.Eventually(time.Minute, "the cacher drops its cache pin", func() bool { return len(pinReasons(t, cacher, ref)) == 0 })
-	if err := catErr(cacher, pkg); !errors.Is(err, node.ErrRetracted) || !strings.Contains(err.Error(), "published by mistake") {
+	if err := catErr(cacher, pkg); !errors.Is(err, apitype.ErrRetracted) || !strings.Contains(err.Error(), "published by mistake") {
 		t.Errorf("cacher reads: %v", err)
 	}
 	rr := httptest.NewRecorder()
@@ -94,7 +95,7 @@ func TestRetract(t *testing.T) {
 		t.Errorf("gateway: %d %.200q", rr.Code, rr.Body.String())
 	}
 	for i, n := range []*node.Node{pub, cacher} {
-		found, err := n.Search(ctx, "mistake", node.SearchOptions{Local: true}, nil)
+		found, err := n.Search(ctx, "mistake", apitype.SearchOptions{Local: true}, nil)
 		if err != nil || len(found) != 0 {
 			t.Errorf("node %d search: %v %v", i, found, err)
 		}
@@ -106,7 +107,7 @@ func TestRetract(t *testing.T) {
 	// A node that never held it learns from the aggregators (before it
 	// fetches, unless they are slower than modWait: then at its next look).
 	net.Eventually(time.Minute, "the late reader to be told it was retracted", func() bool {
-		return errors.Is(catErr(late, pkg), node.ErrRetracted)
+		return errors.Is(catErr(late, pkg), apitype.ErrRetracted)
 	})
 	// The keeper's local pin stays, readable, and says so.
 	net.Eventually(time.Minute, "the keeper learns of the retraction", func() bool {

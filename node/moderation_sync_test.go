@@ -9,7 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -21,7 +21,7 @@ func TestModerationVotesSurviveChurn(t *testing.T) {
 	net := nodetest.New(t, 10, nodetest.Options{Override: modTestConfig})
 	net.ConnectRandom(4)
 	ctx := context.Background()
-	pkg, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "voted on, then its aggregators leave"})
+	pkg, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "voted on, then its aggregators leave"})
 	for _, i := range []int{1, 2, 3} {
 		vote(t, net, i, pkg, "remove")
 	}

@@ -6,12 +6,13 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // explained completes a report for a person: the retraction, if any, and
 // one paragraph (Explanation) that says what this node does with the
 // package and why, with the figures.
-func (n *Node) explained(c cid.Cid, r TallyReport) TallyReport {
+func (n *Node) explained(c cid.Cid, r apitype.TallyReport) apitype.TallyReport {
 	if rt, ok := n.retractionOf(c); ok {
 		r.Retracted = rt.why()
 		r.Withheld = true
@@ -22,7 +23,7 @@ func (n *Node) explained(c cid.Cid, r TallyReport) TallyReport {
 
 // explain writes the paragraph of a report. pinnedLocal: the owner pinned
 // the package local on this node.
-func explain(r TallyReport, pinnedLocal bool) string {
+func explain(r apitype.TallyReport, pinnedLocal bool) string {
 	var b strings.Builder
 	say := func(format string, args ...any) {
 		if b.Len() > 0 {

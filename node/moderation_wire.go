@@ -50,6 +50,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // ModerationProtocol is the stream protocol of votes, annotations and
@@ -403,7 +404,7 @@ func (s *modService) ask(ctx context.Context, p peer.ID, req modRequest) ([]byte
 	}
 	st.Close()
 	if hd[0] != modOK {
-		return nil, &modAnswerError{status: hd[0], reason: oneLine(string(payload))}
+		return nil, &modAnswerError{status: hd[0], reason: httpx.OneLine(string(payload))}
 	}
 	return payload, nil
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func testPackageCID(t testing.TB, s string) cid.Cid {
@@ -149,7 +151,7 @@ func FuzzModAnnotationsPayload(f *testing.F) {
 // logged and counted under its reason.
 func TestAggregatorPersistsAndRejects(t *testing.T) {
 	home := t.TempDir()
-	setBits := func(fc *FileConfig) { fc.Moderation.PowBits = 8 }
+	setBits := func(fc *config.FileConfig) { fc.Moderation.PowBits = 8 }
 	n, err := New(Config{Home: home, StoreNoSync: true, Override: setBits})
 	if err != nil {
 		t.Fatal(err)
@@ -254,7 +256,7 @@ func TestAggregatorPersistsAndRejects(t *testing.T) {
 	n.mod.mu.Lock()
 	n.mod.rules = nil // reload
 	n.mod.mu.Unlock()
-	if err := n.withheldErr(t.Context(), c); !errors.Is(err, ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
+	if err := n.withheldErr(t.Context(), c); !errors.Is(err, apitype.ErrWithheld) || !strings.Contains(err.Error(), "deny list") {
 		t.Fatalf("deny: %v", err)
 	}
 }

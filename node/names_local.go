@@ -43,6 +43,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/multiformats/go-multibase"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/dnsserver"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
@@ -56,32 +58,6 @@ const (
 	petnamesFile  = "petnames.json"
 	hostnamesFile = "hostnames.json"
 )
-
-// NameInfo is one name and what it resolves to.
-type NameInfo struct {
-	Name    string     `json:"name"`           // as given: "laptop", "www"
-	FQDN    string     `json:"fqdn"`           // the DNS name: laptop.myco, www.<k51…>.myco
-	Addr    string     `json:"addr"`           // overlay address
-	Peer    string     `json:"peer,omitempty"` // the node, when known
-	Kind    string     `json:"kind"`           // petname | published | peer | record
-	Expires *time.Time `json:"expires,omitempty"`
-}
-
-// NamesInfo lists this node's names and its DNS service.
-type NamesInfo struct {
-	Petnames  []NameInfo `json:"petnames"`
-	Published []NameInfo `json:"published"`
-	Self      string     `json:"self"`            // this node's own DNS name
-	DNS       string     `json:"dns,omitempty"`   // HOST:PORT the DNS server listens on
-	Setup     string     `json:"setup,omitempty"` // how the host's resolver is (or can be) pointed at it
-}
-
-// NameRequest is the body of POST /api/v1/names (op set|publish|rm|resolve).
-type NameRequest struct {
-	Op     string `json:"op"`
-	Name   string `json:"name"`
-	Target string `json:"target,omitempty"`
-}
 
 type petname struct {
 	Peer string `json:"peer,omitempty"`
@@ -171,30 +147,30 @@ func checkNameLabel(p *string) error {
 	*p = strings.ToLower(*p)
 	name := *p
 	if err := names.ValidateLabel(name); err != nil {
-		return codedf(CodeInvalid, "name %q: want 1 to 63 of a-z, 0-9 and '-', not at either end", name)
+		return apitype.Errorf(apitype.CodeInvalid, "name %q: want 1 to 63 of a-z, 0-9 and '-', not at either end", name)
 	}
 	if _, ok := parsePeerLabel(name); ok {
-		return codedf(CodeInvalid, "name %q reads as a peer ID", name)
+		return apitype.Errorf(apitype.CodeInvalid, "name %q reads as a peer ID", name)
 	}
 	return nil
 }
 
 // Names implements API.
-func (n *Node) Names(ctx context.Context) (NamesInfo, error) {
+func (n *Node) Names(ctx context.Context) (apitype.NamesInfo, error) {
 	namesMu.Lock()
 	pets, err := n.petnames()
 	hosts, herr := n.hostnames()
 	namesMu.Unlock()
 	if err = errors.Join(err, herr); err != nil {
-		return NamesInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return apitype.NamesInfo{}, apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 	}
 	self := PeerDNSLabel(n.id.PeerID)
-	info := NamesInfo{Petnames: []NameInfo{}, Published: []NameInfo{}, Self: self + "." + NameZone}
+	info := apitype.NamesInfo{Petnames: []apitype.NameInfo{}, Published: []apitype.NameInfo{}, Self: self + "." + NameZone}
 	for name, p := range pets {
-		info.Petnames = append(info.Petnames, NameInfo{Name: name, FQDN: name + "." + NameZone, Addr: p.Addr, Peer: p.Peer, Kind: "petname"})
+		info.Petnames = append(info.Petnames, apitype.NameInfo{Name: name, FQDN: name + "." + NameZone, Addr: p.Addr, Peer: p.Peer, Kind: "petname"})
 	}
 	for name, h := range hosts {
-		info.Published = append(info.Published, NameInfo{Name: name, FQDN: name + "." + self + "." + NameZone, Addr: h.Addr, Peer: n.id.PeerID.String(), Kind: "published"})
+		info.Published = append(info.Published, apitype.NameInfo{Name: name, FQDN: name + "." + self + "." + NameZone, Addr: h.Addr, Peer: n.id.PeerID.String(), Kind: "published"})
 	}
 	sort.Slice(info.Petnames, func(i, j int) bool { return info.Petnames[i].Name < info.Petnames[j].Name })
 	sort.Slice(info.Published, func(i, j int) bool { return info.Published[i].Name < info.Published[j].Name })
@@ -208,33 +184,33 @@ func (n *Node) Names(ctx context.Context) (NamesInfo, error) {
 }
 
 // NameSet implements API: a petname for a peer ID or an overlay address.
-func (n *Node) NameSet(ctx context.Context, name, target string) (NameInfo, error) {
+func (n *Node) NameSet(ctx context.Context, name, target string) (apitype.NameInfo, error) {
 	if err := checkNameLabel(&name); err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
 	var p petname
 	if id, ok := parsePeerLabel(strings.TrimSuffix(target, "."+NameZone)); ok {
 		a, ok := peerAddr(id)
 		if !ok {
-			return NameInfo{}, codedf(CodeInvalid, "%s has no Ed25519 key, so no overlay address", id)
+			return apitype.NameInfo{}, apitype.Errorf(apitype.CodeInvalid, "%s has no Ed25519 key, so no overlay address", id)
 		}
 		p = petname{Peer: id.String(), Addr: a.String()}
 	} else if a, err := netip.ParseAddr(target); err == nil && a.Is6() && a.Zone() == "" && overlay.Prefix.Contains(a) {
 		p = petname{Addr: a.String()}
 	} else {
-		return NameInfo{}, codedf(CodeInvalid, "%q is neither a peer ID nor an overlay address (fd6d:7963::/32)", target)
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeInvalid, "%q is neither a peer ID nor an overlay address (fd6d:7963::/32)", target)
 	}
 	namesMu.Lock()
 	defer namesMu.Unlock()
 	pets, err := n.petnames()
 	if err != nil {
-		return NameInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 	}
 	pets[name] = p
 	if err := n.writeNames(petnamesFile, pets); err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
-	return NameInfo{Name: name, FQDN: name + "." + NameZone, Addr: p.Addr, Peer: p.Peer, Kind: "petname"}, nil
+	return apitype.NameInfo{Name: name, FQDN: name + "." + NameZone, Addr: p.Addr, Peer: p.Peer, Kind: "petname"}, nil
 }
 
 // NameRm implements API: removes a petname, or stops publishing a name
@@ -245,12 +221,12 @@ func (n *Node) NameRm(ctx context.Context, name string) error {
 	pets, err := n.petnames()
 	hosts, herr := n.hostnames()
 	if err = errors.Join(err, herr); err != nil {
-		return codedf(CodeCorrupt, "names: %v", err)
+		return apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 	}
 	_, pet := pets[name]
 	_, host := hosts[name]
 	if !pet && !host {
-		return codedf(CodeNotFound, "no name %q (see `myconet name ls`)", name)
+		return apitype.Errorf(apitype.CodeNotFound, "no name %q (see `myconet name ls`)", name)
 	}
 	if pet {
 		delete(pets, name)
@@ -270,27 +246,27 @@ func (n *Node) NameRm(ctx context.Context, name string) error {
 // NamePublish implements API: signs name.<this peer>.myco → addr (this
 // node's own overlay address when empty) into the DHT and keeps it
 // published.
-func (n *Node) NamePublish(ctx context.Context, name, target string) (NameInfo, error) {
+func (n *Node) NamePublish(ctx context.Context, name, target string) (apitype.NameInfo, error) {
 	if err := checkNameLabel(&name); err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
 	addr := n.id.Address
 	if target != "" {
 		a, err := n.resolveTarget(ctx, target)
 		if err != nil {
-			return NameInfo{}, err
+			return apitype.NameInfo{}, err
 		}
 		addr = a
 	}
 	ns := n.network()
 	if ns == nil {
-		return NameInfo{}, codedf(CodeNoDaemon, "publishing a name needs the network: start `myconet daemon`")
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeNoDaemon, "publishing a name needs the network: start `myconet daemon`")
 	}
 	namesMu.Lock()
 	hosts, err := n.hostnames()
 	if err != nil {
 		namesMu.Unlock()
-		return NameInfo{}, codedf(CodeCorrupt, "names: %v", err)
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 	}
 	h := hosts[name]
 	h.Seq++
@@ -299,13 +275,13 @@ func (n *Node) NamePublish(ctx context.Context, name, target string) (NameInfo, 
 	err = n.writeNames(hostnamesFile, hosts)
 	namesMu.Unlock()
 	if err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
 	rec, err := n.publishHost(ctx, ns, name, h)
 	if err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
-	return NameInfo{Name: name, FQDN: name + "." + PeerDNSLabel(n.id.PeerID) + "." + NameZone, Addr: addr.String(),
+	return apitype.NameInfo{Name: name, FQDN: name + "." + PeerDNSLabel(n.id.PeerID) + "." + NameZone, Addr: addr.String(),
 		Peer: n.id.PeerID.String(), Kind: "published", Expires: &rec.Expires}, nil
 }
 
@@ -314,7 +290,7 @@ func (n *Node) NamePublish(ctx context.Context, name, target string) (NameInfo, 
 func (n *Node) resolveTarget(ctx context.Context, target string) (netip.Addr, error) {
 	if a, err := netip.ParseAddr(target); err == nil {
 		if !a.Is6() || a.Zone() != "" || !overlay.Prefix.Contains(a) {
-			return netip.Addr{}, codedf(CodeInvalid, "%s is not an overlay address (fd6d:7963::/32)", target)
+			return netip.Addr{}, apitype.Errorf(apitype.CodeInvalid, "%s is not an overlay address (fd6d:7963::/32)", target)
 		}
 		return a, nil
 	}
@@ -328,7 +304,7 @@ func (n *Node) resolveTarget(ctx context.Context, target string) (netip.Addr, er
 func (n *Node) publishHost(ctx context.Context, ns *netState, name string, h hostEntry) (names.HostRecord, error) {
 	addr, err := netip.ParseAddr(h.Addr)
 	if err != nil {
-		return names.HostRecord{}, codedf(CodeCorrupt, "names: %s: bad address %q", hostnamesFile, h.Addr)
+		return names.HostRecord{}, apitype.Errorf(apitype.CodeCorrupt, "names: %s: bad address %q", hostnamesFile, h.Addr)
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -371,45 +347,45 @@ func (n *Node) republishHosts(ctx context.Context, ns *netState) {
 
 // NameResolve implements API: what name (with or without .myco) resolves
 // to, and from where.
-func (n *Node) NameResolve(ctx context.Context, name string) (NameInfo, error) {
+func (n *Node) NameResolve(ctx context.Context, name string) (apitype.NameInfo, error) {
 	q := strings.TrimSuffix(strings.TrimSuffix(name, "."), "."+NameZone)
 	if strings.EqualFold(q, NameZone) || q == "" {
-		return NameInfo{}, codedf(CodeInvalid, "no name given")
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeInvalid, "no name given")
 	}
 	info, found, err := n.lookupName(ctx, q)
 	if err != nil {
-		return NameInfo{}, err
+		return apitype.NameInfo{}, err
 	}
 	if !found {
-		return NameInfo{}, codedf(CodeNotFound, "%s.%s: no such name", q, NameZone)
+		return apitype.NameInfo{}, apitype.Errorf(apitype.CodeNotFound, "%s.%s: no such name", q, NameZone)
 	}
 	return info, nil
 }
 
 // lookupName resolves the part of a .myco name before the zone.
-func (n *Node) lookupName(ctx context.Context, q string) (NameInfo, bool, error) {
+func (n *Node) lookupName(ctx context.Context, q string) (apitype.NameInfo, bool, error) {
 	labels := strings.Split(q, ".")
 	fqdn := q + "." + NameZone
 	switch len(labels) {
 	case 1:
 		if id, ok := parsePeerLabel(labels[0]); ok {
 			a, ok := peerAddr(id)
-			return NameInfo{Name: q, FQDN: fqdn, Addr: a.String(), Peer: id.String(), Kind: "peer"}, ok, nil
+			return apitype.NameInfo{Name: q, FQDN: fqdn, Addr: a.String(), Peer: id.String(), Kind: "peer"}, ok, nil
 		}
 		namesMu.Lock()
 		pets, err := n.petnames()
 		namesMu.Unlock()
 		if err != nil {
-			return NameInfo{}, false, codedf(CodeCorrupt, "names: %v", err)
+			return apitype.NameInfo{}, false, apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 		}
 		if p, ok := pets[strings.ToLower(labels[0])]; ok {
-			return NameInfo{Name: q, FQDN: fqdn, Addr: p.Addr, Peer: p.Peer, Kind: "petname"}, true, nil
+			return apitype.NameInfo{Name: q, FQDN: fqdn, Addr: p.Addr, Peer: p.Peer, Kind: "petname"}, true, nil
 		}
-		return NameInfo{}, false, nil
+		return apitype.NameInfo{}, false, nil
 	case 2:
 		host := strings.ToLower(labels[0])
 		if names.ValidateLabel(host) != nil {
-			return NameInfo{}, false, nil
+			return apitype.NameInfo{}, false, nil
 		}
 		id, ok := parsePeerLabel(labels[1])
 		if !ok {
@@ -417,31 +393,31 @@ func (n *Node) lookupName(ctx context.Context, q string) (NameInfo, bool, error)
 			pets, err := n.petnames()
 			namesMu.Unlock()
 			if err != nil {
-				return NameInfo{}, false, codedf(CodeCorrupt, "names: %v", err)
+				return apitype.NameInfo{}, false, apitype.Errorf(apitype.CodeCorrupt, "names: %v", err)
 			}
 			p, has := pets[strings.ToLower(labels[1])]
 			if !has || p.Peer == "" {
-				return NameInfo{}, false, nil
+				return apitype.NameInfo{}, false, nil
 			}
 			if id, err = peer.Decode(p.Peer); err != nil {
-				return NameInfo{}, false, nil
+				return apitype.NameInfo{}, false, nil
 			}
 		}
 		ns := n.network()
 		if ns == nil {
-			return NameInfo{}, false, codedf(CodeNoDaemon, "names published by nodes need the network: start `myconet daemon`")
+			return apitype.NameInfo{}, false, apitype.Errorf(apitype.CodeNoDaemon, "names published by nodes need the network: start `myconet daemon`")
 		}
 		rec, err := names.ResolveHost(ctx, ns.dht, id, host, n.now())
 		switch {
 		case errors.Is(err, names.ErrNotFound):
-			return NameInfo{}, false, nil
+			return apitype.NameInfo{}, false, nil
 		case err != nil:
-			return NameInfo{}, false, fmt.Errorf("%s: %w", fqdn, err)
+			return apitype.NameInfo{}, false, fmt.Errorf("%s: %w", fqdn, err)
 		}
 		exp := rec.Expires
-		return NameInfo{Name: q, FQDN: fqdn, Addr: rec.Addr.String(), Peer: id.String(), Kind: "record", Expires: &exp}, true, nil
+		return apitype.NameInfo{Name: q, FQDN: fqdn, Addr: rec.Addr.String(), Peer: id.String(), Kind: "record", Expires: &exp}, true, nil
 	}
-	return NameInfo{}, false, nil
+	return apitype.NameInfo{}, false, nil
 }
 
 // dnsLookup is the DNS server's Lookup.
@@ -460,7 +436,7 @@ func (n *Node) dnsLookup(ctx context.Context, q string) ([]netip.Addr, bool, err
 // startDNS serves the .myco zone as overlay.dns says: "tun" (port 53 on
 // the TUN's address, when there is a TUN), "none", or HOST:PORT. It then
 // points the host's resolver at it where it can.
-func (n *Node) startDNS(ns *netState, cfg FileConfig, tunName string) {
+func (n *Node) startDNS(ns *netState, cfg config.FileConfig, tunName string) {
 	where := cfg.Overlay.DNS
 	switch {
 	case where == "none":

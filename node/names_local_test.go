@@ -9,6 +9,8 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -18,7 +20,7 @@ import (
 // forged under another node's key is refused. Issue 15 §3.
 func TestNames(t *testing.T) {
 	nodetest.CheckGoroutines(t)
-	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		if i == 0 {
 			fc.Overlay.DNS = "127.0.0.1:0"
 		}
@@ -36,7 +38,7 @@ func TestNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, bad := range [][2]string{{"bad_name", bID.String()}, {"x", "10.0.0.1"}, {"x", "2001:db8::1"}, {"x", "nobody"}, {strings.ToLower(node.PeerDNSLabel(bID)), bID.String()}} {
-		if _, err := a.NameSet(ctx, bad[0], bad[1]); node.CodeOf(err) != node.CodeInvalid {
+		if _, err := a.NameSet(ctx, bad[0], bad[1]); apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Errorf("NameSet(%q, %q): %v, want invalid", bad[0], bad[1], err)
 		}
 	}
@@ -52,7 +54,7 @@ func TestNames(t *testing.T) {
 	resolve("printer", c.Identity().Address.String(), "petname")
 	resolve(bID.String()+".myco", bAddr, "peer")
 	resolve(strings.ToUpper(node.PeerDNSLabel(bID))+".myco", bAddr, "peer")
-	if _, err := a.NameResolve(ctx, "nobody.myco"); node.CodeOf(err) != node.CodeNotFound {
+	if _, err := a.NameResolve(ctx, "nobody.myco"); apitype.CodeOf(err) != apitype.CodeNotFound {
 		t.Fatalf("unknown name: %v", err)
 	}
 
@@ -92,7 +94,7 @@ func TestNames(t *testing.T) {
 		t.Fatal("B's www record stored as admin")
 	}
 	resolve("www."+bID.String()+".myco", bAddr, "record")
-	if _, err := a.NameResolve(ctx, "admin."+bID.String()+".myco"); node.CodeOf(err) != node.CodeNotFound {
+	if _, err := a.NameResolve(ctx, "admin."+bID.String()+".myco"); apitype.CodeOf(err) != apitype.CodeNotFound {
 		t.Fatalf("admin: %v", err)
 	}
 
@@ -124,7 +126,7 @@ func TestNames(t *testing.T) {
 	if err := a.NameRm(ctx, "laptop"); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.NameRm(ctx, "laptop"); node.CodeOf(err) != node.CodeNotFound {
+	if err := a.NameRm(ctx, "laptop"); apitype.CodeOf(err) != apitype.CodeNotFound {
 		t.Fatalf("removing twice: %v", err)
 	}
 	if r := ask("laptop.myco."); r.Rcode != dns.RcodeNameError {

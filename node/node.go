@@ -28,17 +28,16 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/store"
 )
 
 // File names inside the home directory.
 const (
 	IdentityFile = "identity.key"
-	ConfigFile   = "config.toml"
 	StoreFile    = "store.db"
-	APIFile      = "api"       // address of the running daemon's API
-	TokenFile    = "api.token" // bearer token of the API
 )
 
 // Config is what New needs. The zero value of every field but Home is a
@@ -49,7 +48,7 @@ type Config struct {
 	// Override adjusts the config loaded from <Home>/config.toml for this run
 	// only (daemon flags such as --listen and --no-tun). It is applied again
 	// after every ConfigSet and never written to the file.
-	Override func(*FileConfig)
+	Override func(*config.FileConfig)
 	// Logger receives the node's logs; nil discards them.
 	Logger *slog.Logger
 	// LogLevel, if set, is the level Logger's handler reads: POST
@@ -92,8 +91,8 @@ type Node struct {
 	replInt   time.Duration // Config.ReplicateInterval
 
 	mu       sync.Mutex
-	cfg      FileConfig // effective config: the file plus override; guarded by mu
-	override func(*FileConfig)
+	cfg      config.FileConfig // effective config: the file plus override; guarded by mu
+	override func(*config.FileConfig)
 	memQuota bool      // quota.memory drives the runtime's memory limit (daemon)
 	net      *netState // the network while started; guarded by mu
 
@@ -115,7 +114,7 @@ type Node struct {
 	closeErr  error
 }
 
-var _ API = (*Node)(nil)
+var _ apitype.API = (*Node)(nil)
 
 // Init creates the home, identity and a commented config file if they are
 // missing, and returns the home's absolute path. It never overwrites anything.
@@ -130,9 +129,9 @@ func Init(home string) (string, error) {
 	if _, err := loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return "", err
 	}
-	cfgPath := filepath.Join(home, ConfigFile)
+	cfgPath := filepath.Join(home, config.ConfigFile)
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
-		if err := WriteConfig(cfgPath, DefaultConfig()); err != nil {
+		if err := config.WriteConfig(cfgPath, config.DefaultConfig()); err != nil {
 			return "", err
 		}
 	}
@@ -142,7 +141,7 @@ func Init(home string) (string, error) {
 // New opens a node in cfg.Home. The caller must Close it.
 func New(cfg Config) (n *Node, reterr error) {
 	if cfg.Home == "" {
-		return nil, codedf(CodeInvalid, "node: no home directory given")
+		return nil, apitype.Errorf(apitype.CodeInvalid, "node: no home directory given")
 	}
 	home, err := Init(cfg.Home)
 	if err != nil {
@@ -160,9 +159,9 @@ func New(cfg Config) (n *Node, reterr error) {
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
-	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	file, err := config.LoadConfig(filepath.Join(home, config.ConfigFile))
 	if err != nil {
-		return nil, coded(CodeInvalid, err)
+		return nil, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if n.cfg, err = n.effective(file); err != nil {
 		return nil, err
@@ -170,7 +169,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
 		return nil, err
 	}
-	quota, err := ParseSize(n.cfg.Quota.Disk)
+	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
 	if err != nil {
 		return nil, fmt.Errorf("config: quota.disk: %w", err)
 	}
@@ -190,12 +189,12 @@ func New(cfg Config) (n *Node, reterr error) {
 }
 
 // effective applies the run's override to a file config and validates it.
-func (n *Node) effective(file FileConfig) (FileConfig, error) {
+func (n *Node) effective(file config.FileConfig) (config.FileConfig, error) {
 	if n.override != nil {
 		n.override(&file)
 	}
 	if err := file.Validate(); err != nil {
-		return file, codedf(CodeInvalid, "config: %v", err)
+		return file, apitype.Errorf(apitype.CodeInvalid, "config: %v", err)
 	}
 	return file, nil
 }
@@ -221,7 +220,7 @@ func (n *Node) Close() error {
 }
 
 // ID implements API.
-func (n *Node) ID(ctx context.Context) (IDInfo, error) {
+func (n *Node) ID(ctx context.Context) (apitype.IDInfo, error) {
 	info := n.id.Info()
 	if ns := n.network(); ns != nil {
 		info.Listen = ns.listenAddrs()
@@ -230,16 +229,16 @@ func (n *Node) ID(ctx context.Context) (IDInfo, error) {
 }
 
 // Status implements API.
-func (n *Node) Status(ctx context.Context) (Status, error) {
+func (n *Node) Status(ctx context.Context) (apitype.Status, error) {
 	n.mu.Lock()
 	online, started, api, gw := n.online, n.started, n.apiAddr, n.gwAddr
 	n.mu.Unlock()
 	if !online {
-		return Status{}, codedf(CodeNoDaemon, "start one with `myconet daemon`")
+		return apitype.Status{}, apitype.Errorf(apitype.CodeNoDaemon, "start one with `myconet daemon`")
 	}
 	q, err := n.Quota(ctx)
 	if err != nil {
-		return Status{}, err
+		return apitype.Status{}, err
 	}
 	id, _ := n.ID(ctx)
 	peers, alone := 0, ""
@@ -251,7 +250,7 @@ func (n *Node) Status(ctx context.Context) (Status, error) {
 		dhtMode = ns.dhtMode()
 		overlayNote = ns.overlayStatus()
 	}
-	return Status{
+	return apitype.Status{
 		Peers:      peers,
 		Alone:      alone,
 		DHT:        dhtMode,
@@ -274,15 +273,15 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, store.ErrNotFound):
-		return coded(CodeNotFound, err)
+		return apitype.Wrap(apitype.CodeNotFound, err)
 	case errors.Is(err, store.ErrQuota):
-		return coded(CodeQuota, err)
+		return apitype.Wrap(apitype.CodeQuota, err)
 	case errors.Is(err, store.ErrCorrupt):
-		return coded(CodeCorrupt, err)
+		return apitype.Wrap(apitype.CodeCorrupt, err)
 	case errors.Is(err, store.ErrLocked):
-		return coded(CodeLocked, err)
+		return apitype.Wrap(apitype.CodeLocked, err)
 	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return coded(CodeInvalid, err)
+		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	return err
 }

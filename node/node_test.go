@@ -11,6 +11,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func testNode(t *testing.T) *Node {
@@ -80,9 +83,9 @@ func TestAddInfoLsCatGet(t *testing.T) {
 	os.MkdirAll(filepath.Join(site, "sub"), 0o755)
 	os.WriteFile(filepath.Join(site, "sub", "page.html"), []byte("<p>page</p>"), 0o644)
 
-	var progress []Progress
-	res, err := n.Add(ctx, AddRequest{Path: filePath, Title: "Data", Tags: []string{"a", "b"}, Kind: "dataset", License: "MIT"},
-		func(p Progress) { progress = append(progress, p) })
+	var progress []apitype.Progress
+	res, err := n.Add(ctx, apitype.AddRequest{Path: filePath, Title: "Data", Tags: []string{"a", "b"}, Kind: "dataset", License: "MIT"},
+		func(p apitype.Progress) { progress = append(progress, p) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,11 +116,11 @@ func TestAddInfoLsCatGet(t *testing.T) {
 	if got, _ := os.ReadFile(out); !bytes.Equal(got, fileData) {
 		t.Fatal("get wrote different bytes")
 	}
-	if err := n.Get(ctx, res.MRI, out, nil); !errors.Is(err, ErrInvalid) {
+	if err := n.Get(ctx, res.MRI, out, nil); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("get over existing file: %v", err)
 	}
 
-	sres, err := n.Add(ctx, AddRequest{Path: site, Title: "Site"}, nil)
+	sres, err := n.Add(ctx, apitype.AddRequest{Path: site, Title: "Site"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +161,7 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 	ctx := context.Background()
 	src := t.TempDir()
 	p, _ := randFile(t, src, "f", 3, 2<<20)
-	good, err := n.Add(ctx, AddRequest{Path: p, Title: "ok"}, nil)
+	good, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "ok"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,28 +172,31 @@ func TestBadInputLeavesStoreUnchanged(t *testing.T) {
 		want error
 		msg  string
 	}{
-		{"missing title", func() error { _, err := n.Add(ctx, AddRequest{Path: p}, nil); return err }, ErrInvalid, "title"},
-		{"bad kind", func() error { _, err := n.Add(ctx, AddRequest{Path: p, Title: "x", Kind: "movie"}, nil); return err }, ErrInvalid, "kind"},
+		{"missing title", func() error { _, err := n.Add(ctx, apitype.AddRequest{Path: p}, nil); return err }, apitype.ErrInvalid, "title"},
+		{"bad kind", func() error {
+			_, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "x", Kind: "movie"}, nil)
+			return err
+		}, apitype.ErrInvalid, "kind"},
 		{"bad language", func() error {
-			_, err := n.Add(ctx, AddRequest{Path: p, Title: "x", Language: "not a language!"}, nil)
+			_, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "x", Language: "not a language!"}, nil)
 			return err
-		}, ErrInvalid, "language"},
+		}, apitype.ErrInvalid, "language"},
 		{"missing path", func() error {
-			_, err := n.Add(ctx, AddRequest{Path: filepath.Join(src, "nope"), Title: "x"}, nil)
+			_, err := n.Add(ctx, apitype.AddRequest{Path: filepath.Join(src, "nope"), Title: "x"}, nil)
 			return err
-		}, ErrInvalid, "no such file"},
+		}, apitype.ErrInvalid, "no such file"},
 		{"entry not in package", func() error {
-			_, err := n.Add(ctx, AddRequest{Path: p, Title: "x", Entry: "index.html"}, nil)
+			_, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "x", Entry: "index.html"}, nil)
 			return err
-		}, ErrInvalid, "entry"},
-		{"malformed MRI", func() error { _, err := n.Info(ctx, "myco://notacid"); return err }, ErrInvalid, "notacid"},
-		{"climbing path", func() error { _, err := n.Info(ctx, good.MRI+"/../x"); return err }, ErrInvalid, "root"},
+		}, apitype.ErrInvalid, "entry"},
+		{"malformed MRI", func() error { _, err := n.Info(ctx, "myco://notacid"); return err }, apitype.ErrInvalid, "notacid"},
+		{"climbing path", func() error { _, err := n.Info(ctx, good.MRI+"/../x"); return err }, apitype.ErrInvalid, "root"},
 		{"unknown CID", func() error {
 			_, err := n.Info(ctx, "myco://bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
 			return err
-		}, ErrNotFound, "not in the local store"},
-		{"missing path in package", func() error { _, err := n.Info(ctx, good.MRI+"/x"); return err }, ErrNotFound, "x"},
-		{"corrupt CAR", func() error { _, err := n.Import(ctx, strings.NewReader("garbage")); return err }, ErrInvalid, "CAR"},
+		}, apitype.ErrNotFound, "not in the local store"},
+		{"missing path in package", func() error { _, err := n.Info(ctx, good.MRI+"/x"); return err }, apitype.ErrNotFound, "x"},
+		{"corrupt CAR", func() error { _, err := n.Import(ctx, strings.NewReader("garbage")); return err }, apitype.ErrInvalid, "CAR"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -216,8 +222,8 @@ func TestQuotaRefusesBeforeWriting(t *testing.T) {
 	}
 	p, _ := randFile(t, t.TempDir(), "big", 4, 3<<20)
 	before := snapshot(t, n)
-	_, err := n.Add(ctx, AddRequest{Path: p, Title: "too big"}, nil)
-	if !errors.Is(err, ErrQuota) {
+	_, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "too big"}, nil)
+	if !errors.Is(err, apitype.ErrQuota) {
 		t.Fatalf("err = %v, want quota", err)
 	}
 	if after := snapshot(t, n); after != before {
@@ -230,7 +236,7 @@ func TestQuotaRefusesBeforeWriting(t *testing.T) {
 	if v, _ := n.ConfigGet(ctx, "quota.disk"); v != "1MB" {
 		t.Fatalf("config quota.disk = %q", v)
 	}
-	if _, err := n.SetQuota(ctx, "disk", "lots"); !errors.Is(err, ErrInvalid) {
+	if _, err := n.SetQuota(ctx, "disk", "lots"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("bad size: %v", err)
 	}
 }
@@ -242,7 +248,7 @@ func TestExportImportUnpinGC(t *testing.T) {
 	dir := t.TempDir()
 	randFile(t, dir, "x/a.bin", 5, 2<<20+1)
 	randFile(t, dir, "b.txt", 6, 10)
-	res, err := a.Add(ctx, AddRequest{Path: dir, Title: "Tree"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: dir, Title: "Tree"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +281,7 @@ func TestExportImportUnpinGC(t *testing.T) {
 	if err := b.Unpin(ctx, res.MRI, ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Unpin(ctx, res.MRI, ""); !errors.Is(err, ErrNotFound) {
+	if err := b.Unpin(ctx, res.MRI, ""); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("second unpin: %v", err)
 	}
 	g, err := b.GC(ctx)
@@ -286,7 +292,7 @@ func TestExportImportUnpinGC(t *testing.T) {
 	if q.DiskUsed != 0 || q.Packages != 0 {
 		t.Fatalf("after gc: %+v", q)
 	}
-	if _, err := b.Info(ctx, res.MRI); !errors.Is(err, ErrNotFound) {
+	if _, err := b.Info(ctx, res.MRI); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("info after gc: %v", err)
 	}
 }
@@ -295,15 +301,15 @@ func TestBookmarksAndConfig(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
 	p, _ := randFile(t, t.TempDir(), "f", 7, 10)
-	res, _ := n.Add(ctx, AddRequest{Path: p, Title: "f"}, nil)
-	bm, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "docs", Ref: res.MRI + "/"})
+	res, _ := n.Add(ctx, apitype.AddRequest{Path: p, Title: "f"}, nil)
+	bm, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: res.MRI + "/"})
 	if err != nil || bm.MRI != res.MRI || !strings.Contains(bm.URL, ".localhost:") {
 		t.Fatalf("bookmark %+v %v", bm, err)
 	}
-	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "bad name!", Ref: res.MRI}); !errors.Is(err, ErrInvalid) {
+	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "bad name!", Ref: res.MRI}); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("bad name: %v", err)
 	}
-	if _, err := n.BookmarkAdd(ctx, BookmarkRequest{Name: "x", Ref: "myco://nope"}); !errors.Is(err, ErrInvalid) {
+	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "x", Ref: "myco://nope"}); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("bad MRI: %v", err)
 	}
 	u1, err := n.OpenURL(ctx, "docs")
@@ -314,27 +320,27 @@ func TestBookmarksAndConfig(t *testing.T) {
 	if err := n.BookmarkRm(ctx, "docs"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.BookmarkRm(ctx, "docs"); !errors.Is(err, ErrNotFound) {
+	if err := n.BookmarkRm(ctx, "docs"); !errors.Is(err, apitype.ErrNotFound) {
 		t.Fatalf("rm twice: %v", err)
 	}
 	if err := n.ConfigSet(ctx, "gateway.address", "127.0.0.1:9999"); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.ConfigSet(ctx, "no.such", "1"); !errors.Is(err, ErrInvalid) {
+	if err := n.ConfigSet(ctx, "no.such", "1"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("unknown key: %v", err)
 	}
-	if err := n.ConfigSet(ctx, "replication.replicas", "0"); !errors.Is(err, ErrInvalid) {
+	if err := n.ConfigSet(ctx, "replication.replicas", "0"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("out of range: %v", err)
 	}
 	text, _ := n.ConfigShow(ctx)
 	if !strings.Contains(text, `address = "127.0.0.1:9999"`) || !strings.Contains(text, "# ") {
 		t.Fatalf("config file:\n%s", text)
 	}
-	cfg, err := LoadConfig(filepath.Join(n.Home(), ConfigFile))
+	cfg, err := config.LoadConfig(filepath.Join(n.Home(), config.ConfigFile))
 	if err != nil || cfg.Gateway.Address != "127.0.0.1:9999" {
 		t.Fatalf("reload: %+v %v", cfg.Gateway, err)
 	}
-	if _, err := n.Status(ctx); !errors.Is(err, ErrNoDaemon) {
+	if _, err := n.Status(ctx); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("status offline: %v", err)
 	}
 }
@@ -342,7 +348,7 @@ func TestBookmarksAndConfig(t *testing.T) {
 func TestSecondOpenIsLocked(t *testing.T) {
 	n := testNode(t)
 	_, err := New(Config{Home: n.Home()})
-	if !errors.Is(err, ErrLocked) {
+	if !errors.Is(err, apitype.ErrLocked) {
 		t.Fatalf("second open: %v", err)
 	}
 }
@@ -361,7 +367,7 @@ func TestIdentityFile(t *testing.T) {
 
 func TestOverrideNeverWritten(t *testing.T) {
 	home := t.TempDir()
-	n, err := New(Config{Home: home, StoreNoSync: true, Override: func(fc *FileConfig) {
+	n, err := New(Config{Home: home, StoreNoSync: true, Override: func(fc *config.FileConfig) {
 		fc.Overlay.TUN = false
 		fc.Network.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
 	}})
@@ -376,7 +382,7 @@ func TestOverrideNeverWritten(t *testing.T) {
 	if v, _ := n.ConfigGet(ctx, "overlay.tun"); v != "false" {
 		t.Fatalf("effective overlay.tun = %s, want the override", v)
 	}
-	file, err := LoadConfig(filepath.Join(home, ConfigFile))
+	file, err := config.LoadConfig(filepath.Join(home, config.ConfigFile))
 	if err != nil {
 		t.Fatal(err)
 	}

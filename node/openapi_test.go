@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // loadSpec loads docs/openapi.yaml and validates it as OpenAPI 3.
@@ -109,12 +110,12 @@ func TestOpenAPILiveResponses(t *testing.T) {
 
 	n := newTestNode(t)
 	ctx := t.Context()
-	res, err := n.Add(ctx, node.AddRequest{Path: writeTree(t, map[string]string{"index.html": "<p>hi</p>", "css/a.css": "p{}"}), Title: "Spec site", Tags: []string{"test"}}, nil)
+	res, err := n.Add(ctx, apitype.AddRequest{Path: writeTree(t, map[string]string{"index.html": "<p>hi</p>", "css/a.css": "p{}"}), Title: "Spec site", Tags: []string{"test"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	apiAddr, _, _ := startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
-	token, err := os.ReadFile(filepath.Join(n.Home(), node.TokenFile))
+	token, err := os.ReadFile(filepath.Join(n.Home(), apitype.TokenFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +123,7 @@ func TestOpenAPILiveResponses(t *testing.T) {
 	t.Cleanup(hc.CloseIdleConnections)
 
 	ref := url.QueryEscape(res.MRI)
-	addBody, _ := json.Marshal(node.AddRequest{Path: writeTree(t, map[string]string{"a.txt": "a"}), Title: "Second"})
+	addBody, _ := json.Marshal(apitype.AddRequest{Path: writeTree(t, map[string]string{"a.txt": "a"}), Title: "Second"})
 	const unknown = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
 	for _, tt := range []struct {
 		method, path, body string
@@ -159,7 +160,7 @@ func TestOpenAPILiveResponses(t *testing.T) {
 			if tt.body != "" {
 				body = strings.NewReader(tt.body)
 			}
-			req, err := http.NewRequestWithContext(ctx, tt.method, "http://"+apiAddr+node.APIPrefix+tt.path, body)
+			req, err := http.NewRequestWithContext(ctx, tt.method, "http://"+apiAddr+apitype.APIPrefix+tt.path, body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,14 +211,14 @@ func TestOpenAPIDocumentsOptionalFields(t *testing.T) {
 	for _, s := range doc.Components.Schemas {
 		closeObjects(s.Value, seen)
 	}
-	q := node.QuotaInfo{Disk: 1, DiskUsed: 1, Blocks: 1, ByReason: map[string]int64{"local": 1}, Upload: 1, Uploaded: 1,
+	q := apitype.QuotaInfo{Disk: 1, DiskUsed: 1, Blocks: 1, ByReason: map[string]int64{"local": 1}, Upload: 1, Uploaded: 1,
 		Downloaded: 1, Download: 1, Memory: 1, Conns: 1, Replicas: 1, CPU: 1, Packages: 1, PinsCount: 1}
-	st := node.Status{ID: node.IDInfo{PeerID: "12D3KooW", Address: "fd6d:7963::1", PublicKey: "AAAA"}, Version: "1", Uptime: 1,
+	st := apitype.Status{ID: apitype.IDInfo{PeerID: "12D3KooW", Address: "fd6d:7963::1", PublicKey: "AAAA"}, Version: "1", Uptime: 1,
 		API: "127.0.0.1:5190", Gateway: "127.0.0.1:8190", Peers: 1, DHT: "server", Store: q, Overlay: "off", Packages: 1,
-		Moderation: node.ModerationStats{VotesAccepted: 1, AnnotationsAccepted: 1, TalliesServed: 1, VotesServed: 1, TalliesUsed: 1,
+		Moderation: apitype.ModerationStats{VotesAccepted: 1, AnnotationsAccepted: 1, TalliesServed: 1, VotesServed: 1, TalliesUsed: 1,
 			Decisions: 1, Messages: 1, Malformed: 1, Rejected: map[string]int64{"vote/low_pow": 1}}}
-	add := node.AddResult{MRI: "myco://bafy", Package: "bafy", Content: "bafy", Size: 1, Files: 1,
-		Links: &node.LinkReport{Followed: 1, Kept: 1, Dangling: 1, Examples: []string{"a -> /b (followed)"}}}
+	add := apitype.AddResult{MRI: "myco://bafy", Package: "bafy", Content: "bafy", Size: 1, Files: 1,
+		Links: &apitype.LinkReport{Followed: 1, Kept: 1, Dangling: 1, Examples: []string{"a -> /b (followed)"}}}
 	for name, v := range map[string]any{"QuotaInfo": q, "Status": st, "AddResult": add} {
 		b, err := json.Marshal(v)
 		if err != nil {

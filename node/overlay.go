@@ -33,12 +33,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
-	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
-	ma "github.com/multiformats/go-multiaddr"
 	"golang.zx2c4.com/wireguard/tun"
 
-	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -90,7 +88,7 @@ type overlayNet struct {
 // startOverlay starts the Router (with a TUN when the config asks for one
 // and the system allows it) and the transport. It runs on ns's goroutines
 // and stops with them.
-func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
+func (n *Node) startOverlay(ns *netState, cfg config.FileConfig) error {
 	o := &overlayNet{
 		n: n, ns: ns, log: n.baseLog.With("component", "overlay"),
 		pings: make(map[uint32]chan pingEvent), links: make(map[peer.ID]*overlayLink),
@@ -98,7 +96,7 @@ func (n *Node) startOverlay(ns *netState, cfg FileConfig) error {
 	}
 	rules, err := overlay.ParseRules(joinLines(cfg.Overlay.Firewall))
 	if err != nil {
-		return codedf(CodeInvalid, "config: overlay.firewall: %v", err)
+		return apitype.Errorf(apitype.CodeInvalid, "config: overlay.firewall: %v", err)
 	}
 	var dev tun.Device
 	switch {
@@ -458,48 +456,4 @@ func (o *overlayNet) addrOf(id peer.ID) netip.Addr {
 	a := overlay.AddressFromKey(b)
 	o.keys.Store(id, a)
 	return a
-}
-
-// startRelay runs circuit relay v2 for the node's peers. Relayed bytes pay
-// the owner's bandwidth quotas (the relay's streams go through the
-// bandwidth limiters), and within them a relayed connection has no data or
-// duration cap: libp2p's defaults (128 KiB, 2 min) are meant for hole
-// punching and would cut overlay traffic off. Larger buffers keep a relayed
-// stream near the speed of a direct one.
-func (n *Node) startRelay(ns *netState) error {
-	res := relay.DefaultResources()
-	res.Limit = nil
-	res.BufferSize = 64 << 10 // 128 KiB a circuit: 8 circuits fit libp2p's 1 MiB per-peer relay memory
-	r, err := relay.New(&bandwidth.Host{Host: ns.host, Up: ns.up, Down: ns.down}, relay.WithResources(res))
-	if err != nil {
-		return err
-	}
-	ns.relay = r
-	return nil
-}
-
-// tcpFirstRanker is libp2p's dial ranker with TCP ahead of QUIC: direct
-// addresses over TCP are dialled at once and QUIC ones 300 ms later, as a
-// fallback (libp2p's default is the reverse). Bulk streams, the overlay's
-// above all, cost less than half the CPU per byte over TCP+TLS+yamux than
-// over quic-go, whose per-datagram work (one ~1,400-byte packet at a time)
-// dominates (bench/overlay: 2.6–3.4 against 4.9–6.6 s of daemon CPU per GB).
-func tcpFirstRanker(addrs []ma.Multiaddr) []network.AddrDelay {
-	res := swarm.DefaultDialRanker(addrs)
-	for i := range res {
-		a := res[i].Addr
-		switch {
-		case isRelayed(a):
-		case isProto(a, ma.P_QUIC_V1) || isProto(a, ma.P_WEBTRANSPORT):
-			res[i].Delay += 300 * time.Millisecond
-		case isProto(a, ma.P_TCP):
-			res[i].Delay = 0
-		}
-	}
-	return res
-}
-
-func isProto(a ma.Multiaddr, code int) bool {
-	_, err := a.ValueForProtocol(code)
-	return err == nil
 }

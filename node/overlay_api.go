@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
 	"slices"
 	"sort"
@@ -12,89 +11,46 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/overlay"
 )
-
-// PingOptions configure an overlay ping. Zero values take the defaults.
-type PingOptions struct {
-	Count    int           `json:"count,omitempty"`    // echo requests (default 1, at most 100)
-	Seq      int           `json:"seq,omitempty"`      // sequence number of the first
-	Size     int           `json:"size,omitempty"`     // data bytes per request (default 56)
-	Interval time.Duration `json:"interval,omitempty"` // between requests (default 1 s)
-	Timeout  time.Duration `json:"timeout,omitempty"`  // per request (default 5 s; the first also waits for resolution, up to 15 s)
-}
-
-// PingReply is the outcome of one echo request.
-type PingReply struct {
-	Seq   int     `json:"seq"`
-	Bytes int     `json:"bytes,omitempty"`  // ICMPv6 bytes received
-	RTT   float64 `json:"rtt_ms,omitempty"` // milliseconds
-	Error string  `json:"error,omitempty"`  // "timeout", "destination unreachable (…)", …
-}
-
-// PingResult is the outcome of Ping.
-type PingResult struct {
-	Addr     string      `json:"addr"`
-	Peer     string      `json:"peer,omitempty"` // the peer holding addr, once known
-	Path     string      `json:"path,omitempty"` // direct | relayed via <peer> | not connected
-	Sent     int         `json:"sent"`
-	Received int         `json:"received"`
-	Replies  []PingReply `json:"replies"`
-	MinRTT   float64     `json:"min_ms,omitempty"`
-	AvgRTT   float64     `json:"avg_ms,omitempty"`
-	MaxRTT   float64     `json:"max_ms,omitempty"`
-}
-
-// RouteInfo is one overlay address the node knows.
-type RouteInfo struct {
-	Addr  string `json:"addr"`
-	Peer  string `json:"peer,omitempty"`
-	State string `json:"state"` // ok | resolving | unreachable | connected (a peer with no traffic yet)
-	Path  string `json:"path"`  // direct | relayed via <peer> | not connected
-	Error string `json:"error,omitempty"`
-}
-
-// FirewallInfo is the overlay firewall's rule set in the order it applies:
-// the first rule that matches a packet decides (see overlay.Order).
-type FirewallInfo struct {
-	Rules []string `json:"rules"`
-}
 
 func (n *Node) overlayNet() (*overlayNet, error) {
 	ns := n.network()
 	if ns == nil {
-		return nil, codedf(CodeNoDaemon, "the overlay needs the network: start `myconet daemon`")
+		return nil, apitype.Errorf(apitype.CodeNoDaemon, "the overlay needs the network: start `myconet daemon`")
 	}
 	if ns.overlay == nil {
-		return nil, codedf(CodeInternal, "%v", errNoOverlay)
+		return nil, apitype.Errorf(apitype.CodeInternal, "%v", errNoOverlay)
 	}
 	return ns.overlay, nil
 }
 
 // Ping implements API.
-func (n *Node) Ping(ctx context.Context, addr string, opts PingOptions) (PingResult, error) {
+func (n *Node) Ping(ctx context.Context, addr string, opts apitype.PingOptions) (apitype.PingResult, error) {
 	dst, err := netip.ParseAddr(addr)
 	if err != nil || !dst.Is6() || !overlay.Prefix.Contains(dst) || dst.Zone() != "" {
-		return PingResult{}, codedf(CodeInvalid, "%q is not an overlay address (fd6d:7963::/32)", addr)
+		return apitype.PingResult{}, apitype.Errorf(apitype.CodeInvalid, "%q is not an overlay address (fd6d:7963::/32)", addr)
 	}
 	if dst == n.id.Address {
-		return PingResult{}, codedf(CodeInvalid, "%s is this node's own address", dst)
+		return apitype.PingResult{}, apitype.Errorf(apitype.CodeInvalid, "%s is this node's own address", dst)
 	}
 	o, err := n.overlayNet()
 	if err != nil {
-		return PingResult{}, err
+		return apitype.PingResult{}, err
 	}
 	if opts.Count <= 0 {
 		opts.Count = 1
 	}
 	if opts.Count > 100 {
-		return PingResult{}, codedf(CodeInvalid, "count %d is more than 100", opts.Count)
+		return apitype.PingResult{}, apitype.Errorf(apitype.CodeInvalid, "count %d is more than 100", opts.Count)
 	}
 	if opts.Size <= 0 {
 		opts.Size = 56
 	}
 	if max := o.router.MTU() - 48; opts.Size > max {
-		return PingResult{}, codedf(CodeInvalid, "size %d is more than the MTU allows (%d)", opts.Size, max)
+		return apitype.PingResult{}, apitype.Errorf(apitype.CodeInvalid, "size %d is more than the MTU allows (%d)", opts.Size, max)
 	}
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
@@ -102,7 +58,7 @@ func (n *Node) Ping(ctx context.Context, addr string, opts PingOptions) (PingRes
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
 	}
-	res := PingResult{Addr: dst.String(), Replies: []PingReply{}}
+	res := apitype.PingResult{Addr: dst.String(), Replies: []apitype.PingReply{}}
 	id := uint16(o.pingID.Add(1))
 	var sum float64
 	for i := range opts.Count {
@@ -158,15 +114,15 @@ func (o *overlayNet) peerFor(dst netip.Addr) peer.ID {
 }
 
 // Routes implements API.
-func (n *Node) Routes(ctx context.Context) ([]RouteInfo, error) {
+func (n *Node) Routes(ctx context.Context) ([]apitype.RouteInfo, error) {
 	o, err := n.overlayNet()
 	if err != nil {
 		return nil, err
 	}
-	var out []RouteInfo
+	var out []apitype.RouteInfo
 	seen := map[netip.Addr]bool{}
 	for _, r := range o.router.Routes() {
-		ri := RouteInfo{Addr: r.Addr.String(), Peer: r.Peer, State: "ok", Path: "not connected"}
+		ri := apitype.RouteInfo{Addr: r.Addr.String(), Peer: r.Peer, State: "ok", Path: "not connected"}
 		switch {
 		case r.Resolving && r.Peer == "":
 			ri.State = "resolving"
@@ -185,22 +141,22 @@ func (n *Node) Routes(ctx context.Context) ([]RouteInfo, error) {
 			continue
 		}
 		seen[a] = true
-		out = append(out, RouteInfo{Addr: a.String(), Peer: id.String(), State: "connected", Path: o.path(id)})
+		out = append(out, apitype.RouteInfo{Addr: a.String(), Peer: id.String(), State: "connected", Path: o.path(id)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Addr < out[j].Addr })
 	if out == nil {
-		out = []RouteInfo{}
+		out = []apitype.RouteInfo{}
 	}
 	return out, nil
 }
 
 // Firewall implements API: the rules of overlay.firewall, in the order they
 // apply.
-func (n *Node) Firewall(ctx context.Context) (FirewallInfo, error) {
+func (n *Node) Firewall(ctx context.Context) (apitype.FirewallInfo, error) {
 	n.mu.Lock()
 	rules := slices.Clone(n.cfg.Overlay.Firewall)
 	n.mu.Unlock()
-	return FirewallInfo{Rules: orderRules(rules)}, nil
+	return apitype.FirewallInfo{Rules: orderRules(rules)}, nil
 }
 
 // orderRules sorts rule texts into the order the firewall applies them (see
@@ -229,20 +185,20 @@ func orderRules(texts []string) []string {
 // decides (deny among equals), whatever the order rules were added in. The
 // config file keeps the rules in that order and a running node applies them
 // at once.
-func (n *Node) FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error) {
+func (n *Node) FirewallAdd(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
 	return n.editFirewall(rule, true)
 }
 
 // FirewallRemove implements API: it removes the rule with the same
 // protocol, port and source as rule (whatever its action).
-func (n *Node) FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error) {
+func (n *Node) FirewallRemove(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
 	return n.editFirewall(rule, false)
 }
 
-func (n *Node) editFirewall(text string, add bool) (FirewallInfo, error) {
+func (n *Node) editFirewall(text string, add bool) (apitype.FirewallInfo, error) {
 	r, err := overlay.ParseRule(text)
 	if err != nil {
-		return FirewallInfo{}, coded(CodeInvalid, err)
+		return apitype.FirewallInfo{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	n.mu.Lock()
 	cur := slices.Clone(n.cfg.Overlay.Firewall)
@@ -262,18 +218,18 @@ func (n *Node) editFirewall(text string, add bool) (FirewallInfo, error) {
 	}
 	if !found {
 		if !add {
-			return FirewallInfo{}, codedf(CodeNotFound, "no rule for %s", r.String()[strings.Index(r.String(), " ")+1:])
+			return apitype.FirewallInfo{}, apitype.Errorf(apitype.CodeNotFound, "no rule for %s", r.String()[strings.Index(r.String(), " ")+1:])
 		}
 		next = append(next, r.String())
 	}
 	if err := n.ConfigSet(context.Background(), "overlay.firewall", strings.Join(orderRules(next), ",")); err != nil {
-		return FirewallInfo{}, err
+		return apitype.FirewallInfo{}, err
 	}
 	return n.Firewall(context.Background())
 }
 
 // applyFirewall gives the running overlay the rules of cfg.
-func (ns *netState) applyFirewall(cfg FileConfig) {
+func (ns *netState) applyFirewall(cfg config.FileConfig) {
 	if ns == nil || ns.overlay == nil {
 		return
 	}
@@ -295,80 +251,3 @@ func (ns *netState) overlayStatus() string {
 }
 
 func joinLines(l []string) string { return strings.Join(l, "\n") }
-
-func checkFirewall(rules []string) error {
-	for _, s := range rules {
-		if _, err := overlay.ParseRule(s); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PingRequest is the body of POST /api/v1/overlay/ping.
-type PingRequest struct {
-	Addr       string `json:"addr"`
-	Count      int    `json:"count,omitempty"`
-	Seq        int    `json:"seq,omitempty"`
-	Size       int    `json:"size,omitempty"`
-	IntervalMS int64  `json:"interval_ms,omitempty"`
-	TimeoutMS  int64  `json:"timeout_ms,omitempty"`
-}
-
-// FirewallRequest is the body of POST /api/v1/overlay/firewall.
-type FirewallRequest struct {
-	Op   string `json:"op"`   // add | remove
-	Rule string `json:"rule"` // "allow|deny tcp|udp PORT [from ADDR|PREFIX]"
-}
-
-func (h *apiHandler) overlayPing(w http.ResponseWriter, r *http.Request) {
-	var req PingRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if req.Addr == "" {
-		writeError(w, codedf(CodeInvalid, "no addr given"))
-		return
-	}
-	v, err := h.api.Ping(r.Context(), req.Addr, PingOptions{
-		Count: req.Count, Seq: req.Seq, Size: req.Size,
-		Interval: time.Duration(req.IntervalMS) * time.Millisecond,
-		Timeout:  time.Duration(req.TimeoutMS) * time.Millisecond,
-	})
-	reply(w, v, err)
-}
-
-func (h *apiHandler) overlayRoutes(w http.ResponseWriter, r *http.Request) {
-	v, err := h.api.Routes(r.Context())
-	if v == nil {
-		v = []RouteInfo{}
-	}
-	reply(w, v, err)
-}
-
-func (h *apiHandler) firewall(w http.ResponseWriter, r *http.Request) {
-	v, err := h.api.Firewall(r.Context())
-	reply(w, v, err)
-}
-
-func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
-	var req FirewallRequest
-	if err := readJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	var (
-		v   FirewallInfo
-		err error
-	)
-	switch req.Op {
-	case "add":
-		v, err = h.api.FirewallAdd(r.Context(), req.Rule)
-	case "remove":
-		v, err = h.api.FirewallRemove(r.Context(), req.Rule)
-	default:
-		err = codedf(CodeInvalid, "firewall: op must be add or remove, got %q", req.Op)
-	}
-	reply(w, v, err)
-}

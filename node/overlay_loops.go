@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -170,15 +171,6 @@ func (o *overlayNet) reserveLoop(ctx context.Context) {
 	}
 }
 
-func hasDirectConn(conns []network.Conn) bool {
-	for _, c := range conns {
-		if !isRelayed(c.RemoteMultiaddr()) {
-			return true
-		}
-	}
-	return false
-}
-
 // The node's own pings: echo requests sent through the Router and the
 // replies (or ICMPv6 errors) caught by intercept before the TUN.
 
@@ -231,7 +223,7 @@ func (o *overlayNet) intercept(pkt []byte) bool {
 
 // pingOnce sends one echo request of size bytes of data to dst and waits
 // for the answer.
-func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) PingReply {
+func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint16, size int, timeout time.Duration) apitype.PingReply {
 	key := uint32(id)<<16 | uint32(seq)
 	ch := make(chan pingEvent, 1)
 	o.pingsMu.Lock()
@@ -248,7 +240,7 @@ func (o *overlayNet) pingOnce(ctx context.Context, dst netip.Addr, id, seq uint1
 		body[i] = byte(i)
 	}
 	pkt := overlay.BuildICMPv6(o.n.id.Address, dst, overlay.ICMPv6EchoRequest, 0, body)
-	reply := PingReply{Seq: int(seq)}
+	reply := apitype.PingReply{Seq: int(seq)}
 	start := time.Now()
 	if err := o.router.Send([][]byte{pkt}); err != nil {
 		reply.Error = err.Error()

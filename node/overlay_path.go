@@ -13,60 +13,22 @@ package node
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
-	"github.com/libp2p/go-libp2p/p2p/protocol/identify"
 	ma "github.com/multiformats/go-multiaddr"
-	manet "github.com/multiformats/go-multiaddr/net"
 )
-
-// punchLog remembers when hole punching to a peer last succeeded. It is
-// the hole punching service's tracer.
-type punchLog struct {
-	at  sync.Map // peer.ID → time.Time
-	log func(msg string, args ...any)
-}
-
-// Trace implements holepunch.EventTracer.
-func (p *punchLog) Trace(evt *holepunch.Event) {
-	if p.log != nil {
-		p.log("hole punching", "peer", evt.Remote, "event", evt.Type, "detail", fmt.Sprintf("%+v", evt.Evt))
-	}
-	if e, ok := evt.Evt.(*holepunch.EndHolePunchEvt); ok && e.Success {
-		p.at.Store(evt.Remote, time.Unix(0, evt.Timestamp))
-	}
-}
-
-// punched reports whether c, a direct connection to p, came from a hole
-// punch: one succeeded around the time c opened.
-func (p *punchLog) punched(id peer.ID, c network.Conn) bool {
-	if p == nil {
-		return false
-	}
-	v, ok := p.at.Load(id)
-	if !ok {
-		return false
-	}
-	t := v.(time.Time)
-	opened := c.Stat().Opened
-	return !t.Before(opened.Add(-time.Second)) && t.Sub(opened) < time.Minute
-}
 
 // connPath describes one connection: "direct", "hole-punched" or
 // "relayed via <relay>".
 func (o *overlayNet) connPath(id peer.ID, c network.Conn) string {
 	a := c.RemoteMultiaddr()
 	if !isRelayed(a) {
-		if o.ns.punches.punched(id, c) {
+		if o.ns.p2p.Punched(id, c) {
 			return "hole-punched"
 		}
 		return "direct"
@@ -159,50 +121,6 @@ func (l *overlayLink) toDirect(ctx context.Context) {
 	time.AfterFunc(10*time.Second, func() { _ = old.Reset() })
 }
 
-// Dialling for hole punching. The node dials TCP first (tcpFirstRanker:
-// TCP+TLS+yamux carries 2–2.5× more per CPU second than quic-go), but a
-// node behind NAT punches holes with QUIC: Linux conntrack defeats TCP
-// simultaneous open after a failed direct dial, and UDP mappings are kept
-// per 4-tuple. A UDP address is only learnt from peers that saw the node
-// over QUIC (libp2p trusts an observed address once quicObservers peers
-// report it), so while the node has fewer than quicObservers QUIC
-// connections to public addresses, a dial to a public address that offers
-// QUIC uses libp2p's own ranking (QUIC first). Private and loopback networks
-// have no NAT between their peers and keep TCP first throughout.
-const quicObservers = 4
-
-// punchRanker is the node's dial ranker.
-type punchRanker struct {
-	conns atomic.Pointer[func() []network.Conn] // the host's connections, once it exists
-}
-
-func (r *punchRanker) rank(addrs []ma.Multiaddr) []network.AddrDelay {
-	if r.wantQUIC(addrs) {
-		return swarm.DefaultDialRanker(addrs)
-	}
-	return tcpFirstRanker(addrs)
-}
-
-func (r *punchRanker) wantQUIC(addrs []ma.Multiaddr) bool {
-	if !slices.ContainsFunc(addrs, func(a ma.Multiaddr) bool {
-		return isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a)
-	}) {
-		return false
-	}
-	f := r.conns.Load()
-	if f == nil {
-		return true
-	}
-	n := 0
-	for _, c := range (*f)() {
-		a := c.RemoteMultiaddr()
-		if isProto(a, ma.P_QUIC_V1) && !isRelayed(a) && manet.IsPublicAddr(a) {
-			n++
-		}
-	}
-	return n < quicObservers
-}
-
 // Retrying hole punching. libp2p punches once, when a relayed connection
 // comes in, three attempts in a row; if those fail (the node learnt its
 // public UDP address only later, or the NAT's state was not ready) nothing
@@ -216,29 +134,9 @@ const (
 	punchRetryMax   = 5 * time.Minute
 )
 
-// punchHost is what the hole punching service needs of libp2p's host.
-type punchHost interface {
-	IDService() identify.IDService
-	AllAddrs() []ma.Multiaddr
-}
-
-// startHolePunching runs libp2p's hole punching service on h.
-func startHolePunching(h host.Host, punches *punchLog) (*holepunch.Service, error) {
-	ph, ok := h.(punchHost)
-	if !ok {
-		return nil, fmt.Errorf("network: the libp2p host (%T) cannot run hole punching", h)
-	}
-	// Every public direct address, reachable or not (AutoNAT v2 removes
-	// unreachable ones from Addrs: they are exactly those to punch).
-	addrs := func() []ma.Multiaddr {
-		return slices.DeleteFunc(ph.AllAddrs(), func(a ma.Multiaddr) bool { return !manet.IsPublicAddr(a) || isRelayed(a) })
-	}
-	return holepunch.NewService(h, ph.IDService(), addrs, holepunch.WithTracer(punches))
-}
-
 // punchLoop retries hole punching to the overlay's relayed-only peers.
 func (o *overlayNet) punchLoop(ctx context.Context) {
-	hps := o.ns.hps
+	hps := o.ns.p2p.HolePunch()
 	if hps == nil {
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -29,7 +30,7 @@ func TestOverlayMovesToDirect(t *testing.T) {
 	ctx := context.Background()
 	cAddr := c.Identity().Address.String()
 	ping := func() bool {
-		res, err := a.Ping(ctx, cAddr, node.PingOptions{Count: 1, Timeout: 2 * time.Second})
+		res, err := a.Ping(ctx, cAddr, apitype.PingOptions{Count: 1, Timeout: 2 * time.Second})
 		return err == nil && res.Received == 1
 	}
 	net.Eventually(30*time.Second, "a ping reply from c through b", ping)
@@ -81,7 +82,7 @@ func TestOverlayMovesToDirect(t *testing.T) {
 	if !ping() {
 		t.Fatal("no reply over the direct path")
 	}
-	if res, _ := a.Ping(ctx, cAddr, node.PingOptions{Count: 1}); !strings.HasPrefix(res.Path, "direct") {
+	if res, _ := a.Ping(ctx, cAddr, apitype.PingOptions{Count: 1}); !strings.HasPrefix(res.Path, "direct") {
 		t.Fatalf("ping path %q", res.Path)
 	}
 }

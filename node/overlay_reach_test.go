@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -22,7 +23,7 @@ func TestOverlayFirstPacketAfterRecordAppears(t *testing.T) {
 	ctx := context.Background()
 	cAddr := c.Identity().Address
 
-	res, err := a.Ping(ctx, cAddr.String(), node.PingOptions{Count: 1, Timeout: time.Second})
+	res, err := a.Ping(ctx, cAddr.String(), apitype.PingOptions{Count: 1, Timeout: time.Second})
 	if err != nil || res.Received != 0 {
 		t.Fatalf("ping of a node not yet on the network: %+v, %v", res, err)
 	}
@@ -30,7 +31,7 @@ func TestOverlayFirstPacketAfterRecordAppears(t *testing.T) {
 	net.Eventually(20*time.Second, "C's address record in the DHT", func() bool { return node.AddrRecordFound(a, cAddr) })
 	found := time.Now()
 	net.Eventually(10*time.Second, "a ping reply from C", func() bool {
-		res, err := a.Ping(ctx, cAddr.String(), node.PingOptions{Count: 1, Timeout: 200 * time.Millisecond})
+		res, err := a.Ping(ctx, cAddr.String(), apitype.PingOptions{Count: 1, Timeout: 200 * time.Millisecond})
 		return err == nil && res.Received == 1
 	})
 	if d := time.Since(found); d > 2*time.Second {

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/overlay"
 )
@@ -25,10 +26,10 @@ func TestOverlayPingThroughDHT(t *testing.T) {
 	ctx := context.Background()
 	cAddr := c.Identity().Address.String()
 
-	var res node.PingResult
+	var res apitype.PingResult
 	net.Eventually(30*time.Second, "a ping reply from C", func() bool {
 		var err error
-		res, err = a.Ping(ctx, cAddr, node.PingOptions{Count: 1, Timeout: 2 * time.Second})
+		res, err = a.Ping(ctx, cAddr, apitype.PingOptions{Count: 1, Timeout: 2 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -57,18 +58,18 @@ func TestOverlayPingThroughDHT(t *testing.T) {
 	// Cut the connection: the link's stream dies, the next ping reconnects.
 	node.OverlayHost(a).(host.Host).Network().ClosePeer(c.Identity().PeerID)
 	net.Eventually(30*time.Second, "a ping reply after the connection was cut", func() bool {
-		res, err = a.Ping(ctx, cAddr, node.PingOptions{Count: 1, Timeout: 2 * time.Second})
+		res, err = a.Ping(ctx, cAddr, apitype.PingOptions{Count: 1, Timeout: 2 * time.Second})
 		return err == nil && res.Received == 1
 	})
 
 	// Nobody holds this address: unreachable, quickly, not a timeout.
 	none := netip.MustParseAddr("fd6d:7963::1").String()
-	res, err = a.Ping(ctx, none, node.PingOptions{Count: 1, Timeout: time.Second})
+	res, err = a.Ping(ctx, none, apitype.PingOptions{Count: 1, Timeout: time.Second})
 	if err != nil || res.Received != 0 || res.Replies[0].Error == "" || res.Replies[0].Error == "timeout" {
 		t.Fatalf("ping of a held-by-nobody address: %+v, %v", res, err)
 	}
 	for _, bad := range []string{"10.0.0.1", "fe80::1", "nonsense", c.Identity().Address.String() + "%eth0", a.Identity().Address.String()} {
-		if _, err := a.Ping(ctx, bad, node.PingOptions{}); node.CodeOf(err) != node.CodeInvalid {
+		if _, err := a.Ping(ctx, bad, apitype.PingOptions{}); apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Errorf("ping %q: %v, want invalid", bad, err)
 		}
 	}
@@ -105,15 +106,15 @@ func TestFirewallLiveAndPersisted(t *testing.T) {
 	if _, err := n.FirewallRemove(ctx, "allow tcp 22"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.FirewallRemove(ctx, "allow tcp 22"); node.CodeOf(err) != node.CodeNotFound {
+	if _, err := n.FirewallRemove(ctx, "allow tcp 22"); apitype.CodeOf(err) != apitype.CodeNotFound {
 		t.Fatalf("removing a missing rule: %v", err)
 	}
 	for _, bad := range []string{"allow tcp", "allow icmp 1", "permit tcp 1", "allow tcp 70000", "allow tcp 1 from 10.0.0.1"} {
-		if _, err := n.FirewallAdd(ctx, bad); node.CodeOf(err) != node.CodeInvalid {
+		if _, err := n.FirewallAdd(ctx, bad); apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Errorf("FirewallAdd(%q): %v, want invalid", bad, err)
 		}
 	}
-	if err := n.ConfigSet(ctx, "overlay.firewall", "allow tcp 22,allow bogus"); node.CodeOf(err) != node.CodeInvalid {
+	if err := n.ConfigSet(ctx, "overlay.firewall", "allow tcp 22,allow bogus"); apitype.CodeOf(err) != apitype.CodeInvalid {
 		t.Fatalf("config set of a bad rule: %v", err)
 	}
 	if live := node.OverlayRules(n); len(live) != 1 || live[0].String() != "allow udp 53 from fd6d:7963::/32" {
@@ -158,7 +159,7 @@ func TestOverlaySpoofedSourceDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	net.Eventually(10*time.Second, "a ping from B after the garbage", func() bool {
-		res, err := b.Ping(context.Background(), aAddr.String(), node.PingOptions{Timeout: time.Second})
+		res, err := b.Ping(context.Background(), aAddr.String(), apitype.PingOptions{Timeout: time.Second})
 		return err == nil && res.Received == 1
 	})
 }

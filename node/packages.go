@@ -17,35 +17,17 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/store"
 )
-
-// PathStat describes what an MRI names.
-type PathStat struct {
-	Package cid.Cid // the package root block (equals Content for bare UnixFS roots)
-	Content cid.Cid // the package's content root
-	CID     cid.Cid // the UnixFS node the path names
-	Type    string  // "file", "dir" or "symlink"
-	Size    int64   // file size; for a directory its cumulative DAG size
-	Name    string  // last path segment ("" at the root)
-	Entry   string  // the package's metadata entry page, if any
-	Title   string  // the package title
-	Target  string  // a symlink's target, as stored
-}
-
-// ReadSeekCloser is what OpenFile returns.
-type ReadSeekCloser interface {
-	io.ReadSeeker
-	io.Closer
-}
 
 // resolved is a ref turned into local objects.
 type resolved struct {
 	m    mri.MRI
 	kept *keptResolution   // the ref was a channel resolved from a followed bookmark's last resolution
 	pkg  *metadata.Package // nil for a bare UnixFS root
-	stat PathStat
+	stat apitype.PathStat
 	nd   ipld.Node
 	rd   *content.Reader // reads the DAG (fetching on demand when streaming)
 }
@@ -67,10 +49,10 @@ func blockLinks(c cid.Cid, data []byte) ([]cid.Cid, error) {
 func parseRef(ref string) (mri.MRI, error) {
 	m, err := mri.Parse(ref)
 	if err != nil {
-		return mri.MRI{}, coded(CodeInvalid, err)
+		return mri.MRI{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if m.Mutable() {
-		return mri.MRI{}, codedf(CodeInvalid, "%s is a channel; give the package MRI here", ref)
+		return mri.MRI{}, apitype.Errorf(apitype.CodeInvalid, "%s is a channel; give the package MRI here", ref)
 	}
 	return m, nil
 }
@@ -91,20 +73,20 @@ func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Packa
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return nil, storeErr(err)
 		} else if !ok {
-			return nil, codedf(CodeNotFound, "%s is not in the local store", root)
+			return nil, apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store", root)
 		}
 		return nil, nil
 	}
 	data, err := bs.Get(root)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, codedf(CodeNotFound, "package %s is not in the local store", root)
+		return nil, apitype.Errorf(apitype.CodeNotFound, "package %s is not in the local store", root)
 	}
 	if err != nil {
 		return nil, storeErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
-		return nil, codedf(CodeCorrupt, "%s is not a valid package: %v", root, err)
+		return nil, apitype.Errorf(apitype.CodeCorrupt, "%s is not a valid package: %v", root, err)
 	}
 	return p, nil
 }
@@ -189,33 +171,33 @@ func (n *Node) reader() *content.Reader { return content.NewReader(n.db) }
 func readErr(err error, m mri.MRI) error {
 	switch {
 	case errors.Is(err, content.ErrNoSuchPath), errors.Is(err, content.ErrNotDir):
-		return codedf(CodeNotFound, "%s: %v", m, err)
+		return apitype.Errorf(apitype.CodeNotFound, "%s: %v", m, err)
 	case errors.Is(err, content.ErrNotFile):
-		return codedf(CodeInvalid, "%s: %v", m, err)
+		return apitype.Errorf(apitype.CodeInvalid, "%s: %v", m, err)
 	case errors.Is(err, store.ErrNotFound):
-		return codedf(CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
+		return apitype.Errorf(apitype.CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
 	}
 	return storeErr(err)
 }
 
 // Stat describes what ref names.
-func (n *Node) Stat(ctx context.Context, ref string) (PathStat, error) {
+func (n *Node) Stat(ctx context.Context, ref string) (apitype.PathStat, error) {
 	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
-		return PathStat{}, err
+		return apitype.PathStat{}, err
 	}
 	return r.stat, nil
 }
 
 // OpenFile opens the file ref names for random access.
-func (n *Node) OpenFile(ctx context.Context, ref string) (ReadSeekCloser, PathStat, error) {
+func (n *Node) OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
 	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
-		return nil, PathStat{}, err
+		return nil, apitype.PathStat{}, err
 	}
 	f, err := r.rd.Open(ctx, r.nd)
 	if err != nil {
-		return nil, PathStat{}, readErr(err, r.m)
+		return nil, apitype.PathStat{}, readErr(err, r.m)
 	}
 	return f, r.stat, nil
 }
@@ -230,7 +212,7 @@ func (n *Node) WriteTar(ctx context.Context, ref string, w io.Writer) error {
 }
 
 // Add implements API.
-func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress)) (AddResult, error) {
+func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
 	meta := metadata.Meta{
 		Title: req.Title, Description: req.Description, Tags: metadata.FoldTags(req.Tags), Kind: req.Kind,
 		Language: req.Language, License: req.License, Authors: req.Authors, Entry: req.Entry,
@@ -239,19 +221,19 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	if req.Previous != "" {
 		pm, err := parseRef(req.Previous)
 		if err != nil {
-			return AddResult{}, codedf(CodeInvalid, "previous: %v", err)
+			return apitype.AddResult{}, apitype.Errorf(apitype.CodeInvalid, "previous: %v", err)
 		}
 		meta.Previous = pm.Root
 	}
 	if err := meta.Validate(); err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if req.Path == "" {
-		return AddResult{}, codedf(CodeInvalid, "add: no path given")
+		return apitype.AddResult{}, apitype.Errorf(apitype.CodeInvalid, "add: no path given")
 	}
 	plan, err := content.PlanPathOptions(req.Path, content.PlanOptions{Hidden: req.Hidden, NoFollowLinks: req.NoFollowLinks})
 	if err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	if plan.IsDir && meta.Entry == "" && (meta.Kind == "" || meta.Kind == metadata.KindSite) {
 		if st, err := os.Stat(path.Join(plan.Path, "index.html")); err == nil && st.Mode().IsRegular() {
@@ -266,25 +248,25 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	batch, err := n.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
 	if err != nil {
-		return AddResult{}, storeErr(err)
+		return apitype.AddResult{}, storeErr(err)
 	}
 	defer batch.Abort() // a no-op once committed
 
 	var onProgress func(content.Progress)
 	if progress != nil {
 		onProgress = func(p content.Progress) {
-			progress(Progress{Bytes: p.Bytes, Total: p.Total, Blocks: p.Blocks, Files: p.Files})
+			progress(apitype.Progress{Bytes: p.Bytes, Total: p.Total, Blocks: p.Blocks, Files: p.Files})
 		}
 	}
 	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
 	if err != nil {
 		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
-			return AddResult{}, coded(CodeInvalid, err)
+			return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 		}
-		return AddResult{}, storeErr(err)
+		return apitype.AddResult{}, storeErr(err)
 	}
 	if err := batch.Flush(); err != nil {
-		return AddResult{}, storeErr(err)
+		return apitype.AddResult{}, storeErr(err)
 	}
 	if meta.Entry != "" {
 		segs, err := entrySegments(meta.Entry)
@@ -292,21 +274,21 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 			_, _, err = content.NewReader(n.db).Resolve(ctx, res.Root, segs)
 		}
 		if err != nil {
-			return AddResult{}, codedf(CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
+			return apitype.AddResult{}, apitype.Errorf(apitype.CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
 		}
 	}
 	meta.Size, meta.Files = uint64(res.Bytes), uint64(res.Files)
 	pkg, err := metadata.New(res.Root, meta, n.id.Ed25519())
 	if err != nil {
-		return AddResult{}, coded(CodeInvalid, err)
+		return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	enc, err := pkg.Encode()
 	if err != nil {
-		return AddResult{}, err
+		return apitype.AddResult{}, err
 	}
 	pc, err := pkg.CID()
 	if err != nil {
-		return AddResult{}, err
+		return apitype.AddResult{}, err
 	}
 	now := n.now()
 	err = batch.Commit(store.Commit{
@@ -318,7 +300,7 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 		},
 	})
 	if err != nil {
-		return AddResult{}, storeErr(err)
+		return apitype.AddResult{}, storeErr(err)
 	}
 	n.searchChanged(pc)
 	if ns := n.network(); ns != nil {
@@ -327,9 +309,9 @@ func (n *Node) Add(ctx context.Context, req AddRequest, progress func(Progress))
 	}
 	m, _ := mri.New(pc, "")
 	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
-	out := AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}
+	out := apitype.AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}
 	if l := plan.Links; l.Followed+l.Kept > 0 {
-		out.Links = &LinkReport{Followed: l.Followed, Kept: l.Kept, Dangling: l.Dangling, Examples: l.Examples}
+		out.Links = &apitype.LinkReport{Followed: l.Followed, Kept: l.Kept, Dangling: l.Dangling, Examples: l.Examples}
 	}
 	return out, nil
 }
@@ -344,13 +326,13 @@ func entrySegments(entry string) ([]string, error) {
 }
 
 // Info implements API.
-func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
+func (n *Node) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
 	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
-		return PackageInfo{}, err
+		return apitype.PackageInfo{}, err
 	}
 	root, _ := mri.New(r.m.Root, "")
-	info := PackageInfo{
+	info := apitype.PackageInfo{
 		MRI:     root.String(),
 		Package: r.stat.Package.String(),
 		Content: r.stat.Content.String(),
@@ -372,7 +354,7 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 	}
 	pins, err := n.db.PinsOf(r.m.Root)
 	if err != nil {
-		return PackageInfo{}, storeErr(err)
+		return apitype.PackageInfo{}, storeErr(err)
 	}
 	for _, p := range pins {
 		info.Pins = append(info.Pins, string(p.Reason))
@@ -385,8 +367,8 @@ func (n *Node) Info(ctx context.Context, ref string) (PackageInfo, error) {
 	return info, nil
 }
 
-func apiMeta(m metadata.Meta) Meta {
-	out := Meta{
+func apiMeta(m metadata.Meta) apitype.Meta {
+	out := apitype.Meta{
 		Title: m.Title, Description: m.Description, Tags: m.Tags, Language: m.Language,
 		License: m.License, Authors: m.Authors, Kind: m.Kind, Entry: m.Entry, Name: m.Name, Size: m.Size, Files: m.Files,
 	}
@@ -400,21 +382,21 @@ func apiMeta(m metadata.Meta) Meta {
 }
 
 // Ls implements API.
-func (n *Node) Ls(ctx context.Context, ref string) ([]Entry, error) {
+func (n *Node) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
 	r, err := n.resolveStreaming(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
 	if r.stat.Type != content.TypeDir {
-		return []Entry{{Name: r.stat.Name, CID: r.stat.CID.String(), Size: r.stat.Size, Type: r.stat.Type}}, nil
+		return []apitype.Entry{{Name: r.stat.Name, CID: r.stat.CID.String(), Size: r.stat.Size, Type: r.stat.Type}}, nil
 	}
 	ents, err := r.rd.List(ctx, r.nd)
 	if err != nil {
 		return nil, readErr(err, r.m)
 	}
-	out := make([]Entry, len(ents))
+	out := make([]apitype.Entry, len(ents))
 	for i, e := range ents {
-		out[i] = Entry{Name: e.Name, CID: e.Stat.CID.String(), Size: e.Stat.Size, Type: e.Stat.Type}
+		out[i] = apitype.Entry{Name: e.Name, CID: e.Stat.CID.String(), Size: e.Stat.Size, Type: e.Stat.Type}
 	}
 	return out, nil
 }
@@ -426,25 +408,25 @@ func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
 		return err
 	}
 	if r.stat.Type != content.TypeFile {
-		return codedf(CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
+		return apitype.Errorf(apitype.CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
 	return readErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
 }
 
 // Get implements API.
-func (n *Node) Get(ctx context.Context, ref, dest string, progress func(Progress)) error {
+func (n *Node) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) error {
 	r, err := n.resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
 	if _, err := os.Lstat(dest); err == nil {
-		return codedf(CodeInvalid, "%s already exists", dest)
+		return apitype.Errorf(apitype.CodeInvalid, "%s already exists", dest)
 	}
 	var onProgress func(content.Progress)
 	if progress != nil {
 		total := r.stat.Size
 		onProgress = func(p content.Progress) {
-			progress(Progress{Bytes: p.Bytes, Total: total, Files: p.Files})
+			progress(apitype.Progress{Bytes: p.Bytes, Total: total, Files: p.Files})
 		}
 	}
 	if err := n.reader().WriteTree(ctx, r.nd, dest, onProgress); err != nil {

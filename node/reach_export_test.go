@@ -31,7 +31,7 @@ func OverlayHostNet(n *Node) network.Network { return n.network().host.Network()
 func DHTOf(n *Node) names.Routing { return n.network().dht }
 
 // AllowDirect undoes RelayOnly.
-func AllowDirect(n *Node, p peer.ID) { n.network().gater.noDirect.Delete(p) }
+func AllowDirect(n *Node, p peer.ID) { n.network().p2p.AllowDirect(p) }
 
 // OverlayStreamPath is the path of n's overlay stream to p ("" without one).
 func OverlayStreamPath(n *Node, p peer.ID) string {

@@ -63,10 +63,12 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p-kbucket"
+	kbucket "github.com/libp2p/go-libp2p-kbucket"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/replication"
 	"github.com/myconet/myconet/store"
 )
@@ -97,32 +99,6 @@ const (
 	// quota.cpu is 0.
 	defaultReplicationWorkers = 2
 )
-
-// ReplicationStats counts a node's replication work since its network
-// started.
-type ReplicationStats struct {
-	// As a holder.
-	Checks    int64 // package checks run
-	Lookups   int64 // DHT closest-peer lookups made by checks
-	Recruited int64 // peers that accepted a replica request (fetching)
-	Refused   int64 // requests refused (quota, policy, busy)
-	Dropped   int64 // own replicas dropped as no longer responsible
-	// As a replica taker.
-	Accepted      int64 // replica requests accepted
-	RefusedQuota  int64
-	RefusedPolicy int64
-	Busy          int64
-	Fetched       int64 // replicas fetched and pinned
-	FetchFailed   int64
-	FetchedBytes  int64 // bytes of the DAGs pinned as replicas
-	// The protocol's own traffic, both directions: requests and their bytes
-	// (requests and answers).
-	Messages     int64
-	MessageBytes int64
-	// Workers is how many checks (and, separately, replica fetches) may run
-	// at once (quota.cpu); Running how many checks run now.
-	Workers, Running int64
-}
 
 // replicator runs replication for one netState.
 type replicator struct {
@@ -205,15 +181,15 @@ func (n *Node) replicateNow(root cid.Cid) {
 }
 
 // ReplicationStats returns the replication counters (zero offline).
-func (n *Node) ReplicationStats() ReplicationStats {
+func (n *Node) ReplicationStats() apitype.ReplicationStats {
 	ns := n.network()
 	if ns == nil || ns.repl == nil {
-		return ReplicationStats{}
+		return apitype.ReplicationStats{}
 	}
 	r := ns.repl
 	ps := r.svc.Stats()
 	held, limit := r.slots.inUse()
-	return ReplicationStats{
+	return apitype.ReplicationStats{
 		Checks: r.checks.Load(), Lookups: r.lookups.Load(), Recruited: r.recruited.Load(),
 		Refused: r.refused.Load(), Dropped: r.dropped.Load(),
 		Accepted: r.accepted.Load(), RefusedQuota: r.refQuota.Load(), RefusedPolicy: r.refPolicy.Load(),
@@ -357,7 +333,7 @@ func (n *Node) replicaTarget() int {
 	if r := n.cfg.Replication.Replicas; r > 0 {
 		return r
 	}
-	return DefaultReplicas
+	return config.DefaultReplicas
 }
 
 // publisherPeer returns the peer ID of root's publisher, or "" when root is
@@ -537,7 +513,7 @@ func (r *replicator) decide(ctx context.Context, from peer.ID, req replication.R
 	for _, b := range r.fetching {
 		reserved += b
 	}
-	if quota != Unlimited && (quota == 0 || u.ByReason[store.ReasonReplica]+reserved+size > quota) {
+	if quota != apitype.Unlimited && (quota == 0 || u.ByReason[store.ReasonReplica]+reserved+size > quota) {
 		r.refQuota.Add(1)
 		return replication.RefusedQuota
 	}
@@ -561,7 +537,7 @@ func (n *Node) replicaQuota() int64 {
 	n.mu.Lock()
 	s := n.cfg.Quota.Replicas
 	n.mu.Unlock()
-	q, err := ParseLimit(s)
+	q, err := apitype.ParseLimit(s)
 	if err != nil {
 		return 0 // validated at load; never take replicas on a bad value
 	}
@@ -599,7 +575,7 @@ func (r *replicator) fetchReplica(ctx context.Context, from peer.ID, root cid.Ci
 			size = max(size, p.Size)
 		}
 	}
-	if q := n.replicaQuota(); q != Unlimited {
+	if q := n.replicaQuota(); q != apitype.Unlimited {
 		if u, err := n.db.Usage(); err == nil && u.ByReason[store.ReasonReplica] > q {
 			// The size hint was wrong: give the space back.
 			if err := n.db.RemovePin(root, store.ReasonReplica); err == nil {

@@ -16,6 +16,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/store"
 )
@@ -59,7 +61,7 @@ func publish(t *testing.T, net *nodetest.Net, i int, seed uint64, size int) *pub
 	t.Helper()
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("p%d.bin", seed))
 	data := writeRand(t, path, seed, size)
-	res, err := net.Nodes[i].Add(context.Background(), node.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
+	res, err := net.Nodes[i].Add(context.Background(), apitype.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,8 +105,8 @@ func waitReplicated(t *testing.T, net *nodetest.Net, pkgs []*published, r int, d
 
 // sumStats adds up the replication counters of the live nodes, less what
 // each had in base (if given).
-func sumStats(net *nodetest.Net, base map[int]node.ReplicationStats) node.ReplicationStats {
-	var s node.ReplicationStats
+func sumStats(net *nodetest.Net, base map[int]apitype.ReplicationStats) apitype.ReplicationStats {
+	var s apitype.ReplicationStats
 	for _, i := range net.Live() {
 		x := net.Nodes[i].ReplicationStats()
 		if b, ok := base[i]; ok {
@@ -174,7 +176,7 @@ func getWithRetry(n *node.Node, ref, dest string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		err := n.Get(ctx, ref, dest, nil)
 		cancel()
-		if err == nil || !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+		if err == nil || !errors.Is(err, apitype.ErrNotFound) || time.Now().After(deadline) {
 			return err
 		}
 		time.Sleep(50 * time.Millisecond) // polling: provider records are announced asynchronously
@@ -229,7 +231,7 @@ func TestReplicationOutlivesPublisher(t *testing.T) {
 		t.Skip("30 nodes")
 	}
 	nodetest.CheckGoroutines(t)
-	const n, r = 30, node.DefaultReplicas
+	const n, r = 30, config.DefaultReplicas
 	// A long interval: what is counted is the cost of placing new packages,
 	// not of periodic checks.
 	net := nodetest.New(t, n, nodetest.Options{ReplicateInterval: 10 * time.Minute, Logs: os.Getenv("MESH_LOGS") != ""})
@@ -263,7 +265,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 		t.Skip("50 nodes")
 	}
 	nodetest.CheckGoroutines(t)
-	const n, r, publishers, perPublisher = 50, node.DefaultReplicas, 5, 4
+	const n, r, publishers, perPublisher = 50, config.DefaultReplicas, 5, 4
 	setup := time.Now()
 	var closing time.Time
 	t.Cleanup(func() { t.Logf("closing took %v", time.Since(closing).Round(time.Millisecond)) })
@@ -283,7 +285,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	waitReplicated(t, net, pkgs, r, 90*time.Second, "R replicas of every package")
 	worst, total := maxSettled(pkgs)
 	before := sumStats(net, nil)
-	base := map[int]node.ReplicationStats{}
+	base := map[int]apitype.ReplicationStats{}
 	for i, nd := range net.Nodes {
 		base[i] = nd.ReplicationStats()
 	}
@@ -357,7 +359,7 @@ func testReplicaQuotaRefuses(t *testing.T, quota string) {
 	net := nodetest.New(t, 4, nodetest.Options{
 		ReplicateInterval: testReplicateInterval,
 		Logs:              os.Getenv("MESH_LOGS") != "",
-		Override: func(i int, fc *node.FileConfig) {
+		Override: func(i int, fc *config.FileConfig) {
 			if i == tiny {
 				fc.Quota.Replicas = quota
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/search"
 )
 
@@ -21,68 +22,6 @@ const (
 	// searchTimeout bounds a whole network search.
 	searchTimeout = 10 * time.Second
 )
-
-// SearchOptions are the filters and limits of a search. The filters add to
-// those the query text sets (kind:, tag:, …); a conflict is CodeInvalid.
-type SearchOptions struct {
-	Kind      string   `json:"kind,omitempty"`
-	Language  string   `json:"language,omitempty"`
-	Tags      []string `json:"tags,omitempty"`
-	License   string   `json:"license,omitempty"`
-	Publisher string   `json:"publisher,omitempty"` // peer ID
-	// Limit is the most results returned: 0 means DefaultSearchLimit; at
-	// most search.MaxResults.
-	Limit int `json:"limit,omitempty"`
-	// Local searches only this node's index, even when it is on the network.
-	Local bool `json:"local,omitempty"`
-}
-
-// SearchResult is one package a search found. Its metadata comes from the
-// signed package root, verified by this node.
-type SearchResult struct {
-	MRI         string    `json:"mri"`
-	Package     string    `json:"package"`
-	Title       string    `json:"title"`
-	Description string    `json:"description,omitempty"`
-	Kind        string    `json:"kind,omitempty"`
-	Language    string    `json:"language,omitempty"`
-	License     string    `json:"license,omitempty"`
-	Tags        []string  `json:"tags,omitempty"`
-	Authors     []string  `json:"authors,omitempty"`
-	Size        int64     `json:"size"`
-	Files       int64     `json:"files,omitempty"`
-	Created     time.Time `json:"created"`
-	Publisher   string    `json:"publisher"` // peer ID
-	// Score is the BM25F score: as this node ranked the merged results in
-	// the list Search returns; the first responder's claim in a streamed
-	// result.
-	Score float64 `json:"score"`
-	// Holders is how many nodes answered with the package (this one included).
-	Holders int `json:"holders"`
-	// Local is set when this node holds the package.
-	Local bool `json:"local,omitempty"`
-}
-
-// SearchLine is one line of the NDJSON stream of GET /api/v1/search: a
-// result as it arrives, then either Done (the ranked list) or Error.
-type SearchLine struct {
-	Result *SearchResult  `json:"result,omitempty"`
-	Done   *SearchResults `json:"done,omitempty"`
-	Error  string         `json:"error,omitempty"`
-	Code   Code           `json:"code,omitempty"`
-}
-
-// SearchResults is the final, ranked answer of a search.
-type SearchResults struct {
-	Results []SearchResult `json:"results"`
-	// Asked is how many other nodes were asked; Answered how many answered
-	// with a valid response; Dropped how many results failed verification
-	// or did not match the query. (The API streams them; the CLI's --json
-	// output, made through the API interface, leaves them out.)
-	Asked    int `json:"asked,omitempty"`
-	Answered int `json:"answered,omitempty"`
-	Dropped  int `json:"dropped,omitempty"`
-}
 
 // searchState is the node's view of its persisted search index
 // (search_index.go), kept current by syncSearch.
@@ -347,21 +286,21 @@ func (n *Node) heldTerms() []string {
 }
 
 // parseSearch parses the query text and applies the options' filters.
-func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
+func parseSearch(text string, opts apitype.SearchOptions) (search.Query, int, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return search.Query{}, 0, codedf(CodeInvalid, "empty query: give at least one word")
+		return search.Query{}, 0, apitype.Errorf(apitype.CodeInvalid, "empty query: give at least one word")
 	}
 	q, err := search.ParseQuery(text)
 	if err != nil {
-		return search.Query{}, 0, codedf(CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "search: "))
+		return search.Query{}, 0, apitype.Errorf(apitype.CodeInvalid, "%s", strings.TrimPrefix(err.Error(), "search: "))
 	}
 	set := func(key, v string) error {
 		if v == "" {
 			return nil
 		}
 		if err := q.SetFilter(key, v); err != nil {
-			return codedf(CodeInvalid, "--%s: %s", key, strings.TrimPrefix(err.Error(), "search: "))
+			return apitype.Errorf(apitype.CodeInvalid, "--%s: %s", key, strings.TrimPrefix(err.Error(), "search: "))
 		}
 		return nil
 	}
@@ -376,12 +315,12 @@ func parseSearch(text string, opts SearchOptions) (search.Query, int, error) {
 		}
 	}
 	if len(q.String()) > search.MaxQueryLen {
-		return q, 0, codedf(CodeInvalid, "query too long (at most %d bytes)", search.MaxQueryLen)
+		return q, 0, apitype.Errorf(apitype.CodeInvalid, "query too long (at most %d bytes)", search.MaxQueryLen)
 	}
 	limit := opts.Limit
 	switch {
 	case limit < 0:
-		return q, 0, codedf(CodeInvalid, "limit must be positive")
+		return q, 0, apitype.Errorf(apitype.CodeInvalid, "limit must be positive")
 	case limit == 0:
 		limit = DefaultSearchLimit
 	case limit > search.MaxResults:
@@ -399,10 +338,10 @@ type hit struct {
 	local   bool
 }
 
-func (h *hit) result(c cid.Cid) SearchResult {
+func (h *hit) result(c cid.Cid) apitype.SearchResult {
 	m, _ := mri.New(c, "")
 	meta := h.pkg.Meta
-	return SearchResult{
+	return apitype.SearchResult{
 		MRI: m.String(), Package: c.String(), Title: meta.Title, Description: meta.Description,
 		Kind: meta.Kind, Language: meta.Language, License: meta.License, Tags: meta.Tags,
 		Authors: meta.Authors, Size: int64(meta.Size), Files: int64(meta.Files), Created: meta.Created,
@@ -414,7 +353,7 @@ func (h *hit) result(c cid.Cid) SearchResult {
 // opts.Local) the nodes that announce the query's rarest terms. Results
 // stream through onResult (if non-nil) as they are verified; the returned
 // list is ranked by this node over all of them.
-func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error) {
+func (n *Node) Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
 	res, err := n.search(ctx, query, opts, onResult)
 	if err != nil {
 		return nil, err
@@ -422,23 +361,23 @@ func (n *Node) Search(ctx context.Context, query string, opts SearchOptions, onR
 	return res.Results, nil
 }
 
-func (n *Node) search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) (SearchResults, error) {
+func (n *Node) search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) (apitype.SearchResults, error) {
 	defer n.metrics.observeSearch(opts.Local || n.network() == nil, time.Now())
 	return n.searchExcept(ctx, query, opts, onResult, n.withheldCached)
 }
 
 // searchExcept is search without the packages withheld reports, whether
 // this node or a responder holds them.
-func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult), withheld func(cid.Cid) bool) (SearchResults, error) {
+func (n *Node) searchExcept(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult), withheld func(cid.Cid) bool) (apitype.SearchResults, error) {
 	q, limit, err := parseSearch(query, opts)
 	if err != nil {
-		return SearchResults{}, err
+		return apitype.SearchResults{}, err
 	}
 	// This node's best, as many as a responder sends: the merged ranking
 	// below re-scores them with the statistics of all responders.
 	local, stats, err := n.localSearch(q, min(search.MaxResults, limit*searchResponderLimit), withheld)
 	if err != nil {
-		return SearchResults{}, err
+		return apitype.SearchResults{}, err
 	}
 	self := n.id.PeerID.String()
 	hits := map[cid.Cid]*hit{}
@@ -470,7 +409,7 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 		order = append(order, c)
 		emit(c, h)
 	}
-	var out SearchResults
+	var out apitype.SearchResults
 	rank := func() []search.Result {
 		docs := make([]search.Doc, 0, len(order))
 		for _, c := range order {
@@ -525,7 +464,7 @@ func (n *Node) searchExcept(ctx context.Context, query string, opts SearchOption
 		}, more, &out.Asked)
 	}
 	ranked := rank()
-	out.Results = make([]SearchResult, 0, len(ranked))
+	out.Results = make([]apitype.SearchResult, 0, len(ranked))
 	for _, r := range ranked {
 		c, _ := cid.Decode(r.ID)
 		h := hits[c]

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // MetaGen generates package metadata for search tests: words from a
@@ -61,11 +63,11 @@ func (g *MetaGen) words(n int) string {
 }
 
 // Request returns the metadata of package i (Path left empty).
-func (g *MetaGen) Request(i int) AddRequest { return g.request(i) }
+func (g *MetaGen) Request(i int) apitype.AddRequest { return g.request(i) }
 
-func (g *MetaGen) request(i int) AddRequest {
+func (g *MetaGen) request(i int) apitype.AddRequest {
 	r := g.r
-	req := AddRequest{
+	req := apitype.AddRequest{
 		Title:       fmt.Sprintf("%s %s", g.words(2+r.IntN(3)), g.vocab[100+i%500]),
 		Description: g.words(6 + r.IntN(10)),
 		Kind:        genKinds[r.IntN(len(genKinds))],
@@ -91,6 +93,6 @@ func (n *Node) SearchAnnounced() bool {
 
 // SearchWithStats is Search with the counts of the ranked answer (test
 // helper).
-func (n *Node) SearchWithStats(ctx context.Context, query string, opts SearchOptions) (SearchResults, error) {
+func (n *Node) SearchWithStats(ctx context.Context, query string, opts apitype.SearchOptions) (apitype.SearchResults, error) {
 	return n.search(ctx, query, opts, nil)
 }

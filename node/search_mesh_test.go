@@ -16,13 +16,15 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/search"
 )
 
 // meshAdd adds a one-file package with the metadata of req on n and returns
 // its CID and its search document as read back from the store.
-func meshAdd(t testing.TB, n *node.Node, req node.AddRequest) (cid.Cid, search.Doc) {
+func meshAdd(t testing.TB, n *node.Node, req apitype.AddRequest) (cid.Cid, search.Doc) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(p, []byte(req.Title+"\n"+req.Description), 0o644); err != nil {
@@ -45,7 +47,7 @@ func meshAdd(t testing.TB, n *node.Node, req node.AddRequest) (cid.Cid, search.D
 	return c, search.DocFromMeta(c.String(), pkg.Meta, node.PeerIDFromEd25519(pkg.Publisher), nil)
 }
 
-func noReplicas(i int, fc *node.FileConfig) {
+func noReplicas(i int, fc *config.FileConfig) {
 	fc.Quota.Replicas = "1B" /* no replicas: keep holders fixed */
 }
 
@@ -134,7 +136,7 @@ func TestSearchMeshRecall(t *testing.T) {
 		want := central.Search(q, 10)
 		from := net.Nodes[(qi*7+3)%nodes]
 		t0 := time.Now()
-		got, err := from.SearchWithStats(ctx, text, node.SearchOptions{Limit: 10})
+		got, err := from.SearchWithStats(ctx, text, apitype.SearchOptions{Limit: 10})
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			t.Fatalf("%q: %v", text, err)
@@ -213,12 +215,12 @@ func TestSearchMeshRecall(t *testing.T) {
 
 	// Time from publish to findable from another node.
 	start = time.Now()
-	pc, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "freshly published zyzzyva"})
+	pc, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "freshly published zyzzyva"})
 	added := time.Since(start)
 	searches := 0
 	net.Eventually(5*time.Minute, "the new package to be findable", func() bool {
 		searches++
-		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", node.SearchOptions{}, nil)
+		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", apitype.SearchOptions{}, nil)
 		return err == nil && len(res) == 1 && res[0].Package == pc.String()
 	})
 	t.Logf("publish to findable: %v (add %v, %d searches)", time.Since(start).Round(time.Millisecond), added.Round(time.Millisecond), searches)
@@ -246,12 +248,12 @@ func TestSearchMeshFaults(t *testing.T) {
 	net := nodetest.New(t, 5, nodetest.Options{Override: noReplicas})
 	net.ConnectRandom(3)
 	honest, liar, garbage, silent, searcher := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3], net.Nodes[4]
-	good, _ := meshAdd(t, honest, node.AddRequest{Title: "needle in a haystack", Kind: "document"})
+	good, _ := meshAdd(t, honest, apitype.AddRequest{Title: "needle in a haystack", Kind: "document"})
 	// The faulty nodes hold a matching package, so they announce "needle".
-	other, _ := meshAdd(t, liar, node.AddRequest{Title: "unrelated thing"})
-	victim, _ := meshAdd(t, liar, node.AddRequest{Title: "needle held by the liar"})
-	meshAdd(t, garbage, node.AddRequest{Title: "needle at the garbage node"})
-	meshAdd(t, silent, node.AddRequest{Title: "needle at the silent node"})
+	other, _ := meshAdd(t, liar, apitype.AddRequest{Title: "unrelated thing"})
+	victim, _ := meshAdd(t, liar, apitype.AddRequest{Title: "needle held by the liar"})
+	meshAdd(t, garbage, apitype.AddRequest{Title: "needle at the garbage node"})
+	meshAdd(t, silent, apitype.AddRequest{Title: "needle at the silent node"})
 	net.Eventually(time.Minute, "term announcements", func() bool {
 		for _, n := range net.Nodes {
 			if !n.SearchAnnounced() {
@@ -304,7 +306,7 @@ func TestSearchMeshFaults(t *testing.T) {
 	})
 
 	start := time.Now()
-	res, err := searcher.SearchWithStats(context.Background(), "needle", node.SearchOptions{})
+	res, err := searcher.SearchWithStats(context.Background(), "needle", apitype.SearchOptions{})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)

@@ -16,12 +16,13 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/search"
 	"github.com/myconet/myconet/store"
 )
 
 // addMeta adds a small file as a package with the given metadata.
-func addMeta(t testing.TB, n *Node, req AddRequest) AddResult {
+func addMeta(t testing.TB, n *Node, req apitype.AddRequest) apitype.AddResult {
 	t.Helper()
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f.txt")
@@ -36,7 +37,7 @@ func addMeta(t testing.TB, n *Node, req AddRequest) AddResult {
 	return res
 }
 
-func titles(res []SearchResult) []string {
+func titles(res []apitype.SearchResult) []string {
 	out := make([]string, len(res))
 	for i, r := range res {
 		out[i] = r.Title
@@ -47,32 +48,32 @@ func titles(res []SearchResult) []string {
 func TestSearchLocal(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
-	addMeta(t, n, AddRequest{Title: "Distributed search engines", Description: "How peer to peer search works", Tags: []string{"p2p", "search"}, Kind: "document", Language: "en", License: "MIT"})
-	addMeta(t, n, AddRequest{Title: "Search party", Description: "A film about a lost dog", Kind: "video", Language: "en-US", Tags: []string{"film"}})
-	rust := addMeta(t, n, AddRequest{Title: "Rust async runtime", Description: "An engine for distributed systems", Kind: "software", License: "Apache-2.0", Authors: []string{"Ada Lovelace"}})
-	addMeta(t, n, AddRequest{Title: "分布式搜索", Description: "中文文档", Kind: "document", Language: "zh"})
+	addMeta(t, n, apitype.AddRequest{Title: "Distributed search engines", Description: "How peer to peer search works", Tags: []string{"p2p", "search"}, Kind: "document", Language: "en", License: "MIT"})
+	addMeta(t, n, apitype.AddRequest{Title: "Search party", Description: "A film about a lost dog", Kind: "video", Language: "en-US", Tags: []string{"film"}})
+	rust := addMeta(t, n, apitype.AddRequest{Title: "Rust async runtime", Description: "An engine for distributed systems", Kind: "software", License: "Apache-2.0", Authors: []string{"Ada Lovelace"}})
+	addMeta(t, n, apitype.AddRequest{Title: "分布式搜索", Description: "中文文档", Kind: "document", Language: "zh"})
 
 	cases := []struct {
 		query string
-		opts  SearchOptions
+		opts  apitype.SearchOptions
 		want  []string // titles, in order when len > 1 is ranked
 	}{
-		{"search", SearchOptions{}, []string{"Search party", "Distributed search engines"}},
-		{"distributed search", SearchOptions{}, []string{"Distributed search engines"}},
-		{"search -dog", SearchOptions{}, []string{"Distributed search engines"}},
-		{`"search party"`, SearchOptions{}, []string{"Search party"}},
-		{`"party search"`, SearchOptions{}, nil},
-		{"search", SearchOptions{Kind: "video"}, []string{"Search party"}},
-		{"search kind:document", SearchOptions{}, []string{"Distributed search engines"}},
-		{"search", SearchOptions{Language: "en"}, []string{"Search party", "Distributed search engines"}},
-		{"search", SearchOptions{Tags: []string{"P2P"}}, []string{"Distributed search engines"}},
-		{"engine*", SearchOptions{}, []string{"Rust async runtime"}}, // no stemming: engines is another word
-		{"distributed", SearchOptions{License: "apache-2.0"}, []string{"Rust async runtime"}},
-		{"lovelace", SearchOptions{}, []string{"Rust async runtime"}},
-		{"RUST", SearchOptions{Publisher: n.id.PeerID.String()}, []string{"Rust async runtime"}},
-		{"rust", SearchOptions{Publisher: "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"}, nil},
-		{"搜索", SearchOptions{}, []string{"分布式搜索"}},
-		{"software", SearchOptions{}, []string{"Rust async runtime"}},
+		{"search", apitype.SearchOptions{}, []string{"Search party", "Distributed search engines"}},
+		{"distributed search", apitype.SearchOptions{}, []string{"Distributed search engines"}},
+		{"search -dog", apitype.SearchOptions{}, []string{"Distributed search engines"}},
+		{`"search party"`, apitype.SearchOptions{}, []string{"Search party"}},
+		{`"party search"`, apitype.SearchOptions{}, nil},
+		{"search", apitype.SearchOptions{Kind: "video"}, []string{"Search party"}},
+		{"search kind:document", apitype.SearchOptions{}, []string{"Distributed search engines"}},
+		{"search", apitype.SearchOptions{Language: "en"}, []string{"Search party", "Distributed search engines"}},
+		{"search", apitype.SearchOptions{Tags: []string{"P2P"}}, []string{"Distributed search engines"}},
+		{"engine*", apitype.SearchOptions{}, []string{"Rust async runtime"}}, // no stemming: engines is another word
+		{"distributed", apitype.SearchOptions{License: "apache-2.0"}, []string{"Rust async runtime"}},
+		{"lovelace", apitype.SearchOptions{}, []string{"Rust async runtime"}},
+		{"RUST", apitype.SearchOptions{Publisher: n.id.PeerID.String()}, []string{"Rust async runtime"}},
+		{"rust", apitype.SearchOptions{Publisher: "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"}, nil},
+		{"搜索", apitype.SearchOptions{}, []string{"分布式搜索"}},
+		{"software", apitype.SearchOptions{}, []string{"Rust async runtime"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.query, func(t *testing.T) {
@@ -97,8 +98,8 @@ func TestSearchLocal(t *testing.T) {
 	}
 
 	// Streamed results are the same set; the result carries its metadata.
-	var streamed []SearchResult
-	res, err := n.Search(ctx, "rust", SearchOptions{}, func(r SearchResult) { streamed = append(streamed, r) })
+	var streamed []apitype.SearchResult
+	res, err := n.Search(ctx, "rust", apitype.SearchOptions{}, func(r apitype.SearchResult) { streamed = append(streamed, r) })
 	if err != nil || len(res) != 1 || len(streamed) != 1 {
 		t.Fatalf("%v %v %v", res, streamed, err)
 	}
@@ -109,20 +110,20 @@ func TestSearchLocal(t *testing.T) {
 
 	// Bad queries: one clear error with CodeInvalid.
 	for _, q := range []string{"", "   ", "-only -exclusions", string(make([]byte, 2000)) + "x", "a kind:nonsense"} {
-		_, err := n.Search(ctx, q, SearchOptions{}, nil)
-		if !errors.Is(err, ErrInvalid) {
+		_, err := n.Search(ctx, q, apitype.SearchOptions{}, nil)
+		if !errors.Is(err, apitype.ErrInvalid) {
 			t.Errorf("query %.20q: err %v, want invalid", q, err)
 		}
 	}
-	if _, err := n.Search(ctx, "rust", SearchOptions{Kind: "video", Limit: 1}, nil); err != nil {
+	if _, err := n.Search(ctx, "rust", apitype.SearchOptions{Kind: "video", Limit: 1}, nil); err != nil {
 		t.Errorf("filter flag: %v", err)
 	}
-	if _, err := n.Search(ctx, "rust kind:software", SearchOptions{Kind: "video"}, nil); !errors.Is(err, ErrInvalid) {
+	if _, err := n.Search(ctx, "rust kind:software", apitype.SearchOptions{Kind: "video"}, nil); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("conflicting kind: %v", err)
 	}
 
 	// Limit.
-	if res, _ := n.Search(ctx, "search", SearchOptions{Limit: 1}, nil); len(res) != 1 || res[0].Title != "Search party" && res[0].Title != "Distributed search engines" {
+	if res, _ := n.Search(ctx, "search", apitype.SearchOptions{Limit: 1}, nil); len(res) != 1 || res[0].Title != "Search party" && res[0].Title != "Distributed search engines" {
 		t.Errorf("limit 1: %v", titles(res))
 	}
 
@@ -130,13 +131,13 @@ func TestSearchLocal(t *testing.T) {
 	if err := n.Unpin(ctx, rust.MRI, ""); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := n.Search(ctx, "rust", SearchOptions{}, nil); len(res) != 0 {
+	if res, _ := n.Search(ctx, "rust", apitype.SearchOptions{}, nil); len(res) != 0 {
 		t.Fatalf("after unpin: %v", titles(res))
 	}
 	if _, err := n.GC(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if res, _ := n.Search(ctx, "distributed", SearchOptions{}, nil); !slices.Equal(titles(res), []string{"Distributed search engines"}) {
+	if res, _ := n.Search(ctx, "distributed", apitype.SearchOptions{}, nil); !slices.Equal(titles(res), []string{"Distributed search engines"}) {
 		t.Fatalf("after gc: %v", titles(res))
 	}
 }
@@ -149,7 +150,7 @@ func TestSearchIndexRebuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := addMeta(t, n, AddRequest{Title: "Persistent title"})
+	res := addMeta(t, n, apitype.AddRequest{Title: "Persistent title"})
 	var car []byte
 	{
 		f := filepath.Join(t.TempDir(), "x.car")
@@ -166,7 +167,7 @@ func TestSearchIndexRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	got, err := n.Search(context.Background(), "persistent", SearchOptions{}, nil)
+	got, err := n.Search(context.Background(), "persistent", apitype.SearchOptions{}, nil)
 	if err != nil || len(got) != 1 || got[0].MRI != res.MRI {
 		t.Fatalf("after reopen: %v %v", got, err)
 	}
@@ -175,7 +176,7 @@ func TestSearchIndexRebuilt(t *testing.T) {
 	if _, err := m.Import(context.Background(), bytes.NewReader(car)); err != nil {
 		t.Fatal(err)
 	}
-	got, err = m.Search(context.Background(), "persistent title", SearchOptions{}, nil)
+	got, err = m.Search(context.Background(), "persistent title", apitype.SearchOptions{}, nil)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("after import: %v %v", got, err)
 	}
@@ -200,9 +201,9 @@ func TestSearchIndexPersisted(t *testing.T) {
 	for i := range 40 {
 		addMeta(t, n, gen.request(i))
 	}
-	kept := addMeta(t, n, AddRequest{Title: "kept lorem"})
-	unindexed := addMeta(t, n, AddRequest{Title: "unindexed lorem"})
-	unpinned := addMeta(t, n, AddRequest{Title: "unpinned lorem"})
+	kept := addMeta(t, n, apitype.AddRequest{Title: "kept lorem"})
+	unindexed := addMeta(t, n, apitype.AddRequest{Title: "unindexed lorem"})
+	unpinned := addMeta(t, n, apitype.AddRequest{Title: "unpinned lorem"})
 	// A crash after the pin changes, before the index follows: simulated
 	// by changing one without the other.
 	if err := n.updateSearch(func(ix search.Stored) error {
@@ -218,11 +219,11 @@ func TestSearchIndexPersisted(t *testing.T) {
 	n.Close()
 
 	n = open()
-	got, err := n.Search(context.Background(), "lorem", SearchOptions{}, nil)
+	got, err := n.Search(context.Background(), "lorem", apitype.SearchOptions{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	slices.SortFunc(got, func(a, b SearchResult) int { return strings.Compare(a.Title, b.Title) })
+	slices.SortFunc(got, func(a, b apitype.SearchResult) int { return strings.Compare(a.Title, b.Title) })
 	if !slices.Equal(titles(got), []string{"kept lorem", "unindexed lorem"}) || got[0].MRI != kept.MRI {
 		t.Fatalf("after reopen: %q", titles(got))
 	}
@@ -244,7 +245,7 @@ func TestSearchIndexPersisted(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	got, err = n.Search(context.Background(), "lorem", SearchOptions{}, nil)
+	got, err = n.Search(context.Background(), "lorem", apitype.SearchOptions{}, nil)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("with a corrupt index: %q %v", titles(got), err)
 	}
@@ -257,7 +258,7 @@ func TestSearchIndexPersisted(t *testing.T) {
 // the query are escaped; a bad query is an error on the page.
 func TestGatewaySearchPage(t *testing.T) {
 	n := testNode(t)
-	res := addMeta(t, n, AddRequest{Title: `Evil <script>alert(1)</script> needle`, Description: `"quoted" & <b>bold</b>`})
+	res := addMeta(t, n, apitype.AddRequest{Title: `Evil <script>alert(1)</script> needle`, Description: `"quoted" & <b>bold</b>`})
 	srv := httptest.NewServer(n.GatewayHandler())
 	defer srv.Close()
 	get := func(q string) (int, string) {

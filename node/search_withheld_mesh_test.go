@@ -8,7 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -18,9 +18,9 @@ func TestSearchMeshWithheld(t *testing.T) {
 	nodetest.CheckGoroutines(t)
 	net := nodetest.New(t, 3, nodetest.Options{Override: noReplicas})
 	net.ConnectChain()
-	a, _ := meshAdd(t, net.Nodes[0], node.AddRequest{Title: "needle at a"})
-	b, _ := meshAdd(t, net.Nodes[1], node.AddRequest{Title: "needle at b"})
-	own, _ := meshAdd(t, net.Nodes[2], node.AddRequest{Title: "needle at the searcher"})
+	a, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "needle at a"})
+	b, _ := meshAdd(t, net.Nodes[1], apitype.AddRequest{Title: "needle at b"})
+	own, _ := meshAdd(t, net.Nodes[2], apitype.AddRequest{Title: "needle at the searcher"})
 	net.Eventually(time.Minute, "term announcements", func() bool {
 		for _, n := range net.Nodes {
 			if !n.SearchAnnounced() {
@@ -30,7 +30,7 @@ func TestSearchMeshWithheld(t *testing.T) {
 		return true
 	})
 	found := func(withheld ...cid.Cid) []string {
-		res, err := net.Nodes[2].SearchExcept(context.Background(), "needle", node.SearchOptions{}, func(c cid.Cid) bool {
+		res, err := net.Nodes[2].SearchExcept(context.Background(), "needle", apitype.SearchOptions{}, func(c cid.Cid) bool {
 			return slices.Contains(withheld, c)
 		})
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/search"
 )
 
@@ -17,7 +18,7 @@ func withholdSet(pkgs ...string) func(cid.Cid) bool {
 
 // SearchExcept is search with the moderation decision withheld instead of
 // the node's own (test helper).
-func (n *Node) SearchExcept(ctx context.Context, query string, opts SearchOptions, withheld func(cid.Cid) bool) (SearchResults, error) {
+func (n *Node) SearchExcept(ctx context.Context, query string, opts apitype.SearchOptions, withheld func(cid.Cid) bool) (apitype.SearchResults, error) {
 	return n.searchExcept(ctx, query, opts, nil, withheld)
 }
 
@@ -47,15 +48,15 @@ func TestDropWithheld(t *testing.T) {
 func TestSearchWithheldLocal(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
-	bad := addMeta(t, n, AddRequest{Title: "needle"})
-	good := addMeta(t, n, AddRequest{Title: "needle and thread"})
+	bad := addMeta(t, n, apitype.AddRequest{Title: "needle"})
+	good := addMeta(t, n, apitype.AddRequest{Title: "needle and thread"})
 	withheld := withholdSet(bad.Package)
 
-	res, err := n.SearchExcept(ctx, "needle", SearchOptions{Limit: 1}, withheld)
+	res, err := n.SearchExcept(ctx, "needle", apitype.SearchOptions{Limit: 1}, withheld)
 	if err != nil || len(res.Results) != 1 || res.Results[0].Package != good.Package {
 		t.Fatalf("local search: %+v %v", res.Results, err)
 	}
-	if res, _ := n.SearchExcept(ctx, "needle", SearchOptions{Limit: 1}, nil); len(res.Results) != 1 || res.Results[0].Package != bad.Package {
+	if res, _ := n.SearchExcept(ctx, "needle", apitype.SearchOptions{Limit: 1}, nil); len(res.Results) != 1 || res.Results[0].Package != bad.Package {
 		t.Fatalf("not withheld: %+v", res.Results)
 	}
 	q, _ := search.ParseQuery("needle")

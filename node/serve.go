@@ -13,6 +13,10 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 // RunOptions configures Run.
@@ -51,7 +55,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	n.mu.Lock()
 	if n.online {
 		n.mu.Unlock()
-		return codedf(CodeInvalid, "run: the node is already serving")
+		return apitype.Errorf(apitype.CodeInvalid, "run: the node is already serving")
 	}
 	apiAddr, gwAddr := opts.APIAddr, opts.GatewayAddr
 	if apiAddr == "" {
@@ -99,7 +103,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		if addr == "" || addr == "none" {
 			return "", nil
 		}
-		if !loopbackHost(addr, false) {
+		if !httpx.LoopbackHost(addr, false) {
 			n.log.Warn(what+" listens on a non-loopback address; it only answers requests whose Host is loopback", "addr", addr)
 		}
 		ln, err := net.Listen("tcp", addr)
@@ -127,7 +131,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		return err
 	}
 
-	apiFile := filepath.Join(n.home, APIFile)
+	apiFile := filepath.Join(n.home, apitype.APIFile)
 	if apiBound != "" {
 		if err := writeFileAtomic(apiFile, []byte(apiBound+"\n"), fileMode); err != nil {
 			return fmt.Errorf("api: %w", err)
@@ -195,7 +199,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 // loadOrCreateToken returns the API token from <home>/api.token, creating
 // the file with a random token if it is missing, and gives it mode.
 func (n *Node) loadOrCreateToken(mode os.FileMode) (string, error) {
-	path := filepath.Join(n.home, TokenFile)
+	path := filepath.Join(n.home, apitype.TokenFile)
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if tok := strings.TrimSpace(string(data)); tok != "" {
@@ -204,7 +208,7 @@ func (n *Node) loadOrCreateToken(mode os.FileMode) (string, error) {
 			}
 			return tok, nil
 		}
-		return "", codedf(CodeInvalid, "api: %s is empty; delete it to get a new token", path)
+		return "", apitype.Errorf(apitype.CodeInvalid, "api: %s is empty; delete it to get a new token", path)
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("api: token: %w", err)
@@ -257,7 +261,7 @@ func (n *Node) gatewayPort() string {
 	n.mu.Unlock()
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil || port == "0" || port == "" {
-		_, port, _ = net.SplitHostPort(DefaultGatewayAddr)
+		_, port, _ = net.SplitHostPort(config.DefaultGatewayAddr)
 	}
 	return port
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 )
 
@@ -84,15 +85,15 @@ func TestRun(t *testing.T) {
 	if !strings.HasPrefix(apiAddr, "127.0.0.1:") || strings.HasSuffix(apiAddr, ":0") || !strings.HasPrefix(gwAddr, "127.0.0.1:") {
 		t.Fatalf("bound %q, %q", apiAddr, gwAddr)
 	}
-	b, err := os.ReadFile(filepath.Join(home, node.APIFile))
+	b, err := os.ReadFile(filepath.Join(home, apitype.APIFile))
 	if err != nil || strings.TrimSpace(string(b)) != apiAddr {
 		t.Fatalf("api file %q, %v", b, err)
 	}
-	fi, err := os.Stat(filepath.Join(home, node.TokenFile))
+	fi, err := os.Stat(filepath.Join(home, apitype.TokenFile))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("token file: %v %v", fi, err)
 	}
-	token, _ := os.ReadFile(filepath.Join(home, node.TokenFile))
+	token, _ := os.ReadFile(filepath.Join(home, apitype.TokenFile))
 
 	c, err := client.FromHome(ctx, home)
 	if err != nil {
@@ -111,13 +112,13 @@ func TestRun(t *testing.T) {
 	}
 
 	// A second Run while serving is refused.
-	if err := n.Run(ctx, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"}); !errors.Is(err, node.ErrInvalid) {
+	if err := n.Run(ctx, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"}); !errors.Is(err, apitype.ErrInvalid) {
 		t.Errorf("concurrent Run: %v", err)
 	}
 
 	// The gateway serves an added package at the URL the node gives.
 	dir := writeTree(t, map[string]string{"index.html": "<p>hi</p>"})
-	res, err := c.Add(ctx, node.AddRequest{Path: dir, Title: "Served"}, nil)
+	res, err := c.Add(ctx, apitype.AddRequest{Path: dir, Title: "Served"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,17 +149,17 @@ func TestRun(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("Run returned %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(home, node.APIFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(home, apitype.APIFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("api file left behind: %v", err)
 	}
-	if _, err := n.Status(ctx); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := n.Status(ctx); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Errorf("status after Run: %v", err)
 	}
-	if _, err := c.ID(ctx); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := c.ID(ctx); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Errorf("client after Run: %v", err)
 	}
 	c.Close()
-	if _, err := client.FromHome(ctx, home); !errors.Is(err, node.ErrNoDaemon) {
+	if _, err := client.FromHome(ctx, home); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Errorf("FromHome after Run: %v", err)
 	}
 
@@ -167,7 +168,7 @@ func TestRun(t *testing.T) {
 	if gwAddr != "" {
 		t.Errorf("disabled gateway bound %q", gwAddr)
 	}
-	if tok2, _ := os.ReadFile(filepath.Join(home, node.TokenFile)); string(tok2) != string(token) {
+	if tok2, _ := os.ReadFile(filepath.Join(home, apitype.TokenFile)); string(tok2) != string(token) {
 		t.Errorf("token changed between runs")
 	}
 	c, err = client.FromHome(ctx, home)
@@ -193,7 +194,7 @@ func TestRunListenError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "gateway: listen") {
 		t.Errorf("Run on a taken port: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(n2.Home(), node.APIFile)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(n2.Home(), apitype.APIFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("api file written by a failed Run: %v", err)
 	}
 	if err := stop(); err != nil {

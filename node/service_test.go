@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // TestRunGroupAccess: with GroupAccess the API address and token files are
@@ -21,12 +22,12 @@ func TestRunGroupAccess(t *testing.T) {
 		return fi.Mode().Perm()
 	}
 	_, _, stop := startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none", GroupAccess: true})
-	if mode(node.TokenFile) != 0o640 || mode(node.APIFile) != 0o640 {
-		t.Fatalf("group access: token %v, api %v", mode(node.TokenFile), mode(node.APIFile))
+	if mode(apitype.TokenFile) != 0o640 || mode(apitype.APIFile) != 0o640 {
+		t.Fatalf("group access: token %v, api %v", mode(apitype.TokenFile), mode(apitype.APIFile))
 	}
 	stop()
 	startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
-	if mode(node.TokenFile) != 0o600 || mode(node.APIFile) != 0o600 {
-		t.Fatalf("default: token %v, api %v", mode(node.TokenFile), mode(node.APIFile))
+	if mode(apitype.TokenFile) != 0o600 || mode(apitype.APIFile) != 0o600 {
+		t.Fatalf("default: token %v, api %v", mode(apitype.TokenFile), mode(apitype.APIFile))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
@@ -147,10 +148,10 @@ func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error
 		if ctxErr := rb.ctx.Err(); ctxErr != nil {
 			return nil, ctxErr
 		}
-		return nil, codedf(CodeNotFound, "fetch %s of %s: %v", c, rb.root, err)
+		return nil, apitype.Errorf(apitype.CodeNotFound, "fetch %s of %s: %v", c, rb.root, err)
 	}
 	if got == nil {
-		return nil, codedf(CodeNotFound, "fetch %s of %s: not delivered", c, rb.root)
+		return nil, apitype.Errorf(apitype.CodeNotFound, "fetch %s of %s: not delivered", c, rb.root)
 	}
 	return got, nil
 }

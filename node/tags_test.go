@@ -4,6 +4,8 @@ import (
 	"context"
 	"reflect"
 	"testing"
+
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // An add whose tags repeat up to case keeps the first spelling of each
@@ -12,7 +14,7 @@ func TestAddFoldsDuplicateTags(t *testing.T) {
 	n := testNode(t)
 	ctx := context.Background()
 	p, _ := randFile(t, t.TempDir(), "song.ogg", 2, 100)
-	res, err := n.Add(ctx, AddRequest{Path: p, Title: "Song", Tags: []string{"Audio", "audio", "Music", "audio"}}, nil)
+	res, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: "Song", Tags: []string{"Audio", "audio", "Music", "audio"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

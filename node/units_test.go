@@ -4,6 +4,9 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func TestParseSize(t *testing.T) {
@@ -28,11 +31,11 @@ func TestParseSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, err := ParseSize(tt.in)
+			got, err := apitype.ParseSize(tt.in)
 			if (err != nil) != tt.err {
 				t.Fatalf("ParseSize(%q) err = %v", tt.in, err)
 			}
-			if err != nil && !errors.Is(err, ErrInvalid) {
+			if err != nil && !errors.Is(err, apitype.ErrInvalid) {
 				t.Fatalf("error %v is not ErrInvalid", err)
 			}
 			if got != tt.want {
@@ -40,7 +43,7 @@ func TestParseSize(t *testing.T) {
 			}
 		})
 	}
-	if r, err := ParseRate("10MB/s"); err != nil || r != 10e6 {
+	if r, err := apitype.ParseRate("10MB/s"); err != nil || r != 10e6 {
 		t.Fatalf("ParseRate = %d, %v", r, err)
 	}
 }
@@ -57,9 +60,9 @@ func TestQuotaZeroAndUnlimited(t *testing.T) {
 		rate    int64 // ParseRate (quota.upload, quota.download); -2 = refused
 		limitOK bool
 	}{
-		{"unlimited", Unlimited, 0, 0, true},
-		{"UNLIMITED", Unlimited, 0, 0, true},
-		{"", Unlimited, 0, 0, true},
+		{"unlimited", apitype.Unlimited, 0, 0, true},
+		{"UNLIMITED", apitype.Unlimited, 0, 0, true},
+		{"", apitype.Unlimited, 0, 0, true},
 		{"0", 0, -2, -2, true},
 		{"0B", 0, -2, -2, true},
 		{"0.0001KB", 0, -2, -2, true}, // rounds to zero bytes: not "no limit"
@@ -68,7 +71,7 @@ func TestQuotaZeroAndUnlimited(t *testing.T) {
 		{"2GB", 2e9, 2e9, 2e9, true},
 	} {
 		t.Run(tt.in, func(t *testing.T) {
-			l, err := ParseLimit(tt.in)
+			l, err := apitype.ParseLimit(tt.in)
 			if (err == nil) != tt.limitOK || (err == nil && l != tt.limit) {
 				t.Errorf("ParseLimit(%q) = %d, %v", tt.in, l, err)
 			}
@@ -79,10 +82,10 @@ func TestQuotaZeroAndUnlimited(t *testing.T) {
 				name  string
 				parse func(string) (int64, error)
 				want  int64
-			}{{"ParseSize", ParseSize, tt.size}, {"ParseRate", ParseRate, tt.rate}} {
+			}{{"ParseSize", apitype.ParseSize, tt.size}, {"ParseRate", apitype.ParseRate, tt.rate}} {
 				got, err := f.parse(tt.in)
 				if f.want == -2 {
-					if err == nil || !errors.Is(err, ErrInvalid) {
+					if err == nil || !errors.Is(err, apitype.ErrInvalid) {
 						t.Errorf("%s(%q) = %d, %v; want refused", f.name, tt.in, got, err)
 					}
 				} else if err != nil || got != f.want {
@@ -94,8 +97,8 @@ func TestQuotaZeroAndUnlimited(t *testing.T) {
 }
 
 func TestQuotaConfigKeys(t *testing.T) {
-	set := func(key, v string) (FileConfig, error) {
-		c := DefaultConfig()
+	set := func(key, v string) (config.FileConfig, error) {
+		c := config.DefaultConfig()
 		if err := c.SetKey(key, v); err != nil {
 			return c, err
 		}
@@ -130,7 +133,7 @@ func TestQuotaConfigKeys(t *testing.T) {
 		t.Errorf("connections auto = %d", c.Quota.Connections)
 	}
 	// The defaults spell out "unlimited".
-	d := DefaultConfig().Quota
+	d := config.DefaultConfig().Quota
 	if d.Upload != "unlimited" || d.Download != "unlimited" || d.Memory != "unlimited" {
 		t.Errorf("default quotas %+v", d)
 	}
@@ -149,14 +152,14 @@ func TestQuotaAPIZeroReplicas(t *testing.T) {
 	if n.replicaQuota() != 0 {
 		t.Fatalf("replicaQuota = %d, want 0", n.replicaQuota())
 	}
-	if _, err := n.SetQuota(ctx, "replicas", "none"); !errors.Is(err, ErrInvalid) {
+	if _, err := n.SetQuota(ctx, "replicas", "none"); !errors.Is(err, apitype.ErrInvalid) {
 		t.Fatalf("quota set replicas none: %v", err)
 	}
 	if q, _ := n.Quota(ctx); q.Replicas != 0 {
 		t.Fatalf("a refused set changed the quota: %d", q.Replicas)
 	}
 	q, err = n.SetQuota(ctx, "replicas", "unlimited")
-	if err != nil || q.Replicas != Unlimited || q.Upload != Unlimited || q.Memory != Unlimited {
+	if err != nil || q.Replicas != apitype.Unlimited || q.Upload != apitype.Unlimited || q.Memory != apitype.Unlimited {
 		t.Fatalf("quota set replicas unlimited: %+v %v", q, err)
 	}
 }

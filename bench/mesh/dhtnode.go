@@ -13,8 +13,8 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/p2p"
 )
 
 // dhtNode is a node that only runs the DHT: a mocknet host and kad-dht with
@@ -51,7 +51,7 @@ func newDHTNode(mn mocknet.Mocknet, i int, rng *rand.Rand, tr *traffic) (*dhtNod
 		}
 	}
 	d, err := dht.New(tr.wrap(h),
-		dht.ProtocolPrefix(node.DHTPrefix),
+		dht.ProtocolPrefix(p2p.DHTPrefix),
 		dht.Validator(names.Validators(time.Now)),
 		dht.Mode(dht.ModeServer),
 	)

@@ -17,8 +17,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 	mh "github.com/multiformats/go-multihash"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/store"
 )
 
@@ -62,7 +64,7 @@ func simulate(tb *nodetest.ProgramTB, o options) error {
 	progress("starting %d full nodes on mocknet", w.full)
 	w.net = nodetest.New(tb, w.full, nodetest.Options{
 		WrapHost:          func(i int, h host.Host) host.Host { return w.tr.wrap(h) },
-		Override:          func(i int, fc *node.FileConfig) { fc.Replication.Replicas = o.replicas },
+		Override:          func(i int, fc *config.FileConfig) { fc.Replication.Replicas = o.replicas },
 		ReplicateInterval: o.interval,
 		Logs:              o.logs,
 	})
@@ -211,7 +213,7 @@ func (w *world) connect(ctx context.Context) {
 // connected peer that speaks the DHT, so that its routing table is not
 // empty.
 func (w *world) waitIdentified(ctx context.Context) {
-	kad := protocol.ID(node.DHTPrefix + "/kad/1.0.0")
+	kad := protocol.ID(p2p.DHTPrefix + "/kad/1.0.0")
 	deadline := time.Now().Add(time.Minute)
 	for i := 0; i < len(w.ids); {
 		h := w.net.Mock.Host(w.ids[i])
@@ -483,8 +485,8 @@ func (w *world) waitRepair(pkgs []*simPackage) (time.Duration, int) {
 }
 
 // replStatsByNode returns each live full node's replication counters.
-func (w *world) replStatsByNode() map[int]node.ReplicationStats {
-	out := map[int]node.ReplicationStats{}
+func (w *world) replStatsByNode() map[int]apitype.ReplicationStats {
+	out := map[int]apitype.ReplicationStats{}
 	for _, i := range w.net.Live() {
 		out[i] = w.net.Nodes[i].ReplicationStats()
 	}
@@ -493,8 +495,8 @@ func (w *world) replStatsByNode() map[int]node.ReplicationStats {
 
 // replStats sums the replication counters of the live full nodes, each less
 // its own in base (nodes killed since drop out of both).
-func (w *world) replStats(base map[int]node.ReplicationStats) node.ReplicationStats {
-	var s node.ReplicationStats
+func (w *world) replStats(base map[int]apitype.ReplicationStats) apitype.ReplicationStats {
+	var s apitype.ReplicationStats
 	for _, i := range w.net.Live() {
 		x := w.net.Nodes[i].ReplicationStats()
 		b := base[i]

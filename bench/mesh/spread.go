@@ -13,7 +13,8 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -35,7 +36,7 @@ func spread(tb *nodetest.ProgramTB, o options) error {
 	t0 := time.Now()
 	net := nodetest.New(tb, o.nodes, nodetest.Options{
 		WrapHost: func(i int, h host.Host) host.Host { return tr.wrap(h) },
-		Override: func(i int, fc *node.FileConfig) { fc.Replication.Replicas = o.replicas },
+		Override: func(i int, fc *config.FileConfig) { fc.Replication.Replicas = o.replicas },
 		Logs:     o.logs,
 	})
 	progress("started in %v; %s", time.Since(t0).Round(time.Millisecond), memLine())
@@ -85,7 +86,7 @@ func spread(tb *nodetest.ProgramTB, o options) error {
 					break
 				}
 				r.err = err
-				if !errors.Is(err, node.ErrNotFound) || time.Now().After(deadline) {
+				if !errors.Is(err, apitype.ErrNotFound) || time.Now().After(deadline) {
 					break
 				}
 				sleepCtx(ctx, 50*time.Millisecond) // polling: records spread asynchronously

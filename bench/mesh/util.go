@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/myconet/myconet/node/nodetest"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -13,6 +12,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/nodetest"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
@@ -39,12 +41,12 @@ func writeRand(path string, seed uint64, size int64) error {
 }
 
 // addPackage adds a file of size random bytes on nd.
-func addPackage(ctx context.Context, tb *nodetest.ProgramTB, nd *node.Node, seed uint64, size int64) (node.AddResult, error) {
+func addPackage(ctx context.Context, tb *nodetest.ProgramTB, nd *node.Node, seed uint64, size int64) (apitype.AddResult, error) {
 	path := filepath.Join(tb.TempDir(), fmt.Sprintf("p%d.bin", seed))
 	if err := writeRand(path, seed, size); err != nil {
-		return node.AddResult{}, err
+		return apitype.AddResult{}, err
 	}
-	res, err := nd.Add(ctx, node.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
+	res, err := nd.Add(ctx, apitype.AddRequest{Path: path, Title: fmt.Sprintf("package %d", seed)}, nil)
 	os.Remove(path)
 	return res, err
 }

@@ -22,7 +22,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -43,7 +44,7 @@ func runChurn(o churnOptions) (reterr error) {
 	defer tb.Recover(&reterr)
 	rng := rand.New(rand.NewPCG(o.seed, 7))
 	start := time.Now()
-	net := nodetest.New(tb, o.nodes, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	net := nodetest.New(tb, o.nodes, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1B"
 		fc.Moderation.PowBits = o.bits
 		fc.Moderation.MinVotes = 10
@@ -66,7 +67,7 @@ func runChurn(o churnOptions) (reterr error) {
 		if err := os.WriteFile(p, fmt.Appendf(nil, "churn bench package %d", j), 0o644); err != nil {
 			return err
 		}
-		res, err := net.Nodes[rng.IntN(o.nodes)].Add(ctx, node.AddRequest{Path: p, Title: fmt.Sprintf("churn %d", j)}, nil)
+		res, err := net.Nodes[rng.IntN(o.nodes)].Add(ctx, apitype.AddRequest{Path: p, Title: fmt.Sprintf("churn %d", j)}, nil)
 		if err != nil {
 			return err
 		}
@@ -101,8 +102,8 @@ func runChurn(o churnOptions) (reterr error) {
 				v, j := job[0], job[1]
 				var err error
 				for try := 0; try < 50; try++ { // the routing tables fill during the first seconds
-					var d node.Delivery
-					d, err = net.Nodes[voters[v]].Vote(ctx, node.VoteRequest{Ref: pkgs[j], Choice: choice(v, j)})
+					var d apitype.Delivery
+					d, err = net.Nodes[voters[v]].Vote(ctx, apitype.VoteRequest{Ref: pkgs[j], Choice: choice(v, j)})
 					if err == nil && d.Accepted >= 3 {
 						break
 					}
@@ -128,11 +129,11 @@ func runChurn(o churnOptions) (reterr error) {
 	}
 	logf("%d votes cast (%d voters × %d packages)", o.voters*o.packages, o.voters, o.packages)
 
-	read := func(j int) (node.TallyReport, error) {
+	read := func(j int) (apitype.TallyReport, error) {
 		live := net.Live()
 		return net.Nodes[live[rng.IntN(len(live))]].Tally(ctx, pkgs[j], false)
 	}
-	settled := func(j int) (node.TallyReport, bool) {
+	settled := func(j int) (apitype.TallyReport, bool) {
 		r, err := read(j)
 		if err != nil {
 			return r, false
@@ -142,7 +143,7 @@ func runChurn(o churnOptions) (reterr error) {
 	}
 	before := make([]string, o.packages)
 	for j := range pkgs {
-		var r node.TallyReport
+		var r apitype.TallyReport
 		nodetest.Eventually(tb, o.settle, "tallies to count every vote before the churn", func() bool {
 			var ok bool
 			r, ok = settled(j)
@@ -181,7 +182,7 @@ func runChurn(o churnOptions) (reterr error) {
 	minShare, sumShare, same, atLeast := 1.0, 0.0, 0, 0
 	var slowest time.Duration
 	for j := range pkgs {
-		var r node.TallyReport
+		var r apitype.TallyReport
 		var ok bool
 		deadline := time.Now().Add(o.settle)
 		for {

@@ -30,6 +30,8 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -165,7 +167,7 @@ func runNetwork(nodes, votes, bits int, verbose bool) (reterr error) {
 	defer tb.Recover(&reterr)
 	counters := make([]*streamCounter, nodes)
 	net := nodetest.New(tb, nodes, nodetest.Options{
-		Override: func(i int, fc *node.FileConfig) {
+		Override: func(i int, fc *config.FileConfig) {
 			fc.Quota.Replicas = "1B"
 			fc.Moderation.PowBits = bits
 			fc.Moderation.MinVotes = 3
@@ -181,7 +183,7 @@ func runNetwork(nodes, votes, bits int, verbose bool) (reterr error) {
 	if err := os.WriteFile(p, []byte("bench"), 0o644); err != nil {
 		return err
 	}
-	res, err := net.Nodes[0].Add(ctx, node.AddRequest{Path: p, Title: "moderation bench"}, nil)
+	res, err := net.Nodes[0].Add(ctx, apitype.AddRequest{Path: p, Title: "moderation bench"}, nil)
 	if err != nil {
 		return err
 	}
@@ -190,14 +192,14 @@ func runNetwork(nodes, votes, bits int, verbose bool) (reterr error) {
 	var voteDHT, voteMod, accepted []int
 	var voteLat []time.Duration
 	for i := 1; i <= votes; i++ {
-		var d node.Delivery
+		var d apitype.Delivery
 		var took time.Duration
 		var queries, m0 int
 		for try := 0; ; try++ { // the routing tables fill during the first seconds
 			qctx, count := countQueries(ctx)
 			m0 = counters[i].snapshot()
 			start := time.Now()
-			d, err = net.Nodes[i].Vote(qctx, node.VoteRequest{Ref: ref, Choice: "remove"})
+			d, err = net.Nodes[i].Vote(qctx, apitype.VoteRequest{Ref: ref, Choice: "remove"})
 			took, queries = time.Since(start), count()
 			if err == nil || try == 50 {
 				break

@@ -30,8 +30,10 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/search"
 )
 
@@ -54,7 +56,7 @@ func (h *countingHost) NewStream(ctx context.Context, p peer.ID, pids ...protoco
 	return &countingStream{Stream: st, n: h.dht}, nil
 }
 
-var kadProtocol = protocol.ID(node.DHTPrefix + "/kad/1.0.0")
+var kadProtocol = protocol.ID(p2p.DHTPrefix + "/kad/1.0.0")
 
 type countingStream struct {
 	network.Stream
@@ -115,7 +117,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	dhtMsgs := make([]atomic.Int64, nodes)
 	start := time.Now()
 	net := nodetest.New(tb, nodes, nodetest.Options{
-		Override: func(i int, fc *node.FileConfig) { fc.Quota.Replicas = "1B" },
+		Override: func(i int, fc *config.FileConfig) { fc.Quota.Replicas = "1B" },
 		WrapHost: func(i int, h host.Host) host.Host {
 			return &countingHost{Host: h, search: &searches[i], dht: &dhtMsgs[i]}
 		},
@@ -136,7 +138,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		if r.IntN(2) == 0 { // a word half of all packages have: broad queries
 			desc = commonWord + " " + desc
 		}
-		res, err := net.Nodes[i%nodes].Add(ctx, node.AddRequest{Path: p, Title: title, Description: desc}, nil)
+		res, err := net.Nodes[i%nodes].Add(ctx, apitype.AddRequest{Path: p, Title: title, Description: desc}, nil)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -156,8 +158,8 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	for _, p := range pkgs[max(0, len(pkgs)-nodes):] {
 		w := strings.Fields(p.title)
 		for {
-			res, err := net.Nodes[0].Search(ctx, w[1]+" "+w[2], node.SearchOptions{Limit: 100}, nil)
-			if err == nil && slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+			res, err := net.Nodes[0].Search(ctx, w[1]+" "+w[2], apitype.SearchOptions{Limit: 100}, nil)
+			if err == nil && slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == p.id }) {
 				break
 			}
 			if time.Since(start) > settleTimeout {
@@ -176,12 +178,12 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		from := net.Nodes[fi]
 		s0, d0 := searches[fi].Load(), dhtMsgs[fi].Load()
 		t0 := time.Now()
-		res, err := from.Search(ctx, text, node.SearchOptions{Limit: 100}, nil)
+		res, err := from.Search(ctx, text, apitype.SearchOptions{Limit: 100}, nil)
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			return fmt.Errorf("query %d %q: %w", q, text, err)
 		}
-		if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == p.id }) {
+		if slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == p.id }) {
 			found++
 		}
 		asked += int(searches[fi].Load() - s0)
@@ -202,7 +204,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		fi := r.IntN(nodes)
 		s0, d0 := searches[fi].Load(), dhtMsgs[fi].Load()
 		t0 := time.Now()
-		res, err := net.Nodes[fi].Search(ctx, text, node.SearchOptions{Limit: 10}, nil)
+		res, err := net.Nodes[fi].Search(ctx, text, apitype.SearchOptions{Limit: 10}, nil)
 		blat = append(blat, time.Since(t0))
 		if err != nil {
 			return fmt.Errorf("broad query %q: %w", text, err)
@@ -213,7 +215,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 		want := central.Search(pq, 10)
 		hit := 0
 		for _, w := range want {
-			if slices.ContainsFunc(res, func(x node.SearchResult) bool { return x.Package == w.ID }) {
+			if slices.ContainsFunc(res, func(x apitype.SearchResult) bool { return x.Package == w.ID }) {
 				hit++
 			}
 		}
@@ -235,7 +237,7 @@ func run(nodes, packages, queries, degree int, seed uint64, verbose bool) (reter
 	start = time.Now()
 	id, _ := add(0, "freshly published zyzzyva")
 	for {
-		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", node.SearchOptions{}, nil)
+		res, err := net.Nodes[nodes/2].Search(ctx, "zyzzyva", apitype.SearchOptions{}, nil)
 		if err == nil && len(res) == 1 && res[0].Package == id {
 			break
 		}

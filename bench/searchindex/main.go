@@ -24,6 +24,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func main() {
@@ -86,7 +87,7 @@ func run(home string, packages, runs int) error {
 			if err := os.WriteFile(p, fmt.Appendf(nil, "package %d", i), 0o644); err != nil {
 				return err
 			}
-			_, err := n.Add(ctx, node.AddRequest{Path: p, Title: strings.Join(title, " "), Description: strings.Join(desc, " "),
+			_, err := n.Add(ctx, apitype.AddRequest{Path: p, Title: strings.Join(title, " "), Description: strings.Join(desc, " "),
 				Tags: tags, Authors: []string{word(r, z) + " " + word(r, z)}, Kind: kinds[r.IntN(len(kinds))]}, nil)
 			if err != nil {
 				return err
@@ -111,7 +112,7 @@ func run(home string, packages, runs int) error {
 		return err
 	}
 	opened := time.Since(start)
-	res, err := n.Search(ctx, queries[0], node.SearchOptions{Local: true}, nil)
+	res, err := n.Search(ctx, queries[0], apitype.SearchOptions{Local: true}, nil)
 	if err != nil {
 		return err
 	}
@@ -127,7 +128,7 @@ func run(home string, packages, runs int) error {
 		var count int
 		for range runs {
 			t0 := time.Now()
-			res, err := n.Search(ctx, q, node.SearchOptions{Local: true, Limit: 20}, nil)
+			res, err := n.Search(ctx, q, apitype.SearchOptions{Local: true, Limit: 20}, nil)
 			lat = append(lat, time.Since(t0))
 			if err != nil {
 				return fmt.Errorf("%q: %w", q, err)

@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func addCmd() *command {
@@ -29,7 +29,7 @@ readers have nothing outside it. --no-follow-links keeps every link as it is.
 A link that loops, or leaves towards nothing, refuses the add. add says what
 it did with links.`,
 		setup: func(c *cli, fset *flag.FlagSet) runFunc {
-			var req node.AddRequest
+			var req apitype.AddRequest
 			var tags, authors stringList
 			fset.StringVar(&req.Title, "title", "", "package `TITLE` (required)")
 			fset.StringVar(&req.Description, "description", "", "package `DESCRIPTION`")
@@ -73,7 +73,7 @@ it did with links.`,
 					_, err = fmt.Fprintln(c.stdout, res.MRI)
 				default:
 					_, err = fmt.Fprintf(c.stdout, "added %s (%d %s, %s)\n",
-						res.MRI, res.Files, plural(res.Files, "file", "files"), node.FormatSize(res.Size))
+						res.MRI, res.Files, plural(res.Files, "file", "files"), apitype.FormatSize(res.Size))
 					if err == nil && res.Links != nil {
 						err = printLinks(c.stdout, res.Links)
 					}
@@ -103,7 +103,7 @@ func localPath(p string) (string, error) {
 }
 
 // printLinks says what add did with symlinks.
-func printLinks(w io.Writer, l *node.LinkReport) error {
+func printLinks(w io.Writer, l *apitype.LinkReport) error {
 	var parts []string
 	if l.Followed > 0 {
 		parts = append(parts, fmt.Sprintf("%d followed out of the directory (their content is in the package)", l.Followed))

@@ -4,13 +4,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // TestPrintLinks: add says what it did with symlinks (issue 10, item 27).
 func TestPrintLinks(t *testing.T) {
 	var b strings.Builder
-	err := printLinks(&b, &node.LinkReport{Followed: 2, Kept: 1, Dangling: 1, Examples: []string{"_static/jquery.js -> /usr/share/javascript/jquery/jquery.js (followed)"}})
+	err := printLinks(&b, &apitype.LinkReport{Followed: 2, Kept: 1, Dangling: 1, Examples: []string{"_static/jquery.js -> /usr/share/javascript/jquery/jquery.js (followed)"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 	"github.com/myconet/myconet/store"
 )
@@ -143,7 +144,7 @@ func repoCmd() *command {
 								schema = fmt.Sprintf(", store schema v%d", o.Schema)
 							}
 							_, err := fmt.Fprintf(w, "%d blocks (%s) re-hashed, %d pins walked, %d packages checked%s: %d problems\n",
-								o.Blocks, node.FormatSize(o.Bytes), o.Pins, o.Packages, schema, len(o.Problems))
+								o.Blocks, apitype.FormatSize(o.Bytes), o.Pins, o.Packages, schema, len(o.Problems))
 							return err
 						}); err != nil {
 							return err
@@ -172,7 +173,7 @@ func repoCmd() *command {
 							return lockedErr(c.home, err)
 						}
 						return emit(c, *asJSON, res, func(w io.Writer, r store.CompactResult) error {
-							_, err := fmt.Fprintf(w, "store file %s → %s\n", node.FormatSize(r.Before), node.FormatSize(r.After))
+							_, err := fmt.Fprintf(w, "store file %s → %s\n", apitype.FormatSize(r.Before), apitype.FormatSize(r.After))
 							return err
 						})
 					}
@@ -191,7 +192,7 @@ func (c *cli) verifyRepo(ctx context.Context) (store.VerifyReport, int, error) {
 		rep, err := cl.VerifyRepo(ctx)
 		return rep, 0, err
 	}
-	if !errors.Is(err, node.ErrNoDaemon) {
+	if !errors.Is(err, apitype.ErrNoDaemon) {
 		return store.VerifyReport{}, 0, err
 	}
 	n, err := node.New(node.Config{Home: c.home})
@@ -211,7 +212,7 @@ func (c *cli) noDaemon(ctx context.Context, op string) error {
 		cl.Close()
 		return fmt.Errorf("%s needs the daemon stopped (`systemctl stop myconet`, or Ctrl-C the daemon)", op)
 	}
-	if !errors.Is(err, node.ErrNoDaemon) {
+	if !errors.Is(err, apitype.ErrNoDaemon) {
 		return err
 	}
 	return nil

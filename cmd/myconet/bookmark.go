@@ -9,7 +9,7 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func bookmarkCmd() *command {
@@ -27,8 +27,8 @@ func bookmarkCmd() *command {
 					asJSON := jsonFlag(c, fs)
 					follow := fs.Bool("follow", false, "for a channel MRI (myco://PEER/NAME): fetch and pin each new version as it appears")
 					force := fs.Bool("force", false, "replace a bookmark of the same name")
-					return c.onNode("NAME MRI", func(ctx context.Context, api node.API, args []string) error {
-						b, err := api.BookmarkAdd(ctx, node.BookmarkRequest{Name: args[0], Ref: args[1], Follow: *follow, Force: *force})
+					return c.onNode("NAME MRI", func(ctx context.Context, api apitype.API, args []string) error {
+						b, err := api.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: args[0], Ref: args[1], Follow: *follow, Force: *force})
 						if err != nil {
 							return err
 						}
@@ -49,7 +49,7 @@ func bookmarkCmd() *command {
 				summary: "list bookmarks: name, MRI, gateway URL",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						bms, err := api.Bookmarks(ctx)
 						if err != nil {
 							return err
@@ -66,7 +66,7 @@ func bookmarkCmd() *command {
 				summary: "delete a bookmark",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("NAME", func(ctx context.Context, api apitype.API, args []string) error {
 						if err := api.BookmarkRm(ctx, args[0]); err != nil {
 							return err
 						}
@@ -78,7 +78,7 @@ func bookmarkCmd() *command {
 	}
 }
 
-func printBookmarks(w io.Writer, bms []node.Bookmark) error {
+func printBookmarks(w io.Writer, bms []apitype.Bookmark) error {
 	if len(bms) == 0 {
 		_, err := fmt.Fprintln(w, "no bookmarks")
 		return err
@@ -98,7 +98,7 @@ func followCmd(name, summary string, follow bool) *command {
 		summary: summary,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("NAME", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("NAME", func(ctx context.Context, api apitype.API, args []string) error {
 				b, err := api.BookmarkFollow(ctx, args[0], follow)
 				if err != nil {
 					return err
@@ -125,7 +125,7 @@ func openCmd() *command {
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			browser := fs.Bool("browser", false, "also open the URL in the default browser")
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("NAME|MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("NAME|MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				o, err := api.OpenURL(ctx, args[0])
 				if err != nil {
 					return err
@@ -150,7 +150,7 @@ func openCmd() *command {
 
 // bookmarkWhere is the third column of `bookmark ls`: the gateway URL of a
 // package, or for a channel what following it last fetched.
-func bookmarkWhere(b node.Bookmark, now time.Time) string {
+func bookmarkWhere(b apitype.Bookmark, now time.Time) string {
 	switch {
 	case b.URL != "":
 		return b.URL

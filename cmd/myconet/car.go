@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func exportCmd() *command {
@@ -53,7 +53,7 @@ func exportCmd() *command {
 					return err
 				}
 				return c.printDone(*asJSON, exported{args[0], dest, n},
-					fmt.Sprintf("exported %s to %s (%s)", args[0], dest, node.FormatSize(n)))
+					fmt.Sprintf("exported %s to %s (%s)", args[0], dest, apitype.FormatSize(n)))
 			}
 		},
 	}
@@ -140,7 +140,7 @@ func importCmd() *command {
 					return printJSON(c.stdout, res)
 				}
 				_, err = fmt.Fprintf(c.stdout, "imported %s (%d %s, %s)\n", strings.Join(res.Roots, " "),
-					res.Blocks, plural(res.Blocks, "block", "blocks"), node.FormatSize(res.Bytes))
+					res.Blocks, plural(res.Blocks, "block", "blocks"), apitype.FormatSize(res.Bytes))
 				return err
 			}
 		},

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func TestParseInterleaved(t *testing.T) {
@@ -73,32 +74,32 @@ func TestParseInterleaved(t *testing.T) {
 // fakeAPI records calls; methods it does not override panic through the nil
 // embedded interface, which the tests never reach.
 type fakeAPI struct {
-	node.API
-	add    node.AddRequest
+	apitype.API
+	add    apitype.AddRequest
 	addErr error
 }
 
-func (f *fakeAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+func (f *fakeAPI) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
 	f.add = req
 	if f.addErr != nil {
-		return node.AddResult{}, f.addErr
+		return apitype.AddResult{}, f.addErr
 	}
-	return node.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Size: 2_500_000, Files: 3}, nil
+	return apitype.AddResult{MRI: "myco://bafyfake", Package: "bafyfake", Size: 2_500_000, Files: 3}, nil
 }
 
-func (f *fakeAPI) Status(ctx context.Context) (node.Status, error) {
-	return node.Status{}, fmt.Errorf("%w: start one with `myconet daemon`", node.ErrNoDaemon)
+func (f *fakeAPI) Status(ctx context.Context) (apitype.Status, error) {
+	return apitype.Status{}, fmt.Errorf("%w: start one with `myconet daemon`", apitype.ErrNoDaemon)
 }
 
-func testCLI(t *testing.T, api node.API) (*cli, *bytes.Buffer, *bytes.Buffer) {
+func testCLI(t *testing.T, api apitype.API) (*cli, *bytes.Buffer, *bytes.Buffer) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	c := &cli{
 		stdout: &stdout, stderr: &stderr, stdin: strings.NewReader(""),
-		connect: func(ctx context.Context, home string) (node.API, func(), error) {
+		connect: func(ctx context.Context, home string) (apitype.API, func(), error) {
 			return api, func() {}, nil
 		},
-		daemon: func(ctx context.Context, home string) (node.API, func(), error) {
+		daemon: func(ctx context.Context, home string) (apitype.API, func(), error) {
 			return api, func() {}, nil
 		},
 	}
@@ -114,7 +115,7 @@ func TestAddArguments(t *testing.T) {
 	if status != exitOK {
 		t.Fatalf("status %d, stderr %q", status, stderr)
 	}
-	want := node.AddRequest{Path: dir, Title: "My site", Tags: []string{"a", "b"}, Authors: []string{"Ann"},
+	want := apitype.AddRequest{Path: dir, Title: "My site", Tags: []string{"a", "b"}, Authors: []string{"Ann"},
 		Kind: "site", Entry: "index.html", Hidden: true, License: "CC0-1.0"}
 	if !reflect.DeepEqual(api.add, want) {
 		t.Errorf("request = %+v, want %+v", api.add, want)
@@ -154,7 +155,7 @@ func TestErrorsAreOneLine(t *testing.T) {
 	}{
 		{"no such path", []string{"add", "/nope/x", "--title", "T"}, &fakeAPI{}, exitError,
 			"myconet: add: /nope/x: no such file or directory\n"},
-		{"node error", []string{"add", dir}, &fakeAPI{addErr: fmt.Errorf("%w: metadata: title: required", node.ErrInvalid)}, exitError,
+		{"node error", []string{"add", dir}, &fakeAPI{addErr: fmt.Errorf("%w: metadata: title: required", apitype.ErrInvalid)}, exitError,
 			"myconet: add: invalid input: metadata: title: required\n"},
 		{"multi-line error", []string{"add", dir}, &fakeAPI{addErr: errors.New("first\nsecond")}, exitError,
 			"myconet: add: first; second\n"},
@@ -239,23 +240,23 @@ func TestStatusWithoutDaemon(t *testing.T) {
 
 func TestRenderProgress(t *testing.T) {
 	tests := []struct {
-		p       node.Progress
+		p       apitype.Progress
 		elapsed time.Duration
 		want    string
 	}{
-		{node.Progress{Bytes: 0, Total: 100_000_000}, 0,
+		{apitype.Progress{Bytes: 0, Total: 100_000_000}, 0,
 			"add [>                       ]   0%  0 B / 100.0 MB  - MB/s"},
-		{node.Progress{Bytes: 50_000_000, Total: 100_000_000, Files: 1}, 2 * time.Second,
+		{apitype.Progress{Bytes: 50_000_000, Total: 100_000_000, Files: 1}, 2 * time.Second,
 			"add [============>           ]  50%  50.0 MB / 100.0 MB  25.0 MB/s  1 file"},
-		{node.Progress{Bytes: 100_000_000, Total: 100_000_000, Files: 3}, 4 * time.Second,
+		{apitype.Progress{Bytes: 100_000_000, Total: 100_000_000, Files: 3}, 4 * time.Second,
 			"add [========================] 100%  100.0 MB / 100.0 MB  25.0 MB/s  3 files"},
-		{node.Progress{Bytes: 200, Total: 100}, time.Second, // over-reporting never overflows the bar
+		{apitype.Progress{Bytes: 200, Total: 100}, time.Second, // over-reporting never overflows the bar
 			"add [========================] 100%  200 B / 100 B  200 B/s"},
-		{node.Progress{Bytes: 1_500_000, Files: 7}, time.Second,
+		{apitype.Progress{Bytes: 1_500_000, Files: 7}, time.Second,
 			"add  1.5 MB  1.5 MB/s  7 files"},
-		{node.Progress{Bytes: 3_000_000, Blocks: 3, Providers: 2}, time.Second,
+		{apitype.Progress{Bytes: 3_000_000, Blocks: 3, Providers: 2}, time.Second,
 			"add  3.0 MB  3.0 MB/s  3 blocks  2 providers"},
-		{node.Progress{Bytes: 1_000_000, Blocks: 1, Providers: 1}, time.Second,
+		{apitype.Progress{Bytes: 1_000_000, Blocks: 1, Providers: 1}, time.Second,
 			"add  1.0 MB  1.0 MB/s  1 block  1 provider"},
 	}
 	for _, tt := range tests {
@@ -269,11 +270,11 @@ func TestProgressBarThrottlesAndErases(t *testing.T) {
 	var buf bytes.Buffer
 	now := time.Unix(0, 0)
 	b := &progressBar{w: &buf, label: "get", now: func() time.Time { return now }, start: now}
-	b.update(node.Progress{Bytes: 1, Total: 10})
+	b.update(apitype.Progress{Bytes: 1, Total: 10})
 	now = now.Add(10 * time.Millisecond)
-	b.update(node.Progress{Bytes: 2, Total: 10}) // too soon: skipped
+	b.update(apitype.Progress{Bytes: 2, Total: 10}) // too soon: skipped
 	now = now.Add(progressInterval)
-	b.update(node.Progress{Bytes: 3, Total: 10})
+	b.update(apitype.Progress{Bytes: 3, Total: 10})
 	b.done()
 	if n := strings.Count(buf.String(), "\r"); n != 3 {
 		t.Errorf("%d redraws+erase, want 3: %q", n, buf.String())
@@ -282,7 +283,7 @@ func TestProgressBarThrottlesAndErases(t *testing.T) {
 		t.Errorf("bar not erased: %q", buf.String())
 	}
 	var nilBar *progressBar
-	nilBar.update(node.Progress{})
+	nilBar.update(apitype.Progress{})
 	nilBar.done()
 	if nilBar.callback() != nil {
 		t.Error("nil bar has a callback")
@@ -293,12 +294,12 @@ func TestFormatting(t *testing.T) {
 	if got, want := usageLine(1_200_000_000, 10_000_000_000), "1.2 GB of 10.0 GB (12%)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
-	if got, want := usageLine(512, node.Unlimited), "512 B (unlimited)"; got != want {
+	if got, want := usageLine(512, apitype.Unlimited), "512 B (unlimited)"; got != want {
 		t.Errorf("usageLine = %q, want %q", got, want)
 	}
 	var buf bytes.Buffer
-	printQuota(&buf, node.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000, Replicas: 0,
-		Upload: node.Unlimited, Download: 5e6, Memory: node.Unlimited})
+	printQuota(&buf, apitype.QuotaInfo{Disk: 10_000_000_000, DiskUsed: 1_200_000_000, Replicas: 0,
+		Upload: apitype.Unlimited, Download: 5e6, Memory: apitype.Unlimited})
 	for _, want := range []string{"disk         1.2 GB of 10.0 GB (12%)\n", "replicas     0 B held (takes none)\n",
 		"upload       unlimited\n", "download     5.0 MB/s\n", "memory       unlimited\n"} {
 		if !strings.Contains(buf.String(), want) {
@@ -306,23 +307,23 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 
-	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Path: "sub/page.html"}); got != "page.html" {
+	if got := defaultOutputName(apitype.PackageInfo{Package: "bafyP", Path: "sub/page.html"}); got != "page.html" {
 		t.Errorf("defaultOutputName = %q", got)
 	}
-	if got := defaultOutputName(node.PackageInfo{Package: "bafyP"}); got != "bafyP" {
+	if got := defaultOutputName(apitype.PackageInfo{Package: "bafyP"}); got != "bafyP" {
 		t.Errorf("defaultOutputName = %q", got)
 	}
-	if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: "report.pdf"}); got != "report.pdf" {
+	if got := defaultOutputName(apitype.PackageInfo{Package: "bafyP", Name: "report.pdf"}); got != "report.pdf" {
 		t.Errorf("defaultOutputName of a named file = %q", got)
 	}
 	for _, bad := range []string{"../x", "..", "a/b", `a\b`} {
-		if got := defaultOutputName(node.PackageInfo{Package: "bafyP", Name: bad}); got != "bafyP" {
+		if got := defaultOutputName(apitype.PackageInfo{Package: "bafyP", Name: bad}); got != "bafyP" {
 			t.Errorf("defaultOutputName with name %q = %q", bad, got)
 		}
 	}
 
-	rows := infoRows(node.PackageInfo{MRI: "myco://p", Package: "p", Content: "c",
-		Meta: node.Meta{Title: "T", Tags: []string{"a", "b"}, Size: 2048, Files: 2}, Publisher: "12D3", SignatureValid: false})
+	rows := infoRows(apitype.PackageInfo{MRI: "myco://p", Package: "p", Content: "c",
+		Meta: apitype.Meta{Title: "T", Tags: []string{"a", "b"}, Size: 2048, Files: 2}, Publisher: "12D3", SignatureValid: false})
 	got := map[string]string{}
 	for _, r := range rows {
 		got[r.k] = r.v
@@ -335,7 +336,7 @@ func TestFormatting(t *testing.T) {
 	}
 
 	buf.Reset()
-	printEntries(&buf, []node.Entry{{Name: "index.html", CID: "bafyA", Size: 1200, Type: "file"}, {Name: "sub", CID: "bafyB", Size: 30, Type: "dir"}})
+	printEntries(&buf, []apitype.Entry{{Name: "index.html", CID: "bafyA", Size: 1200, Type: "file"}, {Name: "sub", CID: "bafyB", Size: 30, Type: "dir"}})
 	if want := "file  1.2 kB  bafyA  index.html\ndir   30 B    bafyB  sub/\n"; buf.String() != want {
 		t.Errorf("ls:\n%q, want\n%q", buf.String(), want)
 	}
@@ -348,8 +349,8 @@ func TestFormatting(t *testing.T) {
 	}
 }
 
-func (f *fakeAPI) ID(ctx context.Context) (node.IDInfo, error) {
-	return node.IDInfo{PeerID: "12D3Koo", Address: "fd6d:7963::1", PublicKey: "CAES"}, nil
+func (f *fakeAPI) ID(ctx context.Context) (apitype.IDInfo, error) {
+	return apitype.IDInfo{PeerID: "12D3Koo", Address: "fd6d:7963::1", PublicKey: "CAES"}, nil
 }
 
 func TestGlobalJSON(t *testing.T) {
@@ -378,53 +379,53 @@ type netAPI struct {
 	fetched   string
 }
 
-func (f *netAPI) Peers(ctx context.Context) ([]node.PeerInfo, error) {
-	return []node.PeerInfo{
+func (f *netAPI) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
+	return []apitype.PeerInfo{
 		{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}, Direction: "outbound", Latency: 0.001, Path: "direct"},
 		{ID: "12D3B", Addrs: []string{"/ip4/127.0.0.1/tcp/2", "/ip4/127.0.0.1/udp/2/quic-v1"}, Direction: "inbound", Relayed: true, Path: "relayed via 12R"},
 	}, nil
 }
 
-func (f *netAPI) Connect(ctx context.Context, addr string) (node.PeerInfo, error) {
-	return node.PeerInfo{ID: "12D3C", Addrs: []string{addr}, Direction: "outbound"}, nil
+func (f *netAPI) Connect(ctx context.Context, addr string) (apitype.PeerInfo, error) {
+	return apitype.PeerInfo{ID: "12D3C", Addrs: []string{addr}, Direction: "outbound"}, nil
 }
 
-func (f *netAPI) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
+func (f *netAPI) Providers(ctx context.Context, ref string) ([]apitype.ProviderInfo, error) {
 	if ref == "none" {
 		return nil, nil
 	}
-	return []node.ProviderInfo{{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}, {ID: "12D3Self", Self: true}}, nil
+	return []apitype.ProviderInfo{{ID: "12D3A", Addrs: []string{"/ip4/127.0.0.1/tcp/1"}}, {ID: "12D3Self", Self: true}}, nil
 }
 
-func (f *netAPI) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
+func (f *netAPI) SiteGet(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.PackageInfo, error) {
 	if progress != nil {
-		progress(node.Progress{Bytes: 1000, Blocks: 3, Providers: 2})
+		progress(apitype.Progress{Bytes: 1000, Blocks: 3, Providers: 2})
 	}
-	return node.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: node.Meta{Title: "A site", Size: 2500, Files: 3}}, nil
+	return apitype.PackageInfo{MRI: "myco://" + ref, Package: ref, Meta: apitype.Meta{Title: "A site", Size: 2500, Files: 3}}, nil
 }
 
-func (f *netAPI) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
+func (f *netAPI) Publish(ctx context.Context, channel, ref string) (apitype.PublishResult, error) {
 	f.published = [2]string{channel, ref}
-	return node.PublishResult{MRI: "myco://12D3Self/" + channel, Target: ref, Seq: 2}, nil
+	return apitype.PublishResult{MRI: "myco://12D3Self/" + channel, Target: ref, Seq: 2}, nil
 }
 
-func (f *netAPI) Channels(ctx context.Context) ([]node.PublishResult, error) {
-	return []node.PublishResult{{MRI: "myco://12D3Self/docs", Target: "myco://bafyT", Seq: 2, Expires: time.Date(2030, 1, 2, 3, 4, 0, 0, time.Local)}}, nil
+func (f *netAPI) Channels(ctx context.Context) ([]apitype.PublishResult, error) {
+	return []apitype.PublishResult{{MRI: "myco://12D3Self/docs", Target: "myco://bafyT", Seq: 2, Expires: time.Date(2030, 1, 2, 3, 4, 0, 0, time.Local)}}, nil
 }
 
-func (f *netAPI) Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error) {
+func (f *netAPI) Fetch(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error) {
 	f.fetched = ref
 	if progress != nil {
-		progress(node.Progress{Bytes: 5_000_000, Blocks: 5, Providers: 1})
+		progress(apitype.Progress{Bytes: 5_000_000, Blocks: 5, Providers: 1})
 	}
-	return node.FetchResult{Fetched: true, Bytes: 5_000_000, Blocks: 5, Providers: 1}, nil
+	return apitype.FetchResult{Fetched: true, Bytes: 5_000_000, Blocks: 5, Providers: 1}, nil
 }
 
-func (f *netAPI) Info(ctx context.Context, ref string) (node.PackageInfo, error) {
-	return node.PackageInfo{MRI: ref, Package: "bafyP"}, nil
+func (f *netAPI) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
+	return apitype.PackageInfo{MRI: ref, Package: "bafyP"}, nil
 }
 
-func (f *netAPI) Get(ctx context.Context, ref, dest string, progress func(node.Progress)) error {
+func (f *netAPI) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) error {
 	return nil
 }
 
@@ -462,7 +463,7 @@ func TestNetworkCommands(t *testing.T) {
 	// providers --json is an object with a providers list.
 	c, stdout, _ := testCLI(t, &netAPI{})
 	c.run([]string{"--home", dir, "providers", "x", "--json"})
-	var pr struct{ Providers []node.ProviderInfo }
+	var pr struct{ Providers []apitype.ProviderInfo }
 	if err := json.Unmarshal(stdout.Bytes(), &pr); err != nil || len(pr.Providers) != 2 || !pr.Providers[1].Self {
 		t.Errorf("providers --json: %v %s", err, stdout)
 	}
@@ -530,13 +531,13 @@ func TestGetShowsFetch(t *testing.T) {
 func TestBookmarkWhere(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tt := range []struct {
-		b    node.Bookmark
+		b    apitype.Bookmark
 		want string
 	}{
-		{node.Bookmark{URL: "http://p.localhost:8190/"}, "http://p.localhost:8190/"},
-		{node.Bookmark{Follow: true, Resolved: "myco://p", ResolvedAt: now.Add(-3 * time.Minute)}, "following: myco://p (resolved 3m ago)"},
-		{node.Bookmark{Follow: true}, "following: nothing fetched yet"},
-		{node.Bookmark{}, "channel"},
+		{apitype.Bookmark{URL: "http://p.localhost:8190/"}, "http://p.localhost:8190/"},
+		{apitype.Bookmark{Follow: true, Resolved: "myco://p", ResolvedAt: now.Add(-3 * time.Minute)}, "following: myco://p (resolved 3m ago)"},
+		{apitype.Bookmark{Follow: true}, "following: nothing fetched yet"},
+		{apitype.Bookmark{}, "channel"},
 	} {
 		if got := bookmarkWhere(tt.b, now); got != tt.want {
 			t.Errorf("bookmarkWhere(%+v) = %q, want %q", tt.b, got, tt.want)
@@ -547,7 +548,7 @@ func TestBookmarkWhere(t *testing.T) {
 			t.Errorf("ago(%v) = %q, want %q", d, got, want)
 		}
 	}
-	rows := infoRows(node.PackageInfo{MRI: "myco://p", Stale: true, ResolvedAt: time.Now().Add(-2 * time.Hour)})
+	rows := infoRows(apitype.PackageInfo{MRI: "myco://p", Stale: true, ResolvedAt: time.Now().Add(-2 * time.Hour)})
 	if rows[0].k != "channel" || !strings.Contains(rows[0].v, "possibly stale") || !strings.Contains(rows[0].v, "2h ago") {
 		t.Errorf("info of a stale channel starts with %+v", rows[0])
 	}

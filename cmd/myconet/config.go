@@ -8,11 +8,12 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 )
 
 func configCmd() *command {
-	keys := "Keys: " + strings.Join(node.ConfigKeys(), ", ") + "."
+	keys := "Keys: " + strings.Join(config.ConfigKeys(), ", ") + "."
 	return &command{
 		name:    "config",
 		summary: "read and change the node's config file",
@@ -24,7 +25,7 @@ func configCmd() *command {
 				detail:  keys,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("KEY", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("KEY", func(ctx context.Context, api apitype.API, args []string) error {
 						v, err := api.ConfigGet(ctx, args[0])
 						if err != nil {
 							return err
@@ -33,7 +34,7 @@ func configCmd() *command {
 							_, err = fmt.Fprintln(c.stdout, v)
 							return err
 						}
-						typed, err := node.ConfigTypedValue(args[0], v)
+						typed, err := config.ConfigTypedValue(args[0], v)
 						if err != nil {
 							return err
 						}
@@ -56,7 +57,7 @@ its next start, and set says so.`,
 							return wantArgs(args, "KEY", "VALUE")
 						}
 						key, values := args[0], args[1:]
-						if len(values) > 1 && slices.Contains(node.ConfigKeys(), key) && !node.ConfigKeyIsList(key) {
+						if len(values) > 1 && slices.Contains(config.ConfigKeys(), key) && !config.ConfigKeyIsList(key) {
 							return usagef("%s takes one value, got %d", key, len(values))
 						}
 						api, closeAPI, err := c.connect(ctx, c.home)
@@ -74,13 +75,13 @@ its next start, and set says so.`,
 				detail:  "--json prints every key with its value as the file sets it: {\"config\": {\"api.address\": …}}.",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						text, err := api.ConfigShow(ctx)
 						if err != nil {
 							return err
 						}
 						if *asJSON {
-							cfg, err := node.ParseConfigText(text)
+							cfg, err := config.ParseConfigText(text)
 							if err != nil {
 								return err
 							}
@@ -111,7 +112,7 @@ type configChange struct {
 }
 
 // configSet sets key and reports the change, and when it takes effect.
-func (c *cli) configSet(ctx context.Context, api node.API, key, value string, asJSON bool) error {
+func (c *cli) configSet(ctx context.Context, api apitype.API, key, value string, asJSON bool) error {
 	old := fileValue(ctx, api, key)
 	if err := api.ConfigSet(ctx, key, value); err != nil {
 		return err
@@ -119,7 +120,7 @@ func (c *cli) configSet(ctx context.Context, api node.API, key, value string, as
 	ch := configChange{Key: key, Old: old, New: fileValue(ctx, api, key), Applies: "next start"}
 	_, err := api.Status(ctx)
 	daemon := err == nil
-	if daemon && !node.ConfigKeyAppliesAtStart(key) {
+	if daemon && !config.ConfigKeyAppliesAtStart(key) {
 		ch.Applies = "now"
 	}
 	return emit(c, asJSON, ch, func(w io.Writer, ch configChange) error {
@@ -132,7 +133,7 @@ func (c *cli) configSet(ctx context.Context, api node.API, key, value string, as
 			line += " (applied to the running daemon)"
 		case daemon:
 			line += " (applies at next start: restart the daemon)"
-		case node.ConfigKeyAppliesAtStart(key):
+		case config.ConfigKeyAppliesAtStart(key):
 			line += " (applies at next start)"
 		}
 		_, err := fmt.Fprintln(w, line)
@@ -142,12 +143,12 @@ func (c *cli) configSet(ctx context.Context, api node.API, key, value string, as
 
 // fileValue is key's value in the config file (not this run's flags), or
 // "" when it cannot be read.
-func fileValue(ctx context.Context, api node.API, key string) string {
+func fileValue(ctx context.Context, api apitype.API, key string) string {
 	text, err := api.ConfigShow(ctx)
 	if err != nil {
 		return ""
 	}
-	cfg, err := node.ParseConfigText(text)
+	cfg, err := config.ParseConfigText(text)
 	if err != nil {
 		return ""
 	}

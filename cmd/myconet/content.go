@@ -14,7 +14,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func getCmd() *command {
@@ -28,7 +28,7 @@ stream with one top directory (myconet get MRI -o - | tar x).`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			out := fs.String("o", "", "output `PATH`, or - for stdout")
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				if *out == "-" && *asJSON {
 					return usagef("--json needs -o PATH: with -o - standard output carries the content")
 				}
@@ -77,13 +77,13 @@ type saved struct {
 // fetcher is implemented by the API client of a daemon: it fetches a package
 // from the network with progress.
 type fetcher interface {
-	Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error)
+	Fetch(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
 }
 
 // fetch makes the daemon bring the package ref names into its store, with a
 // progress bar and, on a terminal, a line saying what came from the network.
 // Without a daemon, or when the package is held, it does nothing.
-func (c *cli) fetch(ctx context.Context, api node.API, ref string) error {
+func (c *cli) fetch(ctx context.Context, api apitype.API, ref string) error {
 	f, ok := api.(fetcher)
 	if !ok {
 		return nil
@@ -94,13 +94,13 @@ func (c *cli) fetch(ctx context.Context, api node.API, ref string) error {
 	if err != nil || !res.Fetched || !c.stderrTTY {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stderr, "fetched %s (%d %s) from %d %s\n", node.FormatSize(res.Bytes),
+	_, err = fmt.Fprintf(c.stderr, "fetched %s (%d %s) from %d %s\n", apitype.FormatSize(res.Bytes),
 		res.Blocks, plural(res.Blocks, "block", "blocks"), res.Providers, plural(int64(res.Providers), "provider", "providers"))
 	return err
 }
 
 // defaultOutputName is the last path segment of the MRI, else the package CID.
-func defaultOutputName(info node.PackageInfo) string {
+func defaultOutputName(info apitype.PackageInfo) string {
 	if p := strings.Trim(info.Path, "/"); p != "" {
 		if base := path.Base(p); base != "." && base != ".." && base != "/" {
 			return base
@@ -119,7 +119,7 @@ func catCmd() *command {
 		args:    "MRI",
 		summary: "write the bytes of the file an MRI names to stdout",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
-			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				w := bufio.NewWriterSize(c.stdout, 256<<10)
 				if err := api.Cat(ctx, args[0], w); err != nil {
 					w.Flush()
@@ -138,7 +138,7 @@ func lsCmd() *command {
 		summary: "list the directory an MRI names: type, size, CID, name",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				entries, err := api.Ls(ctx, args[0])
 				if err != nil {
 					return err
@@ -149,14 +149,14 @@ func lsCmd() *command {
 	}
 }
 
-func printEntries(w io.Writer, entries []node.Entry) error {
+func printEntries(w io.Writer, entries []apitype.Entry) error {
 	tw := newTable(w)
 	for _, e := range entries {
 		name := e.Name
 		if e.Type == "dir" {
 			name += "/"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Type, node.FormatSize(e.Size), e.CID, name)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Type, apitype.FormatSize(e.Size), e.CID, name)
 	}
 	return tw.Flush()
 }
@@ -168,7 +168,7 @@ func infoCmd() *command {
 		summary: "describe a package: CIDs, metadata, publisher, signature check",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				info, err := api.Info(ctx, args[0])
 				if err != nil {
 					return err
@@ -190,7 +190,7 @@ func infoCmd() *command {
 
 // notAPackage is the error of `info` on a CID that names content, not a
 // package: a raw block, a file's UnixFS root or a directory.
-func notAPackage(ctx context.Context, api node.API, info node.PackageInfo) error {
+func notAPackage(ctx context.Context, api apitype.API, info apitype.PackageInfo) error {
 	what := "content, not a package"
 	if c, err := cid.Decode(info.Package); err == nil && c.Type() == cid.Raw {
 		what = "a raw block (file data, without metadata or signature): read it with `myconet cat`"
@@ -206,7 +206,7 @@ func notAPackage(ctx context.Context, api node.API, info node.PackageInfo) error
 }
 
 // infoRows is the human report of `info`: every metadata field, set or not.
-func infoRows(info node.PackageInfo) []kv {
+func infoRows(info apitype.PackageInfo) []kv {
 	m := info.Meta
 	sig := "valid"
 	if !info.SignatureValid {
@@ -214,7 +214,7 @@ func infoRows(info node.PackageInfo) []kv {
 	}
 	size := "-"
 	if m.Size > 0 {
-		size = fmt.Sprintf("%s (%d bytes)", node.FormatSize(int64(m.Size)), m.Size)
+		size = fmt.Sprintf("%s (%d bytes)", apitype.FormatSize(int64(m.Size)), m.Size)
 	}
 	files := "-"
 	if m.Files > 0 {
@@ -248,7 +248,7 @@ func infoRows(info node.PackageInfo) []kv {
 			kv{"path", info.Path},
 			kv{"path cid", info.PathCID},
 			kv{"path type", info.PathType},
-			kv{"path size", node.FormatSize(info.PathSize)},
+			kv{"path size", apitype.FormatSize(info.PathSize)},
 		)
 	}
 	rows = append(rows, kv{"pinned", orDash(strings.Join(info.Pins, ", "))})

@@ -12,7 +12,9 @@ import (
 	"strings"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/webui"
 )
 
@@ -27,8 +29,8 @@ With no configuration at all, the daemon creates the home and runs with defaults
 			fs.Var(&listen, "listen", "libp2p listen `MULTIADDR` (repeatable; replaces network.listen)")
 			var bootstrap stringList
 			fs.Var(&bootstrap, "bootstrap", "bootstrap peer `MULTIADDR` ending in /p2p/<peer-id> (repeatable; replaces network.bootstrap)")
-			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+node.DefaultAPIAddr+")")
-			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+node.DefaultGatewayAddr+")")
+			apiAddr := fs.String("api", "", "API `HOST:PORT` (default from config, "+config.DefaultAPIAddr+")")
+			gwAddr := fs.String("gateway", "", "gateway `HOST:PORT` (default from config, "+config.DefaultGatewayAddr+")")
 			noTUN := fs.Bool("no-tun", false, "do not create the overlay TUN interface (overlay pings still work)")
 			tunName := fs.String("tun-name", "", "overlay TUN interface `NAME` (replaces overlay.tun_name)")
 			dhtMode := fs.String("dht", "", "DHT `MODE`: auto, server or client (replaces network.dht)")
@@ -70,7 +72,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}
 	// Flags override the config file for this run only; `config set` through
 	// this daemon never writes them to the file.
-	cfg := node.Config{Home: home, Logger: log, LogLevel: o.logLevel, AccessLog: o.accessLog, Override: func(fc *node.FileConfig) {
+	cfg := node.Config{Home: home, Logger: log, LogLevel: o.logLevel, AccessLog: o.accessLog, Override: func(fc *config.FileConfig) {
 		if len(o.listen) > 0 {
 			fc.Network.Listen = o.listen
 		}
@@ -89,7 +91,7 @@ func (c *cli) runDaemon(ctx context.Context, log *slog.Logger, o daemonOptions) 
 	}}
 
 	n, err := node.New(cfg)
-	if errors.Is(err, node.ErrLocked) {
+	if errors.Is(err, apitype.ErrLocked) {
 		// Say whether it is a daemon that holds the store.
 		if cl, cerr := client.FromHome(ctx, home); cerr == nil {
 			if st, serr := cl.Status(ctx); serr == nil {

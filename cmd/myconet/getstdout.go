@@ -10,7 +10,7 @@ import (
 	"path"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // getStreamer is the daemon client's raw download (node/client.OpenGet).
@@ -20,7 +20,7 @@ type getStreamer interface {
 
 // treeSource is the store opened in-process (*node.Node).
 type treeSource interface {
-	Stat(ctx context.Context, ref string) (node.PathStat, error)
+	Stat(ctx context.Context, ref string) (apitype.PathStat, error)
 	WriteTar(ctx context.Context, ref string, w io.Writer) error
 	Cat(ctx context.Context, ref string, w io.Writer) error
 }
@@ -29,7 +29,7 @@ type treeSource interface {
 // as a tar stream whose one top directory is named like the directory
 // `get` would have made, so `myconet get MRI -o - | tar x` makes the same
 // tree as `myconet get MRI`. A tar stream is refused on a terminal.
-func (c *cli) getToStdout(ctx context.Context, api node.API, ref string, info node.PackageInfo) error {
+func (c *cli) getToStdout(ctx context.Context, api apitype.API, ref string, info apitype.PackageInfo) error {
 	typ, body, err := openGet(ctx, api, ref)
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func (c *cli) getToStdout(ctx context.Context, api node.API, ref string, info no
 
 // openGet opens what ref names as "file" bytes or a "dir" tar stream of its
 // contents, from a daemon or from the store in-process.
-func openGet(ctx context.Context, api node.API, ref string) (string, io.ReadCloser, error) {
+func openGet(ctx context.Context, api apitype.API, ref string) (string, io.ReadCloser, error) {
 	if g, ok := api.(getStreamer); ok {
 		return g.OpenGet(ctx, ref)
 	}

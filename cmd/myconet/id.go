@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func idCmd() *command {
@@ -15,7 +15,7 @@ func idCmd() *command {
 		summary: "show the node's peer ID, overlay address and public key",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 				id, err := api.ID(ctx)
 				if err != nil {
 					return err
@@ -29,7 +29,7 @@ func idCmd() *command {
 	}
 }
 
-func idRows(id node.IDInfo) []kv {
+func idRows(id apitype.IDInfo) []kv {
 	rows := []kv{
 		{"peer ID", id.PeerID},
 		{"address", id.Address},
@@ -52,7 +52,7 @@ func statusCmd() *command {
 		summary: "report the running daemon: addresses, uptime, peers, store usage",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("", func(ctx context.Context, api apitype.API, args []string) error {
 				st, err := api.Status(ctx)
 				if err != nil {
 					return err
@@ -66,7 +66,7 @@ func statusCmd() *command {
 	}
 }
 
-func statusRows(st node.Status) []kv {
+func statusRows(st apitype.Status) []kv {
 	rows := []kv{
 		{"version", st.Version},
 		{"uptime", fmt.Sprintf("%s (since %s)", time.Duration(st.Uptime)*time.Second, st.Started.Local().Format("2006-01-02 15:04:05"))},

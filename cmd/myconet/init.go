@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func initCmd() *command {
@@ -37,7 +38,7 @@ func initCmd() *command {
 					return printJSON(c.stdout, struct {
 						Home    string `json:"home"`
 						Created bool   `json:"created"`
-						node.IDInfo
+						apitype.IDInfo
 					}{home, !existed, id})
 				}
 				if existed {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func inviteCmd() *command {
@@ -20,8 +20,8 @@ the other node's owner, who runs ` + "`myconet join INVITATION`" + `.`,
 			asJSON := jsonFlag(c, fs)
 			expires := fs.Duration("expires", 24*time.Hour, "the invitation is valid for `DURATION`")
 			uses := fs.Int("uses", 1, "`N` nodes may join with it")
-			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
-				inv, err := api.Invite(ctx, node.InviteRequest{Expires: expires.String(), Uses: *uses})
+			return c.onDaemon("", func(ctx context.Context, api apitype.API, args []string) error {
+				inv, err := api.Invite(ctx, apitype.InviteRequest{Expires: expires.String(), Uses: *uses})
 				if err != nil {
 					return err
 				}
@@ -48,7 +48,7 @@ func joinCmd() *command {
 		detail:  "Connects to the inviting node, learns some of its peers and remembers them all:\nlater starts find the network without the invitation.",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("INVITATION", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("INVITATION", func(ctx context.Context, api apitype.API, args []string) error {
 				res, err := api.Join(ctx, args[0])
 				if err != nil {
 					return err

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // logCmd shows or changes the running daemon's log level and access log.
@@ -19,15 +19,15 @@ func logCmd() *command {
 			level := fs.String("level", "", "new log `LEVEL`: debug, info, warn or error")
 			access := fs.String("access", "", "turn the access log `on` or off")
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("", func(ctx context.Context, api apitype.API, args []string) error {
 				lc, ok := api.(interface {
-					LogSettings(context.Context) (node.LogSettings, error)
-					SetLog(context.Context, node.LogRequest) (node.LogSettings, error)
+					LogSettings(context.Context) (apitype.LogSettings, error)
+					SetLog(context.Context, apitype.LogRequest) (apitype.LogSettings, error)
 				})
 				if !ok {
 					return fmt.Errorf("this API cannot change logs")
 				}
-				req := node.LogRequest{Level: *level}
+				req := apitype.LogRequest{Level: *level}
 				switch *access {
 				case "":
 				case "on", "true":
@@ -39,7 +39,7 @@ func logCmd() *command {
 				default:
 					return usagef("--access: want on or off, got %q", *access)
 				}
-				var s node.LogSettings
+				var s apitype.LogSettings
 				var err error
 				if req.Level == "" && req.Access == nil {
 					s, err = lc.LogSettings(ctx)
@@ -49,7 +49,7 @@ func logCmd() *command {
 				if err != nil {
 					return err
 				}
-				return emit(c, *asJSON, s, func(w io.Writer, s node.LogSettings) error {
+				return emit(c, *asJSON, s, func(w io.Writer, s apitype.LogSettings) error {
 					onOff := map[bool]string{true: "on", false: "off"}
 					_, err := fmt.Fprintf(w, "level:  %s\naccess: %s\n", s.Level, onOff[s.Access])
 					return err

@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // defaultMemoryLimit is the Go runtime's soft memory limit unless GOMEMLIMIT
@@ -58,10 +58,10 @@ type cli struct {
 	// person watching (search results as they arrive) goes there only then.
 	stdoutTTY bool
 	// connect opens the API; a field so that tests may replace it.
-	connect func(ctx context.Context, home string) (node.API, func(), error)
+	connect func(ctx context.Context, home string) (apitype.API, func(), error)
 	// daemon opens the API of a running daemon only (commands that need the
 	// network); nil means connectDaemon. A field for tests.
-	daemon func(ctx context.Context, home string) (node.API, func(), error)
+	daemon func(ctx context.Context, home string) (apitype.API, func(), error)
 }
 
 // run is main without the process: it returns the exit status.
@@ -187,7 +187,7 @@ func (c *cli) report(name string, err error) int {
 	}
 	prefix := "myconet: "
 	// "no daemon is running: start one with `myconet daemon`" reads best alone.
-	if name != "" && !errors.Is(err, node.ErrNoDaemon) {
+	if name != "" && !errors.Is(err, apitype.ErrNoDaemon) {
 		prefix += name + ": "
 	}
 	msg := dropPrefix(oneLine(err.Error()), name)

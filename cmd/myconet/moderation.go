@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func voteCmd() *command {
@@ -23,12 +23,12 @@ this node replaces the earlier one. Votes are public: anyone can see which key v
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			reason := fs.String("reason", "", "why (at most 280 bytes; public)")
-			return c.onDaemon("MRI CHOICE", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("MRI CHOICE", func(ctx context.Context, api apitype.API, args []string) error {
 				if args[1] != "keep" && args[1] != "remove" {
 					return usagef("choice must be keep or remove, got %q", args[1])
 				}
 				stop := c.working("computing proof of work and delivering the vote")
-				d, err := api.Vote(ctx, node.VoteRequest{Ref: args[0], Choice: args[1], Reason: *reason})
+				d, err := api.Vote(ctx, apitype.VoteRequest{Ref: args[0], Choice: args[1], Reason: *reason})
 				stop()
 				if err != nil {
 					return err
@@ -53,8 +53,8 @@ annotations say with how many distinct people said each, and search indexes thei
 			fs.Var(&tags, "tag", "a tag (repeatable)")
 			fs.Var(&titles, "title-translation", "the title in another language, `LANG=TEXT` (repeatable)")
 			note := fs.String("note", "", "a note (at most 1024 bytes)")
-			return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
-				req := node.AnnotateRequest{Ref: args[0], Tags: tags, Note: *note}
+			return c.onDaemon("MRI", func(ctx context.Context, api apitype.API, args []string) error {
+				req := apitype.AnnotateRequest{Ref: args[0], Tags: tags, Note: *note}
 				for _, t := range titles {
 					lang, text, ok := strings.Cut(t, "=")
 					if !ok || lang == "" || text == "" {
@@ -90,7 +90,7 @@ tally that does not match its votes is dropped.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			verify := fs.Bool("verify", false, "fetch the votes behind each tally and recount them")
-			return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				r, err := api.Tally(ctx, args[0], *verify)
 				if err != nil {
 					return err
@@ -109,12 +109,12 @@ func moderationCmd() *command {
 			summary: summary,
 			setup: func(c *cli, fs *flag.FlagSet) runFunc {
 				asJSON := jsonFlag(c, fs)
-				return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+				return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 					r, err := api.ModerationSet(ctx, args[0], name)
 					if err != nil {
 						return err
 					}
-					return emit(c, *asJSON, r, func(w io.Writer, r node.ModerationRule) error {
+					return emit(c, *asJSON, r, func(w io.Writer, r apitype.ModerationRule) error {
 						if r.Rule == "" {
 							_, err := fmt.Fprintf(w, "%s: local rule cleared; the community decision applies\n", r.Package)
 							return err
@@ -136,7 +136,7 @@ func moderationCmd() *command {
 				summary: "why this node serves or withholds a package: tallies, thresholds, local rule",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 						r, err := api.ModerationWhy(ctx, args[0])
 						if err != nil {
 							return err
@@ -153,7 +153,7 @@ func moderationCmd() *command {
 				summary: "list this node's local allow and deny rules",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						rules, err := api.ModerationRules(ctx)
 						if err != nil {
 							return err
@@ -193,7 +193,7 @@ func (c *cli) working(what string) (stop func()) {
 	return func() { close(done); <-finished }
 }
 
-func printDelivery(w io.Writer, d node.Delivery) error {
+func printDelivery(w io.Writer, d apitype.Delivery) error {
 	what := d.Kind
 	if d.Choice != "" {
 		what = d.Choice + " vote"
@@ -211,7 +211,7 @@ func printDelivery(w io.Writer, d node.Delivery) error {
 	return tw.Flush()
 }
 
-func printTally(w io.Writer, r node.TallyReport) error {
+func printTally(w io.Writer, r apitype.TallyReport) error {
 	if r.Explanation != "" { // moderation why: the decision in words first
 		fmt.Fprintf(w, "%s\n\n", wrapText(r.Explanation, 78))
 	}
@@ -269,7 +269,7 @@ func printTally(w io.Writer, r node.TallyReport) error {
 	return nil
 }
 
-func printRules(w io.Writer, rules []node.ModerationRule) error {
+func printRules(w io.Writer, rules []apitype.ModerationRule) error {
 	if len(rules) == 0 {
 		_, err := fmt.Fprintln(w, "no local moderation rules")
 		return err
@@ -283,11 +283,11 @@ func printRules(w io.Writer, rules []node.ModerationRule) error {
 }
 
 // annotationRows are info's rows for community annotations.
-func annotationRows(a *node.Annotations) []kv {
+func annotationRows(a *apitype.Annotations) []kv {
 	if a == nil {
 		return nil
 	}
-	people := func(cs []node.AnnotationCount) string {
+	people := func(cs []apitype.AnnotationCount) string {
 		var parts []string
 		for _, c := range cs {
 			parts = append(parts, fmt.Sprintf("%s (%d %s)", c.Value, c.People, plural(c.People, "person", "people")))

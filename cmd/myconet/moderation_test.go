@@ -8,42 +8,42 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // modFake is a node.API that answers the moderation calls.
 type modFake struct {
-	node.API
-	vote     node.VoteRequest
-	annotate node.AnnotateRequest
+	apitype.API
+	vote     apitype.VoteRequest
+	annotate apitype.AnnotateRequest
 	verify   bool
 	rule     string
 }
 
-func (f *modFake) Vote(ctx context.Context, req node.VoteRequest) (node.Delivery, error) {
+func (f *modFake) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
 	f.vote = req
-	return node.Delivery{Package: "bafyP", Kind: "vote", Choice: req.Choice, WorkBits: 23, Accepted: 1,
-		Aggregators: []node.AggregatorAnswer{{Peer: "12D3A", Result: "added"}, {Peer: "12D3B", Error: "unreachable"}}}, nil
+	return apitype.Delivery{Package: "bafyP", Kind: "vote", Choice: req.Choice, WorkBits: 23, Accepted: 1,
+		Aggregators: []apitype.AggregatorAnswer{{Peer: "12D3A", Result: "added"}, {Peer: "12D3B", Error: "unreachable"}}}, nil
 }
 
-func (f *modFake) Annotate(ctx context.Context, req node.AnnotateRequest) (node.Delivery, error) {
+func (f *modFake) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
 	f.annotate = req
-	return node.Delivery{Package: "bafyP", Kind: "annotation", Accepted: 2}, nil
+	return apitype.Delivery{Package: "bafyP", Kind: "annotation", Accepted: 2}, nil
 }
 
-func (f *modFake) Tally(ctx context.Context, ref string, verify bool) (node.TallyReport, error) {
+func (f *modFake) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
 	f.verify = verify
-	return node.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Reason: "remove: 3 of 3", Keep: 0, Remove: 3,
-		Tallies: []node.TallyInfo{{Signer: "12D3A", Remove: 3, Used: true, Recount: "ok"}, {Signer: "12D3L", Remove: 9, Ignored: "recount"}}}, nil
+	return apitype.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Reason: "remove: 3 of 3", Keep: 0, Remove: 3,
+		Tallies: []apitype.TallyInfo{{Signer: "12D3A", Remove: 3, Used: true, Recount: "ok"}, {Signer: "12D3L", Remove: 9, Ignored: "recount"}}}, nil
 }
 
-func (f *modFake) ModerationWhy(ctx context.Context, ref string) (node.TallyReport, error) {
-	return node.TallyReport{}, fmt.Errorf("%w: %s", node.ErrNotFound, ref)
+func (f *modFake) ModerationWhy(ctx context.Context, ref string) (apitype.TallyReport, error) {
+	return apitype.TallyReport{}, fmt.Errorf("%w: %s", apitype.ErrNotFound, ref)
 }
 
-func (f *modFake) ModerationSet(ctx context.Context, ref, rule string) (node.ModerationRule, error) {
+func (f *modFake) ModerationSet(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
 	f.rule = rule
-	return node.ModerationRule{Package: ref, Rule: rule}, nil
+	return apitype.ModerationRule{Package: ref, Rule: rule}, nil
 }
 
 func TestModerationCommands(t *testing.T) {
@@ -53,7 +53,7 @@ func TestModerationCommands(t *testing.T) {
 	if st := c.run([]string{"--home", dir, "vote", "myco://bafyP", "remove", "--reason", "spam"}); st != exitOK {
 		t.Fatalf("vote: %d %s", st, stderr)
 	}
-	if api.vote != (node.VoteRequest{Ref: "myco://bafyP", Choice: "remove", Reason: "spam"}) {
+	if api.vote != (apitype.VoteRequest{Ref: "myco://bafyP", Choice: "remove", Reason: "spam"}) {
 		t.Errorf("vote request %+v", api.vote)
 	}
 	if out := stdout.String(); !strings.Contains(out, "accepted by 1 of 2 aggregators") || !strings.Contains(out, "error: unreachable") {
@@ -67,7 +67,7 @@ func TestModerationCommands(t *testing.T) {
 		"--title-translation", "fr=Le titre", "--note", "n"}); st != exitOK {
 		t.Fatalf("annotate: %d %s", st, stderr)
 	}
-	want := node.AnnotateRequest{Ref: "myco://bafyP", Tags: []string{"a", "b"}, Titles: map[string]string{"fr": "Le titre"}, Note: "n"}
+	want := apitype.AnnotateRequest{Ref: "myco://bafyP", Tags: []string{"a", "b"}, Titles: map[string]string{"fr": "Le titre"}, Note: "n"}
 	if !reflect.DeepEqual(api.annotate, want) {
 		t.Errorf("annotate request %+v", api.annotate)
 	}

@@ -7,12 +7,12 @@ import (
 	"io"
 	"strings"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // nameInfoCmd is a `name` subcommand that prints one NameInfo. args is
 // the synopsis; a last argument in brackets is optional.
-func nameInfoCmd(name, args, summary string, daemon bool, call func(ctx context.Context, api node.API, args []string) (node.NameInfo, error), line func(node.NameInfo) string) *command {
+func nameInfoCmd(name, args, summary string, daemon bool, call func(ctx context.Context, api apitype.API, args []string) (apitype.NameInfo, error), line func(apitype.NameInfo) string) *command {
 	spec := strings.Fields(args)
 	optional := len(spec) > 0 && strings.HasPrefix(spec[len(spec)-1], "[")
 	return &command{
@@ -29,7 +29,7 @@ func nameInfoCmd(name, args, summary string, daemon bool, call func(ctx context.
 				}
 				open := c.connect
 				if daemon {
-					open = func(ctx context.Context, _ string) (node.API, func(), error) { return c.connectDaemon(ctx) }
+					open = func(ctx context.Context, _ string) (apitype.API, func(), error) { return c.connectDaemon(ctx) }
 				}
 				api, closeAPI, err := open(ctx, c.home)
 				if err != nil {
@@ -40,7 +40,7 @@ func nameInfoCmd(name, args, summary string, daemon bool, call func(ctx context.
 				if err != nil {
 					return err
 				}
-				return emit(c, *asJSON, info, func(w io.Writer, info node.NameInfo) error {
+				return emit(c, *asJSON, info, func(w io.Writer, info apitype.NameInfo) error {
 					_, err := fmt.Fprintln(w, line(info))
 					return err
 				})
@@ -59,29 +59,29 @@ overlay address; a petname (name set) is yours alone; a published name
 <name>.<this peer>.myco. ` + "`myconet name ls`" + ` says how the host's resolver reaches the daemon.`,
 		subs: []*command{
 			nameInfoCmd("set", "NAME TARGET", "give NAME.myco to a peer ID or overlay address (a petname, local)", false,
-				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
+				func(ctx context.Context, api apitype.API, a []string) (apitype.NameInfo, error) {
 					return api.NameSet(ctx, a[0], a[1])
 				},
-				func(i node.NameInfo) string { return i.FQDN + " → " + i.Addr }),
+				func(i apitype.NameInfo) string { return i.FQDN + " → " + i.Addr }),
 			nameInfoCmd("publish", "NAME [TARGET]", "sign NAME.<this peer>.myco → TARGET (default this node) into the DHT", true,
-				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
+				func(ctx context.Context, api apitype.API, a []string) (apitype.NameInfo, error) {
 					target := ""
 					if len(a) > 1 {
 						target = a[1]
 					}
 					return api.NamePublish(ctx, a[0], target)
 				},
-				func(i node.NameInfo) string { return "published " + i.FQDN + " → " + i.Addr }),
+				func(i apitype.NameInfo) string { return "published " + i.FQDN + " → " + i.Addr }),
 			nameInfoCmd("resolve", "NAME", "what a .myco name resolves to, as the DNS server answers", false,
-				func(ctx context.Context, api node.API, a []string) (node.NameInfo, error) {
+				func(ctx context.Context, api apitype.API, a []string) (apitype.NameInfo, error) {
 					return api.NameResolve(ctx, a[0])
 				},
-				func(i node.NameInfo) string { return i.FQDN + " → " + i.Addr + " (" + i.Kind + ")" }),
+				func(i apitype.NameInfo) string { return i.FQDN + " → " + i.Addr + " (" + i.Kind + ")" }),
 			{
 				name: "rm", args: "NAME", summary: "remove a petname, or stop publishing a name",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("NAME", func(ctx context.Context, api node.API, a []string) error {
+					return c.onNode("NAME", func(ctx context.Context, api apitype.API, a []string) error {
 						if err := api.NameRm(ctx, a[0]); err != nil {
 							return err
 						}
@@ -93,7 +93,7 @@ overlay address; a petname (name set) is yours alone; a published name
 				name: "ls", summary: "list petnames and published names, and the DNS server",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, a []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, a []string) error {
 						info, err := api.Names(ctx)
 						if err != nil {
 							return err
@@ -106,10 +106,10 @@ overlay address; a petname (name set) is yours alone; a published name
 	}
 }
 
-func printNames(w io.Writer, info node.NamesInfo) error {
+func printNames(w io.Writer, info apitype.NamesInfo) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "this node\t%s\n", info.Self)
-	for _, l := range [][]node.NameInfo{info.Petnames, info.Published} {
+	for _, l := range [][]apitype.NameInfo{info.Petnames, info.Published} {
 		for _, n := range l {
 			fmt.Fprintf(tw, "%s\t%s\t%s\n", n.FQDN, n.Addr, n.Kind)
 		}

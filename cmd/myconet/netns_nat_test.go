@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/internal/netns"
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // bootArgs bootstraps from the public daemon d's TCP and QUIC multiaddrs
@@ -33,7 +33,7 @@ func pathKind(p string) string {
 
 // peerPath is the path d reports to peer in `myconet peers`.
 func peerPath(d *netns.Daemon, peer string) string {
-	var ps struct{ Peers []node.PeerInfo }
+	var ps struct{ Peers []apitype.PeerInfo }
 	if err := d.CLIJSON(&ps, "peers"); err != nil {
 		return ""
 	}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func peersCmd() *command {
@@ -16,7 +16,7 @@ func peersCmd() *command {
 		summary: "list connected peers: ID, direction, latency, addresses",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("", func(ctx context.Context, api apitype.API, args []string) error {
 				peers, err := api.Peers(ctx)
 				if err != nil {
 					return err
@@ -27,7 +27,7 @@ func peersCmd() *command {
 	}
 }
 
-func printPeers(w io.Writer, peers []node.PeerInfo) error {
+func printPeers(w io.Writer, peers []apitype.PeerInfo) error {
 	if len(peers) == 0 {
 		_, err := fmt.Fprintln(w, "no peers")
 		return err
@@ -52,7 +52,7 @@ func connectCmd() *command {
 		detail:  "A peer's addresses are in the listen line of its `myconet id`.",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("MULTIADDR", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("MULTIADDR", func(ctx context.Context, api apitype.API, args []string) error {
 				p, err := api.Connect(ctx, args[0])
 				if err != nil {
 					return err
@@ -74,13 +74,13 @@ func providersCmd() *command {
 		summary: "list the nodes that hold a package, as the DHT knows them",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				provs, err := api.Providers(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				if *asJSON {
-					return printJSON(c.stdout, node.ProvidersResponse{Providers: provs})
+					return printJSON(c.stdout, apitype.ProvidersResponse{Providers: provs})
 				}
 				return printProviders(c.stdout, provs)
 			})
@@ -88,7 +88,7 @@ func providersCmd() *command {
 	}
 }
 
-func printProviders(w io.Writer, provs []node.ProviderInfo) error {
+func printProviders(w io.Writer, provs []apitype.ProviderInfo) error {
 	if len(provs) == 0 {
 		_, err := fmt.Fprintln(w, "no providers found")
 		return err

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func pingCmd() *command {
@@ -40,8 +40,8 @@ Exit status 1 when no reply came back.`,
 					return err
 				}
 				defer closeAPI()
-				opts := node.PingOptions{Count: *count, Size: *size, Interval: *interval, Timeout: *timeout}
-				var res node.PingResult
+				opts := apitype.PingOptions{Count: *count, Size: *size, Interval: *interval, Timeout: *timeout}
+				var res apitype.PingResult
 				if *asJSON {
 					if res, err = api.Ping(ctx, args[0], opts); err != nil {
 						return err
@@ -63,8 +63,8 @@ Exit status 1 when no reply came back.`,
 
 // pingLines pings one request per API call, printing a line for each as
 // ping does, then the summary; an interrupt ends it early with the summary.
-func pingLines(ctx context.Context, w io.Writer, api node.API, addr string, opts node.PingOptions) (node.PingResult, error) {
-	total := node.PingResult{Addr: addr}
+func pingLines(ctx context.Context, w io.Writer, api apitype.API, addr string, opts apitype.PingOptions) (apitype.PingResult, error) {
+	total := apitype.PingResult{Addr: addr}
 	var sum float64
 	for i := range opts.Count {
 		if i > 0 {
@@ -127,7 +127,7 @@ func routesCmd() *command {
 		summary: "list overlay addresses the daemon knows: their peers and the path in use",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onDaemon("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("", func(ctx context.Context, api apitype.API, args []string) error {
 				routes, err := api.Routes(ctx)
 				if err != nil {
 					return err
@@ -138,7 +138,7 @@ func routesCmd() *command {
 	}
 }
 
-func printRoutes(w io.Writer, routes []node.RouteInfo) error {
+func printRoutes(w io.Writer, routes []apitype.RouteInfo) error {
 	if len(routes) == 0 {
 		_, err := fmt.Fprintln(w, "no routes")
 		return err
@@ -216,7 +216,7 @@ apply: the first that matches a packet decides.`,
 				summary: "list the rules in the order they apply (the first match decides)",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						fw, err := api.Firewall(ctx)
 						if err != nil {
 							return err
@@ -243,7 +243,7 @@ func (c *cli) firewallEdit(ctx context.Context, asJSON, add bool, rule string) e
 		return err
 	}
 	defer closeAPI()
-	var fw node.FirewallInfo
+	var fw apitype.FirewallInfo
 	if add {
 		fw, err = api.FirewallAdd(ctx, rule)
 	} else {
@@ -255,7 +255,7 @@ func (c *cli) firewallEdit(ctx context.Context, asJSON, add bool, rule string) e
 	return printFirewall(c.stdout, asJSON, fw)
 }
 
-func printFirewall(w io.Writer, asJSON bool, fw node.FirewallInfo) error {
+func printFirewall(w io.Writer, asJSON bool, fw apitype.FirewallInfo) error {
 	if asJSON {
 		return printJSON(w, fw)
 	}

@@ -6,28 +6,28 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // overlayAPI answers the overlay calls, recording them.
 type overlayAPI struct {
 	fakeAPI
-	pings []node.PingOptions
+	pings []apitype.PingOptions
 	rules []string
 	lost  bool // pings get no reply
 }
 
-func (f *overlayAPI) Ping(ctx context.Context, addr string, opts node.PingOptions) (node.PingResult, error) {
+func (f *overlayAPI) Ping(ctx context.Context, addr string, opts apitype.PingOptions) (apitype.PingResult, error) {
 	if !strings.HasPrefix(addr, "fd6d:7963:") {
-		return node.PingResult{}, fmt.Errorf("%w: %q is not an overlay address (fd6d:7963::/32)", node.ErrInvalid, addr)
+		return apitype.PingResult{}, fmt.Errorf("%w: %q is not an overlay address (fd6d:7963::/32)", apitype.ErrInvalid, addr)
 	}
 	f.pings = append(f.pings, opts)
-	res := node.PingResult{Addr: addr, Peer: "12D3KooWpeer", Path: "relayed via 12D3KooWrelay"}
+	res := apitype.PingResult{Addr: addr, Peer: "12D3KooWpeer", Path: "relayed via 12D3KooWrelay"}
 	for i := range opts.Count {
 		res.Sent++
-		r := node.PingReply{Seq: opts.Seq + i, Bytes: 64, RTT: 1.5}
+		r := apitype.PingReply{Seq: opts.Seq + i, Bytes: 64, RTT: 1.5}
 		if f.lost {
-			r = node.PingReply{Seq: opts.Seq + i, Error: "timeout"}
+			r = apitype.PingReply{Seq: opts.Seq + i, Error: "timeout"}
 		} else {
 			res.Received++
 		}
@@ -36,22 +36,22 @@ func (f *overlayAPI) Ping(ctx context.Context, addr string, opts node.PingOption
 	return res, nil
 }
 
-func (f *overlayAPI) Routes(ctx context.Context) ([]node.RouteInfo, error) {
-	return []node.RouteInfo{{Addr: "fd6d:7963::1", Peer: "12D3KooWpeer", State: "unreachable", Path: "not connected", Error: "no record"}}, nil
+func (f *overlayAPI) Routes(ctx context.Context) ([]apitype.RouteInfo, error) {
+	return []apitype.RouteInfo{{Addr: "fd6d:7963::1", Peer: "12D3KooWpeer", State: "unreachable", Path: "not connected", Error: "no record"}}, nil
 }
 
-func (f *overlayAPI) Firewall(ctx context.Context) (node.FirewallInfo, error) {
-	return node.FirewallInfo{Rules: f.rules}, nil
+func (f *overlayAPI) Firewall(ctx context.Context) (apitype.FirewallInfo, error) {
+	return apitype.FirewallInfo{Rules: f.rules}, nil
 }
 
-func (f *overlayAPI) FirewallAdd(ctx context.Context, rule string) (node.FirewallInfo, error) {
+func (f *overlayAPI) FirewallAdd(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
 	f.rules = append(f.rules, rule)
-	return node.FirewallInfo{Rules: f.rules}, nil
+	return apitype.FirewallInfo{Rules: f.rules}, nil
 }
 
-func (f *overlayAPI) FirewallRemove(ctx context.Context, rule string) (node.FirewallInfo, error) {
+func (f *overlayAPI) FirewallRemove(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
 	f.rules = append(f.rules, "removed: "+rule)
-	return node.FirewallInfo{Rules: f.rules}, nil
+	return apitype.FirewallInfo{Rules: f.rules}, nil
 }
 
 func TestPingCommand(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func pinCmd() *command {
@@ -19,7 +19,7 @@ func pinCmd() *command {
 				summary: "list pinned packages: reason, size, added, MRI, title",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						pins, err := api.Pins(ctx)
 						if err != nil {
 							return err
@@ -35,7 +35,7 @@ func pinCmd() *command {
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					reason := fs.String("reason", "", "remove only the pin with this `REASON` (local, replica, cache); default all")
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("MRI", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 						if err := api.Unpin(ctx, args[0], *reason); err != nil {
 							return err
 						}
@@ -53,7 +53,7 @@ type unpinned struct {
 	Reason string `json:"reason,omitempty"` // the only reason removed; all when empty
 }
 
-func printPins(w io.Writer, pins []node.PinInfo) error {
+func printPins(w io.Writer, pins []apitype.PinInfo) error {
 	if len(pins) == 0 {
 		_, err := fmt.Fprintln(w, "no pins")
 		return err
@@ -65,7 +65,7 @@ func printPins(w io.Writer, pins []node.PinInfo) error {
 		if !p.Created.IsZero() {
 			added = p.Created.Local().Format("2006-01-02 15:04")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Reason, node.FormatSize(p.Size), added, p.MRI, p.Title)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", p.Reason, apitype.FormatSize(p.Size), added, p.MRI, p.Title)
 	}
 	return tw.Flush()
 }
@@ -76,7 +76,7 @@ func gcCmd() *command {
 		summary: "remove blocks no pin reaches, and report the space freed",
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+			return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 				res, err := api.GC(ctx)
 				if err != nil {
 					return err
@@ -85,7 +85,7 @@ func gcCmd() *command {
 					return printJSON(c.stdout, res)
 				}
 				_, err = fmt.Fprintf(c.stdout, "removed %d %s, freed %s\n",
-					res.Removed, plural(int64(res.Removed), "block", "blocks"), node.FormatSize(res.Freed))
+					res.Removed, plural(int64(res.Removed), "block", "blocks"), apitype.FormatSize(res.Freed))
 				return err
 			})
 		},

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // progressBar draws one self-overwriting status line on a terminal. A nil
@@ -19,7 +19,7 @@ type progressBar struct {
 	start time.Time
 	last  time.Time
 	drawn bool
-	final node.Progress
+	final apitype.Progress
 }
 
 // progressInterval is the shortest time between two redraws.
@@ -34,7 +34,7 @@ func (c *cli) newProgress(label string) *progressBar {
 }
 
 // update is a progress callback for the API.
-func (b *progressBar) update(p node.Progress) {
+func (b *progressBar) update(p apitype.Progress) {
 	if b == nil {
 		return
 	}
@@ -49,7 +49,7 @@ func (b *progressBar) update(p node.Progress) {
 }
 
 // callback returns update, or nil for a nil bar (so the API skips reporting).
-func (b *progressBar) callback() func(node.Progress) {
+func (b *progressBar) callback() func(apitype.Progress) {
 	if b == nil {
 		return nil
 	}
@@ -75,7 +75,7 @@ const barWidth = 24
 //
 // Without a known total it shows no bar and no percentage. Blocks and
 // providers show for network fetches (Providers > 0).
-func renderProgress(label string, p node.Progress, elapsed time.Duration) string {
+func renderProgress(label string, p apitype.Progress, elapsed time.Duration) string {
 	var b strings.Builder
 	b.WriteString(label)
 	if p.Total > 0 {
@@ -91,9 +91,9 @@ func renderProgress(label string, p node.Progress, elapsed time.Duration) string
 			b.WriteString(">")
 			b.WriteString(strings.Repeat(" ", barWidth-fill-1))
 		}
-		fmt.Fprintf(&b, "] %3d%%  %s / %s", int(frac*100), node.FormatSize(p.Bytes), node.FormatSize(p.Total))
+		fmt.Fprintf(&b, "] %3d%%  %s / %s", int(frac*100), apitype.FormatSize(p.Bytes), apitype.FormatSize(p.Total))
 	} else {
-		fmt.Fprintf(&b, "  %s", node.FormatSize(p.Bytes))
+		fmt.Fprintf(&b, "  %s", apitype.FormatSize(p.Bytes))
 	}
 	fmt.Fprintf(&b, "  %s", formatRate(p.Bytes, elapsed))
 	if p.Files > 0 {
@@ -112,7 +112,7 @@ func formatRate(bytes int64, elapsed time.Duration) string {
 		return "- MB/s"
 	}
 	rate := float64(bytes) / elapsed.Seconds()
-	return node.FormatSize(int64(rate)) + "/s"
+	return apitype.FormatSize(int64(rate)) + "/s"
 }
 
 func plural[N int | int64](n N, one, many string) string {

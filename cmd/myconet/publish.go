@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func publishCmd() *command {
@@ -20,7 +20,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			quiet := fs.Bool("q", false, "print only the channel's MRI")
-			return c.onDaemon("NAME MRI", func(ctx context.Context, api node.API, args []string) error {
+			return c.onDaemon("NAME MRI", func(ctx context.Context, api apitype.API, args []string) error {
 				res, err := api.Publish(ctx, args[0], args[1])
 				if err != nil {
 					return err
@@ -45,7 +45,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 				summary: "list this node's channels: MRI, target, sequence, expiry",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						chans, err := api.Channels(ctx)
 						if err != nil {
 							return err
@@ -58,7 +58,7 @@ network. Publishing again under the same NAME replaces the target. A channel nam
 	}
 }
 
-func printChannels(w io.Writer, chans []node.PublishResult) error {
+func printChannels(w io.Writer, chans []apitype.PublishResult) error {
 	if len(chans) == 0 {
 		_, err := fmt.Fprintln(w, "no channels")
 		return err

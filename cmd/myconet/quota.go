@@ -7,7 +7,7 @@ import (
 	"io"
 	"sort"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func quotaCmd() *command {
@@ -26,7 +26,7 @@ other people's content, and a zero disk, memory, upload or download is refused.
 The limit is written to the config file and applies to a running daemon at once.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("RESOURCE VALUE", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("RESOURCE VALUE", func(ctx context.Context, api apitype.API, args []string) error {
 						q, err := api.SetQuota(ctx, args[0], args[1])
 						if err != nil {
 							return err
@@ -40,7 +40,7 @@ The limit is written to the config file and applies to a running daemon at once.
 				summary: "show limits with current usage",
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onNode("", func(ctx context.Context, api node.API, args []string) error {
+					return c.onNode("", func(ctx context.Context, api apitype.API, args []string) error {
 						q, err := api.Quota(ctx)
 						if err != nil {
 							return err
@@ -57,22 +57,22 @@ The limit is written to the config file and applies to a running daemon at once.
 // A limit of 0 (replicas) renders as "1.2 GB held (takes none)".
 func usageLine(used, limit int64) string {
 	if limit < 0 {
-		return node.FormatSize(used) + " (unlimited)"
+		return apitype.FormatSize(used) + " (unlimited)"
 	}
 	if limit == 0 {
-		return fmt.Sprintf("%s held (takes none)", node.FormatSize(used))
+		return fmt.Sprintf("%s held (takes none)", apitype.FormatSize(used))
 	}
 	pct := float64(used) * 100 / float64(limit)
-	return fmt.Sprintf("%s of %s (%.0f%%)", node.FormatSize(used), node.FormatSize(limit), pct)
+	return fmt.Sprintf("%s of %s (%.0f%%)", apitype.FormatSize(used), apitype.FormatSize(limit), pct)
 }
 
 // quotaRows is the human table of `quota show`.
-func quotaRows(q node.QuotaInfo) []kv {
+func quotaRows(q apitype.QuotaInfo) []kv {
 	rate := func(n int64) string {
 		if n < 0 {
 			return "unlimited"
 		}
-		return node.FormatSize(n) + "/s"
+		return apitype.FormatSize(n) + "/s"
 	}
 	count := func(n int64, zero string) string {
 		if n == 0 {
@@ -84,14 +84,14 @@ func quotaRows(q node.QuotaInfo) []kv {
 		if n == 0 {
 			return limit
 		}
-		return fmt.Sprintf("%s (%s %s since the daemon started)", limit, node.FormatSize(n), verb)
+		return fmt.Sprintf("%s (%s %s since the daemon started)", limit, apitype.FormatSize(n), verb)
 	}
 	rows := []kv{
 		{"disk", usageLine(q.DiskUsed, q.Disk)},
 		{"replicas", usageLine(q.ByReason["replica"], q.Replicas)},
 		{"upload", moved(rate(q.Upload), q.Uploaded, "sent")},
 		{"download", moved(rate(q.Download), q.Downloaded, "received")},
-		{"memory", node.FormatLimit(q.Memory)},
+		{"memory", apitype.FormatLimit(q.Memory)},
 		{"connections", count(q.Conns, "automatic")},
 		{"cpu", count(q.CPU, "automatic (2)")},
 		{"packages", fmt.Sprint(q.Packages)},
@@ -104,12 +104,12 @@ func quotaRows(q node.QuotaInfo) []kv {
 	}
 	sort.Strings(reasons)
 	for _, r := range reasons {
-		rows = append(rows, kv{"  " + r, node.FormatSize(q.ByReason[r])})
+		rows = append(rows, kv{"  " + r, apitype.FormatSize(q.ByReason[r])})
 	}
 	return rows
 }
 
-func printQuota(w io.Writer, q node.QuotaInfo) error {
+func printQuota(w io.Writer, q apitype.QuotaInfo) error {
 	tw := newTable(w)
 	for _, r := range quotaRows(q) {
 		fmt.Fprintf(tw, "%s\t%s\n", r.k, r.v)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func retractCmd() *command {
@@ -23,8 +23,8 @@ pinning it local, and is told it was retracted.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
 			reason := fs.String("reason", "", "why (at most 280 bytes; public)")
-			return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
-				r, err := api.Retract(ctx, node.RetractRequest{Ref: args[0], Reason: *reason})
+			return c.onDaemon("MRI", func(ctx context.Context, api apitype.API, args []string) error {
+				r, err := api.Retract(ctx, apitype.RetractRequest{Ref: args[0], Reason: *reason})
 				if err != nil {
 					return err
 				}
@@ -34,7 +34,7 @@ pinning it local, and is told it was retracted.`,
 	}
 }
 
-func printRetract(w io.Writer, r node.RetractResult) error {
+func printRetract(w io.Writer, r apitype.RetractResult) error {
 	fmt.Fprintf(w, "retracted %s: accepted by %d of %d aggregators and holders\n",
 		r.Package, r.Accepted, len(r.Aggregators)+len(r.Holders))
 	if r.KeptLocal {
@@ -43,7 +43,7 @@ func printRetract(w io.Writer, r node.RetractResult) error {
 	tw := newTable(w)
 	for _, group := range []struct {
 		role    string
-		answers []node.AggregatorAnswer
+		answers []apitype.AggregatorAnswer
 	}{{"aggregator", r.Aggregators}, {"holder", r.Holders}} {
 		for _, a := range group.answers {
 			res := a.Result

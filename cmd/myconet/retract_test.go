@@ -4,12 +4,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func TestPrintTallyExplains(t *testing.T) {
 	var b strings.Builder
-	r := node.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Stale: true, Age: 2 * 3600,
+	r := apitype.TallyReport{Package: "bafyP", Decision: "remove", Withheld: true, Stale: true, Age: 2 * 3600,
 		Explanation: strings.Repeat("word ", 40) + "end."}
 	if err := printTally(&b, r); err != nil {
 		t.Fatal(err)
@@ -31,9 +31,9 @@ func TestPrintTallyExplains(t *testing.T) {
 
 func TestPrintRetract(t *testing.T) {
 	var b strings.Builder
-	r := node.RetractResult{Package: "bafyP", Accepted: 1, KeptLocal: true,
-		Aggregators: []node.AggregatorAnswer{{Peer: "12D3a", Result: "retracted"}},
-		Holders:     []node.AggregatorAnswer{{Peer: "12D3b", Error: "rejected"}}}
+	r := apitype.RetractResult{Package: "bafyP", Accepted: 1, KeptLocal: true,
+		Aggregators: []apitype.AggregatorAnswer{{Peer: "12D3a", Result: "retracted"}},
+		Holders:     []apitype.AggregatorAnswer{{Peer: "12D3b", Error: "rejected"}}}
 	if err := printRetract(&b, r); err != nil {
 		t.Fatal(err)
 	}

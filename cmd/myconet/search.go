@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func searchCmd() *command {
@@ -26,7 +27,7 @@ results print as they arrive (at most --limit of them) and a ranked list
 follows; into a pipe or file only the ranked list is written.`,
 		setup: func(c *cli, fs *flag.FlagSet) runFunc {
 			asJSON := jsonFlag(c, fs)
-			var opts node.SearchOptions
+			var opts apitype.SearchOptions
 			var tags stringList
 			fs.StringVar(&opts.Kind, "kind", "", "only packages of `KIND`")
 			fs.StringVar(&opts.Language, "language", "", "only packages in `LANG` (BCP 47; en matches en-US)")
@@ -48,7 +49,7 @@ follows; into a pipe or file only the ranked list is written.`,
 				// Results stream only to a person watching a terminal, and
 				// no more of them than the ranked list will hold; a pipe
 				// gets the ranked list alone, once.
-				var onResult func(node.SearchResult)
+				var onResult func(apitype.SearchResult)
 				var mu sync.Mutex
 				arrived := 0
 				limit := opts.Limit
@@ -56,7 +57,7 @@ follows; into a pipe or file only the ranked list is written.`,
 					limit = node.DefaultSearchLimit
 				}
 				if !*asJSON && c.stdoutTTY {
-					onResult = func(r node.SearchResult) {
+					onResult = func(r apitype.SearchResult) {
 						mu.Lock()
 						defer mu.Unlock()
 						if arrived >= limit {
@@ -75,9 +76,9 @@ follows; into a pipe or file only the ranked list is written.`,
 				}
 				if *asJSON {
 					if res == nil {
-						res = []node.SearchResult{}
+						res = []apitype.SearchResult{}
 					}
-					return printJSON(c.stdout, node.SearchResults{Results: res})
+					return printJSON(c.stdout, apitype.SearchResults{Results: res})
 				}
 				return printRanked(c.stdout, res)
 			}
@@ -86,13 +87,13 @@ follows; into a pipe or file only the ranked list is written.`,
 }
 
 // printSearchResult prints one result as it arrives.
-func printSearchResult(w io.Writer, r node.SearchResult) {
+func printSearchResult(w io.Writer, r apitype.SearchResult) {
 	fmt.Fprintf(w, "  %s\n    %s  %s  %s  publisher %s  score %.2f  holders %d\n",
-		r.Title, r.MRI, orDash(r.Kind), node.FormatSize(r.Size), r.Publisher, r.Score, r.Holders)
+		r.Title, r.MRI, orDash(r.Kind), apitype.FormatSize(r.Size), r.Publisher, r.Score, r.Holders)
 }
 
 // printRanked prints the final, ranked list.
-func printRanked(w io.Writer, res []node.SearchResult) error {
+func printRanked(w io.Writer, res []apitype.SearchResult) error {
 	if len(res) == 0 {
 		_, err := fmt.Fprintln(w, "no results")
 		return err
@@ -102,7 +103,7 @@ func printRanked(w io.Writer, res []node.SearchResult) error {
 	fmt.Fprintf(tw, "#\tSCORE\tHOLDERS\tKIND\tSIZE\tTITLE\tMRI\tPUBLISHER\n")
 	for i, r := range res {
 		fmt.Fprintf(tw, "%d\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\n", i+1, r.Score, r.Holders, orDash(r.Kind),
-			node.FormatSize(r.Size), oneLineTitle(r.Title), r.MRI, r.Publisher)
+			apitype.FormatSize(r.Size), oneLineTitle(r.Title), r.MRI, r.Publisher)
 	}
 	return tw.Flush()
 }

@@ -7,21 +7,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 type searchAPI struct {
 	fakeAPI
 	query string
-	opts  node.SearchOptions
+	opts  apitype.SearchOptions
 }
 
-func (f *searchAPI) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+func (f *searchAPI) Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
 	f.query, f.opts = query, opts
 	if query == "bad" {
-		return nil, fmt.Errorf("%w: empty query: no word to look for", node.ErrInvalid)
+		return nil, fmt.Errorf("%w: empty query: no word to look for", apitype.ErrInvalid)
 	}
-	r := []node.SearchResult{
+	r := []apitype.SearchResult{
 		{MRI: "myco://bafyB", Title: "Second", Kind: "video", Size: 2048, Publisher: "12D3P", Score: 1.5, Holders: 1},
 		{MRI: "myco://bafyA", Title: "First", Kind: "document", Size: 10, Publisher: "12D3P", Score: 0.5, Holders: 3},
 	}
@@ -76,10 +76,10 @@ type manyAPI struct {
 	n int
 }
 
-func (f *manyAPI) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
-	var all []node.SearchResult
+func (f *manyAPI) Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
+	var all []apitype.SearchResult
 	for i := range f.n {
-		r := node.SearchResult{MRI: fmt.Sprintf("myco://bafy%d", i), Title: fmt.Sprintf("Title%d", i), Score: float64(i)}
+		r := apitype.SearchResult{MRI: fmt.Sprintf("myco://bafy%d", i), Title: fmt.Sprintf("Title%d", i), Score: float64(i)}
 		all = append(all, r)
 		if onResult != nil {
 			onResult(r)

@@ -5,7 +5,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // blockingAPI's Add waits for its context, as a long add does.
@@ -14,10 +14,10 @@ type blockingAPI struct {
 	started chan struct{}
 }
 
-func (f *blockingAPI) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
+func (f *blockingAPI) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
 	close(f.started)
 	<-ctx.Done()
-	return node.AddResult{}, ctx.Err()
+	return apitype.AddResult{}, ctx.Err()
 }
 
 // Ctrl-C stops a command with "interrupted" and exit status 130, SIGTERM

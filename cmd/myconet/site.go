@@ -5,7 +5,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 func siteCmd() *command {
@@ -21,7 +21,7 @@ func siteCmd() *command {
 through the gateway (` + "`myconet open MRI`" + `), with the network gone.`,
 				setup: func(c *cli, fs *flag.FlagSet) runFunc {
 					asJSON := jsonFlag(c, fs)
-					return c.onDaemon("MRI", func(ctx context.Context, api node.API, args []string) error {
+					return c.onDaemon("MRI", func(ctx context.Context, api apitype.API, args []string) error {
 						bar := c.newProgress("site get")
 						info, err := api.SiteGet(ctx, args[0], bar.callback())
 						bar.done()
@@ -33,7 +33,7 @@ through the gateway (` + "`myconet open MRI`" + `), with the network gone.`,
 						}
 						size := ""
 						if info.Meta.Size > 0 {
-							size = fmt.Sprintf(", %d %s, %s", info.Meta.Files, plural(int64(info.Meta.Files), "file", "files"), node.FormatSize(int64(info.Meta.Size)))
+							size = fmt.Sprintf(", %d %s, %s", info.Meta.Files, plural(int64(info.Meta.Files), "file", "files"), apitype.FormatSize(int64(info.Meta.Size)))
 						}
 						_, err = fmt.Fprintf(c.stdout, "got %s (%q%s), pinned local\n", info.MRI, info.Meta.Title, size)
 						return err

@@ -8,7 +8,7 @@ import (
 	"os/exec"
 	"runtime"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 )
 
@@ -27,7 +27,7 @@ the network and the quotas. --browser opens it in the default browser.`,
 					return err
 				}
 				cl, err := client.FromHome(ctx, c.home)
-				if errors.Is(err, node.ErrNoDaemon) {
+				if errors.Is(err, apitype.ErrNoDaemon) {
 					return fmt.Errorf("%w: the web app is served by the daemon; start it with `myconet daemon`", err)
 				}
 				if err != nil {

@@ -14,7 +14,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -61,7 +61,7 @@ type Daemon struct {
 	Bin  string
 	Home string
 	Proc *Proc
-	ID   node.IDInfo // as `myconet status --json` reported it once ready
+	ID   apitype.IDInfo // as `myconet status --json` reported it once ready
 }
 
 // DaemonOptions configure StartDaemon.
@@ -120,7 +120,7 @@ func (ns *NS) StartDaemon(bin string, o DaemonOptions) *Daemon {
 		if done, err := d.Proc.Exited(); done {
 			t.Fatalf("netns: daemon in %s exited (%v):\n%s", ns.Tag, err, d.Proc.Output())
 		}
-		var st node.Status
+		var st apitype.Status
 		if d.CLIJSON(&st, "status") != nil || len(st.ID.Listen) == 0 {
 			return false
 		}
@@ -194,7 +194,7 @@ func (d *Daemon) CLIJSON(v any, args ...string) error {
 // Peers returns the peer IDs d is connected to, with whether the
 // connection is relayed.
 func (d *Daemon) Peers() (map[string]bool, error) {
-	var ps struct{ Peers []node.PeerInfo }
+	var ps struct{ Peers []apitype.PeerInfo }
 	if err := d.CLIJSON(&ps, "peers"); err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // Client is an HTTP API client. Its methods are safe for concurrent use.
@@ -35,7 +35,7 @@ type Client struct {
 	close func() error // releases what NewInProcess started; nil otherwise
 }
 
-var _ node.API = (*Client)(nil)
+var _ apitype.API = (*Client)(nil)
 
 // probeTimeout bounds FromHome's check that the daemon answers.
 const probeTimeout = time.Second
@@ -73,19 +73,19 @@ func newClient(baseURL, token string, dial func(ctx context.Context, network, ad
 // file is missing, or the daemon does not answer within a second (a stale
 // file left by a crash), the error wraps node.ErrNoDaemon.
 func FromHome(ctx context.Context, home string) (*Client, error) {
-	apiPath := filepath.Join(home, node.APIFile)
+	apiPath := filepath.Join(home, apitype.APIFile)
 	addr, err := os.ReadFile(apiPath)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w (no %s)", node.ErrNoDaemon, apiPath)
+		return nil, fmt.Errorf("%w (no %s)", apitype.ErrNoDaemon, apiPath)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("api client: %w", err)
 	}
 	a := strings.TrimSpace(string(addr))
 	if a == "" {
-		return nil, fmt.Errorf("%w (%s is empty)", node.ErrNoDaemon, apiPath)
+		return nil, fmt.Errorf("%w (%s is empty)", apitype.ErrNoDaemon, apiPath)
 	}
-	token, err := os.ReadFile(filepath.Join(home, node.TokenFile))
+	token, err := os.ReadFile(filepath.Join(home, apitype.TokenFile))
 	if err != nil {
 		return nil, fmt.Errorf("api client: token: %w", err)
 	}
@@ -97,10 +97,10 @@ func FromHome(ctx context.Context, home string) (*Client, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		if e := new(node.Error); errors.As(err, &e) && e.Code != node.CodeNoDaemon {
+		if e := new(apitype.Error); errors.As(err, &e) && e.Code != apitype.CodeNoDaemon {
 			return nil, err // the daemon answered, but refused
 		}
-		return nil, fmt.Errorf("%w: the daemon at %s (from %s) does not answer: %v", node.ErrNoDaemon, a, apiPath, err)
+		return nil, fmt.Errorf("%w: the daemon at %s (from %s) does not answer: %v", apitype.ErrNoDaemon, a, apiPath, err)
 	}
 	return c, nil
 }
@@ -121,7 +121,7 @@ func (c *Client) BaseURL() string { return c.base }
 // request sends a request and returns the response of a 2xx status; any other
 // status becomes the *node.Error the body describes. The caller closes the body.
 func (c *Client) request(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
-	u := c.base + node.APIPrefix + path
+	u := c.base + apitype.APIPrefix + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -139,7 +139,7 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, syscall.ECONNREFUSED) {
-			return nil, &node.Error{Code: node.CodeNoDaemon, Msg: fmt.Sprintf("no daemon is running: %v", err)}
+			return nil, &apitype.Error{Code: apitype.CodeNoDaemon, Msg: fmt.Sprintf("no daemon is running: %v", err)}
 		}
 		return nil, fmt.Errorf("api %s: %w", path, err)
 	}
@@ -153,12 +153,12 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 // decodeError rebuilds the *node.Error an error response describes.
 func decodeError(resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	var eb node.ErrorBody
+	var eb apitype.ErrorBody
 	if json.Unmarshal(data, &eb) == nil && eb.Error != "" {
 		if eb.Code == "" {
 			eb.Code = codeOfStatus(resp.StatusCode)
 		}
-		return &node.Error{Code: eb.Code, Msg: eb.Error}
+		return &apitype.Error{Code: eb.Code, Msg: eb.Error}
 	}
 	msg := strings.TrimSpace(string(data))
 	if len(msg) > 200 {
@@ -167,34 +167,34 @@ func decodeError(resp *http.Response) error {
 	if msg == "" {
 		msg = http.StatusText(resp.StatusCode)
 	}
-	return &node.Error{Code: codeOfStatus(resp.StatusCode), Msg: fmt.Sprintf("api: HTTP %d: %s", resp.StatusCode, strings.Join(strings.Fields(msg), " "))}
+	return &apitype.Error{Code: codeOfStatus(resp.StatusCode), Msg: fmt.Sprintf("api: HTTP %d: %s", resp.StatusCode, strings.Join(strings.Fields(msg), " "))}
 }
 
 // codeOfStatus guesses a Code for a response without one.
-func codeOfStatus(status int) node.Code {
-	for _, c := range []node.Code{node.CodeInvalid, node.CodeNotFound, node.CodeQuota, node.CodeLocked, node.CodeNoDaemon, node.CodeWithheld, node.CodeRetracted} {
+func codeOfStatus(status int) apitype.Code {
+	for _, c := range []apitype.Code{apitype.CodeInvalid, apitype.CodeNotFound, apitype.CodeQuota, apitype.CodeLocked, apitype.CodeNoDaemon, apitype.CodeWithheld, apitype.CodeRetracted} {
 		if c.HTTPStatus() == status {
 			return c
 		}
 	}
 	if status/100 == 4 {
-		return node.CodeInvalid
+		return apitype.CodeInvalid
 	}
-	return node.CodeInternal
+	return apitype.CodeInternal
 }
 
 // trailerError returns the error a stream's trailers report, if any. Call it
 // after reading the body to EOF.
 func trailerError(resp *http.Response) error {
-	msg := resp.Trailer.Get(node.TrailerError)
+	msg := resp.Trailer.Get(apitype.TrailerError)
 	if msg == "" {
 		return nil
 	}
-	code := node.Code(resp.Trailer.Get(node.TrailerCode))
+	code := apitype.Code(resp.Trailer.Get(apitype.TrailerCode))
 	if code == "" {
-		code = node.CodeInternal
+		code = apitype.CodeInternal
 	}
-	return &node.Error{Code: code, Msg: msg}
+	return &apitype.Error{Code: code, Msg: msg}
 }
 
 // getJSON sends a request and decodes the JSON answer into out (if non-nil).
@@ -226,26 +226,26 @@ func (c *Client) doJSON(ctx context.Context, method, path string, q url.Values, 
 func refQuery(ref string) url.Values { return url.Values{"ref": {ref}} }
 
 // ID implements node.API.
-func (c *Client) ID(ctx context.Context) (node.IDInfo, error) {
-	var v node.IDInfo
+func (c *Client) ID(ctx context.Context) (apitype.IDInfo, error) {
+	var v apitype.IDInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/id", nil, nil, &v)
 }
 
 // Status implements node.API.
-func (c *Client) Status(ctx context.Context) (node.Status, error) {
-	var v node.Status
+func (c *Client) Status(ctx context.Context) (apitype.Status, error) {
+	var v apitype.Status
 	return v, c.doJSON(ctx, http.MethodGet, "/status", nil, nil, &v)
 }
 
 // Add implements node.API. req.Path is a path on the daemon's machine.
-func (c *Client) Add(ctx context.Context, req node.AddRequest, progress func(node.Progress)) (node.AddResult, error) {
-	return postProgress[node.AddResult](ctx, c, "/add", req, progress)
+func (c *Client) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
+	return postProgress[apitype.AddResult](ctx, c, "/add", req, progress)
 }
 
 // postProgress posts in as JSON to a progress stream endpoint (see
 // node.ProgressLine), calls progress for each progress line and returns the
 // result line's value or the error line's *node.Error.
-func postProgress[T any](ctx context.Context, c *Client, path string, in any, progress func(node.Progress)) (T, error) {
+func postProgress[T any](ctx context.Context, c *Client, path string, in any, progress func(apitype.Progress)) (T, error) {
 	var zero T
 	data, err := json.Marshal(in)
 	if err != nil {
@@ -262,7 +262,7 @@ func postProgress[T any](ctx context.Context, c *Client, path string, in any, pr
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var line node.ProgressLine[T]
+		var line apitype.ProgressLine[T]
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return zero, fmt.Errorf("api %s: bad stream line: %w", path, err)
 		}
@@ -272,9 +272,9 @@ func postProgress[T any](ctx context.Context, c *Client, path string, in any, pr
 		case line.Error != "" || line.Code != "":
 			code := line.Code
 			if code == "" {
-				code = node.CodeInternal
+				code = apitype.CodeInternal
 			}
-			return zero, &node.Error{Code: code, Msg: line.Error}
+			return zero, &apitype.Error{Code: code, Msg: line.Error}
 		case line.Progress != nil && progress != nil:
 			progress(*line.Progress)
 		}
@@ -289,14 +289,14 @@ func postProgress[T any](ctx context.Context, c *Client, path string, in any, pr
 }
 
 // Info implements node.API.
-func (c *Client) Info(ctx context.Context, ref string) (node.PackageInfo, error) {
-	var v node.PackageInfo
+func (c *Client) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
+	var v apitype.PackageInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/info", refQuery(ref), nil, &v)
 }
 
 // Ls implements node.API.
-func (c *Client) Ls(ctx context.Context, ref string) ([]node.Entry, error) {
-	var v []node.Entry
+func (c *Client) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
+	var v []apitype.Entry
 	return v, c.doJSON(ctx, http.MethodGet, "/ls", refQuery(ref), nil, &v)
 }
 
@@ -329,12 +329,12 @@ func (c *Client) copyStream(ctx context.Context, path string, q url.Values, w io
 // Get implements node.API: a file is written to dest, a directory extracted
 // into dest (see extractTar for what is refused). dest must not exist; on
 // failure, what Get wrote is removed.
-func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.Progress)) (reterr error) {
+func (c *Client) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) (reterr error) {
 	if dest == "" {
-		return fmt.Errorf("%w: get: no destination given", node.ErrInvalid)
+		return fmt.Errorf("%w: get: no destination given", apitype.ErrInvalid)
 	}
 	if _, err := os.Lstat(dest); err == nil {
-		return fmt.Errorf("%w: %s already exists", node.ErrInvalid, dest)
+		return fmt.Errorf("%w: %s already exists", apitype.ErrInvalid, dest)
 	}
 	resp, err := c.request(ctx, http.MethodGet, "/get", refQuery(ref), nil, "")
 	if err != nil {
@@ -343,14 +343,14 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 	defer resp.Body.Close()
 
 	pr := &progressCounter{fn: progress}
-	pr.p.Total, _ = strconv.ParseInt(resp.Header.Get(node.HeaderSize), 10, 64)
+	pr.p.Total, _ = strconv.ParseInt(resp.Header.Get(apitype.HeaderSize), 10, 64)
 	created := false
 	defer func() {
 		if reterr != nil && created {
 			os.RemoveAll(dest)
 		}
 	}()
-	switch typ := resp.Header.Get(node.HeaderType); typ {
+	switch typ := resp.Header.Get(apitype.HeaderType); typ {
 	case "file":
 		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err != nil {
@@ -387,7 +387,7 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 		}
 		_, _ = io.Copy(io.Discard, resp.Body) // reach EOF for the trailers
 	default:
-		return fmt.Errorf("get: the API answered an unknown %s %q", node.HeaderType, typ)
+		return fmt.Errorf("get: the API answered an unknown %s %q", apitype.HeaderType, typ)
 	}
 	if err := trailerError(resp); err != nil {
 		return err
@@ -398,8 +398,8 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(node.P
 
 // progressCounter counts file bytes written and reports them, throttled.
 type progressCounter struct {
-	fn   func(node.Progress)
-	p    node.Progress
+	fn   func(apitype.Progress)
+	p    apitype.Progress
 	last time.Time
 }
 
@@ -420,8 +420,8 @@ func (p *progressCounter) report(final bool) {
 }
 
 // Pins implements node.API.
-func (c *Client) Pins(ctx context.Context) ([]node.PinInfo, error) {
-	var v []node.PinInfo
+func (c *Client) Pins(ctx context.Context) ([]apitype.PinInfo, error) {
+	var v []apitype.PinInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/pins", nil, nil, &v)
 }
 
@@ -435,19 +435,19 @@ func (c *Client) Unpin(ctx context.Context, ref, reason string) error {
 }
 
 // GC implements node.API.
-func (c *Client) GC(ctx context.Context) (node.GCResult, error) {
-	var v node.GCResult
+func (c *Client) GC(ctx context.Context) (apitype.GCResult, error) {
+	var v apitype.GCResult
 	return v, c.doJSON(ctx, http.MethodPost, "/gc", nil, nil, &v)
 }
 
 // Import implements node.API; r is streamed to the daemon.
-func (c *Client) Import(ctx context.Context, r io.Reader) (node.ImportResult, error) {
-	resp, err := c.request(ctx, http.MethodPost, "/import", nil, io.NopCloser(r), node.ContentTypeCAR)
+func (c *Client) Import(ctx context.Context, r io.Reader) (apitype.ImportResult, error) {
+	resp, err := c.request(ctx, http.MethodPost, "/import", nil, io.NopCloser(r), apitype.ContentTypeCAR)
 	if err != nil {
-		return node.ImportResult{}, err
+		return apitype.ImportResult{}, err
 	}
 	defer resp.Body.Close()
-	var v node.ImportResult
+	var v apitype.ImportResult
 	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
 		return v, fmt.Errorf("api /import: bad answer: %w", err)
 	}
@@ -455,56 +455,56 @@ func (c *Client) Import(ctx context.Context, r io.Reader) (node.ImportResult, er
 }
 
 // Bookmarks implements node.API.
-func (c *Client) Bookmarks(ctx context.Context) ([]node.Bookmark, error) {
-	var v []node.Bookmark
+func (c *Client) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) {
+	var v []apitype.Bookmark
 	return v, c.doJSON(ctx, http.MethodGet, "/bookmarks", nil, nil, &v)
 }
 
 // BookmarkAdd implements node.API.
-func (c *Client) BookmarkAdd(ctx context.Context, req node.BookmarkRequest) (node.Bookmark, error) {
-	var v node.Bookmark
+func (c *Client) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) (apitype.Bookmark, error) {
+	var v apitype.Bookmark
 	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks", nil, req, &v)
 }
 
 // BookmarkFollow implements node.API.
-func (c *Client) BookmarkFollow(ctx context.Context, name string, follow bool) (node.Bookmark, error) {
-	var v node.Bookmark
+func (c *Client) BookmarkFollow(ctx context.Context, name string, follow bool) (apitype.Bookmark, error) {
+	var v apitype.Bookmark
 	if name == "" {
-		return v, fmt.Errorf("%w: bookmark: empty name", node.ErrInvalid)
+		return v, fmt.Errorf("%w: bookmark: empty name", apitype.ErrInvalid)
 	}
-	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks/"+url.PathEscape(name)+"/follow", nil, node.FollowRequest{Follow: follow}, &v)
+	return v, c.doJSON(ctx, http.MethodPost, "/bookmarks/"+url.PathEscape(name)+"/follow", nil, apitype.FollowRequest{Follow: follow}, &v)
 }
 
 // BookmarkRm implements node.API.
 func (c *Client) BookmarkRm(ctx context.Context, name string) error {
 	if name == "" {
-		return fmt.Errorf("%w: bookmark: empty name", node.ErrInvalid)
+		return fmt.Errorf("%w: bookmark: empty name", apitype.ErrInvalid)
 	}
 	return c.doJSON(ctx, http.MethodDelete, "/bookmarks/"+url.PathEscape(name), nil, nil, nil)
 }
 
 // OpenURL implements node.API.
-func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (node.URLResponse, error) {
-	var v node.URLResponse
+func (c *Client) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLResponse, error) {
+	var v apitype.URLResponse
 	err := c.doJSON(ctx, http.MethodGet, "/open", refQuery(nameOrRef), nil, &v)
 	return v, err
 }
 
 // Quota implements node.API.
-func (c *Client) Quota(ctx context.Context) (node.QuotaInfo, error) {
-	var v node.QuotaInfo
+func (c *Client) Quota(ctx context.Context) (apitype.QuotaInfo, error) {
+	var v apitype.QuotaInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/quota", nil, nil, &v)
 }
 
 // SetQuota implements node.API.
-func (c *Client) SetQuota(ctx context.Context, resource, value string) (node.QuotaInfo, error) {
-	var v node.QuotaInfo
-	return v, c.doJSON(ctx, http.MethodPost, "/quota", nil, node.QuotaRequest{Resource: resource, Value: value}, &v)
+func (c *Client) SetQuota(ctx context.Context, resource, value string) (apitype.QuotaInfo, error) {
+	var v apitype.QuotaInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/quota", nil, apitype.QuotaRequest{Resource: resource, Value: value}, &v)
 }
 
 // ConfigShow implements node.API.
 func (c *Client) ConfigShow(ctx context.Context) (string, error) {
-	var v node.ConfigText
+	var v apitype.ConfigText
 	err := c.doJSON(ctx, http.MethodGet, "/config", nil, nil, &v)
 	return v.Text, err
 }
@@ -512,58 +512,58 @@ func (c *Client) ConfigShow(ctx context.Context) (string, error) {
 // ConfigGet implements node.API.
 func (c *Client) ConfigGet(ctx context.Context, key string) (string, error) {
 	if key == "" {
-		return "", fmt.Errorf("%w: config: empty key", node.ErrInvalid)
+		return "", fmt.Errorf("%w: config: empty key", apitype.ErrInvalid)
 	}
-	var v node.ConfigValue
+	var v apitype.ConfigValue
 	err := c.doJSON(ctx, http.MethodGet, "/config/"+url.PathEscape(key), nil, nil, &v)
 	return v.Value, err
 }
 
 // ConfigSet implements node.API.
 func (c *Client) ConfigSet(ctx context.Context, key, value string) error {
-	return c.doJSON(ctx, http.MethodPost, "/config", nil, node.ConfigValue{Key: key, Value: value}, nil)
+	return c.doJSON(ctx, http.MethodPost, "/config", nil, apitype.ConfigValue{Key: key, Value: value}, nil)
 }
 
 // Peers implements node.API.
-func (c *Client) Peers(ctx context.Context) ([]node.PeerInfo, error) {
-	var v []node.PeerInfo
+func (c *Client) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
+	var v []apitype.PeerInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/peers", nil, nil, &v)
 }
 
 // Connect implements node.API.
-func (c *Client) Connect(ctx context.Context, multiaddr string) (node.PeerInfo, error) {
-	var v node.PeerInfo
-	return v, c.doJSON(ctx, http.MethodPost, "/peers/connect", nil, node.ConnectRequest{Addr: multiaddr}, &v)
+func (c *Client) Connect(ctx context.Context, multiaddr string) (apitype.PeerInfo, error) {
+	var v apitype.PeerInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/peers/connect", nil, apitype.ConnectRequest{Addr: multiaddr}, &v)
 }
 
 // Providers implements node.API.
-func (c *Client) Providers(ctx context.Context, ref string) ([]node.ProviderInfo, error) {
-	var v node.ProvidersResponse
+func (c *Client) Providers(ctx context.Context, ref string) ([]apitype.ProviderInfo, error) {
+	var v apitype.ProvidersResponse
 	return v.Providers, c.doJSON(ctx, http.MethodGet, "/providers", refQuery(ref), nil, &v)
 }
 
 // SiteGet implements node.API.
-func (c *Client) SiteGet(ctx context.Context, ref string, progress func(node.Progress)) (node.PackageInfo, error) {
-	return postProgress[node.PackageInfo](ctx, c, "/site/get", node.RefRequest{Ref: ref}, progress)
+func (c *Client) SiteGet(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.PackageInfo, error) {
+	return postProgress[apitype.PackageInfo](ctx, c, "/site/get", apitype.RefRequest{Ref: ref}, progress)
 }
 
 // Fetch asks the daemon to bring the package ref names into its store from
 // the network (pinned cache), reporting progress; a package the daemon holds
 // already answers at once with a zero result. Get, Cat and the rest fetch
 // too, silently; Fetch first gives a long fetch a progress bar.
-func (c *Client) Fetch(ctx context.Context, ref string, progress func(node.Progress)) (node.FetchResult, error) {
-	return postProgress[node.FetchResult](ctx, c, "/fetch", node.RefRequest{Ref: ref}, progress)
+func (c *Client) Fetch(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error) {
+	return postProgress[apitype.FetchResult](ctx, c, "/fetch", apitype.RefRequest{Ref: ref}, progress)
 }
 
 // Publish implements node.API.
-func (c *Client) Publish(ctx context.Context, channel, ref string) (node.PublishResult, error) {
-	var v node.PublishResult
-	return v, c.doJSON(ctx, http.MethodPost, "/publish", nil, node.PublishRequest{Channel: channel, Ref: ref}, &v)
+func (c *Client) Publish(ctx context.Context, channel, ref string) (apitype.PublishResult, error) {
+	var v apitype.PublishResult
+	return v, c.doJSON(ctx, http.MethodPost, "/publish", nil, apitype.PublishRequest{Channel: channel, Ref: ref}, &v)
 }
 
 // Channels implements node.API.
-func (c *Client) Channels(ctx context.Context) ([]node.PublishResult, error) {
-	var v []node.PublishResult
+func (c *Client) Channels(ctx context.Context) ([]apitype.PublishResult, error) {
+	var v []apitype.PublishResult
 	return v, c.doJSON(ctx, http.MethodGet, "/channels", nil, nil, &v)
 }
 
@@ -589,7 +589,7 @@ func (c *Client) Metrics(ctx context.Context) (string, error) {
 // Search implements node.API: GET /search streams NDJSON lines
 // (node.SearchLine), a result each as the daemon verifies it, then the
 // ranked list.
-func (c *Client) Search(ctx context.Context, query string, opts node.SearchOptions, onResult func(node.SearchResult)) ([]node.SearchResult, error) {
+func (c *Client) Search(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
 	q := url.Values{"q": {query}}
 	for k, v := range map[string]string{"kind": opts.Kind, "language": opts.Language, "license": opts.License, "publisher": opts.Publisher} {
 		if v != "" {
@@ -616,7 +616,7 @@ func (c *Client) Search(ctx context.Context, query string, opts node.SearchOptio
 		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 			continue
 		}
-		var line node.SearchLine
+		var line apitype.SearchLine
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return nil, fmt.Errorf("api /search: bad stream line: %w", err)
 		}
@@ -626,9 +626,9 @@ func (c *Client) Search(ctx context.Context, query string, opts node.SearchOptio
 		case line.Error != "" || line.Code != "":
 			code := line.Code
 			if code == "" {
-				code = node.CodeInternal
+				code = apitype.CodeInternal
 			}
-			return nil, &node.Error{Code: code, Msg: line.Error}
+			return nil, &apitype.Error{Code: code, Msg: line.Error}
 		case line.Result != nil && onResult != nil:
 			onResult(*line.Result)
 		}

@@ -7,7 +7,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // OpenGet starts the download of what a ref names, as GET /get answers it:
@@ -20,10 +20,10 @@ func (c *Client) OpenGet(ctx context.Context, ref string) (typ string, body io.R
 	if err != nil {
 		return "", nil, err
 	}
-	typ = resp.Header.Get(node.HeaderType)
+	typ = resp.Header.Get(apitype.HeaderType)
 	if typ != "file" && typ != "dir" {
 		resp.Body.Close()
-		return "", nil, fmt.Errorf("the API answered an unknown %s %q", node.HeaderType, typ)
+		return "", nil, fmt.Errorf("the API answered an unknown %s %q", apitype.HeaderType, typ)
 	}
 	return typ, &trailerBody{ctx: ctx, resp: resp}, nil
 }

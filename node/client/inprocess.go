@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // NewInProcess returns a client of api (usually an offline *node.Node) that
 // speaks the real HTTP API, served by node.NewAPIHandler over in-memory
 // connections: the CLI runs the same code with and without a daemon. Close
 // the client to stop the server; api itself stays open.
-func NewInProcess(api node.API, log *slog.Logger) *Client {
+func NewInProcess(api apitype.API, log *slog.Logger) *Client {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	token := hex.EncodeToString(b[:])

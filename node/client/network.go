@@ -4,66 +4,66 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // Ping implements node.API.
-func (c *Client) Ping(ctx context.Context, addr string, opts node.PingOptions) (node.PingResult, error) {
-	var v node.PingResult
-	req := node.PingRequest{Addr: addr, Count: opts.Count, Seq: opts.Seq, Size: opts.Size,
+func (c *Client) Ping(ctx context.Context, addr string, opts apitype.PingOptions) (apitype.PingResult, error) {
+	var v apitype.PingResult
+	req := apitype.PingRequest{Addr: addr, Count: opts.Count, Seq: opts.Seq, Size: opts.Size,
 		IntervalMS: opts.Interval.Milliseconds(), TimeoutMS: opts.Timeout.Milliseconds()}
 	return v, c.doJSON(ctx, http.MethodPost, "/overlay/ping", nil, req, &v)
 }
 
 // Routes implements node.API.
-func (c *Client) Routes(ctx context.Context) ([]node.RouteInfo, error) {
-	var v []node.RouteInfo
+func (c *Client) Routes(ctx context.Context) ([]apitype.RouteInfo, error) {
+	var v []apitype.RouteInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/overlay/routes", nil, nil, &v)
 }
 
 // Firewall implements node.API.
-func (c *Client) Firewall(ctx context.Context) (node.FirewallInfo, error) {
-	var v node.FirewallInfo
+func (c *Client) Firewall(ctx context.Context) (apitype.FirewallInfo, error) {
+	var v apitype.FirewallInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/overlay/firewall", nil, nil, &v)
 }
 
 // FirewallAdd implements node.API.
-func (c *Client) FirewallAdd(ctx context.Context, rule string) (node.FirewallInfo, error) {
-	var v node.FirewallInfo
-	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "add", Rule: rule}, &v)
+func (c *Client) FirewallAdd(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
+	var v apitype.FirewallInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, apitype.FirewallRequest{Op: "add", Rule: rule}, &v)
 }
 
 // FirewallRemove implements node.API.
-func (c *Client) FirewallRemove(ctx context.Context, rule string) (node.FirewallInfo, error) {
-	var v node.FirewallInfo
-	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, node.FirewallRequest{Op: "remove", Rule: rule}, &v)
+func (c *Client) FirewallRemove(ctx context.Context, rule string) (apitype.FirewallInfo, error) {
+	var v apitype.FirewallInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/overlay/firewall", nil, apitype.FirewallRequest{Op: "remove", Rule: rule}, &v)
 }
 
 // Invite implements node.API.
-func (c *Client) Invite(ctx context.Context, req node.InviteRequest) (node.InviteResult, error) {
-	var v node.InviteResult
+func (c *Client) Invite(ctx context.Context, req apitype.InviteRequest) (apitype.InviteResult, error) {
+	var v apitype.InviteResult
 	return v, c.doJSON(ctx, http.MethodPost, "/invite", nil, req, &v)
 }
 
 // Join implements node.API.
-func (c *Client) Join(ctx context.Context, invite string) (node.JoinResult, error) {
-	var v node.JoinResult
-	return v, c.doJSON(ctx, http.MethodPost, "/join", nil, node.JoinRequest{Invite: invite}, &v)
+func (c *Client) Join(ctx context.Context, invite string) (apitype.JoinResult, error) {
+	var v apitype.JoinResult
+	return v, c.doJSON(ctx, http.MethodPost, "/join", nil, apitype.JoinRequest{Invite: invite}, &v)
 }
 
 // Names implements node.API.
-func (c *Client) Names(ctx context.Context) (node.NamesInfo, error) {
-	var v node.NamesInfo
+func (c *Client) Names(ctx context.Context) (apitype.NamesInfo, error) {
+	var v apitype.NamesInfo
 	return v, c.doJSON(ctx, http.MethodGet, "/names", nil, nil, &v)
 }
 
-func (c *Client) nameOp(ctx context.Context, op, name, target string) (node.NameInfo, error) {
-	var v node.NameInfo
-	return v, c.doJSON(ctx, http.MethodPost, "/names", nil, node.NameRequest{Op: op, Name: name, Target: target}, &v)
+func (c *Client) nameOp(ctx context.Context, op, name, target string) (apitype.NameInfo, error) {
+	var v apitype.NameInfo
+	return v, c.doJSON(ctx, http.MethodPost, "/names", nil, apitype.NameRequest{Op: op, Name: name, Target: target}, &v)
 }
 
 // NameSet implements node.API.
-func (c *Client) NameSet(ctx context.Context, name, target string) (node.NameInfo, error) {
+func (c *Client) NameSet(ctx context.Context, name, target string) (apitype.NameInfo, error) {
 	return c.nameOp(ctx, "set", name, target)
 }
 
@@ -74,11 +74,11 @@ func (c *Client) NameRm(ctx context.Context, name string) error {
 }
 
 // NamePublish implements node.API.
-func (c *Client) NamePublish(ctx context.Context, name, target string) (node.NameInfo, error) {
+func (c *Client) NamePublish(ctx context.Context, name, target string) (apitype.NameInfo, error) {
 	return c.nameOp(ctx, "publish", name, target)
 }
 
 // NameResolve implements node.API.
-func (c *Client) NameResolve(ctx context.Context, name string) (node.NameInfo, error) {
+func (c *Client) NameResolve(ctx context.Context, name string) (apitype.NameInfo, error) {
 	return c.nameOp(ctx, "resolve", name, "")
 }

@@ -6,19 +6,19 @@ import (
 	"net/http"
 	"net/netip"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
 // LogSettings returns the daemon's log level and access-log switch.
-func (c *Client) LogSettings(ctx context.Context) (node.LogSettings, error) {
-	var v node.LogSettings
+func (c *Client) LogSettings(ctx context.Context) (apitype.LogSettings, error) {
+	var v apitype.LogSettings
 	return v, c.doJSON(ctx, http.MethodGet, "/log", nil, nil, &v)
 }
 
 // SetLog changes the daemon's log level or access log at run time.
-func (c *Client) SetLog(ctx context.Context, req node.LogRequest) (node.LogSettings, error) {
-	var v node.LogSettings
+func (c *Client) SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error) {
+	var v apitype.LogSettings
 	return v, c.doJSON(ctx, http.MethodPost, "/log", nil, req, &v)
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/config"
 )
 
 // TB is the part of testing.TB that a Net uses. A *testing.T satisfies it;
@@ -43,7 +44,7 @@ type Options struct {
 	// Loopback uses real libp2p hosts on 127.0.0.1 instead of mocknet.
 	Loopback bool
 	// Override adjusts each node's config (after the loopback defaults).
-	Override func(i int, fc *node.FileConfig)
+	Override func(i int, fc *config.FileConfig)
 	// Logs sends node logs at Debug to t.Log (noisy); off by default.
 	Logs bool
 	// Clock, if set, gives node i's bandwidth limiters a clock.
@@ -99,7 +100,7 @@ func (net *Net) start(i int) *node.Node {
 		StoreNoSync:       true,
 		DHTServer:         true,
 		ReplicateInterval: opts.ReplicateInterval,
-		Override: func(fc *node.FileConfig) {
+		Override: func(fc *config.FileConfig) {
 			node.LoopbackOnly(fc)
 			if opts.Override != nil {
 				opts.Override(i, fc)

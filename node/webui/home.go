@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // bwSample is the node's bulk byte counters at one moment.
@@ -47,10 +47,10 @@ type reasonCount struct {
 }
 
 type homeData struct {
-	ID        node.IDInfo
-	Status    *node.Status
+	ID        apitype.IDInfo
+	Status    *apitype.Status
 	StatusErr string
-	Quota     node.QuotaInfo
+	Quota     apitype.QuotaInfo
 	Reasons   []reasonCount
 	Activity  []activityItem
 	Live      liveData
@@ -87,7 +87,7 @@ func (u *UI) home(w http.ResponseWriter, r *http.Request) {
 
 // summarizePins counts pins by reason (local, replica, cache, …) and turns
 // the newest into activity items: an add is a local pin, a fetch a cache pin.
-func summarizePins(pins []node.PinInfo) ([]reasonCount, []activityItem) {
+func summarizePins(pins []apitype.PinInfo) ([]reasonCount, []activityItem) {
 	by := map[string]*reasonCount{}
 	for _, p := range pins {
 		rc := by[p.Reason]
@@ -110,7 +110,7 @@ func summarizePins(pins []node.PinInfo) ([]reasonCount, []activityItem) {
 	for _, rc := range by {
 		out = append(out, *rc)
 	}
-	sorted := append([]node.PinInfo(nil), pins...)
+	sorted := append([]apitype.PinInfo(nil), pins...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Created.After(sorted[j].Created) })
 	if len(sorted) > 12 {
 		sorted = sorted[:12]
@@ -138,7 +138,7 @@ type liveData struct {
 
 // live answers the live fragment Home polls every two seconds.
 func (u *UI) live(w http.ResponseWriter, r *http.Request) {
-	var st *node.Status
+	var st *apitype.Status
 	if s, err := u.api.Status(r.Context()); err == nil {
 		st = &s
 	}
@@ -147,7 +147,7 @@ func (u *UI) live(w http.ResponseWriter, r *http.Request) {
 
 // sampleLive records a bandwidth sample (at most one a second) and draws
 // the chart of the rates between samples.
-func (u *UI) sampleLive(st *node.Status) liveData {
+func (u *UI) sampleLive(st *apitype.Status) liveData {
 	d := liveData{DHT: "offline"}
 	if st == nil {
 		return d
@@ -194,8 +194,8 @@ func (u *UI) sampleLive(st *node.Status) liveData {
 		return strings.TrimSpace(b.String())
 	}
 	d.UpLine, d.DownLine = line(ups), line(downs)
-	d.UpRate = node.FormatSize(int64(ups[len(ups)-1])) + "/s"
-	d.DownRate = node.FormatSize(int64(downs[len(downs)-1])) + "/s"
+	d.UpRate = apitype.FormatSize(int64(ups[len(ups)-1])) + "/s"
+	d.DownRate = apitype.FormatSize(int64(downs[len(downs)-1])) + "/s"
 	d.Span = samples[len(samples)-1].at.Sub(samples[0].at).Round(time.Second).String()
 	return d
 }

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // job is a long action (download, vote with its proof of work, annotate)
@@ -18,7 +18,7 @@ type job struct {
 	Started time.Time
 
 	mu       sync.Mutex
-	progress node.Progress
+	progress apitype.Progress
 	done     bool
 	ended    time.Time
 	result   any
@@ -34,7 +34,7 @@ const (
 // jobView is what the job template shows.
 type jobView struct {
 	ID, Kind, Package string
-	Progress          node.Progress
+	Progress          apitype.Progress
 	Elapsed           string
 	Done              bool
 	Result            any
@@ -58,7 +58,7 @@ func (j *job) view(now time.Time) jobView {
 
 // startJob runs fn in the background; its progress and outcome are read
 // through the job.
-func (u *UI) startJob(kind, pkg string, fn func(ctx context.Context, progress func(node.Progress)) (any, error)) (*job, error) {
+func (u *UI) startJob(kind, pkg string, fn func(ctx context.Context, progress func(apitype.Progress)) (any, error)) (*job, error) {
 	now := u.opt.Now()
 	j := &job{ID: randomToken()[:32], Kind: kind, Package: pkg, Started: now}
 	u.mu.Lock()
@@ -87,7 +87,7 @@ func (u *UI) startJob(kind, pkg string, fn func(ctx context.Context, progress fu
 		defer u.wg.Done()
 		ctx, cancel := context.WithTimeout(u.ctx, jobLimit)
 		defer cancel()
-		res, err := fn(ctx, func(p node.Progress) {
+		res, err := fn(ctx, func(p apitype.Progress) {
 			j.mu.Lock()
 			j.progress = p
 			j.mu.Unlock()

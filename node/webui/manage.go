@@ -7,15 +7,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // Bookmarks.
 
 type bookmarksData struct {
-	Marks    []node.Bookmark
+	Marks    []apitype.Bookmark
 	Error    string
-	Channels []node.PublishResult // this node's own channels
+	Channels []apitype.PublishResult // this node's own channels
 }
 
 func (u *UI) bookmarksPage(w http.ResponseWriter, r *http.Request) {
@@ -67,8 +67,8 @@ func (u *UI) bookmarkVersion(w http.ResponseWriter, r *http.Request) {
 // Library.
 
 type libraryData struct {
-	Pins   []node.PinInfo
-	Quota  node.QuotaInfo
+	Pins   []apitype.PinInfo
+	Quota  apitype.QuotaInfo
 	Error  string
 	Notice string
 }
@@ -120,7 +120,7 @@ func (u *UI) libraryGC(w http.ResponseWriter, r *http.Request) {
 	res, err := u.api.GC(r.Context())
 	notice := ""
 	if err == nil {
-		notice = "Garbage collection removed " + itoa(res.Removed) + " blocks and freed " + node.FormatSize(res.Freed) + "."
+		notice = "Garbage collection removed " + itoa(res.Removed) + " blocks and freed " + apitype.FormatSize(res.Freed) + "."
 	}
 	u.fragment(w, r, "library-body", u.library(r, notice, err))
 }
@@ -128,13 +128,13 @@ func (u *UI) libraryGC(w http.ResponseWriter, r *http.Request) {
 // Network.
 
 type networkData struct {
-	Peers     []node.PeerInfo
+	Peers     []apitype.PeerInfo
 	PeersErr  string
-	Routes    []node.RouteInfo
+	Routes    []apitype.RouteInfo
 	RoutesErr string
-	Firewall  node.FirewallInfo
+	Firewall  apitype.FirewallInfo
 	FwErr     string
-	ID        node.IDInfo
+	ID        apitype.IDInfo
 }
 
 func (u *UI) network(r *http.Request) networkData {
@@ -184,7 +184,7 @@ func (u *UI) networkFirewall(w http.ResponseWriter, r *http.Request) {
 func (u *UI) networkPing(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := withTimeout(r.Context(), 30*time.Second)
 	defer cancel()
-	res, err := u.api.Ping(ctx, strings.TrimSpace(r.PostFormValue("addr")), node.PingOptions{Count: 3, Interval: 200 * time.Millisecond})
+	res, err := u.api.Ping(ctx, strings.TrimSpace(r.PostFormValue("addr")), apitype.PingOptions{Count: 3, Interval: 200 * time.Millisecond})
 	if err != nil {
 		u.fail(w, r, statusOf(err), err)
 		return
@@ -210,7 +210,7 @@ type settingsData struct {
 	Error   string
 	Field   string // the resource or key the error is about
 	Notice  string
-	Quota   node.QuotaInfo
+	Quota   apitype.QuotaInfo
 	Section string // quota | config: which form answered
 }
 
@@ -229,16 +229,16 @@ func (u *UI) settings(r *http.Request) settingsData {
 	q, err := u.api.Quota(ctx)
 	d.Error = errorMsg(err)
 	d.Quota = q
-	lim := func(v int64) string { return node.FormatLimit(v) }
+	lim := func(v int64) string { return apitype.FormatLimit(v) }
 	cfg := func(k string) string {
 		v, _ := u.api.ConfigGet(ctx, k)
 		return v
 	}
 	d.Quotas = []quotaRow{
-		{"disk", "Disk", cfg("quota.disk"), node.FormatSize(q.DiskUsed) + " used", "Cached content is evicted to stay under it."},
-		{"replicas", "Replica share", cfg("quota.replicas"), node.FormatSize(q.ByReason["replica"]) + " of replicas", "Part of the disk that may hold other people's content; 0 takes none, unlimited as much as the disk allows."},
-		{"upload", "Upload", cfg("quota.upload"), node.FormatSize(q.Uploaded) + " sent this run", "Bytes per second (e.g. 1MB); unlimited."},
-		{"download", "Download", cfg("quota.download"), node.FormatSize(q.Downloaded) + " received this run", "Bytes per second."},
+		{"disk", "Disk", cfg("quota.disk"), apitype.FormatSize(q.DiskUsed) + " used", "Cached content is evicted to stay under it."},
+		{"replicas", "Replica share", cfg("quota.replicas"), apitype.FormatSize(q.ByReason["replica"]) + " of replicas", "Part of the disk that may hold other people's content; 0 takes none, unlimited as much as the disk allows."},
+		{"upload", "Upload", cfg("quota.upload"), apitype.FormatSize(q.Uploaded) + " sent this run", "Bytes per second (e.g. 1MB); unlimited."},
+		{"download", "Download", cfg("quota.download"), apitype.FormatSize(q.Downloaded) + " received this run", "Bytes per second."},
 		{"memory", "Memory", cfg("quota.memory"), lim(q.Memory) + " in effect", "Memory the network stack may use."},
 		{"connections", "Connections", cfg("quota.connections"), lim0(q.Conns) + " in effect", "Most open peer connections; 0 = automatic."},
 		{"cpu", "CPU", cfg("quota.cpu"), lim0(q.CPU) + " in effect", "Cores background work may use; 0 = automatic."},

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 const (
@@ -22,13 +22,13 @@ const (
 // packageData is the package page.
 type packageData struct {
 	CID      string
-	Info     node.PackageInfo
+	Info     apitype.PackageInfo
 	Tree     treeData
-	Tally    *node.TallyReport
+	Tally    *apitype.TallyReport
 	TallyErr string
 	Gateway  string
-	Marks    []node.Bookmark // bookmarks that name this package
-	Preview  *previewData    // the package itself is one media file
+	Marks    []apitype.Bookmark // bookmarks that name this package
+	Preview  *previewData       // the package itself is one media file
 }
 
 func (d packageData) pageTitle() string { return d.Info.Meta.Title }
@@ -42,7 +42,7 @@ type treeData struct {
 }
 
 type treeEntry struct {
-	node.Entry
+	apitype.Entry
 	Path    string // relative to the content root
 	Preview *previewData
 }
@@ -216,8 +216,8 @@ func (u *UI) packageRule(w http.ResponseWriter, r *http.Request, c string) {
 // gathered right after it.
 type voteResult struct {
 	CID      string
-	Delivery node.Delivery
-	Tally    *node.TallyReport
+	Delivery apitype.Delivery
+	Tally    *apitype.TallyReport
 	TallyErr string
 }
 
@@ -227,9 +227,9 @@ func (u *UI) packageVote(w http.ResponseWriter, r *http.Request, c string) {
 		u.fail(w, r, http.StatusBadRequest, uiError("a vote is keep or remove"))
 		return
 	}
-	req := node.VoteRequest{Ref: c, Choice: choice, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
+	req := apitype.VoteRequest{Ref: c, Choice: choice, Reason: strings.TrimSpace(r.PostFormValue("reason"))}
 	title := r.PostFormValue("title")
-	j, err := u.startJob("vote", c, func(ctx context.Context, _ func(node.Progress)) (any, error) {
+	j, err := u.startJob("vote", c, func(ctx context.Context, _ func(apitype.Progress)) (any, error) {
 		del, err := u.api.Vote(ctx, req)
 		if err != nil {
 			return nil, err
@@ -240,7 +240,7 @@ func (u *UI) packageVote(w http.ResponseWriter, r *http.Request, c string) {
 	u.respondJob(w, r, j, err)
 }
 
-func (u *UI) afterDelivery(ctx context.Context, c string, del node.Delivery) voteResult {
+func (u *UI) afterDelivery(ctx context.Context, c string, del apitype.Delivery) voteResult {
 	res := voteResult{CID: c, Delivery: del}
 	tctx, cancel := context.WithTimeout(ctx, tallyWait)
 	defer cancel()
@@ -253,7 +253,7 @@ func (u *UI) afterDelivery(ctx context.Context, c string, del node.Delivery) vot
 }
 
 func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request, c string) {
-	req := node.AnnotateRequest{Ref: c, Tags: splitList(r.PostFormValue("tags")), Note: strings.TrimSpace(r.PostFormValue("note"))}
+	req := apitype.AnnotateRequest{Ref: c, Tags: splitList(r.PostFormValue("tags")), Note: strings.TrimSpace(r.PostFormValue("note"))}
 	if lang, t := strings.TrimSpace(r.PostFormValue("title_lang")), strings.TrimSpace(r.PostFormValue("title_text")); lang != "" || t != "" {
 		if lang == "" || t == "" {
 			u.fail(w, r, http.StatusBadRequest, uiError("a translated title needs both its language and its text"))
@@ -266,7 +266,7 @@ func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request, c string) {
 		return
 	}
 	title := r.PostFormValue("title")
-	j, err := u.startJob("annotate", c, func(ctx context.Context, _ func(node.Progress)) (any, error) {
+	j, err := u.startJob("annotate", c, func(ctx context.Context, _ func(apitype.Progress)) (any, error) {
 		del, err := u.api.Annotate(ctx, req)
 		if err != nil {
 			return nil, err
@@ -278,7 +278,7 @@ func (u *UI) packageAnnotate(w http.ResponseWriter, r *http.Request, c string) {
 }
 
 func (u *UI) packageDownload(w http.ResponseWriter, r *http.Request, c string) {
-	j, err := u.startJob("download", c, func(ctx context.Context, progress func(node.Progress)) (any, error) {
+	j, err := u.startJob("download", c, func(ctx context.Context, progress func(apitype.Progress)) (any, error) {
 		info, err := u.api.SiteGet(ctx, c, progress)
 		if err != nil {
 			return nil, err
@@ -318,11 +318,11 @@ func (u *UI) packageChannel(w http.ResponseWriter, r *http.Request, c string) {
 }
 
 // addBookmark adds a bookmark and, when asked, follows it.
-func (u *UI) addBookmark(ctx context.Context, name, ref string, follow bool) (node.Bookmark, error) {
+func (u *UI) addBookmark(ctx context.Context, name, ref string, follow bool) (apitype.Bookmark, error) {
 	if name == "" {
-		return node.Bookmark{}, uiError("a bookmark needs a name")
+		return apitype.Bookmark{}, uiError("a bookmark needs a name")
 	}
-	return u.api.BookmarkAdd(ctx, node.BookmarkRequest{Name: name, Ref: ref, Follow: follow})
+	return u.api.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: name, Ref: ref, Follow: follow})
 }
 
 // splitList splits "a, b,c" into its trimmed non-empty items.
@@ -394,7 +394,7 @@ func (u *UI) sniff(ctx context.Context, ref string) (kind, ctype string) {
 
 // fileOpener is offered by *node.Node: random access, so a video seeks.
 type fileOpener interface {
-	OpenFile(ctx context.Context, ref string) (node.ReadSeekCloser, node.PathStat, error)
+	OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
 }
 
 // raw serves a media file of a package for an inline preview.

@@ -14,7 +14,7 @@ import (
 	"unicode"
 
 	"github.com/myconet/myconet/metadata"
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // publishForm is the publish page: the metadata form, with a message per
@@ -42,11 +42,11 @@ func (u *UI) publishPage(w http.ResponseWriter, r *http.Request) {
 // through the API and opens the new package's page.
 func (u *UI) publish(w http.ResponseWriter, r *http.Request) {
 	f := publishForm{Kinds: metadata.Kinds(), Errors: map[string]string{}}
-	limit, why := u.opt.MaxUpload, "the upload is larger than "+node.FormatSize(u.opt.MaxUpload)
+	limit, why := u.opt.MaxUpload, "the upload is larger than "+apitype.FormatSize(u.opt.MaxUpload)
 	if q, err := u.api.Quota(r.Context()); err == nil && q.Disk > 0 && q.Disk-q.DiskUsed < limit {
 		// Staged on the node's disk first: never more than the store may still take.
 		limit = max(0, q.Disk-q.DiskUsed)
-		why = "the upload is larger than the disk quota has room for (" + node.FormatSize(limit) + " free of " + node.FormatSize(q.Disk) + ")"
+		why = "the upload is larger than the disk quota has room for (" + apitype.FormatSize(limit) + " free of " + apitype.FormatSize(q.Disk) + ")"
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, u.opt.MaxUpload+1<<20)
 	mr, err := r.MultipartReader()
@@ -100,7 +100,7 @@ func (u *UI) publish(w http.ResponseWriter, r *http.Request) {
 		u.render(w, r, "publish", f)
 		return
 	}
-	req := node.AddRequest{
+	req := apitype.AddRequest{
 		Path: src, Title: strings.TrimSpace(f.Title), Description: strings.TrimSpace(f.Description),
 		Tags: splitList(f.Tags), Kind: f.Kind, Language: strings.TrimSpace(f.Language),
 		License: strings.TrimSpace(f.License), Authors: splitList(f.Authors), Entry: strings.Trim(strings.TrimSpace(f.Entry), "/"),

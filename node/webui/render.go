@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/mri"
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 //go:embed templates
@@ -23,15 +23,15 @@ var funcs = template.FuncMap{
 	"size": func(n any) string {
 		switch v := n.(type) {
 		case int64:
-			return node.FormatSize(v)
+			return apitype.FormatSize(v)
 		case uint64:
-			return node.FormatSize(int64(v))
+			return apitype.FormatSize(int64(v))
 		case int:
-			return node.FormatSize(int64(v))
+			return apitype.FormatSize(int64(v))
 		}
 		return fmt.Sprint(n)
 	},
-	"limit": node.FormatLimit,
+	"limit": apitype.FormatLimit,
 	// reasonText drops the decision word a moderation reason starts with
 	// ("undecided: …"), which the page already shows beside it.
 	"reasonText": func(decision, reason string) string {
@@ -161,9 +161,9 @@ func errorMsg(err error) string {
 	if err == nil {
 		return ""
 	}
-	var ce interface{ ErrorCode() node.Code }
+	var ce interface{ ErrorCode() apitype.Code }
 	msg := err.Error()
-	if errors.As(err, &ce) && ce.ErrorCode() == node.CodeNoDaemon {
+	if errors.As(err, &ce) && ce.ErrorCode() == apitype.CodeNoDaemon {
 		return "This needs the running daemon's network: " + msg
 	}
 	return msg
@@ -184,5 +184,5 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, status int, err error)
 
 // statusOf maps an API error to an HTTP status for the UI.
 func statusOf(err error) int {
-	return node.CodeOf(err).HTTPStatus()
+	return apitype.CodeOf(err).HTTPStatus()
 }

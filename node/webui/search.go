@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/metadata"
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // searchForm is the search page's query, as in its deep link
@@ -58,7 +58,7 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 
-	opts := node.SearchOptions{Kind: f.Kind, Language: f.Language, License: f.License, Publisher: f.Publisher, Local: f.Local}
+	opts := apitype.SearchOptions{Kind: f.Kind, Language: f.Language, License: f.License, Publisher: f.Publisher, Local: f.Local}
 	if f.Tag != "" {
 		opts.Tags = []string{f.Tag}
 	}
@@ -68,7 +68,7 @@ func (u *UI) search(w http.ResponseWriter, r *http.Request) {
 	done := false
 	seen := map[string]bool{}
 	start := time.Now()
-	results, err := u.api.Search(ctx, f.Q, opts, func(res node.SearchResult) {
+	results, err := u.api.Search(ctx, f.Q, opts, func(res apitype.SearchResult) {
 		mu.Lock()
 		defer mu.Unlock()
 		if done || seen[res.Package] {

@@ -41,7 +41,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 //go:embed static
@@ -91,7 +91,7 @@ type Options struct {
 
 // UI is the web app's HTTP handler. Close stops its background jobs.
 type UI struct {
-	api  node.API
+	api  apitype.API
 	opt  Options
 	log  *slog.Logger
 	mux  *http.ServeMux
@@ -125,7 +125,7 @@ type route struct {
 }
 
 // New returns the UI over api.
-func New(api node.API, opt Options) *UI {
+func New(api apitype.API, opt Options) *UI {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.DiscardHandler)
 	}

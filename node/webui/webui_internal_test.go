@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // FuzzUploadPath: a file name from the browser becomes a clean relative
@@ -51,14 +51,14 @@ func TestBandwidthChart(t *testing.T) {
 	now := time.Unix(1000, 0)
 	u := New(nil, Options{Now: func() time.Time { return now }})
 	defer u.Close()
-	st := &node.Status{Peers: 2, DHT: "server"}
+	st := &apitype.Status{Peers: 2, DHT: "server"}
 	if d := u.sampleLive(st); d.UpLine != "" || d.Peers != 2 {
 		t.Fatalf("first sample: %+v", d)
 	}
 	now = now.Add(2 * time.Second)
 	st.Store.Uploaded, st.Store.Downloaded = 2000, 4000
 	d := u.sampleLive(st)
-	if d.UpRate != node.FormatSize(1000)+"/s" || d.DownRate != node.FormatSize(2000)+"/s" {
+	if d.UpRate != apitype.FormatSize(1000)+"/s" || d.DownRate != apitype.FormatSize(2000)+"/s" {
 		t.Fatalf("rates %q %q", d.UpRate, d.DownRate)
 	}
 	if strings.Count(d.DownLine, ",") != 2 || !strings.HasPrefix(d.DownLine, "0.0,4.0 ") {
@@ -78,7 +78,7 @@ func TestHomeSaysAlone(t *testing.T) {
 		want  bool
 	}{{"no peers: lost every peer at 12:00:00", true}, {"", false}} {
 		var buf strings.Builder
-		d := homeData{Status: &node.Status{Alone: tc.alone}}
+		d := homeData{Status: &apitype.Status{Alone: tc.alone}}
 		if err := tm.t.ExecuteTemplate(&buf, "home", page{Data: d}); err != nil {
 			t.Fatal(err)
 		}

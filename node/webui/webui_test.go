@@ -17,7 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/myconet/myconet/node"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/webui"
 )
@@ -39,7 +40,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	nt := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *node.FileConfig) {
+	nt := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Moderation.PowBits = 4
 		fc.Moderation.MinVotes = 1
 		fc.Moderation.MinTallies = 1
@@ -653,17 +654,17 @@ func TestAnnotateAndNetwork(t *testing.T) {
 
 // streamingAPI is a node whose search answers one result, then waits.
 type streamingAPI struct {
-	node.API
+	apitype.API
 	release chan struct{}
 }
 
-func (s streamingAPI) Search(ctx context.Context, q string, opts node.SearchOptions, on func(node.SearchResult)) ([]node.SearchResult, error) {
-	first := node.SearchResult{Package: "bafyfirst", Title: "First to answer", Holders: 1}
+func (s streamingAPI) Search(ctx context.Context, q string, opts apitype.SearchOptions, on func(apitype.SearchResult)) ([]apitype.SearchResult, error) {
+	first := apitype.SearchResult{Package: "bafyfirst", Title: "First to answer", Holders: 1}
 	on(first)
 	<-s.release
-	second := node.SearchResult{Package: "bafysecond", Title: "Second to answer", Holders: 2}
+	second := apitype.SearchResult{Package: "bafysecond", Title: "Second to answer", Holders: 2}
 	on(second)
-	return []node.SearchResult{second, first}, nil
+	return []apitype.SearchResult{second, first}, nil
 }
 
 // TestSearchStreams: a result is on the page before the search ends, and
@@ -804,7 +805,7 @@ func TestLibraryShowsLastRead(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("spores"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.net.Nodes[0].Add(t.Context(), node.AddRequest{Path: filepath.Join(dir, "notes.txt"), Title: "Notes"}, nil)
+	res, err := e.net.Nodes[0].Add(t.Context(), apitype.AddRequest{Path: filepath.Join(dir, "notes.txt"), Title: "Notes"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

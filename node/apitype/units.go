@@ -1,4 +1,4 @@
-package node
+package apitype
 
 import (
 	"fmt"
@@ -49,7 +49,7 @@ func ParseLimit(s string) (int64, error) {
 	}
 	f, err := strconv.ParseFloat(t, 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > math.MaxInt64/2 {
-		return 0, codedf(CodeInvalid, "invalid size %q (want e.g. 500MB, 20GB, unlimited)", s)
+		return 0, Errorf(CodeInvalid, "invalid size %q (want e.g. 500MB, 20GB, unlimited)", s)
 	}
 	return int64(f * mult), nil
 }
@@ -58,7 +58,7 @@ func ParseLimit(s string) (int64, error) {
 // "nothing".
 func refuseNone(s, want string) error {
 	if strings.EqualFold(strings.TrimSpace(s), "none") {
-		return codedf(CodeInvalid, "%q is ambiguous: write %s", s, want)
+		return Errorf(CodeInvalid, "%q is ambiguous: write %s", s, want)
 	}
 	return nil
 }
@@ -78,7 +78,7 @@ func ParseSize(s string) (int64, error) {
 	case n == Unlimited:
 		return 0, nil
 	case n == 0:
-		return 0, codedf(CodeInvalid, "a limit of %q would stop the node: write a size (500MB) or unlimited", s)
+		return 0, Errorf(CodeInvalid, "a limit of %q would stop the node: write a size (500MB) or unlimited", s)
 	}
 	return n, nil
 }
@@ -94,11 +94,11 @@ func ParseRate(s string) (int64, error) {
 	n, err := ParseLimit(t)
 	switch {
 	case err != nil:
-		return 0, codedf(CodeInvalid, "invalid rate %q (want e.g. 10MB/s, unlimited)", s)
+		return 0, Errorf(CodeInvalid, "invalid rate %q (want e.g. 10MB/s, unlimited)", s)
 	case n == Unlimited:
 		return 0, nil
 	case n == 0:
-		return 0, codedf(CodeInvalid, "a rate of %q would stop every transfer: write a rate (10MB/s) or unlimited", s)
+		return 0, Errorf(CodeInvalid, "a rate of %q would stop every transfer: write a rate (10MB/s) or unlimited", s)
 	}
 	return n, nil
 }

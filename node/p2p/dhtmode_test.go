@@ -1,4 +1,4 @@
-package node
+package p2p
 
 import (
 	"context"
@@ -26,8 +26,7 @@ func TestDHTModeLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	ns := &netState{host: h, dht: d}
-	if got := ns.dhtMode(); got != "server" {
+	if got := dhtMode(h); got != "server" {
 		t.Fatalf("auto DHT serving: status says %q, want server", got)
 	}
 	em, err := h.EventBus().Emitter(new(event.EvtLocalReachabilityChanged))
@@ -40,9 +39,9 @@ func TestDHTModeLive(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for ns.dhtMode() != "client" {
+	for dhtMode(h) != "client" {
 		if ctx.Err() != nil {
-			t.Fatalf("auto DHT behind NAT: status still says %q, want client", ns.dhtMode())
+			t.Fatalf("auto DHT behind NAT: status still says %q, want client", dhtMode(h))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

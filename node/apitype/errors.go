@@ -1,4 +1,4 @@
-package node
+package apitype
 
 import (
 	"errors"
@@ -111,9 +111,9 @@ func (c Code) HTTPStatus() int {
 	}
 }
 
-// coded gives err a Code, keeping err as the cause for errors.Is/As. Use it at
+// Wrap gives err a Code, keeping err as the cause for errors.Is/As. Use it at
 // the boundary where a lower package's error gets its user-facing meaning.
-func coded(code Code, err error) error {
+func Wrap(code Code, err error) error {
 	if err == nil {
 		return nil
 	}
@@ -123,9 +123,9 @@ func coded(code Code, err error) error {
 	return &wrapped{code: code, cause: err}
 }
 
-// codedf formats a one-line message and gives it a code, without the
+// Errorf formats a one-line message and gives it a code, without the
 // sentinel's own text in front ("invalid input: …").
-func codedf(code Code, format string, args ...any) error {
+func Errorf(code Code, format string, args ...any) error {
 	return &wrapped{code: code, cause: fmt.Errorf(format, args...)}
 }
 
@@ -135,9 +135,12 @@ type wrapped struct {
 	cause error
 }
 
-func (w *wrapped) Error() string   { return w.cause.Error() }
+func (w *wrapped) Error() string { return w.cause.Error() }
+
 func (w *wrapped) ErrorCode() Code { return w.code }
-func (w *wrapped) Unwrap() error   { return w.cause }
+
+func (w *wrapped) Unwrap() error { return w.cause }
+
 func (w *wrapped) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == w.code

@@ -1,4 +1,4 @@
-package node
+package p2p
 
 import (
 	"context"
@@ -15,8 +15,6 @@ import (
 	"github.com/libp2p/go-libp2p-kad-dht/records"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
-
-	"github.com/myconet/myconet/node/retrieval"
 )
 
 // providerRecords is this node's half of the DHT's provider records: the
@@ -64,27 +62,68 @@ func (pr *providerRecords) announced(c cid.Cid) {
 	pr.mu.Unlock()
 }
 
-// provideContent announces content root c (a package, a UnixFS root) and
-// remembers it, so that unprovideGone can withdraw it. Search terms and
-// other keys go through provide alone.
-func (n *Node) provideContent(ctx context.Context, ns *netState, c cid.Cid) {
-	if ns.provRecs != nil {
-		ns.provRecs.announced(c)
+// ProvideContent announces content root c (a package, a UnixFS root) and
+// remembers it, so that UnprovideGone can withdraw it. Search terms and
+// other keys go through Provide alone.
+func (h *Host) ProvideContent(ctx context.Context, c cid.Cid) {
+	if h.provRecs != nil {
+		h.provRecs.announced(c)
 	}
-	n.provide(ctx, ns, c)
+	h.Provide(ctx, c)
 }
 
-// unprovideGone withdraws this node's provider records of the content roots
+// Provide announces this node as a provider of c (waiting up to 2 min).
+func (h *Host) Provide(ctx context.Context, c cid.Cid) {
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if err := h.dht.Provide(pctx, c, true); err != nil && !errors.Is(err, context.Canceled) {
+		h.log.Debug("provide", "cid", c, "err", err)
+	}
+}
+
+// reprovide announces every held root now and then every ReprovideInterval,
+// so that provider records outlive their expiry while the node holds them.
+func (h *Host) reprovide(ctx context.Context) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		h.UnprovideGone(ctx) // evicted cache, for one
+		// Wait until the routing table has someone to tell.
+		if h.dht.RoutingTable().Size() > 0 {
+			if h.cfg.Holdings != nil {
+				if roots, err := h.cfg.Holdings.Roots(); err == nil {
+					for _, r := range roots {
+						if !h.cfg.Holdings.Retracted(r) {
+							h.ProvideContent(ctx, r)
+						}
+					}
+				}
+			}
+			t.Reset(ReprovideInterval)
+		} else {
+			t.Reset(2 * time.Second)
+		}
+	}
+}
+
+// ReprovideInterval is how often held roots are announced again.
+const ReprovideInterval = 12 * time.Hour
+
+// UnprovideGone withdraws this node's provider records of the content roots
 // it announced and no longer holds (unpinned, collected or evicted), so that
 // neither it nor the nodes that ask it list it as a holder. Records already
 // stored on other nodes expire on their own; Providers checks with each
 // listed node.
-func (n *Node) unprovideGone(ctx context.Context) {
-	ns := n.network()
-	if ns == nil || ns.provRecs == nil {
+func (h *Host) UnprovideGone(ctx context.Context) {
+	if h.provRecs == nil || h.cfg.Holdings == nil {
 		return
 	}
-	pr := ns.provRecs
+	pr := h.provRecs
 	pr.mu.Lock()
 	roots := make([]cid.Cid, 0, len(pr.roots))
 	for c := range pr.roots {
@@ -92,37 +131,19 @@ func (n *Node) unprovideGone(ctx context.Context) {
 	}
 	pr.mu.Unlock()
 	for _, c := range roots {
-		if ok, err := n.have(c); ok || err != nil {
+		if ok, err := h.cfg.Holdings.Have(c); ok || err != nil {
 			continue
 		}
 		if err := pr.withdraw(ctx, c.Hash()); err != nil {
-			n.log.Debug("withdraw provider record", "root", c, "err", err)
+			h.log.Debug("withdraw provider record", "root", c, "err", err)
 			continue
 		}
 		pr.mu.Lock()
 		delete(pr.roots, c)
 		pr.mu.Unlock()
-		n.log.Debug("no longer providing", "root", c)
+		h.log.Debug("no longer providing", "root", c)
 	}
 }
 
 // b32 is the base32 of the provider manager's datastore keys.
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// probeTimeout bounds the check Providers makes with each listed node.
-const probeTimeout = 5 * time.Second
-
-// lacks asks provider p for root's block alone and reports whether p
-// answered that it does not have it. A node that cannot be reached or does
-// not answer in time is not said to lack it.
-func (n *Node) lacks(ctx context.Context, ns *netState, p peer.ID, root cid.Cid) bool {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	_, err := ns.retrieval.Fetch(ctx, root, probeSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}, Shallow: true, Parallel: 1})
-	return errors.Is(err, retrieval.ErrNotFound)
-}
-
-// probeSink keeps nothing: a probe only wants the answer.
-type probeSink struct{}
-
-func (probeSink) Put(cid.Cid, []byte) error { return nil }

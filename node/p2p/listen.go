@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // Refusing a listen port that another program holds.
 //
@@ -21,6 +21,7 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 	manet "github.com/multiformats/go-multiaddr/net"
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // checkListenFree returns an error naming the first address of listen whose
@@ -29,10 +30,10 @@ func checkListenFree(listen []string) error {
 	for _, s := range listen {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
-			return codedf(CodeInvalid, "config: network.listen: %q: %v", s, err)
+			return apitype.Errorf(apitype.CodeInvalid, "config: network.listen: %q: %v", s, err)
 		}
 		if err := probeListen(a); errors.Is(err, syscall.EADDRINUSE) {
-			return codedf(CodeInvalid, "network.listen: %s is in use by another program (another Myconet daemon?): stop it, or give this node other ports with `myconet daemon --listen` or `myconet config set network.listen`", s)
+			return apitype.Errorf(apitype.CodeInvalid, "network.listen: %s is in use by another program (another Myconet daemon?): stop it, or give this node other ports with `myconet daemon --listen` or `myconet config set network.listen`", s)
 		}
 	}
 	return nil

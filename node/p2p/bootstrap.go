@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // Saying so when the node is alone. A wrong or unreachable bootstrap peer is
 // logged (at warn, with the address tried and why it failed), and a node
@@ -21,7 +21,7 @@ const peerWatchEvery = 2 * time.Second
 // connectAll dials peers in parallel with a deadline each. configured are
 // the network.bootstrap multiaddrs: a failure to reach one of them is a
 // warning.
-func (n *Node) connectAll(ctx context.Context, ns *netState, peers []peer.AddrInfo, configured []string) {
+func (h *Host) connectAll(ctx context.Context, peers []peer.AddrInfo, configured []string) {
 	fromConfig := map[peer.ID]bool{}
 	for _, s := range configured {
 		if ai, err := peer.AddrInfoFromString(s); err == nil {
@@ -35,48 +35,49 @@ func (n *Node) connectAll(ctx context.Context, ns *netState, peers []peer.AddrIn
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			defer cancel()
-			err := ns.host.Connect(cctx, ai)
+			err := h.host.Connect(cctx, ai)
 			switch {
 			case err == nil || ctx.Err() != nil:
 			case fromConfig[ai.ID]:
-				n.log.Warn("bootstrap peer unreachable (network.bootstrap)", "peer", ai.ID, "addrs", ai.Addrs, "err", err)
+				h.log.Warn("bootstrap peer unreachable (network.bootstrap)", "peer", ai.ID, "addrs", ai.Addrs, "err", err)
 			default:
-				n.log.Debug("remembered peer unreachable", "peer", ai.ID, "err", err)
+				h.log.Debug("remembered peer unreachable", "peer", ai.ID, "err", err)
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-// watchPeers keeps ns.alone and the log up to date with whether the node
+// watchPeers keeps h.alone and the log up to date with whether the node
 // has peers, until ctx ends, and while it has none dials the bootstrap and
 // remembered peers again every aloneRetry (as Kubo re-bootstraps a node
-// short of peers). boot is what it started from.
-func (n *Node) watchPeers(ctx context.Context, ns *netState, boot []peer.AddrInfo) {
+// short of peers). h.boot is what it started from.
+func (h *Host) watchPeers(ctx context.Context) {
+	boot := h.boot
 	t := time.NewTicker(peerWatchEvery)
 	defer t.Stop()
 	first, had := true, false
 	var lastTry time.Time
 	for {
-		count := len(ns.host.Network().Peers())
+		count := len(h.host.Network().Peers())
 		switch {
 		case count > 0:
 			if !had && !first {
-				n.log.Info("connected to peers again", "peers", count)
+				h.log.Info("connected to peers again", "peers", count)
 			}
-			ns.alone.Store(nil)
+			h.alone.Store(nil)
 		case first && len(boot) == 0:
-			n.setAlone(ns, "no peers: no bootstrap peers are configured and none are remembered; join a network with `myconet join INVITE` or `myconet connect MULTIADDR`")
+			h.setAlone("no peers: no bootstrap peers are configured and none are remembered; join a network with `myconet join INVITE` or `myconet connect MULTIADDR`")
 		case first:
-			n.setAlone(ns, "no peers: none of the bootstrap or remembered peers could be reached (see the log); join a network with `myconet join INVITE` or `myconet connect MULTIADDR`")
+			h.setAlone("no peers: none of the bootstrap or remembered peers could be reached (see the log); join a network with `myconet join INVITE` or `myconet connect MULTIADDR`")
 			lastTry = time.Now()
 		case had:
-			n.setAlone(ns, "no peers: lost every peer at "+time.Now().Format("15:04:05")+"; trying the known ones again every "+aloneRetry.String())
+			h.setAlone("no peers: lost every peer at " + time.Now().Format("15:04:05") + "; trying the known ones again every " + aloneRetry.String())
 		}
 		if count == 0 && time.Since(lastTry) >= aloneRetry {
 			lastTry = time.Now()
-			if known, err := n.bootstrapPeers(n.fileConfig()); err == nil && len(known) > 0 {
-				n.connectAll(ctx, ns, known, nil)
+			if known, err := h.bootstrapPeers(h.currentBootstrap()); err == nil && len(known) > 0 {
+				h.connectAll(ctx, known, nil)
 			}
 		}
 		first, had = false, count > 0
@@ -91,25 +92,26 @@ func (n *Node) watchPeers(ctx context.Context, ns *netState, boot []peer.AddrInf
 // aloneRetry is how often a node without peers dials the known ones again.
 const aloneRetry = 30 * time.Second
 
-func (n *Node) setAlone(ns *netState, why string) {
-	ns.alone.Store(&why)
-	n.log.Warn("this node is alone on the network", "why", why)
+func (h *Host) setAlone(why string) {
+	h.alone.Store(&why)
+	h.log.Warn("this node is alone on the network", "why", why)
 }
 
-// aloneNote is Status.Alone: empty while the node has peers.
-func (ns *netState) aloneNote(peers int) string {
+// Alone is Status.Alone: empty while the node has peers.
+func (h *Host) Alone(peers int) string {
 	if peers > 0 {
 		return ""
 	}
-	if p := ns.alone.Load(); p != nil {
+	if p := h.alone.Load(); p != nil {
 		return *p
 	}
 	return "no peers yet: still dialing the bootstrap and remembered peers"
 }
 
-// fileConfig returns the node's current effective configuration.
-func (n *Node) fileConfig() FileConfig {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.cfg
+// currentBootstrap is network.bootstrap as configured now.
+func (h *Host) currentBootstrap() []string {
+	if h.cfg.Bootstrap != nil {
+		return h.cfg.Bootstrap()
+	}
+	return h.cfg.Network.Bootstrap
 }

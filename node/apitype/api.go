@@ -1,9 +1,11 @@
-package node
+package apitype
 
 import (
 	"context"
 	"io"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // API is everything the CLI can ask of a node. Two implementations exist and must
@@ -349,4 +351,98 @@ type Status struct {
 	Packages int64     `json:"packages"`
 	// Moderation counts votes, tallies and the records rejected, by reason.
 	Moderation ModerationStats `json:"moderation"`
+}
+
+// PublishResult describes one of this node's mutable channels.
+type PublishResult struct {
+	MRI     string    `json:"mri"`    // myco://<peer-id>/<channel>
+	Target  string    `json:"target"` // the package MRI it points at
+	Seq     uint64    `json:"seq"`
+	Expires time.Time `json:"expires"`
+	// Pending is set when the record could not be stored in the network yet
+	// (no peers): the node keeps it and announces it as soon as it can.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// ProviderInfo is one node that holds a package.
+type ProviderInfo struct {
+	ID    string   `json:"id"`
+	Addrs []string `json:"addrs,omitempty"`
+	Self  bool     `json:"self,omitempty"`
+}
+
+// LogSettings is the answer of GET and POST /api/v1/log.
+type LogSettings struct {
+	// Level is the daemon's log level: debug, info, warn or error.
+	Level string `json:"level"`
+	// Access says whether the access log (one info line per API and
+	// gateway request) is on.
+	Access bool `json:"access"`
+}
+
+// LogRequest is the body of POST /api/v1/log: the fields set change, the
+// others stay.
+type LogRequest struct {
+	Level  string `json:"level,omitempty"`
+	Access *bool  `json:"access,omitempty"`
+}
+
+// ModerationStats counts moderation work since the node started.
+type ModerationStats struct {
+	VotesAccepted       int64            `json:"votes_accepted"`
+	AnnotationsAccepted int64            `json:"annotations_accepted"`
+	TalliesServed       int64            `json:"tallies_served"`
+	VotesServed         int64            `json:"votes_served"`
+	TalliesUsed         int64            `json:"tallies_used"`
+	Decisions           int64            `json:"decisions"`
+	VotesPulled         int64            `json:"votes_pulled"` // counted from another aggregator by sync
+	VotesPushed         int64            `json:"votes_pushed"` // handed to another aggregator by sync
+	Messages            int64            `json:"messages"`
+	Malformed           int64            `json:"malformed"`
+	Rejected            map[string]int64 `json:"rejected"` // by "vote/low_pow", "tally/bad_signature", …
+}
+
+// PathStat describes what an MRI names.
+type PathStat struct {
+	Package cid.Cid // the package root block (equals Content for bare UnixFS roots)
+	Content cid.Cid // the package's content root
+	CID     cid.Cid // the UnixFS node the path names
+	Type    string  // "file", "dir" or "symlink"
+	Size    int64   // file size; for a directory its cumulative DAG size
+	Name    string  // last path segment ("" at the root)
+	Entry   string  // the package's metadata entry page, if any
+	Title   string  // the package title
+	Target  string  // a symlink's target, as stored
+}
+
+// ReadSeekCloser is what OpenFile returns.
+type ReadSeekCloser interface {
+	io.ReadSeeker
+	io.Closer
+}
+
+// ReplicationStats counts a node's replication work since its network
+// started.
+type ReplicationStats struct {
+	// As a holder.
+	Checks    int64 // package checks run
+	Lookups   int64 // DHT closest-peer lookups made by checks
+	Recruited int64 // peers that accepted a replica request (fetching)
+	Refused   int64 // requests refused (quota, policy, busy)
+	Dropped   int64 // own replicas dropped as no longer responsible
+	// As a replica taker.
+	Accepted      int64 // replica requests accepted
+	RefusedQuota  int64
+	RefusedPolicy int64
+	Busy          int64
+	Fetched       int64 // replicas fetched and pinned
+	FetchFailed   int64
+	FetchedBytes  int64 // bytes of the DAGs pinned as replicas
+	// The protocol's own traffic, both directions: requests and their bytes
+	// (requests and answers).
+	Messages     int64
+	MessageBytes int64
+	// Workers is how many checks (and, separately, replica fetches) may run
+	// at once (quota.cpu); Running how many checks run now.
+	Workers, Running int64
 }

@@ -1,4 +1,4 @@
-package node
+package config
 
 import (
 	"bytes"
@@ -51,7 +51,7 @@ func ParseConfigText(text string) (FileConfig, error) {
 
 // writeConfigKey writes want, which differs from the file at path in key
 // only, by editing key's value in the file's text.
-func writeConfigKey(path, key string, want FileConfig) error {
+func WriteConfigKey(path, key string, want FileConfig) error {
 	data, err := os.ReadFile(path)
 	if os.IsNotExist(err) {
 		data, err = renderConfig(DefaultConfig()), nil
@@ -63,7 +63,7 @@ func writeConfigKey(path, key string, want FileConfig) error {
 	if err != nil {
 		return err
 	}
-	out, err := setConfigText(data, key, tomlValue(k.get(&want)))
+	out, err := SetConfigText(data, key, tomlValue(k.get(&want)))
 	if err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
 	}
@@ -80,7 +80,7 @@ func writeConfigKey(path, key string, want FileConfig) error {
 // setConfigText returns data with the value of key ("section.leaf") set to
 // the TOML value text val: the value replaced where the key is, else a line
 // added at the end of the key's table, else the table added at the end.
-func setConfigText(data []byte, key, val string) ([]byte, error) {
+func SetConfigText(data []byte, key, val string) ([]byte, error) {
 	section, leaf, _ := strings.Cut(key, ".")
 	var p unstable.Parser
 	p.Reset(data)
@@ -198,14 +198,4 @@ func ConfigTypedValue(key, text string) (any, error) {
 		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	return k.get(&c), nil
-}
-
-// Values is every key of the config with its typed value (for `config
-// show --json`).
-func (c *FileConfig) Values() map[string]any {
-	out := make(map[string]any, len(configKeys))
-	for _, k := range configKeys {
-		out[k.name] = k.get(c)
-	}
-	return out
 }

@@ -1,4 +1,4 @@
-package node
+package p2p
 
 import (
 	"context"
@@ -13,31 +13,28 @@ const mdnsService = "_myconet._udp"
 
 // startMDNS starts LAN discovery when network.mdns is on (off by default: it
 // sends multicast onto the local network). Found peers are connected to in
-// the network's own goroutines. The returned stop function is idempotent.
-func (n *Node) startMDNS(ns *netState) (stop func(), err error) {
-	svc := mdns.NewMdnsService(ns.host, mdnsService, mdnsNotifee{n: n, ns: ns})
+// the host's own goroutines. The returned stop function is idempotent.
+func (h *Host) startMDNS() (stop func(), err error) {
+	svc := mdns.NewMdnsService(h.host, mdnsService, mdnsNotifee{h})
 	if err := svc.Start(); err != nil {
 		return func() {}, err
 	}
 	return func() { svc.Close() }, nil
 }
 
-type mdnsNotifee struct {
-	n  *Node
-	ns *netState
-}
+type mdnsNotifee struct{ h *Host }
 
 // HandlePeerFound connects to a peer found on the LAN.
 func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
-	if ai.ID == m.n.id.PeerID {
+	if ai.ID == m.h.self {
 		return
 	}
-	m.ns.goOwned(func(ctx context.Context) {
+	m.h.goOwned(func(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
-		if err := m.ns.host.Connect(cctx, ai); err == nil {
-			m.n.savePeer(m.ns, ai.ID)
-			m.n.log.Info("found a peer on the LAN", "peer", ai.ID)
+		if err := m.h.host.Connect(cctx, ai); err == nil {
+			m.h.SavePeer(ai.ID)
+			m.h.log.Info("found a peer on the LAN", "peer", ai.ID)
 		}
 	})
 }

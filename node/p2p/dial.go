@@ -1,4 +1,4 @@
-package node
+package p2p
 
 // Reaching a peer: directly where the network allows, or else relayed by a
 // connected peer (circuit relay v2, which every node runs: startRelay).
@@ -35,50 +35,53 @@ const (
 	relayPingTimeout  = time.Second     // a relay that answers slower is skipped
 )
 
-// newStream opens a stream to p for protos, connecting first (see connect).
+// NewStream opens a stream to p for protos, connecting first (see ConnectPeer).
 // Relayed connections are allowed: this node's relays put no data or time
 // limit on circuits, and a stream over a limited one from another relay
 // is still better than none.
-func (ns *netState) newStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
-	if err := ns.connect(ctx, p); err != nil {
+func (h *Host) NewStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
+	if err := h.ConnectPeer(ctx, p); err != nil {
 		return nil, err
 	}
-	return ns.host.NewStream(network.WithAllowLimitedConn(ctx, "myconet"), p, protos...)
+	return h.host.NewStream(network.WithAllowLimitedConn(ctx, "myconet"), p, protos...)
 }
 
-// dialHost is ns's host whose NewStream is ns.newStream, for the services
-// (retrieval, replication) that take a host.Host and open streams on it.
+// Dialer is the libp2p host with NewStream as h.NewStream (directly or
+// relayed), for the services (retrieval, replication, moderation) that take
+// a host.Host and open streams on it.
+func (h *Host) Dialer() host.Host { return dialHost{h.host, h} }
+
 type dialHost struct {
 	host.Host
-	ns *netState
+	h *Host
 }
 
-func (h dialHost) NewStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
-	return h.ns.newStream(ctx, p, protos...)
+func (d dialHost) NewStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
+	return d.h.NewStream(ctx, p, protos...)
 }
 
-// connect makes sure there is a connection to id: an existing one, a direct
+// ConnectPeer makes sure there is a connection to id: an existing one, a direct
 // dial to the addresses the peerstore or the DHT knows, or else a relayed
 // one through the connected peers that offer relay service and answer a
 // ping now, fastest first. (libp2p's relay client dials one relay at a time
 // per destination, so a relay whose connection died silently must not be
 // tried: it would hold up the others until the deadline.)
-func (ns *netState) connect(ctx context.Context, id peer.ID) error {
-	h := ns.host
+func (hh *Host) ConnectPeer(ctx context.Context, id peer.ID) error {
+	h := hh.host
 	if h.Network().Connectedness(id) == network.Connected {
 		return nil
 	}
 	ps := h.Peerstore()
 	var direct []ma.Multiaddr
 	for _, a := range ps.Addrs(id) {
-		if !isRelayed(a) {
+		if !IsRelayed(a) {
 			direct = append(direct, a)
 		}
 	}
 	if len(direct) == 0 {
-		if ai, err := ns.dht.FindPeer(ctx, id); err == nil {
+		if ai, err := hh.dht.FindPeer(ctx, id); err == nil {
 			for _, a := range ai.Addrs {
-				if !isRelayed(a) {
+				if !IsRelayed(a) {
 					direct = append(direct, a)
 				}
 			}
@@ -95,7 +98,7 @@ func (ns *netState) connect(ctx context.Context, id peer.ID) error {
 			return nil
 		}
 	}
-	relays := ns.liveRelays(ctx, id)
+	relays := hh.liveRelays(ctx, id)
 	var lastErr error = errors.New("no relay to reach it through")
 	for _, r := range relays {
 		circ, err := ma.NewMultiaddr("/p2p/" + r.id.String() + "/p2p-circuit")
@@ -121,12 +124,12 @@ type liveRelay struct {
 // liveRelays pings, in parallel, every directly connected peer (but dst)
 // that offers relay service and returns those that answered within
 // relayPingTimeout, fastest first. One that does not answer is disconnected.
-func (ns *netState) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
-	h := ns.host
+func (hh *Host) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
+	h := hh.host
 	var cands []liveRelay
 	for _, c := range h.Network().Conns() {
 		r := c.RemotePeer()
-		if r == dst || isRelayed(c.RemoteMultiaddr()) || slices.ContainsFunc(cands, func(l liveRelay) bool { return l.id == r }) {
+		if r == dst || IsRelayed(c.RemoteMultiaddr()) || slices.ContainsFunc(cands, func(l liveRelay) bool { return l.id == r }) {
 			continue
 		}
 		if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
@@ -158,7 +161,8 @@ func (ns *netState) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
 	return live
 }
 
-func isRelayed(a ma.Multiaddr) bool {
+// IsRelayed reports whether a is a circuit address (through a relay).
+func IsRelayed(a ma.Multiaddr) bool {
 	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
 	return err == nil
 }

@@ -3,12 +3,14 @@ package node
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/myconet/myconet/node/apitype"
 )
 
 // The moderation routes of the HTTP API (see routes in httpapi.go).
 
 func (h *apiHandler) vote(w http.ResponseWriter, r *http.Request) {
-	var req VoteRequest
+	var req apitype.VoteRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -18,7 +20,7 @@ func (h *apiHandler) vote(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) retract(w http.ResponseWriter, r *http.Request) {
-	var req RetractRequest
+	var req apitype.RetractRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -28,7 +30,7 @@ func (h *apiHandler) retract(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) annotate(w http.ResponseWriter, r *http.Request) {
-	var req AnnotateRequest
+	var req apitype.AnnotateRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -46,7 +48,7 @@ func (h *apiHandler) tally(w http.ResponseWriter, r *http.Request) {
 	verify := false
 	if s := r.URL.Query().Get("verify"); s != "" {
 		if verify, err = strconv.ParseBool(s); err != nil {
-			writeError(w, codedf(CodeInvalid, "verify: want true or false, got %q", s))
+			writeError(w, apitype.Errorf(apitype.CodeInvalid, "verify: want true or false, got %q", s))
 			return
 		}
 	}
@@ -65,7 +67,7 @@ func (h *apiHandler) moderationWhy(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *apiHandler) moderationSet(w http.ResponseWriter, r *http.Request) {
-	var req ModerationRuleRequest
+	var req apitype.ModerationRuleRequest
 	if err := readJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
@@ -77,7 +79,7 @@ func (h *apiHandler) moderationSet(w http.ResponseWriter, r *http.Request) {
 func (h *apiHandler) moderationRules(w http.ResponseWriter, r *http.Request) {
 	v, err := h.api.ModerationRules(r.Context())
 	if v == nil {
-		v = []ModerationRule{}
+		v = []apitype.ModerationRule{}
 	}
 	reply(w, v, err)
 }

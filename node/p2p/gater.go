@@ -1,4 +1,4 @@
-package node
+package p2p
 
 import (
 	"sync"
@@ -48,7 +48,7 @@ func (g *connGater) InterceptPeerDial(p peer.ID) bool { return !g.full(p) }
 
 // InterceptAddrDial allows every address but direct ones of noDirect peers.
 func (g *connGater) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
-	return isRelayed(a) || !g.relayOnly(p)
+	return IsRelayed(a) || !g.relayOnly(p)
 }
 
 func (g *connGater) relayOnly(p peer.ID) bool {
@@ -61,7 +61,7 @@ func (g *connGater) InterceptAccept(network.ConnMultiaddrs) bool { return !g.ful
 
 // InterceptSecured refuses when full, now that the peer is known.
 func (g *connGater) InterceptSecured(_ network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
-	if !isRelayed(c.RemoteMultiaddr()) && g.relayOnly(p) {
+	if !IsRelayed(c.RemoteMultiaddr()) && g.relayOnly(p) {
 		return false
 	}
 	return !g.full(p)
@@ -69,3 +69,18 @@ func (g *connGater) InterceptSecured(_ network.Direction, p peer.ID, c network.C
 
 // InterceptUpgraded allows every upgraded connection.
 func (g *connGater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+
+// RelayOnly makes the host refuse direct connections with p, to and from,
+// and closes those it has: the two reach each other through relays only.
+// (Tests model peers that cannot reach each other with it.)
+func (h *Host) RelayOnly(p peer.ID) {
+	h.gater.noDirect.Store(p, struct{}{})
+	for _, c := range h.host.Network().ConnsToPeer(p) {
+		if !IsRelayed(c.RemoteMultiaddr()) {
+			_ = c.Close()
+		}
+	}
+}
+
+// AllowDirect undoes RelayOnly.
+func (h *Host) AllowDirect(p peer.ID) { h.gater.noDirect.Delete(p) }
