@@ -402,11 +402,8 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 		b.staged[k] = struct{}{}
 	}
 	b.written += newBytes
-	if blobs := b.db.blobs; len(indexed) > 0 || len(unused) > 0 {
-		tx.OnCommit(func() {
-			blobs.indexed(indexed)
-			blobs.release(unused)
-		})
+	if blobs := b.db.blobs; len(unused) > 0 {
+		tx.OnCommit(func() { blobs.release(unused) })
 	}
 	return &flushResult{staged: stagedNow, touched: touchedNow, written: newBytes, large: large, blobs: indexed}, nil
 }

@@ -60,10 +60,6 @@ type blobFile struct {
 	freed []hole
 	// writers holds a token per write under way (blobWriters).
 	writers chan struct{}
-	// reserved are the ranges written or being written by batches and not
-	// yet indexed or released: Open's gap scan must not touch them, and
-	// Check counts them.
-	reserved map[int64]int64
 }
 
 // blobThreshold is the block size from which a batch writes a block into
@@ -127,7 +123,7 @@ func openBlobFile(path string, noSync bool) (*blobFile, error) {
 		return nil, fmt.Errorf("store: open blob file: %w", err)
 	}
 	b := &blobFile{f: f, noSync: noSync, end: alignUp(st.Size()),
-		readers: make(map[uint64]int), reserved: make(map[int64]int64), writers: make(chan struct{}, blobWriters)}
+		readers: make(map[uint64]int), writers: make(chan struct{}, blobWriters)}
 	b.write = canPunch(f)
 	if b.write {
 		if d := openDirect(path + ".blob"); d != nil {
@@ -182,7 +178,6 @@ func (b *blobFile) reserve(size int) blobLoc {
 	b.mu.Lock()
 	off := b.end
 	b.end += n
-	b.reserved[off] = n
 	b.mu.Unlock()
 	return blobLoc{off: off, size: size}
 }
@@ -247,19 +242,9 @@ func alignedBuf(n int) *[]byte {
 	return &buf
 }
 
-// indexed forgets the reservation of ranges now indexed (or deleted).
-func (b *blobFile) indexed(locs []blobLoc) {
-	b.mu.Lock()
-	for _, l := range locs {
-		delete(b.reserved, l.off)
-	}
-	b.mu.Unlock()
-}
-
 // release gives back ranges that were written but never indexed: nobody can
 // read them, so their holes are punched at once.
 func (b *blobFile) release(locs []blobLoc) {
-	b.indexed(locs)
 	for _, l := range locs {
 		punch(b.f, l.off, alignUp(int64(l.size)))
 	}

@@ -115,8 +115,8 @@ func TestBlobTidyAfterCrash(t *testing.T) {
 	path, db := openBlobTest(t, Config{})
 	a, b := blobTestBlock(t, 1, 200_000), blobTestBlock(t, 2, 300_000)
 	putPinned(t, db, a)
-	// An orphan in the middle: written, never indexed, left reserved as
-	// by a batch whose process died.
+	// An orphan in the middle: written, never indexed, as by a batch
+	// whose process died.
 	orphan, err := db.blobs.put(blobTestBlock(t, 3, 1<<20).Data)
 	if err != nil {
 		t.Fatal(err)
