@@ -149,7 +149,7 @@ func ipfsRound(tag, repo, big, small string, size int64, nfiles int, sha float64
 	report(tag, "add", size, r, sha)
 	c := strings.TrimSpace(r.out)
 	out := filepath.Join(repo, "big.out")
-	if r, err = myco(ipfsBin, env, "get", "--offline", c, "-o", out); err != nil {
+	if r, err = myco(ipfsBin, env, "get", "--offline", "--progress=false", c, "-o", out); err != nil {
 		return err
 	}
 	report(tag, "get (local)", size, r, sha)
