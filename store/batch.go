@@ -90,6 +90,16 @@ func (p *pendingBlock) size() int64 {
 // of a 1 GiB add.
 const flushBlobBytes = 128 << 20
 
+// blobFlush is the flushBlobBytes of this batch: a Keep batch (a fetch)
+// flushes as often as for small blocks, so that a crash loses little of what
+// it verified and the DAG shows in the store as it arrives.
+func (b *Batch) blobFlush() int64 {
+	if b.keep {
+		return flushBytes
+	}
+	return flushBlobBytes
+}
+
 // NewBatch starts a batch. If opts.Expected bytes would not fit under the
 // quota even after evicting every cache pin, it returns ErrQuota and changes
 // nothing; otherwise it evicts least recently used cache pins as needed.
@@ -158,7 +168,7 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 	} else {
 		b.pendLen += p.size()
 	}
-	if b.pendLen >= flushBytes || b.blobLen >= flushBlobBytes {
+	if b.pendLen >= flushBytes || b.blobLen >= b.blobFlush() {
 		return b.flushLocked()
 	}
 	if q := b.db.quota.Load(); q > 0 && b.pendLen+b.blobLen > q {
