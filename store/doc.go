@@ -39,7 +39,9 @@
 //
 // Content is added through a Batch. Put buffers blocks and writes them in one
 // transaction per ~16 MiB, marking each new block as staged in the same
-// transaction. Commit writes the pin (and package record) and clears the
+// transaction; blob blocks are written to the blob file as they come, and
+// the blob file is fsynced before the transaction that indexes them (every
+// 128 MiB, or 16 MiB for a Keep batch). Commit writes the pin (and package record) and clears the
 // staged marks of the batch and of the pinned DAG, in one transaction. Abort
 // deletes the blocks only it staged. Open deletes every block still staged:
 // they belong to a process that crashed. So after a crash at any point a
