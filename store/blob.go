@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
@@ -108,7 +109,11 @@ func decodeBlobIndex(v []byte) (blobLoc, bool) {
 	if m <= 0 || 1+n+m != len(v) || size > 1<<40 {
 		return blobLoc{}, false
 	}
-	return blobLoc{off: int64(off), size: int(size)}, true
+	l := blobLoc{off: int64(off), size: int(size)}
+	if !bytes.Equal(encodeBlobIndex(l), v) {
+		return blobLoc{}, false // not the one encoding (overlong varints)
+	}
+	return l, true
 }
 
 // openBlobFile opens (creating) the blob file beside the store at path.
