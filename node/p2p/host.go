@@ -170,7 +170,7 @@ func New(cfg Config) (_ *Host, reterr error) {
 	// machine it reports "private" and ModeAutoServer drops to client:
 	// a node that only has private addresses and starts only from private
 	// peers serves outright.
-	mode := dht.ModeAutoServer
+	mode := dhtStartMode(h.host.Addrs(), h.boot) // reach_dial.go: ModeAuto behind NAT
 	switch {
 	case cfg.DHTServer || cfg.Network.DHT == "server":
 		mode = dht.ModeServer
