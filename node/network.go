@@ -28,7 +28,6 @@ type netState struct {
 	host      host.Host          // p2p.Host()
 	dht       *dht.IpfsDHT       // p2p.DHT()
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
-	streamSem chan struct{}      // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator         // replication (replicate.go); nil if it failed to start
 	mod       *moderate.Service   // moderation, while on the network (node/moderate)
@@ -88,7 +87,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
 		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
-		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
+		Now: n.now, Log: n.log, PeerLog: n.baseLog.With("component", "peers"), Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
 	if err != nil {
@@ -97,7 +96,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.p2p, ns.host, ns.dht, ns.up, ns.down = h, h.Host(), h.DHT(), h.Up(), h.Down()
 	ns.retrieval, err = retrieval.New(retrieval.Config{
 		// Bulk data moves through retrieval: its streams pay the bandwidth quotas.
-		Host:   &bandwidth.Host{Host: dialHost{ns.host, ns}, Up: ns.up, Down: ns.down}, // dial.go: directly or relayed
+		Host:   &bandwidth.Host{Host: h.Dialer(), Up: ns.up, Down: ns.down}, // directly or relayed
 		Blocks: n.db,
 		Links:  blockLinks,
 		Allow:  func(root cid.Cid) bool { return !n.withheld(root) },
@@ -111,9 +110,9 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	n.net = ns
 	n.mu.Unlock()
+	n.startLibraryNetwork(ns)
 
 	h.Start(runCtx) // bootstrap, remembering peers, reproviding, mDNS
-	n.logPeerEvents(ns)
 	ns.mod = n.startModeration(ns)
 	ns.repl = n.startReplication(ns)
 	if err := n.startOverlay(ns, cfg); err != nil {
@@ -137,6 +136,7 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
+	n.stopLibrary(ns) // replication and fetches use the network
 	if ns != nil {
 		n.srch.Stop()
 		n.chans.Stop()

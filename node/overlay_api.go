@@ -19,9 +19,10 @@ import (
 func (n *Node) startOverlay(ns *netState, cfg config.FileConfig) error {
 	opts := overlaynet.Options{
 		Host: ns.host, DHT: ns.dht, Priv: n.id.Priv, Config: cfg.Overlay,
-		Connect: ns.p2p.ConnectPeer, // directly or relayed
-		Punched: ns.p2p.Punched,
-		Logger:  n.baseLog,
+		Connect:        ns.p2p.ConnectPeer, // directly or relayed
+		Punched:        ns.p2p.Punched,
+		DialAdvertised: ns.p2p.DialAdvertised,
+		Logger:         n.baseLog,
 	}
 	if hps := ns.p2p.HolePunch(); hps != nil {
 		opts.HolePunch = hps

@@ -13,8 +13,9 @@ import (
 
 // Names across namespaces a–b–c: in a, curl reaches a web server in c by
 // c's peer ID, by a petname a gave c, and by the name c published for
-// itself, through a's own DNS server on its overlay address (the
-// namespace's resolv.conf points there). Issue 15 §3.
+// itself (under the petname and under c's peer ID), through a's own DNS
+// server on its overlay address (the namespace's resolv.conf points
+// there); and `ssh laptop.myco` reaches an sshd in c. Issue 15 §3.
 func TestNetnsNames(t *testing.T) {
 	needNetns(t)
 	if _, err := exec.LookPath("curl"); err != nil {
@@ -63,7 +64,11 @@ func TestNetnsNames(t *testing.T) {
 	}
 	dc.MustCLI("name", "publish", "www")
 	lab.Eventually(20*time.Second, "curl in a of the name c published", func() bool { return get("www.server.myco") })
+	if !get("www." + dc.ID.PeerID + ".myco") {
+		t.Fatalf("curl by the published name under c's peer ID: %s", last)
+	}
 	if _, err := a.Run("curl", "-sS", "-m", "5", "http://nobody.myco:8080/"); err == nil {
 		t.Fatal("an unknown .myco name resolved")
 	}
+	t.Run("ssh", func(t *testing.T) { sshByName(t, lab, da, dc) }) // netns_ssh_test.go
 }

@@ -59,12 +59,37 @@ func startPublic(nl *netns.NATLab) []*netns.Daemon {
 	return pubs
 }
 
+// logLines logs the lines of d's log that contain any of words (the last 40).
+func logLines(t *testing.T, d *netns.Daemon, words ...string) {
+	var keep []string
+	for _, line := range strings.Split(d.Proc.Output(), "\n") {
+		for _, w := range words {
+			if strings.Contains(line, w) {
+				keep = append(keep, line)
+				break
+			}
+		}
+	}
+	t.Logf("%s's log (%s):\n%s", d.NS.Tag, strings.Join(words, ", "), strings.Join(keep[max(0, len(keep)-40):], "\n"))
+}
+
+// startPair starts daemons a<n> and b<n> behind NATs of types na and nb,
+// both bootstrapping from the public daemon boot only.
+func startPair(nl *netns.NATLab, boot *netns.Daemon, n int, na, nb netns.NATType) (da, db *netns.Daemon) {
+	ha, _ := nl.Behind(fmt.Sprintf("a%d", n), na)
+	hb, _ := nl.Behind(fmt.Sprintf("b%d", n), nb)
+	o := netns.DaemonOptions{Args: bootArgs(boot)}
+	return ha.StartDaemon(bin, o), hb.StartDaemon(bin, o)
+}
+
 // TestNetnsNAT: two nodes behind home routers (nftables masquerade), which
 // know only one of four public nodes, reach each other over the overlay
 // through a relay, and go direct by hole punching where the NATs allow it.
 // MYCONET_NAT_TRIES=N repeats each pair N times and logs the success rate
 // and times (the per-pair table of docs/ARCHITECTURE.md);
-// MYCONET_NAT_ONLY=symmetric-symmetric runs one pair.
+// MYCONET_NAT_ONLY=symmetric-symmetric runs one pair; MYCONET_NAT_MATRIX=1 adds
+// full cone ↔ full cone, full cone ↔ port restricted and port restricted ↔
+// symmetric.
 func TestNetnsNAT(t *testing.T) {
 	if err := netns.NATUsable(); err != nil {
 		t.Skip(err)
@@ -86,6 +111,16 @@ func TestNetnsNAT(t *testing.T) {
 		{netns.FullCone, netns.Symmetric, true},
 		{netns.Symmetric, netns.Symmetric, false},
 	}
+	if os.Getenv("MYCONET_NAT_MATRIX") != "" { // the other pairs, for the table
+		pairs = append(pairs, []struct {
+			a, b   netns.NATType
+			direct bool
+		}{
+			{netns.FullCone, netns.FullCone, true},
+			{netns.FullCone, netns.PortRestricted, true},
+			{netns.PortRestricted, netns.Symmetric, false},
+		}...)
+	}
 	if os.Getenv("MYCONET_NAT_DEBUG") != "" {
 		pairs = pairs[:1]
 	}
@@ -103,19 +138,24 @@ func TestNetnsNAT(t *testing.T) {
 		var times []string
 		for range tries {
 			n++
-			ha, _ := nl.Behind(fmt.Sprintf("a%d", n), pr.a)
-			hb, _ := nl.Behind(fmt.Sprintf("b%d", n), pr.b)
-			boot := netns.DaemonOptions{Args: bootArgs(pubs[0])}
-			da := ha.StartDaemon(bin, boot)
-			db := hb.StartDaemon(bin, boot)
+			da, db := startPair(nl, pubs[0], n, pr.a, pr.b)
 			start := time.Now()
 			var last string
-			nl.Eventually(60*time.Second, fmt.Sprintf("%s→%s: a ping reply from b", pr.a, pr.b), func() bool {
+			replied := false
+			for time.Since(start) < 60*time.Second && !replied {
 				out, err := da.CLI("ping", "-c", "1", "-W", "3s", db.ID.Address)
 				last = fmt.Sprint(out, err)
-				return err == nil
-			})
+				replied = err == nil
+			}
 			first := time.Since(start)
+			if !replied { // record it and go on: one try must not end a long run
+				t.Errorf("%s→%s: no ping reply from b within 60 s: %s", pr.a, pr.b, last)
+				logLines(t, da, "resolve", "overlay", "relay")
+				times = append(times, "no reply in 60 s")
+				da.Proc.Stop()
+				db.Proc.Stop()
+				continue
+			}
 			deadline := time.Now().Add(30 * time.Second)
 			path := ""
 			for time.Now().Before(deadline) {

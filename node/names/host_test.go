@@ -114,8 +114,8 @@ func (m mapRouting) GetValue(ctx context.Context, k string, _ ...routing.Option)
 	return nil, routing.ErrNotFound
 }
 
-// TestResolveHostStale: a record served after its expiry is refused, and a
-// missing one is ErrNotFound.
+// TestResolveHostStale: a record served after its expiry, or forged, is
+// refused, and a missing one is ErrNotFound.
 func TestResolveHostStale(t *testing.T) {
 	k := testKey(t, 1)
 	id := testPeer(t, k)
@@ -131,5 +131,24 @@ func TestResolveHostStale(t *testing.T) {
 	}
 	if _, err := ResolveHost(context.Background(), r, id, "mail", hostT0); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("missing: %v", err)
+	}
+	// A DHT node that serves, under the publisher's name, a record signed by
+	// another key (its own "www", or the publisher's own record for another
+	// name) is not believed.
+	other := testKey(t, 3)
+	forged, err := NewHostRecord(other, "www", hostAddr(t, 4), 9, hostT0, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r[HostKey(id, "www")] = mustEncode(t, forged)
+	if _, err := ResolveHost(context.Background(), r, id, "www", hostT0); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("forged by another key: %v", err)
+	}
+	if _, err := PublishHost(context.Background(), r, k, "mail", hostAddr(t, 4), 1, time.Hour, hostT0); err != nil {
+		t.Fatal(err)
+	}
+	r[HostKey(id, "www")] = r[HostKey(id, "mail")]
+	if _, err := ResolveHost(context.Background(), r, id, "www", hostT0); !errors.Is(err, ErrKeyMismatch) {
+		t.Fatalf("the publisher's mail record served as www: %v", err)
 	}
 }

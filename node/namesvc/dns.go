@@ -157,13 +157,18 @@ func resolverSetup(ctx context.Context, addr, tunName string) (string, bool) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	err := exec.CommandContext(ctx, "resolvectl", "dns", tunName, host).Run()
-	if err == nil {
-		err = exec.CommandContext(ctx, "resolvectl", "domain", tunName, "~"+Zone).Run()
-	}
-	if err != nil {
+	resolvectl := func(args ...string) error { return exec.CommandContext(ctx, "resolvectl", args...).Run() }
+	// Fails when systemd-resolved does not run: the printed how-to stays.
+	if err := resolvectl("dns", tunName, host); err != nil {
 		return "", false
 	}
+	if err := resolvectl("domain", tunName, "~"+Zone); err != nil {
+		_ = resolvectl("revert", tunName) // a server without its domain could get other queries
+		return "", false
+	}
+	// Only .myco goes to the link, never other names (systemd < 240 lacks
+	// default-route; the routing-only domain is enough there).
+	_ = resolvectl("default-route", tunName, "false")
 	return "systemd-resolved sends ." + Zone + " queries on " + tunName + " to " + host, true
 }
 

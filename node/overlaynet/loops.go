@@ -32,7 +32,7 @@ func (o *Service) publishLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		if o.dht.RoutingTable().Size() == 0 {
-			t.Reset(time.Second)
+			t.Reset(250 * time.Millisecond) // a new node is unreachable until this record is out
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -122,7 +122,8 @@ func (o *Service) probe(ctx context.Context, l *overlayLink) {
 // connected peers that offer relay service, so that peers which cannot dial
 // this node reach it through them.
 func (o *Service) reserveLoop(ctx context.Context) {
-	t := time.NewTimer(2 * time.Second)
+	wait := 250 * time.Millisecond
+	t := time.NewTimer(2 * wait)
 	defer t.Stop()
 	h := o.host
 	for {
@@ -156,6 +157,9 @@ func (o *Service) reserveLoop(ctx context.Context) {
 				delete(o.relays, r)
 				o.log.Debug("overlay: relay reservation", "relay", r, "err", err)
 			} else {
+				if !held {
+					o.log.Debug("overlay: relay reservation held", "relay", r)
+				}
 				o.relays[r] = res.Expiration
 			}
 			o.mu.Unlock()
@@ -166,8 +170,15 @@ func (o *Service) reserveLoop(ctx context.Context) {
 				delete(o.relays, r)
 			}
 		}
+		held := len(o.relays)
 		o.mu.Unlock()
-		t.Reset(10 * time.Second)
+		// Until it holds one, a node behind NAT cannot be reached at all:
+		// look again soon, backing off to the usual 10 s.
+		wait = min(2*wait, 10*time.Second)
+		if held > 0 {
+			wait = 10 * time.Second
+		}
+		t.Reset(wait)
 	}
 }
 

@@ -93,22 +93,26 @@ type Options struct {
 	Punched func(id peer.ID, c network.Conn) bool
 	// HolePunch retries hole punching to relayed-only peers (nil: none).
 	HolePunch HolePuncher
-	Logger    *slog.Logger // without component; the service adds its own
+	// DialAdvertised dials the public addresses a relayed-only peer
+	// advertises, before hole punching is tried (nil: punching only).
+	DialAdvertised func(ctx context.Context, id peer.ID) error
+	Logger         *slog.Logger // without component; the service adds its own
 }
 
 // Service is the running overlay.
 type Service struct {
-	host    host.Host
-	dht     *dht.IpfsDHT
-	priv    crypto.PrivKey
-	self    netip.Addr // this node's overlay address
-	dial    func(ctx context.Context, id peer.ID) error
-	punched func(id peer.ID, c network.Conn) bool
-	hps     HolePuncher
-	log     *slog.Logger
-	router  *overlay.Router
-	tun     string // interface name, "" without a TUN
-	note    string // for status: why there is no TUN, or the TUN's name
+	host           host.Host
+	dht            *dht.IpfsDHT
+	priv           crypto.PrivKey
+	self           netip.Addr // this node's overlay address
+	dial           func(ctx context.Context, id peer.ID) error
+	punched        func(id peer.ID, c network.Conn) bool
+	hps            HolePuncher
+	dialAdvertised func(ctx context.Context, id peer.ID) error
+	log            *slog.Logger
+	router         *overlay.Router
+	tun            string // interface name, "" without a TUN
+	note           string // for status: why there is no TUN, or the TUN's name
 
 	pingID  atomic.Uint32
 	pingsMu sync.Mutex
@@ -140,7 +144,7 @@ func New(opts Options) (*Service, error) {
 	cfg := opts.Config
 	o := &Service{
 		host: opts.Host, dht: opts.DHT, priv: opts.Priv, self: overlay.AddressFromKey(pub),
-		dial: opts.Connect, punched: opts.Punched, hps: opts.HolePunch,
+		dial: opts.Connect, punched: opts.Punched, hps: opts.HolePunch, dialAdvertised: opts.DialAdvertised,
 		log:   opts.Logger.With("component", "overlay"),
 		pings: make(map[uint32]chan pingEvent), links: make(map[peer.ID]*overlayLink),
 		inbound: make(map[network.Stream]struct{}), relays: make(map[peer.ID]time.Time),

@@ -13,6 +13,7 @@ package overlaynet
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -171,9 +172,7 @@ func (o *Service) punchLoop(ctx context.Context) {
 		o.mu.Unlock()
 		// DirectConnect waits, without a deadline, until the service has a
 		// public address; it serves its protocol from then on.
-		if !slices.Contains(o.host.Mux().Protocols(), holepunch.Protocol) {
-			continue
-		}
+		punching := slices.Contains(o.host.Mux().Protocols(), holepunch.Protocol)
 		now := time.Now()
 		live := map[peer.ID]bool{}
 		for _, id := range ids {
@@ -195,8 +194,16 @@ func (o *Service) punchLoop(ctx context.Context) {
 			st.busy.Store(true)
 			o.goOwned(func(ctx context.Context) {
 				defer st.busy.Store(false)
-				err := hps.DirectConnect(id)
-				o.log.Debug("overlay: hole punching retried", "peer", id, "err", err)
+				// A public address the peer advertises may take a plain dial
+				// (a full cone NAT, a forwarded port): p2p/reach_dial.go.
+				err := errors.New("no advertised address dialed")
+				if o.dialAdvertised != nil {
+					err = o.dialAdvertised(ctx, id)
+				}
+				if err != nil && punching {
+					err = hps.DirectConnect(id)
+				}
+				o.log.Debug("overlay: direct connection retried", "peer", id, "err", err)
 			})
 		}
 		for id := range peers {

@@ -60,10 +60,11 @@ func (d dialHost) NewStream(ctx context.Context, p peer.ID, protos ...protocol.I
 	return d.h.NewStream(ctx, p, protos...)
 }
 
-// ConnectPeer makes sure there is a connection to id: an existing one, a direct
-// dial to the addresses the peerstore or the DHT knows, or else a relayed
-// one through the connected peers that offer relay service and answer a
-// ping now, fastest first. (libp2p's relay client dials one relay at a time
+// ConnectPeer makes sure there is a connection to id: an existing one, a
+// direct dial to the addresses the peerstore or the DHT knows, or a relayed
+// one (tried alongside once the direct dial had a head start: dialRace)
+// through the connected peers that offer relay service and answer a ping
+// now, fastest first. (libp2p's relay client dials one relay at a time
 // per destination, so a relay whose connection died silently must not be
 // tried: it would hold up the others until the deadline.)
 func (hh *Host) ConnectPeer(ctx context.Context, id peer.ID) error {
@@ -90,16 +91,15 @@ func (hh *Host) ConnectPeer(ctx context.Context, id peer.ID) error {
 	// Forget relayed addresses from earlier paths; the live ones come back below.
 	ps.ClearAddrs(id)
 	ps.AddAddrs(id, direct, peerstore.TempAddrTTL)
-	if len(direct) > 0 {
-		dctx, cancel := context.WithTimeout(ctx, dialDirectTimeout)
-		err := h.Connect(dctx, peer.AddrInfo{ID: id})
-		cancel()
-		if err == nil {
-			return nil
-		}
-	}
+	return hh.dialRace(ctx, id, len(direct) > 0) // reach_dial.go: direct, and relayed after a head start
+}
+
+// connectRelayed connects to id through the first live relay that carries it.
+func (hh *Host) connectRelayed(ctx context.Context, id peer.ID) error {
+	h := hh.host
 	relays := hh.liveRelays(ctx, id)
 	var lastErr error = errors.New("no relay to reach it through")
+	clearDialBackoff(h, id) // reach_dial.go
 	for _, r := range relays {
 		circ, err := ma.NewMultiaddr("/p2p/" + r.id.String() + "/p2p-circuit")
 		if err != nil {
