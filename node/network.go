@@ -136,10 +136,10 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
+	n.srch.Stop()     // search and channels first: following fetches through the library
+	n.chans.Stop()    // (both are no-ops when not started)
 	n.stopLibrary(ns) // replication and fetches use the network
 	if ns != nil {
-		n.srch.Stop()
-		n.chans.Stop()
 		ns.close()
 	}
 }
