@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -53,71 +52,5 @@ func TestBookmarkAddConcurrent(t *testing.T) {
 	wg.Wait()
 	if len(won) != 1 || refused != 7 {
 		t.Fatalf("%d adds won, %d refused", len(won), refused)
-	}
-}
-
-// TestKeptResolutionScope: a kept resolution answers only for the channel
-// its followed bookmark names (same publisher, same channel), only while the
-// bookmark follows it, and a forced replacement forgets it.
-func TestKeptResolutionScope(t *testing.T) {
-	n := testNode(t)
-	ctx := context.Background()
-	res := addSmall(t, n, 4)
-	pkg, _ := n.resolveRef(ctx, res.MRI)
-	other := func(name string) string {
-		id, err := loadOrCreateIdentity(filepath.Join(t.TempDir(), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id.PeerID.String()
-	}
-	alice, bob := other("alice"), other("bob")
-	channel := "myco://" + alice + "/docs"
-	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: channel, Follow: true}); err != nil {
-		t.Fatal(err)
-	}
-	// Offline and never resolved: nothing to fall back on.
-	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, apitype.ErrNoDaemon) {
-		t.Fatalf("open before any resolution: %v", err)
-	}
-	b, _ := n.db.Bookmark("docs")
-	n.keepResolution(b, pkg.Root)
-	o, err := n.OpenURL(ctx, "docs")
-	if err != nil || !o.Stale || !strings.Contains(o.URL, pkg.Root.String()) {
-		t.Fatalf("open with a kept resolution: %+v %v", o, err)
-	}
-	if o2, err := n.OpenURL(ctx, channel+"/sub/page.html"); err != nil || !strings.HasSuffix(o2.URL, "/sub/page.html") {
-		t.Fatalf("a path under the channel: %+v %v", o2, err)
-	}
-	for _, ref := range []string{"myco://" + bob + "/docs", "myco://" + alice + "/other"} {
-		if _, err := n.OpenURL(ctx, ref); !errors.Is(err, apitype.ErrNoDaemon) {
-			t.Errorf("open %s used another channel's kept resolution: %v", ref, err)
-		}
-	}
-	// Unfollowing forgets it.
-	if _, err := n.BookmarkFollow(ctx, "docs", false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.OpenURL(ctx, "docs"); !errors.Is(err, apitype.ErrNoDaemon) {
-		t.Fatalf("open after unfollow: %v", err)
-	}
-	// Following again and replacing with force forgets it too.
-	if _, err := n.BookmarkFollow(ctx, "docs", true); err != nil {
-		t.Fatal(err)
-	}
-	b, _ = n.db.Bookmark("docs")
-	n.keepResolution(b, pkg.Root)
-	if _, err := n.BookmarkAdd(ctx, apitype.BookmarkRequest{Name: "docs", Ref: channel, Follow: true, Force: true}); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := n.db.Bookmark("docs"); b.Resolved.Defined() {
-		t.Fatalf("a replaced bookmark kept the old resolution: %+v", b)
-	}
-	// A resolution kept for a bookmark that changed meanwhile is dropped.
-	stale := b
-	stale.Target = "myco://" + bob + "/docs"
-	n.keepResolution(stale, pkg.Root)
-	if b, _ := n.db.Bookmark("docs"); b.Resolved.Defined() {
-		t.Fatalf("kept a resolution for a target the bookmark no longer has: %+v", b)
 	}
 }

@@ -115,7 +115,7 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		}
 		return apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
-	defer n.metrics.countFetch(&reterr)
+	defer n.metrics.CountFetch(&reterr)
 	providers, err := n.findProviders(ctx, ns, root, providerLinger)
 	if err != nil {
 		return err

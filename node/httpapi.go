@@ -16,6 +16,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/httpx"
+	"github.com/myconet/myconet/node/metrics"
 )
 
 // HTTP API wire details shared with node/client.
@@ -38,11 +39,16 @@ type (
 		Stat(ctx context.Context, ref string) (apitype.PathStat, error)
 		WriteTar(ctx context.Context, ref string, w io.Writer) error
 	}
+	// metricsSource offers the registry /metrics serves and the API
+	// counts into (a node's own); without it the handler keeps its own.
+	metricsSource interface {
+		Metrics() *metrics.Metrics
+	}
 	// fetcher brings what a ref names into the local store from the
 	// network, reporting progress (get, cat and the rest fetch too, but
 	// silently, inside their first call).
 	fetcher interface {
-		fetchForAPI(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
+		FetchPackage(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
 	}
 )
 
@@ -72,10 +78,10 @@ func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler
 		log:   log.With("component", "api"),
 		mux:   http.NewServeMux(),
 	}
-	if ms, ok := api.(interface{ nodeMetrics() *metrics }); ok {
-		h.m = ms.nodeMetrics()
+	if ms, ok := api.(metricsSource); ok {
+		h.m = ms.Metrics()
 	} else {
-		h.m = newMetrics(statsCollector{api: api})
+		h.m = metrics.New(nil, metrics.Stats{API: api})
 	}
 	for _, rt := range h.routes() {
 		h.mux.HandleFunc(rt.pattern, rt.fn)
@@ -105,7 +111,7 @@ type apiHandler struct {
 	token []byte
 	log   *slog.Logger
 	mux   *http.ServeMux
-	m     *metrics // the registry /metrics serves; counts requests
+	m     *metrics.Metrics // the registry /metrics serves; counts requests
 }
 
 func (h *apiHandler) routes() []apiRoute {
@@ -176,7 +182,7 @@ func (h *apiHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if path == "" {
 			path = "unmatched"
 		}
-		h.m.apiRequests.WithLabelValues(path, codeLabel(sw.StatusCode())).Inc()
+		h.m.APIRequests.WithLabelValues(path, metrics.CodeLabel(sw.StatusCode())).Inc()
 	}()
 	w = sw
 

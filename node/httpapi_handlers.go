@@ -11,7 +11,6 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/httpx"
-	"github.com/myconet/myconet/store"
 )
 
 func (h *apiHandler) id(w http.ResponseWriter, r *http.Request) {
@@ -397,7 +396,7 @@ func (h *apiHandler) fetch(w http.ResponseWriter, r *http.Request) {
 	}
 	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.FetchResult, error) {
 		if f, ok := h.api.(fetcher); ok {
-			return f.fetchForAPI(r.Context(), ref, progress)
+			return f.FetchPackage(r.Context(), ref, progress)
 		}
 		return apitype.FetchResult{}, nil
 	})
@@ -423,34 +422,4 @@ func (h *apiHandler) channels(w http.ResponseWriter, r *http.Request) {
 		v = []apitype.PublishResult{}
 	}
 	reply(w, v, err)
-}
-
-// fetchForAPI implements fetcher for POST /api/v1/fetch: when the node runs
-// on the network and lacks the package ref names, it fetches the whole
-// package (pinned cache), as the first read of it would, but with progress.
-// Mutable MRIs resolve first.
-func (n *Node) fetchForAPI(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error) {
-	m, err := n.resolveRef(ctx, ref)
-	if err != nil {
-		return apitype.FetchResult{}, err
-	}
-	if n.network() == nil {
-		return apitype.FetchResult{}, nil
-	}
-	if ok, err := n.have(m.Root); err != nil {
-		return apitype.FetchResult{}, err
-	} else if ok {
-		return apitype.FetchResult{}, nil // held whole: reads need no fetch (see resolve)
-	}
-	var last apitype.Progress
-	err = n.ensureLocal(ctx, m.Root, store.ReasonCache, func(p apitype.Progress) {
-		last = p
-		if progress != nil {
-			progress(p)
-		}
-	})
-	if err != nil {
-		return apitype.FetchResult{}, err
-	}
-	return apitype.FetchResult{Fetched: true, Bytes: last.Bytes, Blocks: last.Blocks, Providers: last.Providers}, nil
 }

@@ -17,7 +17,7 @@ import (
 // and process, and Myconet's own (metrics.go).
 func (h *apiHandler) metrics(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	promhttp.HandlerFor(h.m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
+	promhttp.HandlerFor(h.m.Reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelWarn)}).ServeHTTP(w, r)
 }
 
 // headerRecorder captures the status and headers the mux would send.
@@ -85,7 +85,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		opts.Local = b
 	}
 	query := v.Get("q")
-	if _, _, err := parseSearch(query, opts); err != nil {
+	if _, _, err := apitype.ParseSearch(query, opts); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -103,7 +103,7 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	var done apitype.SearchResults
 	var err error
 	if n, ok := h.api.(*Node); ok {
-		done, err = n.search(r.Context(), query, opts, onResult)
+		done, err = n.SearchResults(r.Context(), query, opts, onResult)
 	} else {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}

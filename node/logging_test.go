@@ -8,8 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
 	"github.com/myconet/myconet/node/apitype"
 )
 
@@ -70,25 +68,5 @@ func TestStoreLogNamesComponentOnce(t *testing.T) {
 	}
 	if !seen {
 		t.Fatalf("no store log line after gc: %q", lb.lines())
-	}
-}
-
-// A first "undecided" decision is what most reads get: debug, not info.
-// A decision that keeps or withholds, or a change, stays at info.
-func TestUndecidedDecisionLogsAtDebug(t *testing.T) {
-	n, lb := loggedNode(t, slog.LevelInfo)
-	h, _ := mh.Sum([]byte("pkg"), mh.SHA2_256, -1)
-	c := cid.NewCidV1(cid.DagCBOR, h)
-	for range 3 {
-		n.cacheDecision(c, apitype.TallyReport{Decision: "undecided"})
-		n.forgetDecision(c)
-	}
-	if l := lb.lines(); len(l) != 1 || l[0] != "" {
-		t.Fatalf("undecided decisions logged at info: %q", l)
-	}
-	n.cacheDecision(c, apitype.TallyReport{Decision: "remove"})
-	n.cacheDecision(c, apitype.TallyReport{Decision: "undecided"})
-	if l := lb.lines(); len(l) != 2 || !strings.Contains(l[0], "decision=remove") || !strings.Contains(l[1], "decision=undecided") {
-		t.Fatalf("decisions and changes not logged at info: %q", l)
 	}
 }

@@ -1,289 +1,98 @@
 package node
 
-// Community moderation, wired into the node.
-//
-// # Aggregators
-//
-// The aggregators of a package are the k nodes (moderation.aggregators,
-// default 5) closest in the DHT's keyspace to the package's poll key, the
-// bytes "myconet-poll/" + the binary package CID. The poll key differs from
-// the provider key, so the nodes that count votes on a package are not the
-// ones that hold its replicas. A voter finds them with one GetClosestPeers
-// lookup and sends its vote to each over /myconet/moderation/1.0.0
-// (moderation_wire.go); a DHT server that is itself among the k closest
-// counts its own vote locally.
-//
-// An aggregator verifies a vote (size, target, time window, proof of work
-// at moderation.pow_bits, signature) and counts it in the package's poll,
-// one vote per voter, the later replacing the earlier. It keeps the votes
-// and annotations in the store (buckets modrecords/modauthors): at most
-// maxModVotes voters per package and maxModPerAuthor packages per voter
-// key. On request it signs a fresh tally with the node's key, and sends
-// the votes behind it so that anyone can recount.
-//
-// # Decisions
-//
-// A node decides about a package from the tallies of its aggregators:
-// every tally must be signed by the peer that sent it, be about the
-// package, and be recent; moderation.Policy (min_votes, remove_ratio,
-// min_tallies, trusted and distrusted signers, the local allow and deny
-// rules) turns them into keep, remove or undecided. Decisions are cached
-// for moderation.refresh (default 10 minutes). withheld never waits: a
-// missing or stale decision is gathered in the background (at most
-// maxModBackground at a time) while the cached one (or none: served)
-// answers. User-facing reads (resolve, ensureLocal) wait for a fresh
-// decision, at most modWait; past that they fail open. The held packages
-// the node has looked at are refreshed in the background. The last
-// decision is kept on disk and applies after a restart and offline
-// (moderation_kept.go); aggregators reconcile their votes with each other
-// by digest (moderation_sync.go); a publisher can retract a package
-// (moderation_retract.go); a withheld package is withheld under every
-// name of its blocks (moderation_block.go).
-//
-// n.withheld(c) is the one seam the rest of the node asks: retrieval
-// (serving blocks), replication (taking and spreading replicas), the
-// gateway and the API (resolve), and search.
-
 import (
-	"errors"
-	"sync"
-	"sync/atomic"
-	"time"
+	"context"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/multiformats/go-multihash"
 
-	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/store"
 )
 
-// Moderation tuning.
-const (
-	// modWait bounds how long a first look at a package waits for its
-	// tallies before failing open.
-	modWait = 5 * time.Second
-	// annotationMaxAge: an aggregator refuses annotations handed to it that
-	// were made longer ago (votes have no age limit: aggregators hand them
-	// on to each other, and one counted vote per voter limits replays).
-	annotationMaxAge = 24 * time.Hour
-	// tallyMaxAge: a node ignores tallies older than this (aggregators sign
-	// fresh ones on request).
-	tallyMaxAge = time.Hour
-	// maxModPerAuthor bounds the packages one voter (or annotator) key has
-	// records on at one aggregator.
-	maxModPerAuthor = 4096
-	// maxModBackground bounds the refreshes that withheld starts without
-	// waiting for them (hot paths: serving, search).
-	maxModBackground = 4
-	// modRefreshBatch bounds the held packages refreshed per background
-	// pass (a pass every refresh/4).
-	modRefreshBatch = 32
-	// maxModPolls bounds the polls an aggregator keeps in memory.
-	maxModPolls = 256
-	// maxModCache bounds the decisions kept in memory.
-	maxModCache = 1 << 16
-)
+// Community moderation lives in node/moderate; the node builds the service
+// (newModeration), puts it on the network with each session (network.go),
+// and hands the API's moderation methods to it.
 
-// modState is the node's moderation state.
-type modState struct {
-	mu      sync.Mutex
-	cache   map[cid.Cid]*modEntry        // guarded by mu
-	flight  map[cid.Cid]chan struct{}    // refreshes in progress; guarded by mu
-	content map[cid.Cid]cid.Cid          // content root → withheld package; guarded by mu
-	rules   map[string]bool              // CID string → allow; nil until loaded; guarded by mu
-	reject  map[string]int64             // "kind/reason" → count; guarded by mu
-	retract map[cid.Cid]retraction       // retracted packages; nil until loaded; guarded by mu
-	aggMu   sync.Mutex                   // serializes an aggregator's writes
-	polls   map[cid.Cid]*moderation.Poll // polls read from the store; guarded by aggMu
-
-	votesAccepted, annsAccepted, talliesServed, talliesUsed, votesServed atomic.Int64
-	decisions                                                            atomic.Int64
-	votesPulled, votesPushed                                             atomic.Int64 // aggregator sync
-
-	// tallyHook, if set, rewrites the tallies this node signs (tests: a
-	// lying aggregator).
-	tallyHook atomic.Pointer[func(*moderation.Tally)]
+// newModeration builds the moderation service once the store and the
+// identity exist.
+func (n *Node) newModeration() (*moderate.Service, error) {
+	return moderate.New(moderate.Options{
+		DB:     n.db,
+		Logger: n.log,
+		Key:    n.id.Ed25519(),
+		Now:    n.now,
+		Config: func() config.ModerationConfig {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			return n.cfg.Moderation
+		},
+		Resolve: n.resolveRef,
+		Links:   blockLinks,
+		Reindex: n.reindexSearch,
+		Changed: n.searchChanged,
+	})
 }
 
-// modEntry is a cached decision.
-type modEntry struct {
-	report apitype.TallyReport
-	at     time.Time
+// startModeration puts moderation on the network; StartNetwork calls it.
+func (n *Node) startModeration(ns *netState) *moderate.Service {
+	if err := n.mod.StartNetwork(ns.ctx, moderate.Network{Host: dialHost{ns.host, ns}, DHT: ns.dht}); err != nil {
+		n.log.Error("moderation did not start", "err", err)
+		return nil
+	}
+	return n.mod
 }
 
 // ModerationStats returns the moderation counters.
-func (n *Node) ModerationStats() apitype.ModerationStats {
-	m := &n.mod
-	s := apitype.ModerationStats{
-		VotesAccepted: m.votesAccepted.Load(), AnnotationsAccepted: m.annsAccepted.Load(),
-		TalliesServed: m.talliesServed.Load(), VotesServed: m.votesServed.Load(),
-		TalliesUsed: m.talliesUsed.Load(), Decisions: m.decisions.Load(),
-		VotesPulled: m.votesPulled.Load(), VotesPushed: m.votesPushed.Load(),
-		Rejected: map[string]int64{},
-	}
-	m.mu.Lock()
-	for k, v := range m.reject {
-		s.Rejected[k] = v
-	}
-	m.mu.Unlock()
-	if ns := n.network(); ns != nil && ns.mod != nil {
-		s.Messages = ns.mod.sent.Load() + ns.mod.received.Load()
-		s.Malformed = ns.mod.malformed.Load()
-	}
-	return s
+func (n *Node) ModerationStats() apitype.ModerationStats { return n.mod.Stats() }
+
+// Vote implements API.
+func (n *Node) Vote(ctx context.Context, req apitype.VoteRequest) (apitype.Delivery, error) {
+	return n.mod.Vote(ctx, req)
 }
 
-// rejected counts and logs a refused record.
-func (n *Node) rejected(kind string, from peer.ID, err error) {
-	reason := rejectReason(err)
-	n.mod.mu.Lock()
-	if n.mod.reject == nil {
-		n.mod.reject = map[string]int64{}
-	}
-	n.mod.reject[kind+"/"+reason]++
-	n.mod.mu.Unlock()
-	n.log.Info("moderation: rejected", "kind", kind, "reason", reason, "peer", from, "err", err)
+// Annotate implements API.
+func (n *Node) Annotate(ctx context.Context, req apitype.AnnotateRequest) (apitype.Delivery, error) {
+	return n.mod.Annotate(ctx, req)
 }
 
-// rejectReason names the class of a verification error for metrics.
-func rejectReason(err error) string {
-	switch {
-	case errors.Is(err, moderation.ErrBadSignature):
-		return "bad_signature"
-	case errors.Is(err, moderation.ErrInsufficientWork):
-		return "low_pow"
-	case errors.Is(err, moderation.ErrWrongTarget):
-		return "wrong_package"
-	case errors.Is(err, moderation.ErrFuture):
-		return "future"
-	case errors.Is(err, moderation.ErrExpired):
-		return "expired"
-	case errors.Is(err, moderation.ErrTooLarge):
-		return "oversized"
-	case errors.Is(err, moderation.ErrPollFull), errors.Is(err, store.ErrModTargetFull):
-		return "poll_full"
-	case errors.Is(err, store.ErrModAuthorFull):
-		return "author_limit"
-	case errors.Is(err, errDuplicate):
-		return "duplicate"
-	case errors.Is(err, errSuperseded):
-		return "superseded"
-	case errors.Is(err, moderation.ErrTallyMismatch):
-		return "recount_mismatch"
-	case errors.Is(err, errWrongSigner):
-		return "wrong_signer"
-	case errors.Is(err, moderation.ErrDecode), errors.Is(err, moderation.ErrInvalid), errors.Is(err, errModMalformed):
-		return "malformed"
-	}
-	return "other"
+// Retract implements API.
+func (n *Node) Retract(ctx context.Context, req apitype.RetractRequest) (apitype.RetractResult, error) {
+	return n.mod.Retract(ctx, req)
 }
 
-var (
-	errDuplicate   = errors.New("duplicate: this exact record is already counted")
-	errSuperseded  = errors.New("superseded: a later record by the same author is counted")
-	errWrongSigner = errors.New("tally is not signed by the aggregator that sent it")
-)
-
-// modSettings is the moderation part of the effective config.
-type modSettings struct {
-	policy      moderation.Policy
-	powBits     int
-	aggregators int
-	refresh     time.Duration
+// Tally implements API.
+func (n *Node) Tally(ctx context.Context, ref string, verify bool) (apitype.TallyReport, error) {
+	return n.mod.Tally(ctx, ref, verify)
 }
 
-func (n *Node) modSettings() modSettings {
-	n.mu.Lock()
-	mc := n.cfg.Moderation
-	n.mu.Unlock()
-	s := modSettings{
-		policy: moderation.Policy{
-			MinVotes: mc.MinVotes, RemoveRatio: float64(mc.RemoveRatio), MinTallies: mc.MinTallies,
-			Trusted: peerKeys(mc.Trusted), Distrusted: peerKeys(mc.Distrusted),
-		},
-		powBits: mc.PowBits, aggregators: mc.Aggregators,
-	}
-	s.refresh, _ = time.ParseDuration(mc.Refresh)
-	if s.refresh <= 0 {
-		s.refresh = config.DefaultModerationRefresh
-	}
-	if s.aggregators <= 0 {
-		s.aggregators = config.DefaultAggregators
-	}
-	if s.powBits <= 0 {
-		s.powBits = moderation.DefaultDifficulty
-	}
-	return s
+// ModerationWhy implements API.
+func (n *Node) ModerationWhy(ctx context.Context, ref string) (apitype.TallyReport, error) {
+	return n.mod.Why(ctx, ref)
 }
 
-// peerKeys converts peer IDs (validated by the config) to raw Ed25519 keys.
-func peerKeys(ids []string) [][]byte {
-	var out [][]byte
-	for _, s := range ids {
-		if k, err := config.PeerKey(s); err == nil {
-			out = append(out, k)
-		}
-	}
-	return out
+// ModerationSet implements API.
+func (n *Node) ModerationSet(ctx context.Context, ref, rule string) (apitype.ModerationRule, error) {
+	return n.mod.SetRule(ctx, ref, rule)
 }
 
-// isPackageCID reports whether c can have a poll (a package root).
-func isPackageCID(c cid.Cid) bool {
-	return c.Defined() && c.Version() == 1 && c.Type() == cid.DagCBOR && c.Prefix().MhType == multihash.SHA2_256
+// ModerationRules implements API.
+func (n *Node) ModerationRules(ctx context.Context) ([]apitype.ModerationRule, error) {
+	return n.mod.Rules(ctx)
 }
 
-// pollKey is the DHT key whose closest nodes aggregate c's votes.
-func pollKey(c cid.Cid) string { return "myconet-poll/" + string(c.Bytes()) }
+// The seams the rest of the node asks (moderate.Service documents them).
 
-// ---- local rules ----
-
-func (n *Node) modRules() map[string]bool {
-	m := &n.mod
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.rules == nil {
-		m.rules = map[string]bool{}
-		rules, err := n.db.ModRules()
-		if err != nil {
-			n.log.Warn("moderation: cannot read local rules", "err", err)
-		}
-		for _, r := range rules {
-			m.rules[r.Target] = r.Allow
-		}
-	}
-	return m.rules
+func (n *Node) withheldErr(ctx context.Context, c cid.Cid) error { return n.mod.WithheldErr(ctx, c) }
+func (n *Node) retractedErr(c cid.Cid) error                     { return n.mod.RetractedErr(c) }
+func (n *Node) retracted(c cid.Cid) bool                         { return n.mod.Retracted(c) }
+func (n *Node) retractedNote(c cid.Cid) string                   { return n.mod.RetractedNote(c) }
+func (n *Node) annotationTags(c cid.Cid) []string                { return n.mod.AnnotationTags(c) }
+func (n *Node) communityAnnotations(c cid.Cid) *apitype.Annotations {
+	return n.mod.Annotations(c)
 }
-
-func (n *Node) localRule(c cid.Cid) (rule string) {
-	rules := n.modRules()
-	n.mod.mu.Lock()
-	defer n.mod.mu.Unlock()
-	allow, ok := rules[c.String()]
-	switch {
-	case !ok:
-		return ""
-	case allow:
-		return "allow"
-	}
-	return "deny"
+func (n *Node) keepRetracted(root cid.Cid, reason store.Reason) (bool, error) {
+	return n.mod.KeepRetracted(root, reason)
 }
-
-// policyWithRules returns the configured policy with the local rules.
-func (n *Node) policyWithRules(s modSettings) moderation.Policy {
-	p := s.policy
-	rules := n.modRules()
-	n.mod.mu.Lock()
-	p.Allow, p.Deny = map[string]bool{}, map[string]bool{}
-	for k, allow := range rules {
-		if allow {
-			p.Allow[k] = true
-		} else {
-			p.Deny[k] = true
-		}
-	}
-	n.mod.mu.Unlock()
-	return p
-}
+func (n *Node) moderationConfigChanged(key string) { n.mod.ConfigChanged(key) }

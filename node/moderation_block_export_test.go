@@ -6,6 +6,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
@@ -22,9 +23,8 @@ func (n *Node) FetchFromForTest(ctx context.Context, p peer.ID, root cid.Cid) er
 
 // SendRetractionForTest sends a raw retraction bundle about c to p.
 func (n *Node) SendRetractionForTest(ctx context.Context, p peer.ID, c cid.Cid, bundle []byte) (string, error) {
-	out, err := n.network().mod.ask(ctx, p, modRequest{Op: modOpRetract, Target: c, Record: bundle})
-	return string(out), err
+	return n.mod.SendForTest(ctx, p, c, "retraction", bundle)
 }
 
-// RetractBundleForTest is encodeRetractBundle.
-func RetractBundleForTest(rec, root []byte) []byte { return encodeRetractBundle(rec, root) }
+// RetractBundleForTest is the bundle a retraction travels in.
+func RetractBundleForTest(rec, root []byte) []byte { return moderate.RetractBundleForTest(rec, root) }

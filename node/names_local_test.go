@@ -12,6 +12,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/namesvc"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -37,7 +38,7 @@ func TestNames(t *testing.T) {
 	if _, err := a.NameSet(ctx, "printer", c.Identity().Address.String()); err != nil {
 		t.Fatal(err)
 	}
-	for _, bad := range [][2]string{{"bad_name", bID.String()}, {"x", "10.0.0.1"}, {"x", "2001:db8::1"}, {"x", "nobody"}, {strings.ToLower(node.PeerDNSLabel(bID)), bID.String()}} {
+	for _, bad := range [][2]string{{"bad_name", bID.String()}, {"x", "10.0.0.1"}, {"x", "2001:db8::1"}, {"x", "nobody"}, {strings.ToLower(namesvc.PeerDNSLabel(bID)), bID.String()}} {
 		if _, err := a.NameSet(ctx, bad[0], bad[1]); apitype.CodeOf(err) != apitype.CodeInvalid {
 			t.Errorf("NameSet(%q, %q): %v, want invalid", bad[0], bad[1], err)
 		}
@@ -53,7 +54,7 @@ func TestNames(t *testing.T) {
 	resolve("LAPTOP.myco.", bAddr, "petname")
 	resolve("printer", c.Identity().Address.String(), "petname")
 	resolve(bID.String()+".myco", bAddr, "peer")
-	resolve(strings.ToUpper(node.PeerDNSLabel(bID))+".myco", bAddr, "peer")
+	resolve(strings.ToUpper(namesvc.PeerDNSLabel(bID))+".myco", bAddr, "peer")
 	if _, err := a.NameResolve(ctx, "nobody.myco"); apitype.CodeOf(err) != apitype.CodeNotFound {
 		t.Fatalf("unknown name: %v", err)
 	}
@@ -66,10 +67,10 @@ func TestNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pub.Addr != bAddr || !strings.HasPrefix(pub.FQDN, "www."+node.PeerDNSLabel(bID)) {
+	if pub.Addr != bAddr || !strings.HasPrefix(pub.FQDN, "www."+namesvc.PeerDNSLabel(bID)) {
 		t.Fatalf("published %+v", pub)
 	}
-	resolve("www."+node.PeerDNSLabel(bID)+".myco", bAddr, "record")
+	resolve("www."+namesvc.PeerDNSLabel(bID)+".myco", bAddr, "record")
 	resolve("www.laptop.myco", bAddr, "record")
 	// B points "mail" at C's address, then moves it to its own: the newer wins.
 	if _, err := b.NamePublish(ctx, "mail", c.Identity().Address.String()); err != nil {
@@ -113,7 +114,7 @@ func TestNames(t *testing.T) {
 		}
 		return r
 	}
-	for _, name := range []string{"laptop.myco.", bID.String() + ".myco.", "www." + node.PeerDNSLabel(bID) + ".myco."} {
+	for _, name := range []string{"laptop.myco.", bID.String() + ".myco.", "www." + namesvc.PeerDNSLabel(bID) + ".myco."} {
 		r := ask(name)
 		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 1 || r.Answer[0].(*dns.AAAA).AAAA.String() != bAddr {
 			t.Fatalf("dns %s: %v", name, r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -14,10 +13,13 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
-	"github.com/myconet/myconet/node/dnsserver"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/names"
+	"github.com/myconet/myconet/node/namesvc"
+	"github.com/myconet/myconet/node/overlaynet"
 	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/node/retrieval"
+	"github.com/myconet/myconet/node/searchsvc"
 )
 
 // netState is what exists while the node is on the network.
@@ -28,12 +30,11 @@ type netState struct {
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
 	streamSem chan struct{}      // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
-	repl      *replicator            // replication (replicate.go); nil if it failed to start
-	mod       *modService            // the moderation protocol (moderation.go)
-	overlay   *overlayNet            // the IPv6 overlay (overlay.go); nil if it failed to start
-	dns       *dnsserver.Server      // the .myco DNS server (names_local.go); nil when off
-	dnsSetup  atomic.Pointer[string] // how the host's resolver reaches it
-	ctx       context.Context        // ends when the network stops
+	repl      *replicator         // replication (replicate.go); nil if it failed to start
+	mod       *moderate.Service   // moderation, while on the network (node/moderate)
+	overlay   *overlaynet.Service // the IPv6 overlay (overlay_api.go); nil if it failed to start
+	names     *namesvc.Online     // names on the network, .myco DNS (names_local.go)
+	ctx       context.Context     // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 
@@ -86,7 +87,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	h, err := p2p.New(p2p.Config{
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
-		Registerer: n.metrics.reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
+		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
 		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
@@ -120,14 +121,12 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	}
 	tunName := ""
 	if ns.overlay != nil {
-		tunName = ns.overlay.tun
-		h.SetRelays(ns.overlay.relayPeers) // invitations carry relay addresses
+		tunName = ns.overlay.TUN()
+		h.SetRelays(ns.overlay.Relays) // invitations carry relay addresses
 	}
-	n.startDNS(ns, cfg, tunName) // names_local.go
-	ns.goOwned(func(ctx context.Context) { n.republishHosts(ctx, ns) })
-	ns.goOwned(func(ctx context.Context) { n.republish(ctx, ns) })
-	ns.goOwned(n.follow)
-	ns.goOwned(func(ctx context.Context) { n.runSearch(ctx, ns) })
+	ns.names = n.names.Start(ns.ctx, ns.dht, cfg.Overlay.DNS, tunName) // node/namesvc
+	n.chans.Start(ns.dht)
+	n.srch.Start(searchsvc.Net{Host: ns.p2p.Dialer(), DHT: ns.dht})
 	n.log.Info("network started", "peer", ns.host.ID(), "addrs", ns.host.Addrs())
 	return nil
 }
@@ -139,6 +138,8 @@ func (n *Node) stopNetwork() {
 	n.net = nil
 	n.mu.Unlock()
 	if ns != nil {
+		n.srch.Stop()
+		n.chans.Stop()
 		ns.close()
 	}
 }
@@ -152,10 +153,16 @@ func (ns *netState) close() {
 	}
 	ns.wg.Wait()
 	if ns.mod != nil {
-		ns.mod.close()
+		ns.mod.StopNetwork()
 	}
 	if ns.retrieval != nil {
 		ns.retrieval.Close()
+	}
+	if ns.overlay != nil {
+		ns.overlay.Close()
+	}
+	if ns.names != nil {
+		ns.names.Close()
 	}
 	if ns.p2p != nil {
 		ns.p2p.Close()
@@ -177,7 +184,7 @@ func (n *Node) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
 	}
 	var path func(peer.ID) string
 	if ns.overlay != nil {
-		path = ns.overlay.path
+		path = ns.overlay.Path
 	}
 	return ns.p2p.Peers(path), nil
 }

@@ -30,7 +30,12 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/channels"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/metrics"
+	"github.com/myconet/myconet/node/moderate"
+	"github.com/myconet/myconet/node/namesvc"
+	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -102,13 +107,17 @@ type Node struct {
 	apiAddr  string // where the API listens while Run serves
 	gwAddr   string // where the gateway listens while Run serves
 
-	chanMu sync.Mutex // serializes Publish and republish rounds (channels.go)
+	chans *channels.Service // channels, bookmarks, following (channels.go)
 
-	srch     searchState    // the search index (search.go)
-	metrics  *metrics       // Prometheus registry and instruments (metrics.go)
-	logLevel *slog.LevelVar // Config.LogLevel (logctl.go)
-	accessOn atomic.Bool    // the access log is on (logctl.go)
-	mod      modState       // moderation (moderation.go)
+	srch *searchsvc.Service // the search index and protocol (search.go)
+
+	metrics *metrics.Metrics // Prometheus registry and instruments (node/metrics)
+
+	logLevel *slog.LevelVar    // Config.LogLevel (logctl.go)
+	accessOn atomic.Bool       // the access log is on (logctl.go)
+	mod      *moderate.Service // moderation (node/moderate)
+
+	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -155,7 +164,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if n.now == nil {
 		n.now = time.Now
 	}
-	n.metrics = newMetrics(statsCollector{api: n})
+	n.metrics = n.newNodeMetrics()
 	n.logLevel = cfg.LogLevel
 	n.accessOn.Store(cfg.AccessLog)
 	n.override = cfg.Override
@@ -167,6 +176,9 @@ func New(cfg Config) (n *Node, reterr error) {
 		return nil, err
 	}
 	if n.id, err = loadOrCreateIdentity(filepath.Join(home, IdentityFile)); err != nil {
+		return nil, err
+	}
+	if err := n.newNames(); err != nil {
 		return nil, err
 	}
 	quota, err := apitype.ParseSize(n.cfg.Quota.Disk)
@@ -184,6 +196,12 @@ func New(cfg Config) (n *Node, reterr error) {
 	})
 	if err != nil {
 		return nil, storeErr(err)
+	}
+	n.srch = n.newSearch()
+	n.chans = n.newChannels()
+	if n.mod, err = n.newModeration(); err != nil {
+		n.db.Close()
+		return nil, err
 	}
 	return n, nil
 }

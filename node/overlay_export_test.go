@@ -6,14 +6,14 @@ import "github.com/myconet/myconet/overlay"
 
 func OverlayStats(n *Node) overlay.Stats {
 	if ns := n.network(); ns != nil && ns.overlay != nil {
-		return ns.overlay.router.Stats()
+		return ns.overlay.Router().Stats()
 	}
 	return overlay.Stats{}
 }
 
 func OverlayRules(n *Node) []overlay.Rule {
 	if ns := n.network(); ns != nil && ns.overlay != nil {
-		return ns.overlay.router.Firewall().Rules()
+		return ns.overlay.Router().Firewall().Rules()
 	}
 	return nil
 }

@@ -20,5 +20,5 @@ func OverlayAllowsTCP(n *Node, src string, port uint16) bool {
 	if err != nil {
 		return false
 	}
-	return ns.overlay.router.Firewall().Allow(pkt, &p)
+	return ns.overlay.Router().Firewall().Allow(pkt, &p)
 }

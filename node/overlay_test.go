@@ -11,6 +11,7 @@ import (
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
+	"github.com/myconet/myconet/node/overlaynet"
 	"github.com/myconet/myconet/overlay"
 )
 
@@ -133,7 +134,7 @@ func TestOverlaySpoofedSourceDropped(t *testing.T) {
 	net.Connect(0, 1)
 	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
 	hb := node.OverlayHost(b).(host.Host)
-	s, err := hb.NewStream(context.Background(), a.Identity().PeerID, node.OverlayProtocol)
+	s, err := hb.NewStream(context.Background(), a.Identity().PeerID, overlaynet.Protocol)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,10 +46,6 @@ func (h holdings) Retracted(c cid.Cid) bool     { return h.n.retracted(c) }
 func (h holdings) Have(c cid.Cid) (bool, error) { return h.n.have(c) }
 func (n *Node) fileConfig() config.FileConfig   { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
 func isRelayed(a ma.Multiaddr) bool             { return p2p.IsRelayed(a) }
-func hasDirectConn(conns []network.Conn) bool   { return p2p.HasDirectConn(conns) }
-func (ns *netState) connect(ctx context.Context, id peer.ID) error {
-	return ns.p2p.ConnectPeer(ctx, id)
-}
 func (ns *netState) setConnLimit(limit int)     { ns.p2p.SetConnLimit(limit) }
 func (ns *netState) listenAddrs() []string      { return ns.p2p.ListenAddrs() }
 func (ns *netState) aloneNote(peers int) string { return ns.p2p.Alone(peers) }
@@ -78,17 +74,6 @@ func (n *Node) unprovideGone(ctx context.Context) {
 	if ns := n.network(); ns != nil {
 		ns.p2p.UnprovideGone(ctx)
 	}
-}
-
-// relayPeers lists the peers that hold a relay reservation for this node.
-func (o *overlayNet) relayPeers() []peer.ID {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	relays := make([]peer.ID, 0, len(o.relays))
-	for r := range o.relays {
-		relays = append(relays, r)
-	}
-	return relays
 }
 
 // probeTimeout bounds the check Providers makes with each listed node.

@@ -35,17 +35,5 @@ func AllowDirect(n *Node, p peer.ID) { n.network().p2p.AllowDirect(p) }
 
 // OverlayStreamPath is the path of n's overlay stream to p ("" without one).
 func OverlayStreamPath(n *Node, p peer.ID) string {
-	o := n.network().overlay
-	o.mu.Lock()
-	l := o.links[p]
-	o.mu.Unlock()
-	if l == nil {
-		return ""
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.stream == nil {
-		return ""
-	}
-	return o.connPath(p, l.stream.Conn())
+	return n.network().overlay.StreamPath(p)
 }

@@ -86,13 +86,11 @@ func (g *MetaGen) request(i int) apitype.AddRequest {
 // SearchAnnounced reports whether the announcer has provided the terms of
 // every package indexed so far (test helper).
 func (n *Node) SearchAnnounced() bool {
-	n.srch.mu.RLock()
-	defer n.srch.mu.RUnlock()
-	return n.srch.indexed != nil && n.srch.annGen == n.srch.gen
+	return n.srch.Announced()
 }
 
 // SearchWithStats is Search with the counts of the ranked answer (test
 // helper).
 func (n *Node) SearchWithStats(ctx context.Context, query string, opts apitype.SearchOptions) (apitype.SearchResults, error) {
-	return n.search(ctx, query, opts, nil)
+	return n.SearchResults(ctx, query, opts, nil)
 }

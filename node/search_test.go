@@ -17,6 +17,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/gateway"
+	"github.com/myconet/myconet/node/searchsvc"
 	"github.com/myconet/myconet/search"
 	"github.com/myconet/myconet/store"
 )
@@ -206,7 +208,7 @@ func TestSearchIndexPersisted(t *testing.T) {
 	unpinned := addMeta(t, n, apitype.AddRequest{Title: "unpinned lorem"})
 	// A crash after the pin changes, before the index follows: simulated
 	// by changing one without the other.
-	if err := n.updateSearch(func(ix search.Stored) error {
+	if err := n.srch.Update(func(ix search.Stored) error {
 		_, err := ix.Remove(unindexed.Package)
 		return err
 	}); err != nil {
@@ -227,11 +229,11 @@ func TestSearchIndexPersisted(t *testing.T) {
 	if !slices.Equal(titles(got), []string{"kept lorem", "unindexed lorem"}) || got[0].MRI != kept.MRI {
 		t.Fatalf("after reopen: %q", titles(got))
 	}
-	if read := n.srch.read; read != 1 {
+	if read := n.srch.RootsRead(); read != 1 {
 		t.Fatalf("the first sync read %d package roots, want 1 (the unindexed one)", read)
 	}
 	var st search.Stats
-	if err := n.viewSearch(func(ix search.Stored) (err error) { st, err = ix.Stats(); return err }); err != nil || st.Docs != 42 {
+	if err := n.srch.View(func(ix search.Stored) (err error) { st, err = ix.Stats(); return err }); err != nil || st.Docs != 42 {
 		t.Fatalf("index stats %+v %v, want 42 docs", st, err)
 	}
 	n.Close()
@@ -239,7 +241,7 @@ func TestSearchIndexPersisted(t *testing.T) {
 	// A record that does not decode: the index is dropped and built again.
 	n = open()
 	defer n.Close()
-	if err := n.db.UpdateIndex(searchIndexName, func(tx *store.IndexTx) error {
+	if err := n.db.UpdateIndex(searchsvc.IndexName, func(tx *store.IndexTx) error {
 		num := bytes.Clone(tx.Get(byte(search.TableIDs), []byte(kept.Package)))
 		return tx.Put(byte(search.TableDocs), num, []byte{9})
 	}); err != nil {
@@ -249,7 +251,7 @@ func TestSearchIndexPersisted(t *testing.T) {
 	if err != nil || len(got) != 2 {
 		t.Fatalf("with a corrupt index: %q %v", titles(got), err)
 	}
-	if read := n.srch.read; read != 42 {
+	if read := n.srch.RootsRead(); read != 42 {
 		t.Fatalf("rebuild read %d package roots, want 42", read)
 	}
 }
@@ -277,7 +279,7 @@ func TestGatewaySearchPage(t *testing.T) {
 	}
 	status, body = get("q=needle")
 	c, _ := cid.Decode(res.Package)
-	if status != 200 || !strings.Contains(body, `href="`+packageURL(c, port, "")+`"`) || strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
+	if status != 200 || !strings.Contains(body, `href="`+gateway.PackageURL(c, port, "")+`"`) || strings.Contains(body, "<script>alert") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatalf("%d %s", status, body)
 	}
 	if status, body = get("q=needle&kind=video"); status != 200 || strings.Contains(body, res.Package) {

@@ -19,27 +19,8 @@ func withholdSet(pkgs ...string) func(cid.Cid) bool {
 // SearchExcept is search with the moderation decision withheld instead of
 // the node's own (test helper).
 func (n *Node) SearchExcept(ctx context.Context, query string, opts apitype.SearchOptions, withheld func(cid.Cid) bool) (apitype.SearchResults, error) {
-	return n.searchExcept(ctx, query, opts, nil, withheld)
-}
-
-func TestDropWithheld(t *testing.T) {
-	a, _ := cid.Decode("bafyreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy")
-	b, _ := cid.Decode("bafyreidykglsfhoixmivffc5uwhcgshx4j465xwqntbmu43nb2dzqwfvae")
-	rs := []search.WireResult{{PackageCID: a}, {PackageCID: b}, {PackageCID: a}}
-	got := dropWithheld(slices.Clone(rs), withholdSet(a.String()))
-	if len(got) != 1 || got[0].PackageCID != b {
-		t.Fatalf("got %v", got)
-	}
-	if got := dropWithheld(slices.Clone(rs), nil); len(got) != 3 {
-		t.Fatalf("nil withheld: %v", got)
-	}
-	skip := skipWithheld(withholdSet(b.String()))
-	if skip(a.String()) || !skip(b.String()) || !skip("not a cid") {
-		t.Fatal("skipWithheld")
-	}
-	if skipWithheld(nil) != nil {
-		t.Fatal("skipWithheld(nil) is not nil")
-	}
+	res, err := n.srch.SearchExcept(ctx, query, opts, nil, withheld)
+	return res, storeErr(err)
 }
 
 // TestSearchWithheldLocal: a withheld package is neither found in the
@@ -60,7 +41,7 @@ func TestSearchWithheldLocal(t *testing.T) {
 		t.Fatalf("not withheld: %+v", res.Results)
 	}
 	q, _ := search.ParseQuery("needle")
-	resp, err := n.answerSearch(search.SearchRequest{Query: q.String(), Limit: 1}, withheld)
+	resp, err := n.srch.Answer(search.SearchRequest{Query: q.String(), Limit: 1}, withheld)
 	if err != nil || len(resp.Results) != 1 || resp.Results[0].PackageCID.String() != good.Package {
 		t.Fatalf("served: %+v %v", resp.Results, err)
 	}

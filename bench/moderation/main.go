@@ -29,9 +29,9 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/moderation"
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -136,7 +136,7 @@ func (h *streamCounter) NewStream(ctx context.Context, p peer.ID, pids ...protoc
 func (h *streamCounter) snapshot() (mod int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.by[node.ModerationProtocol]
+	return h.by[moderate.Protocol]
 }
 
 // countQueries returns a context that counts the DHT queries sent on its

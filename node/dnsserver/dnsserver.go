@@ -51,16 +51,11 @@ func Start(addr, zone string, lookup Lookup, log *slog.Logger) (*Server, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{zone: dns.Fqdn(strings.ToLower(zone)), lookup: lookup, log: log}
-	pc, err := net.ListenPacket("udp", addr)
+	pc, ln, err := listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
 	bound := pc.LocalAddr().(*net.UDPAddr)
-	ln, err := net.Listen("tcp", net.JoinHostPort(bound.IP.String(), fmt.Sprint(bound.Port)))
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("dns: %w", err)
-	}
 	s.addr = net.JoinHostPort(bound.IP.String(), fmt.Sprint(bound.Port))
 	h := dns.HandlerFunc(s.serve)
 	s.udp = &dns.Server{PacketConn: pc, Handler: h}
@@ -73,6 +68,35 @@ func Start(addr, zone string, lookup Lookup, log *slog.Logger) (*Server, error) 
 	go s.run(s.tcp)
 	started.Wait()
 	return s, nil
+}
+
+// listenPacket is net.ListenPacket (a test replaces it).
+var listenPacket = net.ListenPacket
+
+// listen opens the UDP socket on addr and the TCP listener on the same
+// address and port. With port 0 the kernel picks the UDP port, and that
+// port may be taken for TCP (by any other program): then it tries again
+// with another port, a few times.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for try := 0; ; try++ {
+		pc, err := listenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		bound := pc.LocalAddr().(*net.UDPAddr)
+		ln, err := net.Listen("tcp", net.JoinHostPort(bound.IP.String(), fmt.Sprint(bound.Port)))
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || try == 9 {
+			return nil, nil, err
+		}
+	}
 }
 
 func (s *Server) run(srv *dns.Server) {

@@ -1,0 +1,4 @@
+package gateway
+
+// MaxLinkHops exposes maxLinkHops to the external tests.
+const MaxLinkHops = maxLinkHops

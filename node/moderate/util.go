@@ -1,0 +1,89 @@
+package moderate
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/store"
+)
+
+const (
+	// closestLookupTimeout bounds one DHT lookup (aggregators, holders).
+	closestLookupTimeout = 30 * time.Second
+	// maxProviders bounds the holders a retraction is pushed to.
+	maxProviders = 16
+)
+
+// peerIDOf converts a raw Ed25519 public key to a peer ID string; "" if
+// the key is malformed.
+func peerIDOf(pub []byte) string {
+	k, err := crypto.UnmarshalEd25519PublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	id, err := peer.IDFromPublicKey(k)
+	if err != nil {
+		return ""
+	}
+	return id.String()
+}
+
+// rootOf reads and decodes a stored package root block.
+func rootOf(db *store.DB, c cid.Cid) (*metadata.Package, []byte, error) {
+	data, err := db.Get(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := metadata.Decode(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pkg, data, nil
+}
+
+// loadPackage reads and decodes package c's root, if the store holds it.
+func (m *Service) loadPackage(c cid.Cid) (*metadata.Package, error) {
+	pkg, _, err := rootOf(m.db, c)
+	return pkg, err
+}
+
+// storeErr gives store errors their API codes (as the node does).
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, store.ErrNotFound):
+		return apitype.Wrap(apitype.CodeNotFound, err)
+	case errors.Is(err, store.ErrQuota):
+		return apitype.Wrap(apitype.CodeQuota, err)
+	case errors.Is(err, store.ErrCorrupt):
+		return apitype.Wrap(apitype.CodeCorrupt, err)
+	case errors.Is(err, store.ErrLocked):
+		return apitype.Wrap(apitype.CodeLocked, err)
+	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
+		return apitype.Wrap(apitype.CodeInvalid, err)
+	}
+	return err
+}
+
+// jitter spreads d by ±25%.
+func jitter(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.75 + rand.Float64()/2))
+}
+
+// oneLine folds a message onto one line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
