@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/myconet/myconet/node/apitype"
 )
 
@@ -67,23 +66,4 @@ func (n *Node) accessLog(server string, r *http.Request, code int, bytes int64, 
 		slog.String("method", r.Method), slog.String("uri", r.URL.RequestURI()),
 		slog.Int("status", code), slog.Int64("bytes", bytes),
 		slog.Duration("duration", d), slog.String("agent", r.UserAgent()))
-}
-
-// logPeerEvents logs every connection opened and closed at debug level,
-// until ns stops.
-func (n *Node) logPeerEvents(ns *netState) {
-	log := n.baseLog.With("component", "peers")
-	nb := &network.NotifyBundle{
-		ConnectedF: func(_ network.Network, c network.Conn) {
-			log.Debug("peer connected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "relayed", isRelayed(c.RemoteMultiaddr()))
-		},
-		DisconnectedF: func(_ network.Network, c network.Conn) {
-			log.Debug("peer disconnected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr())
-		},
-	}
-	ns.host.Network().Notify(nb)
-	ns.goOwned(func(ctx context.Context) {
-		<-ctx.Done()
-		ns.host.Network().StopNotify(nb)
-	})
 }

@@ -37,7 +37,7 @@ func (n *Node) newModeration() (*moderate.Service, error) {
 
 // startModeration puts moderation on the network; StartNetwork calls it.
 func (n *Node) startModeration(ns *netState) *moderate.Service {
-	if err := n.mod.StartNetwork(ns.ctx, moderate.Network{Host: dialHost{ns.host, ns}, DHT: ns.dht}); err != nil {
+	if err := n.mod.StartNetwork(ns.ctx, moderate.Network{Host: ns.p2p.Dialer(), DHT: ns.dht}); err != nil {
 		n.log.Error("moderation did not start", "err", err)
 		return nil
 	}

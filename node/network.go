@@ -88,7 +88,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		Network: cfg.Network, Quota: cfg.Quota, Key: n.id.Priv, Home: n.home,
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
 		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
-		Now: n.now, Log: n.log, Peers: n.db, Holdings: holdings{n},
+		Now: n.now, Log: n.log, PeerLog: n.baseLog.With("component", "peers"), Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
 		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
 	})
 	if err != nil {
@@ -97,7 +97,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	ns.p2p, ns.host, ns.dht, ns.up, ns.down = h, h.Host(), h.DHT(), h.Up(), h.Down()
 	ns.retrieval, err = retrieval.New(retrieval.Config{
 		// Bulk data moves through retrieval: its streams pay the bandwidth quotas.
-		Host:   &bandwidth.Host{Host: dialHost{ns.host, ns}, Up: ns.up, Down: ns.down}, // dial.go: directly or relayed
+		Host:   &bandwidth.Host{Host: h.Dialer(), Up: ns.up, Down: ns.down}, // directly or relayed
 		Blocks: n.db,
 		Links:  blockLinks,
 		Allow:  func(root cid.Cid) bool { return !n.withheld(root) },
@@ -113,7 +113,6 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Unlock()
 
 	h.Start(runCtx) // bootstrap, remembering peers, reproviding, mDNS
-	n.logPeerEvents(ns)
 	ns.mod = n.startModeration(ns)
 	ns.repl = n.startReplication(ns)
 	if err := n.startOverlay(ns, cfg); err != nil {

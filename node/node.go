@@ -241,7 +241,7 @@ func (n *Node) Close() error {
 func (n *Node) ID(ctx context.Context) (apitype.IDInfo, error) {
 	info := n.id.Info()
 	if ns := n.network(); ns != nil {
-		info.Listen = ns.listenAddrs()
+		info.Listen = ns.p2p.ListenAddrs()
 	}
 	return info, nil
 }
@@ -264,8 +264,8 @@ func (n *Node) Status(ctx context.Context) (apitype.Status, error) {
 	overlayNote := "off"
 	if ns := n.network(); ns != nil {
 		peers = len(ns.host.Network().Peers())
-		alone = ns.aloneNote(peers)
-		dhtMode = ns.dhtMode()
+		alone = ns.p2p.Alone(peers)
+		dhtMode = ns.p2p.DHTMode()
 		overlayNote = ns.overlayStatus()
 	}
 	return apitype.Status{

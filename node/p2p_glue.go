@@ -13,47 +13,13 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/config"
-	"github.com/myconet/myconet/node/p2p"
 	"github.com/myconet/myconet/node/retrieval"
 )
 
-// reprovideInterval is how often held roots and search terms are announced again.
-const reprovideInterval = p2p.ReprovideInterval
-
-// holdings is p2p.Holdings: the pinned roots, for provider records.
-type holdings struct{ n *Node }
-
-func (h holdings) Roots() ([]cid.Cid, error) {
-	pins, err := h.n.db.Pins()
-	if err != nil {
-		return nil, err
-	}
-	seen := map[cid.Cid]bool{}
-	var out []cid.Cid
-	for _, p := range pins {
-		if !seen[p.Root] {
-			seen[p.Root] = true
-			out = append(out, p.Root)
-		}
-	}
-	return out, nil
-}
-
-func (h holdings) Retracted(c cid.Cid) bool     { return h.n.retracted(c) }
-func (h holdings) Have(c cid.Cid) (bool, error) { return h.n.have(c) }
-func (n *Node) fileConfig() config.FileConfig   { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
-func isRelayed(a ma.Multiaddr) bool             { return p2p.IsRelayed(a) }
-func (ns *netState) setConnLimit(limit int)     { ns.p2p.SetConnLimit(limit) }
-func (ns *netState) listenAddrs() []string      { return ns.p2p.ListenAddrs() }
-func (ns *netState) aloneNote(peers int) string { return ns.p2p.Alone(peers) }
-func (ns *netState) dhtMode() string            { return ns.p2p.DHTMode() }
-
-func (ns *netState) newStream(ctx context.Context, p peer.ID, protos ...protocol.ID) (network.Stream, error) {
-	return ns.p2p.NewStream(ctx, p, protos...)
-}
+func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
+func (ns *netState) setConnLimit(limit int)   { ns.p2p.SetConnLimit(limit) }
 
 // dialHost is ns's host whose NewStream dials directly or relayed.
 type dialHost struct {
@@ -68,7 +34,6 @@ func (h dialHost) NewStream(ctx context.Context, p peer.ID, protos ...protocol.I
 func (n *Node) provideContent(ctx context.Context, ns *netState, c cid.Cid) {
 	ns.p2p.ProvideContent(ctx, c)
 }
-func (n *Node) provide(ctx context.Context, ns *netState, c cid.Cid) { ns.p2p.Provide(ctx, c) }
 
 func (n *Node) unprovideGone(ctx context.Context) {
 	if ns := n.network(); ns != nil {

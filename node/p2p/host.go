@@ -55,14 +55,12 @@ type PeerBook interface {
 	PutPeers([]store.PeerRecord) error
 }
 
-// Holdings is what the node holds, for its provider records.
-type Holdings interface {
-	// Roots lists the pinned content roots, each once.
-	Roots() ([]cid.Cid, error)
-	// Retracted reports whether root was retracted: it is not announced.
-	Retracted(root cid.Cid) bool
-	// Have reports whether the node still holds root.
-	Have(root cid.Cid) (bool, error)
+// Holdings is what the node holds, for its provider records. A nil
+// function leaves that part of provider records alone.
+type Holdings struct {
+	Pins      func() ([]store.Pin, error)      // the node's pins (store.DB.Pins)
+	Retracted func(root cid.Cid) bool          // retracted roots are not announced
+	Have      func(root cid.Cid) (bool, error) // whether the node still holds root
 }
 
 // Config is what the host is built from.
@@ -83,6 +81,7 @@ type Config struct {
 	BandwidthClock bandwidth.Clock
 	Now            func() time.Time
 	Log            *slog.Logger
+	PeerLog        *slog.Logger // connections opened and closed, at debug level (nil: not logged)
 	Peers          PeerBook
 	Holdings       Holdings
 	// Bootstrap returns the current network.bootstrap, for a node alone to
@@ -200,8 +199,10 @@ func New(cfg Config) (_ *Host, reterr error) {
 
 // Start runs the host's own work until ctx ends or Close: connecting to the
 // bootstrap and remembered peers, the DHT's bootstrap, remembering peers,
-// reproviding, and LAN discovery when network.mdns is on.
+// reproviding, logging connections, and LAN discovery when network.mdns is
+// on.
 func (h *Host) Start(ctx context.Context) {
+	h.logPeerEvents()
 	stop := context.AfterFunc(ctx, h.cancel)
 	h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
 	// Connect to bootstrap and remembered peers in the background; the DHT's

@@ -156,3 +156,25 @@ func (h *Host) Connect(ctx context.Context, addr string) (peer.ID, error) {
 	h.SavePeer(ai.ID)
 	return ai.ID, nil
 }
+
+// logPeerEvents logs every connection opened and closed at debug level to
+// Config.PeerLog, until the host stops.
+func (h *Host) logPeerEvents() {
+	log := h.cfg.PeerLog
+	if log == nil {
+		return
+	}
+	nb := &network.NotifyBundle{
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			log.Debug("peer connected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr(), "relayed", IsRelayed(c.RemoteMultiaddr()))
+		},
+		DisconnectedF: func(_ network.Network, c network.Conn) {
+			log.Debug("peer disconnected", "peer", c.RemotePeer(), "addr", c.RemoteMultiaddr())
+		},
+	}
+	h.host.Network().Notify(nb)
+	h.goOwned(func(ctx context.Context) {
+		<-ctx.Done()
+		h.host.Network().StopNotify(nb)
+	})
+}

@@ -95,11 +95,13 @@ func (h *Host) reprovide(ctx context.Context) {
 		h.UnprovideGone(ctx) // evicted cache, for one
 		// Wait until the routing table has someone to tell.
 		if h.dht.RoutingTable().Size() > 0 {
-			if h.cfg.Holdings != nil {
-				if roots, err := h.cfg.Holdings.Roots(); err == nil {
-					for _, r := range roots {
-						if !h.cfg.Holdings.Retracted(r) {
-							h.ProvideContent(ctx, r)
+			if hd := h.cfg.Holdings; hd.Pins != nil {
+				if pins, err := hd.Pins(); err == nil {
+					seen := map[cid.Cid]bool{}
+					for _, p := range pins {
+						if !seen[p.Root] && (hd.Retracted == nil || !hd.Retracted(p.Root)) {
+							seen[p.Root] = true
+							h.ProvideContent(ctx, p.Root)
 						}
 					}
 				}
@@ -120,7 +122,7 @@ const ReprovideInterval = 12 * time.Hour
 // stored on other nodes expire on their own; Providers checks with each
 // listed node.
 func (h *Host) UnprovideGone(ctx context.Context) {
-	if h.provRecs == nil || h.cfg.Holdings == nil {
+	if h.provRecs == nil || h.cfg.Holdings.Have == nil {
 		return
 	}
 	pr := h.provRecs
