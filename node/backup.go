@@ -5,136 +5,45 @@ package node
 // home; the store verified and compacted (store/verify.go).
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/pem"
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"golang.org/x/crypto/nacl/secretbox"
-	"golang.org/x/crypto/scrypt"
+	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/backup"
+	"github.com/myconet/myconet/node/library"
 	"github.com/myconet/myconet/store"
 )
 
-// Identity backup format: a PEM block of type identityPEMType whose headers
-// say which peer it holds and how it is sealed, and whose bytes are
-// salt (16) ‖ nonce (24) ‖ secretbox(libp2p-marshalled private key) under
-// the key scrypt(passphrase, salt, N=2^log2N, r=8, p=1, 32).
-const (
-	identityPEMType = "MYCONET IDENTITY"
-	identityKDF     = "scrypt"
-	identityCipher  = "nacl-secretbox"
-	scryptLog2N     = 15 // 32 MiB, about 0.1 s
-	scryptMaxLog2N  = 20 // what an import accepts (1 GiB would be 22)
-	// MinPassphrase is the shortest passphrase an export accepts.
-	MinPassphrase = 8
-)
+// MinPassphrase is the shortest passphrase an export accepts.
+const MinPassphrase = backup.MinPassphrase
 
 // ErrPassphrase is returned when a backup does not open with the passphrase.
-var ErrPassphrase = errors.New("wrong passphrase, or the backup was altered")
+var ErrPassphrase = backup.ErrPassphrase
 
 // ExportIdentity returns the identity in home sealed with passphrase, as the
-// text of an identity backup file.
+// text of an identity backup file (node/backup).
 func ExportIdentity(home, passphrase string) ([]byte, error) {
 	if len(passphrase) < MinPassphrase {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity export: the passphrase needs at least %d characters", MinPassphrase)
+		return backup.Seal(nil, passphrase) // the passphrase's error, before reading the key
 	}
 	id, err := readIdentity(filepath.Join(home, IdentityFile))
 	if err != nil {
 		return nil, err
 	}
-	raw, err := crypto.MarshalPrivateKey(id.Priv)
-	if err != nil {
-		return nil, fmt.Errorf("identity export: %w", err)
-	}
-	var salt [16]byte
-	var nonce [24]byte
-	if _, err := rand.Read(salt[:]); err != nil {
-		return nil, err
-	}
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return nil, err
-	}
-	key, err := backupKey(passphrase, salt[:], scryptLog2N)
-	if err != nil {
-		return nil, err
-	}
-	body := append(append(salt[:], nonce[:]...), secretbox.Seal(nil, raw, &nonce, key)...)
-	return pem.EncodeToMemory(&pem.Block{
-		Type: identityPEMType,
-		Headers: map[string]string{
-			"Peer-Id": id.PeerID.String(),
-			"Kdf":     identityKDF + " log2n=" + strconv.Itoa(scryptLog2N) + " r=8 p=1",
-			"Cipher":  identityCipher,
-		},
-		Bytes: body,
-	}), nil
+	return backup.Seal(id.Priv, passphrase)
 }
 
 // DecodeIdentityBackup opens an identity backup with passphrase and returns
 // the identity it holds. Any damage, and a wrong passphrase, is an error;
 // it never panics on bad input.
 func DecodeIdentityBackup(data []byte, passphrase string) (*Identity, error) {
-	blk, rest := pem.Decode(data)
-	if blk == nil || blk.Type != identityPEMType {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: not a Myconet identity backup (no %q block)", identityPEMType)
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: data after the identity block")
-	}
-	if blk.Headers["Cipher"] != identityCipher {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: unknown cipher %q", blk.Headers["Cipher"])
-	}
-	var log2N, r, p int
-	if n, err := fmt.Sscanf(blk.Headers["Kdf"], identityKDF+" log2n=%d r=%d p=%d", &log2N, &r, &p); err != nil || n != 3 || r != 8 || p != 1 || log2N < 10 || log2N > scryptMaxLog2N {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: unsupported key derivation %q", blk.Headers["Kdf"])
-	}
-	if len(blk.Bytes) < 16+24+secretbox.Overhead {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the backup is truncated")
-	}
-	salt, body := blk.Bytes[:16], blk.Bytes[16:]
-	var nonce [24]byte
-	copy(nonce[:], body[:24])
-	key, err := backupKey(passphrase, salt, log2N)
+	priv, err := backup.Open(data, passphrase)
 	if err != nil {
 		return nil, err
 	}
-	raw, ok := secretbox.Open(nil, body[24:], &nonce, key)
-	if !ok {
-		return nil, apitype.Wrap(apitype.CodeInvalid, fmt.Errorf("identity import: %w", ErrPassphrase))
-	}
-	priv, err := crypto.UnmarshalPrivateKey(raw)
-	if err != nil {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the sealed key is not a key: %v", err)
-	}
-	if priv.Type() != crypto.Ed25519 {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: a %s key, want Ed25519", priv.Type())
-	}
-	id, err := newIdentity(priv)
-	if err != nil {
-		return nil, err
-	}
-	if want := blk.Headers["Peer-Id"]; want != "" && want != id.PeerID.String() {
-		return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: the backup says peer %s but holds %s", want, id.PeerID)
-	}
-	return id, nil
-}
-
-func backupKey(passphrase string, salt []byte, log2N int) (*[32]byte, error) {
-	k, err := scrypt.Key([]byte(passphrase), salt, 1<<log2N, 8, 1, 32)
-	if err != nil {
-		return nil, fmt.Errorf("identity: scrypt: %w", err)
-	}
-	var key [32]byte
-	copy(key[:], k)
-	return &key, nil
+	return newIdentity(priv)
 }
 
 // ImportIdentity installs the identity of a backup into home (created if
@@ -146,33 +55,15 @@ func ImportIdentity(home string, data []byte, passphrase string, replace bool) (
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(home, 0o700); err != nil {
-		return nil, fmt.Errorf("identity import: %w", err)
-	}
-	path := filepath.Join(home, IdentityFile)
-	if old, err := readIdentity(path); err == nil {
-		if old.PeerID == id.PeerID {
-			return id, nil // already this identity
-		}
-		if !replace {
-			return nil, apitype.Errorf(apitype.CodeInvalid, "identity import: %s already holds peer %s (use --force to replace it; the old key is kept as %s.bak)", home, old.PeerID, IdentityFile)
-		}
-		oldRaw, err := os.ReadFile(path)
+	current := func(path string) (peer.ID, error) {
+		old, err := readIdentity(path)
 		if err != nil {
-			return nil, fmt.Errorf("identity import: %w", err)
+			return "", err
 		}
-		if err := writeFileAtomic(path+".bak", oldRaw, 0o600); err != nil {
-			return nil, fmt.Errorf("identity import: keep the old key: %w", err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) && !replace {
-		return nil, fmt.Errorf("identity import: %w (use --force to overwrite)", err)
+		return old.PeerID, nil
 	}
-	raw, err := crypto.MarshalPrivateKey(id.Priv)
-	if err != nil {
+	if err := backup.Install(filepath.Join(home, IdentityFile), id.Priv, replace, current, writeFileAtomic); err != nil {
 		return nil, err
-	}
-	if err := writeFileAtomic(path, raw, 0o600); err != nil {
-		return nil, fmt.Errorf("identity import: %w", err)
 	}
 	return id, nil
 }
@@ -185,14 +76,8 @@ func readIdentity(path string) (*Identity, error) {
 	return loadOrCreateIdentity(path)
 }
 
-// VerifyRepo checks the node's store (store.DB.Verify).
-func (n *Node) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
-	return n.db.Verify(ctx)
-}
-
 // CompactRepo compacts the store of the node in home, which must not be
 // running (store.Compact).
 func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {
-	res, err := store.Compact(ctx, filepath.Join(home, StoreFile))
-	return res, storeErr(err)
+	return library.CompactRepo(ctx, filepath.Join(home, StoreFile))
 }

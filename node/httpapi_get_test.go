@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/httpapi"
 )
 
 // treeFake is a fakeAPI that serves /get: a file whose reads fail after
@@ -78,7 +78,7 @@ func (f *failingFile) Close() error { return nil }
 func TestClientGetFileTrailerError(t *testing.T) {
 	f := &treeFake{fakeAPI: &fakeAPI{}, size: 1 << 20, failAfter: 300 << 10,
 		failErr: fmt.Errorf("%w: fetch bafyx: no provider left (blocks still missing: 3)", apitype.ErrNotFound)}
-	srv := httptest.NewServer(node.NewAPIHandler(f, testToken, testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(f, testToken, testLogger(t)))
 	t.Cleanup(srv.Close)
 	c := client.New(srv.URL, testToken)
 	t.Cleanup(func() { c.Close() })

@@ -26,6 +26,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/httpapi"
 	"github.com/myconet/myconet/node/nodetest"
 )
 
@@ -273,7 +274,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 // serveFake serves a fake API on loopback and returns it with a client.
 func serveFake(t *testing.T, f *fakeAPI) (*httptest.Server, *client.Client) {
 	t.Helper()
-	srv := httptest.NewServer(node.NewAPIHandler(f, testToken, testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(f, testToken, testLogger(t)))
 	t.Cleanup(srv.Close)
 	c := client.New(srv.URL, testToken)
 	t.Cleanup(func() { c.Close() })
@@ -343,7 +344,7 @@ func TestAPIAuthAndHost(t *testing.T) {
 	}
 
 	// An empty token refuses everything.
-	h := node.NewAPIHandler(&fakeAPI{}, "", nil)
+	h := httpapi.New(&fakeAPI{}, "", nil)
 	req := httptest.NewRequest("GET", "http://127.0.0.1/api/v1/id", nil)
 	req.Header.Set("Authorization", "Bearer ")
 	rec := httptest.NewRecorder()
@@ -698,7 +699,7 @@ func TestOpenAPIDocumentsRoutes(t *testing.T) {
 		}
 	}
 	served := map[string]bool{}
-	for _, r := range node.APIRoutes() {
+	for _, r := range httpapi.Routes() {
 		served[r] = true
 		if !documented[r] {
 			t.Errorf("route %q is not in docs/openapi.yaml", r)
@@ -807,7 +808,7 @@ func TestFromHomeNoDaemon(t *testing.T) {
 		t.Fatalf("FromHome took %v", d)
 	}
 	// A daemon that answers but refuses the token is not "no daemon".
-	srv2 := httptest.NewServer(node.NewAPIHandler(&fakeAPI{}, "other", nil))
+	srv2 := httptest.NewServer(httpapi.New(&fakeAPI{}, "other", nil))
 	defer srv2.Close()
 	os.WriteFile(filepath.Join(home, apitype.APIFile), []byte(srv2.Listener.Addr().String()), 0o600)
 	if _, err := client.FromHome(ctx, home); err == nil || errors.Is(err, apitype.ErrNoDaemon) {
@@ -894,7 +895,7 @@ func readTree(t *testing.T, dir string) map[string]string {
 func TestAPIOverRealNode(t *testing.T) {
 	n := newTestNode(t)
 	token := "real-token"
-	srv := httptest.NewServer(node.NewAPIHandler(n, token, testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(n, token, testLogger(t)))
 	defer srv.Close()
 	c := client.New(srv.URL, token)
 	defer c.Close()
@@ -985,7 +986,7 @@ func TestAPIOverRealNode(t *testing.T) {
 	e2 := n.Export(ctx, pkg, &car2)
 	same("export", car1.Bytes(), car2.Bytes(), e1, e2)
 	n2 := newTestNode(t)
-	srv2 := httptest.NewServer(node.NewAPIHandler(n2, token, testLogger(t)))
+	srv2 := httptest.NewServer(httpapi.New(n2, token, testLogger(t)))
 	defer srv2.Close()
 	c2 := client.New(srv2.URL, token)
 	defer c2.Close()
@@ -1145,7 +1146,7 @@ func TestAPINetworkOverRealNodes(t *testing.T) {
 	net.Connect(0, 1)
 	a, b := net.Nodes[0], net.Nodes[1]
 	ctx := t.Context()
-	srv := httptest.NewServer(node.NewAPIHandler(b, testToken, testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(b, testToken, testLogger(t)))
 	defer srv.Close()
 	c := client.New(srv.URL, testToken)
 	defer c.Close()
@@ -1211,7 +1212,7 @@ func TestAPINetworkOverRealNodes(t *testing.T) {
 // no_daemon (503), fetch has nothing to do, and channels still list.
 func TestAPINetworkOffline(t *testing.T) {
 	n := newTestNode(t)
-	srv := httptest.NewServer(node.NewAPIHandler(n, testToken, testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(n, testToken, testLogger(t)))
 	defer srv.Close()
 	c := client.New(srv.URL, testToken)
 	defer c.Close()
@@ -1261,7 +1262,7 @@ func TestAPISearch(t *testing.T) {
 
 	// Over a real node the client answers what the node answers.
 	n := newTestNode(t)
-	srv := httptest.NewServer(node.NewAPIHandler(n, "tok", testLogger(t)))
+	srv := httptest.NewServer(httpapi.New(n, "tok", testLogger(t)))
 	defer srv.Close()
 	rc := client.New(srv.URL, "tok")
 	defer rc.Close()

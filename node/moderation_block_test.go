@@ -13,6 +13,7 @@ import (
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
+	"github.com/myconet/myconet/node/httpapi"
 	"github.com/myconet/myconet/node/nodetest"
 	"github.com/myconet/myconet/node/retrieval"
 )
@@ -79,7 +80,7 @@ func TestWithheldUnderEveryName(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv := httptest.NewServer(node.NewAPIHandler(holder, "tok", nil))
+	srv := httptest.NewServer(httpapi.New(holder, "tok", nil))
 	defer srv.Close()
 	api := client.New(srv.URL, "tok")
 	defer api.Close()

@@ -33,4 +33,4 @@ func (n *Node) SendRecordForTest(ctx context.Context, p peer.ID, c cid.Cid, anno
 }
 
 // ReplicaAllowedForTest asks n's replication policy hook about c.
-func (n *Node) ReplicaAllowedForTest(c cid.Cid) bool { return n.network().repl.allow(c) }
+func (n *Node) ReplicaAllowedForTest(c cid.Cid) bool { return n.network().repl.Allowed(c) }

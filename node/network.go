@@ -28,7 +28,6 @@ type netState struct {
 	host      host.Host          // p2p.Host()
 	dht       *dht.IpfsDHT       // p2p.DHT()
 	up, down  *bandwidth.Limiter // quota.upload and quota.download, live
-	streamSem chan struct{}      // bounds on-demand block fetches (stream.go)
 	retrieval *retrieval.Service
 	repl      *replicator         // replication (replicate.go); nil if it failed to start
 	mod       *moderate.Service   // moderation, while on the network (node/moderate)
@@ -111,6 +110,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 	n.mu.Lock()
 	n.net = ns
 	n.mu.Unlock()
+	n.startLibraryNetwork(ns)
 
 	h.Start(runCtx) // bootstrap, remembering peers, reproviding, mDNS
 	ns.mod = n.startModeration(ns)
@@ -136,6 +136,7 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
+	n.stopLibrary(ns) // replication and fetches use the network
 	if ns != nil {
 		n.srch.Stop()
 		n.chans.Stop()

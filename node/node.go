@@ -25,13 +25,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/channels"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/library"
 	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/node/moderate"
 	"github.com/myconet/myconet/node/namesvc"
@@ -101,11 +101,10 @@ type Node struct {
 	memQuota bool      // quota.memory drives the runtime's memory limit (daemon)
 	net      *netState // the network while started; guarded by mu
 
-	fetchMu  sync.Mutex
-	fetching map[cid.Cid]chan struct{} // roots being fetched; closed when done
-	started  time.Time
-	apiAddr  string // where the API listens while Run serves
-	gwAddr   string // where the gateway listens while Run serves
+	lib     *library.Service // packages, pins, fetches (node/library)
+	started time.Time
+	apiAddr string // where the API listens while Run serves
+	gwAddr  string // where the gateway listens while Run serves
 
 	chans *channels.Service // channels, bookmarks, following (channels.go)
 
@@ -160,7 +159,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n = &Node{home: home, log: log.With("component", "node"), baseLog: log, now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock, replInt: cfg.ReplicateInterval, fetching: make(map[cid.Cid]chan struct{})}
+	n = &Node{home: home, log: log.With("component", "node"), baseLog: log, now: cfg.Now, testHost: cfg.TestHost, dhtServer: cfg.DHTServer, bwClock: cfg.BandwidthClock, replInt: cfg.ReplicateInterval}
 	if n.now == nil {
 		n.now = time.Now
 	}
@@ -197,6 +196,7 @@ func New(cfg Config) (n *Node, reterr error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
+	n.lib = n.newLibrary()
 	n.srch = n.newSearch()
 	n.chans = n.newChannels()
 	if n.mod, err = n.newModeration(); err != nil {
@@ -283,25 +283,6 @@ func (n *Node) Status(ctx context.Context) (apitype.Status, error) {
 		Packages:   q.Packages,
 		Moderation: n.ModerationStats(),
 	}, nil
-}
-
-// storeErr gives store errors their API codes.
-func storeErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return apitype.Wrap(apitype.CodeNotFound, err)
-	case errors.Is(err, store.ErrQuota):
-		return apitype.Wrap(apitype.CodeQuota, err)
-	case errors.Is(err, store.ErrCorrupt):
-		return apitype.Wrap(apitype.CodeCorrupt, err)
-	case errors.Is(err, store.ErrLocked):
-		return apitype.Wrap(apitype.CodeLocked, err)
-	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return apitype.Wrap(apitype.CodeInvalid, err)
-	}
-	return err
 }
 
 var _ = io.Discard

@@ -5,8 +5,6 @@ package node
 
 import (
 	"context"
-	"errors"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -15,7 +13,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/myconet/myconet/node/config"
-	"github.com/myconet/myconet/node/retrieval"
 )
 
 func (n *Node) fileConfig() config.FileConfig { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg }
@@ -40,21 +37,3 @@ func (n *Node) unprovideGone(ctx context.Context) {
 		ns.p2p.UnprovideGone(ctx)
 	}
 }
-
-// probeTimeout bounds the check Providers makes with each listed node.
-const probeTimeout = 5 * time.Second
-
-// lacks asks provider p for root's block alone and reports whether p
-// answered that it does not have it. A node that cannot be reached or does
-// not answer in time is not said to lack it.
-func (n *Node) lacks(ctx context.Context, ns *netState, p peer.ID, root cid.Cid) bool {
-	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
-	defer cancel()
-	_, err := ns.retrieval.Fetch(ctx, root, probeSink{}, retrieval.FetchOptions{Providers: []peer.ID{p}, Shallow: true, Parallel: 1})
-	return errors.Is(err, retrieval.ErrNotFound)
-}
-
-// probeSink keeps nothing: a probe only wants the answer.
-type probeSink struct{}
-
-func (probeSink) Put(cid.Cid, []byte) error { return nil }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/httpapi"
 	"github.com/myconet/myconet/node/httpx"
 )
 
@@ -122,7 +123,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		listeners = append(listeners, ln)
 		return ln.Addr().String(), nil
 	}
-	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", withUI(NewAPIHandler(n, token, n.log), opts.UI, token)))
+	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", withUI(httpapi.New(n, token, n.log), opts.UI, token)))
 	if err != nil {
 		return err
 	}

@@ -12,11 +12,25 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/gateway"
+	"github.com/myconet/myconet/node/httpapi"
 	"github.com/myconet/myconet/node/httpx"
 	"github.com/myconet/myconet/node/metrics"
 	"github.com/myconet/myconet/overlay"
 	"github.com/myconet/myconet/store"
 	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The capabilities node/httpapi and node/gateway look for beyond
+// apitype.API, checked here so that a renamed method fails the build rather
+// than quietly turning a route off.
+var (
+	_ httpapi.TreeSource    = (*Node)(nil)
+	_ httpapi.MetricsSource = (*Node)(nil)
+	_ httpapi.Fetcher       = (*Node)(nil)
+	_ httpapi.Searcher      = (*Node)(nil)
+	_ httpapi.RepoVerifier  = (*Node)(nil)
+	_ httpapi.LogControl    = (*Node)(nil)
+	_ gateway.Source        = (*Node)(nil)
 )
 
 // newNodeMetrics builds the node's registry, with its build labels and the

@@ -1,4 +1,4 @@
-// Package client speaks a Myconet node's HTTP API (see node.NewAPIHandler and
+// Package client speaks a Myconet node's HTTP API (see httpapi.New and
 // docs/openapi.yaml). *Client implements node.API, so the CLI uses one code
 // path whether a daemon runs (FromHome) or not (NewInProcess).
 //

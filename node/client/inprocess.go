@@ -11,12 +11,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpapi"
 )
 
 // NewInProcess returns a client of api (usually an offline *node.Node) that
-// speaks the real HTTP API, served by node.NewAPIHandler over in-memory
+// speaks the real HTTP API, served by httpapi.New over in-memory
 // connections: the CLI runs the same code with and without a daemon. Close
 // the client to stop the server; api itself stays open.
 func NewInProcess(api apitype.API, log *slog.Logger) *Client {
@@ -25,7 +25,7 @@ func NewInProcess(api apitype.API, log *slog.Logger) *Client {
 	token := hex.EncodeToString(b[:])
 	ln := newPipeListener()
 	srv := &http.Server{
-		Handler:           node.NewAPIHandler(api, token, log),
+		Handler:           httpapi.New(api, token, log),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	done := make(chan struct{})

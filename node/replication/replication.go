@@ -1,7 +1,11 @@
 // Package replication implements the wire side of /myconet/replicate/1.0.0:
 // one node asks another whether it holds a package, or asks it to take a
-// replica. What to answer is the caller's [Config.Decide]; placement, quotas
-// and the repair loop live in package node.
+// replica. What to answer is the caller's [Config.Decide]. The
+// [Replicator] (repair.go) uses it: placement, quotas and the repair loop.
+//
+// It may import node/apitype, node/config, store and libp2p (host, DHT);
+// never node nor another service package: the fetch, the policy and the
+// quotas come in as the functions of [ReplicatorConfig].
 //
 // # Wire format
 //

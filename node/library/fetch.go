@@ -1,4 +1,4 @@
-package node
+package library
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/metadata"
-	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
@@ -18,55 +17,55 @@ import (
 
 // Fetch tuning.
 const (
-	// providerWait bounds the search for providers of a root.
-	providerWait = 30 * time.Second
+	// ProviderWait bounds the search for providers of a root.
+	ProviderWait = 30 * time.Second
 	// providerLinger is how long, after the first provider turns up, the
 	// search goes on collecting more for a parallel fetch.
 	providerLinger = 500 * time.Millisecond
-	// maxProviders is how many providers one fetch considers.
-	maxProviders = 16
+	// MaxProviders is how many providers one fetch considers.
+	MaxProviders = 16
 )
 
-// have reports whether root's whole DAG is held: a pinned root always is
+// Have reports whether root's whole DAG is held: a pinned root always is
 // (pins are only ever made over complete DAGs).
-func (n *Node) have(root cid.Cid) (bool, error) {
-	pins, err := n.db.PinsOf(root)
+func (s *Service) Have(root cid.Cid) (bool, error) {
+	pins, err := s.db.PinsOf(root)
 	if err != nil {
-		return false, storeErr(err)
+		return false, StoreErr(err)
 	}
 	return len(pins) > 0, nil
 }
 
-// ensureLocal makes sure root's whole DAG is in the local store and pinned
+// EnsureLocal makes sure root's whole DAG is in the local store and pinned
 // with reason, fetching what is missing from the network. A root already
 // pinned only gains the reason. Offline, a missing root is ErrNotFound.
-func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) error {
-	if kept, err := n.keepRetracted(root, reason); kept || err != nil {
+func (s *Service) EnsureLocal(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) error {
+	if kept, err := s.keepRetracted(root, reason); kept || err != nil {
 		return err // a retracted package the owner pins local, or an error saying why not
 	}
-	if err := n.withheldErr(ctx, root); err != nil {
+	if err := s.withheld(ctx, root); err != nil {
 		return err
 	}
 	// One fetch per root at a time: a second caller (a replica request, a
 	// site get, the gateway) waits for the first, then finds the pin.
 	for {
-		n.fetchMu.Lock()
-		wait, busy := n.fetching[root]
+		s.fetchMu.Lock()
+		wait, busy := s.fetching[root]
 		if !busy {
 			done := make(chan struct{})
-			n.fetching[root] = done
-			n.fetchMu.Unlock()
-			err := n.ensureLocalOnce(ctx, root, reason, progress)
-			if rerr := n.retractedErr(root); err != nil && rerr != nil {
+			s.fetching[root] = done
+			s.fetchMu.Unlock()
+			err := s.ensureLocalOnce(ctx, root, reason, progress)
+			if rerr := s.retracted(root); err != nil && rerr != nil {
 				err = rerr // learnt while fetching: the providers refused it
 			}
-			n.fetchMu.Lock()
-			delete(n.fetching, root)
-			n.fetchMu.Unlock()
+			s.fetchMu.Lock()
+			delete(s.fetching, root)
+			s.fetchMu.Unlock()
 			close(done)
 			return err
 		}
-		n.fetchMu.Unlock()
+		s.fetchMu.Unlock()
 		select {
 		case <-wait:
 		case <-ctx.Done():
@@ -75,10 +74,26 @@ func (n *Node) ensureLocal(ctx context.Context, root cid.Cid, reason store.Reaso
 	}
 }
 
-func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) (reterr error) {
-	pins, err := n.db.PinsOf(root)
+// keepRetracted is Options.KeepRetracted.
+func (s *Service) keepRetracted(root cid.Cid, reason store.Reason) (bool, error) {
+	if s.opt.KeepRetracted == nil {
+		return false, nil
+	}
+	return s.opt.KeepRetracted(root, reason)
+}
+
+// retracted is Options.Retracted.
+func (s *Service) retracted(root cid.Cid) error {
+	if s.opt.Retracted == nil {
+		return nil
+	}
+	return s.opt.Retracted(root)
+}
+
+func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) (reterr error) {
+	pins, err := s.db.PinsOf(root)
 	if err != nil {
-		return storeErr(err)
+		return StoreErr(err)
 	}
 	if len(pins) > 0 {
 		for _, p := range pins {
@@ -87,36 +102,38 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 				return nil
 			}
 		}
-		now := n.now()
-		return storeErr(n.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
+		now := s.now()
+		return StoreErr(s.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
 	}
 	// Verified blocks outlive a failed or interrupted fetch (Keep): the next
 	// one resumes from them, and GC reclaims them if none does. Blocks found
 	// held are kept from GC (Hold) until the pin covers them.
-	batch, err := n.db.NewBatch(store.BatchOptions{Keep: true})
+	batch, err := s.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
-		return storeErr(err)
+		return StoreErr(err)
 	}
 	defer batch.Abort()
 	// Unpinned but whole (a DAG inside a pinned one, one not yet collected,
 	// or the end of an interrupted fetch): no network needed. A read uses it
 	// as it is; other reasons pin it.
-	if size, ok, err := n.localDAG(ctx, batch, root); err != nil {
+	if size, ok, err := s.localDAG(ctx, batch, root); err != nil {
 		return err
 	} else if ok && reason == store.ReasonCache {
 		return nil
 	} else if ok {
-		return n.commitFetched(batch, root, reason, size)
+		return s.commitFetched(batch, root, reason, size)
 	}
-	ns := n.network()
+	ns := s.network()
 	if ns == nil {
-		if ok, _ := n.db.Has(root); ok {
+		if ok, _ := s.db.Has(root); ok {
 			return apitype.Errorf(apitype.CodeNotFound, "%s is only partly in the local store, and this node is offline (start `myconet daemon` to fetch the rest)", root)
 		}
 		return apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store, and this node is offline (start `myconet daemon` to fetch from the network)", root)
 	}
-	defer n.metrics.CountFetch(&reterr)
-	providers, err := n.findProviders(ctx, ns, root, providerLinger)
+	if s.opt.CountFetch != nil {
+		defer s.opt.CountFetch(&reterr)
+	}
+	providers, err := s.findProviders(ctx, ns, root, providerLinger)
 	if err != nil {
 		return err
 	}
@@ -127,10 +144,10 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 		}
 	}
 	sink := newAsyncSink(batch)
-	stats, err := ns.retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
+	stats, err := ns.Retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
 		Providers: providers,
 		Have:      batch.Hold,
-		Local:     n.db.Get,
+		Local:     s.db.Get,
 		Progress:  onProgress,
 	})
 	if serr := sink.close(); err == nil {
@@ -139,32 +156,32 @@ func (n *Node) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.R
 	if err == nil {
 		err = batch.Flush() // make the root readable for the record
 	} else if ferr := batch.Flush(); ferr == nil && stats.Blocks > 0 {
-		n.log.Info("fetch stopped; its verified blocks are kept for the next one", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks)
+		s.log.Info("fetch stopped; its verified blocks are kept for the next one", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks)
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrQuota) {
-			return storeErr(err)
+			return StoreErr(err)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr // the caller gave up: not the content's fault
 		}
-		n.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
+		s.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
 		return apitype.Errorf(apitype.CodeNotFound, "fetch %s: %v", root, err)
 	}
-	if err := n.commitFetched(batch, root, reason, stats.Bytes); err != nil {
+	if err := s.commitFetched(batch, root, reason, stats.Bytes); err != nil {
 		return err
 	}
-	n.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
-	ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, root) })
+	s.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
+	s.provide(ns, root)
 	return nil
 }
 
 // commitFetched pins root's DAG, complete in the store, with its package
 // record.
-func (n *Node) commitFetched(batch *store.Batch, root cid.Cid, reason store.Reason, size int64) error {
-	commit := store.Commit{Pin: store.Pin{Root: root, Reason: reason, Created: n.now(), Accessed: n.now(), Size: size}}
+func (s *Service) commitFetched(batch *store.Batch, root cid.Cid, reason store.Reason, size int64) error {
+	commit := store.Commit{Pin: store.Pin{Root: root, Reason: reason, Created: s.now(), Accessed: s.now(), Size: size}}
 	if root.Type() == cid.DagCBOR {
-		rec, err := n.packageRecord(root)
+		rec, err := s.packageRecord(root)
 		if err != nil {
 			return err
 		}
@@ -172,16 +189,16 @@ func (n *Node) commitFetched(batch *store.Batch, root cid.Cid, reason store.Reas
 		commit.Pin.Size = rec.Size
 	}
 	if err := batch.Commit(commit); err != nil {
-		return storeErr(err)
+		return StoreErr(err)
 	}
-	n.searchChanged(root)
+	s.changed(root)
 	return nil
 }
 
 // localDAG reports whether root's whole DAG is in the store, holding each
 // block it finds against GC for batch, and sums the blocks' bytes (raw
 // leaves are looked up, not read).
-func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (size int64, whole bool, err error) {
+func (s *Service) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (size int64, whole bool, err error) {
 	seen := make(map[cid.Cid]struct{})
 	stack := []cid.Cid{root}
 	for len(stack) > 0 {
@@ -196,26 +213,26 @@ func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (
 		seen[c] = struct{}{}
 		ok, err := batch.Hold(c)
 		if err != nil {
-			return 0, false, storeErr(err)
+			return 0, false, StoreErr(err)
 		}
 		if !ok {
 			return 0, false, nil
 		}
 		if c.Type() == cid.Raw {
-			if bs, err := n.db.BlockSize(c); err == nil {
+			if bs, err := s.db.BlockSize(c); err == nil {
 				size += int64(bs)
 			}
 			continue
 		}
-		data, err := n.db.Get(c)
+		data, err := s.db.Get(c)
 		if errors.Is(err, store.ErrNotFound) {
 			return 0, false, nil
 		}
 		if err != nil {
-			return 0, false, storeErr(err)
+			return 0, false, StoreErr(err)
 		}
 		size += int64(len(data))
-		kids, err := blockLinks(c, data)
+		kids, err := BlockLinks(c, data)
 		if err != nil {
 			return 0, false, apitype.Errorf(apitype.CodeCorrupt, "block %s: %v", c, err)
 		}
@@ -226,10 +243,10 @@ func (n *Node) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid) (
 
 // packageRecord decodes and verifies a package root held in the store (or a
 // batch that can be read through it).
-func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
-	data, err := n.db.Get(root)
+func (s *Service) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
+	data, err := s.db.Get(root)
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, StoreErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
@@ -240,29 +257,29 @@ func (n *Node) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	}
 	return &store.PackageRecord{
 		CID: root, Content: p.Content, Title: p.Meta.Title, Kind: p.Meta.Kind, Size: int64(p.Meta.Size),
-		Files: int64(p.Meta.Files), Publisher: p.Publisher, Added: n.now(),
+		Files: int64(p.Meta.Files), Publisher: p.Publisher, Added: s.now(),
 	}, nil
 }
 
-// findProviders asks the DHT who holds root: it waits up to providerWait for
+// findProviders asks the DHT who holds root: it waits up to ProviderWait for
 // the first, then linger for more (0: the first will do).
-func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
-	ctx, cancel := context.WithTimeout(ctx, providerWait)
+func (s *Service) findProviders(ctx context.Context, ns *online, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
+	ctx, cancel := context.WithTimeout(ctx, ProviderWait)
 	defer cancel()
-	ch := ns.dht.FindProvidersAsync(ctx, root, maxProviders)
+	ch := ns.Routing.FindProvidersAsync(ctx, root, MaxProviders)
 	var out []peer.ID
 	var lingered <-chan time.Time
 	for {
 		select {
 		case ai, ok := <-ch:
 			if !ok {
-				return n.providersOrErr(out, root)
+				return s.providersOrErr(out, root)
 			}
-			if ai.ID == n.id.PeerID {
+			if ai.ID == s.opt.Self {
 				continue
 			}
 			if len(ai.Addrs) > 0 {
-				ns.host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+				ns.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
 			}
 			out = append(out, ai.ID)
 			if linger <= 0 {
@@ -277,19 +294,19 @@ func (n *Node) findProviders(ctx context.Context, ns *netState, root cid.Cid, li
 			if ctxErr := ctx.Err(); len(out) == 0 && errors.Is(ctxErr, context.Canceled) {
 				return nil, ctxErr
 			}
-			return n.providersOrErr(out, root)
+			return s.providersOrErr(out, root)
 		}
 	}
 }
 
-func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
+func (s *Service) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 	if len(out) == 0 {
 		// No provider record: ask the peers we are connected to, as bitswap
 		// does; a peer without the root answers "not found" and is dropped.
-		if ns := n.network(); ns != nil {
-			for _, p := range ns.host.Network().Peers() {
+		if ns := s.network(); ns != nil {
+			for _, p := range ns.Host.Network().Peers() {
 				out = append(out, p)
-				if len(out) == maxProviders {
+				if len(out) == MaxProviders {
 					break
 				}
 			}
@@ -299,72 +316,6 @@ func (n *Node) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error) {
 		return nil, apitype.Errorf(apitype.CodeNotFound, "no node in the network provides %s", root)
 	}
 	return out, nil
-}
-
-// Providers lists the nodes that announce the package a ref names.
-func (n *Node) Providers(ctx context.Context, ref string) ([]apitype.ProviderInfo, error) {
-	m, err := n.resolveRef(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	ns := n.network()
-	if ns == nil {
-		return nil, apitype.Errorf(apitype.CodeNoDaemon, "providers need the network: start `myconet daemon`")
-	}
-	ctx, cancel := context.WithTimeout(ctx, providerWait)
-	defer cancel()
-	held, err := n.have(m.Root)
-	if err != nil {
-		return nil, err
-	}
-	var out []apitype.ProviderInfo
-	var ids []peer.ID
-	for ai := range ns.dht.FindProvidersAsync(ctx, m.Root, 0) {
-		if ai.ID == n.id.PeerID && !held {
-			continue // a record from before this node let go of it
-		}
-		pi := apitype.ProviderInfo{ID: ai.ID.String(), Self: ai.ID == n.id.PeerID}
-		for _, a := range ai.Addrs {
-			pi.Addrs = append(pi.Addrs, a.String())
-		}
-		out = append(out, pi)
-		ids = append(ids, ai.ID)
-	}
-	// Provider records cannot be withdrawn from other nodes and live 48 h:
-	// ask each listed node, and drop those that answer they lack it.
-	lacking := make([]bool, len(out))
-	var wg sync.WaitGroup
-	for i, id := range ids {
-		if id != n.id.PeerID {
-			wg.Go(func() { lacking[i] = n.lacks(ctx, ns, id, m.Root) })
-		}
-	}
-	wg.Wait()
-	kept := out[:0]
-	for i, pi := range out {
-		if !lacking[i] {
-			kept = append(kept, pi)
-		}
-	}
-	out = kept
-	if len(out) == 0 && held {
-		out = append(out, apitype.ProviderInfo{ID: n.id.PeerID.String(), Self: true})
-	}
-	return out, nil
-}
-
-// SiteGet downloads the whole package a ref names and pins it local, so that
-// it can be read (and browsed through the gateway) with the network gone.
-func (n *Node) SiteGet(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.PackageInfo, error) {
-	m, err := n.resolveRef(ctx, ref)
-	if err != nil {
-		return apitype.PackageInfo{}, err
-	}
-	if err := n.ensureLocal(ctx, m.Root, store.ReasonLocal, progress); err != nil {
-		return apitype.PackageInfo{}, err
-	}
-	root, _ := mri.New(m.Root, "")
-	return n.Info(ctx, root.String())
 }
 
 // asyncSink hands verified blocks to a store batch on its own goroutine, so

@@ -1,4 +1,4 @@
-package node
+package httpapi
 
 import (
 	"encoding/json"
@@ -102,8 +102,8 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 	}
 	var done apitype.SearchResults
 	var err error
-	if n, ok := h.api.(*Node); ok {
-		done, err = n.SearchResults(r.Context(), query, opts, onResult)
+	if s, ok := h.api.(Searcher); ok {
+		done, err = s.SearchResults(r.Context(), query, opts, onResult)
 	} else {
 		done.Results, err = h.api.Search(r.Context(), query, opts, onResult)
 	}

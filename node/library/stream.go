@@ -1,4 +1,4 @@
-package node
+package library
 
 import (
 	"context"
@@ -23,8 +23,8 @@ import (
 // Fetched blocks go to the store unpinned (a Keep batch), for the whole
 // fetch that runs meanwhile to find.
 type remoteBlocks struct {
-	n    *Node
-	ns   *netState
+	s    *Service
+	ns   *online
 	ctx  context.Context
 	root cid.Cid
 
@@ -40,23 +40,18 @@ var _ content.Blocks = (*remoteBlocks)(nil)
 // the store, fetching on demand what is missing, with the whole package
 // fetched (and pinned cache) in the background as before. Offline, or
 // unless stream, it returns nil.
-func (n *Node) streamFrom(ctx context.Context, root cid.Cid, stream bool) *remoteBlocks {
-	ns := n.network()
+func (s *Service) streamFrom(ctx context.Context, root cid.Cid, stream bool) *remoteBlocks {
+	ns := s.network()
 	if ns == nil || !stream {
 		return nil
 	}
-	n.fetchMu.Lock()
-	_, busy := n.fetching[root]
-	n.fetchMu.Unlock()
+	s.fetchMu.Lock()
+	_, busy := s.fetching[root]
+	s.fetchMu.Unlock()
 	if !busy {
-		ns.goOwned(func(ctx context.Context) { _ = n.ensureLocal(ctx, root, store.ReasonCache, nil) })
+		ns.goOwned(func(ctx context.Context) { _ = s.EnsureLocal(ctx, root, store.ReasonCache, nil) })
 	}
-	ns.mu.Lock()
-	if ns.streamSem == nil {
-		ns.streamSem = make(chan struct{}, maxStreamFetches)
-	}
-	ns.mu.Unlock()
-	return &remoteBlocks{n: n, ns: ns, ctx: ctx, root: root}
+	return &remoteBlocks{s: s, ns: ns, ctx: ctx, root: root}
 }
 
 // maxStreamFetches bounds the on-demand block fetches of a node at once,
@@ -65,7 +60,7 @@ const maxStreamFetches = 4
 
 // Get implements content.Blocks.
 func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
-	data, err := rb.n.db.Get(c)
+	data, err := rb.s.db.Get(c)
 	if !errors.Is(err, store.ErrNotFound) {
 		return data, err
 	}
@@ -74,7 +69,7 @@ func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
 
 // View implements content.Blocks.
 func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
-	err := rb.n.db.View(c, fn)
+	err := rb.s.db.View(c, fn)
 	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
@@ -119,30 +114,30 @@ func (rb *remoteBlocks) providersFor(all bool) ([]peer.ID, error) {
 	switch {
 	case all && !rb.all:
 		rb.all = true
-		if ps, err := rb.n.findProviders(rb.ctx, rb.ns, rb.root, providerLinger); err == nil {
+		if ps, err := rb.s.findProviders(rb.ctx, rb.ns, rb.root, providerLinger); err == nil {
 			rb.providers, rb.provErr = ps, nil
 		}
 	case rb.providers == nil && rb.provErr == nil:
-		rb.providers, rb.provErr = rb.n.findProviders(rb.ctx, rb.ns, rb.root, 0)
+		rb.providers, rb.provErr = rb.s.findProviders(rb.ctx, rb.ns, rb.root, 0)
 	}
 	return rb.providers, rb.provErr
 }
 
 // fetchFrom fetches block c from providers into the store.
 func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error) {
-	batch, err := rb.n.db.NewBatch(store.BatchOptions{Keep: true})
+	batch, err := rb.s.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, StoreErr(err)
 	}
 	var got []byte
-	_, err = rb.ns.retrieval.Fetch(rb.ctx, rb.root, sinkFunc(func(bc cid.Cid, data []byte) error {
+	_, err = rb.ns.Retrieval.Fetch(rb.ctx, rb.root, sinkFunc(func(bc cid.Cid, data []byte) error {
 		if bc.Equals(c) {
 			got = data
 		}
 		return batch.Put(bc, data)
 	}), retrieval.FetchOptions{Providers: providers, Shallow: true, Wants: []cid.Cid{c}})
 	if aerr := batch.Abort(); err == nil && aerr != nil { // Keep: Abort writes the block
-		rb.n.log.Debug("keep streamed block", "cid", c, "err", aerr)
+		rb.s.log.Debug("keep streamed block", "cid", c, "err", aerr)
 	}
 	if err != nil {
 		if ctxErr := rb.ctx.Err(); ctxErr != nil {
@@ -162,7 +157,7 @@ type sinkFunc func(c cid.Cid, data []byte) error
 func (f sinkFunc) Put(c cid.Cid, data []byte) error { return f(c, data) }
 
 // hasBlock reports whether block c is in the store (store errors: no).
-func (n *Node) hasBlock(c cid.Cid) bool {
-	ok, _ := n.db.Has(c)
+func (s *Service) hasBlock(c cid.Cid) bool {
+	ok, _ := s.db.Has(c)
 	return ok
 }

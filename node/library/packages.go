@@ -1,4 +1,4 @@
-package node
+package library
 
 import (
 	"context"
@@ -25,53 +25,28 @@ import (
 // resolved is a ref turned into local objects.
 type resolved struct {
 	m    mri.MRI
-	kept *keptResolution   // the ref was a channel resolved from a followed bookmark's last resolution
+	kept *time.Time        // the ref was a channel resolved from a followed bookmark's last resolution, made then
 	pkg  *metadata.Package // nil for a bare UnixFS root
 	stat apitype.PathStat
 	nd   ipld.Node
 	rd   *content.Reader // reads the DAG (fetching on demand when streaming)
 }
 
-// blockLinks is the store's LinksFunc: UnixFS links, and a package root's
-// content link.
-func blockLinks(c cid.Cid, data []byte) ([]cid.Cid, error) {
-	if c.Type() == cid.DagCBOR {
-		p, err := metadata.Decode(data)
-		if err != nil {
-			return nil, nil // not a package: nothing we know how to follow
-		}
-		return []cid.Cid{p.Content}, nil
-	}
-	return content.Links(c, data)
+// LoadPackage reads and decodes the package root; a bare UnixFS root yields nil.
+func (s *Service) LoadPackage(root cid.Cid) (*metadata.Package, error) {
+	return s.loadPackageFrom(s.db, root)
 }
 
-// parseRef parses an MRI with a coded error.
-func parseRef(ref string) (mri.MRI, error) {
-	m, err := mri.Parse(ref)
-	if err != nil {
-		return mri.MRI{}, apitype.Wrap(apitype.CodeInvalid, err)
-	}
-	if m.Mutable() {
-		return mri.MRI{}, apitype.Errorf(apitype.CodeInvalid, "%s is a channel; give the package MRI here", ref)
-	}
-	return m, nil
-}
-
-// loadPackage reads and decodes the package root; a bare UnixFS root yields nil.
-func (n *Node) loadPackage(root cid.Cid) (*metadata.Package, error) {
-	return n.loadPackageFrom(n.db, root)
-}
-
-// loadPackageFrom is loadPackage reading through bs.
-func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Package, error) {
+// loadPackageFrom is LoadPackage reading through bs.
+func (s *Service) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Package, error) {
 	if root.Type() != cid.DagCBOR {
-		ok, err := n.db.Has(root)
-		if !ok && err == nil && bs != content.Blocks(n.db) {
+		ok, err := s.db.Has(root)
+		if !ok && err == nil && bs != content.Blocks(s.db) {
 			err = bs.View(root, func([]byte) error { return nil }) // fetch it
 			ok = err == nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, storeErr(err)
+			return nil, StoreErr(err)
 		} else if !ok {
 			return nil, apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store", root)
 		}
@@ -82,7 +57,7 @@ func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Packa
 		return nil, apitype.Errorf(apitype.CodeNotFound, "package %s is not in the local store", root)
 	}
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, StoreErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
@@ -93,46 +68,46 @@ func (n *Node) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Packa
 
 // resolve turns a ref into the package and the UnixFS node its path names,
 // with the whole package in the store (fetched first if need be).
-func (n *Node) resolve(ctx context.Context, ref string) (*resolved, error) {
-	return n.resolveFor(ctx, ref, false)
+func (s *Service) resolve(ctx context.Context, ref string) (*resolved, error) {
+	return s.resolveFor(ctx, ref, false)
 }
 
 // resolveStreaming is resolve for reads of a few blocks (stat, info, ls, one
 // file or a range of it): when the package is not held, they read through
 // the network, fetching the blocks they need first, while the whole package
 // is fetched in the background.
-func (n *Node) resolveStreaming(ctx context.Context, ref string) (*resolved, error) {
-	return n.resolveFor(ctx, ref, true)
+func (s *Service) resolveStreaming(ctx context.Context, ref string) (*resolved, error) {
+	return s.resolveFor(ctx, ref, true)
 }
 
-func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolved, error) {
-	m, kept, err := n.resolveRefKept(ctx, ref)
+func (s *Service) resolveFor(ctx context.Context, ref string, stream bool) (*resolved, error) {
+	m, kept, err := s.resolveRef(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.withheldErr(ctx, m.Root); err != nil {
+	if err := s.withheld(ctx, m.Root); err != nil {
 		return nil, err
 	}
 	// Only a pinned root is whole: a root merely present may be the top of
 	// a fetch in flight (a replica being taken) or of an interrupted one.
 	// ensureLocal joins the fetch in flight, or completes what is missing.
-	bs := content.Blocks(n.db)
-	if ok, err := n.have(m.Root); err != nil {
+	bs := content.Blocks(s.db)
+	if ok, err := s.Have(m.Root); err != nil {
 		return nil, err
 	} else if !ok {
-		switch rb := n.streamFrom(ctx, m.Root, stream); {
+		switch rb := s.streamFrom(ctx, m.Root, stream); {
 		case rb != nil:
 			bs = rb
-		case stream && n.network() == nil && n.hasBlock(m.Root):
+		case stream && s.network() == nil && s.hasBlock(m.Root):
 			// Offline: read what is here; a block that is not fails the
 			// read that needs it.
 		default:
-			if err := n.ensureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
+			if err := s.EnsureLocal(ctx, m.Root, store.ReasonCache, nil); err != nil {
 				return nil, err
 			}
 		}
 	}
-	pkg, err := n.loadPackageFrom(bs, m.Root)
+	pkg, err := s.loadPackageFrom(bs, m.Root)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +121,7 @@ func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolv
 	segs := m.Segments()
 	nd, st, err := r.rd.Resolve(ctx, r.stat.Content, segs)
 	if err != nil {
-		return nil, readErr(err, m)
+		return nil, ReadErr(err, m)
 	}
 	r.nd = nd
 	r.stat.CID, r.stat.Type, r.stat.Size, r.stat.Target = st.CID, st.Type, st.Size, st.Target
@@ -158,31 +133,19 @@ func (n *Node) resolveFor(ctx context.Context, ref string, stream bool) (*resolv
 		if pkg != nil && pkg.Meta.Name != "" {
 			r.stat.Name = pkg.Meta.Name
 		} else {
-			r.stat.Name = n.pinnedName(m.Root)
+			r.stat.Name = s.pinnedName(m.Root)
 		}
 	}
-	_ = n.db.Touch(m.Root)
+	_ = s.db.Touch(m.Root)
 	return r, nil
 }
 
-func (n *Node) reader() *content.Reader { return content.NewReader(n.db) }
-
-// readErr gives content and store errors their codes, naming the MRI.
-func readErr(err error, m mri.MRI) error {
-	switch {
-	case errors.Is(err, content.ErrNoSuchPath), errors.Is(err, content.ErrNotDir):
-		return apitype.Errorf(apitype.CodeNotFound, "%s: %v", m, err)
-	case errors.Is(err, content.ErrNotFile):
-		return apitype.Errorf(apitype.CodeInvalid, "%s: %v", m, err)
-	case errors.Is(err, store.ErrNotFound):
-		return apitype.Errorf(apitype.CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
-	}
-	return storeErr(err)
-}
+// Reader reads DAGs out of the store.
+func (s *Service) Reader() *content.Reader { return content.NewReader(s.db) }
 
 // Stat describes what ref names.
-func (n *Node) Stat(ctx context.Context, ref string) (apitype.PathStat, error) {
-	r, err := n.resolveStreaming(ctx, ref)
+func (s *Service) Stat(ctx context.Context, ref string) (apitype.PathStat, error) {
+	r, err := s.resolveStreaming(ctx, ref)
 	if err != nil {
 		return apitype.PathStat{}, err
 	}
@@ -190,36 +153,36 @@ func (n *Node) Stat(ctx context.Context, ref string) (apitype.PathStat, error) {
 }
 
 // OpenFile opens the file ref names for random access.
-func (n *Node) OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
-	r, err := n.resolveStreaming(ctx, ref)
+func (s *Service) OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error) {
+	r, err := s.resolveStreaming(ctx, ref)
 	if err != nil {
 		return nil, apitype.PathStat{}, err
 	}
 	f, err := r.rd.Open(ctx, r.nd)
 	if err != nil {
-		return nil, apitype.PathStat{}, readErr(err, r.m)
+		return nil, apitype.PathStat{}, ReadErr(err, r.m)
 	}
 	return f, r.stat, nil
 }
 
 // WriteTar writes the directory ref names as a tar stream.
-func (n *Node) WriteTar(ctx context.Context, ref string, w io.Writer) error {
-	r, err := n.resolve(ctx, ref)
+func (s *Service) WriteTar(ctx context.Context, ref string, w io.Writer) error {
+	r, err := s.resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
-	return readErr(n.reader().WriteTar(ctx, r.nd, w), r.m)
+	return ReadErr(s.Reader().WriteTar(ctx, r.nd, w), r.m)
 }
 
 // Add implements API.
-func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
+func (s *Service) Add(ctx context.Context, req apitype.AddRequest, progress func(apitype.Progress)) (apitype.AddResult, error) {
 	meta := metadata.Meta{
 		Title: req.Title, Description: req.Description, Tags: metadata.FoldTags(req.Tags), Kind: req.Kind,
 		Language: req.Language, License: req.License, Authors: req.Authors, Entry: req.Entry,
-		Created: n.now().UTC().Truncate(time.Second),
+		Created: s.now().UTC().Truncate(time.Second),
 	}
 	if req.Previous != "" {
-		pm, err := parseRef(req.Previous)
+		pm, err := ParseRef(req.Previous)
 		if err != nil {
 			return apitype.AddResult{}, apitype.Errorf(apitype.CodeInvalid, "previous: %v", err)
 		}
@@ -246,9 +209,9 @@ func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(ap
 	if name := fileName(plan); metadata.CheckName(name) == nil {
 		meta.Name = name // a name no reader could write (a control character, too long) stays local only
 	}
-	batch, err := n.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
+	batch, err := s.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
 	if err != nil {
-		return apitype.AddResult{}, storeErr(err)
+		return apitype.AddResult{}, StoreErr(err)
 	}
 	defer batch.Abort() // a no-op once committed
 
@@ -263,22 +226,22 @@ func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(ap
 		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
 			return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 		}
-		return apitype.AddResult{}, storeErr(err)
+		return apitype.AddResult{}, StoreErr(err)
 	}
 	if err := batch.Flush(); err != nil {
-		return apitype.AddResult{}, storeErr(err)
+		return apitype.AddResult{}, StoreErr(err)
 	}
 	if meta.Entry != "" {
 		segs, err := entrySegments(meta.Entry)
 		if err == nil {
-			_, _, err = content.NewReader(n.db).Resolve(ctx, res.Root, segs)
+			_, _, err = content.NewReader(s.db).Resolve(ctx, res.Root, segs)
 		}
 		if err != nil {
 			return apitype.AddResult{}, apitype.Errorf(apitype.CodeInvalid, "metadata: entry: %q is not in the package", meta.Entry)
 		}
 	}
 	meta.Size, meta.Files = uint64(res.Bytes), uint64(res.Files)
-	pkg, err := metadata.New(res.Root, meta, n.id.Ed25519())
+	pkg, err := metadata.New(res.Root, meta, s.opt.Key)
 	if err != nil {
 		return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 	}
@@ -290,7 +253,7 @@ func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(ap
 	if err != nil {
 		return apitype.AddResult{}, err
 	}
-	now := n.now()
+	now := s.now()
 	err = batch.Commit(store.Commit{
 		Blocks: []store.Block{{CID: pc, Data: enc}},
 		Pin:    store.Pin{Root: pc, Reason: store.ReasonLocal, Name: fileName(plan), Created: now, Accessed: now, Size: res.Bytes},
@@ -300,15 +263,12 @@ func (n *Node) Add(ctx context.Context, req apitype.AddRequest, progress func(ap
 		},
 	})
 	if err != nil {
-		return apitype.AddResult{}, storeErr(err)
+		return apitype.AddResult{}, StoreErr(err)
 	}
-	n.searchChanged(pc)
-	if ns := n.network(); ns != nil {
-		ns.goOwned(func(ctx context.Context) { n.provideContent(ctx, ns, pc) })
-		n.replicateNow(pc)
-	}
+	s.changed(pc)
+	s.announce(pc)
 	m, _ := mri.New(pc, "")
-	n.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
+	s.log.Info("added package", "package", pc, "title", meta.Title, "bytes", res.Bytes, "files", res.Files)
 	out := apitype.AddResult{MRI: m.String(), Package: pc.String(), Content: res.Root.String(), Size: res.Bytes, Files: res.Files}
 	if l := plan.Links; l.Followed+l.Kept > 0 {
 		out.Links = &apitype.LinkReport{Followed: l.Followed, Kept: l.Kept, Dangling: l.Dangling, Examples: l.Examples}
@@ -326,8 +286,8 @@ func entrySegments(entry string) ([]string, error) {
 }
 
 // Info implements API.
-func (n *Node) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
-	r, err := n.resolveStreaming(ctx, ref)
+func (s *Service) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
+	r, err := s.resolveStreaming(ctx, ref)
 	if err != nil {
 		return apitype.PackageInfo{}, err
 	}
@@ -339,7 +299,7 @@ func (n *Node) Info(ctx context.Context, ref string) (apitype.PackageInfo, error
 	}
 	if r.pkg != nil {
 		info.Meta = apiMeta(r.pkg.Meta)
-		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher)
+		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher).String()
 		info.PublisherKey = base64.StdEncoding.EncodeToString(r.pkg.Publisher)
 		info.SignatureValid = r.pkg.Verify() == nil
 	}
@@ -352,17 +312,21 @@ func (n *Node) Info(ctx context.Context, ref string) (apitype.PackageInfo, error
 		info.PathType = r.stat.Type
 		info.PathSize = r.stat.Size
 	}
-	pins, err := n.db.PinsOf(r.m.Root)
+	pins, err := s.db.PinsOf(r.m.Root)
 	if err != nil {
-		return apitype.PackageInfo{}, storeErr(err)
+		return apitype.PackageInfo{}, StoreErr(err)
 	}
 	for _, p := range pins {
 		info.Pins = append(info.Pins, string(p.Reason))
 	}
-	info.Annotations = n.communityAnnotations(r.m.Root)
-	info.Retracted = n.retractedNote(r.m.Root)
+	if s.opt.Annotations != nil {
+		info.Annotations = s.opt.Annotations(r.m.Root)
+	}
+	if s.opt.RetractedNote != nil {
+		info.Retracted = s.opt.RetractedNote(r.m.Root)
+	}
 	if r.kept != nil {
-		info.Stale, info.ResolvedAt = true, r.kept.at
+		info.Stale, info.ResolvedAt = true, *r.kept
 	}
 	return info, nil
 }
@@ -382,8 +346,8 @@ func apiMeta(m metadata.Meta) apitype.Meta {
 }
 
 // Ls implements API.
-func (n *Node) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
-	r, err := n.resolveStreaming(ctx, ref)
+func (s *Service) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
+	r, err := s.resolveStreaming(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -392,7 +356,7 @@ func (n *Node) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
 	}
 	ents, err := r.rd.List(ctx, r.nd)
 	if err != nil {
-		return nil, readErr(err, r.m)
+		return nil, ReadErr(err, r.m)
 	}
 	out := make([]apitype.Entry, len(ents))
 	for i, e := range ents {
@@ -402,20 +366,20 @@ func (n *Node) Ls(ctx context.Context, ref string) ([]apitype.Entry, error) {
 }
 
 // Cat implements API.
-func (n *Node) Cat(ctx context.Context, ref string, w io.Writer) error {
-	r, err := n.resolveStreaming(ctx, ref)
+func (s *Service) Cat(ctx context.Context, ref string, w io.Writer) error {
+	r, err := s.resolveStreaming(ctx, ref)
 	if err != nil {
 		return err
 	}
 	if r.stat.Type != content.TypeFile {
 		return apitype.Errorf(apitype.CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
-	return readErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
+	return ReadErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
 }
 
 // Get implements API.
-func (n *Node) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) error {
-	r, err := n.resolve(ctx, ref)
+func (s *Service) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) error {
+	r, err := s.resolve(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -429,8 +393,8 @@ func (n *Node) Get(ctx context.Context, ref, dest string, progress func(apitype.
 			progress(apitype.Progress{Bytes: p.Bytes, Total: total, Files: p.Files})
 		}
 	}
-	if err := n.reader().WriteTree(ctx, r.nd, dest, onProgress); err != nil {
-		return readErr(err, r.m)
+	if err := s.Reader().WriteTree(ctx, r.nd, dest, onProgress); err != nil {
+		return ReadErr(err, r.m)
 	}
 	return nil
 }
@@ -445,8 +409,8 @@ func fileName(plan content.Plan) string {
 }
 
 // pinnedName is the file name kept with root's pins, if any.
-func (n *Node) pinnedName(root cid.Cid) string {
-	pins, err := n.db.PinsOf(root)
+func (s *Service) pinnedName(root cid.Cid) string {
+	pins, err := s.db.PinsOf(root)
 	if err != nil {
 		return ""
 	}

@@ -1,4 +1,4 @@
-package node
+package httpapi
 
 import (
 	"context"
@@ -108,7 +108,7 @@ func (h *apiHandler) cat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	if fo, ok := h.api.(fileOpener); ok {
+	if fo, ok := h.api.(FileOpener); ok {
 		// On failure, fall through: Cat gives the node's own error for the
 		// ref (a directory, a missing path, …).
 		if f, st, err := fo.OpenFile(r.Context(), ref); err == nil {
@@ -163,7 +163,7 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	ts, ok := h.api.(treeSource)
+	ts, ok := h.api.(TreeSource)
 	if !ok {
 		writeErrorStatus(w, http.StatusNotImplemented, apitype.CodeInternal, "api: get is not supported by this node")
 		return
@@ -395,7 +395,7 @@ func (h *apiHandler) fetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.FetchResult, error) {
-		if f, ok := h.api.(fetcher); ok {
+		if f, ok := h.api.(Fetcher); ok {
 			return f.FetchPackage(r.Context(), ref, progress)
 		}
 		return apitype.FetchResult{}, nil

@@ -1,12 +1,10 @@
-package node
+package httpapi
 
 import (
-	"context"
 	"net/http"
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/store"
 )
 
 // The overlay, repository and log routes of the HTTP API (see routes in httpapi.go).
@@ -63,15 +61,10 @@ func (h *apiHandler) firewallEdit(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// repoVerifier is what the API handler needs to serve /api/v1/repo/verify.
-type repoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
-}
-
 // repoVerify checks the running daemon's store: a read transaction, so it
 // runs beside the daemon's work.
 func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
-	rv, ok := h.api.(repoVerifier)
+	rv, ok := h.api.(RepoVerifier)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return
@@ -80,16 +73,8 @@ func (h *apiHandler) repoVerify(w http.ResponseWriter, r *http.Request) {
 	reply(w, v, err)
 }
 
-// logControl is what the API handler needs to serve /api/v1/log (*Node).
-type logControl interface {
-	LogSettings(ctx context.Context) (apitype.LogSettings, error)
-	SetLog(ctx context.Context, req apitype.LogRequest) (apitype.LogSettings, error)
-}
-
-var _ logControl = (*Node)(nil)
-
 func (h *apiHandler) logGet(w http.ResponseWriter, r *http.Request) {
-	lc, ok := h.api.(logControl)
+	lc, ok := h.api.(LogControl)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return
@@ -104,7 +89,7 @@ func (h *apiHandler) logSet(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	lc, ok := h.api.(logControl)
+	lc, ok := h.api.(LogControl)
 	if !ok {
 		writeError(w, apitype.ErrNoDaemon)
 		return

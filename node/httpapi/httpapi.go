@@ -1,12 +1,21 @@
-package node
+// Package httpapi serves a node's HTTP API: JSON under /api/v1/ (with
+// NDJSON streams for progress and search), /metrics and /debug/pprof, over
+// any apitype.API, behind a bearer token and loopback Host and Origin checks
+// (see New). docs/openapi.yaml describes every route; node/client speaks it.
+//
+// The handler needs only apitype.API. What a plain API lacks it asks for
+// through small optional interfaces (capabilities.go) that *node.Node
+// offers: random access and tar streams, its metrics registry, fetching
+// with progress, search counts, repository checks and log control.
+//
+// It imports node/apitype, node/httpx and node/metrics, nothing of node.
+package httpapi
 
 import (
-	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
@@ -27,32 +36,7 @@ const (
 // progressLineInterval throttles progress lines to about ten a second.
 const progressLineInterval = 100 * time.Millisecond
 
-// The optional interfaces the API handler uses when its API offers them
-// (*Node does): random access for cat (Range requests) and file or tar
-// streams for get.
-type (
-	fileOpener interface {
-		OpenFile(ctx context.Context, ref string) (apitype.ReadSeekCloser, apitype.PathStat, error)
-	}
-	treeSource interface {
-		fileOpener
-		Stat(ctx context.Context, ref string) (apitype.PathStat, error)
-		WriteTar(ctx context.Context, ref string, w io.Writer) error
-	}
-	// metricsSource offers the registry /metrics serves and the API
-	// counts into (a node's own); without it the handler keeps its own.
-	metricsSource interface {
-		Metrics() *metrics.Metrics
-	}
-	// fetcher brings what a ref names into the local store from the
-	// network, reporting progress (get, cat and the rest fetch too, but
-	// silently, inside their first call).
-	fetcher interface {
-		FetchPackage(ctx context.Context, ref string, progress func(apitype.Progress)) (apitype.FetchResult, error)
-	}
-)
-
-// NewAPIHandler returns the HTTP API (JSON under /api/v1/, and /metrics) over
+// New returns the HTTP API (JSON under /api/v1/, and /metrics) over
 // api. docs/openapi.yaml describes every endpoint.
 //
 // Every request must carry "Authorization: Bearer <token>"; an empty token
@@ -68,7 +52,12 @@ type (
 // Code.HTTPStatus. Streams that fail after they began (cat, get, export)
 // report the error in the trailers X-Myco-Error and X-Myco-Error-Code; the add
 // stream reports it in its last line.
-func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler {
+//
+// /metrics serves the API's own registry when it offers one (MetricsSource,
+// as a node does); otherwise the handler builds one with the Go and process
+// collectors, its request counters and the API's store numbers, but no
+// myconet_build_info (the build is the node's to name).
+func New(api apitype.API, token string, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -78,7 +67,7 @@ func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler
 		log:   log.With("component", "api"),
 		mux:   http.NewServeMux(),
 	}
-	if ms, ok := api.(metricsSource); ok {
+	if ms, ok := api.(MetricsSource); ok {
 		h.m = ms.Metrics()
 	} else {
 		h.m = metrics.New(nil, metrics.Stats{API: api})
@@ -89,9 +78,9 @@ func NewAPIHandler(api apitype.API, token string, log *slog.Logger) http.Handler
 	return h
 }
 
-// APIRoutes lists the patterns of every route NewAPIHandler serves, as
+// Routes lists the patterns of every route New serves, as
 // "METHOD /path" (for documentation checks).
-func APIRoutes() []string {
+func Routes() []string {
 	var h apiHandler
 	rs := h.routes()
 	out := make([]string, len(rs))

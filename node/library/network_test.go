@@ -1,0 +1,152 @@
+package library_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/myconet/myconet/mri"
+	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/library"
+	"github.com/myconet/myconet/node/retrieval"
+	"github.com/myconet/myconet/store"
+)
+
+// fixedProviders is a ProviderFinder that names the same peers for every key.
+type fixedProviders []peer.ID
+
+func (f fixedProviders) FindProvidersAsync(ctx context.Context, _ cid.Cid, _ int) <-chan peer.AddrInfo {
+	ch := make(chan peer.AddrInfo, len(f))
+	for _, p := range f {
+		ch <- peer.AddrInfo{ID: p}
+	}
+	close(ch)
+	return ch
+}
+
+// leakCheck fails the test if goroutines started during it outlive it.
+// Register it first so that it runs after every other cleanup.
+func leakCheck(t *testing.T) {
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before {
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
+
+// TestFetchOnNetwork: B streams a file of a package only A holds, then
+// fetches it whole with callers joining one fetch; the fetched root is
+// announced; StopNetwork leaves no goroutine behind and B is offline again.
+func TestFetchOnNetwork(t *testing.T) {
+	leakCheck(t)
+	mn := mocknet.New()
+	t.Cleanup(func() { mn.Close() })
+	var provided atomic.Int64
+	type side struct {
+		s   *library.Service
+		id  peer.ID
+		ret *retrieval.Service
+	}
+	var sides []side
+	for i := range 2 {
+		_, key, _ := ed25519.GenerateKey(nil)
+		priv, err := crypto.UnmarshalEd25519PrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, _ := ma.NewMultiaddr(fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", 11000+i))
+		h, err := mn.AddPeer(priv, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, db := newService(t, library.Options{Key: key, Self: h.ID()})
+		ret, err := retrieval.New(retrieval.Config{Host: h, Blocks: db, Links: library.BlockLinks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ret.Close() })
+		sides = append(sides, side{s, h.ID(), ret})
+	}
+	if err := mn.LinkAll(); err != nil {
+		t.Fatal(err)
+	}
+	if err := mn.ConnectAllButSelf(); err != nil {
+		t.Fatal(err)
+	}
+	a, b := sides[0], sides[1]
+	ctx := t.Context()
+	data := bytes.Repeat([]byte("chanterelle "), 300_000) // several blocks
+	file := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.s.Add(ctx, apitype.AddRequest{Path: file, Title: "Notes"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := mri.Parse(res.MRI)
+	if err := b.s.EnsureLocal(ctx, m.Root, store.ReasonCache, nil); !errors.Is(err, apitype.ErrNotFound) {
+		t.Fatalf("offline fetch: %v", err)
+	}
+	for i, sd := range sides {
+		sd.s.StartNetwork(library.Network{
+			Host: mn.Host(sd.id), Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret,
+			Provide: func(context.Context, cid.Cid) { provided.Add(1) },
+		})
+		t.Cleanup(sd.s.StopNetwork)
+	}
+	var out bytes.Buffer
+	if err := b.s.Cat(ctx, res.MRI, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("streamed cat: %d bytes, %v", out.Len(), err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() { errs[i] = b.s.EnsureLocal(ctx, m.Root, store.ReasonLocal, nil) })
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+	}
+	if ok, err := b.s.Have(m.Root); !ok || err != nil {
+		t.Fatalf("B holds the package after the fetch: %v %v", ok, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for provided.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the fetched root was never announced")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, sd := range sides {
+		sd.s.StopNetwork()
+		sd.s.StopNetwork()
+	}
+	if _, err := b.s.Providers(ctx, res.MRI); !errors.Is(err, apitype.ErrNoDaemon) {
+		t.Fatalf("providers after stop: %v, want no daemon", err)
+	}
+}
