@@ -32,7 +32,7 @@ type netState struct {
 	repl      *replicator         // replication (replicate.go); nil if it failed to start
 	mod       *moderate.Service   // moderation, while on the network (node/moderate)
 	overlay   *overlaynet.Service // the IPv6 overlay (overlay_api.go); nil if it failed to start
-	names     *namesvc.Online     // names on the network, .myco DNS (names_local.go)
+	names     *namesvc.Online     // names on the network, .myco DNS (node/namesvc)
 	ctx       context.Context     // ends when the network stops
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

@@ -116,7 +116,7 @@ type Node struct {
 	accessOn atomic.Bool       // the access log is on (logctl.go)
 	mod      *moderate.Service // moderation (node/moderate)
 
-	names *namesvc.Service // petnames, published names, .myco DNS (names_local.go)
+	names *namesvc.Service // petnames, published names, .myco DNS (node/namesvc)
 
 	closeOnce sync.Once
 	closeErr  error

@@ -106,7 +106,7 @@ type API interface {
 	// An empty or oversized query is CodeInvalid.
 	Search(ctx context.Context, query string, opts SearchOptions, onResult func(SearchResult)) ([]SearchResult, error)
 
-	// Moderation (moderation.go). Vote, Annotate and Tally need the network.
+	// Moderation (node/moderate). Vote, Annotate and Tally need the network.
 
 	// Vote signs this node's keep or remove vote on the package a ref
 	// names, computes its proof of work and delivers it to the package's
@@ -129,9 +129,9 @@ type API interface {
 	ModerationRules(ctx context.Context) ([]ModerationRule, error)
 	// Retract signs the publisher's retraction of a package (this node's
 	// key must be its publisher key) and sends it to the package's
-	// aggregators and holders (moderation_retract.go). Needs the network.
+	// aggregators and holders (node/moderate). Needs the network.
 	Retract(ctx context.Context, req RetractRequest) (RetractResult, error)
-	// The overlay (overlay_api.go).
+	// The overlay (node/overlaynet).
 
 	// Ping sends ICMPv6 echo requests to an overlay address through the
 	// daemon's Router (no TUN needed) and reports the replies.
@@ -147,13 +147,13 @@ type API interface {
 	FirewallAdd(ctx context.Context, rule string) (FirewallInfo, error)
 	FirewallRemove(ctx context.Context, rule string) (FirewallInfo, error)
 
-	// Invitations (join.go). Invite signs an invitation to this node (its
+	// Invitations (node/p2p). Invite signs an invitation to this node (its
 	// addresses, an expiry and a number of uses); Join, on another node,
 	// connects with one and remembers the peers it learns.
 	Invite(ctx context.Context, req InviteRequest) (InviteResult, error)
 	Join(ctx context.Context, invite string) (JoinResult, error)
 
-	// Names on the overlay (names_local.go): petnames (local), names this
+	// Names on the overlay (node/namesvc): petnames (local), names this
 	// node publishes for itself (signed DHT records), and resolving any
 	// .myco name as the daemon's DNS server does.
 	Names(ctx context.Context) (NamesInfo, error)

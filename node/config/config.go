@@ -67,7 +67,7 @@ type OverlayConfig struct {
 	TUNName  string   `toml:"tun_name"`
 	MTU      int      `toml:"mtu"`
 	Firewall []string `toml:"firewall"`
-	DNS      string   `toml:"dns"` // tun | none | HOST:PORT (names_local.go)
+	DNS      string   `toml:"dns"` // tun | none | HOST:PORT (node/namesvc)
 }
 
 // DefaultOverlayMTU is the TUN's default MTU. Packets travel inside a

@@ -149,7 +149,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"POST " + p + "/overlay/firewall", h.firewallEdit},
 		{"POST " + p + "/invite", h.invite}, // httpapi_join.go
 		{"POST " + p + "/join", h.join},
-		{"GET " + p + "/names", h.names}, // names_local.go
+		{"GET " + p + "/names", h.names}, // node/namesvc
 		{"POST " + p + "/names", h.nameEdit},
 		{"POST " + p + "/repo/verify", h.repoVerify},
 		{"GET " + p + "/log", h.logGet},
