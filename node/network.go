@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -33,27 +32,8 @@ type netState struct {
 	mod       *moderate.Service   // moderation, while on the network (node/moderate)
 	overlay   *overlaynet.Service // the IPv6 overlay (overlay_api.go); nil if it failed to start
 	names     *namesvc.Online     // names on the network, .myco DNS (node/namesvc)
-	ctx       context.Context     // ends when the network stops
+	ctx       context.Context     // ends when the network stops: the services' parent context
 	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-
-	mu      sync.Mutex
-	stopped bool // guarded by mu; no goroutine starts once set
-}
-
-// goOwned runs f on a goroutine the network owns: close waits for it, and
-// nothing starts after close began.
-func (ns *netState) goOwned(f func(ctx context.Context)) {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if ns.stopped {
-		return
-	}
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		f(ns.ctx)
-	}()
 }
 
 // LoopbackOnly is a Config.Override for tests: libp2p listens on loopback
@@ -144,14 +124,12 @@ func (n *Node) stopNetwork() {
 	}
 }
 
+// close stops the services that run on the network, in order, each waiting
+// for its own goroutines, and the host last.
 func (ns *netState) close() {
-	ns.mu.Lock()
-	ns.stopped = true
-	ns.mu.Unlock()
 	if ns.cancel != nil {
 		ns.cancel()
 	}
-	ns.wg.Wait()
 	if ns.mod != nil {
 		ns.mod.StopNetwork()
 	}

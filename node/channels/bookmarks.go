@@ -9,6 +9,7 @@ import (
 
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -16,7 +17,7 @@ import (
 func (s *Service) Bookmarks(ctx context.Context) ([]apitype.Bookmark, error) {
 	bms, err := s.cfg.DB.Bookmarks()
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	out := make([]apitype.Bookmark, len(bms))
 	for i, b := range bms {
@@ -55,7 +56,7 @@ func (s *Service) BookmarkAdd(ctx context.Context, req apitype.BookmarkRequest) 
 			old, _ := s.cfg.DB.Bookmark(req.Name)
 			return apitype.Bookmark{}, apitype.Errorf(apitype.CodeInvalid, "bookmark %q already exists (→ %s): add --force to replace it", req.Name, old.Target)
 		}
-		return apitype.Bookmark{}, storeErr(err)
+		return apitype.Bookmark{}, svc.StoreErr(err)
 	}
 	if req.Follow {
 		s.followSoon()
@@ -88,7 +89,7 @@ func (s *Service) BookmarkFollow(ctx context.Context, name string, follow bool) 
 	case errors.Is(err, store.ErrNotFound):
 		return apitype.Bookmark{}, apitype.Errorf(apitype.CodeNotFound, "no bookmark named %q", name)
 	case err != nil:
-		return apitype.Bookmark{}, storeErr(err)
+		return apitype.Bookmark{}, svc.StoreErr(err)
 	}
 	if follow {
 		s.followSoon()
@@ -102,9 +103,9 @@ func (s *Service) BookmarkRm(ctx context.Context, name string) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return apitype.Errorf(apitype.CodeNotFound, "no bookmark named %q", name)
 		}
-		return storeErr(err)
+		return svc.StoreErr(err)
 	}
-	return storeErr(s.cfg.DB.DeleteBookmark(name))
+	return svc.StoreErr(s.cfg.DB.DeleteBookmark(name))
 }
 
 // OpenURL is the gateway URL of a bookmark or a ref, a channel resolved
@@ -115,7 +116,7 @@ func (s *Service) OpenURL(ctx context.Context, nameOrRef string) (apitype.URLRes
 	if b, err := s.cfg.DB.Bookmark(nameOrRef); err == nil {
 		target, bm = b.Target, &b
 	} else if !errors.Is(err, store.ErrNotFound) && !errors.Is(err, store.ErrBadName) {
-		return apitype.URLResponse{}, storeErr(err)
+		return apitype.URLResponse{}, svc.StoreErr(err)
 	}
 	if _, err := mri.Parse(target); err != nil {
 		return apitype.URLResponse{}, apitype.Errorf(apitype.CodeInvalid, "%q is neither a bookmark nor a valid MRI: %v", nameOrRef, err)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/store"
 )
@@ -46,7 +47,7 @@ func (s *Service) Publish(ctx context.Context, channel, ref string) (apitype.Pub
 	if prev, err := s.cfg.DB.Channel(channel); err == nil {
 		seq = prev.Seq + 1
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return apitype.PublishResult{}, storeErr(err)
+		return apitype.PublishResult{}, svc.StoreErr(err)
 	}
 	cr := store.ChannelRecord{Name: channel, Target: m.Root.String(), Seq: seq, Published: s.cfg.Now()}
 	rec, err := names.Publish(ctx, d, s.cfg.Key, channel, m.Root, seq, names.DefaultTTL, s.cfg.Now())
@@ -61,7 +62,7 @@ func (s *Service) Publish(ctx context.Context, channel, ref string) (apitype.Pub
 		s.log.Warn("channel kept, not yet in the network: it is announced as soon as the node has peers", "channel", channel, "err", err)
 	}
 	if err := s.cfg.DB.PutChannel(cr); err != nil {
-		return apitype.PublishResult{}, storeErr(err)
+		return apitype.PublishResult{}, svc.StoreErr(err)
 	}
 	s.log.Info("published channel", "channel", channel, "target", m.Root, "seq", seq, "pending", cr.Expires.IsZero())
 	return s.publishResult(cr), nil
@@ -81,7 +82,7 @@ func (s *Service) publishResult(cr store.ChannelRecord) apitype.PublishResult {
 func (s *Service) Channels(ctx context.Context) ([]apitype.PublishResult, error) {
 	recs, err := s.cfg.DB.Channels()
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	out := make([]apitype.PublishResult, len(recs))
 	for i, r := range recs {

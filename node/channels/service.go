@@ -23,7 +23,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -134,23 +133,4 @@ func (s *Service) goOnline(f func(ctx context.Context)) {
 		defer s.wg.Done()
 		f(ctx)
 	}()
-}
-
-// storeErr gives store errors their API codes (as the node does).
-func storeErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return apitype.Wrap(apitype.CodeNotFound, err)
-	case errors.Is(err, store.ErrQuota):
-		return apitype.Wrap(apitype.CodeQuota, err)
-	case errors.Is(err, store.ErrCorrupt):
-		return apitype.Wrap(apitype.CodeCorrupt, err)
-	case errors.Is(err, store.ErrLocked):
-		return apitype.Wrap(apitype.CodeLocked, err)
-	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return apitype.Wrap(apitype.CodeInvalid, err)
-	}
-	return err
 }

@@ -18,8 +18,8 @@ import (
 // startModeration registers the protocol and starts the loops; StartNetwork calls it.
 func (m *Service) startModeration(ns *netSession) *modService {
 	svc := newModService(ns.host, m.handleModeration, m.log.With("component", "moderation"))
-	ns.goOwned(func(ctx context.Context) { m.modRefreshLoop(ctx) })
-	ns.goOwned(func(ctx context.Context) { m.modSyncLoop(ctx, ns) })
+	ns.Go(func(ctx context.Context) { m.modRefreshLoop(ctx) })
+	ns.Go(func(ctx context.Context) { m.modSyncLoop(ctx, ns) })
 	return svc
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -203,7 +204,7 @@ func (m *Service) SetRule(ctx context.Context, ref, rule string) (apitype.Modera
 		return apitype.ModerationRule{}, apitype.Errorf(apitype.CodeInvalid, "moderation rule: want allow, deny or clear, got %q", rule)
 	}
 	if err := m.db.SetModRule(c.String(), rule == "allow", rule == "clear"); err != nil {
-		return apitype.ModerationRule{}, storeErr(err)
+		return apitype.ModerationRule{}, svc.StoreErr(err)
 	}
 	rules := m.modRules()
 	m.mu.Lock()
@@ -228,7 +229,7 @@ func (m *Service) SetRule(ctx context.Context, ref, rule string) (apitype.Modera
 func (m *Service) Rules(ctx context.Context) ([]apitype.ModerationRule, error) {
 	rules, err := m.db.ModRules()
 	if err != nil {
-		return nil, storeErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	out := []apitype.ModerationRule{}
 	for _, r := range rules {

@@ -126,7 +126,7 @@ func (m *Service) modDecision(ctx context.Context, c cid.Cid, force, verify bool
 		}
 		ch = make(chan struct{})
 		m.flight[c] = ch
-		ns.goOwned(func(nctx context.Context) {
+		ns.Go(func(nctx context.Context) {
 			defer func() {
 				m.mu.Lock()
 				delete(m.flight, c)

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -109,42 +109,21 @@ func New(opt Options) (*Service, error) {
 // protocol, and the goroutines the service runs (the refresh and sync
 // loops, background refreshes), which StopNetwork waits for.
 type netSession struct {
-	host   host.Host
-	dht    Router
-	mod    *modService
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu      sync.Mutex
-	stopped bool // guarded by mu; no goroutine starts once set
-}
-
-// goOwned runs f on a goroutine of the session: StopNetwork waits for it,
-// and nothing starts once it began.
-func (ns *netSession) goOwned(f func(ctx context.Context)) {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if ns.stopped {
-		return
-	}
-	ns.wg.Add(1)
-	go func() {
-		defer ns.wg.Done()
-		f(ns.ctx)
-	}()
+	host       host.Host
+	dht        Router
+	mod        *modService
+	*svc.Group // the session's goroutines: Go, and Stop waits for them
 }
 
 // StartNetwork registers the protocol on nw.Host and starts the refresh and
 // sync loops; they run until ctx ends or StopNetwork. It is an error to
 // start twice without a stop.
 func (m *Service) StartNetwork(ctx context.Context, nw Network) error {
-	ns := &netSession{host: nw.Host, dht: nw.DHT}
-	ns.ctx, ns.cancel = context.WithCancel(ctx)
+	ns := &netSession{host: nw.Host, dht: nw.DHT, Group: svc.NewGroup(ctx)}
 	m.netMu.Lock()
 	defer m.netMu.Unlock()
 	if m.net != nil {
-		ns.cancel()
+		ns.Stop()
 		return errors.New("moderate: network already started")
 	}
 	ns.mod = m.startModeration(ns)
@@ -162,11 +141,7 @@ func (m *Service) StopNetwork() {
 	if ns == nil {
 		return
 	}
-	ns.mu.Lock()
-	ns.stopped = true
-	ns.mu.Unlock()
-	ns.cancel()
-	ns.wg.Wait()
+	ns.Stop()
 	ns.mod.close()
 }
 

@@ -44,6 +44,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -238,7 +239,7 @@ func (m *Service) acceptRetraction(from peer.ID, target cid.Cid, bundle []byte) 
 // package (and cache pins of its bare content root) go, search forgets it.
 func (m *Service) applyRetraction(c cid.Cid, rt retraction) error {
 	if err := m.db.PutModState(store.ModRetraction, c.Bytes(), rt.bundle); err != nil {
-		return storeErr(err)
+		return svc.StoreErr(err)
 	}
 	m.mu.Lock()
 	m.retractionsLocked()[c] = rt
@@ -316,7 +317,7 @@ func (m *Service) KeepRetracted(root cid.Cid, reason store.Reason) (kept bool, e
 	}
 	now := m.now()
 	if err := m.db.AddPin(store.Pin{Root: root, Reason: store.ReasonLocal, Created: now, Accessed: now}); err != nil {
-		return false, storeErr(err)
+		return false, svc.StoreErr(err)
 	}
 	m.opt.Changed(root)
 	m.log.Info("moderation: owner keeps a retracted package", "package", root, "retraction", rt.why())

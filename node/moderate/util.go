@@ -1,7 +1,6 @@
 package moderate
 
 import (
-	"errors"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/metadata"
-	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
 
@@ -53,25 +51,6 @@ func rootOf(db *store.DB, c cid.Cid) (*metadata.Package, []byte, error) {
 func (m *Service) loadPackage(c cid.Cid) (*metadata.Package, error) {
 	pkg, _, err := rootOf(m.db, c)
 	return pkg, err
-}
-
-// storeErr gives store errors their API codes (as the node does).
-func storeErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return apitype.Wrap(apitype.CodeNotFound, err)
-	case errors.Is(err, store.ErrQuota):
-		return apitype.Wrap(apitype.CodeQuota, err)
-	case errors.Is(err, store.ErrCorrupt):
-		return apitype.Wrap(apitype.CodeCorrupt, err)
-	case errors.Is(err, store.ErrLocked):
-		return apitype.Wrap(apitype.CodeLocked, err)
-	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return apitype.Wrap(apitype.CodeInvalid, err)
-	}
-	return err
 }
 
 // jitter spreads d by ±25%.

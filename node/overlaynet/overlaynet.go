@@ -47,6 +47,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -127,10 +128,7 @@ type Service struct {
 	notifiee network.Notifiee            // watchDirect's
 
 	runMu     sync.Mutex
-	stopped   bool // guarded by runMu; no goroutine starts once set
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	grp       *svc.Group // the service's goroutines, from Start; guarded by runMu
 	closeOnce sync.Once
 }
 
@@ -198,7 +196,11 @@ func New(opts Options) (*Service, error) {
 // until Close.
 func (o *Service) Start(ctx context.Context) {
 	o.runMu.Lock()
-	o.ctx, o.cancel = context.WithCancel(ctx)
+	if o.grp != nil { // started already, or closed
+		o.runMu.Unlock()
+		return
+	}
+	o.grp = svc.NewGroup(ctx)
 	o.runMu.Unlock()
 	o.host.SetStreamHandler(Protocol, o.handleStream)
 	o.goOwned(func(ctx context.Context) {
@@ -219,13 +221,17 @@ func (o *Service) Start(ctx context.Context) {
 func (o *Service) Close() error {
 	o.closeOnce.Do(func() {
 		o.runMu.Lock()
-		o.stopped = true
-		if o.cancel != nil {
-			o.cancel()
-		}
+		grp := o.grp
+		o.grp = svc.NewGroup(context.Background()) // nothing starts after Close
+		o.grp.Cancel()
 		o.runMu.Unlock()
-		o.close()
-		o.wg.Wait()
+		if grp != nil {
+			grp.Cancel()
+		}
+		o.close() // unblocks the loops reading streams
+		if grp != nil {
+			grp.Wait()
+		}
 	})
 	return nil
 }
@@ -234,15 +240,11 @@ func (o *Service) Close() error {
 // nothing starts after Close began (nor before Start).
 func (o *Service) goOwned(f func(ctx context.Context)) {
 	o.runMu.Lock()
-	defer o.runMu.Unlock()
-	if o.stopped || o.ctx == nil {
-		return
+	grp := o.grp
+	o.runMu.Unlock()
+	if grp != nil {
+		grp.Go(f)
 	}
-	o.wg.Add(1)
-	go func() {
-		defer o.wg.Done()
-		f(o.ctx)
-	}()
 }
 
 // TUN is the name of the TUN interface, "" without one.

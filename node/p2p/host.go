@@ -17,7 +17,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,6 +40,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/invite"
 	"github.com/myconet/myconet/store"
 )
@@ -108,11 +108,8 @@ type Host struct {
 	alone    atomic.Pointer[string]
 	relays   atomic.Pointer[func() []peer.ID] // peers holding a relay reservation for this node
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	closed bool // guarded by mu; no goroutine starts once set
+	grp    *svc.Group  // the host's goroutines; Close waits for them
+	closed atomic.Bool // Close began
 }
 
 // New builds the host (or takes Config.TestHost), the DHT and the relay
@@ -125,7 +122,7 @@ func New(cfg Config) (_ *Host, reterr error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Host{cfg: cfg, log: cfg.Log}
-	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.grp = svc.NewGroup(context.Background())
 	defer func() {
 		if reterr != nil {
 			h.Close()
@@ -203,56 +200,36 @@ func New(cfg Config) (_ *Host, reterr error) {
 // on.
 func (h *Host) Start(ctx context.Context) {
 	h.logPeerEvents()
-	stop := context.AfterFunc(ctx, h.cancel)
-	h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
+	stop := context.AfterFunc(ctx, h.grp.Cancel)
+	h.grp.Go(func(ctx context.Context) { <-ctx.Done(); stop() })
 	// Connect to bootstrap and remembered peers in the background; the DHT's
 	// own bootstrap then fills the routing table.
-	h.goOwned(func(ctx context.Context) {
+	h.grp.Go(func(ctx context.Context) {
 		h.connectAll(ctx, h.boot, h.cfg.Network.Bootstrap)
 		if err := h.dht.Bootstrap(ctx); err != nil && ctx.Err() == nil {
 			h.log.Warn("dht bootstrap", "err", err)
 		}
 		h.watchPeers(ctx) // bootstrap.go: a node alone says so
 	})
-	h.goOwned(h.rememberPeers)
-	h.goOwned(h.reprovide)
+	h.grp.Go(h.rememberPeers)
+	h.grp.Go(h.reprovide)
 	if h.cfg.Network.MDNS && h.cfg.TestHost == nil {
 		stop, err := h.startMDNS()
 		if err != nil {
 			h.log.Warn("LAN discovery (mDNS) did not start", "err", err)
 		}
-		h.goOwned(func(ctx context.Context) { <-ctx.Done(); stop() })
+		h.grp.Go(func(ctx context.Context) { <-ctx.Done(); stop() })
 	}
-}
-
-// goOwned runs f on a goroutine the host owns: Close waits for it, and nothing
-// starts after Close began.
-func (h *Host) goOwned(f func(ctx context.Context)) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
-		return
-	}
-	h.wg.Add(1)
-	go func() {
-		defer h.wg.Done()
-		f(h.ctx)
-	}()
 }
 
 // Close stops the host's goroutines, waits for them, and closes the relay
 // service, the DHT, hole punching and the host (a TestHost stays open).
 // Closing again does nothing.
 func (h *Host) Close() error {
-	h.mu.Lock()
-	was := h.closed
-	h.closed = true
-	h.mu.Unlock()
-	if was {
+	if h.closed.Swap(true) {
 		return nil
 	}
-	h.cancel()
-	h.wg.Wait()
+	h.grp.Stop()
 	if h.relay != nil {
 		h.relay.Close()
 	}

@@ -29,7 +29,7 @@ func (m mdnsNotifee) HandlePeerFound(ai peer.AddrInfo) {
 	if ai.ID == m.h.self {
 		return
 	}
-	m.h.goOwned(func(ctx context.Context) {
+	m.h.grp.Go(func(ctx context.Context) {
 		cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 		defer cancel()
 		if err := m.h.host.Connect(cctx, ai); err == nil {

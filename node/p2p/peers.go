@@ -173,7 +173,7 @@ func (h *Host) logPeerEvents() {
 		},
 	}
 	h.host.Network().Notify(nb)
-	h.goOwned(func(ctx context.Context) {
+	h.grp.Go(func(ctx context.Context) {
 		<-ctx.Done()
 		h.host.Network().StopNotify(nb)
 	})
