@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -70,17 +69,4 @@ func (n *Node) RefreshFollowed(ctx context.Context) { n.chans.RefreshFollowed(ct
 func (n *Node) resolveRef(ctx context.Context, ref string) (mri.MRI, error) {
 	m, _, err := n.chans.Resolve(ctx, ref)
 	return m, err
-}
-
-// keptResolution says when the kept resolution a ref resolved to was made.
-type keptResolution struct{ at time.Time }
-
-// resolveRefKept is resolveRef that also says when the answer is a kept
-// resolution (non-nil) rather than one the network gave now.
-func (n *Node) resolveRefKept(ctx context.Context, ref string) (mri.MRI, *keptResolution, error) {
-	m, at, err := n.chans.Resolve(ctx, ref)
-	if at != nil {
-		return m, &keptResolution{at: *at}, err
-	}
-	return m, nil, err
 }
