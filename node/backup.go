@@ -11,9 +11,9 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/backup"
 	"github.com/myconet/myconet/node/library"
-	"github.com/myconet/myconet/store"
 )
 
 // MinPassphrase is the shortest passphrase an export accepts.
@@ -78,6 +78,6 @@ func readIdentity(path string) (*Identity, error) {
 
 // CompactRepo compacts the store of the node in home, which must not be
 // running (store.Compact).
-func CompactRepo(ctx context.Context, home string) (store.CompactResult, error) {
+func CompactRepo(ctx context.Context, home string) (apitype.CompactResult, error) {
 	return library.CompactRepo(ctx, filepath.Join(home, StoreFile))
 }

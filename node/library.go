@@ -124,6 +124,6 @@ func (n *Node) SiteGet(ctx context.Context, ref string, progress func(apitype.Pr
 }
 
 // VerifyRepo checks the node's store (store.DB.Verify).
-func (n *Node) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
+func (n *Node) VerifyRepo(ctx context.Context) (apitype.VerifyReport, error) {
 	return n.lib.VerifyRepo(ctx)
 }

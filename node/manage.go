@@ -110,7 +110,7 @@ func (n *Node) ConfigSet(ctx context.Context, key, value string) error {
 		ns.up.SetRate(up)
 		ns.down.SetRate(down)
 		if key == "quota.connections" {
-			ns.setConnLimit(next.Quota.Connections)
+			ns.p2p.SetConnLimit(next.Quota.Connections)
 		}
 		if key == "quota.cpu" && ns.repl != nil {
 			ns.repl.SetWorkers(next.Quota.CPU)

@@ -49,9 +49,9 @@ func TestRetract(t *testing.T) {
 	if _, err := keeper.SiteGet(ctx, ref, nil); err != nil {
 		t.Fatal(err)
 	}
-	// A streamed read returns before the whole package, fetched behind it,
-	// is pinned cache.
-	net.Eventually(30*time.Second, "the cacher's pin of the package it read", func() bool {
+	// A streamed read returns before the whole fetch behind it pins the
+	// package cache: wait for that pin.
+	net.Eventually(time.Minute, "the cacher pins it cache", func() bool {
 		return slices.Equal(pinReasons(t, cacher, ref), []string{"cache"})
 	})
 

@@ -88,7 +88,7 @@ func (n *Node) StartNetwork(ctx context.Context) (reterr error) {
 		UserAgent: "myconet/" + Version, DHTServer: n.dhtServer, TestHost: n.testHost,
 		Registerer: n.metrics.Reg, Validator: names.Validators(n.now), BandwidthClock: n.bwClock,
 		Now: n.now, Log: n.log, PeerLog: n.baseLog.With("component", "peers"), Peers: n.db, Holdings: p2p.Holdings{Pins: n.db.Pins, Retracted: n.retracted, Have: n.have},
-		Bootstrap: func() []string { return n.fileConfig().Network.Bootstrap },
+		Bootstrap: func() []string { n.mu.Lock(); defer n.mu.Unlock(); return n.cfg.Network.Bootstrap },
 	})
 	if err != nil {
 		return err
@@ -136,10 +136,10 @@ func (n *Node) stopNetwork() {
 	ns := n.net
 	n.net = nil
 	n.mu.Unlock()
+	n.srch.Stop()     // search and channels first: following fetches through the library
+	n.chans.Stop()    // (both are no-ops when not started)
 	n.stopLibrary(ns) // replication and fetches use the network
 	if ns != nil {
-		n.srch.Stop()
-		n.chans.Stop()
 		ns.close()
 	}
 }
@@ -228,4 +228,12 @@ func (n *Node) Join(ctx context.Context, text string) (apitype.JoinResult, error
 		return apitype.JoinResult{}, apitype.Errorf(apitype.CodeNoDaemon, "join needs the network: start `myconet daemon`")
 	}
 	return ns.p2p.Join(ctx, text, inv)
+}
+
+// unprovideGone withdraws the provider records of roots no longer held
+// (nothing to do offline).
+func (n *Node) unprovideGone(ctx context.Context) {
+	if ns := n.network(); ns != nil {
+		ns.p2p.UnprovideGone(ctx)
+	}
 }

@@ -8,10 +8,11 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/searchsvc"
+	"github.com/myconet/myconet/search"
 )
 
 // DefaultSearchLimit is the number of results when SearchOptions.Limit is 0.
-const DefaultSearchLimit = apitype.DefaultSearchLimit
+const DefaultSearchLimit = search.DefaultLimit
 
 // newSearch builds the search service (node/searchsvc) on the node's store,
 // with the moderation policy's withheld check and the community's tags.

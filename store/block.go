@@ -20,7 +20,7 @@ type Block struct {
 func (db *DB) Has(c cid.Cid) (bool, error) {
 	var ok bool
 	err := db.view(func(tx *bolt.Tx) error {
-		ok = blocksIn(tx).has(blockKey(c))
+		ok = db.blocksIn(tx).has(blockKey(c))
 		return nil
 	})
 	if err != nil {
@@ -33,8 +33,12 @@ func (db *DB) Has(c cid.Cid) (bool, error) {
 // for a missing block and ErrCorrupt for one that no longer hashes to c.
 func (db *DB) Get(c cid.Cid) ([]byte, error) {
 	var out []byte
-	err := db.View(c, func(data []byte) error {
-		out = bytes.Clone(data)
+	err := db.viewBlock(c, true, new([]byte), func(data []byte, own bool) error {
+		if own {
+			out = data // read from the blob file into a buffer of its own
+		} else {
+			out = bytes.Clone(data)
+		}
 		return nil
 	})
 	return out, err
@@ -45,21 +49,32 @@ func (db *DB) Get(c cid.Cid) ([]byte, error) {
 // modified. fn runs inside a read transaction; keep it short, as a long read
 // transaction delays the reuse of freed space.
 func (db *DB) View(c cid.Cid, fn func(data []byte) error) error {
-	return db.viewBlock(c, true, fn)
+	return db.viewPooled(c, true, fn)
 }
 
 // ViewUnverified is View without the hash check, for callers that verify
 // themselves (for example in a parallel pipeline).
 func (db *DB) ViewUnverified(c cid.Cid, fn func(data []byte) error) error {
-	return db.viewBlock(c, false, fn)
+	return db.viewPooled(c, false, fn)
 }
 
-func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) error {
+// viewPooled is viewBlock with a pooled read buffer for blob blocks.
+func (db *DB) viewPooled(c cid.Cid, verify bool, fn func(data []byte) error) error {
+	buf := blobReads.Get().(*[]byte)
+	defer blobReads.Put(buf)
+	return db.viewBlock(c, verify, buf, func(data []byte, _ bool) error { return fn(data) })
+}
+
+// viewBlock calls fn with block c's bytes, checked against c if verify. A
+// blob block is read into *scratch (own is then true); other bytes point
+// into the bbolt mmap.
+func (db *DB) viewBlock(c cid.Cid, verify bool, scratch *[]byte, fn func(data []byte, own bool) error) error {
 	var notFound, corrupt bool
 	var ferr error
 	err := db.view(func(tx *bolt.Tx) error {
-		t := blocksIn(tx)
+		t := db.blocksIn(tx)
 		t.db = db
+		t.scratch = scratch
 		data, err := t.get(blockKey(c))
 		if err != nil {
 			corrupt = true
@@ -75,8 +90,11 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 				return err
 			}
 		}
-		ferr = fn(data)
-		releasePages(data)
+		own := len(data) > 0 && len(*scratch) > 0 && &data[0] == &(*scratch)[0]
+		ferr = fn(data, own)
+		if !own {
+			releasePages(data)
+		}
 		return nil
 	})
 	switch {
@@ -94,7 +112,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, fn func(data []byte) error) erro
 func (db *DB) BlockSize(c cid.Cid) (int, error) {
 	n := -1
 	err := db.view(func(tx *bolt.Tx) error {
-		if size, ok := blocksIn(tx).size(blockKey(c)); ok {
+		if size, ok := db.blocksIn(tx).size(blockKey(c)); ok {
 			n = size
 		}
 		return nil

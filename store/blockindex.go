@@ -53,7 +53,7 @@ func (db *DB) BlockRoots(c cid.Cid) ([]cid.Cid, error) {
 // walkDAG calls fn with the key of every stored block reachable from root
 // (root included), once each. Raw and missing blocks end their branch.
 func (db *DB) walkDAG(tx *bolt.Tx, root cid.Cid, fn func(kb []byte) error) error {
-	blocks := blocksIn(tx)
+	blocks := db.blocksIn(tx)
 	seen := make(map[string]struct{})
 	stack := []cid.Cid{root}
 	for len(stack) > 0 {

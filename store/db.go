@@ -136,6 +136,9 @@ type DB struct {
 	// cache is a read-only handle on the bbolt file, for page-cache advice
 	// (see dropWritten); nil where unsupported.
 	cache *os.File
+
+	// blobs holds large blocks beside the bbolt file (blob.go).
+	blobs *blobFile
 }
 
 // Open opens or creates the store described by cfg. On open it removes the
@@ -203,6 +206,14 @@ func Open(cfg Config) (_ *DB, reterr error) {
 			db.cache.Close()
 		}
 	}()
+	if db.blobs, err = openBlobFile(cfg.Path, cfg.NoSync); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if reterr != nil {
+			db.blobs.close()
+		}
+	}()
 	if err := db.bolt.Update(db.recover); err != nil {
 		return nil, err
 	}
@@ -239,14 +250,14 @@ func (db *DB) recover(tx *bolt.Tx) error {
 	for _, name := range [][]byte{bucketBlocks, bucketStaged, bucketPins} {
 		drop := func(k []byte) error { return tx.Bucket(name).Delete(k) }
 		if bytes.Equal(name, bucketBlocks) { // a duplicate's data goes too
-			drop = func(k []byte) error { _, _, err := blocksIn(tx).del(k); return err }
+			drop = func(k []byte) error { _, _, err := db.blocksIn(tx).del(k); return err }
 		}
 		if err := rekeyV0(tx.Bucket(name), drop); err != nil {
 			return fmt.Errorf("store: open: %w", err)
 		}
 	}
 
-	blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
+	blocks, staged := db.blocksIn(tx), tx.Bucket(bucketStaged)
 	var removed int
 	var freed int64
 	var keys [][]byte
@@ -274,9 +285,20 @@ func (db *DB) recover(tx *bolt.Tx) error {
 	}
 
 	var real usageRecord
-	blocks.forEach(func(_ []byte, n int) {
+	var locs []blobLoc
+	cur := blocks.idx.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		seq, loc, n, _ := decodeEntry(v)
 		real.Blocks++
 		real.Bytes += int64(n)
+		if seq == nil && n > 0 {
+			locs = append(locs, loc)
+		}
+	}
+	tx.OnCommit(func() {
+		if err := db.blobs.tidy(locs); err != nil {
+			db.log.Warn("could not trim the blob file", "err", err)
+		}
 	})
 	if p := meta.Get(keyUsage); p != nil {
 		old, err := decodeUsage(p)
@@ -346,6 +368,7 @@ func (db *DB) Close() error {
 		if db.cache != nil {
 			db.cache.Close()
 		}
+		errs = append(errs, db.blobs.close())
 		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr
@@ -356,6 +379,8 @@ func (db *DB) view(fn func(tx *bolt.Tx) error) error {
 	if db.closed.Load() {
 		return ErrClosed
 	}
+	e := db.blobs.beginRead()
+	defer db.blobs.endRead(e)
 	err := db.bolt.View(fn)
 	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
 		return ErrClosed
@@ -412,7 +437,7 @@ func (db *DB) Usage() (Usage, error) {
 		}); err != nil {
 			return err
 		}
-		blocks := blocksIn(tx)
+		blocks := db.blocksIn(tx)
 		return tx.Bucket(bucketStaged).ForEach(func(k, _ []byte) error {
 			n, _ := blocks.size(k)
 			u.Staged += int64(n)
@@ -474,18 +499,23 @@ func (db *DB) Check() error {
 		if err != nil {
 			errs = append(errs, err)
 		}
-		blocks := blocksIn(tx)
+		blocks := db.blocksIn(tx)
 		var real usageRecord
 		seqs := make(map[string]bool)
+		var locs []blobLoc
 		blocks.forEach(func(k []byte, n int) {
 			real.Blocks++
 			real.Bytes += int64(n)
-			seq, _, ok := decodeIndex(blocks.idx.Get(k))
+			seq, loc, _, ok := decodeEntry(blocks.idx.Get(k))
 			if !ok {
 				errs = append(errs, fmt.Errorf("bad index entry for block %s", keyString(k)))
 				return
 			}
-			seqs[string(seq)] = true
+			if seq == nil {
+				locs = append(locs, loc)
+			} else {
+				seqs[string(seq)] = true
+			}
 			if data, err := blocks.get(k); data == nil || err != nil || len(data) != n {
 				errs = append(errs, fmt.Errorf("data of block %s missing or of wrong size", keyString(k)))
 			}
@@ -493,6 +523,7 @@ func (db *DB) Check() error {
 		if n := blocks.dataEntries(); n != len(seqs) {
 			errs = append(errs, fmt.Errorf("%d data entries for %d indexed blocks", n, len(seqs)))
 		}
+		errs = append(errs, db.blobs.check(locs)...)
 		if u != real {
 			errs = append(errs, fmt.Errorf("usage counters say %d blocks / %d bytes, blocks hold %d / %d",
 				u.Blocks, u.Bytes, real.Blocks, real.Bytes))

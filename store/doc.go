@@ -10,10 +10,17 @@
 // names the same block as its CIDv1, whichever one a caller or a CAR uses;
 // Open rewrites CIDv0 keys that older stores hold.
 //
-//   - blocks: an index from CID to the block's sequence number and size.
+//   - blocks: an index from CID to the block's sequence number and size,
+//     or to its range in the blob file.
 //   - data: block bytes keyed by sequence number, so that a batch appends
 //     to the end of the tree instead of rewriting the large neighbours of
 //     random keys.
+//
+// Blocks of 64 KiB or more that a Batch writes go to <path>.blob, an
+// append-only file beside the bbolt file, written around the page cache
+// (O_DIRECT) and fsynced before the transaction that indexes them; deleted
+// ranges are punched out of it (see blobFile). Where holes cannot be punched
+// they stay in bbolt, as all blocks did before schema version 3.
 //   - staged: blocks written by a batch that has not committed yet, with the
 //     number of open batches holding each.
 //   - pins: for each pinned root, its pins (one per reason).
@@ -32,7 +39,9 @@
 //
 // Content is added through a Batch. Put buffers blocks and writes them in one
 // transaction per ~16 MiB, marking each new block as staged in the same
-// transaction. Commit writes the pin (and package record) and clears the
+// transaction; blob blocks are written to the blob file as they come, and
+// the blob file is fsynced before the transaction that indexes them (every
+// 128 MiB, or 16 MiB for a Keep batch). Commit writes the pin (and package record) and clears the
 // staged marks of the batch and of the pinned DAG, in one transaction. Abort
 // deletes the blocks only it staged. Open deletes every block still staged:
 // they belong to a process that crashed. So after a crash at any point a

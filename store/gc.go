@@ -79,7 +79,7 @@ type candidate struct {
 // last access instead of protected.
 func (db *DB) makePlan(ctx context.Context, tx *bolt.Tx, evict bool) (*plan, error) {
 	p := &plan{m: make(marks), epoch: db.pinEpoch.Load()}
-	blocks := blocksIn(tx)
+	blocks := db.blocksIn(tx)
 	var all []Pin
 	if err := forEachPins(tx, func(pins []Pin) error {
 		all = append(all, pins...)
@@ -263,7 +263,7 @@ func (db *DB) sweep(ctx context.Context, p *plan, k int32) (GCResult, error) {
 		db.gcMu.Lock()
 		err := db.update(func(tx *bolt.Tx) error {
 			removed, freed = 0, 0
-			blocks, staged := blocksIn(tx), tx.Bucket(bucketStaged)
+			blocks, staged := db.blocksIn(tx), tx.Bucket(bucketStaged)
 			remark := p.epoch != db.pinEpoch.Load()
 			if first && len(p.victims) > 0 {
 				if err := db.flushTouches(tx); err != nil {

@@ -18,13 +18,18 @@ import (
 //	   peers, channels, moderation buckets; meta/version, meta/usage)
 //	2  meta/history: one line per creation or migration, "v<N> <program>",
 //	   so `repo verify` can say which releases wrote the file
-const schemaVersion = 2
+//	3  large blocks in the blob file beside the bbolt file (blob.go): an
+//	   index value may start with blobTag. Nothing moves: blocks already in
+//	   bbolt stay there and read as before; the version keeps an older
+//	   program, which would misread such entries, from opening the file
+const schemaVersion = 3
 
 var keyHistory = []byte("history")
 
 // migrations[i] upgrades a store at version i+1 to version i+2.
 var migrations = []func(db *DB, tx *bolt.Tx) error{
 	migrate1to2,
+	func(*DB, *bolt.Tx) error { return nil }, // 2 to 3: new entries only
 }
 
 func migrate1to2(db *DB, tx *bolt.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestMigrateV1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if in, _ := db.Info(); in.Version != store.SchemaVersion() || in.History != "v2 myconet test (created)\n" {
+	if in, _ := db.Info(); in.Version != store.SchemaVersion() || in.History != fmt.Sprintf("v%d myconet test (created)\n", store.SchemaVersion()) {
 		t.Fatalf("new store: %+v", in)
 	}
 	d := makeDAG(t, []uint64{1, 2, 3}, 5000)
@@ -83,7 +84,7 @@ func TestMigrateV1(t *testing.T) {
 	}
 	defer db.Close()
 	in, _ := db.Info()
-	if in.Version != 2 || !strings.Contains(in.History, "v2 myconet test (migrated from v1)") {
+	if in.Version != store.SchemaVersion() || !strings.Contains(in.History, fmt.Sprintf("v%d myconet test (migrated from v1)", store.SchemaVersion())) {
 		t.Fatalf("migrated: %+v", in)
 	}
 	if got, err := db.Get(d.root.CID); err != nil || string(got) != string(d.root.Data) {

@@ -59,7 +59,7 @@ func (db *DB) AddPin(p Pin) error {
 // addPinTx writes p in tx and unstages its DAG.
 func (db *DB) addPinTx(tx *bolt.Tx, p Pin) error {
 	key := blockKey(p.Root)
-	if !blocksIn(tx).has(key) {
+	if !db.blocksIn(tx).has(key) {
 		return ErrNotFound
 	}
 	now := db.now()

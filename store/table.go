@@ -24,10 +24,18 @@ import (
 // and bbolt rewrites (and reads back through the mmap) every value of a leaf
 // it touches, which for 1 MiB leaves cost both write bandwidth and resident
 // memory. Small blocks stay plain values. Readers accept both forms.
+//
+// A block a batch wrote into the blob file (see blobFile) has only its index
+// entry here: blobTag, uvarint offset, uvarint size.
 type blockTable struct {
-	idx  *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size
-	data *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
-	db   *DB          // for readAhead; nil to skip it
+	idx   *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size (or a blob entry)
+	data  *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
+	db    *DB          // for readAhead; nil to skip it
+	tx    *bolt.Tx
+	blobs *blobFile
+	// scratch is the buffer blob blocks are read into: the bytes get
+	// returns are valid until the next get.
+	scratch *[]byte
 }
 
 // nestThreshold is the block size from which a block gets its own bucket.
@@ -46,13 +54,23 @@ type written struct {
 // valueKey is the one key inside a block's nested bucket.
 var valueKey = []byte{0}
 
-func blocksIn(tx *bolt.Tx) blockTable {
-	return blockTable{idx: tx.Bucket(bucketBlocks), data: tx.Bucket(bucketData)}
+func (db *DB) blocksIn(tx *bolt.Tx) blockTable {
+	return blockTable{idx: tx.Bucket(bucketBlocks), data: tx.Bucket(bucketData), tx: tx, blobs: db.blobs, scratch: new([]byte)}
 }
 
-// decodeIndex parses an index value.
+// decodeEntry parses an index value of either form: a sequence number in
+// the data bucket (seq non-nil), or a range of the blob file.
+func decodeEntry(v []byte) (seq []byte, blob blobLoc, size int, ok bool) {
+	if l, ok := decodeBlobIndex(v); ok {
+		return nil, l, l.size, true
+	}
+	seq, size, ok = decodeIndex(v)
+	return seq, blobLoc{}, size, ok
+}
+
+// decodeIndex parses a sequence-form index value.
 func decodeIndex(v []byte) (seq []byte, size int, ok bool) {
-	if len(v) < 9 {
+	if len(v) < 9 || v[0] == blobTag {
 		return nil, 0, false
 	}
 	n, k := binary.Uvarint(v[8:])
@@ -67,7 +85,7 @@ func (t blockTable) has(k []byte) bool { return t.idx.Get(k) != nil }
 
 // size returns the indexed size of block k.
 func (t blockTable) size(k []byte) (int, bool) {
-	_, n, ok := decodeIndex(t.idx.Get(k))
+	_, _, n, ok := decodeEntry(t.idx.Get(k))
 	return n, ok
 }
 
@@ -78,9 +96,20 @@ func (t blockTable) get(k []byte) ([]byte, error) {
 	if v == nil {
 		return nil, nil
 	}
-	seq, n, ok := decodeIndex(v)
+	seq, loc, n, ok := decodeEntry(v)
 	if !ok {
 		return nil, fmt.Errorf("%w: block %s: bad index entry", ErrCorrupt, keyString(k))
+	}
+	if seq == nil {
+		if t.blobs == nil {
+			return nil, fmt.Errorf("%w: block %s: in a blob file that is not open", ErrCorrupt, keyString(k))
+		}
+		data, err := t.blobs.read(loc, *t.scratch)
+		if err != nil {
+			return nil, fmt.Errorf("%w: block %s: blob file: %v", ErrCorrupt, keyString(k), err)
+		}
+		*t.scratch = data
+		return data, nil
 	}
 	data := t.data.Get(seq)
 	if data == nil {
@@ -118,14 +147,32 @@ func (t blockTable) put(k, data []byte) error {
 	return t.idx.Put(k, binary.AppendUvarint(v, uint64(len(data))))
 }
 
+// putBlob indexes block k at l in the blob file, written and synced.
+func (t blockTable) putBlob(k []byte, l blobLoc) error {
+	return t.idx.Put(k, encodeBlobIndex(l))
+}
+
+// release is releasePages for bytes get returned from the bbolt mmap.
+func (t blockTable) release(data []byte) {
+	if len(data) > 0 && len(*t.scratch) > 0 && &data[0] == &(*t.scratch)[0] {
+		return // our own buffer
+	}
+	releasePages(data)
+}
+
 // del deletes block k and returns its indexed size, or ok false if absent.
+// A blob block's range is freed once the transaction commits.
 func (t blockTable) del(k []byte) (size int, ok bool, err error) {
 	v := t.idx.Get(k)
 	if v == nil {
 		return 0, false, nil
 	}
-	seq, n, good := decodeIndex(v)
-	if good {
+	seq, loc, n, good := decodeEntry(v)
+	if good && seq == nil {
+		if blobs := t.blobs; blobs != nil {
+			t.tx.OnCommit(func() { blobs.free([]blobLoc{loc}) })
+		}
+	} else if good {
 		if t.data.Bucket(seq) != nil {
 			if err := t.data.DeleteBucket(seq); err != nil {
 				return 0, false, err
@@ -145,7 +192,7 @@ func (t blockTable) del(k []byte) (size int, ok bool, err error) {
 func (t blockTable) forEach(fn func(k []byte, size int)) {
 	c := t.idx.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
-		_, n, _ := decodeIndex(v)
+		_, _, n, _ := decodeEntry(v)
 		fn(k, n)
 	}
 }

@@ -49,7 +49,7 @@ func (db *DB) Verify(ctx context.Context) (VerifyReport, error) {
 		}
 	}
 	err := db.view(func(tx *bolt.Tx) error {
-		blocks := blocksIn(tx)
+		blocks := db.blocksIn(tx)
 		var ierr error
 		blocks.forEach(func(k []byte, n int) {
 			if ierr != nil {
@@ -73,7 +73,7 @@ func (db *DB) Verify(ctx context.Context) (VerifyReport, error) {
 			if err := verifyBlock(c, data); err != nil {
 				problem("block %s: bytes do not hash to the CID (corrupt)", c)
 			}
-			releasePages(data)
+			blocks.release(data)
 		})
 		if ierr != nil {
 			return ierr

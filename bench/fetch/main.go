@@ -4,11 +4,20 @@
 // copy over loopback measured in the same run, files/s for a directory of
 // small files, and the daemons' RSS when idle and B's peak during transfer.
 //
-//	go run ./bench/fetch [-size 1GiB] [-files 10000]
+// Each round starts a fresh receiver B for each measurement, so nothing is
+// held there beforehand: `get -o FILE` of the big file (MB/s, ratio to
+// single-core SHA-256 over the same file in the same round, CPU seconds per
+// GiB of sender and receiver, B's peak RSS), `get` of the small files
+// (files/s), and on a remote file the time to the first byte of `cat` and to
+// a 1 MiB Range request at 900 MiB (through the API's /cat). With several
+// -bin binaries, each has its own sender and they take turns in every round.
+//
+//	go run ./bench/fetch [-size 1073741824] [-files 10000] [-rounds 3] [-bin a,b] [-mode get|stream|all]
 package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -16,6 +25,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,6 +40,9 @@ func main() {
 	nfiles := flag.Int("files", 10000, "small files (1–8 KiB)")
 	flag.StringVar(&profileDir, "profile", "", "write both daemons' CPU profiles of the large transfer to `DIR` (a.pprof, b.pprof)")
 	flag.IntVar(&profileSeconds, "profile-seconds", 3, "length of the -profile window, from the start of the large transfer")
+	flag.IntVar(&rounds, "rounds", 1, "rounds; each round runs every binary in turn")
+	flag.StringVar(&binList, "bin", "", "comma-separated myconet `binaries` to compare, alternately (default: build ./cmd/myconet)")
+	flag.StringVar(&mode, "mode", "all", "what to measure: get (the big file and the small files), stream (first byte, Range seek), or all")
 	flag.Parse()
 	if err := run(*size, *nfiles); err != nil {
 		fmt.Fprintln(os.Stderr, "fetch:", err)
@@ -81,22 +94,6 @@ func (d *daemon) stop() {
 	d.cmd.Wait()
 }
 
-// written returns the bytes the daemon has written with write(2) and
-// pwrite(2) so far (/proc/PID/io wchar), or 0 when unreadable.
-func (d *daemon) written() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", d.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(l, "wchar: "); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
 // rss returns the current and peak resident set of the daemon, in MB.
 func (d *daemon) rss() (cur, peak int64) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
@@ -125,11 +122,9 @@ func run(size int64, nfiles int) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	bin := filepath.Join(work, "myconet")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/myconet")
-	build.Stderr = os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("build: %w", err)
+	bins, err := binaries(work)
+	if err != nil {
+		return err
 	}
 	tcp, err := tcpCopy(size)
 	if err != nil {
@@ -148,72 +143,276 @@ func run(size int64, nfiles int) error {
 	if err := writeSmall(small, nfiles); err != nil {
 		return err
 	}
-	a, err := startDaemon(bin, filepath.Join(work, "a"), "127.0.0.1:0")
-	if err != nil {
-		return err
+
+	// One sender per binary, holding both packages for every round.
+	senders := make([]*sender, len(bins))
+	for i, bin := range bins {
+		a, err := startDaemon(bin, filepath.Join(work, fmt.Sprintf("a%d", i)), "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer a.stop()
+		if _, err := a.run("quota", "set", "disk", "unlimited"); err != nil {
+			return err
+		}
+		s := &sender{daemon: a}
+		if s.big, err = a.run("add", big, "--title", "big", "-q"); err != nil {
+			return err
+		}
+		if s.small, err = a.run("add", small, "--title", "small", "-q"); err != nil {
+			return err
+		}
+		s.big, s.small = strings.TrimSpace(s.big), strings.TrimSpace(s.small)
+		idJSON, err := a.run("id", "--json")
+		if err != nil {
+			return err
+		}
+		var id struct{ Listen []string }
+		if err := json.Unmarshal([]byte(idJSON), &id); err != nil || len(id.Listen) == 0 {
+			return fmt.Errorf("no listen address for A: %s", idJSON)
+		}
+		s.addr = id.Listen[0]
+		senders[i] = s
 	}
-	defer a.stop()
-	b, err := startDaemon(bin, filepath.Join(work, "b"), "127.0.0.1:0")
+	time.Sleep(2 * time.Second) // let the senders settle before reading idle RSS
+	for i, s := range senders {
+		cur, _ := s.rss()
+		fmt.Printf("[%s] idle sender RSS holding %d MiB: %d MB\n", label(bins, i), size>>20, cur)
+	}
+
+	for round := 1; round <= rounds; round++ {
+		for i, bin := range bins {
+			s := senders[i]
+			tag := fmt.Sprintf("[%s] round %d", label(bins, i), round)
+			sha, err := sha256File(big)
+			if err != nil {
+				return err
+			}
+			if mode == "all" || mode == "stream" {
+				if err := streamRound(tag, bin, work, s, size); err != nil {
+					fmt.Printf("%s stream: FAILED: %v\n", tag, err)
+				}
+			}
+			if mode == "all" || mode == "get" {
+				if err := getRound(tag, bin, work, s, size, nfiles, sha, tcp); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Flags of the rounds.
+var (
+	rounds  int
+	binList string
+	mode    string
+)
+
+// binaries returns the myconet binaries to compare: -bin's, or one built
+// from ./cmd/myconet.
+func binaries(work string) ([]string, error) {
+	if binList != "" {
+		return strings.Split(binList, ","), nil
+	}
+	bin := filepath.Join(work, "myconet")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/myconet")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	return []string{bin}, nil
+}
+
+func label(bins []string, i int) string {
+	if len(bins) == 1 {
+		return "myconet"
+	}
+	return filepath.Base(bins[i])
+}
+
+// sender is a daemon holding the big file and the small files.
+type sender struct {
+	*daemon
+	addr, big, small string
+}
+
+// receiver starts a fresh daemon connected to s.
+func receiver(bin, work string, s *sender) (*daemon, error) {
+	home, err := os.MkdirTemp(work, "b")
+	if err != nil {
+		return nil, err
+	}
+	b, err := startDaemon(bin, home, "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	for _, args := range [][]string{
+		{"quota", "set", "disk", "unlimited"},
+		// B must not take A's packages as replicas on its own (R=3 makes
+		// it responsible for them): this measures the fetch a user asks for.
+		{"quota", "set", "replicas", "1B"},
+		{"connect", s.addr},
+	} {
+		if _, err := b.run(args...); err != nil {
+			b.stop()
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// getRound measures `get -o FILE` of the big file and of the small files on
+// a fresh receiver.
+func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp float64) error {
+	b, err := receiver(bin, work, s)
 	if err != nil {
 		return err
 	}
 	defer b.stop()
-	for _, d := range []*daemon{a, b} {
-		if _, err := d.run("quota", "set", "disk", "unlimited"); err != nil {
-			return err
-		}
-	}
-	// B must not take A's packages as replicas on its own (R=3 makes it
-	// responsible for them): this measures the fetch a user asks for.
-	if _, err := b.run("quota", "set", "replicas", "1B"); err != nil {
-		return err
-	}
-	time.Sleep(3 * time.Second) // let both settle before reading idle RSS
-	ca, _ := a.rss()
-	cb, _ := b.rss()
-	fmt.Printf("idle daemon RSS: %d MB, %d MB\n", ca, cb)
-
-	idJSON, err := a.run("id", "--json")
+	out := filepath.Join(b.home, "big.out")
+	stopProfiles := profile(s.daemon, b)
+	aCPU, bCPU := s.cpu(), b.cpu()
+	start := time.Now()
+	cli, err := b.timed("get", s.big, "-o", out)
 	if err != nil {
-		return err
-	}
-	var id struct{ Listen []string }
-	if err := json.Unmarshal([]byte(idJSON), &id); err != nil || len(id.Listen) == 0 {
-		return fmt.Errorf("no listen address for A: %s", idJSON)
-	}
-	if _, err := b.run("connect", id.Listen[0]); err != nil {
-		return err
-	}
-
-	bigMRI, err := a.run("add", big, "--title", "big", "-q")
-	if err != nil {
-		return err
-	}
-	smallMRI, err := a.run("add", small, "--title", "small", "-q")
-	if err != nil {
-		return err
-	}
-	stopProfiles := profile(a, b)
-	wrote := b.written()
-	start = time.Now()
-	if _, err := b.run("site", "get", strings.TrimSpace(bigMRI)); err != nil {
 		return err
 	}
 	el := time.Since(start)
 	stopProfiles()
-	wrote = b.written() - wrote
+	aCPU, bCPU = s.cpu()-aCPU, b.cpu()-bCPU
 	_, peak := b.rss()
+	gib := float64(size) / (1 << 30)
 	rate := float64(size) / el.Seconds()
-	fmt.Printf("retrieve %d MiB A→B: %.2f s, %.0f MB/s, %.2f× loopback TCP, %.2f× the file write; B peak RSS %d MB; B wrote %.2f× the bytes fetched\n",
-		size>>20, el.Seconds(), rate/1e6, rate/tcp, rate/disk, peak, float64(wrote)/float64(size))
+	fmt.Printf("%s get %d MiB A→B -o FILE: %.2f s, %.0f MB/s, %.2f× SHA-256 (%.0f MB/s), %.3f× loopback TCP; CPU-s/GiB: sender %.2f, receiver %.2f + CLI %.2f; receiver peak RSS %d MB\n",
+		tag, size>>20, el.Seconds(), rate/1e6, rate/sha, sha/1e6, rate/tcp, aCPU/gib, bCPU/gib, cli/gib, peak)
+	os.Remove(out)
 
+	// The same again, now that B holds the package: what reading it out of
+	// B's store and writing the file costs, apart from the transfer.
 	start = time.Now()
-	if _, err := b.run("site", "get", strings.TrimSpace(smallMRI)); err != nil {
+	if _, err := b.timed("get", s.big, "-o", out); err != nil {
 		return err
 	}
 	el = time.Since(start)
-	fmt.Printf("retrieve %d small files A→B: %.2f s, %.0f files/s\n", nfiles, el.Seconds(), float64(nfiles)/el.Seconds())
+	fmt.Printf("%s get %d MiB again, now held by B: %.2f s, %.0f MB/s\n", tag, size>>20, el.Seconds(), float64(size)/el.Seconds()/1e6)
+	os.Remove(out)
+
+	start = time.Now()
+	if _, err := b.run("get", s.small, "-o", filepath.Join(b.home, "small.out")); err != nil {
+		return err
+	}
+	el = time.Since(start)
+	fmt.Printf("%s get %d small files A→B: %.2f s, %.0f files/s\n", tag, nfiles, el.Seconds(), float64(nfiles)/el.Seconds())
 	return nil
+}
+
+// streamRound measures, each on a fresh receiver holding nothing, the time
+// to the first byte of `cat` of the big file and the time to answer a Range
+// request of 1 MiB at 900/1024 of it.
+func streamRound(tag, bin, work string, s *sender, size int64) error {
+	b, err := receiver(bin, work, s)
+	if err != nil {
+		return err
+	}
+	off := size / 1024 * 900
+	seek, err := b.catTimed(s.big, fmt.Sprintf("bytes=%d-%d", off, off+1<<20-1), 1<<20)
+	b.stop()
+	if err != nil {
+		return err
+	}
+	b, err = receiver(bin, work, s)
+	if err != nil {
+		return err
+	}
+	first, err := b.catTimed(s.big, "", 1)
+	b.stop()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s remote %d MiB file: first byte of cat %.3f s; Range of 1 MiB at %d MiB answered in %.3f s\n",
+		tag, size>>20, first.Seconds(), off>>20, seek.Seconds())
+	return nil
+}
+
+// catTimed asks the daemon's API for the file ref names (with a Range
+// header if rng is not empty) and returns the time until want bytes of the
+// body arrived.
+func (d *daemon) catTimed(ref, rng string, want int64) (time.Duration, error) {
+	addr, err := os.ReadFile(filepath.Join(d.home, "api"))
+	if err != nil {
+		return 0, err
+	}
+	token, err := os.ReadFile(filepath.Join(d.home, "api.token"))
+	if err != nil {
+		return 0, err
+	}
+	u := fmt.Sprintf("http://%s/api/v1/cat?ref=%s", strings.TrimSpace(string(addr)), url.QueryEscape(ref))
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	if rng != "" {
+		req.Header.Set("Range", rng)
+	}
+	start := time.Now()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return 0, fmt.Errorf("cat %s: %s", ref, resp.Status)
+	}
+	if _, err := io.CopyN(io.Discard, resp.Body, want); err != nil {
+		return 0, fmt.Errorf("cat %s: %w", ref, err)
+	}
+	return time.Since(start), nil
+}
+
+// timed runs a CLI command and returns its CPU seconds.
+func (d *daemon) timed(args ...string) (float64, error) {
+	cmd := exec.Command(d.bin, args...)
+	cmd.Env = append(os.Environ(), "MYCONET_HOME="+d.home)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return 0, fmt.Errorf("myconet %s: %v", strings.Join(args, " "), err)
+	}
+	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), nil
+}
+
+// cpu returns the daemon's CPU seconds so far (user + system).
+func (d *daemon) cpu() float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", d.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100 // USER_HZ
+}
+
+// sha256File measures single-core SHA-256 over the file (from the page
+// cache after the first read).
+func sha256File(path string) (float64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	start := time.Now()
+	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // tcpCopy measures copying n bytes over one loopback TCP connection.

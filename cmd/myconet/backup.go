@@ -13,7 +13,6 @@ import (
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
-	"github.com/myconet/myconet/store"
 )
 
 // identityCmd backs up and restores the node's identity (its key: peer ID
@@ -132,7 +131,7 @@ func repoCmd() *command {
 							return err
 						}
 						type out struct {
-							store.VerifyReport
+							apitype.VerifyReport
 							Schema int `json:"schema"`
 						}
 						if err := emit(c, *asJSON, out{rep, schema}, func(w io.Writer, o out) error {
@@ -172,7 +171,7 @@ func repoCmd() *command {
 						if err != nil {
 							return lockedErr(c.home, err)
 						}
-						return emit(c, *asJSON, res, func(w io.Writer, r store.CompactResult) error {
+						return emit(c, *asJSON, res, func(w io.Writer, r apitype.CompactResult) error {
 							_, err := fmt.Fprintf(w, "store file %s → %s\n", apitype.FormatSize(r.Before), apitype.FormatSize(r.After))
 							return err
 						})
@@ -185,7 +184,7 @@ func repoCmd() *command {
 
 // verifyRepo checks the store through the running daemon, or in-process
 // when none runs (then it also reads the store's schema version).
-func (c *cli) verifyRepo(ctx context.Context) (store.VerifyReport, int, error) {
+func (c *cli) verifyRepo(ctx context.Context) (apitype.VerifyReport, int, error) {
 	cl, err := client.FromHome(ctx, c.home)
 	if err == nil {
 		defer cl.Close()
@@ -193,11 +192,11 @@ func (c *cli) verifyRepo(ctx context.Context) (store.VerifyReport, int, error) {
 		return rep, 0, err
 	}
 	if !errors.Is(err, apitype.ErrNoDaemon) {
-		return store.VerifyReport{}, 0, err
+		return apitype.VerifyReport{}, 0, err
 	}
 	n, err := node.New(node.Config{Home: c.home})
 	if err != nil {
-		return store.VerifyReport{}, 0, lockedErr(c.home, err)
+		return apitype.VerifyReport{}, 0, lockedErr(c.home, err)
 	}
 	defer n.Close()
 	rep, err := n.VerifyRepo(ctx)

@@ -1,10 +1,13 @@
 package main_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/myconet/myconet/store"
 )
 
 // TestBackupRestore follows the README's "Backup and restore" section: the
@@ -45,7 +48,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatalf("repo verify through the daemon: %q", out)
 	}
 	d.terminate(t)
-	if out := a.ok("repo", "verify"); !strings.Contains(out, "store schema v2: 0 problems") {
+	if out := a.ok("repo", "verify"); !strings.Contains(out, fmt.Sprintf("store schema v%d: 0 problems", store.SchemaVersion())) {
 		t.Fatalf("repo verify in-process: %q", out)
 	}
 	a.ok("repo", "compact")
@@ -66,7 +69,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal("a refused import changed the identity")
 	}
 	b.ok("identity", "import", backup, "--passphrase-file", pass, "--force")
-	for _, f := range []string{"store.db", "config.toml"} {
+	for _, f := range []string{"store.db", "store.db.blob", "config.toml"} {
 		data, err := os.ReadFile(filepath.Join(a.home, f))
 		if err != nil {
 			t.Fatal(err)

@@ -832,12 +832,14 @@ func bigFile(t *testing.T, path string, seed uint64, size int64) {
 func (u *user) interruptedAdd(name string, sig syscall.Signal) (sent bool, stderr string, err error) {
 	u.t.Helper()
 	storeDB := filepath.Join(u.home, "store.db")
-	sizeOf := func() int64 {
-		fi, err := os.Stat(storeDB)
-		if err != nil {
-			return 0
+	sizeOf := func() int64 { // large blocks go to the blob file beside it
+		var n int64
+		for _, f := range []string{storeDB, storeDB + ".blob"} {
+			if fi, err := os.Stat(f); err == nil {
+				n += fi.Size()
+			}
 		}
-		return fi.Size()
+		return n
 	}
 	start := sizeOf()
 

@@ -446,3 +446,19 @@ type ReplicationStats struct {
 	// at once (quota.cpu); Running how many checks run now.
 	Workers, Running int64
 }
+
+// VerifyReport is what `myconet repo verify` found (GET /api/v1/repo/verify):
+// the store's blocks re-hashed, pins walked, package records checked.
+type VerifyReport struct {
+	Blocks   int64    `json:"blocks"`   // blocks re-hashed
+	Bytes    int64    `json:"bytes"`    // their bytes
+	Pins     int64    `json:"pins"`     // pinned roots whose DAG was walked
+	Packages int64    `json:"packages"` // package records checked
+	Problems []string `json:"problems"` // one line each; empty when healthy
+}
+
+// CompactResult is what `myconet repo compact` did to the store file.
+type CompactResult struct {
+	Before int64 `json:"before"` // file bytes before
+	After  int64 `json:"after"`  // file bytes after
+}

@@ -4,6 +4,5 @@
 // API (paths, headers, NDJSON lines). *node.Node implements API in-process,
 // node/httpapi serves it, node/client speaks it, node/webui renders it.
 //
-// It imports nothing of Myconet's but the pure core search (ParseSearch
-// reads a query the way every node does), so every package may import it.
+// It imports nothing of Myconet's, so every package may import it.
 package apitype

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/store"
 )
 
 // LogSettings returns the daemon's log level and access-log switch.
@@ -40,7 +39,7 @@ func loopbackFor(addr string) string {
 }
 
 // VerifyRepo asks the daemon to check its store (store.DB.Verify).
-func (c *Client) VerifyRepo(ctx context.Context) (store.VerifyReport, error) {
-	var v store.VerifyReport
+func (c *Client) VerifyRepo(ctx context.Context) (apitype.VerifyReport, error) {
+	var v apitype.VerifyReport
 	return v, c.doJSON(ctx, http.MethodPost, "/repo/verify", nil, nil, &v)
 }

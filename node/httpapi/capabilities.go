@@ -6,7 +6,6 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/metrics"
-	"github.com/myconet/myconet/store"
 )
 
 // The optional capabilities the API handler uses when its API offers them
@@ -46,7 +45,7 @@ type (
 // RepoVerifier is what the API handler needs to serve /api/v1/repo/verify;
 // without it the route answers ErrNoDaemon.
 type RepoVerifier interface {
-	VerifyRepo(ctx context.Context) (store.VerifyReport, error)
+	VerifyRepo(ctx context.Context) (apitype.VerifyReport, error)
 }
 
 // LogControl is what the API handler needs to serve /api/v1/log; without

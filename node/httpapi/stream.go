@@ -9,6 +9,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/httpx"
+	"github.com/myconet/myconet/search"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -85,8 +86,8 @@ func (h *apiHandler) search(w http.ResponseWriter, r *http.Request) {
 		opts.Local = b
 	}
 	query := v.Get("q")
-	if _, _, err := apitype.ParseSearch(query, opts); err != nil {
-		writeError(w, err)
+	if _, _, err := search.ParseOptions(query, search.Options{Kind: opts.Kind, Language: opts.Language, License: opts.License, Publisher: opts.Publisher, Tags: opts.Tags, Limit: opts.Limit}); err != nil {
+		writeError(w, apitype.Wrap(apitype.CodeInvalid, err))
 		return
 	}
 	rc := http.NewResponseController(w)

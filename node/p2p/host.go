@@ -242,10 +242,15 @@ func (h *Host) goOwned(f func(ctx context.Context)) {
 
 // Close stops the host's goroutines, waits for them, and closes the relay
 // service, the DHT, hole punching and the host (a TestHost stays open).
+// Closing again does nothing.
 func (h *Host) Close() error {
 	h.mu.Lock()
+	was := h.closed
 	h.closed = true
 	h.mu.Unlock()
+	if was {
+		return nil
+	}
 	h.cancel()
 	h.wg.Wait()
 	if h.relay != nil {

@@ -69,7 +69,14 @@ func newHost(t *testing.T) (*p2p.Host, *book) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { h.Close() })
+	t.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			t.Error(err)
+		}
+		if err := h.Close(); err != nil { // closing again does nothing
+			t.Error(err)
+		}
+	})
 	h.Start(context.Background())
 	return h, b
 }

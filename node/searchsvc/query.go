@@ -126,7 +126,7 @@ func (s *Service) Search(ctx context.Context, query string, opts apitype.SearchO
 // SearchExcept is Search without the packages withheld reports in place of
 // the moderation policy, whether this node or a responder holds them.
 func (s *Service) SearchExcept(ctx context.Context, query string, opts apitype.SearchOptions, onResult func(apitype.SearchResult), withheld func(cid.Cid) bool) (apitype.SearchResults, error) {
-	q, limit, err := apitype.ParseSearch(query, opts)
+	q, limit, err := parseQuery(query, opts)
 	if err != nil {
 		return apitype.SearchResults{}, err
 	}
@@ -232,6 +232,17 @@ func (s *Service) SearchExcept(ctx context.Context, query string, opts apitype.S
 		return out, err
 	}
 	return out, nil
+}
+
+// parseQuery reads a query text with the options' filters and limit the
+// way every node does (search.ParseOptions); a bad query is one
+// CodeInvalid error.
+func parseQuery(text string, opts apitype.SearchOptions) (search.Query, int, error) {
+	q, limit, err := search.ParseOptions(text, search.Options{
+		Kind: opts.Kind, Language: opts.Language, License: opts.License, Publisher: opts.Publisher,
+		Tags: opts.Tags, Limit: opts.Limit,
+	})
+	return q, limit, apitype.Wrap(apitype.CodeInvalid, err)
 }
 
 // publisherID converts a raw Ed25519 public key (as packages carry it) to
