@@ -44,8 +44,6 @@ func (n *Node) startLibraryNetwork(ns *netState) {
 }
 
 // Seams the rest of the node reads the library through.
-const providerWait = library.ProviderWait
-
 var (
 	blockLinks = library.BlockLinks
 	storeErr   = library.StoreErr

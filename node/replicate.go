@@ -28,8 +28,8 @@ func (n *Node) startReplication(ns *netState) *replicator {
 		Store: n.db, Host: ns.p2p.Dialer(), DHT: ns.dht, Self: n.id.PeerID, // directly or relayed
 		Interval: n.replInt, Workers: cpu,
 		Replicas: n.replicaTarget, Quota: n.replicaQuota,
-		Allow:   func(root cid.Cid) bool { return !n.withheld(root) },
-		Settled: n.withheldCached, // moderation: not spread further
+		Allow:    func(root cid.Cid) bool { return !n.withheld(root) },
+		Withheld: n.withheldCached, // moderation: not spread further
 		Fetch: func(ctx context.Context, root cid.Cid) error {
 			return n.lib.EnsureLocal(ctx, root, store.ReasonReplica, nil)
 		},

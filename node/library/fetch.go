@@ -17,13 +17,13 @@ import (
 
 // Fetch tuning.
 const (
-	// ProviderWait bounds the search for providers of a root.
-	ProviderWait = 30 * time.Second
+	// providerWait bounds the search for providers of a root.
+	providerWait = 30 * time.Second
 	// providerLinger is how long, after the first provider turns up, the
 	// search goes on collecting more for a parallel fetch.
 	providerLinger = 500 * time.Millisecond
-	// MaxProviders is how many providers one fetch considers.
-	MaxProviders = 16
+	// maxProviders is how many providers one fetch considers.
+	maxProviders = 16
 )
 
 // Have reports whether root's whole DAG is held: a pinned root always is
@@ -261,12 +261,12 @@ func (s *Service) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	}, nil
 }
 
-// findProviders asks the DHT who holds root: it waits up to ProviderWait for
+// findProviders asks the DHT who holds root: it waits up to providerWait for
 // the first, then linger for more (0: the first will do).
 func (s *Service) findProviders(ctx context.Context, ns *online, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
-	ctx, cancel := context.WithTimeout(ctx, ProviderWait)
+	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
-	ch := ns.Routing.FindProvidersAsync(ctx, root, MaxProviders)
+	ch := ns.Routing.FindProvidersAsync(ctx, root, maxProviders)
 	var out []peer.ID
 	var lingered <-chan time.Time
 	for {
@@ -306,7 +306,7 @@ func (s *Service) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error)
 		if ns := s.network(); ns != nil {
 			for _, p := range ns.Host.Network().Peers() {
 				out = append(out, p)
-				if len(out) == MaxProviders {
+				if len(out) == maxProviders {
 					break
 				}
 			}

@@ -25,7 +25,7 @@ func (s *Service) Providers(ctx context.Context, ref string) ([]apitype.Provider
 	if ns == nil {
 		return nil, apitype.Errorf(apitype.CodeNoDaemon, "providers need the network: start `myconet daemon`")
 	}
-	ctx, cancel := context.WithTimeout(ctx, ProviderWait)
+	ctx, cancel := context.WithTimeout(ctx, providerWait)
 	defer cancel()
 	held, err := s.Have(m.Root)
 	if err != nil {

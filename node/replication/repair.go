@@ -127,9 +127,10 @@ type ReplicatorConfig struct {
 	Quota func() int64
 	// Allow is the policy for taking a replica of root (moderation).
 	Allow func(root cid.Cid) bool
-	// Settled reports a root the node does not spread further (withheld);
-	// the check leaves it alone.
-	Settled func(root cid.Cid) bool
+	// Withheld reports a root the node does not spread further
+	// (moderation, without waiting on the network); its checks leave it
+	// alone.
+	Withheld func(root cid.Cid) bool
 	// Fetch brings root's whole DAG in and pins it as a replica.
 	Fetch func(ctx context.Context, root cid.Cid) error
 	// Changed is told when a replica pin goes.
@@ -280,7 +281,7 @@ func (r *Replicator) quota() int64 {
 
 // skip reports a root not spread further.
 func (r *Replicator) skip(root cid.Cid) bool {
-	return r.cfg.Settled != nil && r.cfg.Settled(root)
+	return r.cfg.Withheld != nil && r.cfg.Withheld(root)
 }
 
 func (r *Replicator) changed(roots ...cid.Cid) {
