@@ -30,6 +30,7 @@ import (
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
 )
@@ -110,13 +111,8 @@ type Service struct {
 // on it.
 type online struct {
 	Network
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
+	grp       *svc.Group    // goroutines started on this network; stop waits for them
 	streamSem chan struct{} // bounds on-demand block fetches (stream.go)
-
-	mu      sync.Mutex
-	stopped bool // guarded by mu; nothing starts once set
 }
 
 // New returns the library of db.
@@ -134,8 +130,7 @@ func New(db *store.DB, opt Options) *Service {
 // StartNetwork attaches the running network: fetches and streamed reads use
 // it from now on. It replaces a network attached before.
 func (s *Service) StartNetwork(n Network) {
-	ctx, cancel := context.WithCancel(context.Background())
-	on := &online{Network: n, ctx: ctx, cancel: cancel, streamSem: make(chan struct{}, maxStreamFetches)}
+	on := &online{Network: n, grp: svc.NewGroup(context.Background()), streamSem: make(chan struct{}, maxStreamFetches)}
 	s.mu.Lock()
 	old := s.net
 	s.net = on
@@ -158,11 +153,7 @@ func (on *online) stop() {
 	if on == nil {
 		return
 	}
-	on.mu.Lock()
-	on.stopped = true
-	on.mu.Unlock()
-	on.cancel()
-	on.wg.Wait()
+	on.grp.Stop()
 }
 
 // network returns the attached network, or nil offline.
@@ -177,18 +168,7 @@ func (s *Service) Online() bool { return s.network() != nil }
 
 // goOwned runs f on a goroutine of the attached network: StopNetwork waits
 // for it, and nothing starts after StopNetwork began.
-func (on *online) goOwned(f func(ctx context.Context)) {
-	on.mu.Lock()
-	defer on.mu.Unlock()
-	if on.stopped {
-		return
-	}
-	on.wg.Add(1)
-	go func() {
-		defer on.wg.Done()
-		f(on.ctx)
-	}()
-}
+func (on *online) goOwned(f func(ctx context.Context)) { on.grp.Go(f) }
 
 // provide announces root in the background.
 func (s *Service) provide(on *online, root cid.Cid) {
@@ -265,23 +245,7 @@ func ParseRef(ref string) (mri.MRI, error) {
 }
 
 // StoreErr gives store errors their API codes.
-func StoreErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, store.ErrNotFound):
-		return apitype.Wrap(apitype.CodeNotFound, err)
-	case errors.Is(err, store.ErrQuota):
-		return apitype.Wrap(apitype.CodeQuota, err)
-	case errors.Is(err, store.ErrCorrupt):
-		return apitype.Wrap(apitype.CodeCorrupt, err)
-	case errors.Is(err, store.ErrLocked):
-		return apitype.Wrap(apitype.CodeLocked, err)
-	case errors.Is(err, store.ErrBadName), errors.Is(err, store.ErrNotPinned):
-		return apitype.Wrap(apitype.CodeInvalid, err)
-	}
-	return err
-}
+func StoreErr(err error) error { return svc.StoreErr(err) }
 
 // ReadErr gives content and store errors their codes, naming the MRI.
 func ReadErr(err error, m mri.MRI) error {

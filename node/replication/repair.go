@@ -73,6 +73,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -155,11 +156,7 @@ type Replicator struct {
 	kick              chan cid.Cid  // Kick
 	wake              chan struct{} // a worker finished
 
-	ctx     context.Context // ends at Close
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	goMu    sync.Mutex // taken after mu, never before it
-	stopped bool       // Close began: nothing starts; guarded by goMu
+	grp *svc.Group // the loop, checks and replica fetches; Close waits for them
 
 	mu       sync.Mutex
 	fetching map[cid.Cid]int64     // replica fetches accepted, not finished: reserved bytes; guarded by mu
@@ -200,12 +197,12 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 		cpu = defaultReplicationWorkers
 	}
 	r.slots, r.fetchSlots = newLimiter(cpu), newLimiter(cpu)
-	svc, err := New(Config{Host: cfg.Host, Decide: r.decide, Logger: r.log})
+	proto, err := New(Config{Host: cfg.Host, Decide: r.decide, Logger: r.log})
 	if err != nil {
 		return nil, err
 	}
-	r.svc = svc
-	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.svc = proto
+	r.grp = svc.NewGroup(context.Background())
 	r.goOwned(r.run)
 	return r, nil
 }
@@ -213,28 +210,13 @@ func NewReplicator(cfg ReplicatorConfig) (*Replicator, error) {
 // Close stops the loop, the checks and the replica fetches, waits for them
 // and removes the protocol handler. It is idempotent.
 func (r *Replicator) Close() {
-	r.goMu.Lock()
-	r.stopped = true
-	r.goMu.Unlock()
-	r.cancel()
-	r.wg.Wait()
+	r.grp.Stop()
 	r.svc.Close()
 }
 
 // goOwned runs f on a goroutine Close waits for; nothing starts once Close
 // began.
-func (r *Replicator) goOwned(f func(ctx context.Context)) {
-	r.goMu.Lock()
-	defer r.goMu.Unlock()
-	if r.stopped {
-		return
-	}
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		f(r.ctx)
-	}()
-}
+func (r *Replicator) goOwned(f func(ctx context.Context)) { r.grp.Go(f) }
 
 // Kick asks for a check of root without waiting for its turn. It never
 // blocks.
