@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 )
 
 // countSink counts what it is given and keeps nothing.
@@ -20,11 +21,19 @@ func (s *countSink) Put(c cid.Cid, data []byte) error {
 	return nil
 }
 
-func loopbackHosts(b *testing.B, n int) []host.Host {
+// nodeLikeHosts returns n connected hosts on 127.0.0.1 TCP with the options
+// of node/p2p's newHost that bear on a transfer.
+func nodeLikeHosts(b *testing.B, n int) []host.Host {
 	b.Helper()
 	var hs []host.Host
 	for range n {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+		scaling := rcmgr.DefaultLimits
+		libp2p.SetDefaultServiceLimits(&scaling)
+		rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(scaling.AutoScale()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.ResourceManager(rm))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -44,7 +53,7 @@ var benchNets = []struct {
 	hosts func(b *testing.B) []host.Host
 }{
 	{"mocknet", func(b *testing.B) []host.Host { _, hs := meshNet(b, 2); return hs }},
-	{"tcp", func(b *testing.B) []host.Host { return loopbackHosts(b, 2) }},
+	{"tcp", func(b *testing.B) []host.Host { return nodeLikeHosts(b, 2) }},
 }
 
 // BenchmarkFetch fetches a 64 MiB file from one provider per iteration.

@@ -9,11 +9,9 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"golang.org/x/sys/unix"
 
 	"github.com/myconet/myconet/node/bandwidth"
@@ -168,33 +166,6 @@ func dropCache(b *testing.B, dir string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-}
-
-// nodeLikeHosts returns n connected hosts on 127.0.0.1 TCP with the options
-// of node/p2p's newHost that bear on a transfer.
-func nodeLikeHosts(b *testing.B, n int) []host.Host {
-	b.Helper()
-	var hs []host.Host
-	for range n {
-		scaling := rcmgr.DefaultLimits
-		libp2p.SetDefaultServiceLimits(&scaling)
-		rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(scaling.AutoScale()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.ResourceManager(rm))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { h.Close() })
-		hs = append(hs, h)
-	}
-	for _, h := range hs[1:] {
-		if err := h.Connect(context.Background(), peer.AddrInfo{ID: hs[0].ID(), Addrs: hs[0].Addrs()}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return hs
 }
 
 const rawProto = "/myconet/bench-raw/1"
