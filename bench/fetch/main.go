@@ -40,6 +40,7 @@ func main() {
 	nfiles := flag.Int("files", 10000, "small files (1–8 KiB)")
 	flag.StringVar(&profileDir, "profile", "", "write both daemons' CPU profiles of the large transfer to `DIR` (a.pprof, b.pprof)")
 	flag.IntVar(&profileSeconds, "profile-seconds", 3, "length of the -profile window, from the start of the large transfer")
+	flag.StringVar(&profileKind, "profile-kind", "profile", "with -profile: `profile` (CPU, a.pprof) or trace (runtime/trace for off-CPU views, a.trace: go tool trace -pprof=sync|net|syscall|sched)")
 	flag.IntVar(&rounds, "rounds", 1, "rounds; each round runs every binary in turn")
 	flag.StringVar(&binList, "bin", "", "comma-separated myconet `binaries` to compare, alternately (default: build ./cmd/myconet)")
 	flag.StringVar(&mode, "mode", "all", "what to measure: get (the big file and the small files), stream (first byte, Range seek), or all")
@@ -274,6 +275,7 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	out := filepath.Join(b.home, "big.out")
 	stopProfiles := profile(s.daemon, b)
 	aCPU, bCPU := s.cpu(), b.cpu()
+	aWait, bWait, pressure := s.runDelay(), b.runDelay(), cpuPressure()
 	start := time.Now()
 	cli, err := b.timed("get", s.big, "-o", out)
 	if err != nil {
@@ -282,11 +284,18 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	el := time.Since(start)
 	stopProfiles()
 	aCPU, bCPU = s.cpu()-aCPU, b.cpu()-bCPU
+	aWait, bWait, pressure = s.runDelay()-aWait, b.runDelay()-bWait, cpuPressure()-pressure
 	_, peak := b.rss()
 	gib := float64(size) / (1 << 30)
 	rate := float64(size) / el.Seconds()
 	fmt.Printf("%s get %d MiB A→B -o FILE: %.2f s, %.0f MB/s, %.2f× SHA-256 (%.0f MB/s), %.3f× loopback TCP; CPU-s/GiB: sender %.2f, receiver %.2f + CLI %.2f; receiver peak RSS %d MB\n",
 		tag, size>>20, el.Seconds(), rate/1e6, rate/sha, sha/1e6, rate/tcp, aCPU/gib, bCPU/gib, cli/gib, peak)
+	// Runnable but not running: how long each daemon's threads waited for
+	// a CPU (summed over threads), and for what share of the transfer some
+	// task on the machine did (/proc/pressure/cpu "some"): on a shared
+	// machine this is most of what looks like an off-CPU wait.
+	fmt.Printf("%s   run-queue wait during it: sender %.2f s, receiver %.2f s; machine CPU pressure %.0f%% of the time\n",
+		tag, aWait, bWait, 100*pressure/el.Seconds())
 	os.Remove(out)
 
 	// The same again, now that B holds the package: what reading it out of
@@ -398,6 +407,37 @@ func (d *daemon) cpu() float64 {
 	return (u + s) / 100 // USER_HZ
 }
 
+// runDelay returns the seconds the daemon's threads (those alive now) have
+// spent runnable on a run queue, waiting for a CPU (/proc/PID/task/*/schedstat).
+func (d *daemon) runDelay() float64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", d.cmd.Process.Pid))
+	var ns float64
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if f := strings.Fields(string(data)); err == nil && len(f) >= 2 {
+			v, _ := strconv.ParseFloat(f[1], 64)
+			ns += v
+		}
+	}
+	return ns / 1e9
+}
+
+// cpuPressure returns the seconds during which some task on the machine
+// waited for a CPU (the "some" total of /proc/pressure/cpu); 0 without PSI.
+func cpuPressure() float64 {
+	data, err := os.ReadFile("/proc/pressure/cpu")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(data), "\n")
+	_, total, ok := strings.Cut(line, "total=")
+	if !ok {
+		return 0
+	}
+	us, _ := strconv.ParseFloat(strings.TrimSpace(total), 64)
+	return us / 1e6
+}
+
 // sha256File measures single-core SHA-256 over the file (from the page
 // cache after the first read).
 func sha256File(path string) (float64, error) {
@@ -486,6 +526,7 @@ func writeSmall(dir string, n int) error {
 var (
 	profileDir     string
 	profileSeconds int
+	profileKind    string // "profile" or "trace": the /debug/pprof endpoint
 )
 
 // profile starts CPU profiles of the daemons through their API's
@@ -501,7 +542,11 @@ func profile(ds ...*daemon) (wait func()) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out := filepath.Join(profileDir, string(rune('a'+i))+".pprof")
+			ext := ".pprof"
+			if profileKind == "trace" {
+				ext = ".trace"
+			}
+			out := filepath.Join(profileDir, string(rune('a'+i))+ext)
 			if err := d.fetchProfile(ctx, out); err != nil {
 				fmt.Fprintf(os.Stderr, "profile %s: %v\n", out, err)
 			}
@@ -520,7 +565,7 @@ func (d *daemon) fetchProfile(ctx context.Context, out string) error {
 	if err != nil {
 		return err
 	}
-	url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", strings.TrimSpace(string(addr)), profileSeconds)
+	url := fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", strings.TrimSpace(string(addr)), profileKind, profileSeconds)
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		return err
