@@ -13,7 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node/apitype"
-	"github.com/myconet/myconet/node/library"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/overlay"
 )
 
@@ -96,7 +96,7 @@ func (id *Identity) Info() apitype.IDInfo {
 
 // PeerIDFromEd25519 converts a raw Ed25519 public key (as packages carry it) to
 // a peer ID string; "" if the key is malformed.
-func PeerIDFromEd25519(pub []byte) string { return library.PeerIDFromEd25519(pub).String() }
+func PeerIDFromEd25519(pub []byte) string { return p2px.PeerIDFromEd25519(pub).String() }
 
 // LoadIdentity creates the home if needed and returns its identity (for
 // harnesses that must build a libp2p host from the node's key before New).

@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	libp2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -258,18 +257,4 @@ func ReadErr(err error, m mri.MRI) error {
 		return apitype.Errorf(apitype.CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
 	}
 	return StoreErr(err)
-}
-
-// PeerIDFromEd25519 converts a raw Ed25519 public key (as packages carry it)
-// to a peer ID; "" if the key is malformed.
-func PeerIDFromEd25519(pub []byte) peer.ID {
-	k, err := libp2pcrypto.UnmarshalEd25519PublicKey(pub)
-	if err != nil {
-		return ""
-	}
-	id, err := peer.IDFromPublicKey(k)
-	if err != nil {
-		return ""
-	}
-	return id
 }

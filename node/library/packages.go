@@ -19,6 +19,7 @@ import (
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/store"
 )
 
@@ -299,7 +300,7 @@ func (s *Service) Info(ctx context.Context, ref string) (apitype.PackageInfo, er
 	}
 	if r.pkg != nil {
 		info.Meta = apiMeta(r.pkg.Meta)
-		info.Publisher = PeerIDFromEd25519(r.pkg.Publisher).String()
+		info.Publisher = p2px.PeerIDFromEd25519(r.pkg.Publisher).String()
 		info.PublisherKey = base64.StdEncoding.EncodeToString(r.pkg.Publisher)
 		info.SignatureValid = r.pkg.Verify() == nil
 	}

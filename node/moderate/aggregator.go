@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/moderation"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/store"
 )
 
@@ -134,7 +135,7 @@ func (m *Service) acceptVote(from peer.ID, target cid.Cid, rec []byte) (string, 
 		return "", err
 	}
 	m.votesAccepted.Add(1)
-	m.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", peerIDOf(v.Voter), "result", res)
+	m.log.Info("moderation: vote counted", "package", target, "choice", v.Choice, "voter", p2px.PeerIDFromEd25519(v.Voter).String(), "result", res)
 	return res.String(), nil
 }
 

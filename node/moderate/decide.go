@@ -19,6 +19,7 @@ import (
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/p2px"
 )
 
 // ---- the seam ----
@@ -210,14 +211,14 @@ func cmpOr(v, def int) int {
 func peerIDs(keys [][]byte) []string {
 	out := []string{}
 	for _, k := range keys {
-		out = append(out, peerIDOf(k))
+		out = append(out, p2px.PeerIDFromEd25519(k).String())
 	}
 	return out
 }
 
 func tallyInfo(t moderation.Tally, ignored string, recount map[string]string) apitype.TallyInfo {
 	return apitype.TallyInfo{
-		Signer: peerIDOf(t.Signer), Keep: t.Keep, Remove: t.Remove,
+		Signer: p2px.PeerIDFromEd25519(t.Signer).String(), Keep: t.Keep, Remove: t.Remove,
 		Digest: hex.EncodeToString(t.Digest[:]), Time: t.Time, Used: ignored == "", Ignored: ignored,
 		Recount: recount[string(t.Signer)],
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
@@ -370,7 +371,7 @@ func (m *Service) Retract(ctx context.Context, req apitype.RetractRequest) (apit
 	}
 	if !bytes.Equal(pkg.Publisher, m.key.Public().(ed25519.PublicKey)) {
 		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeInvalid, "retract: only the publisher %s can retract %s; this node is %s",
-			peerIDOf(pkg.Publisher), c, m.self)
+			p2px.PeerIDFromEd25519(pkg.Publisher).String(), c, m.self)
 	}
 	ns := m.network()
 	if ns == nil || ns.mod == nil {

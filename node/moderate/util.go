@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/store"
@@ -19,20 +17,6 @@ const (
 	// maxProviders bounds the holders a retraction is pushed to.
 	maxProviders = 16
 )
-
-// peerIDOf converts a raw Ed25519 public key to a peer ID string; "" if
-// the key is malformed.
-func peerIDOf(pub []byte) string {
-	k, err := crypto.UnmarshalEd25519PublicKey(pub)
-	if err != nil {
-		return ""
-	}
-	id, err := peer.IDFromPublicKey(k)
-	if err != nil {
-		return ""
-	}
-	return id.String()
-}
 
 // rootOf reads and decodes a stored package root block.
 func rootOf(db *store.DB, c cid.Cid) (*metadata.Package, []byte, error) {

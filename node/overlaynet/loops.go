@@ -10,9 +10,9 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
-	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
 )
@@ -146,7 +146,7 @@ func (o *Service) reserveLoop(ctx context.Context) {
 			if ok, _ := h.Peerstore().SupportsProtocols(r, proto.ProtoIDv2Hop); len(ok) == 0 {
 				continue
 			}
-			if !hasDirectConn(h.Network().ConnsToPeer(r)) {
+			if !p2px.HasDirectConn(h.Network().ConnsToPeer(r)) {
 				continue
 			}
 			rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -180,20 +180,6 @@ func (o *Service) reserveLoop(ctx context.Context) {
 		}
 		t.Reset(wait)
 	}
-}
-
-func isRelayed(a ma.Multiaddr) bool {
-	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
-	return err == nil
-}
-
-func hasDirectConn(conns []network.Conn) bool {
-	for _, c := range conns {
-		if !isRelayed(c.RemoteMultiaddr()) {
-			return true
-		}
-	}
-	return false
 }
 
 // The node's own pings: echo requests sent through the Router and the

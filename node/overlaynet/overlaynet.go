@@ -47,6 +47,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/names"
 	"github.com/myconet/myconet/overlay"
@@ -500,7 +501,7 @@ func (o *Service) followPeer(id peer.ID, conn network.Conn) {
 	l.mu.Lock()
 	s := l.stream
 	l.mu.Unlock()
-	if s == nil || s.Conn() == conn || !isRelayed(s.Conn().RemoteMultiaddr()) {
+	if s == nil || s.Conn() == conn || !p2px.IsRelayed(s.Conn().RemoteMultiaddr()) {
 		return
 	}
 	now := time.Now().UnixNano()

@@ -22,13 +22,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/myconet/myconet/node/internal/p2px"
 )
 
 // connPath describes one connection: "direct", "hole-punched" or
 // "relayed via <relay>".
 func (o *Service) connPath(id peer.ID, c network.Conn) string {
 	a := c.RemoteMultiaddr()
-	if !isRelayed(a) {
+	if !p2px.IsRelayed(a) {
 		if o.punched != nil && o.punched(id, c) {
 			return "hole-punched"
 		}
@@ -66,7 +67,7 @@ func (o *Service) Path(id peer.ID) string {
 	}
 	var best network.Conn
 	for _, c := range o.host.Network().ConnsToPeer(id) {
-		if best == nil || isRelayed(best.RemoteMultiaddr()) && !isRelayed(c.RemoteMultiaddr()) {
+		if best == nil || p2px.IsRelayed(best.RemoteMultiaddr()) && !p2px.IsRelayed(c.RemoteMultiaddr()) {
 			best = c
 		}
 	}
@@ -79,7 +80,7 @@ func (o *Service) Path(id peer.ID) string {
 // watchDirect moves links onto direct connections as they open.
 func (o *Service) watchDirect() {
 	o.notifiee = &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
-		if isRelayed(c.RemoteMultiaddr()) {
+		if p2px.IsRelayed(c.RemoteMultiaddr()) {
 			return
 		}
 		o.mu.Lock()
@@ -98,7 +99,7 @@ func (l *overlayLink) toDirect(ctx context.Context) {
 	l.mu.Lock()
 	old := l.stream
 	l.mu.Unlock()
-	if old == nil || !isRelayed(old.Conn().RemoteMultiaddr()) || !hasDirectConn(l.o.host.Network().ConnsToPeer(l.id)) {
+	if old == nil || !p2px.IsRelayed(old.Conn().RemoteMultiaddr()) || !p2px.HasDirectConn(l.o.host.Network().ConnsToPeer(l.id)) {
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, overlayOpenTimeout)
@@ -108,7 +109,7 @@ func (l *overlayLink) toDirect(ctx context.Context) {
 		l.o.log.Debug("overlay: stream on the direct connection", "peer", l.id, "err", err)
 		return
 	}
-	if isRelayed(s.Conn().RemoteMultiaddr()) {
+	if p2px.IsRelayed(s.Conn().RemoteMultiaddr()) {
 		s.Reset()
 		return
 	}
@@ -177,7 +178,7 @@ func (o *Service) punchLoop(ctx context.Context) {
 		live := map[peer.ID]bool{}
 		for _, id := range ids {
 			conns := o.host.Network().ConnsToPeer(id)
-			if len(conns) == 0 || hasDirectConn(conns) {
+			if len(conns) == 0 || p2px.HasDirectConn(conns) {
 				continue
 			}
 			live[id] = true

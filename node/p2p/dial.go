@@ -26,6 +26,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/proto"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/myconet/myconet/node/internal/p2px"
 )
 
 // Dial tuning.
@@ -162,7 +163,4 @@ func (hh *Host) liveRelays(ctx context.Context, dst peer.ID) []liveRelay {
 }
 
 // IsRelayed reports whether a is a circuit address (through a relay).
-func IsRelayed(a ma.Multiaddr) bool {
-	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
-	return err == nil
-}
+func IsRelayed(a ma.Multiaddr) bool { return p2px.IsRelayed(a) }

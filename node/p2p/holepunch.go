@@ -20,6 +20,7 @@ import (
 	manet "github.com/multiformats/go-multiaddr/net"
 
 	"github.com/myconet/myconet/node/bandwidth"
+	"github.com/myconet/myconet/node/internal/p2px"
 )
 
 // punchLog remembers when hole punching to a peer last succeeded. It is
@@ -163,14 +164,7 @@ func isProto(a ma.Multiaddr, code int) bool {
 }
 
 // HasDirectConn reports whether one of conns is not relayed.
-func HasDirectConn(conns []network.Conn) bool {
-	for _, c := range conns {
-		if !IsRelayed(c.RemoteMultiaddr()) {
-			return true
-		}
-	}
-	return false
-}
+func HasDirectConn(conns []network.Conn) bool { return p2px.HasDirectConn(conns) }
 
 // Punched reports whether c, a direct connection to id, came from a hole
 // punch.

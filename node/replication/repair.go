@@ -67,12 +67,12 @@ import (
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	kbucket "github.com/libp2p/go-libp2p-kbucket"
-	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
@@ -279,15 +279,7 @@ func (r *Replicator) publisherPeer(root cid.Cid) peer.ID {
 	if err != nil {
 		return ""
 	}
-	pk, err := crypto.UnmarshalEd25519PublicKey(rec.Publisher)
-	if err != nil {
-		return ""
-	}
-	id, err := peer.IDFromPublicKey(pk)
-	if err != nil {
-		return ""
-	}
-	return id
+	return p2px.PeerIDFromEd25519(rec.Publisher)
 }
 
 // jitter returns d scaled by a random factor in [0.75, 1.25).

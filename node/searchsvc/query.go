@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
@@ -243,18 +241,4 @@ func parseQuery(text string, opts apitype.SearchOptions) (search.Query, int, err
 		Tags: opts.Tags, Limit: opts.Limit,
 	})
 	return q, limit, apitype.Wrap(apitype.CodeInvalid, err)
-}
-
-// publisherID converts a raw Ed25519 public key (as packages carry it) to
-// a peer ID string; "" if the key is malformed.
-func publisherID(pub []byte) string {
-	k, err := crypto.UnmarshalEd25519PublicKey(pub)
-	if err != nil {
-		return ""
-	}
-	id, err := peer.IDFromPublicKey(k)
-	if err != nil {
-		return ""
-	}
-	return id.String()
 }

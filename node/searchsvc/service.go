@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/myconet/myconet/metadata"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/search"
 	"github.com/myconet/myconet/store"
 )
@@ -166,7 +167,7 @@ func (s *Service) doc(c cid.Cid, pkg *metadata.Package) search.Doc {
 	if s.tags != nil {
 		tags = s.tags(c)
 	}
-	return search.DocFromMeta(c.String(), pkg.Meta, publisherID(pkg.Publisher), tags)
+	return search.DocFromMeta(c.String(), pkg.Meta, p2px.PeerIDFromEd25519(pkg.Publisher).String(), tags)
 }
 
 // docOf reads a package root from the store as a search document.

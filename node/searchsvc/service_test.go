@@ -13,6 +13,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/p2px"
 	"github.com/myconet/myconet/store"
 )
 
@@ -87,7 +88,7 @@ func TestServiceOffline(t *testing.T) {
 		t.Fatalf("needle: %v", got)
 	}
 	res, err := s.Search(ctx, "haystack", apitype.SearchOptions{Kind: "document"}, nil)
-	want := publisherID(pub)
+	want := p2px.PeerIDFromEd25519(pub).String()
 	if err != nil || len(res.Results) != 1 || res.Results[0].Package != a.String() || !res.Results[0].Local ||
 		res.Results[0].Holders != 1 || res.Results[0].Publisher != want || res.Results[0].Size != 7 || res.Asked != 0 {
 		t.Fatalf("haystack: %+v %v", res, err)
