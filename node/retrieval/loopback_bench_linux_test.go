@@ -6,7 +6,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -18,6 +20,23 @@ import (
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/store"
 )
+
+// processCPU returns the CPU time (user + system) of the process so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU seconds the whole process (both hosts) spent per
+// GiB moved since start: on a shared machine throughput swings with the
+// other load, while CPU per GiB says what each layer costs.
+func reportCPU(b *testing.B, start time.Duration, size int64) {
+	gib := float64(b.N) * float64(size) / (1 << 30)
+	b.ReportMetric((processCPU()-start).Seconds()/gib, "cpu-s/GiB")
+}
 
 // BenchmarkFetchLoopback isolates the layers of a fetch between two real
 // libp2p hosts on 127.0.0.1 TCP, built as node/p2p builds them (libp2p's
@@ -33,6 +52,9 @@ import (
 //	       again before each round
 //	warm   the same with the store's files in the page cache
 //	both   from that store (cold) into a fresh store.Batch: a whole get
+//
+// Each reports MB/s and the CPU seconds per GiB of the process (sender and
+// receiver together); the second is the steadier figure on a shared machine.
 //
 // Run: go test -run '^$' -bench FetchLoopback -benchtime 3x ./node/retrieval
 func BenchmarkFetchLoopback(b *testing.B) {
@@ -61,14 +83,17 @@ func BenchmarkFetchLoopback(b *testing.B) {
 	}
 	b.Run("fetch", func(b *testing.B) {
 		b.SetBytes(size)
+		cpu := processCPU()
 		for b.Loop() {
 			fetch(b, &countSink{})
 		}
+		reportCPU(b, cpu, size)
 	})
 	intoStore := func(b *testing.B) {
 		b.SetBytes(size)
 		dir := b.TempDir()
 		i := 0
+		cpu := processCPU()
 		for b.Loop() {
 			b.StopTimer()
 			i++
@@ -84,6 +109,7 @@ func BenchmarkFetchLoopback(b *testing.B) {
 			db.Close()
 			b.StartTimer()
 		}
+		reportCPU(b, cpu, size)
 	}
 	b.Run("store", intoStore)
 
@@ -101,17 +127,21 @@ func BenchmarkFetchLoopback(b *testing.B) {
 	}
 	b.Run("serve", func(b *testing.B) {
 		b.SetBytes(size)
+		cpu := processCPU()
 		for b.Loop() {
 			cold(b)
 			fetch(b, &countSink{})
 		}
+		reportCPU(b, cpu, size)
 	})
 	b.Run("warm", func(b *testing.B) {
 		b.SetBytes(size)
 		fetch(b, &countSink{})
+		cpu := processCPU()
 		for b.Loop() {
 			fetch(b, &countSink{})
 		}
+		reportCPU(b, cpu, size)
 	})
 	b.Run("both", func(b *testing.B) {
 		cold(b)
@@ -185,6 +215,7 @@ func benchRawStream(b *testing.B, hs []host.Host, size int64) {
 	defer hs[1].RemoveStreamHandler(rawProto)
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)
+	cpu := processCPU()
 	for b.Loop() {
 		s, err := hs[0].NewStream(context.Background(), hs[1].ID(), rawProto)
 		if err != nil {
@@ -203,4 +234,5 @@ func benchRawStream(b *testing.B, hs []host.Host, size int64) {
 		}
 		s.Close()
 	}
+	reportCPU(b, cpu, size)
 }
