@@ -61,6 +61,12 @@ type blobFile struct {
 	freed []hole
 	// writers holds a token per write under way (blobWriters).
 	writers chan struct{}
+
+	// punchMu serializes punching holes with closing the file: a read
+	// transaction that ends while the store closes may still have holes
+	// to punch, and os.File's Fd must not race its Close.
+	punchMu sync.Mutex
+	closed  bool // guarded by punchMu
 }
 
 // blobThreshold is the block size from which a batch writes a block into
@@ -338,6 +344,14 @@ func (b *blobFile) readyLocked() []hole {
 }
 
 func (b *blobFile) punchAll(hs []hole) {
+	if len(hs) == 0 {
+		return
+	}
+	b.punchMu.Lock()
+	defer b.punchMu.Unlock()
+	if b.closed {
+		return // the space stays in use; the next Open tidies the file
+	}
 	for _, h := range hs {
 		punch(b.f, h.off, h.size)
 	}
@@ -351,6 +365,9 @@ func (b *blobFile) close() error {
 	b.freed = nil
 	b.mu.Unlock()
 	b.punchAll(hs)
+	b.punchMu.Lock()
+	defer b.punchMu.Unlock()
+	b.closed = true
 	if d := b.direct.Swap(nil); d != nil {
 		d.Close()
 	}

@@ -334,3 +334,38 @@ func TestBlobConcurrentPuts(t *testing.T) {
 		t.Fatalf("blob file holds %d bytes after gc", n)
 	}
 }
+
+// TestBlobReaderEndsWhileClosing: a read transaction that ends while the
+// store closes punches the holes it held back; that must not race the
+// file's Close (go test -race caught it in CI once).
+func TestBlobReaderEndsWhileClosing(t *testing.T) {
+	for i := range 200 {
+		b, err := openBlobFile(filepath.Join(t.TempDir(), fmt.Sprintf("blob%d", i)), true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !b.write {
+			t.Skip("this file system cannot punch holes: blocks stay in bbolt")
+		}
+		data := make([]byte, 1<<16)
+		var locs []blobLoc
+		for range 4 {
+			l, err := b.put(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			locs = append(locs, l)
+		}
+		e := b.beginRead()
+		b.free(locs) // held back: the reader may still read them
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			b.endRead(e) // punches now, beside the close
+		}()
+		if err := b.close(); err != nil {
+			t.Fatal(err)
+		}
+		<-done
+	}
+}
