@@ -12,6 +12,7 @@ import (
 
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/library"
 	"github.com/myconet/myconet/store"
 )
@@ -46,7 +47,7 @@ func (n *Node) startLibraryNetwork(ns *netState) {
 // Seams the rest of the node reads the library through.
 var (
 	blockLinks = library.BlockLinks
-	storeErr   = library.StoreErr
+	storeErr   = svc.StoreErr
 )
 
 func (n *Node) have(root cid.Cid) (bool, error) { return n.lib.Have(root) }

@@ -1,16 +1,13 @@
 package store_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -39,43 +36,7 @@ func TestBlobCrash(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	committed := map[string]dag{}
 	for round := range 5 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestBlobCrash$")
-		cmd.Env = append(os.Environ(), blobCrashEnv+"="+path, "CRASH_SEED="+strconv.Itoa(round))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := 1 + rng.IntN(4)
-		sc := bufio.NewScanner(out)
-		var seen int
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) == 0 {
-				continue
-			}
-			switch f[0] {
-			case "committed":
-				d := parseDAG(t, f[1:])
-				committed[d.root.CID.KeyString()] = d
-				seen++
-			case "unpinning":
-				c, err := cid.Decode(f[1])
-				if err != nil {
-					t.Fatal(err)
-				}
-				delete(committed, c.KeyString())
-			}
-			if seen == killAfter {
-				time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond) // a random kill point
-				cmd.Process.Kill()
-			}
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		seen := crashRound(t, "TestBlobCrash", blobCrashEnv, path, round, 1+rng.IntN(4), 20, rng, committed)
 
 		db, err := store.Open(store.Config{Path: path, Links: toyLinks})
 		if err != nil {

@@ -41,45 +41,7 @@ func TestCrash(t *testing.T) {
 	recovered := 0                // rounds whose reopen removed staged blocks
 	defer func() { t.Logf("%d of 8 rounds removed staged blocks on reopen", recovered) }()
 	for round := range 8 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrash$")
-		cmd.Env = append(os.Environ(), crashEnv+"="+path, "CRASH_SEED="+strconv.Itoa(round))
-		cmd.Stderr = os.Stderr
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		killAfter := 1 + rng.IntN(6)
-		sc := bufio.NewScanner(out)
-		var seen int
-		for sc.Scan() {
-			f := strings.Fields(sc.Text())
-			if len(f) == 0 {
-				continue
-			}
-			switch f[0] {
-			case "committed":
-				d := parseDAG(t, f[1:])
-				committed[d.root.CID.KeyString()] = d
-				seen++
-			case "unpinning":
-				c, err := cid.Decode(f[1])
-				if err != nil {
-					t.Fatal(err)
-				}
-				delete(committed, c.KeyString())
-			}
-			if seen == killAfter {
-				// A random kill point, not synchronisation. Lines the child
-				// wrote before dying are still read below.
-				time.Sleep(time.Duration(rng.IntN(30)) * time.Millisecond)
-				cmd.Process.Kill()
-			}
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
+		seen := crashRound(t, "TestCrash", crashEnv, path, round, 1+rng.IntN(6), 30, rng, committed)
 
 		var logBuf bytes.Buffer
 		db, err := store.Open(store.Config{Path: path, Links: toyLinks, NoSync: true, Logger: slog.New(slog.NewTextHandler(&logBuf, nil))})
@@ -232,4 +194,50 @@ func crashChild(t *testing.T, path string) {
 		}
 	}
 	db.Close()
+}
+
+// crashRound runs test's child process on path (its env variable names the
+// path), follows what it reports committed and unpinned in committed, and
+// kills it at a random point after its killAfter-th commit (up to maxDelayMs
+// later). Lines the child wrote before dying are still read. It returns
+// how many commits the child reported.
+func crashRound(t *testing.T, test, env, path string, round, killAfter, maxDelayMs int, rng *rand.Rand, committed map[string]dag) (seen int) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env+"="+path, "CRASH_SEED="+strconv.Itoa(round))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "committed":
+			d := parseDAG(t, f[1:])
+			committed[d.root.CID.KeyString()] = d
+			seen++
+		case "unpinning":
+			c, err := cid.Decode(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			delete(committed, c.KeyString())
+		}
+		if seen == killAfter {
+			// A random kill point, not synchronisation.
+			time.Sleep(time.Duration(rng.IntN(maxDelayMs)) * time.Millisecond)
+			cmd.Process.Kill()
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	return seen
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
 )
@@ -31,7 +32,7 @@ const (
 func (s *Service) Have(root cid.Cid) (bool, error) {
 	pins, err := s.db.PinsOf(root)
 	if err != nil {
-		return false, StoreErr(err)
+		return false, svc.StoreErr(err)
 	}
 	return len(pins) > 0, nil
 }
@@ -93,7 +94,7 @@ func (s *Service) retracted(root cid.Cid) error {
 func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) (reterr error) {
 	pins, err := s.db.PinsOf(root)
 	if err != nil {
-		return StoreErr(err)
+		return svc.StoreErr(err)
 	}
 	if len(pins) > 0 {
 		for _, p := range pins {
@@ -103,14 +104,14 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 			}
 		}
 		now := s.now()
-		return StoreErr(s.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
+		return svc.StoreErr(s.db.AddPin(store.Pin{Root: root, Reason: reason, Name: pins[0].Name, Created: now, Accessed: now, Size: pins[0].Size}))
 	}
 	// Verified blocks outlive a failed or interrupted fetch (Keep): the next
 	// one resumes from them, and GC reclaims them if none does. Blocks found
 	// held are kept from GC (Hold) until the pin covers them.
 	batch, err := s.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
-		return StoreErr(err)
+		return svc.StoreErr(err)
 	}
 	defer batch.Abort()
 	// Unpinned but whole (a DAG inside a pinned one, one not yet collected,
@@ -160,7 +161,7 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 	}
 	if err != nil {
 		if errors.Is(err, store.ErrQuota) {
-			return StoreErr(err)
+			return svc.StoreErr(err)
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr // the caller gave up: not the content's fault
@@ -189,7 +190,7 @@ func (s *Service) commitFetched(batch *store.Batch, root cid.Cid, reason store.R
 		commit.Pin.Size = rec.Size
 	}
 	if err := batch.Commit(commit); err != nil {
-		return StoreErr(err)
+		return svc.StoreErr(err)
 	}
 	s.changed(root)
 	return nil
@@ -213,7 +214,7 @@ func (s *Service) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid
 		seen[c] = struct{}{}
 		ok, err := batch.Hold(c)
 		if err != nil {
-			return 0, false, StoreErr(err)
+			return 0, false, svc.StoreErr(err)
 		}
 		if !ok {
 			return 0, false, nil
@@ -229,7 +230,7 @@ func (s *Service) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid
 			return 0, false, nil
 		}
 		if err != nil {
-			return 0, false, StoreErr(err)
+			return 0, false, svc.StoreErr(err)
 		}
 		size += int64(len(data))
 		kids, err := BlockLinks(c, data)
@@ -246,7 +247,7 @@ func (s *Service) localDAG(ctx context.Context, batch *store.Batch, root cid.Cid
 func (s *Service) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 	data, err := s.db.Get(root)
 	if err != nil {
-		return nil, StoreErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {

@@ -243,9 +243,6 @@ func ParseRef(ref string) (mri.MRI, error) {
 	return m, nil
 }
 
-// StoreErr gives store errors their API codes.
-func StoreErr(err error) error { return svc.StoreErr(err) }
-
 // ReadErr gives content and store errors their codes, naming the MRI.
 func ReadErr(err error, m mri.MRI) error {
 	switch {
@@ -256,5 +253,5 @@ func ReadErr(err error, m mri.MRI) error {
 	case errors.Is(err, store.ErrNotFound):
 		return apitype.Errorf(apitype.CodeNotFound, "%s: content incomplete in the local store: %v", m, err)
 	}
-	return StoreErr(err)
+	return svc.StoreErr(err)
 }

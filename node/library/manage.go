@@ -11,6 +11,7 @@ import (
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -18,7 +19,7 @@ import (
 func (s *Service) Pins(ctx context.Context) ([]apitype.PinInfo, error) {
 	pins, err := s.db.Pins()
 	if err != nil {
-		return nil, StoreErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	out := make([]apitype.PinInfo, 0, len(pins))
 	for _, p := range pins {
@@ -40,7 +41,7 @@ func (s *Service) Unpin(ctx context.Context, ref, reason string) error {
 	}
 	pins, err := s.db.PinsOf(m.Root)
 	if err != nil {
-		return StoreErr(err)
+		return svc.StoreErr(err)
 	}
 	removed := 0
 	for _, p := range pins {
@@ -48,7 +49,7 @@ func (s *Service) Unpin(ctx context.Context, ref, reason string) error {
 			continue
 		}
 		if err := s.db.RemovePin(m.Root, p.Reason); err != nil {
-			return StoreErr(err)
+			return svc.StoreErr(err)
 		}
 		removed++
 	}
@@ -67,16 +68,16 @@ func (s *Service) Unpin(ctx context.Context, ref, reason string) error {
 func (s *Service) GC(ctx context.Context) (apitype.GCResult, error) {
 	res, err := s.db.GC(ctx)
 	if err != nil {
-		return apitype.GCResult{}, StoreErr(err)
+		return apitype.GCResult{}, svc.StoreErr(err)
 	}
 	recs, err := s.db.Packages()
 	if err != nil {
-		return apitype.GCResult{}, StoreErr(err)
+		return apitype.GCResult{}, svc.StoreErr(err)
 	}
 	for _, r := range recs {
 		if ok, err := s.db.Has(r.CID); err == nil && !ok {
 			if err := s.db.DeletePackage(r.CID); err != nil {
-				return apitype.GCResult{}, StoreErr(err)
+				return apitype.GCResult{}, svc.StoreErr(err)
 			}
 		}
 	}
@@ -105,7 +106,7 @@ func (s *Service) Export(ctx context.Context, ref string, w io.Writer) error {
 func (s *Service) Import(ctx context.Context, r io.Reader) (apitype.ImportResult, error) {
 	batch, err := s.db.NewBatch(store.BatchOptions{})
 	if err != nil {
-		return apitype.ImportResult{}, StoreErr(err)
+		return apitype.ImportResult{}, svc.StoreErr(err)
 	}
 	defer batch.Abort()
 	var res apitype.ImportResult
@@ -118,10 +119,10 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (apitype.ImportResult
 		return apitype.ImportResult{}, apitype.Errorf(apitype.CodeInvalid, "import: %v", err)
 	}
 	if err != nil {
-		return apitype.ImportResult{}, StoreErr(err)
+		return apitype.ImportResult{}, svc.StoreErr(err)
 	}
 	if err := batch.Flush(); err != nil {
-		return apitype.ImportResult{}, StoreErr(err)
+		return apitype.ImportResult{}, svc.StoreErr(err)
 	}
 	now := s.now()
 	type rootInfo struct {
@@ -142,7 +143,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (apitype.ImportResult
 		if root.Type() == cid.DagCBOR {
 			data, err := s.db.Get(root)
 			if err != nil {
-				return apitype.ImportResult{}, StoreErr(err)
+				return apitype.ImportResult{}, svc.StoreErr(err)
 			}
 			p, err := metadata.Decode(data)
 			if err != nil {
@@ -168,17 +169,17 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (apitype.ImportResult
 		}
 		if i == 0 {
 			if err := batch.Commit(store.Commit{Pin: pin, Package: ri.rec}); err != nil {
-				return apitype.ImportResult{}, StoreErr(err)
+				return apitype.ImportResult{}, svc.StoreErr(err)
 			}
 			continue
 		}
 		if ri.rec != nil {
 			if err := s.db.PutPackage(*ri.rec); err != nil {
-				return apitype.ImportResult{}, StoreErr(err)
+				return apitype.ImportResult{}, svc.StoreErr(err)
 			}
 		}
 		if err := s.db.AddPin(pin); err != nil {
-			return apitype.ImportResult{}, StoreErr(err)
+			return apitype.ImportResult{}, svc.StoreErr(err)
 		}
 	}
 	s.changed()
@@ -193,7 +194,7 @@ func (s *Service) Import(ctx context.Context, r io.Reader) (apitype.ImportResult
 func (s *Service) Quota() (apitype.QuotaInfo, error) {
 	u, err := s.db.Usage()
 	if err != nil {
-		return apitype.QuotaInfo{}, StoreErr(err)
+		return apitype.QuotaInfo{}, svc.StoreErr(err)
 	}
 	info := apitype.QuotaInfo{Disk: LimitOf(u.Quota), DiskUsed: u.Bytes, Blocks: u.Blocks, ByReason: map[string]int64{}}
 	for r, b := range u.ByReason {

@@ -20,6 +20,7 @@ import (
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
 	"github.com/myconet/myconet/node/internal/p2px"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -47,7 +48,7 @@ func (s *Service) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Pa
 			ok = err == nil
 		}
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return nil, StoreErr(err)
+			return nil, svc.StoreErr(err)
 		} else if !ok {
 			return nil, apitype.Errorf(apitype.CodeNotFound, "%s is not in the local store", root)
 		}
@@ -58,7 +59,7 @@ func (s *Service) loadPackageFrom(bs content.Blocks, root cid.Cid) (*metadata.Pa
 		return nil, apitype.Errorf(apitype.CodeNotFound, "package %s is not in the local store", root)
 	}
 	if err != nil {
-		return nil, StoreErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	p, err := metadata.Decode(data)
 	if err != nil {
@@ -212,7 +213,7 @@ func (s *Service) Add(ctx context.Context, req apitype.AddRequest, progress func
 	}
 	batch, err := s.db.NewBatch(store.BatchOptions{Expected: plan.Bytes})
 	if err != nil {
-		return apitype.AddResult{}, StoreErr(err)
+		return apitype.AddResult{}, svc.StoreErr(err)
 	}
 	defer batch.Abort() // a no-op once committed
 
@@ -227,10 +228,10 @@ func (s *Service) Add(ctx context.Context, req apitype.AddRequest, progress func
 		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
 			return apitype.AddResult{}, apitype.Wrap(apitype.CodeInvalid, err)
 		}
-		return apitype.AddResult{}, StoreErr(err)
+		return apitype.AddResult{}, svc.StoreErr(err)
 	}
 	if err := batch.Flush(); err != nil {
-		return apitype.AddResult{}, StoreErr(err)
+		return apitype.AddResult{}, svc.StoreErr(err)
 	}
 	if meta.Entry != "" {
 		segs, err := entrySegments(meta.Entry)
@@ -264,7 +265,7 @@ func (s *Service) Add(ctx context.Context, req apitype.AddRequest, progress func
 		},
 	})
 	if err != nil {
-		return apitype.AddResult{}, StoreErr(err)
+		return apitype.AddResult{}, svc.StoreErr(err)
 	}
 	s.changed(pc)
 	s.announce(pc)
@@ -315,7 +316,7 @@ func (s *Service) Info(ctx context.Context, ref string) (apitype.PackageInfo, er
 	}
 	pins, err := s.db.PinsOf(r.m.Root)
 	if err != nil {
-		return apitype.PackageInfo{}, StoreErr(err)
+		return apitype.PackageInfo{}, svc.StoreErr(err)
 	}
 	for _, p := range pins {
 		info.Pins = append(info.Pins, string(p.Reason))

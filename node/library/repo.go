@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/store"
 )
 
@@ -18,5 +19,5 @@ func (s *Service) VerifyRepo(ctx context.Context) (apitype.VerifyReport, error) 
 // (store.Compact).
 func CompactRepo(ctx context.Context, path string) (apitype.CompactResult, error) {
 	res, err := store.Compact(ctx, path)
-	return apitype.CompactResult(res), StoreErr(err)
+	return apitype.CompactResult(res), svc.StoreErr(err)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/content"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/node/retrieval"
 	"github.com/myconet/myconet/store"
 )
@@ -127,7 +128,7 @@ func (rb *remoteBlocks) providersFor(all bool) ([]peer.ID, error) {
 func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error) {
 	batch, err := rb.s.db.NewBatch(store.BatchOptions{Keep: true})
 	if err != nil {
-		return nil, StoreErr(err)
+		return nil, svc.StoreErr(err)
 	}
 	var got []byte
 	_, err = rb.ns.Retrieval.Fetch(rb.ctx, rb.root, sinkFunc(func(bc cid.Cid, data []byte) error {

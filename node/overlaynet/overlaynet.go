@@ -130,6 +130,7 @@ type Service struct {
 
 	runMu     sync.Mutex
 	grp       *svc.Group // the service's goroutines, from Start; guarded by runMu
+	stopped   bool       // Close began: Start does nothing; guarded by runMu
 	closeOnce sync.Once
 }
 
@@ -197,7 +198,7 @@ func New(opts Options) (*Service, error) {
 // until Close.
 func (o *Service) Start(ctx context.Context) {
 	o.runMu.Lock()
-	if o.grp != nil { // started already, or closed
+	if o.grp != nil || o.stopped { // started already, or closed
 		o.runMu.Unlock()
 		return
 	}
@@ -223,8 +224,7 @@ func (o *Service) Close() error {
 	o.closeOnce.Do(func() {
 		o.runMu.Lock()
 		grp := o.grp
-		o.grp = svc.NewGroup(context.Background()) // nothing starts after Close
-		o.grp.Cancel()
+		o.stopped = true
 		o.runMu.Unlock()
 		if grp != nil {
 			grp.Cancel()
