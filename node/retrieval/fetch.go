@@ -27,6 +27,11 @@ type FetchOptions struct {
 	// Progress, if set, is called after each block written to the sink,
 	// from one goroutine at a time.
 	Progress func(Progress)
+	// MoreProviders, if set, brings candidates found after the fetch
+	// started (the DHT still answering): each joins the fetch, in a session
+	// of its own if fewer than Parallel run. Read until it is closed or the
+	// fetch ends.
+	MoreProviders <-chan peer.ID
 	// Parallel is how many providers are used at once. Default 4.
 	Parallel int
 	// Shallow fetches the root block only, not the DAG below it (for
@@ -125,6 +130,17 @@ type item struct {
 	done    bool      // in the sink or held locally
 	owner   *exchange // the request it is assigned to; nil: in the frontier
 	lacking []peer.ID // providers that reported it missing
+	// pos is where the block first turned up in the DAG: its parent's pos
+	// and its place among the parent's new links. The frontier is handed
+	// out in pos order, the order of a depth-first walk, so that a file
+	// arrives from its start whatever requests were cut short; a reader
+	// streaming it meanwhile finds its next blocks arriving next.
+	pos []uint32
+}
+
+// childPos is the pos of the i-th new link of a block at parent.
+func childPos(parent []uint32, i int) []uint32 {
+	return append(slices.Clip(parent), uint32(i))
 }
 
 func (it *item) lackedBy(p peer.ID) bool { return slices.Contains(it.lacking, p) }
@@ -181,8 +197,8 @@ func (f *fetch) run() error {
 		f.items[c] = &item{done: true}
 	}
 	f.stats.Held = int64(len(held))
-	for _, c := range missing {
-		f.items[c] = &item{}
+	for i, c := range missing {
+		f.items[c] = &item{pos: childPos(nil, i)}
 		f.frontier = append(f.frontier, c)
 	}
 	f.mu.Unlock()
@@ -200,7 +216,18 @@ func (f *fetch) run() error {
 	for range n {
 		wg.Go(f.worker)
 	}
-	wg.Wait()
+	if f.opts.MoreProviders != nil {
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			f.addProviders(&wg, stop)
+		}()
+		wg.Wait()
+		close(stop)
+		<-done
+	} else {
+		wg.Wait()
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -241,6 +268,55 @@ func (f *fetch) run() error {
 		return fmt.Errorf("%w (blocks still missing: %d): %w", ErrNoProviders, left, dropped)
 	}
 	return fmt.Errorf("%w (blocks still missing: %d)", ErrNoProviders, left)
+}
+
+// addProviders adds the providers MoreProviders brings to the candidates,
+// starting a worker for each while fewer than Parallel run, until the
+// channel closes, stop (the workers all ended) or the fetch ends.
+func (f *fetch) addProviders(wg *sync.WaitGroup, stop <-chan struct{}) {
+	seen := make(map[peer.ID]bool, len(f.opts.Providers))
+	for _, p := range f.opts.Providers {
+		seen[p] = true
+	}
+	for {
+		var p peer.ID
+		select {
+		case q, ok := <-f.opts.MoreProviders:
+			if !ok {
+				return
+			}
+			p = q
+		case <-stop:
+			return
+		case <-f.ctx.Done():
+			return
+		}
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		f.mu.Lock()
+		// A worker still counted has not returned, so wg's count is above
+		// zero while we add to it; with none left the fetch is over.
+		if f.workers == 0 || f.fatal != nil {
+			f.mu.Unlock()
+			return
+		}
+		f.candidates = append(f.candidates, p)
+		start := f.workers < f.opts.Parallel
+		if start {
+			f.workers++
+			wg.Add(1)
+		}
+		f.signalLocked()
+		f.mu.Unlock()
+		if start {
+			go func() {
+				defer wg.Done()
+				f.worker()
+			}()
+		}
+	}
 }
 
 // joined is errors.Join on one line.
@@ -366,6 +442,7 @@ func (f *fetch) take(p peer.ID, budget int64) (ex *exchange, finished bool) {
 		}
 		clear(f.frontier[len(live):])
 		f.frontier = live
+		slices.SortFunc(live, func(a, b cid.Cid) int { return slices.Compare(f.items[a].pos, f.items[b].pos) })
 		if len(live) == 0 && f.inflight == 0 {
 			return nil, true
 		}

@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -125,19 +129,7 @@ func TestFetchSplitLacking(t *testing.T) {
 	_, hs := meshNet(t, 3)
 	full := newMem()
 	root, data := importFile(t, full, 4, 12<<20)
-	a, b := full.clone(), full.clone()
-	i := 0
-	for c := range full.m {
-		if c.Equals(root) {
-			continue
-		}
-		if i%2 == 0 {
-			delete(a.m, c)
-		} else {
-			delete(b.m, c)
-		}
-		i++
-	}
+	a, b := halves(full, root)
 	newService(t, hs[0], a, nil)
 	newService(t, hs[1], b, nil)
 	req := newService(t, hs[2], nil, nil)
@@ -543,4 +535,127 @@ func TestSlowSinkKeepsProviders(t *testing.T) {
 	if !bytes.Equal(readFile(t, sink, root), data) {
 		t.Fatal("fetched file differs")
 	}
+}
+
+// TestFetchLateProviders: the fetch starts with a provider lacking half the
+// DAG; the provider holding the rest is found later (MoreProviders) and
+// joins it. A MoreProviders never closed does not hold up a fetch that is
+// complete.
+func TestFetchLateProviders(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 3)
+	full := newMem()
+	root, data := importFile(t, full, 5, 12<<20)
+	a, b := halves(full, root)
+	newService(t, hs[0], a, nil)
+	newService(t, hs[1], b, nil)
+	req := newService(t, hs[2], nil, nil)
+
+	more := make(chan peer.ID, 1)
+	sink := &onFirstPut{Sink: newMem(), first: func() { more <- hs[1].ID() }}
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}, MoreProviders: more})
+	if err != nil {
+		t.Fatalf("fetch with a provider found late: %v", err)
+	}
+	if st.Served[hs[1].ID()] == 0 {
+		t.Fatalf("the late provider served nothing: %v", st.Served)
+	}
+	if !bytes.Equal(readFile(t, sink.Sink.(*memBlocks), root), data) {
+		t.Fatal("fetched file differs")
+	}
+
+	open := make(chan peer.ID) // never closed, never sent on
+	done := make(chan error, 1)
+	go func() {
+		_, err := req.Fetch(context.Background(), root, newMem(), FetchOptions{Providers: []peer.ID{hs[0].ID(), hs[1].ID()}, MoreProviders: open})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a complete fetch waited for MoreProviders to close")
+	}
+}
+
+// halves splits full's blocks below root between two stores (both keep
+// root): neither holds the DAG, together they do.
+func halves(full *memBlocks, root cid.Cid) (a, b *memBlocks) {
+	a, b = full.clone(), full.clone()
+	i := 0
+	for c := range full.m {
+		if c.Equals(root) {
+			continue
+		}
+		if i%2 == 0 {
+			delete(a.m, c)
+		} else {
+			delete(b.m, c)
+		}
+		i++
+	}
+	return a, b
+}
+
+// onFirstPut calls first once, before the first block reaches the sink.
+type onFirstPut struct {
+	Sink
+	once  sync.Once
+	first func()
+}
+
+func (s *onFirstPut) Put(c cid.Cid, data []byte) error {
+	s.once.Do(s.first)
+	return s.Sink.Put(c, data)
+}
+
+// TestFetchDepthFirstOrder: blocks reach the sink in the order of a
+// depth-first walk of the DAG even when requests are cut short by their
+// budget (the first is 4 MiB here, over a tree of 12 MiB), so that a
+// reader streaming the files meanwhile finds each next block arriving
+// next. A frontier handed out in the order blocks were learned sends the
+// later files' subtrees before the rest of the one cut short.
+func TestFetchDepthFirstOrder(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	dir := filepath.Join(t.TempDir(), "d")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%d", i)), randBytes(uint64(i+7), 3<<20), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root := importPath(t, prov, dir)
+	var want []cid.Cid
+	if err := content.Walk(context.Background(), prov, root, content.Links, func(c cid.Cid, _ []byte) error {
+		want = append(want, c)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+	sink := &orderSink{Sink: newMem()}
+	if _, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(sink.order, want) {
+		t.Fatalf("blocks arrived out of depth-first order:\n got %v\nwant %v", sink.order, want)
+	}
+}
+
+// orderSink records the order of Puts.
+type orderSink struct {
+	Sink
+	order []cid.Cid
+}
+
+func (s *orderSink) Put(c cid.Cid, data []byte) error {
+	s.order = append(s.order, c)
+	return s.Sink.Put(c, data)
 }

@@ -209,9 +209,9 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 			f.stats.Held++
 		}
 	}
-	for _, k := range missing {
+	for i, k := range missing {
 		if f.items[k] == nil {
-			f.items[k] = &item{owner: ex}
+			f.items[k] = &item{owner: ex, pos: childPos(it.pos, i)}
 			ex.owned = append(ex.owned, k)
 		}
 	}
