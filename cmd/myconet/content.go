@@ -32,16 +32,19 @@ stream with one top directory (myconet get MRI -o - | tar x).`,
 				if *out == "-" && *asJSON {
 					return usagef("--json needs -o PATH: with -o - standard output carries the content")
 				}
-				// A daemon fetches what its store lacks inside the first read;
-				// ask for that fetch first, to show its progress.
-				if err := c.fetch(ctx, api, args[0]); err != nil {
-					return err
-				}
 				// Info validates the ref before anything is written and gives
 				// the default output name.
 				info, err := api.Info(ctx, args[0])
 				if err != nil {
 					return err
+				}
+				// A daemon streams a file out while the package arrives (the
+				// progress is the file's). A directory tree is written once
+				// the whole package is in: fetch it first, to show progress.
+				if !isFile(info) {
+					if err := c.fetch(ctx, api, args[0]); err != nil {
+						return err
+					}
 				}
 				if *out == "-" {
 					return c.getToStdout(ctx, api, args[0], info)
@@ -66,6 +69,15 @@ stream with one top directory (myconet get MRI -o - | tar x).`,
 			})
 		},
 	}
+}
+
+// isFile reports whether info names a file: a path that is one, or a
+// package of a single file (which has a name). Unsure, it says no.
+func isFile(info apitype.PackageInfo) bool {
+	if info.Path != "" {
+		return info.PathType == "file"
+	}
+	return info.Name != ""
 }
 
 // saved is the JSON report of `get`.

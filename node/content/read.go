@@ -197,11 +197,7 @@ func (r *Reader) WriteFile(ctx context.Context, nd ipld.Node, w io.Writer, progr
 	if st.Type != TypeFile {
 		return fmt.Errorf("%w: %s is a %s", ErrNotFile, nd.Cid(), st.Type)
 	}
-	leaves, err := r.leaves(ctx, nd)
-	if err != nil {
-		return err
-	}
-	return r.streamLeaves(ctx, leaves, w, progress)
+	return r.streamLeaves(ctx, func(emit func(leaf) error) error { return r.walkLeaves(ctx, nd, emit) }, w, progress)
 }
 
 // leaf is either a raw block to read or inline data from a dag-pb node.
@@ -210,96 +206,97 @@ type leaf struct {
 	data []byte
 }
 
-// leaves lists a file's data pieces in order, reading only internal nodes.
-func (r *Reader) leaves(ctx context.Context, nd ipld.Node) ([]leaf, error) {
-	var out []leaf
-	var walk func(ipld.Node) error
-	walk = func(nd ipld.Node) error {
-		if err := ctx.Err(); err != nil {
+// walkLeaves hands a file's data pieces to emit in order, reading each
+// internal node only when the walk reaches it, so that a reader streaming a
+// file out of a package still arriving asks for blocks in the order the
+// fetch brings them (depth first).
+func (r *Reader) walkLeaves(ctx context.Context, nd ipld.Node, emit func(leaf) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pn, ok := nd.(*merkledag.ProtoNode)
+	if !ok { // a raw node given directly
+		return emit(leaf{data: nd.RawData()})
+	}
+	fsn, err := ft.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return fmt.Errorf("content: block %s is not UnixFS: %w", nd.Cid(), err)
+	}
+	if d := fsn.Data(); len(d) > 0 {
+		if err := emit(leaf{data: d}); err != nil {
 			return err
 		}
-		pn, ok := nd.(*merkledag.ProtoNode)
-		if !ok { // a raw node given directly
-			out = append(out, leaf{data: nd.RawData()})
-			return nil
-		}
-		fsn, err := ft.FSNodeFromBytes(pn.Data())
-		if err != nil {
-			return fmt.Errorf("content: block %s is not UnixFS: %w", nd.Cid(), err)
-		}
-		if d := fsn.Data(); len(d) > 0 {
-			out = append(out, leaf{data: d})
-		}
-		for _, l := range pn.Links() {
-			if l.Cid.Type() == cid.Raw {
-				out = append(out, leaf{c: l.Cid})
-				continue
-			}
-			child, err := r.ds.Get(ctx, l.Cid)
-			if err != nil {
-				return err
-			}
-			if err := walk(child); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	return out, walk(nd)
+	for _, l := range pn.Links() {
+		if l.Cid.Type() == cid.Raw {
+			if err := emit(leaf{c: l.Cid}); err != nil {
+				return err
+			}
+			continue
+		}
+		child, err := r.ds.Get(ctx, l.Cid)
+		if err != nil {
+			return err
+		}
+		if err := r.walkLeaves(ctx, child, emit); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// streamLeaves reads leaves with a window of parallel verified reads.
-func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, progress func(int64)) error {
+// streamLeaves writes the leaves walk emits, in order, read by a few
+// goroutines in parallel with a window of verified reads ahead of the
+// writer.
+func (r *Reader) streamLeaves(ctx context.Context, walk func(emit func(leaf) error) error, w io.Writer, progress func(int64)) error {
 	type slot struct {
+		lf   leaf
 		data []byte
 		err  error
 		done chan struct{}
 	}
 	workers := runtime.GOMAXPROCS(0)
 	window := 2 * workers
-	slots := make([]*slot, len(leaves))
-	for i := range slots {
-		slots[i] = &slot{done: make(chan struct{})}
-	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	next := make(chan int)
+	// queue holds, in order, every leaf read or being read but not yet
+	// written, so at most window (+1 being written) leaves are in memory
+	// however slow the writer is.
+	queue := make(chan *slot, window)
+	next := make(chan *slot)
 	var wg sync.WaitGroup
 	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				s, lf := slots[i], leaves[i]
-				if lf.c.Defined() {
-					s.data, s.err = r.bs.Get(lf.c)
+		wg.Go(func() {
+			for s := range next {
+				if s.lf.c.Defined() {
+					s.data, s.err = r.bs.Get(s.lf.c)
 				} else {
-					s.data = lf.data
+					s.data = s.lf.data
 				}
 				close(s.done)
 			}
-		}()
+		})
 	}
-	// inFlight holds a token for every leaf read but not yet written, so at
-	// most `window` leaves are in memory however slow the writer is.
-	inFlight := make(chan struct{}, window)
-	go func() {
+	var walkErr error
+	wg.Go(func() {
+		defer close(queue)
 		defer close(next)
-		for i := range leaves {
+		walkErr = walk(func(lf leaf) error {
+			s := &slot{lf: lf, done: make(chan struct{})}
 			select {
-			case inFlight <- struct{}{}:
+			case queue <- s:
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
 			select {
-			case next <- i:
+			case next <- s:
 			case <-ctx.Done():
-				return
+				return ctx.Err()
 			}
-		}
-	}()
+			return nil
+		})
+	})
 	defer func() { cancel(); wg.Wait() }()
-	for _, s := range slots {
+	for s := range queue {
 		select {
 		case <-s.done:
 		case <-ctx.Done():
@@ -315,9 +312,8 @@ func (r *Reader) streamLeaves(ctx context.Context, leaves []leaf, w io.Writer, p
 			progress(int64(len(s.data)))
 		}
 		s.data = nil // release the buffer
-		<-inFlight
 	}
-	return nil
+	return walkErr // set before queue was closed
 }
 
 // WriteTree writes the node at nd to dest, which must not exist: a file

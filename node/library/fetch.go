@@ -51,24 +51,25 @@ func (s *Service) EnsureLocal(ctx context.Context, root cid.Cid, reason store.Re
 	// site get, the gateway) waits for the first, then finds the pin.
 	for {
 		s.fetchMu.Lock()
-		wait, busy := s.fetching[root]
+		other, busy := s.fetching[root]
 		if !busy {
-			done := make(chan struct{})
-			s.fetching[root] = done
+			f := &inflight{done: make(chan struct{}), arr: newArrivals()}
+			s.fetching[root] = f
 			s.fetchMu.Unlock()
-			err := s.ensureLocalOnce(ctx, root, reason, progress)
+			err := s.ensureLocalOnce(ctx, root, reason, progress, f.arr)
 			if rerr := s.retracted(root); err != nil && rerr != nil {
 				err = rerr // learnt while fetching: the providers refused it
 			}
 			s.fetchMu.Lock()
 			delete(s.fetching, root)
 			s.fetchMu.Unlock()
-			close(done)
+			f.arr.end()
+			close(f.done)
 			return err
 		}
 		s.fetchMu.Unlock()
 		select {
-		case <-wait:
+		case <-other.done:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -91,7 +92,24 @@ func (s *Service) retracted(root cid.Cid) error {
 	return s.opt.Retracted(root)
 }
 
-func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress)) (reterr error) {
+// inflight is a whole fetch of a root under way.
+type inflight struct {
+	done chan struct{} // closed when it ended
+	arr  *arrivals     // its blocks, for readers streaming out of the root
+}
+
+// arrivalsOf returns the blocks arriving for root, or nil when no fetch of
+// root is under way.
+func (s *Service) arrivalsOf(root cid.Cid) *arrivals {
+	s.fetchMu.Lock()
+	defer s.fetchMu.Unlock()
+	if f := s.fetching[root]; f != nil {
+		return f.arr
+	}
+	return nil
+}
+
+func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason store.Reason, progress func(apitype.Progress), arr *arrivals) (reterr error) {
 	pins, err := s.db.PinsOf(root)
 	if err != nil {
 		return svc.StoreErr(err)
@@ -134,7 +152,9 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 	if s.opt.CountFetch != nil {
 		defer s.opt.CountFetch(&reterr)
 	}
-	providers, err := s.findProviders(ctx, ns, root, providerLinger)
+	// The fetch starts with the first provider found; those found within
+	// providerLinger after it join as they come.
+	providers, more, err := s.providerStream(ctx, ns, root, providerLinger)
 	if err != nil {
 		return err
 	}
@@ -144,12 +164,13 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 			progress(apitype.Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
 		}
 	}
-	sink := newAsyncSink(batch)
+	sink := newAsyncSink(batch, arr)
 	stats, err := ns.Retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
-		Providers: providers,
-		Have:      batch.Hold,
-		Local:     s.db.Get,
-		Progress:  onProgress,
+		Providers:     providers,
+		MoreProviders: more,
+		Have:          batch.Hold,
+		Local:         s.db.Get,
+		Progress:      onProgress,
 	})
 	if serr := sink.close(); err == nil {
 		err = serr
@@ -166,13 +187,13 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return ctxErr // the caller gave up: not the content's fault
 		}
-		s.log.Warn("fetch failed", "root", root, "providers", len(providers), "err", err)
+		s.log.Warn("fetch failed", "root", root, "providers", len(providers)+len(more), "err", err)
 		return apitype.Errorf(apitype.CodeNotFound, "fetch %s: %v", root, err)
 	}
 	if err := s.commitFetched(batch, root, reason, stats.Bytes); err != nil {
 		return err
 	}
-	s.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(providers))
+	s.log.Info("fetched", "root", root, "bytes", stats.Bytes, "blocks", stats.Blocks, "held", stats.Held, "providers", len(stats.Served))
 	s.provide(ns, root)
 	return nil
 }
@@ -265,37 +286,77 @@ func (s *Service) packageRecord(root cid.Cid) (*store.PackageRecord, error) {
 // findProviders asks the DHT who holds root: it waits up to providerWait for
 // the first, then linger for more (0: the first will do).
 func (s *Service) findProviders(ctx context.Context, ns *online, root cid.Cid, linger time.Duration) ([]peer.ID, error) {
+	out, more, err := s.providerStream(ctx, ns, root, linger)
+	for p := range more {
+		out = append(out, p)
+	}
+	return out, err
+}
+
+// providerStream asks the DHT who holds root. It waits up to providerWait
+// for the first and returns it at once; those found within linger after it
+// come on more, which is closed then (at once with linger 0). With none
+// found it falls back on the connected peers (providersOrErr), more closed.
+func (s *Service) providerStream(ctx context.Context, ns *online, root cid.Cid, linger time.Duration) (first []peer.ID, more <-chan peer.ID, err error) {
 	ctx, cancel := context.WithTimeout(ctx, providerWait)
-	defer cancel()
 	ch := ns.Routing.FindProvidersAsync(ctx, root, maxProviders)
-	var out []peer.ID
-	var lingered <-chan time.Time
+	accept := func(ai peer.AddrInfo) bool {
+		if ai.ID == s.opt.Self {
+			return false
+		}
+		if len(ai.Addrs) > 0 {
+			ns.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
+		}
+		return true
+	}
+	none := make(chan peer.ID)
+	close(none)
 	for {
 		select {
 		case ai, ok := <-ch:
 			if !ok {
-				return s.providersOrErr(out, root)
+				cancel()
+				out, err := s.providersOrErr(nil, root)
+				return out, none, err
 			}
-			if ai.ID == s.opt.Self {
+			if !accept(ai) {
 				continue
 			}
-			if len(ai.Addrs) > 0 {
-				ns.Host.Peerstore().AddAddrs(ai.ID, ai.Addrs, 10*time.Minute)
-			}
-			out = append(out, ai.ID)
-			if linger <= 0 {
-				return out, nil
-			}
-			if lingered == nil {
-				lingered = time.After(linger)
-			}
-		case <-lingered:
-			return out, nil
+			// At most maxProviders come: the buffer never blocks a send.
+			rest := make(chan peer.ID, maxProviders)
+			go func() {
+				defer cancel()
+				defer close(rest)
+				if linger <= 0 {
+					return
+				}
+				t := time.NewTimer(linger)
+				defer t.Stop()
+				for {
+					select {
+					case ai, ok := <-ch:
+						if !ok {
+							return
+						}
+						if accept(ai) {
+							rest <- ai.ID
+						}
+					case <-t.C:
+						return
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+			return []peer.ID{ai.ID}, rest, nil
 		case <-ctx.Done():
-			if ctxErr := ctx.Err(); len(out) == 0 && errors.Is(ctxErr, context.Canceled) {
-				return nil, ctxErr
+			ctxErr := ctx.Err()
+			cancel()
+			if errors.Is(ctxErr, context.Canceled) {
+				return nil, none, ctxErr
 			}
-			return s.providersOrErr(out, root)
+			out, err := s.providersOrErr(nil, root)
+			return out, none, err
 		}
 	}
 }
@@ -321,10 +382,12 @@ func (s *Service) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error)
 
 // asyncSink hands verified blocks to a store batch on its own goroutine, so
 // that receiving and verifying the next blocks overlaps the batch's commits
-// (each one a bbolt transaction with fsync). Data slices are the fetch's
-// fresh copies, never reused, so queuing them is safe.
+// (each one a bbolt transaction with fsync), and offers them to readers
+// streaming out of the root meanwhile. Data slices are the fetch's fresh
+// copies, never reused, so queuing and sharing them is safe.
 type asyncSink struct {
 	batch *store.Batch
+	arr   *arrivals
 	ch    chan asyncBlock
 	done  chan struct{}
 	mu    sync.Mutex
@@ -339,8 +402,8 @@ type asyncBlock struct {
 // asyncQueue bounds the blocks waiting for the writer (1 MiB chunks: ~32 MiB).
 const asyncQueue = 32
 
-func newAsyncSink(b *store.Batch) *asyncSink {
-	s := &asyncSink{batch: b, ch: make(chan asyncBlock, asyncQueue), done: make(chan struct{})}
+func newAsyncSink(b *store.Batch, arr *arrivals) *asyncSink {
+	s := &asyncSink{batch: b, arr: arr, ch: make(chan asyncBlock, asyncQueue), done: make(chan struct{})}
 	go func() {
 		defer close(s.done)
 		for blk := range s.ch {
@@ -368,6 +431,7 @@ func (s *asyncSink) Put(c cid.Cid, data []byte) error {
 	if err := s.failed(); err != nil {
 		return err
 	}
+	s.arr.offer(c, data)
 	s.ch <- asyncBlock{c, data}
 	return nil
 }

@@ -100,7 +100,7 @@ type Service struct {
 	opt Options
 
 	fetchMu  sync.Mutex
-	fetching map[cid.Cid]chan struct{} // roots being fetched; closed when done
+	fetching map[cid.Cid]*inflight // roots being fetched
 
 	mu  sync.Mutex
 	net *online // guarded by mu; nil offline
@@ -116,7 +116,7 @@ type online struct {
 
 // New returns the library of db.
 func New(db *store.DB, opt Options) *Service {
-	s := &Service{db: db, log: opt.Logger, now: opt.Now, opt: opt, fetching: map[cid.Cid]chan struct{}{}}
+	s := &Service{db: db, log: opt.Logger, now: opt.Now, opt: opt, fetching: map[cid.Cid]*inflight{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
@@ -56,19 +58,21 @@ func leakCheck(t *testing.T) {
 	})
 }
 
-// TestFetchOnNetwork: B streams a file of a package only A holds, then
-// fetches it whole with callers joining one fetch; the fetched root is
-// announced; StopNetwork leaves no goroutine behind and B is offline again.
-func TestFetchOnNetwork(t *testing.T) {
-	leakCheck(t)
+// side is one library on a mocknet, with its retrieval service.
+type side struct {
+	s   *library.Service
+	db  *store.DB
+	id  peer.ID
+	h   host.Host
+	ret *retrieval.Service
+}
+
+// twoSides makes two libraries on a linked, connected mocknet; serve wraps
+// what each serves to the other (nil: its store).
+func twoSides(t *testing.T, serve func(*store.DB) retrieval.Blocks) []side {
+	t.Helper()
 	mn := mocknet.New()
 	t.Cleanup(func() { mn.Close() })
-	var provided atomic.Int64
-	type side struct {
-		s   *library.Service
-		id  peer.ID
-		ret *retrieval.Service
-	}
 	var sides []side
 	for i := range 2 {
 		_, key, _ := ed25519.GenerateKey(nil)
@@ -82,12 +86,16 @@ func TestFetchOnNetwork(t *testing.T) {
 			t.Fatal(err)
 		}
 		s, db := newService(t, library.Options{Key: key, Self: h.ID()})
-		ret, err := retrieval.New(retrieval.Config{Host: h, Blocks: db, Links: library.BlockLinks})
+		var blocks retrieval.Blocks = db
+		if serve != nil {
+			blocks = serve(db)
+		}
+		ret, err := retrieval.New(retrieval.Config{Host: h, Blocks: blocks, Links: library.BlockLinks})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { ret.Close() })
-		sides = append(sides, side{s, h.ID(), ret})
+		sides = append(sides, side{s, db, h.ID(), h, ret})
 	}
 	if err := mn.LinkAll(); err != nil {
 		t.Fatal(err)
@@ -95,6 +103,16 @@ func TestFetchOnNetwork(t *testing.T) {
 	if err := mn.ConnectAllButSelf(); err != nil {
 		t.Fatal(err)
 	}
+	return sides
+}
+
+// TestFetchOnNetwork: B streams a file of a package only A holds, then
+// fetches it whole with callers joining one fetch; the fetched root is
+// announced; StopNetwork leaves no goroutine behind and B is offline again.
+func TestFetchOnNetwork(t *testing.T) {
+	leakCheck(t)
+	var provided atomic.Int64
+	sides := twoSides(t, nil)
 	a, b := sides[0], sides[1]
 	ctx := t.Context()
 	data := bytes.Repeat([]byte("chanterelle "), 300_000) // several blocks
@@ -112,7 +130,7 @@ func TestFetchOnNetwork(t *testing.T) {
 	}
 	for i, sd := range sides {
 		sd.s.StartNetwork(library.Network{
-			Host: mn.Host(sd.id), Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret,
+			Host: sd.h, Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret,
 			Provide: func(context.Context, cid.Cid) { provided.Add(1) },
 		})
 		t.Cleanup(sd.s.StopNetwork)
@@ -148,5 +166,74 @@ func TestFetchOnNetwork(t *testing.T) {
 	}
 	if _, err := b.s.Providers(ctx, res.MRI); !errors.Is(err, apitype.ErrNoDaemon) {
 		t.Fatalf("providers after stop: %v, want no daemon", err)
+	}
+}
+
+// countingBlocks counts the raw blocks a provider reads to serve.
+type countingBlocks struct {
+	retrieval.Blocks
+	mu   sync.Mutex
+	read map[cid.Cid]int
+}
+
+func (c *countingBlocks) View(k cid.Cid, fn func([]byte) error) error {
+	if k.Type() == cid.Raw {
+		c.mu.Lock()
+		c.read[k]++
+		c.mu.Unlock()
+	}
+	return c.Blocks.View(k, fn)
+}
+
+// TestStreamFollowsFetch: B writes out a file of a package only A holds
+// while its whole fetch runs. The reader follows that fetch: every block
+// crosses once (none fetched a second time on demand), the bytes are
+// right, and B ends up holding the package.
+func TestStreamFollowsFetch(t *testing.T) {
+	leakCheck(t)
+	var served []*countingBlocks
+	sides := twoSides(t, func(db *store.DB) retrieval.Blocks {
+		cb := &countingBlocks{Blocks: db, read: map[cid.Cid]int{}}
+		served = append(served, cb)
+		return cb
+	})
+	a, b := sides[0], sides[1]
+	ctx := t.Context()
+	data := make([]byte, 48<<20) // 48 leaves of 1 MiB
+	rand.NewChaCha8([32]byte{1}).Read(data)
+	file := filepath.Join(t.TempDir(), "film.mkv")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.s.Add(ctx, apitype.AddRequest{Path: file, Title: "Film"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sd := range sides {
+		sd.s.StartNetwork(library.Network{Host: sd.h, Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret, Provide: func(context.Context, cid.Cid) {}})
+		t.Cleanup(sd.s.StopNetwork)
+	}
+	var out bytes.Buffer
+	if err := b.s.Cat(ctx, res.MRI, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("streamed cat: %d bytes, %v", out.Len(), err)
+	}
+	m, _ := mri.Parse(res.MRI)
+	deadline := time.Now().Add(20 * time.Second)
+	for ok, _ := b.s.Have(m.Root); !ok; ok, _ = b.s.Have(m.Root) {
+		if time.Now().After(deadline) {
+			t.Fatal("B never came to hold the package")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cb := served[0]
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	if len(cb.read) != len(data)>>20 {
+		t.Fatalf("A served %d distinct leaves, want %d", len(cb.read), len(data)>>20)
+	}
+	for k, n := range cb.read {
+		if n != 1 {
+			t.Errorf("A served leaf %s %d times", k, n)
+		}
 	}
 }

@@ -32,6 +32,7 @@ type resolved struct {
 	stat apitype.PathStat
 	nd   ipld.Node
 	rd   *content.Reader // reads the DAG (fetching on demand when streaming)
+	rb   *remoteBlocks   // what rd reads through while streaming; else nil
 }
 
 // LoadPackage reads and decodes the package root; a bare UnixFS root yields nil.
@@ -94,10 +95,11 @@ func (s *Service) resolveFor(ctx context.Context, ref string, stream bool) (*res
 	// a fetch in flight (a replica being taken) or of an interrupted one.
 	// ensureLocal joins the fetch in flight, or completes what is missing.
 	bs := content.Blocks(s.db)
+	var rb *remoteBlocks
 	if ok, err := s.Have(m.Root); err != nil {
 		return nil, err
 	} else if !ok {
-		switch rb := s.streamFrom(ctx, m.Root, stream); {
+		switch rb = s.streamFrom(ctx, m.Root, stream); {
 		case rb != nil:
 			bs = rb
 		case stream && s.network() == nil && s.hasBlock(m.Root):
@@ -113,7 +115,7 @@ func (s *Service) resolveFor(ctx context.Context, ref string, stream bool) (*res
 	if err != nil {
 		return nil, err
 	}
-	r := &resolved{m: m, kept: kept, pkg: pkg, rd: content.NewReader(bs)}
+	r := &resolved{m: m, kept: kept, pkg: pkg, rd: content.NewReader(bs), rb: rb}
 	r.stat.Package, r.stat.Content = m.Root, m.Root
 	if pkg != nil {
 		r.stat.Content = pkg.Content
@@ -376,6 +378,7 @@ func (s *Service) Cat(ctx context.Context, ref string, w io.Writer) error {
 	if r.stat.Type != content.TypeFile {
 		return apitype.Errorf(apitype.CodeInvalid, "%s is a %s, not a file (use ls or get)", r.m, r.stat.Type)
 	}
+	r.rb.follow() // read from the start, as the whole fetch brings it
 	return ReadErr(r.rd.WriteFile(ctx, r.nd, w, nil), r.m)
 }
 

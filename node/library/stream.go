@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -33,6 +34,21 @@ type remoteBlocks struct {
 	providers []peer.ID // guarded by mu
 	provErr   error     // guarded by mu
 	all       bool      // every listed provider was looked up; guarded by mu
+
+	// trailing is set while this reader follows the whole fetch: it reads
+	// from the start (follow), or found its last block among the arrivals.
+	// Then it waits for a block the fetch is about to bring rather than
+	// fetching it twice. A reader ahead of the fetch (a seek) fetches at
+	// once.
+	trailing atomic.Bool
+}
+
+// follow says that the reader reads the DAG in the order the whole fetch
+// brings it (a file from its start). Safe on nil.
+func (rb *remoteBlocks) follow() {
+	if rb != nil {
+		rb.trailing.Store(true)
+	}
 }
 
 var _ content.Blocks = (*remoteBlocks)(nil)
@@ -61,24 +77,57 @@ const maxStreamFetches = 4
 
 // Get implements content.Blocks.
 func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
+	arr := rb.s.arrivalsOf(rb.root)
+	if data, ok := arr.take(c); ok {
+		rb.trailing.Store(true)
+		return data, nil
+	}
 	data, err := rb.s.db.Get(c)
 	if !errors.Is(err, store.ErrNotFound) {
+		rb.behind(arr, err)
 		return data, err
 	}
-	return rb.fetch(c)
+	return rb.missing(arr, c)
 }
 
 // View implements content.Blocks.
 func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
+	arr := rb.s.arrivalsOf(rb.root)
+	if data, ok := arr.take(c); ok {
+		rb.trailing.Store(true)
+		return fn(data)
+	}
 	err := rb.s.db.View(c, fn)
 	if !errors.Is(err, store.ErrNotFound) {
+		rb.behind(arr, err)
 		return err
 	}
-	data, err := rb.fetch(c)
+	data, err := rb.missing(arr, c)
 	if err != nil {
 		return err
 	}
 	return fn(data)
+}
+
+// behind notes a block read from the store (err nil) by a reader following
+// the fetch: it is catching up, and the fetch waits for it.
+func (rb *remoteBlocks) behind(arr *arrivals, err error) {
+	if err == nil && rb.trailing.Load() {
+		arr.advance()
+	}
+}
+
+// missing brings block c, in neither the store nor arr: a reader trailing
+// the whole fetch waits a moment for it to arrive there; otherwise, or if
+// it does not come, the reader fetches it on its own.
+func (rb *remoteBlocks) missing(arr *arrivals, c cid.Cid) ([]byte, error) {
+	if arr != nil && rb.trailing.Load() {
+		if data, ok := arr.await(rb.ctx, c, arrivalWait, arrivalMaxWait); ok {
+			return data, nil
+		}
+		rb.trailing.Store(false)
+	}
+	return rb.fetch(c)
 }
 
 // fetch brings block c (below root) from the providers and keeps it. It
