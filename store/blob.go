@@ -46,6 +46,15 @@ type blobFile struct {
 	// the copy into fresh page-cache pages, most of what a buffered write
 	// of a large block costs, and the writeback at fsync.
 	direct atomic.Pointer[os.File]
+	// directRead is the file opened for O_DIRECT reads, nil where that is
+	// not available (or failed once). A buffered read of a range written
+	// around the page cache was found to cost 0.3–1.8 s of system time
+	// per GiB on ext4 (against 0.1 s for the same read once the cache was
+	// dropped, and 0.07–0.09 s direct), which made a node serving what it
+	// had just added spend more CPU reading than hashing. Direct reads
+	// cost the same whatever the cache holds; the price is that nothing
+	// read is kept in the page cache for the next read.
+	directRead atomic.Pointer[os.File]
 	// write reports whether new blocks go to the blob file (holes work).
 	write bool
 
@@ -137,9 +146,12 @@ func openBlobFile(path string, noSync bool) (*blobFile, error) {
 		readers: make(map[uint64]int), writers: make(chan struct{}, blobWriters)}
 	b.write = canPunch(f)
 	if b.write {
-		if d := openDirect(path + ".blob"); d != nil {
+		if d := openDirect(path+".blob", os.O_WRONLY); d != nil {
 			b.direct.Store(d)
 		}
+	}
+	if d := openDirect(path+".blob", os.O_RDONLY); d != nil {
+		b.directRead.Store(d)
 	}
 	return b, nil
 }
@@ -219,7 +231,7 @@ func (b *blobFile) writeDirect(data []byte, off int64) bool {
 	n := int(alignUp(int64(len(data))))
 	buf := data
 	var pooled *[]byte
-	if len(data) != n || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%blobAlign != 0 {
+	if len(data) != n || !isAligned(data) {
 		pooled = alignedBuf(n)
 		buf = (*pooled)[:n]
 		copy(buf, data)
@@ -247,10 +259,21 @@ func alignedBuf(n int) *[]byte {
 	if p, ok := alignedBufs.Get().(*[]byte); ok && cap(*p) >= n {
 		return p
 	}
+	buf := alignedSlice(n)
+	return &buf
+}
+
+// alignedSlice returns a new slice of n bytes that starts on a blobAlign
+// boundary.
+func alignedSlice(n int) []byte {
 	raw := make([]byte, n+blobAlign)
 	skip := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (blobAlign - 1))
-	buf := raw[skip : skip+n : skip+n]
-	return &buf
+	return raw[skip : skip+n : skip+n]
+}
+
+// isAligned reports whether b starts on a blobAlign boundary.
+func isAligned(b []byte) bool {
+	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%blobAlign == 0
 }
 
 // release gives back ranges that were written but never indexed: nobody can
@@ -271,6 +294,11 @@ func (b *blobFile) sync() error {
 
 // read reads l into buf (grown as needed) and returns the bytes.
 func (b *blobFile) read(l blobLoc, buf []byte) ([]byte, error) {
+	if d := b.directRead.Load(); d != nil {
+		if data, ok := b.readDirect(d, l, buf); ok {
+			return data, nil
+		}
+	}
 	if cap(buf) < l.size {
 		buf = make([]byte, l.size)
 	}
@@ -283,6 +311,25 @@ func (b *blobFile) read(l blobLoc, buf []byte) ([]byte, error) {
 		err = io.ErrUnexpectedEOF
 	}
 	return nil, err
+}
+
+// readDirect reads l through the O_DIRECT handle d, into buf when it is
+// aligned and large enough, and reports whether it did. On a failure it
+// closes that handle for good: the caller reads buffered (which reports
+// the error, if it is not O_DIRECT's).
+func (b *blobFile) readDirect(d *os.File, l blobLoc, buf []byte) ([]byte, bool) {
+	n := int(alignUp(int64(l.size)))
+	if cap(buf) < n || !isAligned(buf) {
+		buf = alignedSlice(n)
+	}
+	got, err := d.ReadAt(buf[:n], l.off)
+	if got >= l.size { // the last range may end at the end of the file
+		return buf[:l.size], true
+	}
+	if err != nil && b.directRead.CompareAndSwap(d, nil) {
+		d.Close()
+	}
+	return nil, false
 }
 
 // beginRead registers a read transaction about to begin; endRead with the
@@ -368,8 +415,10 @@ func (b *blobFile) close() error {
 	b.punchMu.Lock()
 	defer b.punchMu.Unlock()
 	b.closed = true
-	if d := b.direct.Swap(nil); d != nil {
-		d.Close()
+	for _, h := range []*atomic.Pointer[os.File]{&b.direct, &b.directRead} {
+		if d := h.Swap(nil); d != nil {
+			d.Close()
+		}
 	}
 	return b.f.Close()
 }

@@ -32,9 +32,9 @@ func dropCached(f *os.File, off, n int64) {
 	_ = unix.Fadvise(int(f.Fd()), off, n, unix.FADV_DONTNEED)
 }
 
-// openDirect opens path for O_DIRECT writes, or returns nil.
-func openDirect(path string) *os.File {
-	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_DIRECT, 0)
+// openDirect opens path with O_DIRECT added to flag, or returns nil.
+func openDirect(path string, flag int) *os.File {
+	f, err := os.OpenFile(path, flag|unix.O_DIRECT, 0)
 	if err != nil {
 		return nil
 	}

@@ -16,7 +16,7 @@ func fdatasync(f *os.File) error { return f.Sync() }
 
 func dropCached(*os.File, int64, int64) {}
 
-func openDirect(string) *os.File { return nil }
+func openDirect(string, int) *os.File { return nil }
 
 type blobStat struct{ allocated int64 }
 

@@ -276,6 +276,7 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	stopProfiles := profile(s.daemon, b)
 	aCPU, bCPU := s.cpu(), b.cpu()
 	aWait, bWait, pressure := s.runDelay(), b.runDelay(), cpuPressure()
+	scanned, stalls := reclaimScanned(), compactStalls()
 	start := time.Now()
 	cli, err := b.timed("get", s.big, "-o", out)
 	if err != nil {
@@ -294,8 +295,8 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	// a CPU (summed over threads), and for what share of the transfer some
 	// task on the machine did (/proc/pressure/cpu "some"): on a shared
 	// machine this is most of what looks like an off-CPU wait.
-	fmt.Printf("%s   run-queue wait during it: sender %.2f s, receiver %.2f s; machine CPU pressure %.0f%% of the time\n",
-		tag, aWait, bWait, 100*pressure/el.Seconds())
+	fmt.Printf("%s   run-queue wait during it: sender %.2f s, receiver %.2f s; machine CPU pressure %.0f%% of the time; CLI system time %.2f s; pages scanned in direct reclaim %d, compaction stalls %d\n",
+		tag, aWait, bWait, 100*pressure/el.Seconds(), lastSys, reclaimScanned()-scanned, compactStalls()-stalls)
 	os.Remove(out)
 
 	// The same again, now that B holds the package: what reading it out of
@@ -389,7 +390,39 @@ func (d *daemon) timed(args ...string) (float64, error) {
 	if err := cmd.Run(); err != nil {
 		return 0, fmt.Errorf("myconet %s: %v", strings.Join(args, " "), err)
 	}
+	lastSys = cmd.ProcessState.SystemTime().Seconds()
 	return (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds(), nil
+}
+
+// lastSys is the system CPU seconds of the last timed command.
+var lastSys float64
+
+// reclaimScanned returns the pages the kernel has scanned in direct
+// reclaim so far (/proc/vmstat): allocations that had to free memory
+// first, whose cost lands as system time on whoever allocated (a page
+// cache filling up with a big file written or read).
+func reclaimScanned() int64 { return vmstat("pgscan_direct") }
+
+// compactStalls returns how often an allocation so far waited for memory
+// compaction (/proc/vmstat compact_stall): large page-cache folios of a
+// big file need contiguous memory, and compacting costs the allocator
+// system time.
+func compactStalls() int64 { return vmstat("compact_stall") }
+
+// vmstat sums the /proc/vmstat counters whose names start with prefix.
+func vmstat(prefix string) int64 {
+	data, err := os.ReadFile("/proc/vmstat")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && strings.HasPrefix(f[0], prefix) {
+			v, _ := strconv.ParseInt(f[1], 10, 64)
+			n += v
+		}
+	}
+	return n
 }
 
 // cpu returns the daemon's CPU seconds so far (user + system).
