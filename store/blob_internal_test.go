@@ -369,3 +369,46 @@ func TestBlobReaderEndsWhileClosing(t *testing.T) {
 		<-done
 	}
 }
+
+// TestBlobReadsDirectAndBuffered: a range reads back the same through the
+// O_DIRECT handle and without it, into an aligned scratch buffer, an
+// unaligned one and none, including a last range that ends, unaligned, at
+// the end of the file (written buffered).
+func TestBlobReadsDirectAndBuffered(t *testing.T) {
+	b, err := openBlobFile(filepath.Join(t.TempDir(), "blob"), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.close()
+	if b.directRead.Load() == nil {
+		t.Skip("skipping: this file system refuses O_DIRECT")
+	}
+	first := blobTestBlock(t, 1, 300<<10).Data
+	l1, err := b.put(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := blobTestBlock(t, 2, 100<<10+123).Data
+	l2 := b.reserve(len(last))
+	if _, err := b.f.WriteAt(last, l2.off); err != nil { // buffered: the file ends unaligned
+		t.Fatal(err)
+	}
+	unaligned := make([]byte, 1<<20+1)[1:]
+	for _, direct := range []bool{true, false} {
+		if !direct {
+			d := b.directRead.Swap(nil)
+			d.Close()
+		}
+		for _, scratch := range [][]byte{nil, alignedSlice(1 << 20), unaligned} {
+			for _, c := range []struct {
+				l    blobLoc
+				want []byte
+			}{{l1, first}, {l2, last}} {
+				got, err := b.read(c.l, scratch)
+				if err != nil || !bytes.Equal(got, c.want) {
+					t.Fatalf("direct %v, scratch of %d: read %d bytes at %d: %d bytes, %v", direct, cap(scratch), c.l.size, c.l.off, len(got), err)
+				}
+			}
+		}
+	}
+}
