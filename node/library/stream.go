@@ -35,21 +35,25 @@ type remoteBlocks struct {
 	provErr   error     // guarded by mu
 	all       bool      // every listed provider was looked up; guarded by mu
 
-	// trailing is set while this reader follows the whole fetch: it reads
-	// from the start (follow), or found its last block among the arrivals.
-	// Then it waits for a block the fetch is about to bring rather than
-	// fetching it twice. A reader ahead of the fetch (a seek) fetches at
-	// once.
-	trailing atomic.Bool
+	// follows is set for a reader that reads the DAG in the order the
+	// whole fetch brings it (a file from its start), and trailing while a
+	// reader finds its blocks among the arrivals. Either way it waits for
+	// a block the fetch is about to bring rather than fetching it twice,
+	// and a follower reading behind the fetch holds it back. A reader
+	// ahead of the fetch (a seek) fetches at once.
+	follows, trailing atomic.Bool
 }
 
 // follow says that the reader reads the DAG in the order the whole fetch
 // brings it (a file from its start). Safe on nil.
 func (rb *remoteBlocks) follow() {
 	if rb != nil {
-		rb.trailing.Store(true)
+		rb.follows.Store(true)
 	}
 }
+
+// following reports whether the reader follows the whole fetch.
+func (rb *remoteBlocks) following() bool { return rb.follows.Load() || rb.trailing.Load() }
 
 var _ content.Blocks = (*remoteBlocks)(nil)
 
@@ -112,7 +116,7 @@ func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
 // behind notes a block read from the store (err nil) by a reader following
 // the fetch: it is catching up, and the fetch waits for it.
 func (rb *remoteBlocks) behind(arr *arrivals, err error) {
-	if err == nil && rb.trailing.Load() {
+	if err == nil && rb.following() {
 		arr.advance()
 	}
 }
@@ -121,7 +125,7 @@ func (rb *remoteBlocks) behind(arr *arrivals, err error) {
 // the whole fetch waits a moment for it to arrive there; otherwise, or if
 // it does not come, the reader fetches it on its own.
 func (rb *remoteBlocks) missing(arr *arrivals, c cid.Cid) ([]byte, error) {
-	if arr != nil && rb.trailing.Load() {
+	if arr != nil && rb.following() {
 		if data, ok := arr.await(rb.ctx, c, arrivalWait, arrivalMaxWait); ok {
 			return data, nil
 		}
