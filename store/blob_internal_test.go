@@ -412,3 +412,27 @@ func TestBlobReadsDirectAndBuffered(t *testing.T) {
 		}
 	}
 }
+
+// TestGetInto: GetInto returns the verified bytes of a blob block and of a
+// small block, reusing the caller's buffer, and refuses a corrupt one.
+func TestGetInto(t *testing.T) {
+	_, db := openBlobTest(t, Config{})
+	big, small := blobTestBlock(t, 1, 200<<10), blobTestBlock(t, 2, 1000)
+	putPinned(t, db, big, small)
+	var buf []byte
+	for range 2 {
+		for _, b := range []Block{big, small} {
+			got, err := db.GetInto(b.CID, &buf)
+			if err != nil || !bytes.Equal(got, b.Data) {
+				t.Fatalf("GetInto %d bytes: %d bytes, %v", len(b.Data), len(got), err)
+			}
+		}
+	}
+	if cap(buf) < len(big.Data) {
+		t.Fatalf("the buffer was not kept for reuse: cap %d", cap(buf))
+	}
+	missing := blobTestBlock(t, 3, 10)
+	if _, err := db.GetInto(missing.CID, &buf); !errorsIs(err, ErrNotFound) {
+		t.Fatalf("GetInto of a missing block: %v", err)
+	}
+}

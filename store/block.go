@@ -44,6 +44,23 @@ func (db *DB) Get(c cid.Cid) ([]byte, error) {
 	return out, err
 }
 
+// GetInto is Get into a buffer the caller reuses from call to call: a blob
+// block is read straight into *buf (replaced when too small or not aligned
+// for a direct read), other bytes are copied into it. The bytes returned
+// are valid until the next call with buf.
+func (db *DB) GetInto(c cid.Cid, buf *[]byte) ([]byte, error) {
+	var out []byte
+	err := db.viewBlock(c, true, buf, func(data []byte, own bool) error {
+		if !own {
+			*buf = append((*buf)[:0], data...)
+			data = *buf
+		}
+		out = data
+		return nil
+	})
+	return out, err
+}
+
 // View calls fn with the block's verified bytes without copying them. data
 // points into the database file: it is valid only during fn and must not be
 // modified. fn runs inside a read transaction; keep it short, as a long read

@@ -25,6 +25,13 @@ type Blocks interface {
 	View(c cid.Cid, fn func(data []byte) error) error
 }
 
+// BlockReader is what Blocks may also do: read a verified block into a
+// buffer the caller reuses (the bytes valid until its next call), which
+// spares the provider View's copy of every block it serves.
+type BlockReader interface {
+	GetInto(c cid.Cid, buf *[]byte) ([]byte, error)
+}
+
 // Sink is where a requester writes verified blocks (store.Batch implements
 // it). Fetch calls Put from one goroutine at a time, with a fresh data slice
 // that it never touches again.
@@ -309,10 +316,11 @@ func (s *Service) refuse(str network.Stream, st Status) {
 
 // server answers the requests of one session.
 type server struct {
-	s     *Service
-	w     *bufio.Writer
-	buf   []byte // block copy, reused
-	reach reach
+	s       *Service
+	w       *bufio.Writer
+	buf     []byte // the block being served
+	scratch []byte // what a BlockReader reads into, reused
+	reach   reach
 }
 
 // maxReach bounds the CIDs a session explores to check that wants lie below
@@ -444,13 +452,18 @@ func (sv *server) serve(req request) error {
 // load copies block c into sv.buf (so that no store transaction stays open
 // while the network is slow) and returns its links when descend is set.
 func (sv *server) load(c cid.Cid, descend bool) ([]cid.Cid, error) {
-	err := sv.s.cfg.Blocks.View(c, func(data []byte) error {
-		if len(data) > maxFrameData {
-			return fmt.Errorf("block %s: %d bytes exceeds the limit", c, len(data))
-		}
-		sv.buf = append(sv.buf[:0], data...)
-		return nil
-	})
+	var err error
+	if br, ok := sv.s.cfg.Blocks.(BlockReader); ok {
+		sv.buf, err = br.GetInto(c, &sv.scratch)
+	} else {
+		err = sv.s.cfg.Blocks.View(c, func(data []byte) error {
+			sv.buf = append(sv.buf[:0], data...)
+			return nil
+		})
+	}
+	if err == nil && len(sv.buf) > maxFrameData {
+		err = fmt.Errorf("block %s: %d bytes exceeds the limit", c, len(sv.buf))
+	}
 	if err != nil {
 		return nil, err
 	}
