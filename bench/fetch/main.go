@@ -9,8 +9,10 @@
 // single-core SHA-256 over the same file in the same round, CPU seconds per
 // GiB of sender and receiver, B's peak RSS), `get` of the small files
 // (files/s), and on a remote file the time to the first byte of `cat` and to
-// a 1 MiB Range request at 900 MiB (through the API's /cat). With several
-// -bin binaries, each has its own sender and they take turns in every round.
+// a 1 MiB Range request at 900 MiB (through the API's /cat), and `site get`
+// of the big file on a fresh receiver (the transfer alone, no file written).
+// With several -bin binaries, each has its own sender and they take turns in
+// every round.
 //
 //	go run ./bench/fetch [-size 1073741824] [-files 10000] [-rounds 3] [-bin a,b] [-mode get|stream|all]
 package main
@@ -315,6 +317,31 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	}
 	el = time.Since(start)
 	fmt.Printf("%s get %d small files A→B: %.2f s, %.0f files/s\n", tag, nfiles, el.Seconds(), float64(nfiles)/el.Seconds())
+	return fetchOnly(tag, bin, work, s, size, sha)
+}
+
+// fetchOnly measures, on a fresh receiver, `site get` of the big file: the
+// transfer into B's store without writing a file, so without the CLI's
+// page-cache writes, whose system time swings with the machine's memory
+// (1 GiB cost 0.5-4.7 s of it on a virtual machine, copying into page-cache
+// pages first touched).
+func fetchOnly(tag, bin, work string, s *sender, size int64, sha float64) error {
+	b, err := receiver(bin, work, s)
+	if err != nil {
+		return err
+	}
+	defer b.stop()
+	aCPU, bCPU := s.cpu(), b.cpu()
+	start := time.Now()
+	if _, err := b.run("site", "get", s.big); err != nil {
+		return err
+	}
+	el := time.Since(start)
+	aCPU, bCPU = s.cpu()-aCPU, b.cpu()-bCPU
+	gib := float64(size) / (1 << 30)
+	rate := float64(size) / el.Seconds()
+	fmt.Printf("%s fetch only (site get) %d MiB A→B: %.2f s, %.0f MB/s, %.2f× SHA-256; CPU-s/GiB: sender %.2f, receiver %.2f\n",
+		tag, size>>20, el.Seconds(), rate/1e6, rate/sha, aCPU/gib, bCPU/gib)
 	return nil
 }
 
