@@ -317,6 +317,7 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	}
 	el = time.Since(start)
 	fmt.Printf("%s get %d small files A→B: %.2f s, %.0f files/s\n", tag, nfiles, el.Seconds(), float64(nfiles)/el.Seconds())
+	b.stop() // else it is a second provider of the big file
 	return fetchOnly(tag, bin, work, s, size, sha)
 }
 
