@@ -377,6 +377,7 @@ type netAPI struct {
 	fakeAPI
 	published [2]string // channel, ref
 	fetched   string
+	fileName  string // Info's Name: the package is a single file
 }
 
 func (f *netAPI) Peers(ctx context.Context) ([]apitype.PeerInfo, error) {
@@ -422,7 +423,7 @@ func (f *netAPI) Fetch(ctx context.Context, ref string, progress func(apitype.Pr
 }
 
 func (f *netAPI) Info(ctx context.Context, ref string) (apitype.PackageInfo, error) {
-	return apitype.PackageInfo{MRI: ref, Package: "bafyP"}, nil
+	return apitype.PackageInfo{MRI: ref, Package: "bafyP", Name: f.fileName}, nil
 }
 
 func (f *netAPI) Get(ctx context.Context, ref, dest string, progress func(apitype.Progress)) error {
@@ -525,6 +526,15 @@ func TestGetShowsFetch(t *testing.T) {
 	c.run([]string{"--home", dir, "get", "myco://bafyP", "-o", filepath.Join(dir, "out2")})
 	if stderr.Len() != 0 {
 		t.Errorf("stderr without a terminal: %q", stderr)
+	}
+	// A single file streams while the package arrives: no fetch first.
+	file := &netAPI{fileName: "film.mkv"}
+	c, stdout, stderr = testCLI(t, file)
+	if status := c.run([]string{"--home", dir, "get", "myco://bafyF", "-o", filepath.Join(dir, "out3")}); status != exitOK {
+		t.Fatalf("status %d: %s", status, stderr)
+	}
+	if file.fetched != "" || !strings.HasPrefix(stdout.String(), "saved myco://bafyF to ") {
+		t.Errorf("get of a file: fetched %q first; stdout %q", file.fetched, stdout)
 	}
 }
 
