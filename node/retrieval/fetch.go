@@ -64,9 +64,12 @@ type Stats struct {
 }
 
 const (
-	defaultParallel = 4
-	minBudget       = 4 << 20
-	maxBudget       = 64 << 20
+	// maxSessionRetries is how many more sessions a provider gets after
+	// one broke once it had delivered blocks.
+	maxSessionRetries = 2
+	defaultParallel   = 4
+	minBudget         = 4 << 20
+	maxBudget         = 64 << 20
 )
 
 // Fetch retrieves the DAG below root (or, with Shallow, the root block) from
@@ -101,6 +104,7 @@ func (s *Service) Fetch(ctx context.Context, root cid.Cid, sink Sink, opts Fetch
 		sink:    sink,
 		opts:    opts,
 		items:   make(map[cid.Cid]*item),
+		retried: make(map[peer.ID]int),
 		changed: make(chan struct{}),
 		stats:   Stats{Served: make(map[peer.ID]int64)},
 	}
@@ -160,6 +164,7 @@ type fetch struct {
 	inflight   int               // requests under way
 	workers    int               // sessions still running
 	candidates []peer.ID         // providers not yet tried
+	retried    map[peer.ID]int   // sessions given again to a provider whose session broke
 	changed    chan struct{}     // closed and replaced on every change
 	stats      Stats
 	fatal      error // ends the fetch
@@ -401,14 +406,24 @@ func (f *fetch) worker() {
 		}
 		p := f.candidates[0]
 		f.candidates = f.candidates[1:]
+		served := f.stats.Served[p]
 		f.mu.Unlock()
 
 		finished, err := f.session(p)
 		if err != nil && f.ctx.Err() == nil {
-			f.s.log.Debug("dropping provider", "peer", p, "root", f.root, "err", err)
 			f.mu.Lock()
-			f.stats.Dropped = append(f.stats.Dropped, &ProviderError{Peer: p, Err: err})
+			// A provider that delivered blocks in this session is alive:
+			// its connection broke (closed by a connection manager, a
+			// network change). Unless it lied, it gets another session.
+			again := f.stats.Served[p] > served && !errors.Is(err, ErrProtocol) && f.retried[p] < maxSessionRetries
+			if again {
+				f.retried[p]++
+				f.candidates = append(f.candidates, p)
+			} else {
+				f.stats.Dropped = append(f.stats.Dropped, &ProviderError{Peer: p, Err: err})
+			}
 			f.mu.Unlock()
+			f.s.log.Debug("provider session failed", "peer", p, "root", f.root, "again", again, "err", err)
 		}
 		if finished {
 			return

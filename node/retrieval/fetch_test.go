@@ -659,3 +659,35 @@ func (s *orderSink) Put(c cid.Cid, data []byte) error {
 	s.order = append(s.order, c)
 	return s.Sink.Put(c, data)
 }
+
+// TestProviderReconnects: the only provider's connection is closed in the
+// middle of its answer (a connection manager, a network change); it
+// delivered blocks, so it gets a new session and the fetch completes.
+func TestProviderReconnects(t *testing.T) {
+	leakCheck(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, data := importFile(t, prov, 33, 16<<20)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+	sink := newMem()
+	closed := false
+	st, err := req.Fetch(context.Background(), root, sink, FetchOptions{
+		Providers: []peer.ID{hs[0].ID()},
+		Progress: func(p Progress) {
+			if p.Blocks == 3 && !closed {
+				closed = true
+				hs[1].Network().ClosePeer(hs[0].ID())
+			}
+		},
+	})
+	if err != nil {
+		t.Fatalf("fetch with its provider's connection closed once: %v", err)
+	}
+	if !closed || len(st.Dropped) != 0 {
+		t.Fatalf("closed %v, dropped %v", closed, st.Dropped)
+	}
+	if !bytes.Equal(readFile(t, sink, root), data) {
+		t.Fatal("fetched file differs")
+	}
+}
