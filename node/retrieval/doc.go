@@ -42,7 +42,12 @@
 // providers soon find work). The provider walks each want depth first until
 // the budget is spent; whatever the request owed and did not deliver returns
 // to the frontier. A provider that lacks a block says so ("missing"); that
-// block returns to the frontier marked as lacking at that provider.
+// block returns to the frontier marked as lacking at that provider. The
+// frontier is handed out in depth-first DAG order, so a file arrives from
+// its start. A session that breaks after its provider delivered blocks (the
+// connection closed under it) costs that provider nothing: it gets up to
+// two more sessions; one that fails before delivering anything drops it.
+// Providers found after the fetch started join it (MoreProviders).
 //
 // Resume is the same mechanism: blocks the requester already holds
 // ([FetchOptions.Have]) are never asked for; the walk continues through them
