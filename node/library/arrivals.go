@@ -49,6 +49,7 @@ type arrivals struct {
 	order    []cid.Cid // offer order, for dropping the oldest; may name blocks already taken
 	bytes    int
 	waiters  map[cid.Cid]*waiter
+	created  time.Time     // when the fetch began
 	interest time.Time     // a reader's last look
 	progress time.Time     // a following reader's last block read
 	room     chan struct{} // closed (and replaced) when a reader takes a block
@@ -64,7 +65,22 @@ type waiter struct {
 
 func newArrivals() *arrivals {
 	return &arrivals{blocks: map[cid.Cid][]byte{}, waiters: map[cid.Cid]*waiter{},
-		room: make(chan struct{}), arrived: make(chan struct{})}
+		room: make(chan struct{}), arrived: make(chan struct{}), created: time.Now()}
+}
+
+// unreadFor is how long no reader has looked, counted from the start of the
+// fetch; 0 on nil (no fetch under way: nothing to give up).
+func (a *arrivals) unreadFor() time.Duration {
+	if a == nil {
+		return 0
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	last := a.created
+	if a.interest.After(last) {
+		last = a.interest
+	}
+	return time.Since(last)
 }
 
 // offer keeps a verified block for readers, if any reader is interested,

@@ -237,3 +237,82 @@ func TestStreamFollowsFetch(t *testing.T) {
 		}
 	}
 }
+
+// slowBlocks is countingBlocks that takes a while over each raw block.
+type slowBlocks struct{ *countingBlocks }
+
+func (s slowBlocks) View(k cid.Cid, fn func([]byte) error) error {
+	if k.Type() == cid.Raw {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s.countingBlocks.View(k, fn)
+}
+
+func (c *countingBlocks) total() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, v := range c.read {
+		n += v
+	}
+	return n
+}
+
+// TestStreamedFetchStopsWithoutReader: a `get` interrupted after its first
+// bytes (its reader gone) stops the whole fetch its read started, soon
+// after, instead of downloading the rest of the package for nobody.
+func TestStreamedFetchStopsWithoutReader(t *testing.T) {
+	leakCheck(t)
+	defer library.SetReaderGoneForTest(200 * time.Millisecond)()
+	var served []*countingBlocks
+	sides := twoSides(t, func(db *store.DB) retrieval.Blocks {
+		cb := &countingBlocks{Blocks: db, read: map[cid.Cid]int{}}
+		served = append(served, cb)
+		return slowBlocks{cb}
+	})
+	a, b := sides[0], sides[1]
+	ctx := t.Context()
+	data := make([]byte, 48<<20)
+	rand.NewChaCha8([32]byte{2}).Read(data)
+	file := filepath.Join(t.TempDir(), "film.mkv")
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.s.Add(ctx, apitype.AddRequest{Path: file, Title: "Film"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, sd := range sides {
+		sd.s.StartNetwork(library.Network{Host: sd.h, Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret, Provide: func(context.Context, cid.Cid) {}})
+		t.Cleanup(sd.s.StopNetwork)
+	}
+	if err := b.s.Cat(ctx, res.MRI, &failAfter{n: 2 << 20}); err == nil {
+		t.Fatal("cat into a writer that fails succeeded")
+	}
+	// Wait until A serves nothing more.
+	last, still := served[0].total(), time.Now()
+	for deadline := time.Now().Add(20 * time.Second); time.Since(still) < time.Second; {
+		if time.Now().After(deadline) {
+			t.Fatalf("A kept serving: %d blocks", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if n := served[0].total(); n != last {
+			last, still = n, time.Now()
+		}
+	}
+	m, _ := mri.Parse(res.MRI)
+	if ok, _ := b.s.Have(m.Root); ok || last >= len(data)>>20 {
+		t.Fatalf("the fetch went on without a reader: B holds it %v, A served %d of %d leaves", ok, last, len(data)>>20)
+	}
+	t.Logf("A served %d of %d leaves before the fetch stopped", last, len(data)>>20)
+}
+
+// failAfter is a writer that fails once n bytes went through.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, errors.New("reader gone")
+	}
+	return len(p), nil
+}

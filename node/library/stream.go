@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -70,9 +71,39 @@ func (s *Service) streamFrom(ctx context.Context, root cid.Cid, stream bool) *re
 	_, busy := s.fetching[root]
 	s.fetchMu.Unlock()
 	if !busy {
-		ns.goOwned(func(ctx context.Context) { _ = s.EnsureLocal(ctx, root, store.ReasonCache, nil) })
+		ns.goOwned(func(ctx context.Context) { s.fetchWhileRead(ctx, root) })
 	}
 	return &remoteBlocks{s: s, ns: ns, ctx: ctx, root: root}
+}
+
+// readerGone is how long the whole fetch a streamed read started goes on
+// once no reader of the root looks any more (a `get` interrupted, a player
+// closed): then it stops, keeping what it verified for the next one.
+var readerGone = 5 * time.Second
+
+// fetchWhileRead fetches root whole in the background for streamed reads,
+// and gives up (it, not a fetch of root someone else runs) when no reader
+// has looked for readerGone.
+func (s *Service) fetchWhileRead(ctx context.Context, root cid.Cid) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		t := time.NewTicker(readerGone / 5)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if s.arrivalsOf(root).unreadFor() > readerGone {
+					s.log.Debug("no reader left: the streamed fetch stops", "root", root)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	_ = s.EnsureLocal(ctx, root, store.ReasonCache, nil)
 }
 
 // maxStreamFetches bounds the on-demand block fetches of a node at once,
