@@ -17,7 +17,7 @@ const (
 	// arrivalWait is how long a reader following the fetch waits for a
 	// block it lacks, while the fetch brings nothing, before fetching it on
 	// its own; arrivalMaxWait bounds the wait while the fetch brings others.
-	arrivalWait    = 200 * time.Millisecond
+	arrivalWait    = 500 * time.Millisecond
 	arrivalMaxWait = 2 * time.Second
 	// stallWait is how long the fetch holds back, with arrivalsMax kept,
 	// for a following reader that stopped reading.

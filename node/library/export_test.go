@@ -4,7 +4,6 @@ import "time"
 
 // SetReaderGoneForTest shortens readerGone; the returned func restores it.
 func SetReaderGoneForTest(d time.Duration) func() {
-	old := readerGone
-	readerGone = d
-	return func() { readerGone = old }
+	old := readerGone.Swap(int64(d))
+	return func() { readerGone.Store(old) }
 }

@@ -231,10 +231,19 @@ func TestStreamFollowsFetch(t *testing.T) {
 	if len(cb.read) != len(data)>>20 {
 		t.Fatalf("A served %d distinct leaves, want %d", len(cb.read), len(data)>>20)
 	}
+	// A reader that gave up waiting for the fetch (nothing arrived for
+	// arrivalWait: a machine stalled, as under -race with other packages'
+	// tests) fetches that block on its own, so a few may cross twice; a
+	// reader that does not follow the fetch sends about a third twice.
+	twice := 0
 	for k, n := range cb.read {
-		if n != 1 {
-			t.Errorf("A served leaf %s %d times", k, n)
+		if n > 1 {
+			twice++
+			t.Logf("A served leaf %s %d times", k, n)
 		}
+	}
+	if twice > 4 {
+		t.Errorf("A served %d of %d leaves more than once", twice, len(cb.read))
 	}
 }
 

@@ -76,10 +76,13 @@ func (s *Service) streamFrom(ctx context.Context, root cid.Cid, stream bool) *re
 	return &remoteBlocks{s: s, ns: ns, ctx: ctx, root: root}
 }
 
-// readerGone is how long the whole fetch a streamed read started goes on
-// once no reader of the root looks any more (a `get` interrupted, a player
-// closed): then it stops, keeping what it verified for the next one.
-var readerGone = 5 * time.Second
+// readerGone is how long (in ns) the whole fetch a streamed read started
+// goes on once no reader of the root looks any more (a `get` interrupted, a
+// player closed): then it stops, keeping what it verified for the next one.
+// Atomic: tests shorten it while fetches of earlier tests wind down.
+var readerGone atomic.Int64
+
+func init() { readerGone.Store(int64(5 * time.Second)) }
 
 // fetchWhileRead fetches root whole in the background for streamed reads,
 // and gives up (it, not a fetch of root someone else runs) when no reader
@@ -87,15 +90,16 @@ var readerGone = 5 * time.Second
 func (s *Service) fetchWhileRead(ctx context.Context, root cid.Cid) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	gone := time.Duration(readerGone.Load())
 	go func() {
-		t := time.NewTicker(readerGone / 5)
+		t := time.NewTicker(gone / 5)
 		defer t.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if s.arrivalsOf(root).unreadFor() > readerGone {
+				if s.arrivalsOf(root).unreadFor() > gone {
 					s.log.Debug("no reader left: the streamed fetch stops", "root", root)
 					cancel()
 					return
