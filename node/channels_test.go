@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
@@ -35,7 +36,7 @@ func addVersions(t *testing.T, n *node.Node) (p1, p2 apitype.AddResult) {
 }
 
 func TestChannelResolvesToNewest(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 4, nodetest.Options{})
 	net.ConnectChain()
 	a, c := net.Nodes[0], net.Nodes[3]
@@ -105,7 +106,7 @@ func TestChannelResolvesToNewest(t *testing.T) {
 // last resolution it kept, marked stale, both on a node whose network cannot
 // answer and on one with no network at all (item 4).
 func TestChannelAfterRestarts(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Loopback: true})
 	net.ConnectChain()
 	ctx := context.Background()
@@ -203,7 +204,7 @@ func TestChannelAfterRestarts(t *testing.T) {
 // and announces it once it has some (it failed with "failed to find any
 // peer in table" and kept nothing).
 func TestPublishWithoutPeers(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{})
 	a, b := net.Nodes[0], net.Nodes[1]
 	ctx := context.Background()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -18,7 +19,7 @@ import (
 // connections with each other, and b, which both are connected to, takes
 // no replica. c still gets a's package, byte for byte, through b's relay.
 func TestGetThroughRelay(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		if i == 1 {
 			fc.Quota.Replicas = "1B"

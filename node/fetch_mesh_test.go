@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -33,7 +34,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // succeeds, instead of reading a half-fetched DAG and failing with
 // "unexpected EOF".
 func TestGetWhileReplicaInFlight(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Logs: os.Getenv("MESH_LOGS") != ""})
 	net.Connect(1, 0)
 	a, b := net.Nodes[0], net.Nodes[1]
@@ -78,7 +79,7 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 // file.
 func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res apitype.AddResult, root cid.Cid, want []byte) {
 	t.Helper()
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB"
 	}})
@@ -191,7 +192,7 @@ func lists(t *testing.T, n *node.Node, ref, id string) bool {
 // a provider, and neither do the other nodes, though its provider record
 // still lives in their DHT stores.
 func TestNoStaleProviderAfterUnpinAndGC(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // no replicas: A is the only holder
 	}})

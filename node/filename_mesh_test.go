@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
@@ -17,7 +18,7 @@ import (
 // not only on the one that added it: the name is signed into the package
 // (meta.name), so B, which only fetched it, shows and uses it.
 func TestFileNameTravelsWithPackage(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{Loopback: true, Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB" // B holds only what it reads
 	}})

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/internal/fixture"
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
@@ -1139,7 +1140,7 @@ func TestInProcessClient(t *testing.T) {
 // nodes on a mocknet: what the client answers over HTTP is what the node
 // answers directly, and fetch reports progress.
 func TestAPINetworkOverRealNodes(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{Override: func(_ int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1B" /* no replicas: this test is about fetching */
 	}})

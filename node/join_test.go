@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/invite"
@@ -33,7 +34,7 @@ func (f *fakeAPI) Join(ctx context.Context, text string) (apitype.JoinResult, er
 // tampered and a node's own invitation are refused with a clear line.
 // Issue 15 §2.
 func TestInviteJoin(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 4, nodetest.Options{})
 	net.Connect(0, 2)
 	a, b, c, d := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3]

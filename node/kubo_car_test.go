@@ -16,6 +16,7 @@ import (
 	carv2 "github.com/ipld/go-car/v2"
 	"github.com/ipld/go-car/v2/storage"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -188,7 +189,7 @@ func TestSingleFileKeepsItsName(t *testing.T) {
 // A Kubo CAR (CIDv0 blocks) imported on A is fetched by B over the network,
 // blocks named by their CIDv0 links, verified and found.
 func TestKuboCARAcrossNodes(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{})
 	net.Connect(1, 0)
 	a, b := net.Nodes[0], net.Nodes[1]

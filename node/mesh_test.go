@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/bandwidth"
@@ -56,7 +57,7 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 	for _, loopback := range []bool{false, true} {
 		name := map[bool]string{false: "mocknet", true: "loopback"}[loopback]
 		t.Run(name, func(t *testing.T) {
-			nodetest.CheckGoroutines(t)
+			leakcheck.Check(t)
 			net := nodetest.New(t, 3, nodetest.Options{Loopback: loopback, Logs: os.Getenv("MESH_LOGS") != ""})
 			net.ConnectChain() // A and C meet only through B
 			a, c := net.Nodes[0], net.Nodes[2]
@@ -125,7 +126,7 @@ func TestPublishOnAFetchOnC(t *testing.T) {
 }
 
 func TestFetchWithNoProviderFailsInBoundedTime(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{})
 	net.Connect(0, 1)
 	start := time.Now()
@@ -170,7 +171,7 @@ func (c *recordingClock) total() time.Duration {
 // download quota and the provider's upload quota, by counting on fake time
 // how long the limiters made it wait (no timing is asserted).
 func TestBandwidthQuotasApplyToFetches(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	clocks := []*recordingClock{{now: time.Unix(1e9, 0)}, {now: time.Unix(1e9, 0)}}
 	net := nodetest.New(t, 2, nodetest.Options{
 		Clock: func(i int) bandwidth.Clock { return clocks[i] },
@@ -216,7 +217,7 @@ func TestBandwidthQuotasApplyToFetches(t *testing.T) {
 // loopback hosts): new peers beyond it are refused, and lowering it closes
 // the surplus.
 func TestConnectionQuotaLive(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 4, nodetest.Options{Loopback: true})
 	a := net.Nodes[0]
 	ctx := context.Background()
@@ -246,7 +247,7 @@ func TestConnectionQuotaLive(t *testing.T) {
 // peers it was connected to, and reconnects to them on the next start
 // without any bootstrap list.
 func TestRestartReconnectsToRememberedPeers(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 1, nodetest.Options{Loopback: true})
 	a := net.Nodes[0]
 	ai := net.AddrInfo(0)
@@ -282,7 +283,7 @@ func TestRestartReconnectsToRememberedPeers(t *testing.T) {
 // node and a change applies at once (the limiter's own tests show the bound
 // holds under load).
 func TestCPUQuotaLive(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{})
 	a := net.Nodes[0]
 	if w := a.ReplicationStats().Workers; w != 2 {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
@@ -55,7 +56,7 @@ func pathCID(t *testing.T, n *node.Node, ref string) cid.Cid {
 // inner blocks named directly, locally, over the API, the gateway and
 // retrieval; a block it shares with a package that is served is served.
 func TestWithheldUnderEveryName(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 2, nodetest.Options{Override: noReplicas})
 	net.Connect(0, 1)
 	holder, other := net.Nodes[0], net.Nodes[1]

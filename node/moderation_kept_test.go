@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -17,7 +18,7 @@ import (
 // and applies offline, shown as stale with its age, under the package CID
 // and the content CID alike.
 func TestModerationKeptAcrossRestart(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 6, nodetest.Options{Override: modTestConfig})
 	net.ConnectRandom(3)
 	ctx := context.Background()

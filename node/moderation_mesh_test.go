@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
@@ -50,7 +51,7 @@ func catErr(n *node.Node, c cid.Cid) error {
 }
 
 func TestModerationMesh(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	size := 20
 	if testing.Short() {
 		size = 14 // -race -short: fewer nodes, same roles

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/moderation"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
@@ -38,7 +39,7 @@ func pinReasons(t *testing.T, n *node.Node, c string) []string {
 // leave it out of search; a local pin stays readable and says it was
 // retracted; nobody else can retract, on the API or on the wire.
 func TestRetract(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 6, nodetest.Options{Override: modTestConfig})
 	net.ConnectRandom(3)
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -17,7 +18,7 @@ import (
 // reached is replaced, in two waves; the votes still count, handed on by
 // aggregator sync.
 func TestModerationVotesSurviveChurn(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 10, nodetest.Options{Override: modTestConfig})
 	net.ConnectRandom(4)
 	ctx := context.Background()

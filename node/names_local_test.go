@@ -8,6 +8,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -20,7 +21,7 @@ import (
 // resolve through the API and through the daemon's DNS server; a record
 // forged under another node's key is refused. Issue 15 §3.
 func TestNames(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
 		if i == 0 {
 			fc.Overlay.DNS = "127.0.0.1:0"

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
@@ -19,7 +20,7 @@ import (
 // routes says so; before, the path reported is the relayed stream's (issue
 // 15 §1: the overlay kept sending over the relay while reporting "direct").
 func TestOverlayMovesToDirect(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Loopback: true})
 	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]
 	aID, bID, cID := a.Identity().PeerID, b.Identity().PeerID, c.Identity().PeerID

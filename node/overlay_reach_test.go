@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
@@ -16,7 +17,7 @@ import (
 // found, not after the failed lookup's 5 s cache (issue 10 item 25: the
 // first relayed ping took 5.7 s against 0.6 s direct).
 func TestOverlayFirstPacketAfterRecordAppears(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{})
 	net.Connect(0, 1)
 	a, c := net.Nodes[0], net.Nodes[2]

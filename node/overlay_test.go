@@ -8,6 +8,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/host"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
@@ -20,7 +21,7 @@ import (
 // then routes shows the path, and the ping goes on after C's connection to A
 // is cut (the link reopens).
 func TestOverlayPingThroughDHT(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{})
 	net.ConnectChain()
 	a, c := net.Nodes[0], net.Nodes[2]
@@ -129,7 +130,7 @@ func TestFirewallLiveAndPersisted(t *testing.T) {
 // answers the first and drops the second, because the connection it came on
 // carries B's key.
 func TestOverlaySpoofedSourceDropped(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{})
 	net.Connect(0, 1)
 	a, b, c := net.Nodes[0], net.Nodes[1], net.Nodes[2]

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -230,7 +231,7 @@ func TestReplicationOutlivesPublisher(t *testing.T) {
 	if testing.Short() {
 		t.Skip("30 nodes")
 	}
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	const n, r = 30, config.DefaultReplicas
 	// A long interval: what is counted is the cost of placing new packages,
 	// not of periodic checks.
@@ -264,7 +265,7 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	if testing.Short() {
 		t.Skip("50 nodes")
 	}
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	const n, r, publishers, perPublisher = 50, config.DefaultReplicas, 5, 4
 	setup := time.Now()
 	var closing time.Time
@@ -354,7 +355,7 @@ func TestReplicaQuotaRefuses(t *testing.T) {
 }
 
 func testReplicaQuotaRefuses(t *testing.T, quota string) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	const tiny = 1
 	net := nodetest.New(t, 4, nodetest.Options{
 		ReplicateInterval: testReplicateInterval,

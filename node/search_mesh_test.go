@@ -14,6 +14,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
@@ -67,7 +68,7 @@ func TestSearchMeshRecall(t *testing.T) {
 	} else if testing.Short() {
 		nodes, packages = 12, 120
 	}
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	start := time.Now()
 	net := nodetest.New(t, nodes, nodetest.Options{Override: noReplicas, Logs: os.Getenv("MESH_LOGS") != ""})
 	net.ConnectRandom(4)
@@ -244,7 +245,7 @@ func docOf(t testing.TB, docs map[string]search.Doc, ix *search.Index, word stri
 // that answers garbage and one that never answers. Their results are
 // dropped and the honest result still arrives, within bounded time.
 func TestSearchMeshFaults(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 5, nodetest.Options{Override: noReplicas})
 	net.ConnectRandom(3)
 	honest, liar, garbage, silent, searcher := net.Nodes[0], net.Nodes[1], net.Nodes[2], net.Nodes[3], net.Nodes[4]

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/nodetest"
 )
@@ -15,7 +16,7 @@ import (
 // TestSearchMeshWithheld: a package the searcher's policy withholds is
 // dropped from the results other nodes send, and from its own.
 func TestSearchMeshWithheld(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	net := nodetest.New(t, 3, nodetest.Options{Override: noReplicas})
 	net.ConnectChain()
 	a, _ := meshAdd(t, net.Nodes[0], apitype.AddRequest{Title: "needle at a"})

@@ -7,40 +7,17 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/client"
 )
-
-// checkGoroutines fails t if, by the end of the test, more goroutines run
-// than when it was called (polling, since exiting goroutines take a moment).
-func checkGoroutines(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			now := runtime.NumGoroutine()
-			if now <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after:\n%s", before, now, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling a condition, not synchronizing
-		}
-	})
-}
 
 // startRun runs n until the returned stop function is called, and returns
 // the bound addresses once it is ready.
@@ -77,7 +54,7 @@ func startRun(t *testing.T, n *node.Node, opts node.RunOptions) (api, gw string,
 
 func TestRun(t *testing.T) {
 	n := newTestNode(t)
-	checkGoroutines(t) // after the node: it may keep its own workers
+	leakcheck.Check(t) // after the node: it may keep its own workers
 	home := n.Home()
 	ctx := t.Context()
 
@@ -186,7 +163,7 @@ func TestRun(t *testing.T) {
 
 func TestRunListenError(t *testing.T) {
 	n := newTestNode(t)
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	// Take a port, then ask Run for it.
 	api, _, stop := startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
 	n2 := newTestNode(t)
@@ -206,7 +183,7 @@ func TestRunListenError(t *testing.T) {
 // shutdown for about shutdownGrace (1 s), not the 5 s it used to.
 func TestRunShutdownStopsStuckRequests(t *testing.T) {
 	n := newTestNode(t)
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	_, _, stop := startRun(t, n, node.RunOptions{APIAddr: "127.0.0.1:0", GatewayAddr: "none"})
 	c, err := client.FromHome(t.Context(), n.Home())
 	if err != nil {

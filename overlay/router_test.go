@@ -11,6 +11,7 @@ import (
 
 	"golang.zx2c4.com/wireguard/tun/tuntest"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/overlay"
 	"github.com/myconet/myconet/overlay/overlaytest"
 )
@@ -122,7 +123,7 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 }
 
 func TestTwoNodes(t *testing.T) {
-	overlaytest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	network, nodes := newMesh(t, false, map[string]string{
 		"b": "allow udp 9000\nallow tcp 22 from " + overlaytest.Addr("a").String(),
 	}, "a", "b")
@@ -203,7 +204,7 @@ func TestTwoNodes(t *testing.T) {
 }
 
 func TestPacketTooBigOutbound(t *testing.T) {
-	overlaytest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	network := overlaytest.NewNetwork()
 	defer network.Close()
 	ct := tuntest.NewChannelTUN() // MTU 1420
@@ -387,7 +388,7 @@ func TestResolverKeyChecked(t *testing.T) {
 }
 
 func TestRouterClose(t *testing.T) {
-	overlaytest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	ct := tuntest.NewChannelTUN()
 	r, err := overlay.New(overlay.Config{Key: overlaytest.Key("a"), TUN: ct.TUN(), Transport: &recordingTransport{}, Resolver: noResolver{}})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/overlay"
 	"github.com/myconet/myconet/overlay/overlaytest"
 )
@@ -15,7 +16,7 @@ import (
 // TestStream carries packets from a Sender over a pipe into ServeStream,
 // as the node does with one libp2p stream per peer.
 func TestStream(t *testing.T) {
-	overlaytest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	rules, _ := overlay.ParseRules("allow udp 9000")
 	r, _, local := newLocal(t, overlay.Config{Firewall: overlay.NewFirewall(overlay.FirewallConfig{Rules: rules})})
 	pr, pw := io.Pipe()

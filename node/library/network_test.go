@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,6 +21,7 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/library"
@@ -39,23 +39,6 @@ func (f fixedProviders) FindProvidersAsync(ctx context.Context, _ cid.Cid, _ int
 	}
 	close(ch)
 	return ch
-}
-
-// leakCheck fails the test if goroutines started during it outlive it.
-// Register it first so that it runs after every other cleanup.
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
 }
 
 // side is one library on a mocknet, with its retrieval service.
@@ -110,7 +93,7 @@ func twoSides(t *testing.T, serve func(*store.DB) retrieval.Blocks) []side {
 // fetches it whole with callers joining one fetch; the fetched root is
 // announced; StopNetwork leaves no goroutine behind and B is offline again.
 func TestFetchOnNetwork(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	var provided atomic.Int64
 	sides := twoSides(t, nil)
 	a, b := sides[0], sides[1]
@@ -185,27 +168,18 @@ func (c *countingBlocks) View(k cid.Cid, fn func([]byte) error) error {
 	return c.Blocks.View(k, fn)
 }
 
-// TestStreamFollowsFetch: B writes out a file of a package only A holds
-// while its whole fetch runs. The reader follows that fetch: every block
-// crosses once (none fetched a second time on demand), the bytes are
-// right, and B ends up holding the package.
-func TestStreamFollowsFetch(t *testing.T) {
-	leakCheck(t)
-	var served []*countingBlocks
-	sides := twoSides(t, func(db *store.DB) retrieval.Blocks {
-		cb := &countingBlocks{Blocks: db, read: map[cid.Cid]int{}}
-		served = append(served, cb)
-		return cb
-	})
-	a, b := sides[0], sides[1]
-	ctx := t.Context()
-	data := make([]byte, 48<<20) // 48 leaves of 1 MiB
-	rand.NewChaCha8([32]byte{1}).Read(data)
+// shareFilm adds 48 MiB of random bytes (48 leaves of 1 MiB, from seed) on
+// sides[0] and attaches both sides to the network, each naming the other as
+// the provider of everything. It returns the add's result and the bytes.
+func shareFilm(t *testing.T, sides []side, seed byte) (apitype.AddResult, []byte) {
+	t.Helper()
+	data := make([]byte, 48<<20)
+	rand.NewChaCha8([32]byte{seed}).Read(data)
 	file := filepath.Join(t.TempDir(), "film.mkv")
 	if err := os.WriteFile(file, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err := a.s.Add(ctx, apitype.AddRequest{Path: file, Title: "Film"}, nil)
+	res, err := sides[0].s.Add(t.Context(), apitype.AddRequest{Path: file, Title: "Film"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,6 +187,24 @@ func TestStreamFollowsFetch(t *testing.T) {
 		sd.s.StartNetwork(library.Network{Host: sd.h, Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret, Provide: func(context.Context, cid.Cid) {}})
 		t.Cleanup(sd.s.StopNetwork)
 	}
+	return res, data
+}
+
+// TestStreamFollowsFetch: B writes out a file of a package only A holds
+// while its whole fetch runs. The reader follows that fetch: every block
+// crosses once (none fetched a second time on demand), the bytes are
+// right, and B ends up holding the package.
+func TestStreamFollowsFetch(t *testing.T) {
+	leakcheck.Check(t)
+	var served []*countingBlocks
+	sides := twoSides(t, func(db *store.DB) retrieval.Blocks {
+		cb := &countingBlocks{Blocks: db, read: map[cid.Cid]int{}}
+		served = append(served, cb)
+		return cb
+	})
+	b := sides[1]
+	ctx := t.Context()
+	res, data := shareFilm(t, sides, 1)
 	var out bytes.Buffer
 	if err := b.s.Cat(ctx, res.MRI, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("streamed cat: %d bytes, %v", out.Len(), err)
@@ -271,7 +263,7 @@ func (c *countingBlocks) total() int {
 // bytes (its reader gone) stops the whole fetch its read started, soon
 // after, instead of downloading the rest of the package for nobody.
 func TestStreamedFetchStopsWithoutReader(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	defer library.SetReaderGoneForTest(200 * time.Millisecond)()
 	var served []*countingBlocks
 	sides := twoSides(t, func(db *store.DB) retrieval.Blocks {
@@ -279,22 +271,9 @@ func TestStreamedFetchStopsWithoutReader(t *testing.T) {
 		served = append(served, cb)
 		return slowBlocks{cb}
 	})
-	a, b := sides[0], sides[1]
+	b := sides[1]
 	ctx := t.Context()
-	data := make([]byte, 48<<20)
-	rand.NewChaCha8([32]byte{2}).Read(data)
-	file := filepath.Join(t.TempDir(), "film.mkv")
-	if err := os.WriteFile(file, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.s.Add(ctx, apitype.AddRequest{Path: file, Title: "Film"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, sd := range sides {
-		sd.s.StartNetwork(library.Network{Host: sd.h, Routing: fixedProviders{sides[1-i].id}, Retrieval: sd.ret, Provide: func(context.Context, cid.Cid) {}})
-		t.Cleanup(sd.s.StopNetwork)
-	}
+	res, data := shareFilm(t, sides, 2)
 	if err := b.s.Cat(ctx, res.MRI, &failAfter{n: 2 << 20}); err == nil {
 		t.Fatal("cat into a writer that fails succeeded")
 	}

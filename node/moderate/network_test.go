@@ -5,9 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"runtime"
 	"testing"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
@@ -16,6 +14,7 @@ import (
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
@@ -34,29 +33,12 @@ func (fixedRouter) FindProvidersAsync(context.Context, cid.Cid, int) <-chan peer
 	return ch
 }
 
-// leakCheck fails the test if goroutines started during it outlive it.
-// Register it first so that it runs after every other cleanup.
-func leakCheck(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
 // TestServiceOnNetwork: a voter's service delivers a vote over the
 // protocol to an aggregator's service found through the Router; offline
 // the API says so; StartNetwork twice is refused; StopNetwork is
 // idempotent and leaves no goroutine behind.
 func TestServiceOnNetwork(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	mn := mocknet.New()
 	t.Cleanup(func() { mn.Close() })
 	mc := config.DefaultConfig().Moderation

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/myconet/myconet/internal/leakcheck"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -131,24 +131,6 @@ func newTestNetwork(t *testing.T, n, liar int) []*dhtNode {
 	return nodes
 }
 
-// checkGoroutines fails t if, once everything registered later with
-// t.Cleanup has run, more goroutines are left than there were before.
-func checkGoroutines(t *testing.T) {
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(10 * time.Second)
-		for runtime.NumGoroutine() > before {
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, runtime.NumGoroutine(), buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond) // polling a condition, not synchronising
-		}
-	})
-}
-
 func opCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -159,7 +141,7 @@ func TestDHTNames(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-node test")
 	}
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	const n, liar = 9, 8
 	nodes := newTestNetwork(t, n, liar)
 	pub := nodes[0]
@@ -286,7 +268,7 @@ func TestDHTAddr(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-node test")
 	}
-	checkGoroutines(t)
+	leakcheck.Check(t)
 	const n, liar = 7, 6
 	nodes := newTestNetwork(t, n, liar)
 

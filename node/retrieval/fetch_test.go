@@ -17,11 +17,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/content"
 )
 
 func TestFetchFile(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, data := importFile(t, prov, 1, 5<<20+12345)
@@ -50,7 +51,7 @@ func TestFetchFile(t *testing.T) {
 }
 
 func TestFetchDirectory(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, dir := importDir(t, prov, 600)
@@ -79,7 +80,7 @@ func TestFetchDirectory(t *testing.T) {
 }
 
 func TestFetchShallow(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, _ := importFile(t, prov, 2, 3<<20)
@@ -99,7 +100,7 @@ func TestFetchShallow(t *testing.T) {
 }
 
 func TestFetchParallel(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 4)
 	prov := newMem()
 	root, data := importFile(t, prov, 3, 24<<20)
@@ -125,7 +126,7 @@ func TestFetchParallel(t *testing.T) {
 
 // TestFetchSplitLacking: no provider holds the whole DAG; together they do.
 func TestFetchSplitLacking(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 3)
 	full := newMem()
 	root, data := importFile(t, full, 4, 12<<20)
@@ -145,7 +146,7 @@ func TestFetchSplitLacking(t *testing.T) {
 }
 
 func TestFetchResume(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, data := importFile(t, prov, 5, 24<<20)
@@ -195,7 +196,7 @@ func TestFetchResume(t *testing.T) {
 // TestFetchResumeDirectory resumes a directory whose held part includes
 // inner nodes, so the walk must continue through local blocks.
 func TestFetchResumeDirectory(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, dir := importDir(t, prov, 300)
@@ -236,7 +237,7 @@ func TestFetchResumeDirectory(t *testing.T) {
 }
 
 func TestFetchNoProviders(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	mn, hs := meshNet(t, 4)
 	full := newMem()
 	root, _ := importFile(t, full, 6, 2<<20)
@@ -281,7 +282,7 @@ func TestFetchNoProviders(t *testing.T) {
 }
 
 func TestCloseAbortsFetch(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, _ := importFile(t, prov, 7, 8<<20)
@@ -315,7 +316,7 @@ func TestCloseAbortsFetch(t *testing.T) {
 }
 
 func TestBusy(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 4)
 	prov := newMem()
 	root, _ := importFile(t, prov, 8, 1<<20)
@@ -395,7 +396,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestWantOutsideRoot: a request cannot name an allowed root and want blocks
 // of a withheld DAG.
 func TestWantOutsideRoot(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	allowed, _ := importFile(t, prov, 20, 3<<20)
@@ -462,7 +463,7 @@ func (s *failSink) Put(c cid.Cid, data []byte) error {
 }
 
 func TestSinkError(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 3)
 	prov := newMem()
 	root, _ := importFile(t, prov, 30, 10<<20)
@@ -478,7 +479,7 @@ func TestSinkError(t *testing.T) {
 // TestProviderLeavesMidFetch: the first provider shuts down half way; its
 // work moves to the second.
 func TestProviderLeavesMidFetch(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 3)
 	prov := newMem()
 	root, data := importFile(t, prov, 31, 16<<20)
@@ -513,7 +514,7 @@ func TestProviderLeavesMidFetch(t *testing.T) {
 // sink, waiting for work while another provider delivers) is not provider
 // silence.
 func TestSlowSinkKeepsProviders(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 3)
 	prov := newMem()
 	root, data := importFile(t, prov, 40, 3<<20)
@@ -542,7 +543,7 @@ func TestSlowSinkKeepsProviders(t *testing.T) {
 // joins it. A MoreProviders never closed does not hold up a fetch that is
 // complete.
 func TestFetchLateProviders(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 3)
 	full := newMem()
 	root, data := importFile(t, full, 5, 12<<20)
@@ -618,7 +619,7 @@ func (s *onFirstPut) Put(c cid.Cid, data []byte) error {
 // next. A frontier handed out in the order blocks were learned sends the
 // later files' subtrees before the rest of the one cut short.
 func TestFetchDepthFirstOrder(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	dir := filepath.Join(t.TempDir(), "d")
@@ -664,7 +665,7 @@ func (s *orderSink) Put(c cid.Cid, data []byte) error {
 // middle of its answer (a connection manager, a network change); it
 // delivered blocks, so it gets a new session and the fetch completes.
 func TestProviderReconnects(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, data := importFile(t, prov, 33, 16<<20)

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mh "github.com/multiformats/go-multihash"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/content"
 )
 
@@ -177,7 +178,7 @@ func mustGet(bs *memBlocks, c cid.Cid) []byte {
 func TestLyingProviders(t *testing.T) {
 	for name, lie := range liars {
 		t.Run(name, func(t *testing.T) {
-			leakCheck(t)
+			leakcheck.Check(t)
 			_, hs := meshNet(t, 3)
 			full := newMem()
 			root, data := importFile(t, full, 10, 6<<20)
@@ -223,7 +224,7 @@ func TestLyingProviders(t *testing.T) {
 
 // TestLyingCrowd: every liar at once, with honest providers, in parallel.
 func TestLyingCrowd(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, len(liars)+3)
 	full := newMem()
 	root, data := importFile(t, full, 11, 12<<20)

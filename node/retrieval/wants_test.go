@@ -7,12 +7,13 @@ import (
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/myconet/myconet/internal/leakcheck"
 )
 
 // Wants fetch chosen blocks below a root (a range of a file) without the
 // rest; a want that does not lie below the root is refused by the provider.
 func TestFetchWants(t *testing.T) {
-	leakCheck(t)
+	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
 	prov := newMem()
 	root, _ := importFile(t, prov, 3, 5<<20)

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
 	"github.com/myconet/myconet/node/nodetest"
@@ -561,7 +562,7 @@ func TestRawPreviewOnlyMedia(t *testing.T) {
 
 // TestJobsStopOnClose: Close cancels running jobs and waits for them.
 func TestJobsStopOnClose(t *testing.T) {
-	nodetest.CheckGoroutines(t)
+	leakcheck.Check(t)
 	e := newEnv(t)
 	pkg := e.publish("Close")
 	e.post("/ui/package/"+pkg+"/download", nil, 200)
