@@ -365,7 +365,7 @@ func (m *Service) Retract(ctx context.Context, req apitype.RetractRequest) (apit
 	if err != nil {
 		return apitype.RetractResult{}, err
 	}
-	pkg, root, err := rootOf(m.db, c)
+	pkg, root, err := svc.PackageRoot(m.db, c)
 	if err != nil {
 		return apitype.RetractResult{}, apitype.Errorf(apitype.CodeNotFound, "retract: the package root of %s is not in the local store (retract from the publisher's node)", c)
 	}

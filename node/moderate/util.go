@@ -8,7 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/metadata"
-	"github.com/myconet/myconet/store"
+	"github.com/myconet/myconet/node/internal/svc"
 )
 
 const (
@@ -18,22 +18,9 @@ const (
 	maxProviders = 16
 )
 
-// rootOf reads and decodes a stored package root block.
-func rootOf(db *store.DB, c cid.Cid) (*metadata.Package, []byte, error) {
-	data, err := db.Get(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkg, err := metadata.Decode(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pkg, data, nil
-}
-
 // loadPackage reads and decodes package c's root, if the store holds it.
 func (m *Service) loadPackage(c cid.Cid) (*metadata.Package, error) {
-	pkg, _, err := rootOf(m.db, c)
+	pkg, _, err := svc.PackageRoot(m.db, c)
 	return pkg, err
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/search"
 )
 
@@ -118,7 +119,7 @@ func (s *Service) Answer(req search.SearchRequest, withheld func(cid.Cid) bool) 
 		if err != nil {
 			continue
 		}
-		_, root, err := s.rootOf(c)
+		_, root, err := svc.PackageRoot(s.db, c)
 		if err != nil {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/mri"
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/search"
 )
 
@@ -155,7 +156,7 @@ func (s *Service) SearchExcept(ctx context.Context, query string, opts apitype.S
 		if err != nil {
 			continue
 		}
-		pkg, _, err := s.rootOf(c)
+		pkg, _, err := svc.PackageRoot(s.db, c)
 		if err != nil {
 			continue
 		}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node/internal/p2px"
+	"github.com/myconet/myconet/node/internal/svc"
 	"github.com/myconet/myconet/search"
 	"github.com/myconet/myconet/store"
 )
@@ -172,22 +173,9 @@ func (s *Service) doc(c cid.Cid, pkg *metadata.Package) search.Doc {
 
 // docOf reads a package root from the store as a search document.
 func (s *Service) docOf(c cid.Cid) (search.Doc, error) {
-	pkg, _, err := s.rootOf(c)
+	pkg, _, err := svc.PackageRoot(s.db, c)
 	if err != nil {
 		return search.Doc{}, err
 	}
 	return s.doc(c, pkg), nil
-}
-
-// rootOf reads and decodes a stored package root block.
-func (s *Service) rootOf(c cid.Cid) (*metadata.Package, []byte, error) {
-	data, err := s.db.Get(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	pkg, err := metadata.Decode(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	return pkg, data, nil
 }

@@ -1,6 +1,7 @@
 // Package svc holds what the node's services need alike: a group of
-// goroutines a service owns and waits for when it stops, and the API codes
-// of store errors. It imports only node/apitype and store.
+// goroutines a service owns and waits for when it stops, the API codes of
+// store errors, and reading a package root out of the store. Of this
+// module it imports only node/apitype, metadata and store.
 package svc
 
 import (
@@ -8,6 +9,9 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/ipfs/go-cid"
+
+	"github.com/myconet/myconet/metadata"
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/store"
 )
@@ -92,4 +96,18 @@ func StoreErr(err error) error {
 		return apitype.Wrap(apitype.CodeInvalid, err)
 	}
 	return err
+}
+
+// PackageRoot reads and decodes a package root block held in db, and
+// returns its bytes too.
+func PackageRoot(db *store.DB, c cid.Cid) (*metadata.Package, []byte, error) {
+	data, err := db.Get(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	pkg, err := metadata.Decode(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	return pkg, data, nil
 }
