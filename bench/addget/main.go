@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -21,6 +20,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/myconet/myconet/bench/internal/benchdata"
 )
 
 func main() {
@@ -63,11 +64,11 @@ func run(size int64, nfiles int, keep bool) error {
 		bins = []string{bin}
 	}
 	big := filepath.Join(work, "big.bin")
-	if err := writeRandom(big, size); err != nil {
+	if err := benchdata.WriteRandom(big, size, 1); err != nil {
 		return err
 	}
 	small := filepath.Join(work, "small")
-	if err := writeSmallFiles(small, nfiles); err != nil {
+	if err := benchdata.WriteSmall(small, nfiles, rand.New(rand.NewPCG(2, 3)), "f%05d.txt"); err != nil {
 		return err
 	}
 	fmt.Printf("machine: %d cores; SHA-256 one core in memory: %.0f MB/s\n", cores(), sha256Memory()/1e6)
@@ -76,7 +77,7 @@ func run(size int64, nfiles int, keep bool) error {
 		for i, bin := range bins {
 			// SHA-256 over the same file right before each add: the ratio
 			// is taken under the same load.
-			sha, err := sha256File(big)
+			sha, err := benchdata.SHA256File(big)
 			if err != nil {
 				return err
 			}
@@ -86,7 +87,7 @@ func run(size int64, nfiles int, keep bool) error {
 			}
 		}
 		if ipfsBin != "" {
-			sha, err := sha256File(big)
+			sha, err := benchdata.SHA256File(big)
 			if err != nil {
 				return err
 			}
@@ -194,35 +195,6 @@ func myco(bin string, env []string, args ...string) (result, error) {
 	return r, nil
 }
 
-func writeRandom(path string, size int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rng := rand.NewChaCha8([32]byte{1})
-	_, err = io.CopyN(f, rng, size)
-	return err
-}
-
-func writeSmallFiles(dir string, n int) error {
-	rng := rand.New(rand.NewPCG(2, 3))
-	for i := range n {
-		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%100))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return err
-		}
-		data := make([]byte, 1024+rng.IntN(7*1024+1))
-		for j := range data {
-			data[j] = byte(rng.Uint32())
-		}
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.txt", i)), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func sha256Memory() float64 {
 	buf := make([]byte, 1<<20)
 	start := time.Now()
@@ -232,21 +204,6 @@ func sha256Memory() float64 {
 		n++
 	}
 	return float64(n) * float64(len(buf)) / time.Since(start).Seconds()
-}
-
-func sha256File(path string) (float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	start := time.Now()
-	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
-	if err != nil {
-		return 0, err
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 func cores() int {

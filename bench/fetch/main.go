@@ -19,7 +19,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -35,6 +34,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/myconet/myconet/bench/internal/benchdata"
 )
 
 func main() {
@@ -137,13 +138,13 @@ func run(size int64, nfiles int) error {
 
 	big := filepath.Join(work, "big.bin")
 	start := time.Now()
-	if err := writeRandom(big, size); err != nil {
+	if err := benchdata.WriteRandom(big, size, 7); err != nil {
 		return err
 	}
 	disk := float64(size) / time.Since(start).Seconds()
 	fmt.Printf("writing the %d MiB input file (ChaCha8 + write + fsync, the disk's pace for B's store): %.0f MB/s\n", size>>20, disk/1e6)
 	small := filepath.Join(work, "small")
-	if err := writeSmall(small, nfiles); err != nil {
+	if err := benchdata.WriteSmall(small, nfiles, rand.New(rand.NewPCG(5, 6)), "f%05d"); err != nil {
 		return err
 	}
 
@@ -187,7 +188,7 @@ func run(size int64, nfiles int) error {
 		for i, bin := range bins {
 			s := senders[i]
 			tag := fmt.Sprintf("[%s] round %d", label(bins, i), round)
-			sha, err := sha256File(big)
+			sha, err := benchdata.SHA256File(big)
 			if err != nil {
 				return err
 			}
@@ -499,23 +500,6 @@ func cpuPressure() float64 {
 	return us / 1e6
 }
 
-// sha256File measures single-core SHA-256 over the file (from the page
-// cache after the first read).
-func sha256File(path string) (float64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	start := time.Now()
-	n, err := io.CopyBuffer(h, f, make([]byte, 1<<20))
-	if err != nil {
-		return 0, err
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
-}
-
 // tcpCopy measures copying n bytes over one loopback TCP connection.
 func tcpCopy(n int64) (float64, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -550,36 +534,6 @@ func tcpCopy(n int64) (float64, error) {
 		return 0, err
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
-}
-
-func writeRandom(path string, size int64) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err = io.CopyN(f, rand.NewChaCha8([32]byte{7}), size); err != nil {
-		return err
-	}
-	return f.Sync()
-}
-
-func writeSmall(dir string, n int) error {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for i := range n {
-		sub := filepath.Join(dir, fmt.Sprintf("d%02d", i%100))
-		if err := os.MkdirAll(sub, 0o755); err != nil {
-			return err
-		}
-		data := make([]byte, 1024+rng.IntN(7*1024+1))
-		for j := range data {
-			data[j] = byte(rng.Uint32())
-		}
-		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d", i)), data, 0o644); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // With -profile, profileDir is where CPU profiles go, profileSeconds their
