@@ -68,11 +68,14 @@ type Batch struct {
 }
 
 // pendingBlock is a block Put and not yet flushed: its bytes, or (inBlob)
-// the range of the blob file they were written to.
+// the range of the blob file they were written to and (sum) their CRC-32C.
 type pendingBlock struct {
 	Block
 	loc    blobLoc
 	inBlob bool
+	// sum is set by the goroutine that writes the block (startWrite) and
+	// read after waitWrites, which orders the two.
+	sum *uint32
 }
 
 func (p *pendingBlock) size() int64 {
@@ -145,7 +148,7 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 			return err
 		}
 		if !has {
-			p = pendingBlock{Block: Block{CID: c}, loc: b.db.blobs.reserve(len(data)), inBlob: true}
+			p = pendingBlock{Block: Block{CID: c}, loc: b.db.blobs.reserve(len(data)), inBlob: true, sum: new(uint32)}
 		}
 	}
 	b.mu.Lock()
@@ -160,7 +163,7 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 		// Written in the background (Put's contract lets the batch hold
 		// data until the flush, which waits for the write): the caller
 		// hashes the next blocks meanwhile.
-		b.startWrite(data, p.loc.off)
+		b.startWrite(data, p.loc.off, p.sum)
 	}
 	b.pending = append(b.pending, p)
 	if p.inBlob {
@@ -178,13 +181,15 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 }
 
 // startWrite writes data at off in the blob file on its own goroutine, at
-// most blobWriters at a time. Must hold b.mu.
-func (b *Batch) startWrite(data []byte, off int64) {
+// most blobWriters at a time, and sets *sum to its CRC-32C there too, off
+// the caller's path. Must hold b.mu.
+func (b *Batch) startWrite(data []byte, off int64, sum *uint32) {
 	blobs := b.db.blobs
 	blobs.writers <- struct{}{}
 	b.writes.Add(1)
 	go func() {
 		defer b.writes.Done()
+		*sum = blobSum(data) // first: the caller's hashing may have left data in the CPU cache
 		err := blobs.writeAt(data, off)
 		<-blobs.writers
 		if err != nil {
@@ -377,6 +382,7 @@ func (b *Batch) writePending(tx *bolt.Tx) (*flushResult, error) {
 			continue
 		}
 		if p.inBlob {
+			p.loc.sum, p.loc.hasSum = *p.sum, true // waitWrites has returned
 			if err := blocks.putBlob(k, p.loc); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -16,7 +17,7 @@ import (
 )
 
 // Large blocks live in a blob file beside the bbolt file (<path>.blob), and
-// bbolt keeps only their index entry: CID -> (offset, size).
+// bbolt keeps only their index entry: CID -> (offset, size, CRC-32C).
 //
 // Why: a block written into bbolt is copied three times (into a page buffer
 // bbolt allocates and zeroes, then by pwrite into fresh page-cache pages of a
@@ -86,46 +87,98 @@ const blobThreshold = 64 << 10
 const blobAlign = 4096
 
 // blobTag starts an index value that points into the blob file (a
-// sequence-form value starts with the high byte of a sequence number, 0).
+// sequence-form value starts with the high byte of a sequence number, 0):
+// blobTag, uvarint offset, uvarint size. Stores of schema version 3 hold
+// only this form; it stays readable, and its blocks are checked against
+// their CID with SHA-256 as before.
 const blobTag = 0xb1
+
+// blobSumTag starts the index value of a blob block written since schema
+// version 4: blobTag's fields, then the CRC-32C (Castagnoli) of the block's
+// bytes, 4 bytes big endian. Reads check that sum instead of the CID's
+// SHA-256: the bytes were hashed (by the importer, or to verify them) before
+// they were written, so what a read has left to catch is damage between the
+// write and the read (the disk, a torn write, a wrong index entry), which
+// the CRC detects at a small fraction of SHA-256's cost. Verify still hashes
+// every block.
+const blobSumTag = 0xb2
+
+// castagnoli is the CRC-32C table (hardware accelerated on amd64 and arm64).
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// blobSum is the CRC-32C of a blob block's bytes.
+func blobSum(data []byte) uint32 { return crc32.Checksum(data, castagnoli) }
 
 type hole struct {
 	epoch     uint64
 	off, size int64
 }
 
-// blobLoc is a block's range in the blob file.
+// blobLoc is a block's range in the blob file and, if hasSum, the CRC-32C
+// of its bytes.
 type blobLoc struct {
-	off  int64
-	size int
+	off    int64
+	size   int
+	sum    uint32
+	hasSum bool
 }
+
+// sumMatches reports whether data has the CRC-32C l records (true if l has
+// none).
+func (l blobLoc) sumMatches(data []byte) bool { return !l.hasSum || blobSum(data) == l.sum }
 
 func alignUp(n int64) int64 { return (n + blobAlign - 1) &^ (blobAlign - 1) }
 
-// encodeBlobIndex is the index value of a blob block.
+// encodeBlobIndex is the index value of a blob block: the blobSumTag form
+// if l has a sum, the blobTag form if not.
 func encodeBlobIndex(l blobLoc) []byte {
-	v := make([]byte, 1, 1+2*binary.MaxVarintLen64)
-	v[0] = blobTag
-	v = binary.AppendUvarint(v, uint64(l.off))
-	return binary.AppendUvarint(v, uint64(l.size))
+	return appendBlobIndex(make([]byte, 0, maxBlobIndex), l)
 }
 
-// decodeBlobIndex parses the index value of a blob block; ok is false for
-// any other value.
+// maxBlobIndex is the longest index value of a blob block.
+const maxBlobIndex = 1 + 2*binary.MaxVarintLen64 + 4
+
+// appendBlobIndex appends the index value of l to dst.
+func appendBlobIndex(dst []byte, l blobLoc) []byte {
+	tag := byte(blobTag)
+	if l.hasSum {
+		tag = blobSumTag
+	}
+	dst = append(dst, tag)
+	dst = binary.AppendUvarint(dst, uint64(l.off))
+	dst = binary.AppendUvarint(dst, uint64(l.size))
+	if l.hasSum {
+		dst = binary.BigEndian.AppendUint32(dst, l.sum)
+	}
+	return dst
+}
+
+// decodeBlobIndex parses the index value of a blob block, of either form;
+// ok is false for any other value.
 func decodeBlobIndex(v []byte) (blobLoc, bool) {
-	if len(v) < 3 || v[0] != blobTag {
+	if len(v) < 3 || (v[0] != blobTag && v[0] != blobSumTag) {
 		return blobLoc{}, false
 	}
-	off, n := binary.Uvarint(v[1:])
+	var l blobLoc
+	fields := v[1:]
+	if v[0] == blobSumTag {
+		if len(v) < 3+4 {
+			return blobLoc{}, false
+		}
+		fields = v[1 : len(v)-4]
+		l.sum, l.hasSum = binary.BigEndian.Uint32(v[len(v)-4:]), true
+	}
+	off, n := binary.Uvarint(fields)
 	if n <= 0 || off%blobAlign != 0 || off > math.MaxInt64/2 {
 		return blobLoc{}, false
 	}
-	size, m := binary.Uvarint(v[1+n:])
-	if m <= 0 || 1+n+m != len(v) || size > 1<<40 {
+	size, m := binary.Uvarint(fields[n:])
+	if m <= 0 || n+m != len(fields) || size > 1<<40 {
 		return blobLoc{}, false
 	}
-	l := blobLoc{off: int64(off), size: int(size)}
-	if !bytes.Equal(encodeBlobIndex(l), v) {
+	l.off, l.size = int64(off), int(size)
+	var buf [maxBlobIndex]byte // on the stack: reads decode entries often
+	if !bytes.Equal(appendBlobIndex(buf[:0], l), v) {
 		return blobLoc{}, false // not the one encoding (overlong varints)
 	}
 	return l, true

@@ -246,8 +246,12 @@ func TestBlobQuotaAbort(t *testing.T) {
 func FuzzBlobIndex(f *testing.F) {
 	f.Add(encodeBlobIndex(blobLoc{off: 4096, size: 1 << 20}))
 	f.Add(encodeBlobIndex(blobLoc{}))
+	f.Add(encodeBlobIndex(blobLoc{off: 4096, size: 1 << 20, sum: 0xdeadbeef, hasSum: true}))
+	f.Add(encodeBlobIndex(blobLoc{hasSum: true}))
 	f.Add([]byte{0, 0, 0, 0, 0, 0, 0, 1, 5})
 	f.Add([]byte{blobTag, 0x80})
+	f.Add([]byte{blobSumTag, 0, 0, 1, 2, 3})
+	f.Add([]byte{blobTag, 0, 0, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, v []byte) {
 		seq, loc, n, ok := decodeEntry(v)
 		if !ok {
@@ -257,12 +261,53 @@ func FuzzBlobIndex(f *testing.F) {
 			if loc.size != n || loc.off%blobAlign != 0 || loc.off < 0 || !bytes.Equal(encodeBlobIndex(loc), v) {
 				t.Fatalf("%x decodes to %+v", v, loc)
 			}
+			if loc.hasSum != (v[0] == blobSumTag) || loc.hasSum && loc.sum != binary.BigEndian.Uint32(v[len(v)-4:]) {
+				t.Fatalf("%x decodes to %+v: the sum is not the last 4 bytes of a blobSumTag entry", v, loc)
+			}
+			// The other tag over the same bytes is not an entry.
+			w := bytes.Clone(v)
+			if w[0] = blobSumTag; loc.hasSum {
+				w[0] = blobTag
+			}
+			if _, ok := decodeBlobIndex(w); ok {
+				t.Fatalf("%x and %x both decode", v, w)
+			}
 			return
 		}
 		if len(seq) != 8 || n < 0 {
 			t.Fatalf("%x decodes to seq %x size %d", v, seq, n)
 		}
 	})
+}
+
+// TestBlobIndexForms: the two forms of a blob entry, byte for byte, and
+// values one byte short or long of them are refused.
+func TestBlobIndexForms(t *testing.T) {
+	old := blobLoc{off: 4096, size: 1 << 20}
+	withSum := blobLoc{off: 4096, size: 1 << 20, sum: 0xdeadbeef, hasSum: true}
+	for _, c := range []struct {
+		loc  blobLoc
+		want []byte
+	}{
+		{old, []byte{blobTag, 0x80, 0x20, 0x80, 0x80, 0x40}},
+		{withSum, []byte{blobSumTag, 0x80, 0x20, 0x80, 0x80, 0x40, 0xde, 0xad, 0xbe, 0xef}},
+	} {
+		v := encodeBlobIndex(c.loc)
+		if !bytes.Equal(v, c.want) {
+			t.Fatalf("%+v encodes to %x, want %x", c.loc, v, c.want)
+		}
+		if l, ok := decodeBlobIndex(v); !ok || l != c.loc {
+			t.Fatalf("%x decodes to %+v %v, want %+v", v, l, ok, c.loc)
+		}
+		if seq, l, n, ok := decodeEntry(v); !ok || seq != nil || l != c.loc || n != c.loc.size {
+			t.Fatalf("decodeEntry(%x) = %x %+v %d %v", v, seq, l, n, ok)
+		}
+		for _, bad := range [][]byte{v[:len(v)-1], append(bytes.Clone(v), 0)} {
+			if _, _, _, ok := decodeEntry(bad); ok {
+				t.Fatalf("%x decodes", bad)
+			}
+		}
+	}
 }
 
 func fmtErr(format string, a ...any) error { return fmt.Errorf(format, a...) }

@@ -30,7 +30,11 @@ func (db *DB) Has(c cid.Cid) (bool, error) {
 }
 
 // Get returns a verified copy of the block's bytes. It returns ErrNotFound
-// for a missing block and ErrCorrupt for one that no longer hashes to c.
+// for a missing block and ErrCorrupt for one whose bytes changed since they
+// were written: a block in the blob file is checked against the CRC-32C its
+// index entry recorded when it was written (its bytes were hashed before
+// that, by the caller or by PutVerified), any other block against its CID
+// (SHA-256, or the CID's hash function). Verify hashes every block.
 func (db *DB) Get(c cid.Cid) ([]byte, error) {
 	var out []byte
 	err := db.viewBlock(c, true, new([]byte), func(data []byte, own bool) error {
@@ -61,16 +65,16 @@ func (db *DB) GetInto(c cid.Cid, buf *[]byte) ([]byte, error) {
 	return out, err
 }
 
-// View calls fn with the block's verified bytes without copying them. data
-// points into the database file: it is valid only during fn and must not be
-// modified. fn runs inside a read transaction; keep it short, as a long read
-// transaction delays the reuse of freed space.
+// View calls fn with the block's bytes, verified as by Get, without copying
+// them. data points into the database file: it is valid only during fn and
+// must not be modified. fn runs inside a read transaction; keep it short, as
+// a long read transaction delays the reuse of freed space.
 func (db *DB) View(c cid.Cid, fn func(data []byte) error) error {
 	return db.viewPooled(c, true, fn)
 }
 
-// ViewUnverified is View without the hash check, for callers that verify
-// themselves (for example in a parallel pipeline).
+// ViewUnverified is View without the check (CRC-32C or hash), for callers
+// that verify themselves (for example in a parallel pipeline).
 func (db *DB) ViewUnverified(c cid.Cid, fn func(data []byte) error) error {
 	return db.viewPooled(c, false, fn)
 }
@@ -82,8 +86,8 @@ func (db *DB) viewPooled(c cid.Cid, verify bool, fn func(data []byte) error) err
 	return db.viewBlock(c, verify, buf, func(data []byte, _ bool) error { return fn(data) })
 }
 
-// viewBlock calls fn with block c's bytes, checked against c if verify. A
-// blob block is read into *scratch (own is then true); other bytes point
+// viewBlock calls fn with block c's bytes, checked if verify (checkBlock).
+// A blob block is read into *scratch (own is then true); other bytes point
 // into the bbolt mmap.
 func (db *DB) viewBlock(c cid.Cid, verify bool, scratch *[]byte, fn func(data []byte, own bool) error) error {
 	var notFound, corrupt bool
@@ -92,7 +96,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, scratch *[]byte, fn func(data []
 		t := db.blocksIn(tx)
 		t.db = db
 		t.scratch = scratch
-		data, err := t.get(blockKey(c))
+		data, loc, err := t.getLoc(blockKey(c))
 		if err != nil {
 			corrupt = true
 			return fmt.Errorf("store: get %s: %w", c, err)
@@ -102,7 +106,7 @@ func (db *DB) viewBlock(c cid.Cid, verify bool, scratch *[]byte, fn func(data []
 			return nil
 		}
 		if verify {
-			if err := verifyBlock(c, data); err != nil {
+			if err := checkBlock(c, data, loc); err != nil {
 				corrupt = true
 				return err
 			}
@@ -141,6 +145,19 @@ func (db *DB) BlockSize(c cid.Cid) (int, error) {
 		return 0, fmt.Errorf("store: block size %s: %w", c, ErrNotFound)
 	}
 	return n, nil
+}
+
+// checkBlock is the check of a read: a blob block whose index entry has a
+// CRC-32C (loc.hasSum) against that sum, any other block against c
+// (verifyBlock).
+func checkBlock(c cid.Cid, data []byte, loc blobLoc) error {
+	if !loc.hasSum {
+		return verifyBlock(c, data)
+	}
+	if !loc.sumMatches(data) {
+		return fmt.Errorf("store: block %s: %w: checksum mismatch (CRC-32C of the blob file's bytes)", c, ErrCorrupt)
+	}
+	return nil
 }
 
 // verifyBlock checks that data hashes to c, with a fast path for sha2-256.

@@ -18,9 +18,10 @@
 //
 // Blocks of 64 KiB or more that a Batch writes go to <path>.blob, an
 // append-only file beside the bbolt file, written around the page cache
-// (O_DIRECT) and fsynced before the transaction that indexes them; deleted
-// ranges are punched out of it (see blobFile). Where holes cannot be punched
-// they stay in bbolt, as all blocks did before schema version 3.
+// (O_DIRECT) and fsynced before the transaction that indexes them, with
+// the CRC-32C of their bytes, which reads check; deleted ranges are punched
+// out of it (see blobFile). Where holes cannot be punched they stay in
+// bbolt, as all blocks did before schema version 3.
 //   - staged: blocks written by a batch that has not committed yet, with the
 //     number of open batches holding each.
 //   - pins: for each pinned root, its pins (one per reason).
@@ -62,6 +63,9 @@
 // Block bytes passed to View, ViewUnverified and LinksFunc point into the
 // memory-mapped file: they are valid only during the callback and must not
 // be modified. Get returns a copy. Put keeps a reference to its data until
-// the batch flushes. Readers verify hashes (ErrCorrupt) except
-// ViewUnverified. Only one process can open the file (ErrLocked).
+// the batch flushes. Readers except ViewUnverified check what they read
+// (ErrCorrupt): a blob block against the CRC-32C its index entry recorded
+// when it was written (from schema version 4), any other block against the
+// hash in its CID; Verify hashes every block. Only one process can open the
+// file (ErrLocked).
 package store

@@ -22,7 +22,13 @@ import (
 //	   index value may start with blobTag. Nothing moves: blocks already in
 //	   bbolt stay there and read as before; the version keeps an older
 //	   program, which would misread such entries, from opening the file
-const schemaVersion = 3
+//	4  new blob entries start with blobSumTag and end with the CRC-32C of
+//	   the block's bytes, which reads check instead of the CID's SHA-256.
+//	   Nothing is rewritten: blobTag entries stay and are hashed as before.
+//	   The version keeps a v3 program from opening the file, as it would
+//	   take blobSumTag entries for garbage and, at Open, punch their
+//	   ranges out of the blob file as unreferenced bytes
+const schemaVersion = 4
 
 var keyHistory = []byte("history")
 
@@ -30,6 +36,7 @@ var keyHistory = []byte("history")
 var migrations = []func(db *DB, tx *bolt.Tx) error{
 	migrate1to2,
 	func(*DB, *bolt.Tx) error { return nil }, // 2 to 3: new entries only
+	func(*DB, *bolt.Tx) error { return nil }, // 3 to 4: new entries only
 }
 
 func migrate1to2(db *DB, tx *bolt.Tx) error {

@@ -26,7 +26,8 @@ import (
 // memory. Small blocks stay plain values. Readers accept both forms.
 //
 // A block a batch wrote into the blob file (see blobFile) has only its index
-// entry here: blobTag, uvarint offset, uvarint size.
+// entry here: blobSumTag, uvarint offset, uvarint size, CRC-32C (or, as
+// schema version 3 wrote it, blobTag and no CRC).
 type blockTable struct {
 	idx   *bolt.Bucket // cid.Bytes() -> 8-byte big-endian sequence, uvarint size (or a blob entry)
 	data  *bolt.Bucket // 8-byte big-endian sequence -> block bytes, or a bucket {valueKey: bytes}
@@ -70,7 +71,7 @@ func decodeEntry(v []byte) (seq []byte, blob blobLoc, size int, ok bool) {
 
 // decodeIndex parses a sequence-form index value.
 func decodeIndex(v []byte) (seq []byte, size int, ok bool) {
-	if len(v) < 9 || v[0] == blobTag {
+	if len(v) < 9 || v[0] == blobTag || v[0] == blobSumTag {
 		return nil, 0, false
 	}
 	n, k := binary.Uvarint(v[8:])
@@ -92,26 +93,34 @@ func (t blockTable) size(k []byte) (int, bool) {
 // get returns block k's bytes, valid only in the transaction, or nil. A
 // broken index entry or missing data yields nil and an ErrCorrupt error.
 func (t blockTable) get(k []byte) ([]byte, error) {
+	data, _, err := t.getLoc(k)
+	return data, err
+}
+
+// getLoc is get that also returns the block's blob range with the CRC-32C
+// its index entry records (zero for a block in bbolt). It does not check
+// the bytes against the sum: see blobLoc.sumMatches.
+func (t blockTable) getLoc(k []byte) (data []byte, loc blobLoc, err error) {
 	v := t.idx.Get(k)
 	if v == nil {
-		return nil, nil
+		return nil, blobLoc{}, nil
 	}
 	seq, loc, n, ok := decodeEntry(v)
 	if !ok {
-		return nil, fmt.Errorf("%w: block %s: bad index entry", ErrCorrupt, keyString(k))
+		return nil, blobLoc{}, fmt.Errorf("%w: block %s: bad index entry", ErrCorrupt, keyString(k))
 	}
 	if seq == nil {
 		if t.blobs == nil {
-			return nil, fmt.Errorf("%w: block %s: in a blob file that is not open", ErrCorrupt, keyString(k))
+			return nil, blobLoc{}, fmt.Errorf("%w: block %s: in a blob file that is not open", ErrCorrupt, keyString(k))
 		}
 		data, err := t.blobs.read(loc, *t.scratch)
 		if err != nil {
-			return nil, fmt.Errorf("%w: block %s: blob file: %v", ErrCorrupt, keyString(k), err)
+			return nil, blobLoc{}, fmt.Errorf("%w: block %s: blob file: %v", ErrCorrupt, keyString(k), err)
 		}
 		*t.scratch = data
-		return data, nil
+		return data, loc, nil
 	}
-	data := t.data.Get(seq)
+	data = t.data.Get(seq)
 	if data == nil {
 		if b := t.data.Bucket(seq); b != nil {
 			t.readAhead(b, n)
@@ -119,9 +128,9 @@ func (t blockTable) get(k []byte) ([]byte, error) {
 		}
 	}
 	if data == nil || len(data) != n {
-		return nil, fmt.Errorf("%w: block %s: data missing or truncated", ErrCorrupt, keyString(k))
+		return nil, blobLoc{}, fmt.Errorf("%w: block %s: data missing or truncated", ErrCorrupt, keyString(k))
 	}
-	return data, nil
+	return data, blobLoc{}, nil
 }
 
 // put stores block k; the caller checked that it is absent. data must stay
@@ -147,7 +156,8 @@ func (t blockTable) put(k, data []byte) error {
 	return t.idx.Put(k, binary.AppendUvarint(v, uint64(len(data))))
 }
 
-// putBlob indexes block k at l in the blob file, written and synced.
+// putBlob indexes block k at l in the blob file, written and synced (with
+// l's CRC-32C if it has one).
 func (t blockTable) putBlob(k []byte, l blobLoc) error {
 	return t.idx.Put(k, encodeBlobIndex(l))
 }

@@ -26,7 +26,8 @@ type VerifyReport struct {
 const maxProblems = 1000
 
 // Verify checks the store more deeply than Check, whose findings it
-// includes: every block's bytes hash to its CID, every pinned root's DAG is
+// includes: every block's bytes hash to its CID (and match the CRC-32C its
+// index entry records, which is what reads check), every pinned root's DAG is
 // complete (followed with Config.Links), and every package record names a
 // block that is present. It reads everything in one read transaction, so it
 // sees one consistent state while writers go on. A non-nil error means the
@@ -65,13 +66,16 @@ func (db *DB) Verify(ctx context.Context) (VerifyReport, error) {
 				problem("block key %x is not a CID: %v", k, err)
 				return
 			}
-			data, err := blocks.get(k)
+			data, loc, err := blocks.getLoc(k)
 			if err != nil || data == nil {
 				problem("block %s: data unreadable: %v", c, err)
 				return
 			}
 			if err := verifyBlock(c, data); err != nil {
 				problem("block %s: bytes do not hash to the CID (corrupt)", c)
+			}
+			if !loc.sumMatches(data) {
+				problem("block %s: checksum mismatch: bytes do not match the CRC-32C of the index entry (corrupt; reads fail)", c)
 			}
 			blocks.release(data)
 		})
