@@ -16,6 +16,7 @@ import (
 
 	"github.com/myconet/myconet/node/apitype"
 	"github.com/myconet/myconet/node/config"
+	"github.com/myconet/myconet/node/fdpass"
 	"github.com/myconet/myconet/node/httpapi"
 	"github.com/myconet/myconet/node/httpx"
 )
@@ -100,6 +101,19 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 	var listeners []net.Listener
 	baseCtx, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
+	serve := func(ln net.Listener, h http.Handler) {
+		closers = append(closers, func() { ln.Close() })
+		srv := &http.Server{
+			Handler:           h,
+			ReadHeaderTimeout: 10 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			BaseContext:       func(net.Listener) context.Context { return baseCtx },
+			ConnContext:       fdpass.ConnContext,
+			ErrorLog:          nil,
+		}
+		servers = append(servers, srv)
+		listeners = append(listeners, ln)
+	}
 	listen := func(what, addr string, h http.Handler) (string, error) {
 		if addr == "" || addr == "none" {
 			return "", nil
@@ -111,21 +125,25 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		if err != nil {
 			return "", fmt.Errorf("%s: listen: %w", what, err)
 		}
-		closers = append(closers, func() { ln.Close() })
-		srv := &http.Server{
-			Handler:           h,
-			ReadHeaderTimeout: 10 * time.Second,
-			IdleTimeout:       2 * time.Minute,
-			BaseContext:       func(net.Listener) context.Context { return baseCtx },
-			ErrorLog:          nil,
-		}
-		servers = append(servers, srv)
-		listeners = append(listeners, ln)
+		serve(ln, h)
 		return ln.Addr().String(), nil
 	}
-	apiBound, err := listen("api", apiAddr, n.observeHTTP("api", withUI(httpapi.New(n, token, n.log), opts.UI, token)))
+	api := n.observeHTTP("api", withUI(httpapi.New(n, token, n.log), opts.UI, token))
+	apiBound, err := listen("api", apiAddr, api)
 	if err != nil {
 		return err
+	}
+	if apiBound != "" && fdpass.Supported {
+		// The same API on a Unix socket, for this machine's CLI: cheaper
+		// than loopback TCP, and get hands the daemon its file over it.
+		// Without it (a home path too long for a socket name) the CLI
+		// uses TCP.
+		sock := filepath.Join(n.home, apitype.SocketFile)
+		if ln, err := fdpass.Listen(sock, fileMode); err != nil {
+			n.log.Warn("no unix socket for the api; clients use its tcp address", "err", err)
+		} else {
+			serve(ln, api)
+		}
 	}
 	gwBound, err := listen("gateway", gwAddr, n.GatewayHandler())
 	if err != nil {

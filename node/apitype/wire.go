@@ -120,3 +120,8 @@ type FollowRequest struct {
 const APIFile = "api" // address of the running daemon's API
 
 const TokenFile = "api.token" // bearer token of the API
+
+// SocketFile is the daemon's Unix socket (Linux): the same API, for
+// clients on this machine. Over it, get can hand the daemon the file to
+// write (POST /api/v1/get/fd with the descriptor, see node/fdpass).
+const SocketFile = "api.sock"

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/fdpass"
 )
 
 // Client is an HTTP API client. Its methods are safe for concurrent use.
@@ -33,6 +34,9 @@ type Client struct {
 	token string
 	hc    *http.Client
 	close func() error // releases what NewInProcess started; nil otherwise
+	// sock is the daemon's Unix socket when the client uses it ("" if not):
+	// requests go over it, and get hands the daemon the file to write.
+	sock string
 }
 
 var _ apitype.API = (*Client)(nil)
@@ -96,6 +100,7 @@ func FromHome(ctx context.Context, home string) (*Client, error) {
 		return nil, fmt.Errorf("api client: token: %w", err)
 	}
 	c := New(loopbackFor(a), string(token))
+	c.useSocket(filepath.Join(home, apitype.SocketFile))
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	if _, err := c.ID(pctx); err != nil {
@@ -109,6 +114,26 @@ func FromHome(ctx context.Context, home string) (*Client, error) {
 		return nil, fmt.Errorf("%w: the daemon at %s (from %s) does not answer: %v", apitype.ErrNoDaemon, a, apiPath, err)
 	}
 	return c, nil
+}
+
+// useSocket sends requests over the daemon's Unix socket at path when it
+// is there (Linux), and over TCP when it cannot be reached.
+func (c *Client) useSocket(path string) {
+	if !fdpass.Supported {
+		return
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Type() != os.ModeSocket {
+		return
+	}
+	tr := c.hc.Transport.(*http.Transport)
+	tcp := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if conn, err := (&net.Dialer{}).DialContext(ctx, "unix", path); err == nil {
+			return conn, nil
+		}
+		return tcp(ctx, network, addr)
+	}
+	c.sock = path
 }
 
 // Close releases idle connections and, for an in-process client, stops its
@@ -127,6 +152,20 @@ func (c *Client) BaseURL() string { return c.base }
 // request sends a request and returns the response of a 2xx status; any other
 // status becomes the *node.Error the body describes. The caller closes the body.
 func (c *Client) request(ctx context.Context, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
+	resp, err := c.do(ctx, c.hc, method, path, q, body, contentType)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, decodeError(resp)
+	}
+	return resp, nil
+}
+
+// do sends a request through hc and returns its response, whatever its
+// status.
+func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, q url.Values, body io.Reader, contentType string) (*http.Response, error) {
 	u := c.base + apitype.APIPrefix + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
@@ -139,7 +178,7 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -148,10 +187,6 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 			return nil, &apitype.Error{Code: apitype.CodeNoDaemon, Msg: fmt.Sprintf("no daemon is running: %v", err)}
 		}
 		return nil, fmt.Errorf("api %s: %w", path, err)
-	}
-	if resp.StatusCode/100 != 2 {
-		defer resp.Body.Close()
-		return nil, decodeError(resp)
 	}
 	return resp, nil
 }
@@ -262,6 +297,12 @@ func postProgress[T any](ctx context.Context, c *Client, path string, in any, pr
 		return zero, err
 	}
 	defer resp.Body.Close()
+	return readProgress[T](ctx, path, resp, progress)
+}
+
+// readProgress reads a progress stream (see postProgress).
+func readProgress[T any](ctx context.Context, path string, resp *http.Response, progress func(apitype.Progress)) (T, error) {
+	var zero T
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
@@ -341,6 +382,11 @@ func (c *Client) Get(ctx context.Context, ref, dest string, progress func(apityp
 	}
 	if _, err := os.Lstat(dest); err == nil {
 		return fmt.Errorf("%w: %s already exists", apitype.ErrInvalid, dest)
+	}
+	if c.sock != "" {
+		if done, err := c.getFD(ctx, ref, dest, progress); done {
+			return err
+		}
 	}
 	resp, err := c.request(ctx, http.MethodGet, "/get", refQuery(ref), nil, "")
 	if err != nil {

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/fdpass"
 	"github.com/myconet/myconet/node/httpx"
 )
 
@@ -157,20 +159,30 @@ func (h *apiHandler) stream(w http.ResponseWriter, contentType string, fn func(i
 	w.Header().Set(apitype.TrailerCode, string(apitype.CodeOf(err)))
 }
 
+// statForGet returns the API's TreeSource and what ref names, or answers
+// the error and returns false.
+func (h *apiHandler) statForGet(w http.ResponseWriter, r *http.Request, ref string) (TreeSource, apitype.PathStat, bool) {
+	ts, ok := h.api.(TreeSource)
+	if !ok {
+		writeErrorStatus(w, http.StatusNotImplemented, apitype.CodeInternal, "api: get is not supported by this node")
+		return nil, apitype.PathStat{}, false
+	}
+	st, err := ts.Stat(r.Context(), ref)
+	if err != nil {
+		writeError(w, err)
+		return nil, apitype.PathStat{}, false
+	}
+	return ts, st, true
+}
+
 func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 	ref, err := refParam(r)
 	if err != nil {
 		writeError(w, err)
 		return
 	}
-	ts, ok := h.api.(TreeSource)
+	ts, st, ok := h.statForGet(w, r, ref)
 	if !ok {
-		writeErrorStatus(w, http.StatusNotImplemented, apitype.CodeInternal, "api: get is not supported by this node")
-		return
-	}
-	st, err := ts.Stat(r.Context(), ref)
-	if err != nil {
-		writeError(w, err)
 		return
 	}
 	w.Header().Set(apitype.HeaderSize, strconv.FormatInt(st.Size, 10))
@@ -199,6 +211,58 @@ func (h *apiHandler) get(w http.ResponseWriter, r *http.Request) {
 	h.stream(w, "application/x-tar", func(w io.Writer) error {
 		return ts.WriteTar(r.Context(), ref, w)
 	})
+}
+
+// getFD answers POST /api/v1/get/fd {"ref"}: the file ref names is written
+// into the file whose descriptor came with the request over the daemon's
+// Unix socket (node/fdpass), and the answer is a progress stream whose
+// result is the final Progress. A directory is refused with 409, for the
+// client to get it as a tar (GET /get) instead.
+func (h *apiHandler) getFD(w http.ResponseWriter, r *http.Request) {
+	ref, err := readRef(w, r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	f := fdpass.FromContext(r.Context())
+	if f == nil {
+		writeError(w, apitype.Errorf(apitype.CodeInvalid, "get/fd: %v (send it with SCM_RIGHTS over the Unix socket <home>/%s)", fdpass.ErrNoFile, apitype.SocketFile))
+		return
+	}
+	defer f.Close()
+	_, st, ok := h.statForGet(w, r, ref)
+	if !ok {
+		return
+	}
+	if st.Type == "dir" {
+		writeErrorStatus(w, http.StatusConflict, apitype.CodeInvalid, fmt.Sprintf("get/fd: %s is a directory (GET /get streams it as a tar)", ref))
+		return
+	}
+	if err := fdpass.Check(f); err != nil {
+		writeError(w, apitype.Errorf(apitype.CodeInvalid, "get/fd: %v", err))
+		return
+	}
+	streamProgress(h, w, func(progress func(apitype.Progress)) (apitype.Progress, error) {
+		fw := fdpass.NewFileWriter(f)
+		pw := &progressWriter{p: apitype.Progress{Total: st.Size, Files: 1}, fn: progress}
+		err := h.api.Cat(r.Context(), ref, io.MultiWriter(fw, pw))
+		if cerr := fw.Close(); err == nil {
+			err = cerr
+		}
+		return pw.p, err
+	})
+}
+
+// progressWriter counts the bytes written through it and reports them.
+type progressWriter struct {
+	p  apitype.Progress
+	fn func(apitype.Progress)
+}
+
+func (pw *progressWriter) Write(b []byte) (int, error) {
+	pw.p.Bytes += int64(len(b))
+	pw.fn(pw.p)
+	return len(b), nil
 }
 
 func (h *apiHandler) pins(w http.ResponseWriter, r *http.Request) {

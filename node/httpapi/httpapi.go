@@ -8,7 +8,8 @@
 // offers: random access and tar streams, its metrics registry, fetching
 // with progress, search counts, repository checks and log control.
 //
-// It imports node/apitype, node/httpx and node/metrics, nothing of node.
+// It imports node/apitype, node/fdpass, node/httpx and node/metrics,
+// nothing of node.
 package httpapi
 
 import (
@@ -113,6 +114,7 @@ func (h *apiHandler) routes() []apiRoute {
 		{"GET " + p + "/ls", h.ls},
 		{"GET " + p + "/cat", h.cat},
 		{"GET " + p + "/get", h.get},
+		{"POST " + p + "/get/fd", h.getFD}, // over the Unix socket only
 		{"GET " + p + "/pins", h.pins},
 		{"POST " + p + "/pins/rm", h.unpin},
 		{"POST " + p + "/gc", h.gc},
