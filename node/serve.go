@@ -140,7 +140,7 @@ func (n *Node) Run(ctx context.Context, opts RunOptions) (reterr error) {
 		// uses TCP.
 		sock := filepath.Join(n.home, apitype.SocketFile)
 		if ln, err := fdpass.Listen(sock, fileMode); err != nil {
-			n.log.Warn("no unix socket for the api; clients use its tcp address", "err", err)
+			n.log.Info("no unix socket for the api; clients use its tcp address", "err", err)
 		} else {
 			serve(ln, api)
 		}
