@@ -316,11 +316,10 @@ func (s *Service) refuse(str network.Stream, st Status) {
 
 // server answers the requests of one session.
 type server struct {
-	s       *Service
-	w       *bufio.Writer
-	buf     []byte // the block being served
-	scratch []byte // what a BlockReader reads into, reused
-	reach   reach
+	s     *Service
+	w     *bufio.Writer
+	free  chan *slot // block buffers the loader may fill, reused
+	reach reach
 }
 
 // maxReach bounds the CIDs a session explores to check that wants lie below
@@ -381,7 +380,46 @@ func (s *Service) loadLinks(c cid.Cid) ([]cid.Cid, error) {
 	return kids, err
 }
 
-// serve answers one request: status, frames, end frame.
+// serveAhead is how many blocks the loader of a session may read ahead of
+// the writer, at once: a direct read waits on the disk (at queue depth one
+// the reads, not the network, bounded a loopback transfer), so reads of the
+// next leaves overlap each other and the writing and encrypting of the
+// current ones.
+const serveAhead = 4
+
+// slot is a block buffer of a session's loader, reused.
+type slot struct {
+	data    []byte // the block
+	scratch []byte // what a BlockReader reads into
+}
+
+// loaded is one answer the loader prepared for the writer, in the walk's
+// order: a block in slot or, when slot is nil, a missing frame. A leaf's
+// read may still be under way: ready then says how it ended (an error
+// makes it a missing frame).
+type loaded struct {
+	c     cid.Cid
+	slot  *slot
+	ready chan error
+}
+
+// wait waits for f's read, if one is under way, and makes a failed read a
+// missing frame (its slot back in free).
+func (f *loaded) wait(free chan<- *slot) {
+	if f.ready == nil {
+		return
+	}
+	if err := <-f.ready; err != nil {
+		free <- f.slot
+		f.slot = nil
+	}
+	f.ready = nil
+}
+
+// serve answers one request: status, frames, end frame. A loader goroutine
+// walks the DAG and reads blocks ahead into a few rotating buffers, leaves
+// several at once, while this goroutine writes them in the walk's order:
+// the frames, their order and the limits are those of a plain serial walk.
 func (sv *server) serve(req request) error {
 	maxBytes, maxBlocks := sv.s.cfg.MaxResponseBytes, sv.s.cfg.MaxResponseBlocks
 	if req.MaxBytes > 0 && req.MaxBytes < uint64(maxBytes) {
@@ -390,16 +428,9 @@ func (sv *server) serve(req request) error {
 	if req.MaxBlocks > 0 && req.MaxBlocks < uint64(maxBlocks) {
 		maxBlocks = int64(req.MaxBlocks)
 	}
-	shallow := req.Flags&flagShallow != 0
 	if err := sv.w.WriteByte(byte(StatusOK)); err != nil {
 		return err
 	}
-	seen := make(map[cid.Cid]struct{})
-	stack := make([]cid.Cid, 0, len(req.Wants))
-	for i := len(req.Wants) - 1; i >= 0; i-- {
-		stack = append(stack, req.Wants[i])
-	}
-	var blocks, bytes int64
 	// Wants not below the root are answered as missing: this node will not
 	// serve them under this root.
 	outside := make(map[cid.Cid]bool)
@@ -409,38 +440,46 @@ func (sv *server) serve(req request) error {
 			outside[w] = true
 		}
 	}
-	for len(stack) > 0 {
-		c := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if _, ok := seen[c]; ok {
-			continue
+	if sv.free == nil {
+		sv.free = make(chan *slot, serveAhead+1)
+		for range serveAhead + 1 {
+			sv.free <- new(slot)
 		}
-		seen[c] = struct{}{}
+	}
+	out := make(chan loaded, serveAhead)
+	done := make(chan struct{})
+	go sv.walk(req, outside, out, done)
+	stop := func() {
+		close(done)
+		for f := range out { // wait for the loader and its reads to stop
+			f.wait(sv.free)
+			if f.slot != nil {
+				sv.free <- f.slot
+			}
+		}
+	}
+	var blocks, bytes int64
+	for f := range out {
 		if blocks > 0 && (blocks >= maxBlocks || bytes >= maxBytes) {
+			if f.wait(sv.free); f.slot != nil {
+				sv.free <- f.slot
+			}
+			stop()
 			break
 		}
-		if outside[c] {
-			if err := writeMissing(sv.w, c); err != nil {
-				return err
-			}
-			continue
+		f.wait(sv.free)
+		var err error
+		if f.slot == nil {
+			err = writeMissing(sv.w, f.c)
+		} else {
+			err = writeBlock(sv.w, f.c, f.slot.data)
+			blocks++
+			bytes += int64(len(f.slot.data))
+			sv.free <- f.slot
 		}
-		kids, err := sv.load(c, !shallow)
 		if err != nil {
-			if err := writeMissing(sv.w, c); err != nil {
-				return err
-			}
-			continue
-		}
-		if err := writeBlock(sv.w, c, sv.buf); err != nil {
+			stop()
 			return err
-		}
-		blocks++
-		bytes += int64(len(sv.buf))
-		for i := len(kids) - 1; i >= 0; i-- {
-			if _, ok := seen[kids[i]]; !ok {
-				stack = append(stack, kids[i])
-			}
 		}
 	}
 	if err := sv.w.WriteByte(frameEnd); err != nil {
@@ -449,20 +488,94 @@ func (sv *server) serve(req request) error {
 	return sv.w.Flush()
 }
 
-// load copies block c into sv.buf (so that no store transaction stays open
-// while the network is slow) and returns its links when descend is set.
-func (sv *server) load(c cid.Cid, descend bool) ([]cid.Cid, error) {
+// walk is the loader of serve: it walks the DAG depth first from the wants
+// and sends each block on out as it starts reading it (an inner block is
+// read before the walk goes on, as its links decide where), until the walk
+// ends or done is closed; then it closes out. serve applies the limits.
+func (sv *server) walk(req request, outside map[cid.Cid]bool, out chan<- loaded, done <-chan struct{}) {
+	defer close(out)
+	send := func(f loaded) bool {
+		select {
+		case out <- f:
+			return true
+		case <-done:
+			f.wait(sv.free)
+			if f.slot != nil {
+				sv.free <- f.slot
+			}
+			return false
+		}
+	}
+	shallow := req.Flags&flagShallow != 0
+	seen := make(map[cid.Cid]struct{})
+	stack := make([]cid.Cid, 0, len(req.Wants))
+	for i := len(req.Wants) - 1; i >= 0; i-- {
+		stack = append(stack, req.Wants[i])
+	}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if _, ok := seen[c]; ok {
+			continue
+		}
+		seen[c] = struct{}{}
+		if outside[c] {
+			if !send(loaded{c: c}) {
+				return
+			}
+			continue
+		}
+		var sl *slot
+		select {
+		case sl = <-sv.free:
+		case <-done:
+			return
+		}
+		if c.Type() == cid.Raw { // no links: read it beside the others
+			ready := make(chan error, 1)
+			go func() {
+				_, err := sv.load(c, sl, false)
+				ready <- err
+			}()
+			if !send(loaded{c: c, slot: sl, ready: ready}) {
+				return
+			}
+			continue
+		}
+		kids, err := sv.load(c, sl, !shallow)
+		if err != nil {
+			sv.free <- sl
+			if !send(loaded{c: c}) {
+				return
+			}
+			continue
+		}
+		if !send(loaded{c: c, slot: sl}) {
+			return
+		}
+		for i := len(kids) - 1; i >= 0; i-- {
+			if _, ok := seen[kids[i]]; !ok {
+				stack = append(stack, kids[i])
+			}
+		}
+	}
+}
+
+// load reads block c into sl (so that no store transaction stays open while
+// the network is slow) and returns its links when descend is set.
+func (sv *server) load(c cid.Cid, sl *slot, descend bool) ([]cid.Cid, error) {
 	var err error
 	if br, ok := sv.s.cfg.Blocks.(BlockReader); ok {
-		sv.buf, err = br.GetInto(c, &sv.scratch)
+		sl.data, err = br.GetInto(c, &sl.scratch)
 	} else {
 		err = sv.s.cfg.Blocks.View(c, func(data []byte) error {
-			sv.buf = append(sv.buf[:0], data...)
+			sl.data = append(sl.scratch[:0], data...)
+			sl.scratch = sl.data
 			return nil
 		})
 	}
-	if err == nil && len(sv.buf) > maxFrameData {
-		err = fmt.Errorf("block %s: %d bytes exceeds the limit", c, len(sv.buf))
+	if err == nil && len(sl.data) > maxFrameData {
+		err = fmt.Errorf("block %s: %d bytes exceeds the limit", c, len(sl.data))
 	}
 	if err != nil {
 		return nil, err
@@ -470,7 +583,7 @@ func (sv *server) load(c cid.Cid, descend bool) ([]cid.Cid, error) {
 	if !descend || c.Type() == cid.Raw {
 		return nil, nil
 	}
-	kids, err := sv.s.cfg.Links(c, sv.buf)
+	kids, err := sv.s.cfg.Links(c, sl.data)
 	if err != nil {
 		// The block is served; the requester's own check will fail.
 		sv.s.log.Warn("cannot decode links of a served block", "cid", c, "err", err)
