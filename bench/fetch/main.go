@@ -11,6 +11,9 @@
 // (files/s), and on a remote file the time to the first byte of `cat` and to
 // a 1 MiB Range request at 900 MiB (through the API's /cat), and `site get`
 // of the big file on a fresh receiver (the transfer alone, no file written).
+// Each round also times the disk floor of `get -o`: the sender's read and
+// the receiver's two writes (store and file) of the same bytes, direct and
+// at once, which two daemons sharing one disk cannot beat.
 // With several -bin binaries, each has its own sender and they take turns in
 // every round.
 //
@@ -192,6 +195,12 @@ func run(size int64, nfiles int) error {
 			if err != nil {
 				return err
 			}
+			floor, err := diskFloor(big, work, size)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s disk floor of get -o: reading %d MiB and writing it twice, direct, at once: %.2f s (%.0f MB/s of file, %.2f× SHA-256)\n",
+				tag, size>>20, floor.Seconds(), float64(size)/floor.Seconds()/1e6, float64(size)/floor.Seconds()/sha)
 			if mode == "all" || mode == "stream" {
 				if err := streamRound(tag, bin, work, s, size); err != nil {
 					fmt.Printf("%s stream: FAILED: %v\n", tag, err)
