@@ -5,12 +5,15 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/myconet/myconet/internal/leakcheck"
+	"github.com/myconet/myconet/node/content"
 )
 
 // TestServeMatchesSerialWalk checks that the pipelined serve loop (a loader
@@ -70,4 +73,115 @@ func TestServeMatchesSerialWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	str.Reset()
+}
+
+// countedBlocks counts the reads of each block.
+type countedBlocks struct {
+	*memBlocks
+	mu    sync.Mutex
+	reads map[cid.Cid]int
+}
+
+func (b *countedBlocks) View(c cid.Cid, fn func([]byte) error) error {
+	b.mu.Lock()
+	b.reads[c]++
+	b.mu.Unlock()
+	return b.memBlocks.View(c, fn)
+}
+
+// serialWalk writes the frames of the serial depth-first walk under the
+// limit of maxBytes (the serve loop before it read ahead), and returns the
+// blocks it sent.
+func serialWalk(w *bufio.Writer, bs *memBlocks, wants []cid.Cid, maxBytes int64) map[cid.Cid]bool {
+	sent := make(map[cid.Cid]bool)
+	seen := make(map[cid.Cid]bool)
+	stack := slices.Clone(wants)
+	slices.Reverse(stack)
+	var blocks, n int64
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		if blocks > 0 && n >= maxBytes {
+			break
+		}
+		data, err := bs.Get(c)
+		if err != nil {
+			writeMissing(w, c)
+			continue
+		}
+		writeBlock(w, c, data)
+		sent[c] = true
+		blocks++
+		n += int64(len(data))
+		kids, _ := content.Links(c, data)
+		for i := len(kids) - 1; i >= 0; i-- {
+			stack = append(stack, kids[i])
+		}
+	}
+	w.WriteByte(frameEnd)
+	return sent
+}
+
+// TestServeLimitsReadNoMore: under a byte budget that cuts the answer
+// short, the pipelined serve loop sends what the serial walk sends, and
+// reads from the store no block it does not send (a loader reading ahead
+// past the budget read up to serveAhead blocks for nothing, every request).
+func TestServeLimitsReadNoMore(t *testing.T) {
+	leakcheck.Check(t)
+	_, hs := meshNet(t, 2)
+	full := newMem()
+	root, _ := importFile(t, full, 11, 9<<20)
+	part := full.clone()
+	i := 0
+	for c := range full.m {
+		if !c.Equals(root) && i%7 == 3 {
+			delete(part.m, c)
+		}
+		i++
+	}
+	cb := &countedBlocks{memBlocks: part, reads: make(map[cid.Cid]int)}
+	newService(t, hs[0], cb, nil)
+	for _, budget := range []int64{1, 1 << 20, 3<<20 + 1, 5 << 20} {
+		req := request{Root: root, Wants: []cid.Cid{root}, MaxBytes: uint64(budget)}
+		body, err := req.encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		ww := bufio.NewWriter(&want)
+		ww.WriteByte(byte(StatusOK))
+		sent := serialWalk(ww, part, req.Wants, budget)
+		ww.Flush()
+
+		cb.mu.Lock()
+		clear(cb.reads)
+		cb.mu.Unlock()
+		str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := str.Write(body); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, want.Len())
+		_, err = io.ReadFull(str, got)
+		str.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("budget %d: the answer differs from the serial walk's (%d bytes, want %d)", budget, len(got), want.Len())
+		}
+		cb.mu.Lock()
+		for c, n := range cb.reads {
+			if c.Type() == cid.Raw && (n != 1 || !sent[c]) {
+				t.Errorf("budget %d: leaf %s read %d times, sent: %v", budget, c, n, sent[c])
+			}
+		}
+		cb.mu.Unlock()
+	}
 }

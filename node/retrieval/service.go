@@ -395,31 +395,42 @@ type slot struct {
 
 // loaded is one answer the loader prepared for the writer, in the walk's
 // order: a block in slot or, when slot is nil, a missing frame. A leaf's
-// read may still be under way: ready then says how it ended (an error
-// makes it a missing frame).
+// read may still be under way (rd not nil).
 type loaded struct {
-	c     cid.Cid
-	slot  *slot
-	ready chan error
+	c    cid.Cid
+	slot *slot
+	rd   *read
+}
+
+// read is a leaf being read into its slot: done is closed when it is over,
+// err and size then say how. (The loader counts size, not the slot's bytes:
+// by then the writer may have handed the slot back and the loader reused
+// it.)
+type read struct {
+	done chan struct{}
+	err  error
+	size int
 }
 
 // wait waits for f's read, if one is under way, and makes a failed read a
 // missing frame (its slot back in free).
 func (f *loaded) wait(free chan<- *slot) {
-	if f.ready == nil {
+	if f.rd == nil {
 		return
 	}
-	if err := <-f.ready; err != nil {
+	<-f.rd.done
+	if f.rd.err != nil {
 		free <- f.slot
 		f.slot = nil
 	}
-	f.ready = nil
+	f.rd = nil
 }
 
 // serve answers one request: status, frames, end frame. A loader goroutine
 // walks the DAG and reads blocks ahead into a few rotating buffers, leaves
 // several at once, while this goroutine writes them in the walk's order:
-// the frames, their order and the limits are those of a plain serial walk.
+// the frames, their order and the limits are those of a plain serial walk,
+// and no block is read that the serial walk would not send.
 func (sv *server) serve(req request) error {
 	maxBytes, maxBlocks := sv.s.cfg.MaxResponseBytes, sv.s.cfg.MaxResponseBlocks
 	if req.MaxBytes > 0 && req.MaxBytes < uint64(maxBytes) {
@@ -448,37 +459,23 @@ func (sv *server) serve(req request) error {
 	}
 	out := make(chan loaded, serveAhead)
 	done := make(chan struct{})
-	go sv.walk(req, outside, out, done)
-	stop := func() {
-		close(done)
-		for f := range out { // wait for the loader and its reads to stop
-			f.wait(sv.free)
-			if f.slot != nil {
-				sv.free <- f.slot
-			}
-		}
-	}
-	var blocks, bytes int64
+	go sv.walk(req, outside, maxBytes, maxBlocks, out, done)
 	for f := range out {
-		if blocks > 0 && (blocks >= maxBlocks || bytes >= maxBytes) {
-			if f.wait(sv.free); f.slot != nil {
-				sv.free <- f.slot
-			}
-			stop()
-			break
-		}
 		f.wait(sv.free)
 		var err error
 		if f.slot == nil {
 			err = writeMissing(sv.w, f.c)
 		} else {
 			err = writeBlock(sv.w, f.c, f.slot.data)
-			blocks++
-			bytes += int64(len(f.slot.data))
 			sv.free <- f.slot
 		}
 		if err != nil {
-			stop()
+			close(done)
+			for f := range out { // wait for the loader and its reads to stop
+				if f.wait(sv.free); f.slot != nil {
+					sv.free <- f.slot
+				}
+			}
 			return err
 		}
 	}
@@ -491,16 +488,47 @@ func (sv *server) serve(req request) error {
 // walk is the loader of serve: it walks the DAG depth first from the wants
 // and sends each block on out as it starts reading it (an inner block is
 // read before the walk goes on, as its links decide where), until the walk
-// ends or done is closed; then it closes out. serve applies the limits.
-func (sv *server) walk(req request, outside map[cid.Cid]bool, out chan<- loaded, done <-chan struct{}) {
+// ends, a limit is reached or done is closed; then it closes out.
+//
+// The limits are the serial walk's: stop before a block once a block was
+// sent and the blocks or bytes sent reach theirs. Sizes of leaves still
+// being read are not known yet; while even blocks of the largest size
+// (maxFrameData) could not reach the limit the walk goes on, else it waits
+// for those reads and decides on the exact figures.
+func (sv *server) walk(req request, outside map[cid.Cid]bool, maxBytes, maxBlocks int64, out chan<- loaded, done <-chan struct{}) {
 	defer close(out)
+	var (
+		blocks, bytes int64   // of the blocks read
+		reading       []*read // leaves being read
+	)
+	// settle counts the reads that are over, all of them if wait is set.
+	settle := func(wait bool) {
+		kept := 0
+		for _, rd := range reading {
+			if wait {
+				<-rd.done
+			}
+			select {
+			case <-rd.done:
+				if rd.err == nil {
+					blocks++
+					bytes += int64(rd.size)
+				}
+			default:
+				reading[kept] = rd
+				kept++
+			}
+		}
+		clear(reading[kept:])
+		reading = reading[:kept]
+	}
+	reached := func() bool { return blocks > 0 && (blocks >= maxBlocks || bytes >= maxBytes) }
 	send := func(f loaded) bool {
 		select {
 		case out <- f:
 			return true
 		case <-done:
-			f.wait(sv.free)
-			if f.slot != nil {
+			if f.wait(sv.free); f.slot != nil {
 				sv.free <- f.slot
 			}
 			return false
@@ -519,6 +547,13 @@ func (sv *server) walk(req request, outside map[cid.Cid]bool, out chan<- loaded,
 			continue
 		}
 		seen[c] = struct{}{}
+		settle(false)
+		if n := int64(len(reading)); n > 0 && (blocks+n >= maxBlocks || bytes+n*maxFrameData >= maxBytes) {
+			settle(true)
+		}
+		if len(reading) == 0 && reached() {
+			return
+		}
 		if outside[c] {
 			if !send(loaded{c: c}) {
 				return
@@ -532,12 +567,14 @@ func (sv *server) walk(req request, outside map[cid.Cid]bool, out chan<- loaded,
 			return
 		}
 		if c.Type() == cid.Raw { // no links: read it beside the others
-			ready := make(chan error, 1)
+			rd := &read{done: make(chan struct{})}
 			go func() {
-				_, err := sv.load(c, sl, false)
-				ready <- err
+				_, rd.err = sv.load(c, sl, false)
+				rd.size = len(sl.data)
+				close(rd.done)
 			}()
-			if !send(loaded{c: c, slot: sl, ready: ready}) {
+			reading = append(reading, rd)
+			if !send(loaded{c: c, slot: sl, rd: rd}) {
 				return
 			}
 			continue
@@ -550,6 +587,8 @@ func (sv *server) walk(req request, outside map[cid.Cid]bool, out chan<- loaded,
 			}
 			continue
 		}
+		blocks++
+		bytes += int64(len(sl.data))
 		if !send(loaded{c: c, slot: sl}) {
 			return
 		}
