@@ -23,16 +23,7 @@ import (
 func TestServeMatchesSerialWalk(t *testing.T) {
 	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
-	full := newMem()
-	root, _ := importFile(t, full, 7, 9<<20)
-	part := full.clone()
-	i := 0
-	for c := range full.m {
-		if !c.Equals(root) && i%5 == 0 {
-			delete(part.m, c)
-		}
-		i++
-	}
+	root, part := partialFile(t, 7, 5)
 	newService(t, hs[0], part, nil)
 	req := request{Root: root, Wants: []cid.Cid{root}}
 	body, err := req.encode()
@@ -73,6 +64,23 @@ func TestServeMatchesSerialWalk(t *testing.T) {
 		t.Fatal(err)
 	}
 	str.Reset()
+}
+
+// partialFile imports a 9 MiB file and returns its root and a store that
+// lacks one in every blocks of it besides the root.
+func partialFile(t *testing.T, seed uint64, every int) (cid.Cid, *memBlocks) {
+	t.Helper()
+	full := newMem()
+	root, _ := importFile(t, full, seed, 9<<20)
+	part := full.clone()
+	i := 0
+	for c := range full.m {
+		if !c.Equals(root) && i%every == 0 {
+			delete(part.m, c)
+		}
+		i++
+	}
+	return root, part
 }
 
 // countedBlocks counts the reads of each block.
@@ -133,16 +141,7 @@ func serialWalk(w *bufio.Writer, bs *memBlocks, wants []cid.Cid, maxBytes int64)
 func TestServeLimitsReadNoMore(t *testing.T) {
 	leakcheck.Check(t)
 	_, hs := meshNet(t, 2)
-	full := newMem()
-	root, _ := importFile(t, full, 11, 9<<20)
-	part := full.clone()
-	i := 0
-	for c := range full.m {
-		if !c.Equals(root) && i%7 == 3 {
-			delete(part.m, c)
-		}
-		i++
-	}
+	root, part := partialFile(t, 11, 7)
 	cb := &countedBlocks{memBlocks: part, reads: make(map[cid.Cid]int)}
 	newService(t, hs[0], cb, nil)
 	for _, budget := range []int64{1, 1 << 20, 3<<20 + 1, 5 << 20} {
