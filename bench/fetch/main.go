@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/myconet/myconet/bench/internal/benchdata"
@@ -195,6 +196,10 @@ func run(size int64, nfiles int) error {
 			if err != nil {
 				return err
 			}
+			// What the previous measurement left dirty in the page cache
+			// (a file written buffered) would be written back during this
+			// one: write it out first.
+			syscall.Sync()
 			floor, err := diskFloor(big, work, size)
 			if err != nil {
 				return err
@@ -285,6 +290,7 @@ func getRound(tag, bin, work string, s *sender, size int64, nfiles int, sha, tcp
 	}
 	defer b.stop()
 	out := filepath.Join(b.home, "big.out")
+	syscall.Sync() // as before the disk floor
 	stopProfiles := profile(s.daemon, b)
 	aCPU, bCPU := s.cpu(), b.cpu()
 	aWait, bWait, pressure := s.runDelay(), b.runDelay(), cpuPressure()
@@ -342,6 +348,7 @@ func fetchOnly(tag, bin, work string, s *sender, size int64, sha float64) error 
 		return err
 	}
 	defer b.stop()
+	syscall.Sync() // as before the disk floor
 	aCPU, bCPU := s.cpu(), b.cpu()
 	start := time.Now()
 	if _, err := b.run("site", "get", s.big); err != nil {
