@@ -133,7 +133,18 @@ func (db *DB) NewBatch(opts BatchOptions) (*Batch, error) {
 // so the caller must not modify data afterwards. Blocks already present are
 // skipped. Put flushes every ~16 MiB; it returns ErrQuota when that write
 // would exceed the quota, after which the caller should Abort.
-func (b *Batch) Put(c cid.Cid, data []byte) error {
+func (b *Batch) Put(c cid.Cid, data []byte) error { return b.put(c, data, 0, false) }
+
+// PutSum is Put with the CRC-32C (Castagnoli) of data already computed by
+// the caller, who hashed data moments ago and still had it in cache: a
+// large block's index entry records it (see blobSumTag) without the store
+// reading data again. A wrong sum is not detected here; reads of the block
+// then fail with ErrCorrupt.
+func (b *Batch) PutSum(c cid.Cid, data []byte, crc32c uint32) error {
+	return b.put(c, data, crc32c, true)
+}
+
+func (b *Batch) put(c cid.Cid, data []byte, sum uint32, haveSum bool) error {
 	if !c.Defined() {
 		return errors.New("store: put: undefined CID")
 	}
@@ -146,10 +157,13 @@ func (b *Batch) Put(c cid.Cid, data []byte) error {
 		}
 		if !has {
 			p = pendingBlock{Block: Block{CID: c}, loc: b.db.blobs.reserve(len(data)), inBlob: true}
-			// On the caller's goroutine, while its hashing left data in
-			// the CPU cache: on the writer's, add spent 0.1-0.2 CPU-s
-			// more per GiB and ran 3% slower (bench/addget, alternating).
-			p.loc.sum, p.loc.hasSum = blobSum(data), true
+			// On the caller's goroutine rather than the writer's, where
+			// add spent 0.1-0.2 CPU-s more per GiB (bench/addget,
+			// alternating); PutSum spares even this pass.
+			if !haveSum {
+				sum = blobSum(data)
+			}
+			p.loc.sum, p.loc.hasSum = sum, true
 		}
 	}
 	b.mu.Lock()

@@ -196,3 +196,43 @@ func TestBlobSumOldEntry(t *testing.T) {
 	s.readsIntact(t, "an old entry")
 	s.flipAndCheck(t, "hash mismatch", false)
 }
+
+// TestPutSum: a sum given with PutSum is the one recorded (reads pass with
+// the right one and fail with a wrong one, the bytes being intact), so the
+// store did not compute its own.
+func TestPutSum(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		skew uint32
+		ok   bool
+	}{{"right sum", 0, true}, {"wrong sum", 1, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			db := openTest(t, store.Config{Path: filepath.Join(t.TempDir(), "store.db")})
+			d := makeDAG(t, []uint64{41}, 1<<20)
+			leaf := d.leaves[0]
+			b, err := db.NewBatch(store.BatchOptions{Expected: d.size()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sum := crc32.Checksum(leaf.Data, crc32.MakeTable(crc32.Castagnoli)) + c.skew
+			if err := b.PutSum(leaf.CID, leaf.Data, sum); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Commit(store.Commit{Blocks: []store.Block{d.root}, Pin: store.Pin{Root: d.root.CID, Reason: store.ReasonLocal, Size: d.size()}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, hasSum, blob, err := store.BlobEntry(db, leaf.CID); err != nil || !blob {
+				t.Skipf("not in a blob file here (%v)", err)
+			} else if !hasSum {
+				t.Fatal("no CRC-32C recorded")
+			}
+			got, err := db.Get(leaf.CID)
+			switch {
+			case c.ok && (err != nil || !bytes.Equal(got, leaf.Data)):
+				t.Fatalf("Get: %v", err)
+			case !c.ok && !errors.Is(err, store.ErrCorrupt):
+				t.Fatalf("Get with a wrong recorded sum: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}

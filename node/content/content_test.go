@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -311,5 +312,62 @@ func TestReadChunkSizeHints(t *testing.T) {
 		if !bytes.Equal(got, data) {
 			t.Fatalf("hint %d: chunks do not reassemble the input", hint)
 		}
+	}
+}
+
+// sumSink is a memBlocks that records the CRC-32C PutSum brings.
+type sumSink struct {
+	*memBlocks
+	mu   sync.Mutex
+	sums map[cid.Cid]uint32
+}
+
+func (s *sumSink) PutSum(c cid.Cid, data []byte, sum uint32) error {
+	s.mu.Lock()
+	s.sums[c] = sum
+	s.mu.Unlock()
+	return s.memBlocks.Put(c, data)
+}
+
+// TestImportGivesLeafSums: importing into a SumSink hands every raw leaf
+// over with the CRC-32C of its bytes (computed where it was hashed), and
+// the tree still reads back.
+func TestImportGivesLeafSums(t *testing.T) {
+	dir := t.TempDir()
+	data := randBytes(9, 3*ChunkSize+7)
+	writeTree(t, dir, map[string][]byte{"a.bin": data, "b/a-again.bin": data, "b/small.txt": []byte("hi")})
+	s := &sumSink{memBlocks: newMem(), sums: make(map[cid.Cid]uint32)}
+	plan, err := PlanPath(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), s, plan, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaves := 0
+	for c, d := range s.m {
+		if c.Type() != cid.Raw || len(d) < ChunkSize/2 {
+			continue
+		}
+		leaves++
+		sum, ok := s.sums[c]
+		if !ok {
+			t.Errorf("leaf %s came without its CRC-32C", c)
+		} else if want := crc32.Checksum(d, crc32.MakeTable(crc32.Castagnoli)); sum != want {
+			t.Errorf("leaf %s: CRC-32C %08x, want %08x", c, sum, want)
+		}
+	}
+	if leaves != 3 {
+		t.Fatalf("%d full leaves stored, want 3", leaves)
+	}
+	r := NewReader(s.memBlocks)
+	nd, _, err := r.Resolve(context.Background(), res.Root, []string{"b", "a-again.bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := r.WriteFile(context.Background(), nd, &got, nil); err != nil || !bytes.Equal(got.Bytes(), data) {
+		t.Fatalf("the file does not read back: %v", err)
 	}
 }

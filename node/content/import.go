@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -266,7 +267,7 @@ func (im *importer) file(path string) (ipld.Node, error) {
 	spl := newPrefetchSplitter(im.ctx, f, sizeHint, func(n int) {
 		im.bytes.Add(int64(n))
 		im.report()
-	})
+	}, im.w.sums)
 	defer spl.stop()
 	params := helpers.DagBuilderParams{
 		Dagserv:    im.ds,
@@ -376,6 +377,7 @@ func (im *importer) symlink(path string) (ipld.Node, error) {
 // that hashing and storing overlap.
 type writer struct {
 	sink   Sink
+	sums   *leafSums // nil unless sink is a SumSink
 	ch     chan ipld.Node
 	done   chan struct{}
 	errMu  sync.Mutex
@@ -385,8 +387,22 @@ type writer struct {
 
 func newWriter(sink Sink) *writer {
 	w := &writer{sink: sink, ch: make(chan ipld.Node, 8), done: make(chan struct{})}
+	if _, ok := sink.(SumSink); ok {
+		w.sums = &leafSums{m: make(map[string]uint32)}
+	}
 	go w.run()
 	return w
+}
+
+// put hands one block to the sink, with its CRC-32C when a splitter
+// computed it.
+func (w *writer) put(c cid.Cid, data []byte) error {
+	if w.sums != nil {
+		if sum, ok := w.sums.take(c.Hash()); ok {
+			return w.sink.(SumSink).PutSum(c, data, sum)
+		}
+	}
+	return w.sink.Put(c, data)
 }
 
 func (w *writer) run() {
@@ -395,7 +411,7 @@ func (w *writer) run() {
 		if w.failed() != nil {
 			continue // drain
 		}
-		if err := w.sink.Put(nd.Cid(), nd.RawData()); err != nil {
+		if err := w.put(nd.Cid(), nd.RawData()); err != nil {
 			w.errMu.Lock()
 			w.err = err
 			w.errMu.Unlock()
@@ -437,6 +453,7 @@ type prefetchSplitter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	onRead func(int)
+	sums   *leafSums // where the hashing workers leave each chunk's CRC-32C; nil: none
 	err    error
 
 	mu     sync.Mutex
@@ -474,9 +491,9 @@ func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
 	return full, n + m, err
 }
 
-func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRead func(int)) *prefetchSplitter {
+func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRead func(int), sums *leafSums) *prefetchSplitter {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 4), cancel: cancel, onRead: onRead, hashes: make(map[*byte]mh.Multihash)}
+	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 4), cancel: cancel, onRead: onRead, sums: sums, hashes: make(map[*byte]mh.Multihash)}
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk, workers)
 	s.wg.Add(1 + workers)
@@ -486,6 +503,9 @@ func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRea
 			for c := range work {
 				sum := sha256.Sum256(c.data)
 				c.sum, _ = mh.Encode(sum[:], mh.SHA2_256)
+				if s.sums != nil { // while the bytes are in this core's cache
+					s.sums.add(c.sum, crc32.Checksum(c.data, castagnoli))
+				}
 				close(c.done)
 			}
 		}()

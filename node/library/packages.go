@@ -225,6 +225,7 @@ func (s *Service) Add(ctx context.Context, req apitype.AddRequest, progress func
 			progress(apitype.Progress{Bytes: p.Bytes, Total: p.Total, Blocks: p.Blocks, Files: p.Files})
 		}
 	}
+	// The batch takes the leaves' CRC-32C from the importer (content.SumSink).
 	res, err := content.Import(ctx, batch, plan, content.ImportOptions{Hidden: req.Hidden, Progress: onProgress})
 	if err != nil {
 		if errors.Is(err, content.ErrUnreadable) || errors.Is(err, content.ErrSymlink) {
@@ -403,6 +404,8 @@ func (s *Service) Get(ctx context.Context, ref, dest string, progress func(apity
 	}
 	return nil
 }
+
+var _ content.SumSink = (*store.Batch)(nil)
 
 // fileName is the name a single file is added under, kept with its pin (a
 // directory's entries carry their own names; a lone file's root has none).
