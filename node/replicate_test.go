@@ -58,6 +58,24 @@ func holders(net *nodetest.Net, p *published) []int {
 	return out
 }
 
+// orphans reports whether killing the nodes in dead would leave a package
+// with no live copy: neither its publisher nor a holder.
+func orphans(net *nodetest.Net, pkgs []*published, dead []int) bool {
+	live := net.Live()
+	for _, p := range pkgs {
+		left := 0
+		for _, x := range append(holders(net, p), p.publisher) {
+			if slices.Contains(live, x) && !slices.Contains(dead, x) {
+				left++
+			}
+		}
+		if left == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func publish(t *testing.T, net *nodetest.Net, i int, seed uint64, size int) *published {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), fmt.Sprintf("p%d.bin", seed))
@@ -310,7 +328,18 @@ func TestReplicationRepairsAfterChurn(t *testing.T) {
 	const waves = 3
 	per := len(victims) / waves
 	for w := range waves {
-		wave := victims[w*per : (w+1)*per]
+		// A victim whose death, with the wave's others, would leave some
+		// package without a live copy is spared: that package is gone, no
+		// repair can bring it back. (Which nodes hold a package after a
+		// repair depends on timing; once in CI a wave took all three.)
+		var wave []int
+		for _, v := range victims[w*per : (w+1)*per] {
+			if orphans(net, pkgs, append(slices.Clone(wave), v)) {
+				t.Logf("wave %d spares node %d: it holds the last live copies of a package", w+1, v)
+				continue
+			}
+			wave = append(wave, v)
+		}
 		hit := 0
 		for _, p := range pkgs {
 			for _, x := range append(holders(net, p), p.publisher) {
