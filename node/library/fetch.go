@@ -395,8 +395,10 @@ type asyncSink struct {
 }
 
 type asyncBlock struct {
-	c    cid.Cid
-	data []byte
+	c      cid.Cid
+	data   []byte
+	sum    uint32 // the CRC-32C of data, if hasSum
+	hasSum bool
 }
 
 // asyncQueue bounds the blocks waiting for the writer (1 MiB chunks: ~32 MiB).
@@ -410,7 +412,11 @@ func newAsyncSink(b *store.Batch, arr *arrivals) *asyncSink {
 			if s.failed() != nil {
 				continue // drain
 			}
-			if err := b.Put(blk.c, blk.data); err != nil {
+			put := b.Put
+			if blk.hasSum {
+				put = func(c cid.Cid, data []byte) error { return b.PutSum(c, data, blk.sum) }
+			}
+			if err := put(blk.c, blk.data); err != nil {
 				s.mu.Lock()
 				s.err = err
 				s.mu.Unlock()
@@ -427,14 +433,24 @@ func (s *asyncSink) failed() error {
 }
 
 // Put queues a block; it reports the writer's first error, if any.
-func (s *asyncSink) Put(c cid.Cid, data []byte) error {
+func (s *asyncSink) Put(c cid.Cid, data []byte) error { return s.put(asyncBlock{c: c, data: data}) }
+
+// PutSum is Put with the block's CRC-32C, which the fetch computed while
+// the bytes were in cache (retrieval.SumSink).
+func (s *asyncSink) PutSum(c cid.Cid, data []byte, sum uint32) error {
+	return s.put(asyncBlock{c: c, data: data, sum: sum, hasSum: true})
+}
+
+func (s *asyncSink) put(blk asyncBlock) error {
 	if err := s.failed(); err != nil {
 		return err
 	}
-	s.arr.offer(c, data)
-	s.ch <- asyncBlock{c, data}
+	s.arr.offer(blk.c, blk.data)
+	s.ch <- blk
 	return nil
 }
+
+var _ retrieval.SumSink = (*asyncSink)(nil)
 
 // close waits until every queued block reached the batch.
 func (s *asyncSink) close() error {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"slices"
@@ -690,5 +691,39 @@ func TestProviderReconnects(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, sink, root), data) {
 		t.Fatal("fetched file differs")
+	}
+}
+
+// sumMem is a memBlocks that takes CRC-32Cs (SumSink) and records them.
+type sumMem struct {
+	*memBlocks
+	sums map[cid.Cid]uint32 // Fetch calls the sink from one goroutine at a time
+}
+
+func (s *sumMem) PutSum(c cid.Cid, data []byte, sum uint32) error {
+	s.sums[c] = sum
+	return s.memBlocks.Put(c, data)
+}
+
+// TestFetchGivesSums: a SumSink gets every block with the CRC-32C of its
+// bytes.
+func TestFetchGivesSums(t *testing.T) {
+	leakcheck.Check(t)
+	_, hs := meshNet(t, 2)
+	prov := newMem()
+	root, _ := importFile(t, prov, 3, 3<<20+99)
+	newService(t, hs[0], prov, nil)
+	req := newService(t, hs[1], nil, nil)
+	sink := &sumMem{memBlocks: newMem(), sums: make(map[cid.Cid]uint32)}
+	if _, err := req.Fetch(context.Background(), root, sink, FetchOptions{Providers: []peer.ID{hs[0].ID()}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.sums) != sink.Len() || sink.Len() != len(dagBlocks(t, prov, root)) {
+		t.Fatalf("%d sums for %d blocks", len(sink.sums), sink.Len())
+	}
+	for c, d := range sink.m {
+		if want := crc32.Checksum(d, crc32.MakeTable(crc32.Castagnoli)); sink.sums[c] != want {
+			t.Errorf("block %s: CRC-32C %08x, want %08x", c, sink.sums[c], want)
+		}
 	}
 }

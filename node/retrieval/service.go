@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
 	"sync"
@@ -38,6 +39,18 @@ type BlockReader interface {
 type Sink interface {
 	Put(c cid.Cid, data []byte) error
 }
+
+// SumSink is a Sink that also takes a block's CRC-32C (Castagnoli), which
+// the fetch computes right after the block's hash check, while its bytes
+// are in cache (the store records one for each large block; see
+// content.SumSink).
+type SumSink interface {
+	Sink
+	PutSum(c cid.Cid, data []byte, crc32c uint32) error
+}
+
+// castagnoli is the CRC-32C table.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // LinksFunc returns the CIDs a verified block links to. It must be safe for
 // concurrent use and must not keep data.

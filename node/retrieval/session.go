@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"hash/crc32"
 	"sync/atomic"
 	"time"
 
@@ -220,9 +221,19 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 		return nil
 	}
 
+	ss, withSum := f.sink.(SumSink)
+	var sum uint32
+	if withSum {
+		sum = crc32.Checksum(data, castagnoli) // just hashed: in cache
+	}
 	f.sinkMu.Lock()
 	defer f.sinkMu.Unlock()
-	if err := f.sink.Put(c, data); err != nil {
+	if withSum {
+		err = ss.PutSum(c, data, sum)
+	} else {
+		err = f.sink.Put(c, data)
+	}
+	if err != nil {
 		f.mu.Lock()
 		f.failLocked(fmt.Errorf("write block %s: %w", c, err))
 		f.mu.Unlock()
