@@ -82,6 +82,12 @@ func startDaemon(bin, home, api string) (*daemon, error) {
 	d := &daemon{home: home, bin: bin}
 	d.cmd = exec.Command(bin, "daemon", "--listen", "/ip4/127.0.0.1/tcp/0", "--api", api, "--gateway", "none", "--no-tun")
 	d.cmd.Env = append(os.Environ(), "MYCONET_HOME="+home)
+	logFile, err := os.Create(home + ".log") // beside the home, which the daemon creates
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close() // the child has its own descriptor
+	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	if err := d.cmd.Start(); err != nil {
 		return nil, err
 	}
@@ -375,7 +381,7 @@ func streamRound(tag, bin, work string, s *sender, size int64) error {
 	seek, err := b.catTimed(s.big, fmt.Sprintf("bytes=%d-%d", off, off+1<<20-1), 1<<20)
 	b.stop()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w\nreceiver's warnings:\n%s\nsender's warnings:\n%s", err, b.warnings(), s.warnings())
 	}
 	b, err = receiver(bin, work, s)
 	if err != nil {
@@ -384,11 +390,26 @@ func streamRound(tag, bin, work string, s *sender, size int64) error {
 	first, err := b.catTimed(s.big, "", 1)
 	b.stop()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w\nreceiver's warnings:\n%s\nsender's warnings:\n%s", err, b.warnings(), s.warnings())
 	}
 	fmt.Printf("%s remote %d MiB file: first byte of cat %.3f s; Range of 1 MiB at %d MiB answered in %.3f s\n",
 		tag, size>>20, first.Seconds(), off>>20, seek.Seconds())
 	return nil
+}
+
+// warnings returns the last warnings and errors in the daemon's log.
+func (d *daemon) warnings() string {
+	data, err := os.ReadFile(d.home + ".log")
+	if err != nil {
+		return "  (no log: " + err.Error() + ")"
+	}
+	var out []string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.Contains(l, "level=WARN") || strings.Contains(l, "level=ERROR") {
+			out = append(out, "  "+l)
+		}
+	}
+	return strings.Join(out[max(0, len(out)-15):], "\n")
 }
 
 // catTimed asks the daemon's API for the file ref names (with a Range
