@@ -52,7 +52,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/myconet/myconet/metadata"
@@ -339,7 +338,7 @@ func (g *gateway) serveFile(w http.ResponseWriter, r *http.Request, ref string) 
 	if cd := mime.FormatMediaType("inline", map[string]string{"filename": st.Name}); st.Name != "" && cd != "" {
 		hd.Set("Content-Disposition", cd) // "Save as" offers the file's own name
 	}
-	http.ServeContent(w, r, st.Name, time.Time{}, f)
+	httpx.ServeContent(w, r, st.Name, f, func(w http.ResponseWriter, err error) { g.errorPage(w, r, err) })
 }
 
 var listingTmpl = template.Must(template.New("listing").Parse(`<!DOCTYPE html>

@@ -131,7 +131,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, f io.ReadSeeker, st apity
 	if st.CID.Defined() {
 		w.Header().Set("Etag", `"`+st.CID.String()+`"`)
 	}
-	http.ServeContent(w, r, "", time.Time{}, f)
+	httpx.ServeContent(w, r, "", f, writeError)
 }
 
 // stream answers with the bytes fn writes. An error before the first byte is

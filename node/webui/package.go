@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/myconet/myconet/node/apitype"
+	"github.com/myconet/myconet/node/httpx"
 )
 
 const (
@@ -433,7 +434,10 @@ func (u *UI) raw(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "not a file", http.StatusBadRequest)
 			return
 		}
-		http.ServeContent(w, r, "", time.Time{}, f)
+		httpx.ServeContent(w, r, "", f, func(w http.ResponseWriter, err error) {
+			w.Header().Del("Content-Type")
+			http.Error(w, errorMsg(err), statusOf(err))
+		})
 		return
 	}
 	if err := u.api.Cat(r.Context(), ref, w); err != nil {
