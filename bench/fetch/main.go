@@ -49,6 +49,7 @@ func main() {
 	flag.IntVar(&profileSeconds, "profile-seconds", 3, "length of the -profile window, from the start of the large transfer")
 	flag.StringVar(&profileKind, "profile-kind", "profile", "with -profile: `profile` (CPU, a.pprof) or trace (runtime/trace for off-CPU views, a.trace: go tool trace -pprof=sync|net|syscall|sched)")
 	flag.IntVar(&rounds, "rounds", 1, "rounds; each round runs every binary in turn")
+	flag.StringVar(&senderDir, "sender-dir", "", "put the senders' homes under `DIR` (another disk, or /dev/shm), so that the two daemons do not share one disk as two machines would not (default: beside the receivers')")
 	flag.StringVar(&binList, "bin", "", "comma-separated myconet `binaries` to compare, alternately (default: build ./cmd/myconet)")
 	flag.StringVar(&mode, "mode", "all", "what to measure: get (the big file and the small files), stream (first byte, Range seek), or all")
 	flag.Parse()
@@ -161,7 +162,16 @@ func run(size int64, nfiles int) error {
 	// One sender per binary, holding both packages for every round.
 	senders := make([]*sender, len(bins))
 	for i, bin := range bins {
-		a, err := startDaemon(bin, filepath.Join(work, fmt.Sprintf("a%d", i)), "127.0.0.1:0")
+		aHome := filepath.Join(work, fmt.Sprintf("a%d", i))
+		if senderDir != "" {
+			d, err := os.MkdirTemp(senderDir, "myconet-fetchbench-sender-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(d)
+			aHome = filepath.Join(d, "a")
+		}
+		a, err := startDaemon(bin, aHome, "127.0.0.1:0")
 		if err != nil {
 			return err
 		}
@@ -229,9 +239,10 @@ func run(size int64, nfiles int) error {
 
 // Flags of the rounds.
 var (
-	rounds  int
-	binList string
-	mode    string
+	rounds    int
+	binList   string
+	mode      string
+	senderDir string
 )
 
 // binaries returns the myconet binaries to compare: -bin's, or one built
