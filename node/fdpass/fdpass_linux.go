@@ -29,9 +29,10 @@ func Listen(path string, mode os.FileMode) (net.Listener, error) {
 			return nil, fmt.Errorf("fdpass: remove stale %s: %w", path, err)
 		}
 	}
-	// The socket gets the umask's mode until the chmod below; the node's
-	// home (0700, or 0750 for the operator group) keeps others out
-	// meanwhile.
+	// The socket gets the umask's mode until the chmod below. Others are
+	// out meanwhile: the node's home is 0700 (0750 for the operator group),
+	// and connecting takes write permission on the socket, which a usual
+	// umask (022) does not give them.
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("fdpass: %w", err)
