@@ -27,6 +27,10 @@ func serve(t *testing.T) string {
 	srv := &http.Server{
 		ConnContext: fdpass.ConnContext,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Read the whole request first, as the API does (its ref is in
+			// the body): a server that answers and closes while the client
+			// still writes fails the client's write with EPIPE.
+			io.Copy(io.Discard, r.Body)
 			f := fdpass.FromContext(r.Context())
 			if f == nil {
 				http.Error(w, fdpass.ErrNoFile.Error(), http.StatusBadRequest)
