@@ -60,7 +60,11 @@ stream with one top directory (myconet get MRI -o - | tar x).`,
 					return fmt.Errorf("%s: already exists", dest)
 				}
 				bar := c.newProgress("get")
+				// A second Ctrl-C ends the process at once: it removes the
+				// partial file (or tree) first, as the first one does.
+				c.onKill(func() { os.RemoveAll(dest) })
 				err = api.Get(ctx, args[0], dest, bar.callback())
+				c.onKill(nil)
 				bar.done()
 				if err != nil {
 					return err

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -62,6 +63,21 @@ type cli struct {
 	// daemon opens the API of a running daemon only (commands that need the
 	// network); nil means connectDaemon. A field for tests.
 	daemon func(ctx context.Context, home string) (apitype.API, func(), error)
+	// exit ends the process on a second signal; nil means os.Exit. A field
+	// for tests.
+	exit func(code int)
+	// undoMu guards undo: what a second signal, which ends the process at
+	// once, undoes first (the partial file of a get). See onKill.
+	undoMu sync.Mutex
+	undo   func()
+}
+
+// onKill sets what a second signal undoes before it ends the process, or
+// clears it (nil).
+func (c *cli) onKill(fn func()) {
+	c.undoMu.Lock()
+	c.undo = fn
+	c.undoMu.Unlock()
 }
 
 // run is main without the process: it returns the exit status.
@@ -150,7 +166,16 @@ func (c *cli) notifySignals() (context.Context, func() os.Signal, func()) {
 		select {
 		case sig := <-sigc:
 			fmt.Fprintln(c.stderr, "myconet: interrupted again: stopping now")
-			os.Exit(exitSignal + int(sig.(syscall.Signal)))
+			c.undoMu.Lock() // held: a command that ends meanwhile keeps its undo set
+			if c.undo != nil {
+				c.undo()
+			}
+			exit := c.exit
+			if exit == nil {
+				exit = os.Exit
+			}
+			exit(exitSignal + int(sig.(syscall.Signal)))
+			c.undoMu.Unlock() // reached only with a test's exit
 		case <-done:
 		}
 	}()
