@@ -1,19 +1,20 @@
 package store
 
 import (
+	"github.com/myconet/myconet/internal/crc32c"
+	"github.com/myconet/myconet/internal/directio"
+
 	"bytes"
 	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"math"
 	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 )
 
 // Large blocks live in a blob file beside the bbolt file (<path>.blob), and
@@ -83,8 +84,8 @@ type blobFile struct {
 // the blob file.
 const blobThreshold = 64 << 10
 
-// blobAlign is the alignment of blob ranges.
-const blobAlign = 4096
+// blobAlign is the alignment of blob ranges: direct I/O's.
+const blobAlign = directio.Align
 
 // blobTag starts an index value that points into the blob file (a
 // sequence-form value starts with the high byte of a sequence number, 0):
@@ -103,11 +104,8 @@ const blobTag = 0xb1
 // every block.
 const blobSumTag = 0xb2
 
-// castagnoli is the CRC-32C table (hardware accelerated on amd64 and arm64).
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
 // blobSum is the CRC-32C of a blob block's bytes.
-func blobSum(data []byte) uint32 { return crc32.Checksum(data, castagnoli) }
+func blobSum(data []byte) uint32 { return crc32c.Sum(data) }
 
 type hole struct {
 	epoch     uint64
@@ -284,7 +282,7 @@ func (b *blobFile) writeDirect(data []byte, off int64) bool {
 	n := int(alignUp(int64(len(data))))
 	buf := data
 	var pooled *[]byte
-	if len(data) != n || !isAligned(data) {
+	if len(data) != n || !directio.IsAligned(data) {
 		pooled = alignedBuf(n)
 		buf = (*pooled)[:n]
 		copy(buf, data)
@@ -312,21 +310,8 @@ func alignedBuf(n int) *[]byte {
 	if p, ok := alignedBufs.Get().(*[]byte); ok && cap(*p) >= n {
 		return p
 	}
-	buf := alignedSlice(n)
+	buf := directio.Bytes(n)
 	return &buf
-}
-
-// alignedSlice returns a new slice of n bytes that starts on a blobAlign
-// boundary.
-func alignedSlice(n int) []byte {
-	raw := make([]byte, n+blobAlign)
-	skip := int(-uintptr(unsafe.Pointer(unsafe.SliceData(raw))) & (blobAlign - 1))
-	return raw[skip : skip+n : skip+n]
-}
-
-// isAligned reports whether b starts on a blobAlign boundary.
-func isAligned(b []byte) bool {
-	return uintptr(unsafe.Pointer(unsafe.SliceData(b)))%blobAlign == 0
 }
 
 // release gives back ranges that were written but never indexed: nobody can
@@ -372,8 +357,8 @@ func (b *blobFile) read(l blobLoc, buf []byte) ([]byte, error) {
 // the error, if it is not O_DIRECT's).
 func (b *blobFile) readDirect(d *os.File, l blobLoc, buf []byte) ([]byte, bool) {
 	n := int(alignUp(int64(l.size)))
-	if cap(buf) < n || !isAligned(buf) {
-		buf = alignedSlice(n)
+	if cap(buf) < n || !directio.IsAligned(buf) {
+		buf = directio.Bytes(n)
 	}
 	got, err := d.ReadAt(buf[:n], l.off)
 	if got >= l.size { // the last range may end at the end of the file

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"github.com/myconet/myconet/internal/directio"
+
 	"bytes"
 	"context"
 	"encoding/binary"
@@ -444,7 +446,7 @@ func TestBlobReadsDirectAndBuffered(t *testing.T) {
 			d := b.directRead.Swap(nil)
 			d.Close()
 		}
-		for _, scratch := range [][]byte{nil, alignedSlice(1 << 20), unaligned} {
+		for _, scratch := range [][]byte{nil, directio.Bytes(1 << 20), unaligned} {
 			for _, c := range []struct {
 				l    blobLoc
 				want []byte

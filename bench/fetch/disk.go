@@ -1,13 +1,14 @@
 package main
 
 import (
+	"github.com/myconet/myconet/internal/directio"
+
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -40,19 +41,13 @@ func diskFloor(big, work string, size int64) (time.Duration, error) {
 
 const floorChunk = 4 << 20
 
-func alignedChunk() []byte {
-	b := make([]byte, floorChunk+4096)
-	a := int(uintptr(unsafe.Pointer(&b[0])) & 4095)
-	return b[4096-a : 4096-a+floorChunk]
-}
-
 func directRead(p string) error {
 	f, err := os.OpenFile(p, os.O_RDONLY|unix.O_DIRECT, 0)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	buf := alignedChunk()
+	buf := directio.Bytes(floorChunk)
 	for {
 		_, err := f.Read(buf)
 		if err == io.EOF {
@@ -69,7 +64,7 @@ func directWrite(p string, size int64) error {
 	if err != nil {
 		return err
 	}
-	buf := alignedChunk()
+	buf := directio.Bytes(floorChunk)
 	for i := range buf {
 		buf[i] = byte(i * 7)
 	}

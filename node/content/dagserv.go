@@ -9,7 +9,6 @@ package content
 import (
 	"context"
 	"fmt"
-	"hash/crc32"
 	"sync"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
@@ -36,7 +35,7 @@ type Sink interface {
 }
 
 // SumSink is a Sink that also takes, with a block, the CRC-32C
-// (Castagnoli) of its bytes: the store records one for each large block and
+// (Castagnoli, internal/crc32c) of its bytes: the store records one for each large block and
 // checks it on reads. The importer computes it for raw leaves where it
 // hashes them, while the bytes are in that core's cache; computed later by
 // the store, on bytes gone cold, it was 12% of add's CPU.
@@ -44,9 +43,6 @@ type SumSink interface {
 	Sink
 	PutSum(c cid.Cid, data []byte, crc32c uint32) error
 }
-
-// castagnoli is the CRC-32C table.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // leafSums holds the CRC-32C of the chunks the splitters hashed, by their
 // multihash, until the writer hands their blocks to the sink. Keyed by

@@ -1,11 +1,12 @@
 package content
 
 import (
+	"github.com/myconet/myconet/internal/crc32c"
+
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -504,7 +505,7 @@ func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRea
 				sum := sha256.Sum256(c.data)
 				c.sum, _ = mh.Encode(sum[:], mh.SHA2_256)
 				if s.sums != nil { // while the bytes are in this core's cache
-					s.sums.add(c.sum, crc32.Checksum(c.data, castagnoli))
+					s.sums.add(c.sum, crc32c.Sum(c.data))
 				}
 				close(c.done)
 			}

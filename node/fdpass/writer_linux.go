@@ -1,10 +1,11 @@
 package fdpass
 
 import (
+	"github.com/myconet/myconet/internal/directio"
+
 	"errors"
 	"fmt"
 	"os"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,7 +15,7 @@ import (
 const directChunk = 4 << 20
 
 // directAlign is the alignment of direct writes' offsets, sizes and buffers.
-const directAlign = 4096
+const directAlign = directio.Align
 
 // Check reports whether f is something a download may be written into: a
 // regular, empty file open for writing.
@@ -95,7 +96,7 @@ func (w *FileWriter) Write(p []byte) (int, error) {
 	done := 0
 	for done < len(p) {
 		if w.bufs[w.cur] == nil {
-			w.bufs[w.cur] = aligned(directChunk)
+			w.bufs[w.cur] = directio.Bytes(directChunk)
 		}
 		c := copy(w.bufs[w.cur][w.n:], p[done:])
 		w.n += c
@@ -207,14 +208,4 @@ func (w *FileWriter) Close() error {
 	w.n = 0
 	w.direct = false
 	return nil
-}
-
-// aligned returns n bytes whose address is a multiple of directAlign.
-func aligned(n int) []byte {
-	b := make([]byte, n+directAlign)
-	a := int(uintptr(unsafe.Pointer(&b[0])) & (directAlign - 1))
-	if a == 0 {
-		return b[:n]
-	}
-	return b[directAlign-a : directAlign-a+n]
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"io"
 	"log/slog"
 	"sync"
@@ -40,7 +39,7 @@ type Sink interface {
 	Put(c cid.Cid, data []byte) error
 }
 
-// SumSink is a Sink that also takes a block's CRC-32C (Castagnoli), which
+// SumSink is a Sink that also takes a block's CRC-32C (internal/crc32c), which
 // the fetch computes right after the block's hash check, while its bytes
 // are in cache (the store records one for each large block; see
 // content.SumSink).
@@ -48,9 +47,6 @@ type SumSink interface {
 	Sink
 	PutSum(c cid.Cid, data []byte, crc32c uint32) error
 }
-
-// castagnoli is the CRC-32C table.
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // LinksFunc returns the CIDs a verified block links to. It must be safe for
 // concurrent use and must not keep data.

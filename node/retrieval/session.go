@@ -1,10 +1,11 @@
 package retrieval
 
 import (
+	"github.com/myconet/myconet/internal/crc32c"
+
 	"bufio"
 	"context"
 	"fmt"
-	"hash/crc32"
 	"sync/atomic"
 	"time"
 
@@ -224,7 +225,7 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 	ss, withSum := f.sink.(SumSink)
 	var sum uint32
 	if withSum {
-		sum = crc32.Checksum(data, castagnoli) // just hashed: in cache
+		sum = crc32c.Sum(data) // just hashed: in cache
 	}
 	f.sinkMu.Lock()
 	defer f.sinkMu.Unlock()
