@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 
 	"github.com/myconet/myconet/internal/leakcheck"
@@ -26,10 +27,6 @@ func TestServeMatchesSerialWalk(t *testing.T) {
 	root, part := partialFile(t, 7, 5)
 	newService(t, hs[0], part, nil)
 	req := request{Root: root, Wants: []cid.Cid{root}}
-	body, err := req.encode()
-	if err != nil {
-		t.Fatal(err)
-	}
 	var want bytes.Buffer
 	ww := bufio.NewWriter(&want)
 	ww.WriteByte(byte(StatusOK))
@@ -38,17 +35,7 @@ func TestServeMatchesSerialWalk(t *testing.T) {
 	}
 	ww.Flush()
 
-	open := func() network.Stream {
-		str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := str.Write(body); err != nil {
-			t.Fatal(err)
-		}
-		return str
-	}
-	str := open()
+	str := ask(t, hs[1], hs[0], req)
 	got := make([]byte, want.Len())
 	if _, err := io.ReadFull(str, got); err != nil {
 		t.Fatal(err)
@@ -59,11 +46,29 @@ func TestServeMatchesSerialWalk(t *testing.T) {
 	}
 
 	// A requester that goes away after the first bytes.
-	str = open()
+	str = ask(t, hs[1], hs[0], req)
 	if _, err := io.ReadFull(str, make([]byte, 1000)); err != nil {
 		t.Fatal(err)
 	}
 	str.Reset()
+}
+
+// ask opens a stream from one host to the provider on another and sends
+// req on it; the caller reads the answer.
+func ask(t *testing.T, from, to host.Host, req request) network.Stream {
+	t.Helper()
+	body, err := req.encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	str, err := from.NewStream(context.Background(), to.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := str.Write(body); err != nil {
+		t.Fatal(err)
+	}
+	return str
 }
 
 // partialFile imports a 9 MiB file and returns its root and a store that
@@ -147,10 +152,6 @@ func TestServeLimitsReadNoMore(t *testing.T) {
 	newService(t, hs[0], cb, nil)
 	for _, budget := range []int64{1, 1 << 20, 3<<20 + 1, 5 << 20} {
 		req := request{Root: root, Wants: []cid.Cid{root}, MaxBytes: uint64(budget)}
-		body, err := req.encode()
-		if err != nil {
-			t.Fatal(err)
-		}
 		var want bytes.Buffer
 		ww := bufio.NewWriter(&want)
 		ww.WriteByte(byte(StatusOK))
@@ -160,15 +161,9 @@ func TestServeLimitsReadNoMore(t *testing.T) {
 		cb.mu.Lock()
 		clear(cb.reads)
 		cb.mu.Unlock()
-		str, err := hs[1].NewStream(context.Background(), hs[0].ID(), ProtocolID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := str.Write(body); err != nil {
-			t.Fatal(err)
-		}
+		str := ask(t, hs[1], hs[0], req)
 		got := make([]byte, want.Len())
-		_, err = io.ReadFull(str, got)
+		_, err := io.ReadFull(str, got)
 		str.Close()
 		if err != nil {
 			t.Fatal(err)
