@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/myconet/myconet/store"
 )
@@ -234,5 +236,83 @@ func TestPutSum(t *testing.T) {
 				t.Fatalf("Get with a wrong recorded sum: %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// TestPutSumThen: PutSumThen calls done exactly once, and only when the
+// batch reads data no more, on every path: a large block once written to
+// the blob file, a small block and a large block already stored once
+// flushed, and at once when the batch is over. The test overwrites data as
+// soon as done runs, as an importer reusing the buffer does; every block
+// must still read back right.
+func TestPutSumThen(t *testing.T) {
+	db := openTest(t, store.Config{Path: filepath.Join(t.TempDir(), "store.db")})
+	crc := func(b []byte) uint32 { return crc32.Checksum(b, crc32.MakeTable(crc32.Castagnoli)) }
+	held := makeDAG(t, []uint64{51}, 1<<20) // stored before: its leaf is a duplicate
+	addDAG(t, db, held, store.ReasonLocal)
+	d := makeDAG(t, []uint64{52, 53, 54, 55}, 1<<20)
+	small := rawBlock(t, []byte("a small block, kept in memory until the flush"))
+
+	b, err := db.NewBatch(store.BatchOptions{Expected: d.size()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type put struct {
+		blk   store.Block
+		buf   []byte // what PutSumThen was given; overwritten by done
+		calls atomic.Int32
+		done  chan struct{} // closed by the first call
+	}
+	var puts []*put
+	putThen := func(blk store.Block) *put {
+		p := &put{blk: blk, buf: bytes.Clone(blk.Data), done: make(chan struct{})}
+		done := func() {
+			for i := range p.buf {
+				p.buf[i] = 0xa5
+			}
+			if p.calls.Add(1) == 1 {
+				close(p.done)
+			}
+		}
+		if err := b.PutSumThen(blk.CID, p.buf, crc(blk.Data), done); err != nil {
+			t.Fatal(err)
+		}
+		puts = append(puts, p)
+		return p
+	}
+	for _, l := range d.leaves {
+		putThen(l)
+	}
+	dup := putThen(held.leaves[0])
+	sp := putThen(small)
+	// The large new blocks are released once written, without a flush.
+	for _, p := range puts[:len(d.leaves)] {
+		select {
+		case <-p.done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("done not called for %s after its write", p.blk.CID)
+		}
+	}
+	for _, p := range []*put{dup, sp} {
+		if p.calls.Load() != 0 {
+			t.Fatalf("done called for %s before the flush that stores it", p.blk.CID)
+		}
+	}
+	if err := b.Commit(store.Commit{Blocks: []store.Block{d.root}, Pin: store.Pin{Root: d.root.CID, Reason: store.ReasonLocal, Size: d.size()}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range puts {
+		if got := p.calls.Load(); got != 1 {
+			t.Errorf("done called %d times for %s, want once", got, p.blk.CID)
+		}
+		got, err := db.Get(p.blk.CID)
+		if err != nil || !bytes.Equal(got, p.blk.Data) {
+			t.Errorf("%s does not read back after its buffer was reused: %v", p.blk.CID, err)
+		}
+	}
+	// After the batch: refused, and released at once.
+	calls := 0
+	if err := b.PutSumThen(small.CID, small.Data, crc(small.Data), func() { calls++ }); !errors.Is(err, store.ErrBatchDone) || calls != 1 {
+		t.Fatalf("PutSumThen on a finished batch: %v, done called %d times; want ErrBatchDone, once", err, calls)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -61,6 +62,20 @@ func randBytes(seed uint64, n int) []byte {
 		out[i] = byte(r.Uint32())
 	}
 	return out
+}
+
+// importInto imports the directory dir into sink.
+func importInto(t *testing.T, sink Sink, dir string) Result {
+	t.Helper()
+	plan, err := PlanPath(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Import(context.Background(), sink, plan, ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
 
 func importPath(t *testing.T, bs *memBlocks, path string, hidden bool) Result {
@@ -337,14 +352,7 @@ func TestImportGivesLeafSums(t *testing.T) {
 	data := randBytes(9, 3*ChunkSize+7)
 	writeTree(t, dir, map[string][]byte{"a.bin": data, "b/a-again.bin": data, "b/small.txt": []byte("hi")})
 	s := &sumSink{memBlocks: newMem(), sums: make(map[cid.Cid]uint32)}
-	plan, err := PlanPath(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Import(context.Background(), s, plan, ImportOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := importInto(t, s, dir)
 	leaves := 0
 	for c, d := range s.m {
 		if c.Type() != cid.Raw || len(d) < ChunkSize/2 {
@@ -369,5 +377,97 @@ func TestImportGivesLeafSums(t *testing.T) {
 	var got bytes.Buffer
 	if err := r.WriteFile(context.Background(), nd, &got, nil); err != nil || !bytes.Equal(got.Bytes(), data) {
 		t.Fatalf("the file does not read back: %v", err)
+	}
+}
+
+// thenSink is a sumSink that, like the store writing in the background,
+// keeps the bytes of up to hold blocks given with PutSumThen unread, and
+// only verifies and stores each one, and then calls its done, when more
+// come (or at flush). A buffer the importer reused before its done would
+// no longer hash to its CID.
+type thenSink struct {
+	*sumSink
+	hold    int
+	mu      sync.Mutex
+	waiting []heldBlock
+	bufs    map[*byte]bool // the distinct buffers full leaves came in
+	leaves  int
+}
+
+type heldBlock struct {
+	c    cid.Cid
+	data []byte
+	sum  uint32
+	done func()
+}
+
+func (s *thenSink) PutSumThen(c cid.Cid, data []byte, sum uint32, done func()) error {
+	s.mu.Lock()
+	s.waiting = append(s.waiting, heldBlock{c, data, sum, done})
+	s.bufs[&data[0]] = true
+	s.leaves++
+	var out []heldBlock
+	if len(s.waiting) > s.hold {
+		out = s.waiting[:1:1]
+		s.waiting = s.waiting[1:]
+	}
+	s.mu.Unlock()
+	return s.store(out)
+}
+
+func (s *thenSink) store(bs []heldBlock) error {
+	for _, b := range bs {
+		err := s.PutSum(b.c, b.data, b.sum) // verifies
+		b.done()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *thenSink) flush() error {
+	s.mu.Lock()
+	out := s.waiting
+	s.waiting = nil
+	s.mu.Unlock()
+	return s.store(out)
+}
+
+// TestImportReusesChunks: importing into a ThenSink reads chunks into the
+// buffers the sink is done with, never into one it still holds (freed
+// buffers are overwritten, so one reused too early would store bytes that
+// do not match their CID), and every file reads back.
+func TestImportReusesChunks(t *testing.T) {
+	poisonChunks = true
+	defer func() { poisonChunks = false }()
+	dir := t.TempDir()
+	files := map[string][]byte{
+		"big.bin":        randBytes(21, 24*ChunkSize+5),
+		"big-again.bin":  randBytes(21, 24*ChunkSize+5), // the same leaves again
+		"one.bin":        randBytes(22, ChunkSize),
+		"one-plus.bin":   randBytes(23, ChunkSize+1),
+		"small.txt":      []byte("hi"),
+		"d/repeated.bin": bytes.Repeat(randBytes(24, ChunkSize), 6), // one leaf six times
+	}
+	writeTree(t, dir, files)
+	s := &thenSink{sumSink: &sumSink{memBlocks: newMem(), sums: make(map[cid.Cid]uint32)}, hold: 3, bufs: make(map[*byte]bool)}
+	res := importInto(t, s, dir)
+	if err := s.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.bufs) >= s.leaves/2 {
+		t.Errorf("%d full leaves came in %d distinct buffers: chunk buffers are not reused", s.leaves, len(s.bufs))
+	}
+	r := NewReader(s.memBlocks)
+	for name, want := range files {
+		nd, _, err := r.Resolve(context.Background(), res.Root, strings.Split(name, "/"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var got bytes.Buffer
+		if err := r.WriteFile(context.Background(), nd, &got, nil); err != nil || !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("%s does not read back: %v", name, err)
+		}
 	}
 }

@@ -44,6 +44,17 @@ type SumSink interface {
 	PutSum(c cid.Cid, data []byte, crc32c uint32) error
 }
 
+// ThenSink is a SumSink that says when it is done with a block's bytes
+// (store.Batch.PutSumThen): the importer then reads its next chunks into
+// the same buffers. Fresh 1 MiB buffers for every chunk made the garbage
+// collector run ~70 times per GiB added and cost ~0.25 CPU-s per GiB with
+// the zeroing of the new buffers (GODEBUG=gctrace=1; GOGC=400 took add from
+// 1.03–1.07 s to 0.88–0.92 s).
+type ThenSink interface {
+	SumSink
+	PutSumThen(c cid.Cid, data []byte, crc32c uint32, done func()) error
+}
+
 // leafSums holds the CRC-32C of the chunks the splitters hashed, by their
 // multihash, until the writer hands their blocks to the sink. Keyed by
 // content, an entry is right for any block with those bytes.

@@ -268,7 +268,7 @@ func (im *importer) file(path string) (ipld.Node, error) {
 	spl := newPrefetchSplitter(im.ctx, f, sizeHint, func(n int) {
 		im.bytes.Add(int64(n))
 		im.report()
-	}, im.w.sums)
+	}, im.w.sums, im.w.bufs)
 	defer spl.stop()
 	params := helpers.DagBuilderParams{
 		Dagserv:    im.ds,
@@ -378,7 +378,8 @@ func (im *importer) symlink(path string) (ipld.Node, error) {
 // that hashing and storing overlap.
 type writer struct {
 	sink   Sink
-	sums   *leafSums // nil unless sink is a SumSink
+	sums   *leafSums  // nil unless sink is a SumSink
+	bufs   *chunkBufs // nil unless sink is a ThenSink
 	ch     chan ipld.Node
 	done   chan struct{}
 	errMu  sync.Mutex
@@ -391,6 +392,9 @@ func newWriter(sink Sink) *writer {
 	if _, ok := sink.(SumSink); ok {
 		w.sums = &leafSums{m: make(map[string]uint32)}
 	}
+	if _, ok := sink.(ThenSink); ok {
+		w.bufs = &chunkBufs{m: make(map[*byte]struct{})}
+	}
 	go w.run()
 	return w
 }
@@ -400,6 +404,9 @@ func newWriter(sink Sink) *writer {
 func (w *writer) put(c cid.Cid, data []byte) error {
 	if w.sums != nil {
 		if sum, ok := w.sums.take(c.Hash()); ok {
+			if w.bufs.take(data) {
+				return w.sink.(ThenSink).PutSumThen(c, data, sum, func() { putChunk(data) })
+			}
 			return w.sink.(SumSink).PutSum(c, data, sum)
 		}
 	}
@@ -454,7 +461,8 @@ type prefetchSplitter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	onRead func(int)
-	sums   *leafSums // where the hashing workers leave each chunk's CRC-32C; nil: none
+	sums   *leafSums  // where the hashing workers leave each chunk's CRC-32C; nil: none
+	bufs   *chunkBufs // where full chunks are recorded as reusable; nil: none
 	err    error
 
 	mu     sync.Mutex
@@ -478,12 +486,17 @@ func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
 	if remaining >= 0 && remaining+1 < want {
 		want = remaining + 1 // one more byte tells "ends here" from "grew"
 	}
-	buf := make([]byte, want)
+	var buf []byte
+	if want == ChunkSize {
+		buf = getChunk()
+	} else {
+		buf = make([]byte, want)
+	}
 	n, err := io.ReadFull(r, buf)
 	if err != nil || want == ChunkSize {
 		return buf, n, err
 	}
-	full := make([]byte, ChunkSize) // longer than expected: make a full chunk
+	full := getChunk() // longer than expected: make a full chunk
 	copy(full, buf)
 	m, err := io.ReadFull(r, full[n:])
 	if errors.Is(err, io.EOF) {
@@ -492,9 +505,9 @@ func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
 	return full, n + m, err
 }
 
-func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRead func(int), sums *leafSums) *prefetchSplitter {
+func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRead func(int), sums *leafSums, bufs *chunkBufs) *prefetchSplitter {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 4), cancel: cancel, onRead: onRead, sums: sums, hashes: make(map[*byte]mh.Multihash)}
+	s := &prefetchSplitter{ctx: ctx, r: r, out: make(chan *chunk, 4), cancel: cancel, onRead: onRead, sums: sums, bufs: bufs, hashes: make(map[*byte]mh.Multihash)}
 	workers := runtime.GOMAXPROCS(0)
 	work := make(chan *chunk, workers)
 	s.wg.Add(1 + workers)
@@ -523,6 +536,7 @@ func newPrefetchSplitter(ctx context.Context, r io.Reader, sizeHint int64, onRea
 			switch {
 			case err == nil:
 				c.data = buf
+				s.bufs.own(buf)
 			case errors.Is(err, io.ErrUnexpectedEOF):
 				c.data = buf[:n:n]
 			case errors.Is(err, io.EOF):
@@ -628,4 +642,63 @@ func (b *leafBuilder) Sum(data []byte) (cid.Cid, error) {
 
 func (b *leafBuilder) WithCodec(c uint64) cid.Builder {
 	return &leafBuilder{Builder: b.Builder.WithCodec(c), spl: b.spl}
+}
+
+// chunkPool holds ChunkSize buffers a ThenSink is done with.
+var chunkPool sync.Pool
+
+// getChunk returns a ChunkSize buffer, reused if one is free. Its bytes are
+// not zeroed: readChunk overwrites what it returns.
+func getChunk() []byte {
+	if p, ok := chunkPool.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, ChunkSize)
+}
+
+// putChunk makes b, a buffer from getChunk that nothing reads any more,
+// free for reuse.
+func putChunk(b []byte) {
+	if poisonChunks {
+		for i := range b {
+			b[i] = 0xa5
+		}
+	}
+	b = b[:ChunkSize]
+	chunkPool.Put(&b)
+}
+
+// poisonChunks makes putChunk overwrite what it frees, so that a test
+// catches a buffer reused while still read: the block written from it
+// would no longer match its CID.
+var poisonChunks = false
+
+// chunkBufs records the full chunks a splitter read into buffers of its
+// own (from getChunk), so that the writer hands exactly those, once, to a
+// ThenSink for reuse. Methods are no-ops on a nil *chunkBufs.
+type chunkBufs struct {
+	mu sync.Mutex
+	m  map[*byte]struct{}
+}
+
+func (c *chunkBufs) own(b []byte) {
+	if c == nil || len(b) != ChunkSize || cap(b) != ChunkSize {
+		return
+	}
+	c.mu.Lock()
+	c.m[unsafe.SliceData(b)] = struct{}{}
+	c.mu.Unlock()
+}
+
+// take reports whether b is a recorded chunk, and forgets it.
+func (c *chunkBufs) take(b []byte) bool {
+	if c == nil || len(b) != ChunkSize || cap(b) != ChunkSize {
+		return false
+	}
+	p := unsafe.SliceData(b)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.m[p]
+	delete(c.m, p)
+	return ok
 }
