@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	"github.com/myconet/myconet/internal/bufpool"
 )
 
 // memBlocks is an in-memory Blocks and Sink that verifies like the store does.
@@ -439,8 +440,8 @@ func (s *thenSink) flush() error {
 // buffers are overwritten, so one reused too early would store bytes that
 // do not match their CID), and every file reads back.
 func TestImportReusesChunks(t *testing.T) {
-	poisonChunks = true
-	defer func() { poisonChunks = false }()
+	bufpool.Poison = true
+	defer func() { bufpool.Poison = false }()
 	dir := t.TempDir()
 	files := map[string][]byte{
 		"big.bin":        randBytes(21, 24*ChunkSize+5),

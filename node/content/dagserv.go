@@ -28,6 +28,14 @@ type Blocks interface {
 	View(c cid.Cid, fn func(data []byte) error) error
 }
 
+// LendingBlocks is Blocks that can also lend a block's bytes: release (nil
+// when there is nothing to release) says they are read no more, so that
+// their buffer may be reused. A reader that writes each block out and
+// drops it uses GetThen instead of Get.
+type LendingBlocks interface {
+	GetThen(c cid.Cid) (data []byte, release func(), err error)
+}
+
 // Sink receives the blocks of an import. Put may keep data until the sink's
 // next flush; callers must not modify data after Put.
 type Sink interface {

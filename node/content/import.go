@@ -1,6 +1,7 @@
 package content
 
 import (
+	"github.com/myconet/myconet/internal/bufpool"
 	"github.com/myconet/myconet/internal/crc32c"
 
 	"context"
@@ -405,7 +406,7 @@ func (w *writer) put(c cid.Cid, data []byte) error {
 	if w.sums != nil {
 		if sum, ok := w.sums.take(c.Hash()); ok {
 			if w.bufs.take(data) {
-				return w.sink.(ThenSink).PutSumThen(c, data, sum, func() { putChunk(data) })
+				return w.sink.(ThenSink).PutSumThen(c, data, sum, func() { bufpool.Put(data) })
 			}
 			return w.sink.(SumSink).PutSum(c, data, sum)
 		}
@@ -488,7 +489,7 @@ func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
 	}
 	var buf []byte
 	if want == ChunkSize {
-		buf = getChunk()
+		buf = bufpool.Get()
 	} else {
 		buf = make([]byte, want)
 	}
@@ -496,7 +497,7 @@ func readChunk(r io.Reader, remaining int64) ([]byte, int, error) {
 	if err != nil || want == ChunkSize {
 		return buf, n, err
 	}
-	full := getChunk() // longer than expected: make a full chunk
+	full := bufpool.Get() // longer than expected: make a full chunk
 	copy(full, buf)
 	m, err := io.ReadFull(r, full[n:])
 	if errors.Is(err, io.EOF) {
@@ -644,37 +645,8 @@ func (b *leafBuilder) WithCodec(c uint64) cid.Builder {
 	return &leafBuilder{Builder: b.Builder.WithCodec(c), spl: b.spl}
 }
 
-// chunkPool holds ChunkSize buffers a ThenSink is done with.
-var chunkPool sync.Pool
-
-// getChunk returns a ChunkSize buffer, reused if one is free. Its bytes are
-// not zeroed: readChunk overwrites what it returns.
-func getChunk() []byte {
-	if p, ok := chunkPool.Get().(*[]byte); ok {
-		return *p
-	}
-	return make([]byte, ChunkSize)
-}
-
-// putChunk makes b, a buffer from getChunk that nothing reads any more,
-// free for reuse.
-func putChunk(b []byte) {
-	if poisonChunks {
-		for i := range b {
-			b[i] = 0xa5
-		}
-	}
-	b = b[:ChunkSize]
-	chunkPool.Put(&b)
-}
-
-// poisonChunks makes putChunk overwrite what it frees, so that a test
-// catches a buffer reused while still read: the block written from it
-// would no longer match its CID.
-var poisonChunks = false
-
 // chunkBufs records the full chunks a splitter read into buffers of its
-// own (from getChunk), so that the writer hands exactly those, once, to a
+// own (from bufpool.Get), so that the writer hands exactly those, once, to a
 // ThenSink for reuse. Methods are no-ops on a nil *chunkBufs.
 type chunkBufs struct {
 	mu sync.Mutex

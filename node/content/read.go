@@ -248,11 +248,13 @@ func (r *Reader) walkLeaves(ctx context.Context, nd ipld.Node, emit func(leaf) e
 // writer.
 func (r *Reader) streamLeaves(ctx context.Context, walk func(emit func(leaf) error) error, w io.Writer, progress func(int64)) error {
 	type slot struct {
-		lf   leaf
-		data []byte
-		err  error
-		done chan struct{}
+		lf      leaf
+		data    []byte
+		release func() // LendingBlocks': nil if nothing to release
+		err     error
+		done    chan struct{}
 	}
+	lender, lends := r.bs.(LendingBlocks)
 	workers := runtime.GOMAXPROCS(0)
 	window := 2 * workers
 	ctx, cancel := context.WithCancel(ctx)
@@ -265,9 +267,12 @@ func (r *Reader) streamLeaves(ctx context.Context, walk func(emit func(leaf) err
 	for range workers {
 		wg.Go(func() {
 			for s := range next {
-				if s.lf.c.Defined() {
+				switch {
+				case s.lf.c.Defined() && lends:
+					s.data, s.release, s.err = lender.GetThen(s.lf.c)
+				case s.lf.c.Defined():
 					s.data, s.err = r.bs.Get(s.lf.c)
-				} else {
+				default:
 					s.data = s.lf.data
 				}
 				close(s.done)
@@ -308,6 +313,9 @@ func (r *Reader) streamLeaves(ctx context.Context, walk func(emit func(leaf) err
 		}
 		if progress != nil {
 			progress(int64(len(s.data)))
+		}
+		if s.release != nil { // w does not keep s.data (io.Writer)
+			s.release()
 		}
 		s.data = nil // release the buffer
 	}
