@@ -3,6 +3,7 @@ package library
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -45,7 +46,7 @@ const (
 // are safe on a nil *arrivals (no fetch under way): they find nothing.
 type arrivals struct {
 	mu       sync.Mutex
-	blocks   map[cid.Cid][]byte
+	blocks   map[cid.Cid]kept
 	order    []cid.Cid // offer order, for dropping the oldest; may name blocks already taken
 	bytes    int
 	waiters  map[cid.Cid]*waiter
@@ -57,6 +58,37 @@ type arrivals struct {
 	ended    bool          // the fetch ended: nothing more arrives
 }
 
+// kept is a block held for readers, and its share of a pooled buffer (nil
+// if not pooled).
+type kept struct {
+	data []byte
+	sh   *shared
+}
+
+// shared counts the holders of a pooled block's bytes (internal/bufpool):
+// the fetch's store batch and, while it keeps the block, arrivals, then the
+// reader that took it. The last one to let go gives the buffer back. A
+// holder that cannot tell when it is done (a reader that took the block
+// with Get) never lets go: the buffer is then left to the garbage
+// collector, never reused while still read.
+type shared struct {
+	n    atomic.Int32
+	done func()
+}
+
+func newShared(holders int32, done func()) *shared {
+	s := &shared{done: done}
+	s.n.Store(holders)
+	return s
+}
+
+// release lets go of one share; a no-op on nil.
+func (s *shared) release() {
+	if s != nil && s.n.Add(-1) == 0 {
+		s.done()
+	}
+}
+
 // waiter is the readers awaiting one block.
 type waiter struct {
 	ch chan struct{} // closed when the block is offered
@@ -64,7 +96,7 @@ type waiter struct {
 }
 
 func newArrivals() *arrivals {
-	return &arrivals{blocks: map[cid.Cid][]byte{}, waiters: map[cid.Cid]*waiter{},
+	return &arrivals{blocks: map[cid.Cid]kept{}, waiters: map[cid.Cid]*waiter{},
 		room: make(chan struct{}), arrived: make(chan struct{}), created: time.Now()}
 }
 
@@ -84,9 +116,12 @@ func (a *arrivals) unreadFor() time.Duration {
 }
 
 // offer keeps a verified block for readers, if any reader is interested,
-// holding back first while a following reader has yet to make room.
-func (a *arrivals) offer(c cid.Cid, data []byte) {
+// holding back first while a following reader has yet to make room. sh is
+// the block's share for arrivals of a pooled buffer (nil if not pooled):
+// released when the block is not kept, or dropped unread.
+func (a *arrivals) offer(c cid.Cid, data []byte, sh *shared) {
 	if a == nil {
+		sh.release()
 		return
 	}
 	a.mu.Lock()
@@ -103,6 +138,7 @@ func (a *arrivals) offer(c cid.Cid, data []byte) {
 		a.mu.Lock()
 	}
 	if a.ended {
+		sh.release()
 		return
 	}
 	close(a.arrived)
@@ -112,12 +148,14 @@ func (a *arrivals) offer(c cid.Cid, data []byte) {
 		delete(a.waiters, c)
 		close(w.ch)
 	} else if time.Since(a.interest) > interestTTL {
+		sh.release()
 		return
 	}
 	if _, dup := a.blocks[c]; dup {
+		sh.release()
 		return
 	}
-	a.blocks[c] = data
+	a.blocks[c] = kept{data, sh}
 	a.order = append(a.order, c)
 	a.bytes += len(data)
 	for a.bytes > arrivalsMax && len(a.order) > 0 {
@@ -135,31 +173,34 @@ func (a *arrivals) offer(c cid.Cid, data []byte) {
 	}
 }
 
-// drop forgets block c; a.mu is held.
+// drop forgets block c, unread; a.mu is held.
 func (a *arrivals) drop(c cid.Cid) {
-	if d, ok := a.blocks[c]; ok {
-		a.bytes -= len(d)
+	if k, ok := a.blocks[c]; ok {
+		a.bytes -= len(k.data)
 		delete(a.blocks, c)
+		k.sh.release()
 	}
 }
 
-// take returns block c if it has arrived (and forgets it), and records the
+// take returns block c if it has arrived (and forgets it), with the share
+// of its buffer the reader now holds (nil if not pooled), and records the
 // reader's interest.
-func (a *arrivals) take(c cid.Cid) ([]byte, bool) {
+func (a *arrivals) take(c cid.Cid) ([]byte, *shared, bool) {
 	if a == nil {
-		return nil, false
+		return nil, nil, false
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.interest = time.Now()
-	d, ok := a.blocks[c]
+	k, ok := a.blocks[c]
 	if ok {
-		a.drop(c)
+		a.bytes -= len(k.data)
+		delete(a.blocks, c)
 		a.progress = a.interest
 		close(a.room)
 		a.room = make(chan struct{})
 	}
-	return d, ok
+	return k.data, k.sh, ok
 }
 
 // advance records that a following reader read a block elsewhere (the
@@ -173,20 +214,20 @@ func (a *arrivals) advance() {
 	a.mu.Unlock()
 }
 
-// await waits for block c to arrive and takes it. It gives up when no block
-// at all arrived for idle, after max, and at once when the fetch has ended
-// (the store then holds what it fetched).
-func (a *arrivals) await(ctx context.Context, c cid.Cid, idle, max time.Duration) ([]byte, bool) {
+// await waits for block c to arrive and takes it, as take. It gives up when
+// no block at all arrived for idle, after max, and at once when the fetch
+// has ended (the store then holds what it fetched).
+func (a *arrivals) await(ctx context.Context, c cid.Cid, idle, max time.Duration) ([]byte, *shared, bool) {
 	if a == nil {
-		return nil, false
+		return nil, nil, false
 	}
-	if data, ok := a.take(c); ok {
-		return data, true
+	if data, sh, ok := a.take(c); ok {
+		return data, sh, true
 	}
 	a.mu.Lock()
 	if a.ended {
 		a.mu.Unlock()
-		return nil, false
+		return nil, nil, false
 	}
 	w := a.waiters[c]
 	if w == nil {
@@ -236,7 +277,10 @@ func (a *arrivals) end() {
 		close(w.ch)
 		delete(a.waiters, c)
 	}
-	a.blocks, a.order, a.bytes = map[cid.Cid][]byte{}, nil, 0
+	for c := range a.blocks {
+		a.drop(c)
+	}
+	a.order = nil
 	close(a.arrived)
 	a.arrived = make(chan struct{})
 }

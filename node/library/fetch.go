@@ -384,7 +384,10 @@ func (s *Service) providersOrErr(out []peer.ID, root cid.Cid) ([]peer.ID, error)
 // that receiving and verifying the next blocks overlaps the batch's commits
 // (each one a bbolt transaction with fsync), and offers them to readers
 // streaming out of the root meanwhile. Data slices are the fetch's fresh
-// copies, never reused, so queuing and sharing them is safe.
+// copies, which it never touches again, so queuing and sharing them is
+// safe; one the fetch gives with PutSumThen (a pooled buffer) goes back to
+// the pool only once the batch has written it and arrivals and the reader
+// that took it let go (see shared).
 type asyncSink struct {
 	batch *store.Batch
 	arr   *arrivals
@@ -399,6 +402,7 @@ type asyncBlock struct {
 	data   []byte
 	sum    uint32 // the CRC-32C of data, if hasSum
 	hasSum bool
+	sh     *shared // the batch's share of a pooled buffer, or nil
 }
 
 // asyncQueue bounds the blocks waiting for the writer (1 MiB chunks: ~32 MiB).
@@ -410,10 +414,14 @@ func newAsyncSink(b *store.Batch, arr *arrivals) *asyncSink {
 		defer close(s.done)
 		for blk := range s.ch {
 			if s.failed() != nil {
+				blk.sh.release()
 				continue // drain
 			}
 			put := b.Put
-			if blk.hasSum {
+			switch {
+			case blk.sh != nil:
+				put = func(c cid.Cid, data []byte) error { return b.PutSumThen(c, data, blk.sum, blk.sh.release) }
+			case blk.hasSum:
 				put = func(c cid.Cid, data []byte) error { return b.PutSum(c, data, blk.sum) }
 			}
 			if err := put(blk.c, blk.data); err != nil {
@@ -433,24 +441,37 @@ func (s *asyncSink) failed() error {
 }
 
 // Put queues a block; it reports the writer's first error, if any.
-func (s *asyncSink) Put(c cid.Cid, data []byte) error { return s.put(asyncBlock{c: c, data: data}) }
+func (s *asyncSink) Put(c cid.Cid, data []byte) error {
+	return s.put(asyncBlock{c: c, data: data}, nil)
+}
 
 // PutSum is Put with the block's CRC-32C, which the fetch computed while
 // the bytes were in cache (retrieval.SumSink).
 func (s *asyncSink) PutSum(c cid.Cid, data []byte, sum uint32) error {
-	return s.put(asyncBlock{c: c, data: data, sum: sum, hasSum: true})
+	return s.put(asyncBlock{c: c, data: data, sum: sum, hasSum: true}, nil)
 }
 
-func (s *asyncSink) put(blk asyncBlock) error {
+// PutSumThen is PutSum for a pooled buffer, given back with done once the
+// batch, arrivals and any reader are done with it (retrieval.ThenSink).
+func (s *asyncSink) PutSumThen(c cid.Cid, data []byte, sum uint32, done func()) error {
+	sh := newShared(2, done)
+	return s.put(asyncBlock{c: c, data: data, sum: sum, hasSum: true, sh: sh}, sh)
+}
+
+// put offers blk to arrivals, with arr (a share of its buffer, or nil), and
+// queues it for the batch.
+func (s *asyncSink) put(blk asyncBlock, arr *shared) error {
 	if err := s.failed(); err != nil {
+		arr.release()
+		blk.sh.release()
 		return err
 	}
-	s.arr.offer(blk.c, blk.data)
+	s.arr.offer(blk.c, blk.data, arr)
 	s.ch <- blk
 	return nil
 }
 
-var _ retrieval.SumSink = (*asyncSink)(nil)
+var _ retrieval.ThenSink = (*asyncSink)(nil)
 
 // close waits until every queued block reached the batch.
 func (s *asyncSink) close() error {

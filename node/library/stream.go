@@ -114,17 +114,36 @@ func (s *Service) fetchWhileRead(ctx context.Context, root cid.Cid) {
 // under a provider's sessions per peer (8) with room for whole fetches.
 const maxStreamFetches = 4
 
-// Get implements content.Blocks.
+// Get implements content.Blocks. A block taken from arrivals is the
+// caller's to keep: its buffer, if pooled, is never reused.
 func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
+	data, _, err := rb.lend(c)
+	return data, err
+}
+
+// GetThen implements content.LendingBlocks: Get, with a release func
+// (nil if there is nothing to release) to call once data is read no more,
+// which lets a pooled buffer be reused.
+func (rb *remoteBlocks) GetThen(c cid.Cid) ([]byte, func(), error) {
+	data, sh, err := rb.lend(c)
+	if sh == nil {
+		return data, nil, err
+	}
+	return data, sh.release, err
+}
+
+// lend returns block c, from arrivals, the store or the providers, with
+// the reader's share of its buffer if pooled.
+func (rb *remoteBlocks) lend(c cid.Cid) ([]byte, *shared, error) {
 	arr := rb.s.arrivalsOf(rb.root)
-	if data, ok := arr.take(c); ok {
+	if data, sh, ok := arr.take(c); ok {
 		rb.trailing.Store(true)
-		return data, nil
+		return data, sh, nil
 	}
 	data, err := rb.s.db.Get(c)
 	if !errors.Is(err, store.ErrNotFound) {
 		rb.behind(arr, err)
-		return data, err
+		return data, nil, err
 	}
 	return rb.missing(arr, c)
 }
@@ -132,8 +151,9 @@ func (rb *remoteBlocks) Get(c cid.Cid) ([]byte, error) {
 // View implements content.Blocks.
 func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
 	arr := rb.s.arrivalsOf(rb.root)
-	if data, ok := arr.take(c); ok {
+	if data, sh, ok := arr.take(c); ok {
 		rb.trailing.Store(true)
+		defer sh.release()
 		return fn(data)
 	}
 	err := rb.s.db.View(c, fn)
@@ -141,10 +161,11 @@ func (rb *remoteBlocks) View(c cid.Cid, fn func(data []byte) error) error {
 		rb.behind(arr, err)
 		return err
 	}
-	data, err := rb.missing(arr, c)
+	data, sh, err := rb.missing(arr, c)
 	if err != nil {
 		return err
 	}
+	defer sh.release()
 	return fn(data)
 }
 
@@ -159,14 +180,15 @@ func (rb *remoteBlocks) behind(arr *arrivals, err error) {
 // missing brings block c, in neither the store nor arr: a reader trailing
 // the whole fetch waits a moment for it to arrive there; otherwise, or if
 // it does not come, the reader fetches it on its own.
-func (rb *remoteBlocks) missing(arr *arrivals, c cid.Cid) ([]byte, error) {
+func (rb *remoteBlocks) missing(arr *arrivals, c cid.Cid) ([]byte, *shared, error) {
 	if arr != nil && rb.following() {
-		if data, ok := arr.await(rb.ctx, c, arrivalWait, arrivalMaxWait); ok {
-			return data, nil
+		if data, sh, ok := arr.await(rb.ctx, c, arrivalWait, arrivalMaxWait); ok {
+			return data, sh, nil
 		}
 		rb.trailing.Store(false)
 	}
-	return rb.fetch(c)
+	data, err := rb.fetch(c)
+	return data, nil, err
 }
 
 // fetch brings block c (below root) from the providers and keeps it. It
@@ -250,3 +272,5 @@ func (s *Service) hasBlock(c cid.Cid) bool {
 	ok, _ := s.db.Has(c)
 	return ok
 }
+
+var _ content.LendingBlocks = (*remoteBlocks)(nil)

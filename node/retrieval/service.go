@@ -48,6 +48,16 @@ type SumSink interface {
 	PutSum(c cid.Cid, data []byte, crc32c uint32) error
 }
 
+// ThenSink is a SumSink that says when it is done with a block's bytes
+// (library's fetch sink, over store.Batch.PutSumThen): Fetch then reads
+// later blocks into the same buffers (internal/bufpool) instead of fresh
+// ones. It must call done exactly once, whatever PutSumThen returns, and
+// only when nothing reads data any more.
+type ThenSink interface {
+	SumSink
+	PutSumThen(c cid.Cid, data []byte, crc32c uint32, done func()) error
+}
+
 // LinksFunc returns the CIDs a verified block links to. It must be safe for
 // concurrent use and must not keep data.
 type LinksFunc func(c cid.Cid, data []byte) ([]cid.Cid, error)

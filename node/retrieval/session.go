@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"github.com/myconet/myconet/internal/bufpool"
 	"github.com/myconet/myconet/internal/crc32c"
 
 	"bufio"
@@ -139,16 +140,25 @@ func (ex *exchange) run(br *bufio.Reader, bw *bufio.Writer) (started bool, err e
 			}
 			ex.missing[fr.CID] = true
 		case frameBlock:
-			if err := ex.block(fr.CID, fr.Data); err != nil {
+			if err := ex.block(fr.CID, fr.Data, fr.Pooled); err != nil {
 				return true, err
 			}
 		}
 	}
 }
 
-// block verifies one received block and delivers it.
-func (ex *exchange) block(c cid.Cid, data []byte) error {
+// block verifies one received block and delivers it. If pooled, data is a
+// bufpool buffer: it goes back to the pool when the block is not kept, and
+// a ThenSink gives it back when done with it.
+func (ex *exchange) block(c cid.Cid, data []byte, pooled bool) error {
 	f := ex.f
+	if pooled {
+		defer func() {
+			if pooled { // not handed to a ThenSink
+				bufpool.Put(data)
+			}
+		}()
+	}
 	if ok, known := ex.allowed[c]; !ok || ex.missing[c] {
 		if known {
 			return protoErr("block %s sent twice", c)
@@ -229,9 +239,16 @@ func (ex *exchange) block(c cid.Cid, data []byte) error {
 	}
 	f.sinkMu.Lock()
 	defer f.sinkMu.Unlock()
-	if withSum {
+	ts, then := f.sink.(ThenSink)
+	switch {
+	case pooled && then:
+		pooled = false // the sink gives it back
+		err = ts.PutSumThen(c, data, sum, func() { bufpool.Put(data) })
+	case withSum:
+		pooled = false // the sink may keep data: left to the garbage collector
 		err = ss.PutSum(c, data, sum)
-	} else {
+	default:
+		pooled = false
 		err = f.sink.Put(c, data)
 	}
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/myconet/myconet/internal/bufpool"
 	"github.com/myconet/myconet/node/content"
 )
 
@@ -191,6 +192,9 @@ type frame struct {
 	Type byte
 	CID  cid.Cid
 	Data []byte // frameBlock only; freshly allocated, owned by the caller
+	// Pooled says Data came from bufpool.Get: the caller may bufpool.Put
+	// it once nothing reads it.
+	Pooled bool
 }
 
 // readFrame reads one frame; block data larger than maxData is refused
@@ -221,11 +225,20 @@ func readFrame(r *bufio.Reader, maxData int) (frame, error) {
 	if n > uint64(maxData) {
 		return frame{}, protoErr("block %s: %d bytes exceeds the %d byte limit", c, n, maxData)
 	}
-	data := make([]byte, n)
+	var data []byte
+	pooled := n == bufpool.Size // a full leaf
+	if pooled {
+		data = bufpool.Get()
+	} else {
+		data = make([]byte, n)
+	}
 	if _, err := io.ReadFull(r, data); err != nil {
+		if pooled {
+			bufpool.Put(data)
+		}
 		return frame{}, fmt.Errorf("block %s: %w", c, noEOF(err))
 	}
-	return frame{Type: frameBlock, CID: c, Data: data}, nil
+	return frame{Type: frameBlock, CID: c, Data: data, Pooled: pooled}, nil
 }
 
 func readCID(r *bufio.Reader) (cid.Cid, error) {

@@ -89,7 +89,7 @@ func TestFramesRoundTrip(t *testing.T) {
 	w.WriteByte(frameEnd)
 	w.Flush()
 	r := bufio.NewReader(&buf)
-	want := []frame{{frameBlock, cs[0], []byte("hello")}, {frameMissing, cs[1], nil}, {frameBlock, cs[2], []byte{}}, {Type: frameEnd}}
+	want := []frame{{Type: frameBlock, CID: cs[0], Data: []byte("hello")}, {Type: frameMissing, CID: cs[1]}, {Type: frameBlock, CID: cs[2], Data: []byte{}}, {Type: frameEnd}}
 	for i, wf := range want {
 		f, err := readFrame(r, maxFrameData)
 		if err != nil {
