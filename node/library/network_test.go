@@ -6,6 +6,8 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -54,6 +56,13 @@ type side struct {
 // what each serves to the other (nil: its store).
 func twoSides(t *testing.T, serve func(*store.DB) retrieval.Blocks) []side {
 	t.Helper()
+	return twoSidesWith(t, serve, nil)
+}
+
+// twoSidesWith is twoSides, with tune (if not nil) changing side i's
+// retrieval configuration.
+func twoSidesWith(t *testing.T, serve func(*store.DB) retrieval.Blocks, tune func(i int, c *retrieval.Config)) []side {
+	t.Helper()
 	mn := mocknet.New()
 	t.Cleanup(func() { mn.Close() })
 	var sides []side
@@ -73,7 +82,11 @@ func twoSides(t *testing.T, serve func(*store.DB) retrieval.Blocks) []side {
 		if serve != nil {
 			blocks = serve(db)
 		}
-		ret, err := retrieval.New(retrieval.Config{Host: h, Blocks: blocks, Links: library.BlockLinks})
+		cfg := retrieval.Config{Host: h, Blocks: blocks, Links: library.BlockLinks}
+		if tune != nil {
+			tune(i, &cfg)
+		}
+		ret, err := retrieval.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,4 +316,95 @@ func (w *failAfter) Write(p []byte) (int, error) {
 		return 0, errors.New("reader gone")
 	}
 	return len(p), nil
+}
+
+// gatedBlocks holds every read of a raw block until open is closed.
+type gatedBlocks struct {
+	retrieval.Blocks
+	open chan struct{}
+}
+
+func (g *gatedBlocks) View(k cid.Cid, fn func([]byte) error) error {
+	if k.Type() == cid.Raw {
+		<-g.open
+	}
+	return g.Blocks.View(k, fn)
+}
+
+// signalLog signals on ch each time a record with message msg is logged.
+type signalLog struct {
+	msg string
+	ch  chan struct{}
+}
+
+func (l signalLog) Enabled(context.Context, slog.Level) bool { return true }
+func (l signalLog) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l signalLog) WithGroup(string) slog.Handler            { return l }
+func (l signalLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == l.msg {
+		select {
+		case l.ch <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// TestStreamWaitsOutBusyProvider: a read that seeks into a remote file
+// while its only provider is busy (its one session for this peer held by
+// the whole fetch) waits for a free session instead of failing: failing
+// made a <video> that seeks stop with a network error.
+func TestStreamWaitsOutBusyProvider(t *testing.T) {
+	leakcheck.Check(t)
+	gate := make(chan struct{})
+	refused := make(chan struct{}, 1)
+	sides := twoSidesWith(t, func(db *store.DB) retrieval.Blocks {
+		return &gatedBlocks{Blocks: db, open: gate}
+	}, func(i int, c *retrieval.Config) {
+		if i == 0 {
+			c.MaxServesPerPeer = 1
+			c.Logger = slog.New(signalLog{"busy: refusing a session", refused})
+		}
+	})
+	var once sync.Once
+	openGate := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(openGate) // before the services close
+	b := sides[1]
+	res, data := shareFilm(t, sides, 2)
+
+	ctx := t.Context()
+	f, _, err := b.s.OpenFile(ctx, res.MRI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const off = 40 << 20
+	got := make([]byte, 1<<20)
+	read := make(chan error, 1)
+	go func() {
+		_, err := f.Seek(off, io.SeekStart)
+		if err == nil {
+			_, err = io.ReadFull(f, got)
+		}
+		read <- err
+	}()
+	select {
+	case <-refused: // the provider answered busy at least once
+	case err := <-read:
+		t.Fatalf("the read ended before the provider was busy: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("the provider never answered busy")
+	}
+	openGate()
+	select {
+	case err := <-read:
+		if err != nil {
+			t.Fatalf("read at 40 MiB while the provider was busy: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the read never ended")
+	}
+	if !bytes.Equal(got, data[off:off+len(got)]) {
+		t.Fatal("the read at 40 MiB returned other bytes")
+	}
 }
