@@ -79,8 +79,17 @@ func TestGetWhileReplicaInFlight(t *testing.T) {
 // file.
 func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *node.Node, res apitype.AddResult, root cid.Cid, want []byte) {
 	t.Helper()
+	src := filepath.Join(t.TempDir(), "big.bin")
+	want = writeRand(t, src, seed, size)
+	a, b, res, root = holderOf(t, upload, src)
+	return a, b, res, root, want
+}
+
+// holderOf is holderAndReader for the file or directory at path.
+func holderOf(t *testing.T, upload, path string) (a, b *node.Node, res apitype.AddResult, root cid.Cid) {
+	t.Helper()
 	leakcheck.Check(t)
-	net := nodetest.New(t, 2, nodetest.Options{Override: func(i int, fc *config.FileConfig) {
+	net := nodetest.New(t, 2, nodetest.Options{Logs: os.Getenv("MESH_LOGS") != "", Override: func(i int, fc *config.FileConfig) {
 		fc.Quota.Replicas = "1KB"
 	}})
 	net.Connect(1, 0)
@@ -89,9 +98,7 @@ func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *
 	if _, err := a.SetQuota(ctx, "upload", upload); err != nil {
 		t.Fatal(err)
 	}
-	src := filepath.Join(t.TempDir(), "big.bin")
-	want = writeRand(t, src, seed, size)
-	res, err := a.Add(ctx, apitype.AddRequest{Path: src, Title: "big"}, nil)
+	res, err := a.Add(ctx, apitype.AddRequest{Path: path, Title: "big"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +106,7 @@ func holderAndReader(t *testing.T, upload string, size int, seed uint64) (a, b *
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a, b, res, root, want
+	return a, b, res, root
 }
 
 // Issue 10 item 8, issue 13 item 4: an interrupted fetch keeps the blocks it
