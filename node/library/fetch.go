@@ -158,19 +158,34 @@ func (s *Service) ensureLocalOnce(ctx context.Context, root cid.Cid, reason stor
 	if err != nil {
 		return err
 	}
+	var stats retrieval.Stats // of every try
 	var onProgress func(retrieval.Progress)
 	if progress != nil {
 		onProgress = func(p retrieval.Progress) {
-			progress(apitype.Progress{Bytes: p.Bytes, Blocks: p.Blocks, Providers: p.Providers})
+			progress(apitype.Progress{Bytes: stats.Bytes + p.Bytes, Blocks: stats.Blocks + p.Blocks, Providers: p.Providers})
 		}
 	}
 	sink := newAsyncSink(batch, arr)
-	stats, err := ns.Retrieval.Fetch(ctx, root, sink, retrieval.FetchOptions{
+	opts := retrieval.FetchOptions{
 		Providers:     providers,
 		MoreProviders: more,
 		Have:          batch.Hold,
 		Local:         s.db.Get,
 		Progress:      onProgress,
+	}
+	// Providers that replied busy are asked again; a new try resumes from
+	// what the last one fetched (Have).
+	err = whileBusy(ctx, func() error {
+		st, err := ns.Retrieval.Fetch(ctx, root, sink, opts)
+		opts.Providers, opts.MoreProviders = triedProviders(opts.Providers, st), nil
+		stats.Bytes, stats.Blocks, stats.Held = stats.Bytes+st.Bytes, stats.Blocks+st.Blocks, stats.Held+st.Held
+		if stats.Served == nil {
+			stats.Served = map[peer.ID]int64{}
+		}
+		for p, n := range st.Served {
+			stats.Served[p] += n
+		}
+		return err
 	})
 	if serr := sink.close(); err == nil {
 		err = serr

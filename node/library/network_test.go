@@ -22,6 +22,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 	ma "github.com/multiformats/go-multiaddr"
+	mh "github.com/multiformats/go-multihash"
 
 	"github.com/myconet/myconet/internal/leakcheck"
 	"github.com/myconet/myconet/mri"
@@ -318,14 +319,17 @@ func (w *failAfter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// gatedBlocks holds every read of a raw block until open is closed.
+// gatedBlocks holds every read of a block in gated until open is closed.
 type gatedBlocks struct {
 	retrieval.Blocks
-	open chan struct{}
+	gated   map[cid.Cid]bool
+	open    chan struct{}
+	waiting *atomic.Int32 // reads held so far
 }
 
 func (g *gatedBlocks) View(k cid.Cid, fn func([]byte) error) error {
-	if k.Type() == cid.Raw {
+	if g.gated[k] {
+		g.waiting.Add(1)
 		<-g.open
 	}
 	return g.Blocks.View(k, fn)
@@ -350,61 +354,132 @@ func (l signalLog) Handle(_ context.Context, r slog.Record) error {
 	return nil
 }
 
-// TestStreamWaitsOutBusyProvider: a read that seeks into a remote file
-// while its only provider is busy (its one session for this peer held by
-// the whole fetch) waits for a free session instead of failing: failing
-// made a <video> that seeks stop with a network error.
-func TestStreamWaitsOutBusyProvider(t *testing.T) {
-	leakcheck.Check(t)
+// discard is a retrieval.Sink that keeps nothing.
+type discard struct{}
+
+func (discard) Put(cid.Cid, []byte) error { return nil }
+
+// busyProvider is A serving B one session at a time, and that session
+// taken: another fetch of B's (of a second package) waits in it, as A holds
+// that package's leaves until the gate opens.
+type busyProvider struct {
+	a, b    side
+	film    apitype.AddResult
+	data    []byte        // the film's bytes
+	refused chan struct{} // A answered busy
+	holding chan error    // the other fetch's end
+	open    func()        // opens the gate
+}
+
+func newBusyProvider(t *testing.T) *busyProvider {
+	t.Helper()
+	other := make([]byte, 2<<20)
+	rand.NewChaCha8([32]byte{5}).Read(other)
+	gated := map[cid.Cid]bool{}
+	for off := 0; off < len(other); off += 1 << 20 {
+		h, _ := mh.Sum(other[off:off+1<<20], mh.SHA2_256, -1)
+		gated[cid.NewCidV1(cid.Raw, h)] = true
+	}
 	gate := make(chan struct{})
-	refused := make(chan struct{}, 1)
+	var held atomic.Int32
+	bp := &busyProvider{refused: make(chan struct{}, 1), holding: make(chan error, 1)}
 	sides := twoSidesWith(t, func(db *store.DB) retrieval.Blocks {
-		return &gatedBlocks{Blocks: db, open: gate}
+		return &gatedBlocks{Blocks: db, gated: gated, open: gate, waiting: &held}
 	}, func(i int, c *retrieval.Config) {
 		if i == 0 {
 			c.MaxServesPerPeer = 1
-			c.Logger = slog.New(signalLog{"busy: refusing a session", refused})
+			c.Logger = slog.New(signalLog{"busy: refusing a session", bp.refused})
 		}
 	})
 	var once sync.Once
-	openGate := func() { once.Do(func() { close(gate) }) }
-	t.Cleanup(openGate) // before the services close
-	b := sides[1]
-	res, data := shareFilm(t, sides, 2)
-
-	ctx := t.Context()
-	f, _, err := b.s.OpenFile(ctx, res.MRI)
+	bp.open = func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(bp.open) // before the services close
+	bp.a, bp.b = sides[0], sides[1]
+	bp.film, bp.data = shareFilm(t, sides, 4)
+	file := filepath.Join(t.TempDir(), "other.bin")
+	if err := os.WriteFile(file, other, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := bp.a.s.Add(t.Context(), apitype.AddRequest{Path: file, Title: "Other"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	const off = 40 << 20
-	got := make([]byte, 1<<20)
-	read := make(chan error, 1)
+	m, _ := mri.Parse(res.MRI)
 	go func() {
-		_, err := f.Seek(off, io.SeekStart)
-		if err == nil {
-			_, err = io.ReadFull(f, got)
-		}
-		read <- err
+		_, err := bp.b.ret.Fetch(t.Context(), m.Root, discard{}, retrieval.FetchOptions{Providers: []peer.ID{bp.a.id}})
+		bp.holding <- err
 	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for held.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the holding fetch never reached a leaf")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return bp
+}
+
+// waitOut runs op while A is busy: op must meet a busy answer, then, once
+// the gate opens, end without error, as the holding fetch must.
+func (bp *busyProvider) waitOut(t *testing.T, op func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- op() }()
 	select {
-	case <-refused: // the provider answered busy at least once
-	case err := <-read:
-		t.Fatalf("the read ended before the provider was busy: %v", err)
+	case <-bp.refused:
+	case err := <-done:
+		t.Fatalf("ended before the provider was busy: %v", err)
 	case <-time.After(20 * time.Second):
 		t.Fatal("the provider never answered busy")
 	}
-	openGate()
-	select {
-	case err := <-read:
-		if err != nil {
-			t.Fatalf("read at 40 MiB while the provider was busy: %v", err)
+	bp.open()
+	for _, ch := range []chan error{done, bp.holding} {
+		select {
+		case err := <-ch:
+			if err != nil {
+				t.Fatalf("with the provider busy at first: %v", err)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("never ended once the provider was free")
 		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the read never ended")
 	}
-	if !bytes.Equal(got, data[off:off+len(got)]) {
+}
+
+// TestStreamWaitsOutBusyProvider: a read of a remote file (its open, then a
+// seek into it) while its only provider is busy waits for a free session
+// instead of failing: failing made a <video> that seeks stop with a network
+// error.
+func TestStreamWaitsOutBusyProvider(t *testing.T) {
+	leakcheck.Check(t)
+	bp := newBusyProvider(t)
+	const off = 40 << 20
+	got := make([]byte, 1<<20)
+	bp.waitOut(t, func() error {
+		f, _, err := bp.b.s.OpenFile(t.Context(), bp.film.MRI)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return err
+		}
+		_, err = io.ReadFull(f, got)
+		return err
+	})
+	if !bytes.Equal(got, bp.data[off:off+len(got)]) {
 		t.Fatal("the read at 40 MiB returned other bytes")
+	}
+}
+
+// TestFetchWaitsOutBusyProvider: a whole fetch (get, site get) whose only
+// provider is busy waits for a free session and completes, instead of
+// failing at once.
+func TestFetchWaitsOutBusyProvider(t *testing.T) {
+	leakcheck.Check(t)
+	bp := newBusyProvider(t)
+	m, _ := mri.Parse(bp.film.MRI)
+	bp.waitOut(t, func() error { return bp.b.s.EnsureLocal(t.Context(), m.Root, store.ReasonLocal, nil) })
+	if ok, err := bp.b.s.Have(m.Root); !ok || err != nil {
+		t.Fatalf("B holds the package after the fetch: %v %v", ok, err)
 	}
 }

@@ -234,30 +234,14 @@ func (rb *remoteBlocks) providersFor(all bool) ([]peer.ID, error) {
 	return rb.providers, rb.provErr
 }
 
-// fetchFrom fetches block c from providers into the store.
-// busyFor is how long a read asks again providers that replied busy: each
-// serves a peer's sessions up to a limit (retrieval.Config.MaxServesPerPeer),
-// and one a reader just left (a browser's cancelled Range request) holds its
-// slot until the provider notices, which a capped upload can delay by
-// seconds. Busy is a wait, not an answer: failing the read made a <video>
-// that seeks stop with a network error.
-const busyFor = 15 * time.Second
-
-// fetchFrom fetches block c from providers, asking again (50 ms, doubling
-// up to 1 s) while they reply busy, for busyFor at most.
-func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) ([]byte, error) {
-	deadline := time.Now().Add(busyFor)
-	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
-		data, err := rb.fetchOnce(c, providers)
-		if !errors.Is(err, retrieval.ErrBusy) || time.Now().Add(wait).After(deadline) {
-			return data, err
-		}
-		select {
-		case <-time.After(wait):
-		case <-rb.ctx.Done():
-			return nil, rb.ctx.Err()
-		}
-	}
+// fetchFrom fetches block c from providers, asking again while they reply
+// busy (whileBusy).
+func (rb *remoteBlocks) fetchFrom(c cid.Cid, providers []peer.ID) (data []byte, err error) {
+	err = whileBusy(rb.ctx, func() error {
+		data, err = rb.fetchOnce(c, providers)
+		return err
+	})
+	return data, err
 }
 
 // fetchOnce fetches block c from providers (and keeps it).
