@@ -1,9 +1,6 @@
 package store
 
 import (
-	"github.com/myconet/myconet/internal/crc32c"
-	"github.com/myconet/myconet/internal/directio"
-
 	"bytes"
 	"cmp"
 	"encoding/binary"
@@ -15,6 +12,9 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/myconet/myconet/internal/crc32c"
+	"github.com/myconet/myconet/internal/directio"
 )
 
 // Large blocks live in a blob file beside the bbolt file (<path>.blob), and

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/myconet/myconet/internal/directio"
-
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myconet/myconet/internal/directio"
 )
 
 // diskFloor returns how long this machine's disk takes for the I/O a

@@ -1,9 +1,6 @@
 package content
 
 import (
-	"github.com/myconet/myconet/internal/bufpool"
-	"github.com/myconet/myconet/internal/crc32c"
-
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -28,6 +25,9 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 	mh "github.com/multiformats/go-multihash"
+
+	"github.com/myconet/myconet/internal/bufpool"
+	"github.com/myconet/myconet/internal/crc32c"
 )
 
 // ChunkSize is the fixed UnixFS chunk size.

@@ -1,13 +1,13 @@
 package fdpass
 
 import (
-	"github.com/myconet/myconet/internal/directio"
-
 	"errors"
 	"fmt"
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/myconet/myconet/internal/directio"
 )
 
 // directChunk is how much FileWriter gathers before each direct write; two

@@ -432,14 +432,16 @@ func newAsyncSink(b *store.Batch, arr *arrivals) *asyncSink {
 				blk.sh.release()
 				continue // drain
 			}
-			put := b.Put
+			var err error
 			switch {
 			case blk.sh != nil:
-				put = func(c cid.Cid, data []byte) error { return b.PutSumThen(c, data, blk.sum, blk.sh.release) }
+				err = b.PutSumThen(blk.c, blk.data, blk.sum, blk.sh.release)
 			case blk.hasSum:
-				put = func(c cid.Cid, data []byte) error { return b.PutSum(c, data, blk.sum) }
+				err = b.PutSum(blk.c, blk.data, blk.sum)
+			default:
+				err = b.Put(blk.c, blk.data)
 			}
-			if err := put(blk.c, blk.data); err != nil {
+			if err != nil {
 				s.mu.Lock()
 				s.err = err
 				s.mu.Unlock()

@@ -14,6 +14,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/myconet/myconet/node/content"
 )
 
 // Blocks is what a provider serves from.
@@ -41,22 +43,16 @@ type Sink interface {
 
 // SumSink is a Sink that also takes a block's CRC-32C (internal/crc32c), which
 // the fetch computes right after the block's hash check, while its bytes
-// are in cache (the store records one for each large block; see
-// content.SumSink).
-type SumSink interface {
-	Sink
-	PutSum(c cid.Cid, data []byte, crc32c uint32) error
-}
+// are in cache: the importer's interface (the store records one for each
+// large block).
+type SumSink = content.SumSink
 
 // ThenSink is a SumSink that says when it is done with a block's bytes
 // (library's fetch sink, over store.Batch.PutSumThen): Fetch then reads
 // later blocks into the same buffers (internal/bufpool) instead of fresh
 // ones. It must call done exactly once, whatever PutSumThen returns, and
 // only when nothing reads data any more.
-type ThenSink interface {
-	SumSink
-	PutSumThen(c cid.Cid, data []byte, crc32c uint32, done func()) error
-}
+type ThenSink = content.ThenSink
 
 // LinksFunc returns the CIDs a verified block links to. It must be safe for
 // concurrent use and must not keep data.

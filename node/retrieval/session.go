@@ -1,9 +1,6 @@
 package retrieval
 
 import (
-	"github.com/myconet/myconet/internal/bufpool"
-	"github.com/myconet/myconet/internal/crc32c"
-
 	"bufio"
 	"context"
 	"fmt"
@@ -14,6 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/myconet/myconet/internal/bufpool"
+	"github.com/myconet/myconet/internal/crc32c"
 	"github.com/myconet/myconet/node/content"
 )
 
@@ -240,15 +239,16 @@ func (ex *exchange) block(c cid.Cid, data []byte, pooled bool) error {
 	f.sinkMu.Lock()
 	defer f.sinkMu.Unlock()
 	ts, then := f.sink.(ThenSink)
+	lend := pooled && then
+	// From here the sink has data: a ThenSink gives the buffer back; any
+	// other sink may keep it, so it is left to the garbage collector.
+	pooled = false
 	switch {
-	case pooled && then:
-		pooled = false // the sink gives it back
+	case lend:
 		err = ts.PutSumThen(c, data, sum, func() { bufpool.Put(data) })
 	case withSum:
-		pooled = false // the sink may keep data: left to the garbage collector
 		err = ss.PutSum(c, data, sum)
 	default:
-		pooled = false
 		err = f.sink.Put(c, data)
 	}
 	if err != nil {
