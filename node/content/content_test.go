@@ -457,7 +457,10 @@ func TestImportReusesChunks(t *testing.T) {
 	if err := s.flush(); err != nil {
 		t.Fatal(err)
 	}
-	if len(s.bufs) >= s.leaves/2 {
+	// Under -race, sync.Pool drops a quarter of the buffers given back (and
+	// the slower run lets the GC empty it), so how often one comes back
+	// says nothing there; the bytes read back below still must be right.
+	if len(s.bufs) >= s.leaves/2 && !raceEnabled {
 		t.Errorf("%d full leaves came in %d distinct buffers: chunk buffers are not reused", s.leaves, len(s.bufs))
 	}
 	r := NewReader(s.memBlocks)
